@@ -1,0 +1,233 @@
+//! Domain types at the AWS boundary. SDK types stop in `src/aws/`; everything above
+//! (connect, tui) sees only these plain-data values, which keeps the TUI testable
+//! with emulator-shaped fixtures and no SDK in sight.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::SystemTime;
+
+/// An EC2 instance id (`i-…`) or a hybrid managed node id (`mi-…`).
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct InstanceId(String);
+
+impl InstanceId {
+    /// Accepts `i-` or `mi-` followed by 8 to 17 lower-case hex digits, as AWS issues them.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text
+            .strip_prefix("i-")
+            .or_else(|| text.strip_prefix("mi-"))?;
+        let hex_ok = (8..=17).contains(&rest.len())
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        hex_ok.then(|| Self(text.to_owned()))
+    }
+
+    /// For ids that come straight from an AWS response: kept as AWS spelled them.
+    pub fn from_aws(text: impl Into<String>) -> Self {
+        Self(text.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InstanceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The SSM agent's ping status, plus "not managed" for instances SSM does not know.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum PingStatus {
+    Online,
+    ConnectionLost,
+    Inactive,
+    NotManaged,
+}
+
+impl PingStatus {
+    pub fn from_aws(text: &str) -> Self {
+        match text {
+            "Online" => Self::Online,
+            "ConnectionLost" => Self::ConnectionLost,
+            "Inactive" => Self::Inactive,
+            _ => Self::NotManaged,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Online => "Online",
+            Self::ConnectionLost => "ConnectionLost",
+            Self::Inactive => "Inactive",
+            Self::NotManaged => "not managed",
+        }
+    }
+}
+
+/// EC2 instance state name (`running`, `stopped`, …); hybrid nodes have none.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+pub enum InstanceState {
+    Pending,
+    Running,
+    ShuttingDown,
+    Terminated,
+    Stopping,
+    Stopped,
+    /// A hybrid (`mi-`) node: not an EC2 instance, so it has no EC2 state.
+    Hybrid,
+    Other(String),
+}
+
+impl InstanceState {
+    pub fn from_aws(text: &str) -> Self {
+        match text {
+            "pending" => Self::Pending,
+            "running" => Self::Running,
+            "shutting-down" => Self::ShuttingDown,
+            "terminated" => Self::Terminated,
+            "stopping" => Self::Stopping,
+            "stopped" => Self::Stopped,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::ShuttingDown => "shutting-down",
+            Self::Terminated => "terminated",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+            Self::Hybrid => "hybrid",
+            Self::Other(text) => text,
+        }
+    }
+}
+
+/// One row of the fleet: EC2 facts joined with the SSM agent's view of the instance.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Instance {
+    pub id: InstanceId,
+    /// The `Name` tag, if any.
+    pub name: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub state: InstanceState,
+    pub ping_status: PingStatus,
+    pub agent_version: Option<String>,
+    /// `Linux`, `Windows`, `MacOS` from SSM; the EC2 platform details otherwise.
+    pub platform: Option<String>,
+    /// e.g. `Amazon Linux 2023`, from SSM `PlatformName` + `PlatformVersion`.
+    pub platform_name: Option<String>,
+    pub private_ip: Option<String>,
+    pub image_id: Option<String>,
+    /// Human-readable image name from DescribeImages, when known.
+    pub image_name: Option<String>,
+    pub region: String,
+    pub last_ping: Option<SystemTime>,
+}
+
+/// State of a Session Manager session as `DescribeSessions` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SessionStatus {
+    Connected,
+    Connecting,
+    Disconnected,
+    Terminated,
+    Terminating,
+    Failed,
+}
+
+impl SessionStatus {
+    pub fn from_aws(text: &str) -> Option<Self> {
+        Some(match text {
+            "Connected" => Self::Connected,
+            "Connecting" => Self::Connecting,
+            "Disconnected" => Self::Disconnected,
+            "Terminated" => Self::Terminated,
+            "Terminating" => Self::Terminating,
+            "Failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Connected => "Connected",
+            Self::Connecting => "Connecting",
+            Self::Disconnected => "Disconnected",
+            Self::Terminated => "Terminated",
+            Self::Terminating => "Terminating",
+            Self::Failed => "Failed",
+        }
+    }
+}
+
+/// One session from `DescribeSessions` (Active or History).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SessionInfo {
+    pub session_id: String,
+    pub target: String,
+    pub status: SessionStatus,
+    /// The IAM ARN or user name that started the session.
+    pub owner: String,
+    pub start: Option<SystemTime>,
+    pub end: Option<SystemTime>,
+    pub reason: Option<String>,
+    pub document_name: Option<String>,
+    pub region: String,
+}
+
+/// The account's Session Manager preferences (`SSM-SessionManagerRunShell` inputs).
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct SessionPreferences {
+    pub idle_session_timeout_minutes: Option<u32>,
+    pub max_session_duration_minutes: Option<u32>,
+    pub s3_bucket_name: Option<String>,
+    pub cloudwatch_log_group_name: Option<String>,
+    pub kms_key_id: Option<String>,
+    pub run_as_enabled: bool,
+}
+
+impl SessionPreferences {
+    pub fn logging_enabled(&self) -> bool {
+        self.s3_bucket_name
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+            || self
+                .cloudwatch_log_group_name
+                .as_deref()
+                .is_some_and(|s| !s.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instance_ids_are_validated() {
+        assert!(InstanceId::parse("i-0123456789abcdef0").is_some());
+        assert!(InstanceId::parse("mi-0123456789abcdef0").is_some());
+        assert!(InstanceId::parse("i-XYZ").is_none());
+        assert!(InstanceId::parse("web-1").is_none());
+        assert!(InstanceId::parse("i-0123456789abcdef01234").is_none());
+    }
+
+    #[test]
+    fn unknown_ping_status_is_not_managed() {
+        assert_eq!(PingStatus::from_aws("Online"), PingStatus::Online);
+        assert_eq!(PingStatus::from_aws(""), PingStatus::NotManaged);
+    }
+}

@@ -1,0 +1,164 @@
+//! Command-line parsing. Each subcommand's arguments are plain data handed to the
+//! layer that runs it; `main.rs` only dispatches.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "gangway",
+    version,
+    about = "Shell sessions to EC2 through AWS Systems Manager Session Manager, no bastion and no plugin",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Hide dangerous actions (opening shells, terminating sessions).
+    #[arg(long, global = true)]
+    pub readonly: bool,
+
+    /// Config file (default: ~/.config/gangway/config.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// How to reach AWS. Everything not given here comes from aws-config's default chain.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// Named profile from ~/.aws/config (SSO, credential_process and assumed roles work).
+    #[arg(long, global = true, env = "AWS_PROFILE")]
+    pub profile: Option<String>,
+
+    /// Region, or several separated by commas (`ap-northeast-2,us-east-1`).
+    #[arg(long, global = true, value_delimiter = ',')]
+    pub region: Vec<String>,
+
+    /// Endpoint URL for every AWS service (for the emulator: `http://127.0.0.1:PORT`).
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Only instances with this tag (repeatable), applied as EC2 filters.
+    #[arg(long = "tag", global = true, value_name = "KEY=VALUE")]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the whole product against the built-in local AWS emulator (no account needed).
+    Demo(DemoArgs),
+    /// Serve the local AWS emulator (EC2, SSM and Session Manager with real shells).
+    Emulator(EmulatorArgs),
+    /// Open a Session Manager shell on an instance, natively.
+    Connect(ConnectArgs),
+    /// List the instances you may reach, joined with their SSM agent state.
+    List(ListArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// Sign in to the demo as this emulator user (`dev` or `admin`).
+    #[arg(long, default_value = "dev")]
+    pub user: String,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct FleetArgs {
+    /// Fleet file (TOML) with users, preferences and instances.
+    #[arg(long, value_name = "FILE", conflicts_with = "instances")]
+    pub fleet: Option<PathBuf>,
+
+    /// Generate a deterministic fleet of N instances instead.
+    #[arg(long, value_name = "N")]
+    pub instances: Option<usize>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+
+    /// Allow a non-loopback listen address (the emulator runs real shells).
+    #[arg(long)]
+    pub allow_remote: bool,
+
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+
+    /// Override the idle session timeout, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub idle_timeout: Option<u64>,
+
+    /// Override the maximum session duration, in seconds.
+    #[arg(long, value_name = "SECS")]
+    pub max_duration: Option<u64>,
+
+    /// Fault injection, e.g. `drop=0.05,dup=0.05,reorder=0.05,cut-every=10s`.
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ConnectArgs {
+    /// Instance id, `Name` tag value, or `tag:KEY=VALUE`.
+    pub target: String,
+
+    /// Reason recorded with the session.
+    #[arg(long)]
+    pub reason: Option<String>,
+
+    /// Session document (default: the shell, SSM-SessionManagerRunShell).
+    #[arg(long, value_name = "NAME")]
+    pub document: Option<String>,
+
+    /// Document parameter (repeatable), e.g. `command=uptime`.
+    #[arg(long = "parameter", value_name = "K=V")]
+    pub parameters: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ListArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+}
+
+/// Splits `KEY=VALUE`; the value may itself contain `=`.
+pub fn split_key_value(text: &str) -> Option<(&str, &str)> {
+    let (key, value) = text.split_once('=')?;
+    (!key.is_empty()).then_some((key, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_pairs_split_on_the_first_equals() {
+        assert_eq!(split_key_value("Env=dev"), Some(("Env", "dev")));
+        assert_eq!(split_key_value("cmd=a=b"), Some(("cmd", "a=b")));
+        assert_eq!(split_key_value("=x"), None);
+        assert_eq!(split_key_value("novalue"), None);
+    }
+
+    #[test]
+    fn regions_are_comma_separated() {
+        let cli = Cli::parse_from(["gangway", "--region", "ap-northeast-2,us-east-1", "list"]);
+        assert_eq!(cli.aws.region, ["ap-northeast-2", "us-east-1"]);
+    }
+}
