@@ -67,7 +67,7 @@ impl Ending {
 /// "20 minutes", "1 minute", "90 seconds": whole minutes when exact.
 pub fn human_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
-    let (count, unit) = if seconds >= 60 && seconds % 60 == 0 {
+    let (count, unit) = if seconds >= 60 && seconds.is_multiple_of(60) {
         (seconds / 60, "minute")
     } else {
         (seconds, "second")

@@ -63,7 +63,7 @@ pub(super) struct Deadlines {
 }
 
 enum Wake {
-    Socket(Option<AgentSocket>),
+    Socket(Option<Box<AgentSocket>>),
     Link(Incoming),
     WriterReady,
     Output(Option<Output>),
@@ -155,7 +155,7 @@ impl SessionTask {
             let now = Instant::now();
             let ending = match wake {
                 Wake::Socket(Some(socket)) => {
-                    self.attach(socket, now);
+                    self.attach(*socket, now);
                     None
                 }
                 Wake::Socket(None) | Wake::WriterReady | Wake::Timer => None,
@@ -184,7 +184,7 @@ impl SessionTask {
         let has_outbox = self.link.as_ref().is_some_and(|l| !l.outbox.is_empty());
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake_at));
         tokio::select! {
-            socket = sockets.recv() => Wake::Socket(socket),
+            socket = sockets.recv() => Wake::Socket(socket.map(Box::new)),
             wake = link_activity(self.link.as_mut(), has_outbox) => wake,
             wake = process_activity(self.process.as_mut(), wants_output) => wake,
             changed = self.terminate.changed(), if self.terminate_open => {
