@@ -234,7 +234,7 @@ impl Client {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 return;
             }
-            assert!(self.resume().await, "resume refused: the session is gone");
+            assert!(self.resume().await, "resume refused: the session is gone (received {})", self.received_bytes);
         }
         let socket = self.socket.as_mut().unwrap();
         let mut wrote = false;

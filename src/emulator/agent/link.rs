@@ -25,7 +25,7 @@ const WRITER_QUEUE: usize = 64;
 /// Stop taking frames from the proto session while this many wait in `outbox`.
 pub const OUTBOX_HIGH_WATER: usize = 64;
 /// How long a graceful close may take to flush the last frames.
-const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(2);
+const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 
 /// What reading the socket produced.
 pub enum Incoming {

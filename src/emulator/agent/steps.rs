@@ -186,6 +186,23 @@ impl SessionTask {
         }
     }
 
+    /// Everything the session still has, ignoring the outbox limit: used once, after
+    /// `close`, so the channel_closed frame is never left behind.
+    pub(super) fn pump_transmit_all(&mut self, now: Instant) {
+        let Some(link) = self.link.as_mut() else {
+            return;
+        };
+        while let Some(frame) = self.session.poll_transmit(now) {
+            match self.faults.as_mut() {
+                Some(faults) => faults.apply(Direction::ToClient, frame, &mut link.outbox),
+                None => link.outbox.push_back(frame),
+            }
+        }
+        if let Some(faults) = self.faults.as_mut() {
+            faults.flush(Direction::ToClient, &mut link.outbox);
+        }
+    }
+
     /// Stream data in either direction postpones the idle timeout (§7.3).
     fn touch(&mut self, now: Instant) {
         self.deadlines.idle = Some(now + self.state.idle_timeout());

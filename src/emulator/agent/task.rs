@@ -26,7 +26,11 @@ use crate::proto::{SeededIds, Session, SessionConfig};
 /// PTY) before everything left in its session is killed.
 pub(super) const EXIT_LINGER: Duration = Duration::from_secs(1);
 /// The agent's pre-close drain (§7.3): wait at most this long without an ack making progress.
-pub(super) const DRAIN_STALL: Duration = Duration::from_secs(2);
+pub(super) const DRAIN_STALL: Duration = Duration::from_secs(5);
+/// Unacknowledged output messages in flight. The proto default (4096) lets frames queue so
+/// long behind a slow client (debug builds, 50 sessions on 2 cores) that the RTO, capped at
+/// 1 s (§5.3), fires for frames still in transit; 256 KiB is plenty on loopback.
+const AGENT_WINDOW_MESSAGES: usize = 256;
 /// The agent's wait for the HandshakeResponse (§7.3).
 pub(super) const HANDSHAKE_WAIT: Duration = Duration::from_secs(15);
 
@@ -87,6 +91,7 @@ pub async fn run_session(
         Err(ending) => ending,
     };
     tracing::info!(%session_id, reason = %ending.history_reason(), "session ended");
+    eprintln!("DEBUG ended {session_id}: {ending:?} unacked={} stats={:?}", task.session.unacked_count(), task.session.stats());
     task.finish(ending).await;
     state.agents.remove(&session_id);
 }
@@ -115,7 +120,11 @@ impl SessionTask {
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
         let ids = Box::new(SeededIds::new(rand::random()));
-        let session = Session::new(SessionConfig::agent(record.id.clone()), ids, now, unix_ms);
+        let session_config = SessionConfig {
+            outgoing_capacity: AGENT_WINDOW_MESSAGES,
+            ..SessionConfig::agent(record.id.clone())
+        };
+        let session = Session::new(session_config, ids, now, unix_ms);
         let terminate = state.sessions.subscribe_terminate(&record.id);
         let terminate_open = terminate.is_some();
         let terminate = terminate.unwrap_or_else(|| watch::channel(None).1);
@@ -265,7 +274,7 @@ impl SessionTask {
         if self.link.is_some() {
             let now = Instant::now();
             self.session.close(now, &ending.channel_closed_output());
-            self.pump_transmit(now);
+            self.pump_transmit_all(now);
             if let Some(link) = self.link.take() {
                 link.close_gracefully().await;
             }
