@@ -156,3 +156,6 @@ fn dialable(addr: SocketAddr) -> SocketAddr {
         other => other,
     }
 }
+
+pub mod agent;
+pub mod faults;
