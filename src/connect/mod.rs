@@ -1,5 +1,7 @@
 //! `gangway connect` and `gangway list`.
 
+pub mod list;
+
 use std::process::ExitCode;
 
 use crate::cli::{AwsArgs, ListArgs};
@@ -17,8 +19,7 @@ pub use error::ConnectError;
 pub use outcome::{ShellEnd, ShellOutcome};
 pub use run::run_connect;
 
-/// Entry point of `gangway list` (built in issue 5).
-pub fn run_list(_aws: &AwsArgs, _args: ListArgs) -> ExitCode {
-    eprintln!("gangway list: not built yet (issue 5)");
-    ExitCode::from(2)
+/// Entry point of `gangway list`: the fleet as a table or JSON.
+pub fn run_list(aws: &AwsArgs, args: ListArgs) -> ExitCode {
+    ExitCode::from(list::run(aws, &args))
 }
