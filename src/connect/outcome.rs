@@ -29,10 +29,10 @@ pub struct ShellOutcome {
 impl ShellOutcome {
     /// gangway's exit status: the remote status when known, else one per kind of end.
     pub fn exit_status(&self) -> u8 {
-        if let Some(code) = self.remote_exit_code {
-            if matches!(self.end, ShellEnd::Exited | ShellEnd::Terminated { .. }) {
-                return exit::from_remote(code);
-            }
+        if let Some(code) = self.remote_exit_code
+            && matches!(self.end, ShellEnd::Exited | ShellEnd::Terminated { .. })
+        {
+            return exit::from_remote(code);
         }
         match &self.end {
             ShellEnd::Exited => exit::OK,
@@ -50,7 +50,10 @@ impl ShellOutcome {
         match &self.end {
             ShellEnd::Exited => format!("Exiting session with sessionId: {sid}."),
             ShellEnd::Terminated { reason } => {
-                format!("Session {sid} ended: {}", escape_for_terminal(reason.trim()))
+                format!(
+                    "Session {sid} ended: {}",
+                    escape_for_terminal(reason.trim())
+                )
             }
             ShellEnd::TimedOut => {
                 format!("Session {sid} timed out while the connection was down.")
@@ -87,7 +90,10 @@ mod tests {
             reason: "idle".into(),
         };
         assert_eq!(outcome(terminated, None).exit_status(), exit::TERMINATED);
-        assert_eq!(outcome(ShellEnd::TimedOut, None).exit_status(), exit::CONNECTION_LOST);
+        assert_eq!(
+            outcome(ShellEnd::TimedOut, None).exit_status(),
+            exit::CONNECTION_LOST
+        );
         assert_eq!(outcome(ShellEnd::Signal(15), None).exit_status(), 143);
         let lost = ShellEnd::ConnectionLost { error: "x".into() };
         assert_eq!(outcome(lost, Some(0)).exit_status(), exit::CONNECTION_LOST);

@@ -188,7 +188,10 @@ async fn next_signal(signal: &mut Option<Signal>) {
     }
 }
 
-async fn write_all_flush<W: AsyncWrite + Unpin>(writer: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+async fn write_all_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    bytes: &[u8],
+) -> std::io::Result<()> {
     writer.write_all(bytes).await?;
     writer.flush().await
 }

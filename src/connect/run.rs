@@ -58,7 +58,11 @@ fn report(outcome: &ShellOutcome, tty: bool) {
     }
 }
 
-async fn connect(aws: &AwsArgs, args: &ConnectArgs, tty: bool) -> Result<ShellOutcome, ConnectError> {
+async fn connect(
+    aws: &AwsArgs,
+    args: &ConnectArgs,
+    tty: bool,
+) -> Result<ShellOutcome, ConnectError> {
     let mut request = start_request(args)?;
     let clients = AwsClient::from_options(&AwsOptions::from(aws)).await?;
     let (client, instance) = find_target(&clients, &args.target, &scope_tags(aws)).await?;
@@ -166,6 +170,9 @@ mod tests {
             parameters: vec!["novalue".into()],
             ..args
         };
-        assert!(matches!(start_request(&bad), Err(ConnectError::BadParameter(_))));
+        assert!(matches!(
+            start_request(&bad),
+            Err(ConnectError::BadParameter(_))
+        ));
     }
 }

@@ -9,9 +9,7 @@ use super::outcome::ShellOutcome;
 use super::pump::{PumpMode, pump};
 use super::terminal::RawModeGuard;
 use crate::aws::{AwsClient, InstanceId, StartSessionRequest};
-use crate::transport::{
-    ChannelOptions, Dialer, Resumer, Secret, SessionChannel, SessionEndpoint,
-};
+use crate::transport::{ChannelOptions, Dialer, Resumer, Secret, SessionChannel, SessionEndpoint};
 
 /// Opens a shell (SSM-SessionManagerRunShell) on `instance_id` and runs it on this
 /// process's terminal in raw mode until it ends; the terminal modes are restored before
@@ -51,7 +49,9 @@ pub async fn open_channel(
     let resumer = resumer_for(client.clone(), started.session_id.clone());
     let channel = SessionChannel::open(endpoint, dialer, resumer, ChannelOptions::default())
         .await
-        .inspect_err(|error| tracing::warn!(session = %started.session_id, %error, "dial failed"))?;
+        .inspect_err(
+            |error| tracing::warn!(session = %started.session_id, %error, "dial failed"),
+        )?;
     Ok((channel, started.session_id))
 }
 

@@ -49,10 +49,10 @@ impl Drop for RawModeGuard {
 /// times, from any thread, including the panic hook.
 pub fn restore_terminal() {
     let saved = SAVED_MODES.lock().unwrap_or_else(|e| e.into_inner()).take();
-    if let Some(modes) = saved {
-        if let Err(error) = termios::tcsetattr(std::io::stdin(), SetArg::TCSADRAIN, &modes) {
-            tracing::warn!(%error, "restoring the terminal modes failed");
-        }
+    if let Some(modes) = saved
+        && let Err(error) = termios::tcsetattr(std::io::stdin(), SetArg::TCSADRAIN, &modes)
+    {
+        tracing::warn!(%error, "restoring the terminal modes failed");
     }
 }
 

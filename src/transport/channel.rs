@@ -35,7 +35,9 @@ pub enum ChannelEvent {
     Reconnecting,
     Reconnected,
     /// `channel_closed` arrived (§3); `reason` is its Output when not empty. Final event.
-    Closed { reason: Option<String> },
+    Closed {
+        reason: Option<String>,
+    },
     /// The channel could not be kept or resumed. Final event.
     Lost(TransportError),
 }
@@ -126,7 +128,10 @@ impl InputSender {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.0.send(Command::Input(bytes)).await.map_err(|_| ChannelGone)
+        self.0
+            .send(Command::Input(bytes))
+            .await
+            .map_err(|_| ChannelGone)
     }
 
     /// For a plain thread (the stdin reader): blocks while the channel is saturated.
@@ -134,7 +139,9 @@ impl InputSender {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.0.blocking_send(Command::Input(bytes)).map_err(|_| ChannelGone)
+        self.0
+            .blocking_send(Command::Input(bytes))
+            .map_err(|_| ChannelGone)
     }
 
     /// Sends the terminal size; held until the session is open (§9 quirk 9).
@@ -148,7 +155,10 @@ impl InputSender {
 
     /// Asks the agent to end the session (Flag TerminateSession, §2.3).
     pub async fn terminate(&self) -> Result<(), ChannelGone> {
-        self.0.send(Command::Terminate).await.map_err(|_| ChannelGone)
+        self.0
+            .send(Command::Terminate)
+            .await
+            .map_err(|_| ChannelGone)
     }
 }
 
@@ -243,7 +253,10 @@ mod tests {
         let b = Backoff::default();
         assert_eq!(b.delay(0), Duration::from_millis(100));
         assert_eq!(b.delay(1), Duration::from_millis(200));
-        assert_eq!(b.delay(5), Duration::from_secs(3).saturating_add(Duration::from_millis(200)));
+        assert_eq!(
+            b.delay(5),
+            Duration::from_secs(3).saturating_add(Duration::from_millis(200))
+        );
         assert_eq!(b.delay(6), Duration::from_secs(5));
         assert_eq!(b.delay(40), Duration::from_secs(5));
     }

@@ -90,14 +90,10 @@ impl Dialer {
             // Keystrokes are tiny frames: never let Nagle hold them back.
             let _ = tcp.set_nodelay(true);
             let connector = self.tls.clone().map(Connector::Rustls);
-            let (mut ws, _response) = tokio_tungstenite::client_async_tls_with_config(
-                url.expose(),
-                tcp,
-                None,
-                connector,
-            )
-            .await
-            .map_err(|e| TransportError::from_ws(&e, &endpoint))?;
+            let (mut ws, _response) =
+                tokio_tungstenite::client_async_tls_with_config(url.expose(), tcp, None, connector)
+                    .await
+                    .map_err(|e| TransportError::from_ws(&e, &endpoint))?;
             let open = open_data_channel_json(token, Uuid::new_v4(), process_client_id());
             ws.send(Message::text(open))
                 .await
@@ -109,7 +105,11 @@ impl Dialer {
             .map_err(|_| TransportError::Timeout)?
     }
 
-    async fn connect_tcp(&self, target: &Target, endpoint: &str) -> Result<TcpStream, TransportError> {
+    async fn connect_tcp(
+        &self,
+        target: &Target,
+        endpoint: &str,
+    ) -> Result<TcpStream, TransportError> {
         let env = |name: &str| self.env.get(name).cloned();
         match proxy_for(&env, target.secure, &target.host) {
             Some(proxy) => self.tunnel(&proxy, target).await,
@@ -122,7 +122,11 @@ impl Dialer {
         }
     }
 
-    async fn tunnel(&self, proxy: &ProxyConfig, target: &Target) -> Result<TcpStream, TransportError> {
+    async fn tunnel(
+        &self,
+        proxy: &ProxyConfig,
+        target: &Target,
+    ) -> Result<TcpStream, TransportError> {
         tracing::debug!(proxy = ?proxy, "dialling the data channel through a proxy");
         connect_tunnel(proxy, &target.host, target.port).await
     }
@@ -137,8 +141,8 @@ fn parse_target(url: &str) -> Result<Target, TransportError> {
     };
     let authority = uri.authority().ok_or(TransportError::InvalidUrl)?;
     let hostport = authority.as_str().rsplit('@').next().unwrap_or_default();
-    let (host, port) =
-        split_host_port(hostport, if secure { 443 } else { 80 }).ok_or(TransportError::InvalidUrl)?;
+    let (host, port) = split_host_port(hostport, if secure { 443 } else { 80 })
+        .ok_or(TransportError::InvalidUrl)?;
     Ok(Target { secure, host, port })
 }
 
@@ -162,7 +166,9 @@ fn tls_config_with_bundle(path: PathBuf) -> Result<rustls::ClientConfig, Transpo
         added += 1;
     }
     if added == 0 {
-        return Err(TransportError::CaBundle(format!("{shown}: no certificates found")));
+        return Err(TransportError::CaBundle(format!(
+            "{shown}: no certificates found"
+        )));
     }
     Ok(rustls::ClientConfig::builder()
         .with_root_certificates(roots)
@@ -178,7 +184,10 @@ mod tests {
         let t = parse_target("wss://ssmmessages.us-east-1.amazonaws.com/v1/data-channel/s?role=x")
             .expect("parses");
         assert!(t.secure);
-        assert_eq!((t.host.as_str(), t.port), ("ssmmessages.us-east-1.amazonaws.com", 443));
+        assert_eq!(
+            (t.host.as_str(), t.port),
+            ("ssmmessages.us-east-1.amazonaws.com", 443)
+        );
         let t = parse_target("ws://127.0.0.1:5555/v1/data-channel/s").expect("parses");
         assert!(!t.secure);
         assert_eq!(t.port, 5555);
@@ -186,7 +195,10 @@ mod tests {
             parse_target("https://x/y").err(),
             Some(TransportError::InvalidUrl)
         );
-        assert_eq!(parse_target("not a url").err(), Some(TransportError::InvalidUrl));
+        assert_eq!(
+            parse_target("not a url").err(),
+            Some(TransportError::InvalidUrl)
+        );
     }
 
     #[test]

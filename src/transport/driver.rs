@@ -189,7 +189,11 @@ impl Driver {
             )));
         }
         // §7.1: the reference pings with the payload `keepalive`.
-        match self.sink.send(Message::Ping(Bytes::from_static(b"keepalive"))).await {
+        match self
+            .sink
+            .send(Message::Ping(Bytes::from_static(b"keepalive")))
+            .await
+        {
             Ok(()) => Step::Continue,
             Err(e) => Step::Disconnected(Some(self.ws_error(&e))),
         }
@@ -203,7 +207,8 @@ impl Driver {
                 Command::Input(bytes) => {
                     let accepted = self.session.send_data(now, &bytes);
                     if accepted < bytes.len() {
-                        self.pending.push_front(Command::Input(bytes[accepted..].to_vec()));
+                        self.pending
+                            .push_front(Command::Input(bytes[accepted..].to_vec()));
                         return;
                     }
                 }
@@ -284,7 +289,11 @@ impl Driver {
                 }
             };
             self.endpoint.token = token;
-            match self.dialer.dial(&self.endpoint.stream_url, &self.endpoint.token).await {
+            match self
+                .dialer
+                .dial(&self.endpoint.stream_url, &self.endpoint.token)
+                .await
+            {
                 Ok(ws) => {
                     self.install(ws);
                     self.session.handle_reconnect(Instant::now());
@@ -295,7 +304,9 @@ impl Driver {
                 Err(error) => last_error = error,
             }
         }
-        Some(ChannelEvent::Lost(TransportError::ResumeFailed(last_error.to_string())))
+        Some(ChannelEvent::Lost(TransportError::ResumeFailed(
+            last_error.to_string(),
+        )))
     }
 
     fn install(&mut self, ws: WsStream) {

@@ -50,7 +50,11 @@ impl ProxyConfig {
 
 /// The proxy for `scheme://host`, from HTTPS_PROXY/https_proxy (wss) or HTTP_PROXY/http_proxy
 /// (ws), unless the host is loopback or listed in NO_PROXY/no_proxy.
-pub fn proxy_for(env: &dyn Fn(&str) -> Option<String>, secure: bool, host: &str) -> Option<ProxyConfig> {
+pub fn proxy_for(
+    env: &dyn Fn(&str) -> Option<String>,
+    secure: bool,
+    host: &str,
+) -> Option<ProxyConfig> {
     if is_loopback(host) || no_proxy_matches(env, host) {
         return None;
     }
@@ -73,11 +77,16 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 fn no_proxy_matches(env: &dyn Fn(&str) -> Option<String>, host: &str) -> bool {
-    let list = env("NO_PROXY").or_else(|| env("no_proxy")).unwrap_or_default();
-    list.split(',').map(str::trim).filter(|e| !e.is_empty()).any(|entry| {
-        let entry = entry.trim_start_matches('.');
-        entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
-    })
+    let list = env("NO_PROXY")
+        .or_else(|| env("no_proxy"))
+        .unwrap_or_default();
+    list.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .any(|entry| {
+            let entry = entry.trim_start_matches('.');
+            entry == "*" || host == entry || host.ends_with(&format!(".{entry}"))
+        })
 }
 
 pub fn split_host_port(text: &str, default_port: u16) -> Option<(String, u16)> {
@@ -106,7 +115,9 @@ pub async fn connect_tunnel(
     let proxy_endpoint = format!("{}:{}", proxy.host, proxy.port);
     let mut stream = TcpStream::connect((proxy.host.as_str(), proxy.port))
         .await
-        .map_err(|e| TransportError::Proxy(format!("cannot reach {proxy_endpoint}: {}", e.kind())))?;
+        .map_err(|e| {
+            TransportError::Proxy(format!("cannot reach {proxy_endpoint}: {}", e.kind()))
+        })?;
     let target = if host.contains(':') {
         format!("[{host}]:{port}")
     } else {
