@@ -5,6 +5,9 @@ use super::types::{Instance, InstanceState, PingStatus};
 
 /// The oldest SSM agent that supports Session Manager shells.
 pub const MIN_SESSION_MANAGER_AGENT: &str = "2.3.68.0";
+/// Agents below this still open shells, but miss later Session Manager features (port
+/// forwarding to remote hosts, the smux keepalive fix of protocol.md §6.4): worth a warning.
+pub const RECOMMENDED_AGENT: &str = "3.0.0.0";
 
 /// The tag scope the user works in and what is known about their access.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,6 +39,8 @@ pub struct Diagnosis {
     pub summary: String,
     /// One sentence: what to do about it.
     pub fix: Option<String>,
+    /// Things worth knowing that do not stop a shell (an outdated agent).
+    pub warnings: Vec<String>,
 }
 
 impl Diagnosis {
@@ -58,6 +63,21 @@ pub fn diagnose(
         cause,
         summary,
         fix,
+        warnings: warnings(instance),
+    }
+}
+
+fn warnings(instance: &Instance) -> Vec<String> {
+    match &instance.agent_version {
+        Some(version)
+            if version_older_than(version, RECOMMENDED_AGENT)
+                && !version_older_than(version, MIN_SESSION_MANAGER_AGENT) =>
+        {
+            vec![format!(
+                "The SSM agent {version} is outdated (older than {RECOMMENDED_AGENT}): shells work, newer Session Manager features may not. Update it with AWS-UpdateSSMAgent."
+            )]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -254,6 +274,12 @@ mod tests {
             }
         );
         assert!(d.summary.contains("2.3.68.0"), "{}", d.summary);
+        assert!(d.warnings.is_empty());
+        i.agent_version = Some("2.3.1319.0".into());
+        let d = diagnose(&i, Some(true), &none);
+        assert!(d.can_connect());
+        assert!(d.warnings[0].contains("outdated"), "{:?}", d.warnings);
+        assert!(diagnose(&online(), None, &none).warnings.is_empty());
     }
 
     #[test]
