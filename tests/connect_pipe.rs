@@ -33,7 +33,12 @@ async fn round_trip(emulator_args: &[&str]) {
     let command = format!("command=stty raw -echo; printf READY; head -c {SIZE}");
     let mut child = Command::new(GANGWAY)
         .args(["connect", instance["id"].as_str().unwrap()])
-        .args(["--document", "AWS-StartInteractiveCommand", "--parameter", &command])
+        .args([
+            "--document",
+            "AWS-StartInteractiveCommand",
+            "--parameter",
+            &command,
+        ])
         .envs(aws_env(&emulator.endpoint, ADMIN))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -54,11 +59,20 @@ async fn round_trip(emulator_args: &[&str]) {
         stdout.read_to_end(&mut out).await.unwrap();
         out
     });
-    let status = tokio::time::timeout(PATIENCE * 5, child.wait()).await.expect("hung").unwrap();
+    let status = tokio::time::timeout(PATIENCE * 5, child.wait())
+        .await
+        .expect("hung")
+        .unwrap();
     writer.await.unwrap();
     let out = reader.await.unwrap();
     let mut stderr = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut stderr).await.unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     let body = out.strip_prefix(b"READY").expect("READY first");
     assert_eq!(body.len(), SIZE, "stderr: {stderr}");
@@ -66,11 +80,13 @@ async fn round_trip(emulator_args: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn pipe_mode_moves_32_mib_each_way_byte_exact() {
     round_trip(&["--instances", "3"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
     round_trip(&[
         "--instances",
@@ -82,6 +98,7 @@ async fn pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn a_script_on_stdin_runs_in_the_remote_shell() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -95,12 +112,23 @@ async fn a_script_on_stdin_runs_in_the_remote_shell() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(b"echo piped-$((3*3))\nexit\n").await.unwrap();
+    stdin
+        .write_all(b"echo piped-$((3*3))\nexit\n")
+        .await
+        .unwrap();
     drop(stdin);
-    let out = tokio::time::timeout(PATIENCE, child.wait_with_output()).await.expect("hung").unwrap();
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("hung")
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("piped-9"), "stdout: {text}");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Runs `connect` expecting failure: (status, stderr).
@@ -122,6 +150,7 @@ async fn connect_error(env: Vec<(String, String)>, args: &[&str]) -> (i32, Strin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn errors_are_one_clear_line_with_their_status() {
     let emulator = Emulator::spawn(&[]).await;
     let env = || aws_env(&emulator.endpoint, ADMIN);
@@ -148,7 +177,13 @@ async fn errors_are_one_clear_line_with_their_status() {
     let unavailable = fleet(&emulator.endpoint)
         .await
         .into_iter()
-        .find(|i| i["ping_status"] != "Online" || !i["state"].as_str().unwrap_or("").eq_ignore_ascii_case("running"))
+        .find(|i| {
+            i["ping_status"] != "Online"
+                || !i["state"]
+                    .as_str()
+                    .unwrap_or("")
+                    .eq_ignore_ascii_case("running")
+        })
         .expect("the demo fleet has an unavailable instance");
     let (status, stderr) = connect_error(env(), &[unavailable["id"].as_str().unwrap()]).await;
     assert_eq!(status, i32::from(exit::TARGET_UNAVAILABLE), "{stderr}");
@@ -156,6 +191,7 @@ async fn errors_are_one_clear_line_with_their_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn access_outside_the_tag_scope_is_denied() {
     let emulator = Emulator::spawn(&["--instances", "6"]).await;
     // `dev` may only open sessions on Env=dev instances.
@@ -164,8 +200,11 @@ async fn access_outside_the_tag_scope_is_denied() {
         .into_iter()
         .find(|i| i["tags"]["Env"] == "prod" && i["ping_status"] == "Online")
         .expect("a prod instance");
-    let (status, stderr) =
-        connect_error(aws_env(&emulator.endpoint, DEV), &[prod["id"].as_str().unwrap()]).await;
+    let (status, stderr) = connect_error(
+        aws_env(&emulator.endpoint, DEV),
+        &[prod["id"].as_str().unwrap()],
+    )
+    .await;
     assert!(
         status == i32::from(exit::ACCESS_DENIED) || status == i32::from(exit::BAD_TARGET),
         "{status}: {stderr}"

@@ -16,10 +16,15 @@ async fn exit_cleanly(session: &mut PtyConnect, before: &nix::sys::termios::Term
     let status = session.finish().await;
     assert_eq!(status, 0, "output: {}", session.text());
     assert!(session.text().contains("Exiting session with sessionId:"));
-    assert_eq!(modes(&session.termios()), modes(before), "terminal modes not restored");
+    assert_eq!(
+        modes(&session.termios()),
+        modes(before),
+        "terminal modes not restored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn connect_by_id_name_and_tag() {
     let emulator = Emulator::spawn(&["--instances", "6"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -27,8 +32,7 @@ async fn connect_by_id_name_and_tag() {
     let name = instance["name"].as_str().unwrap().to_owned();
     let name_tag = format!("tag:Name={name}");
     for target in [id.as_str(), name.as_str(), name_tag.as_str()] {
-        let mut session =
-            PtyConnect::spawn(&emulator.endpoint, ADMIN, &[target], 24, 80).await;
+        let mut session = PtyConnect::spawn(&emulator.endpoint, ADMIN, &[target], 24, 80).await;
         let before = session.termios();
         session.write(SUM_COMMAND).await;
         session.expect(SUM_OUTPUT).await;
@@ -37,6 +41,7 @@ async fn connect_by_id_name_and_tag() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn resize_reaches_the_remote_pty() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -64,13 +69,16 @@ async fn resize_reaches_the_remote_pty() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn ctrl_c_interrupts_a_remote_sleep() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;
     let id = instance["id"].as_str().unwrap();
     let mut session = PtyConnect::spawn(&emulator.endpoint, ADMIN, &[id], 24, 80).await;
     let before = session.termios();
-    session.write(b"echo start-$((1+1)); sleep 600; echo slept-$((1+1))\r").await;
+    session
+        .write(b"echo start-$((1+1)); sleep 600; echo slept-$((1+1))\r")
+        .await;
     session.expect("start-2").await;
     // Raw mode: 0x03 goes to the remote pty as a byte, where it becomes SIGINT.
     session.write(b"\x03").await;
@@ -81,6 +89,7 @@ async fn ctrl_c_interrupts_a_remote_sleep() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn idle_timeout_prints_the_reason_and_restores_the_terminal() {
     let emulator = Emulator::spawn(&["--instances", "3", "--idle-timeout", "2"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -90,12 +99,26 @@ async fn idle_timeout_prints_the_reason_and_restores_the_terminal() {
     session.write(SUM_COMMAND).await;
     session.expect(SUM_OUTPUT).await;
     let status = session.finish().await;
-    assert_eq!(status, i32::from(gangway::connect::exit::TERMINATED), "{}", session.text());
-    assert!(session.text().contains("idle"), "no reason shown: {}", session.text());
-    assert_eq!(modes(&session.termios()), modes(&before), "terminal modes not restored");
+    assert_eq!(
+        status,
+        i32::from(gangway::connect::exit::TERMINATED),
+        "{}",
+        session.text()
+    );
+    assert!(
+        session.text().contains("idle"),
+        "no reason shown: {}",
+        session.text()
+    );
+    assert_eq!(
+        modes(&session.termios()),
+        modes(&before),
+        "terminal modes not restored"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn the_remote_exit_code_is_returned() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;

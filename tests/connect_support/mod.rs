@@ -41,7 +41,10 @@ impl Emulator {
             .expect("emulator printed nothing")
             .unwrap()
             .expect("emulator exited");
-        let endpoint = first.strip_prefix("endpoint=").expect("endpoint= line").to_owned();
+        let endpoint = first
+            .strip_prefix("endpoint=")
+            .expect("endpoint= line")
+            .to_owned();
         // Keep draining stdout so the emulator never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self { endpoint, child }
@@ -89,7 +92,11 @@ pub async fn fleet(endpoint: &str) -> Vec<serde_json::Value> {
         .output()
         .await
         .unwrap();
-    assert!(out.status.success(), "list failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "list failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -112,7 +119,13 @@ pub struct PtyConnect {
 }
 
 impl PtyConnect {
-    pub async fn spawn(endpoint: &str, access_key: &str, args: &[&str], rows: u16, cols: u16) -> Self {
+    pub async fn spawn(
+        endpoint: &str,
+        access_key: &str,
+        args: &[&str],
+        rows: u16,
+        cols: u16,
+    ) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(rows, cols)).unwrap();
         let mut command = pty_process::Command::new(GANGWAY)
@@ -144,7 +157,10 @@ impl PtyConnect {
     pub async fn expect_from(&mut self, from: usize, needle: &str) -> usize {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         loop {
-            if let Some(at) = find(&self.output[from.min(self.output.len())..], needle.as_bytes()) {
+            if let Some(at) = find(
+                &self.output[from.min(self.output.len())..],
+                needle.as_bytes(),
+            ) {
                 return from + at + needle.len();
             }
             let mut buf = [0u8; 8192];
@@ -200,10 +216,10 @@ pub fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// The parts of the terminal modes a raw-mode leak would change.
 pub fn modes(t: &Termios) -> (u64, u64, u64, u64, Vec<u8>) {
     (
-        u64::from(t.input_flags.bits() as u32),
-        u64::from(t.output_flags.bits() as u32),
-        u64::from(t.control_flags.bits() as u32),
-        u64::from(t.local_flags.bits() as u32),
+        u64::from(t.input_flags.bits()),
+        u64::from(t.output_flags.bits()),
+        u64::from(t.control_flags.bits()),
+        u64::from(t.local_flags.bits()),
         t.control_chars.to_vec(),
     )
 }
