@@ -1,4 +1,17 @@
-//! The interactive terminal UI.
+//! The interactive terminal UI (issue 6), in the Elm architecture (style.md §3): `model` is
+//! plain data, `update` is pure and returns `effect`s, `views` draw the model, and the
+//! runtime owns the terminal and runs effects on tokio tasks that answer with `msg`s.
+
+pub mod effect;
+#[doc(hidden)]
+pub mod fixtures;
+pub mod fleet;
+pub mod keymap;
+pub mod model;
+pub mod msg;
+pub mod text;
+pub mod update;
+pub mod views;
 
 use std::process::ExitCode;
 
