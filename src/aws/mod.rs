@@ -1,8 +1,26 @@
 //! EC2 and SSM calls through the AWS SDK, turned into the small domain types of
-//! [`types`] at the boundary.
+//! [`types`] at the boundary, plus the pure helpers built on them: target resolution,
+//! the connectivity diagnosis and escaping of AWS text for the terminal.
 
+pub mod client;
+pub mod diagnosis;
+pub mod error;
+pub mod fleet;
+pub mod options;
+pub mod resolve;
+pub mod secret;
+pub mod sessions;
+pub mod text;
 pub mod types;
 
+pub use client::AwsClient;
+pub use diagnosis::{AccessScope, Cause, Diagnosis, diagnose};
+pub use error::AwsError;
+pub use options::AwsOptions;
+pub use resolve::{ResolveError, resolve_target};
+pub use secret::SecretString;
+pub use sessions::{HistoryFilter, StartSessionRequest, StartedSession};
+pub use text::{escape_and_fit, escape_for_terminal};
 pub use types::{
     Instance, InstanceId, InstanceState, PingStatus, SessionInfo, SessionPreferences, SessionStatus,
 };

@@ -1,5 +1,7 @@
 //! `gangway connect` and `gangway list`.
 
+pub mod list;
+
 use std::process::ExitCode;
 
 use crate::cli::{AwsArgs, ConnectArgs, ListArgs};
@@ -10,8 +12,7 @@ pub fn run_connect(_aws: &AwsArgs, _args: ConnectArgs) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Entry point of `gangway list` (built in issue 5).
-pub fn run_list(_aws: &AwsArgs, _args: ListArgs) -> ExitCode {
-    eprintln!("gangway list: not built yet (issue 5)");
-    ExitCode::from(2)
+/// Entry point of `gangway list`: the fleet as a table or JSON.
+pub fn run_list(aws: &AwsArgs, args: ListArgs) -> ExitCode {
+    ExitCode::from(list::run(aws, &args))
 }

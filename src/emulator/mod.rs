@@ -9,3 +9,6 @@ pub fn run_cli(_args: EmulatorArgs) -> ExitCode {
     eprintln!("gangway emulator: not built yet (issue 3)");
     ExitCode::from(2)
 }
+
+pub mod agent;
+pub mod faults;

@@ -1,0 +1,120 @@
+//! `AwsClient`: the EC2 and SSM clients of one region, built either from aws-config's
+//! default chain or from static credentials (tests, the demo).
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_ssm::config::Credentials;
+
+use super::error::{AwsError, ErrorContext};
+use super::options::AwsOptions;
+
+/// One region's EC2 and SSM clients. Cheap to clone (the SDK clients are `Arc`s inside).
+#[derive(Clone, Debug)]
+pub struct AwsClient {
+    pub(crate) ec2: aws_sdk_ec2::Client,
+    pub(crate) ssm: aws_sdk_ssm::Client,
+    region: String,
+    endpoint_url: Option<String>,
+    pub(crate) errors: ErrorContext,
+}
+
+impl AwsClient {
+    /// One client per requested region (or the chain's default region), all sharing the
+    /// credentials that aws-config resolves: profile, SSO, `credential_process`, assumed
+    /// roles, environment. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_EC2/_SSM` are honoured
+    /// by the SDK when `--endpoint-url` is not given.
+    pub async fn from_options(opts: &AwsOptions) -> Result<Vec<AwsClient>, AwsError> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(profile) = &opts.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(url) = &opts.endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        if let Some(first) = opts.regions.first() {
+            loader = loader.region(Region::new(first.clone()));
+        }
+        let shared = loader.load().await;
+        let regions = if opts.regions.is_empty() {
+            vec![shared.region().ok_or(AwsError::NoRegion)?.to_string()]
+        } else {
+            opts.regions.clone()
+        };
+        let clients = regions
+            .into_iter()
+            .map(|region| {
+                let ec2 = aws_sdk_ec2::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
+                let ssm = aws_sdk_ssm::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
+                let endpoint_url = shared.endpoint_url().map(str::to_owned);
+                Self::assemble(ec2, ssm, region, endpoint_url, opts.profile.clone())
+            })
+            .collect();
+        Ok(clients)
+    }
+
+    /// A client that reads no configuration files and no environment at all.
+    pub fn with_static_credentials(
+        region: &str,
+        endpoint_url: &str,
+        access_key_id: &str,
+        secret_access_key: &str,
+    ) -> AwsClient {
+        let credentials = Credentials::new(
+            access_key_id,
+            secret_access_key,
+            None,
+            None,
+            "gangway-static",
+        );
+        let ec2 = aws_sdk_ec2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint_url)
+            .credentials_provider(credentials.clone())
+            .build();
+        let ssm = aws_sdk_ssm::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint_url)
+            .credentials_provider(credentials)
+            .build();
+        Self::assemble(
+            ec2,
+            ssm,
+            region.to_owned(),
+            Some(endpoint_url.to_owned()),
+            None,
+        )
+    }
+
+    fn assemble(
+        ec2: aws_sdk_ec2::Config,
+        ssm: aws_sdk_ssm::Config,
+        region: String,
+        endpoint_url: Option<String>,
+        profile: Option<String>,
+    ) -> AwsClient {
+        let endpoint = endpoint_url
+            .clone()
+            .unwrap_or_else(|| format!("the AWS endpoints of {region}"));
+        AwsClient {
+            ec2: aws_sdk_ec2::Client::from_conf(ec2),
+            ssm: aws_sdk_ssm::Client::from_conf(ssm),
+            region,
+            endpoint_url,
+            errors: ErrorContext { profile, endpoint },
+        }
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// The endpoint override, if any (`None` means the real AWS endpoints).
+    pub fn endpoint_url(&self) -> Option<&str> {
+        self.endpoint_url.as_deref()
+    }
+}

@@ -1,0 +1,333 @@
+//! Errors of the AWS layer: one clear line each, with a hint that says what to do next.
+//!
+//! Messages are built here from error codes and AWS's own message text (escaped, since it can
+//! echo user input); SDK debug output, request URLs and tokens never end up in them.
+
+use std::error::Error as StdError;
+
+use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
+
+use super::text::escape_for_terminal;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AwsError {
+    #[error("no usable AWS credentials: {detail}")]
+    Credentials { detail: String, hint: String },
+    #[error("access denied: {0}")]
+    AccessDenied(String),
+    #[error("the instance is not connected to Session Manager: {0}")]
+    TargetNotConnected(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    #[error("AWS is throttling requests")]
+    Throttled,
+    #[error("cannot reach AWS at {endpoint}: {detail}")]
+    Unreachable { endpoint: String, detail: String },
+    #[error("no AWS region is configured")]
+    NoRegion,
+    #[error("AWS error {code}: {message}")]
+    Service { code: String, message: String },
+    #[error("unexpected answer from AWS: {0}")]
+    BadResponse(String),
+}
+
+/// Exit statuses shared by `gangway list` and `gangway connect` for AWS failures.
+pub mod exit_status {
+    pub const OTHER: u8 = 1;
+    pub const CREDENTIALS: u8 = 3;
+    pub const UNREACHABLE: u8 = 4;
+    pub const ACCESS_DENIED: u8 = 5;
+    pub const NOT_FOUND: u8 = 6;
+    pub const TARGET_NOT_CONNECTED: u8 = 7;
+}
+
+impl AwsError {
+    /// What the user should do about it, in one sentence.
+    pub fn hint(&self) -> Option<String> {
+        Some(match self {
+            Self::Credentials { hint, .. } => hint.clone(),
+            Self::AccessDenied(_) if self.is_access_expired() => {
+                "your access has expired; ask an administrator to renew it".into()
+            }
+            Self::AccessDenied(_) => {
+                "ask an administrator for access to this instance or action".into()
+            }
+            Self::TargetNotConnected(_) => {
+                "check the instance's state and SSM agent with `gangway list`".into()
+            }
+            Self::Throttled => "wait a few seconds and try again".into(),
+            Self::Unreachable { .. } => {
+                "check your network, proxy, --region and --endpoint-url".into()
+            }
+            Self::NoRegion => "pass --region or set AWS_REGION".into(),
+            Self::NotFound(_) | Self::Service { .. } | Self::BadResponse(_) => return None,
+        })
+    }
+
+    pub fn is_credentials_error(&self) -> bool {
+        matches!(self, Self::Credentials { .. })
+    }
+
+    /// Access that was granted until a fixed time (an `aws:CurrentTime` condition) and ran out.
+    pub fn is_access_expired(&self) -> bool {
+        matches!(self, Self::AccessDenied(m) if m.to_ascii_lowercase().contains("expired"))
+    }
+
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            Self::Credentials { .. } | Self::NoRegion => exit_status::CREDENTIALS,
+            Self::Unreachable { .. } => exit_status::UNREACHABLE,
+            Self::AccessDenied(_) => exit_status::ACCESS_DENIED,
+            Self::NotFound(_) => exit_status::NOT_FOUND,
+            Self::TargetNotConnected(_) => exit_status::TARGET_NOT_CONNECTED,
+            Self::Throttled | Self::Service { .. } | Self::BadResponse(_) => exit_status::OTHER,
+        }
+    }
+
+    /// The error and its hint as one line, the way the CLI prints it.
+    pub fn to_line(&self) -> String {
+        match self.hint() {
+            Some(hint) => format!("{self} ({hint})"),
+            None => self.to_string(),
+        }
+    }
+}
+
+/// What an SDK error is turned into depends on how the client was set up.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ErrorContext {
+    pub profile: Option<String>,
+    pub endpoint: String,
+}
+
+impl ErrorContext {
+    fn credentials(&self, detail: String) -> AwsError {
+        let lowered = detail.to_ascii_lowercase();
+        let hint = match &self.profile {
+            Some(p) if lowered.contains("sso") || lowered.contains("token") => {
+                format!("run `aws sso login --profile {p}`")
+            }
+            Some(p) => format!("check the credentials of profile `{p}` in ~/.aws/config"),
+            None => {
+                "set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into()
+            }
+        };
+        AwsError::Credentials { detail, hint }
+    }
+
+    /// Maps any SDK error (EC2 and SSM share the type) to an [`AwsError`].
+    pub fn map<E>(&self, err: SdkError<E>) -> AwsError
+    where
+        E: ProvideErrorMetadata + StdError + Send + Sync + 'static,
+    {
+        match &err {
+            SdkError::ServiceError(_) => {
+                let code = err.code().unwrap_or("Unknown").to_owned();
+                let message = escape_for_terminal(err.message().unwrap_or("")).into_owned();
+                self.for_code(code, message)
+            }
+            SdkError::TimeoutError(_) => self.unreachable("timed out".into()),
+            SdkError::DispatchFailure(failure) => {
+                let chain = source_chain(&err);
+                if mentions_credentials(&chain) {
+                    self.credentials(first_credentials_line(&chain))
+                } else if failure.is_io() || failure.is_timeout() {
+                    self.unreachable(last_line(&chain))
+                } else {
+                    self.unreachable(first_line(&chain))
+                }
+            }
+            SdkError::ResponseError(response) => AwsError::BadResponse(format!(
+                "HTTP {} that is not an AWS API response (is {} an AWS endpoint?)",
+                response.raw().status().as_u16(),
+                self.endpoint
+            )),
+            SdkError::ConstructionFailure(_) => {
+                let chain = source_chain(&err);
+                if mentions_credentials(&chain) {
+                    self.credentials(first_credentials_line(&chain))
+                } else {
+                    AwsError::BadResponse(format!(
+                        "could not build the request: {}",
+                        first_line(&chain)
+                    ))
+                }
+            }
+            _ => AwsError::BadResponse(escape_for_terminal(&err.to_string()).into_owned()),
+        }
+    }
+
+    fn unreachable(&self, detail: String) -> AwsError {
+        AwsError::Unreachable {
+            endpoint: self.endpoint.clone(),
+            detail,
+        }
+    }
+
+    pub fn for_code(&self, code: String, message: String) -> AwsError {
+        let message = if message.is_empty() {
+            code.clone()
+        } else {
+            message
+        };
+        match classify_code(&code) {
+            CodeKind::Credentials => self.credentials(format!("{code}: {message}")),
+            CodeKind::AccessDenied => AwsError::AccessDenied(message),
+            CodeKind::TargetNotConnected => AwsError::TargetNotConnected(message),
+            CodeKind::NotFound => AwsError::NotFound(message),
+            CodeKind::Throttled => AwsError::Throttled,
+            CodeKind::Other => AwsError::Service { code, message },
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum CodeKind {
+    Credentials,
+    AccessDenied,
+    TargetNotConnected,
+    NotFound,
+    Throttled,
+    Other,
+}
+
+/// Error codes as EC2 (Query/XML) and SSM (JSON `__type`) spell them.
+fn classify_code(code: &str) -> CodeKind {
+    match code {
+        "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "AuthFailure"
+        | "SignatureDoesNotMatch"
+        | "IncompleteSignature"
+        | "MissingAuthenticationToken"
+        | "ExpiredToken"
+        | "ExpiredTokenException"
+        | "RequestExpired" => CodeKind::Credentials,
+        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
+            CodeKind::AccessDenied
+        }
+        "TargetNotConnected" => CodeKind::TargetNotConnected,
+        "InvalidInstanceId"
+        | "DoesNotExistException"
+        | "InvalidDocument"
+        | "InvalidInstanceID.NotFound"
+        | "InvalidInstanceID.Malformed"
+        | "InvalidAMIID.NotFound" => CodeKind::NotFound,
+        "ThrottlingException"
+        | "Throttling"
+        | "RequestLimitExceeded"
+        | "TooManyRequestsException" => CodeKind::Throttled,
+        _ => CodeKind::Other,
+    }
+}
+
+fn source_chain(err: &(dyn StdError + 'static)) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut current = err.source();
+    while let Some(source) = current {
+        lines.push(escape_for_terminal(&source.to_string()).into_owned());
+        current = source.source();
+    }
+    lines
+}
+
+/// Credential resolution fails before anything is sent, so the SDK reports it as a dispatch
+/// or construction failure; only the wording of the chain tells it apart from a network error.
+fn mentions_credentials(chain: &[String]) -> bool {
+    chain.iter().any(|line| {
+        let lowered = line.to_ascii_lowercase();
+        lowered.contains("credential") || lowered.contains("identity")
+    })
+}
+
+fn first_credentials_line(chain: &[String]) -> String {
+    // The innermost message is usually the specific one ("the SSO token has expired").
+    chain
+        .last()
+        .cloned()
+        .unwrap_or_else(|| "credentials could not be loaded".into())
+}
+
+fn first_line(chain: &[String]) -> String {
+    chain
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+fn last_line(chain: &[String]) -> String {
+    chain
+        .last()
+        .cloned()
+        .unwrap_or_else(|| "unknown error".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(profile: Option<&str>) -> ErrorContext {
+        ErrorContext {
+            profile: profile.map(str::to_owned),
+            endpoint: "http://127.0.0.1:9".into(),
+        }
+    }
+
+    #[test]
+    fn codes_map_to_kinds() {
+        let c = ctx(None);
+        assert!(
+            c.for_code("UnrecognizedClientException".into(), "bad key".into())
+                .is_credentials_error()
+        );
+        assert!(
+            c.for_code("AuthFailure".into(), String::new())
+                .is_credentials_error()
+        );
+        assert_eq!(
+            c.for_code("AccessDeniedException".into(), "no".into()),
+            AwsError::AccessDenied("no".into())
+        );
+        assert_eq!(
+            c.for_code("Throttling".into(), String::new()),
+            AwsError::Throttled
+        );
+        assert!(matches!(
+            c.for_code("InvalidInstanceId".into(), "x".into()),
+            AwsError::NotFound(_)
+        ));
+        assert!(matches!(
+            c.for_code("Weird".into(), "odd".into()),
+            AwsError::Service { .. }
+        ));
+    }
+
+    #[test]
+    fn credentials_hints_name_the_profile() {
+        let err = ctx(Some("dev")).for_code("ExpiredTokenException".into(), "token expired".into());
+        assert_eq!(
+            err.hint().as_deref(),
+            Some("run `aws sso login --profile dev`")
+        );
+        let err = ctx(None).for_code("UnrecognizedClientException".into(), "x".into());
+        assert!(err.hint().unwrap_or_default().contains("AWS_PROFILE"));
+        assert_eq!(err.exit_status(), exit_status::CREDENTIALS);
+    }
+
+    #[test]
+    fn expired_access_is_recognised() {
+        let err = AwsError::AccessDenied("access for dev expired at 2026-01-01".into());
+        assert!(err.is_access_expired());
+        assert!(err.to_line().contains("renew"));
+        assert!(!AwsError::AccessDenied("not in scope".into()).is_access_expired());
+    }
+
+    #[test]
+    fn timeouts_mean_unreachable() {
+        let err = ctx(None).map::<aws_sdk_ssm::operation::start_session::StartSessionError>(
+            SdkError::timeout_error("slow"),
+        );
+        assert!(matches!(err, AwsError::Unreachable { .. }));
+        assert!(err.to_string().contains("127.0.0.1:9"));
+    }
+}

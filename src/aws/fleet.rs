@@ -1,0 +1,277 @@
+//! The fleet: EC2 DescribeInstances joined with SSM DescribeInstanceInformation and image
+//! names, so one row says both what the instance is and whether Session Manager can reach it.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::SystemTime;
+
+use aws_sdk_ec2::types::Filter;
+use aws_sdk_ssm::types::{InstanceInformation, InstanceInformationStringFilter};
+
+use super::client::AwsClient;
+use super::error::AwsError;
+use super::types::{Instance, InstanceId, InstanceState, PingStatus};
+
+/// The largest page EC2 allows: fewer round trips for big fleets.
+const EC2_PAGE_SIZE: i32 = 1000;
+/// The largest page DescribeInstanceInformation allows.
+const SSM_PAGE_SIZE: i32 = 50;
+/// DescribeImages takes a bounded list of ids; ask in chunks.
+const IMAGE_IDS_PER_CALL: usize = 100;
+
+impl AwsClient {
+    /// Every instance matching all `tag_filters` (EC2 filters: same key twice means either
+    /// value), joined with its SSM agent information; hybrid `mi-` nodes come from SSM alone.
+    pub async fn list_instances(
+        &self,
+        tag_filters: &[(String, String)],
+    ) -> Result<Vec<Instance>, AwsError> {
+        let (ec2, ssm) = tokio::join!(self.ec2_instances(tag_filters), self.ssm_nodes(&[]));
+        let (ec2, mut ssm) = (ec2?, ssm?);
+        let hybrid_source = if tag_filters.is_empty() {
+            None
+        } else {
+            // SSM knows hybrid nodes' tags, EC2 does not; ask SSM which ones match.
+            match self.ssm_nodes(tag_filters).await {
+                Ok(matching) => Some(matching),
+                Err(err) => {
+                    tracing::warn!(region = %self.region(), "hybrid nodes skipped: {err}");
+                    Some(HashMap::new())
+                }
+            }
+        };
+        let mut instances: Vec<Instance> = ec2
+            .iter()
+            .map(|raw| self.join_ec2(raw, ssm.remove(raw.instance_id().unwrap_or_default())))
+            .collect();
+        let hybrid = hybrid_source.unwrap_or(ssm);
+        instances.extend(
+            hybrid
+                .values()
+                .filter(|info| info.instance_id().is_some_and(|id| id.starts_with("mi-")))
+                .map(|info| self.hybrid_node(info)),
+        );
+        self.add_image_names(&mut instances).await;
+        instances.sort_by(|a, b| {
+            (a.name.is_none(), &a.name, &a.id).cmp(&(b.name.is_none(), &b.name, &b.id))
+        });
+        Ok(instances)
+    }
+
+    async fn ec2_instances(
+        &self,
+        tag_filters: &[(String, String)],
+    ) -> Result<Vec<aws_sdk_ec2::types::Instance>, AwsError> {
+        let mut pages = self
+            .ec2
+            .describe_instances()
+            .set_filters(ec2_tag_filters(tag_filters))
+            .max_results(EC2_PAGE_SIZE)
+            .into_paginator()
+            .send();
+        let mut instances = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.errors.map(e))?;
+            for reservation in page.reservations.unwrap_or_default() {
+                instances.extend(reservation.instances.unwrap_or_default());
+            }
+        }
+        Ok(instances)
+    }
+
+    async fn ssm_nodes(
+        &self,
+        tag_filters: &[(String, String)],
+    ) -> Result<HashMap<String, InstanceInformation>, AwsError> {
+        let mut pages = self
+            .ssm
+            .describe_instance_information()
+            .set_filters(ssm_tag_filters(tag_filters))
+            .max_results(SSM_PAGE_SIZE)
+            .into_paginator()
+            .send();
+        let mut nodes = HashMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| self.errors.map(e))?;
+            for info in page.instance_information_list.unwrap_or_default() {
+                if let Some(id) = info.instance_id.clone() {
+                    nodes.insert(id, info);
+                }
+            }
+        }
+        Ok(nodes)
+    }
+
+    fn join_ec2(
+        &self,
+        raw: &aws_sdk_ec2::types::Instance,
+        info: Option<InstanceInformation>,
+    ) -> Instance {
+        let tags: BTreeMap<String, String> = raw
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key.clone()?, t.value.clone().unwrap_or_default())))
+            .collect();
+        let state = raw
+            .state()
+            .and_then(|s| s.name())
+            .map_or(InstanceState::Other("unknown".into()), |n| {
+                InstanceState::from_aws(n.as_str())
+            });
+        let mut instance = Instance {
+            id: InstanceId::from_aws(raw.instance_id().unwrap_or_default()),
+            name: tags.get("Name").cloned(),
+            tags,
+            state,
+            ping_status: PingStatus::NotManaged,
+            agent_version: None,
+            platform: raw.platform_details().map(str::to_owned),
+            platform_name: None,
+            private_ip: raw.private_ip_address().map(str::to_owned),
+            image_id: raw.image_id().map(str::to_owned),
+            image_name: None,
+            region: self.region().to_owned(),
+            last_ping: None,
+        };
+        if let Some(info) = info {
+            apply_ssm_info(&mut instance, &info);
+        }
+        instance
+    }
+
+    fn hybrid_node(&self, info: &InstanceInformation) -> Instance {
+        let mut instance = Instance {
+            id: InstanceId::from_aws(info.instance_id().unwrap_or_default()),
+            name: info.name().or(info.computer_name()).map(str::to_owned),
+            tags: BTreeMap::new(),
+            state: InstanceState::Hybrid,
+            ping_status: PingStatus::NotManaged,
+            agent_version: None,
+            platform: None,
+            platform_name: None,
+            private_ip: info.ip_address().map(str::to_owned),
+            image_id: None,
+            image_name: None,
+            region: self.region().to_owned(),
+            last_ping: None,
+        };
+        apply_ssm_info(&mut instance, info);
+        instance
+    }
+
+    /// Image names are a nicety: a failure leaves them empty instead of failing the list.
+    async fn add_image_names(&self, instances: &mut [Instance]) {
+        let ids: BTreeSet<String> = instances
+            .iter()
+            .filter_map(|i| i.image_id.clone())
+            .collect();
+        let ids: Vec<String> = ids.into_iter().collect();
+        let mut names = HashMap::new();
+        for chunk in ids.chunks(IMAGE_IDS_PER_CALL) {
+            match self
+                .ec2
+                .describe_images()
+                .set_image_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+            {
+                Ok(out) => names.extend(
+                    out.images()
+                        .iter()
+                        .filter_map(|image| Some((image.image_id.clone()?, image.name.clone()?))),
+                ),
+                Err(err) => {
+                    tracing::warn!(region = %self.region(), "image names unavailable: {}", self.errors.map(err));
+                    return;
+                }
+            }
+        }
+        for instance in instances {
+            instance.image_name = instance
+                .image_id
+                .as_ref()
+                .and_then(|id| names.get(id).cloned());
+        }
+    }
+}
+
+fn apply_ssm_info(instance: &mut Instance, info: &InstanceInformation) {
+    instance.ping_status = info
+        .ping_status()
+        .map_or(PingStatus::NotManaged, |p| PingStatus::from_aws(p.as_str()));
+    instance.agent_version = info.agent_version().map(str::to_owned);
+    if let Some(platform) = info.platform_type() {
+        instance.platform = Some(platform.as_str().to_owned());
+    }
+    instance.platform_name = match (info.platform_name(), info.platform_version()) {
+        (Some(name), Some(version)) if !version.is_empty() => Some(format!("{name} {version}")),
+        (Some(name), _) => Some(name.to_owned()),
+        _ => None,
+    };
+    if instance.private_ip.is_none() {
+        instance.private_ip = info.ip_address().map(str::to_owned);
+    }
+    instance.last_ping = info
+        .last_ping_date_time()
+        .and_then(|d| SystemTime::try_from(*d).ok());
+}
+
+/// Tag pairs grouped by key: EC2 ORs the values of one filter and ANDs separate filters.
+fn group_by_key(tag_filters: &[(String, String)]) -> BTreeMap<&str, Vec<String>> {
+    let mut grouped: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (key, value) in tag_filters {
+        grouped.entry(key.as_str()).or_default().push(value.clone());
+    }
+    grouped
+}
+
+fn ec2_tag_filters(tag_filters: &[(String, String)]) -> Option<Vec<Filter>> {
+    let filters: Vec<Filter> = group_by_key(tag_filters)
+        .into_iter()
+        .map(|(key, values)| {
+            Filter::builder()
+                .name(format!("tag:{key}"))
+                .set_values(Some(values))
+                .build()
+        })
+        .collect();
+    (!filters.is_empty()).then_some(filters)
+}
+
+fn ssm_tag_filters(
+    tag_filters: &[(String, String)],
+) -> Option<Vec<InstanceInformationStringFilter>> {
+    let filters: Vec<InstanceInformationStringFilter> = group_by_key(tag_filters)
+        .into_iter()
+        .filter_map(|(key, values)| {
+            InstanceInformationStringFilter::builder()
+                .key(format!("tag:{key}"))
+                .set_values(Some(values))
+                .build()
+                .ok()
+        })
+        .collect();
+    (!filters.is_empty()).then_some(filters)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_key_values_share_one_filter() {
+        let pairs = vec![
+            ("Env".to_owned(), "dev".to_owned()),
+            ("Team".to_owned(), "core".to_owned()),
+            ("Env".to_owned(), "stg".to_owned()),
+        ];
+        let filters = ec2_tag_filters(&pairs).expect("filters");
+        assert_eq!(filters.len(), 2);
+        assert_eq!(filters[0].name(), Some("tag:Env"));
+        assert_eq!(filters[0].values(), ["dev", "stg"]);
+        assert!(ec2_tag_filters(&[]).is_none());
+        assert_eq!(
+            ssm_tag_filters(&pairs).expect("filters")[1].key(),
+            "tag:Team"
+        );
+    }
+}

@@ -1,0 +1,302 @@
+//! Turning what the user typed (`i-…`, a Name, `tag:KEY=VALUE`) into exactly one instance.
+
+use std::fmt;
+
+use super::text::escape_for_terminal;
+use super::types::{Instance, InstanceState};
+
+/// How many candidates an error lists before saying "and N more".
+const MAX_CANDIDATES_SHOWN: usize = 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("`{}` is not a valid target: {reason}", escape_for_terminal(.target))]
+    Invalid {
+        target: String,
+        reason: &'static str,
+    },
+    #[error("no instance matches `{}`{}", escape_for_terminal(.target), CandidateList(.similar))]
+    NoMatch {
+        target: String,
+        similar: Vec<Candidate>,
+    },
+    #[error("`{}` matches {} instances; pick one by id:{}", escape_for_terminal(.target), .candidates.len(), CandidateList(.candidates))]
+    Ambiguous {
+        target: String,
+        candidates: Vec<Candidate>,
+    },
+}
+
+/// One line of a candidates list: id, Name, state, ping status (all escaped when shown).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: String,
+    pub name: Option<String>,
+    pub state: String,
+    pub ping_status: String,
+}
+
+impl Candidate {
+    fn of(instance: &Instance) -> Self {
+        Self {
+            id: instance.id.to_string(),
+            name: instance.name.clone(),
+            state: instance.state.label().to_owned(),
+            ping_status: instance.ping_status.label().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Candidate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.name.as_deref().map_or("-".into(), escape_for_terminal);
+        write!(
+            f,
+            "{}  {}  {}  {}",
+            escape_for_terminal(&self.id),
+            name,
+            self.state,
+            self.ping_status
+        )
+    }
+}
+
+struct CandidateList<'a>(&'a [Candidate]);
+
+impl fmt::Display for CandidateList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        for candidate in self.0.iter().take(MAX_CANDIDATES_SHOWN) {
+            write!(f, "\n  {candidate}")?;
+        }
+        if self.0.len() > MAX_CANDIDATES_SHOWN {
+            write!(f, "\n  … and {} more", self.0.len() - MAX_CANDIDATES_SHOWN)?;
+        }
+        Ok(())
+    }
+}
+
+/// Finds the one instance `target` names: an instance id (`i-…`, `mi-…`), a `Name` tag value,
+/// or `tag:KEY=VALUE`. Several matches are an error listing them, unless exactly one of them
+/// is not terminated (an Auto Scaling group reuses Names; terminated ones linger for an hour).
+pub fn resolve_target<'a>(
+    instances: &'a [Instance],
+    target: &str,
+) -> Result<&'a Instance, ResolveError> {
+    let target = target.trim();
+    if target.is_empty() {
+        return Err(ResolveError::Invalid {
+            target: target.into(),
+            reason: "it is empty",
+        });
+    }
+    let matches: Vec<&Instance> = if let Some(pair) = target.strip_prefix("tag:") {
+        let Some((key, value)) = crate::cli::split_key_value(pair) else {
+            return Err(ResolveError::Invalid {
+                target: target.into(),
+                reason: "expected tag:KEY=VALUE",
+            });
+        };
+        instances
+            .iter()
+            .filter(|i| i.tags.get(key).is_some_and(|v| v == value))
+            .collect()
+    } else {
+        let by_id: Vec<&Instance> = instances
+            .iter()
+            .filter(|i| i.id.as_str() == target)
+            .collect();
+        if by_id.is_empty() {
+            instances
+                .iter()
+                .filter(|i| i.name.as_deref() == Some(target))
+                .collect()
+        } else {
+            by_id
+        }
+    };
+    pick_one(target, matches, instances)
+}
+
+fn pick_one<'a>(
+    target: &str,
+    matches: Vec<&'a Instance>,
+    all: &'a [Instance],
+) -> Result<&'a Instance, ResolveError> {
+    match matches.as_slice() {
+        [only] => return Ok(only),
+        [] => {
+            return Err(ResolveError::NoMatch {
+                target: target.into(),
+                similar: similar_to(target, all),
+            });
+        }
+        _ => {}
+    }
+    let alive: Vec<&&Instance> = matches
+        .iter()
+        .filter(|i| i.state != InstanceState::Terminated)
+        .collect();
+    if let [only] = alive.as_slice() {
+        return Ok(only);
+    }
+    Err(ResolveError::Ambiguous {
+        target: target.into(),
+        candidates: matches.iter().map(|i| Candidate::of(i)).collect(),
+    })
+}
+
+/// Instances whose id or Name contains the target, ignoring case: likely typos or prefixes.
+fn similar_to(target: &str, all: &[Instance]) -> Vec<Candidate> {
+    let needle = target.strip_prefix("tag:").unwrap_or(target).to_lowercase();
+    all.iter()
+        .filter(|i| {
+            i.id.as_str().contains(&needle)
+                || i.name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase().contains(&needle))
+        })
+        .map(Candidate::of)
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::aws::types::{InstanceId, PingStatus};
+
+    fn instance(id: &str, name: &str, env: &str, state: InstanceState) -> Instance {
+        let mut tags = BTreeMap::from([("Env".to_owned(), env.to_owned())]);
+        tags.insert("Name".into(), name.into());
+        Instance {
+            id: InstanceId::from_aws(id),
+            name: Some(name.into()),
+            tags,
+            state,
+            ping_status: PingStatus::Online,
+            agent_version: Some("3.3.0.0".into()),
+            platform: Some("Linux".into()),
+            platform_name: None,
+            private_ip: None,
+            image_id: None,
+            image_name: None,
+            region: "us-east-1".into(),
+            last_ping: None,
+        }
+    }
+
+    fn fleet() -> Vec<Instance> {
+        vec![
+            instance(
+                "i-00000000000000001",
+                "web-1",
+                "prod",
+                InstanceState::Running,
+            ),
+            instance(
+                "i-00000000000000002",
+                "web-2",
+                "prod",
+                InstanceState::Running,
+            ),
+            instance(
+                "i-00000000000000003",
+                "api-1",
+                "dev",
+                InstanceState::Running,
+            ),
+            instance(
+                "i-00000000000000004",
+                "api-1",
+                "dev",
+                InstanceState::Terminated,
+            ),
+            instance(
+                "i-00000000000000005",
+                "db\u{1b}[2J",
+                "stg",
+                InstanceState::Stopped,
+            ),
+        ]
+    }
+
+    #[test]
+    fn resolves_by_id_name_and_tag() {
+        let fleet = fleet();
+        assert_eq!(
+            resolve_target(&fleet, "i-00000000000000002")
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("web-2")
+        );
+        assert_eq!(
+            resolve_target(&fleet, "web-1").unwrap().id.as_str(),
+            "i-00000000000000001"
+        );
+        assert_eq!(
+            resolve_target(&fleet, "tag:Env=stg").unwrap().id.as_str(),
+            "i-00000000000000005"
+        );
+    }
+
+    #[test]
+    fn a_terminated_twin_does_not_make_a_name_ambiguous() {
+        let fleet = fleet();
+        assert_eq!(
+            resolve_target(&fleet, "api-1").unwrap().id.as_str(),
+            "i-00000000000000003"
+        );
+    }
+
+    #[test]
+    fn ambiguous_targets_list_every_candidate() {
+        let fleet = fleet();
+        let err = resolve_target(&fleet, "tag:Env=prod").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, ResolveError::Ambiguous { ref candidates, .. } if candidates.len() == 2)
+        );
+        assert!(text.contains("matches 2 instances"), "{text}");
+        assert!(
+            text.contains("i-00000000000000001  web-1  running  Online"),
+            "{text}"
+        );
+        assert!(
+            text.contains("i-00000000000000002  web-2  running  Online"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_match_suggests_similar_names_escaped() {
+        let fleet = fleet();
+        let err = resolve_target(&fleet, "db").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("no instance matches `db`"), "{text}");
+        assert!(text.contains("db\\e[2J  stopped"), "{text}");
+        assert!(!text.contains('\u{1b}'));
+        let err = resolve_target(&fleet, "nothing-like-it").unwrap_err();
+        assert_eq!(err.to_string(), "no instance matches `nothing-like-it`");
+    }
+
+    #[test]
+    fn malformed_targets_are_rejected() {
+        let fleet = fleet();
+        assert!(matches!(
+            resolve_target(&fleet, "  "),
+            Err(ResolveError::Invalid { .. })
+        ));
+        assert!(matches!(
+            resolve_target(&fleet, "tag:Env"),
+            Err(ResolveError::Invalid { .. })
+        ));
+        let err = resolve_target(&fleet, "x\u{1b}]0;pwned\u{7}").unwrap_err();
+        assert!(!err.to_string().contains('\u{1b}'));
+    }
+}

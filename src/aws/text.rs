@@ -1,0 +1,141 @@
+//! Making text that comes from AWS (names, tags, error messages) safe to print.
+//!
+//! Tag values are written by whoever can tag an instance, so they may hold escape sequences
+//! that would move the cursor, change the title or hide text on the reader's terminal. Every
+//! string from AWS goes through [`escape_for_terminal`] before it reaches a screen.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use unicode_width::UnicodeWidthChar;
+
+/// Control characters (C0, DEL, C1) and bidirectional overrides shown as visible escapes.
+///
+/// ESC becomes `\e`, the usual whitespace controls become `\t`, `\n`, `\r`, NUL `\0`, anything
+/// else `\x07` or `\u{9b}`. Printable text, including wide characters, is borrowed untouched.
+pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for ch in text.chars() {
+        if needs_escape(ch) {
+            push_escaped(&mut out, ch);
+        } else {
+            out.push(ch);
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn needs_escape(ch: char) -> bool {
+    ch.is_control() || is_bidi_control(ch)
+}
+
+/// Bidi embeddings, overrides and isolates reorder what follows them on screen (the
+/// "Trojan Source" trick), so a tag could make an instance look like another one.
+fn is_bidi_control(ch: char) -> bool {
+    matches!(ch, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+fn push_escaped(out: &mut String, ch: char) {
+    match ch {
+        '\u{1b}' => out.push_str("\\e"),
+        '\0' => out.push_str("\\0"),
+        '\t' => out.push_str("\\t"),
+        '\n' => out.push_str("\\n"),
+        '\r' => out.push_str("\\r"),
+        c if (c as u32) < 0x80 => {
+            // Writing into a String cannot fail.
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        }
+        c => {
+            let _ = write!(out, "\\u{{{:x}}}", c as u32);
+        }
+    }
+}
+
+/// Display width in terminal columns of text that has already been escaped.
+pub fn display_width(text: &str) -> usize {
+    text.chars().map(|c| c.width().unwrap_or(0)).sum()
+}
+
+/// Escapes `text`, then cuts it to at most `max_columns` terminal columns, ending with `…`
+/// when something was cut. Wide characters are never split in half.
+pub fn escape_and_fit(text: &str, max_columns: usize) -> Cow<'_, str> {
+    let escaped = escape_for_terminal(text);
+    if display_width(&escaped) <= max_columns {
+        return escaped;
+    }
+    if max_columns == 0 {
+        return Cow::Borrowed("");
+    }
+    let budget = max_columns - 1; // one column for the ellipsis
+    let mut out = String::new();
+    let mut used = 0;
+    for ch in escaped.chars() {
+        let width = ch.width().unwrap_or(0);
+        if used + width > budget {
+            break;
+        }
+        used += width;
+        out.push(ch);
+    }
+    out.push('…');
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_borrowed() {
+        assert!(matches!(
+            escape_for_terminal("web-1"),
+            Cow::Borrowed("web-1")
+        ));
+        assert!(matches!(escape_for_terminal("서울-웹"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn escape_sequences_become_visible() {
+        assert_eq!(escape_for_terminal("a\u{1b}[31mred"), "a\\e[31mred");
+        assert_eq!(escape_for_terminal("nul\0byte"), "nul\\0byte");
+        assert_eq!(escape_for_terminal("bell\u{7}"), "bell\\x07");
+        assert_eq!(escape_for_terminal("del\u{7f}"), "del\\x7f");
+        assert_eq!(escape_for_terminal("line\r\nnext\t"), "line\\r\\nnext\\t");
+    }
+
+    #[test]
+    fn c1_controls_and_bidi_overrides_are_escaped() {
+        // U+009B is the 8-bit CSI: some terminals act on it like ESC [.
+        assert_eq!(escape_for_terminal("x\u{9b}2J"), "x\\u{9b}2J");
+        assert_eq!(escape_for_terminal("\u{202e}txt"), "\\u{202e}txt");
+    }
+
+    #[test]
+    fn escaped_output_has_no_control_characters() {
+        let nasty: String = (0u32..0x200).filter_map(char::from_u32).collect();
+        let escaped = escape_for_terminal(&nasty);
+        assert!(!escaped.chars().any(|c| c.is_control()));
+    }
+
+    #[test]
+    fn very_long_text_is_kept_whole_by_escape_and_cut_by_fit() {
+        let long = "\u{1b}".repeat(100_000);
+        assert_eq!(escape_for_terminal(&long).len(), 200_000);
+        let fitted = escape_and_fit(&long, 20);
+        assert_eq!(display_width(&fitted), 20);
+        assert!(fitted.ends_with('…'));
+    }
+
+    #[test]
+    fn fitting_never_splits_wide_characters() {
+        let fitted = escape_and_fit("한국어태그", 6);
+        assert_eq!(fitted, "한국…");
+        assert_eq!(display_width(&fitted), 5);
+        assert_eq!(escape_and_fit("short", 10), "short");
+        assert_eq!(escape_and_fit("abc", 0), "");
+    }
+}

@@ -1,0 +1,266 @@
+//! `gangway list`: the fleet as an aligned table or JSON, for people and scripts.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use crate::aws::text::{display_width, escape_and_fit};
+use crate::aws::{AwsClient, AwsError, AwsOptions, Instance};
+use crate::cli::{AwsArgs, ListArgs, OutputFormat};
+
+/// Names and images longer than this are cut in the table (JSON keeps them whole).
+const MAX_TEXT_COLUMNS: usize = 40;
+/// Exit status for a command line we cannot use (clap's own errors use 2 as well).
+const EXIT_USAGE: u8 = 2;
+
+/// Parses `--tag KEY=VALUE` arguments.
+pub fn parse_tag_filters(tags: &[String]) -> Result<Vec<(String, String)>, String> {
+    tags.iter()
+        .map(|text| {
+            crate::cli::split_key_value(text)
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .ok_or_else(|| {
+                    format!(
+                        "--tag expects KEY=VALUE, got `{}`",
+                        crate::aws::escape_for_terminal(text)
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Runs the command; errors are one line on stderr and a distinct exit status.
+pub fn run(aws: &AwsArgs, args: &ListArgs) -> u8 {
+    let filters = match parse_tag_filters(&aws.tags) {
+        Ok(filters) => filters,
+        Err(message) => {
+            eprintln!("gangway list: {message}");
+            return EXIT_USAGE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("gangway list: cannot start the async runtime: {err}");
+            return 1;
+        }
+    };
+    let (instances, errors) = runtime.block_on(fetch_all(&AwsOptions::from(aws), &filters));
+    let show_region = aws.region.len() > 1;
+    if let Err(err) = print(&instances, args.output, show_region)
+        && err.kind() != io::ErrorKind::BrokenPipe
+    {
+        eprintln!("gangway list: cannot write the output: {err}");
+        return 1;
+    }
+    for (region, err) in &errors {
+        eprintln!("gangway list: {region}{}", err.to_line());
+    }
+    errors.first().map_or(0, |(_, err)| err.exit_status())
+}
+
+/// Lists every region concurrently. A region that fails is reported without hiding the others.
+pub async fn fetch_all(
+    opts: &AwsOptions,
+    filters: &[(String, String)],
+) -> (Vec<Instance>, Vec<(String, AwsError)>) {
+    let clients = match AwsClient::from_options(opts).await {
+        Ok(clients) => clients,
+        Err(err) => return (Vec::new(), vec![(String::new(), err)]),
+    };
+    let several = clients.len() > 1;
+    let results =
+        futures_util::future::join_all(clients.iter().map(|c| c.list_instances(filters))).await;
+    let mut instances = Vec::new();
+    let mut errors = Vec::new();
+    for (client, result) in clients.iter().zip(results) {
+        match result {
+            Ok(found) => instances.extend(found),
+            Err(err) if several => errors.push((format!("{}: ", client.region()), err)),
+            Err(err) => errors.push((String::new(), err)),
+        }
+    }
+    (instances, errors)
+}
+
+fn print(instances: &[Instance], format: OutputFormat, show_region: bool) -> io::Result<()> {
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::new(stdout.lock());
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &json_rows(instances))?;
+            writeln!(out)?;
+        }
+        OutputFormat::Table => out.write_all(render_table(instances, show_region).as_bytes())?,
+    }
+    out.flush()
+}
+
+/// One JSON object per instance; JSON string escaping already makes any text safe.
+#[derive(Debug, serde::Serialize)]
+pub struct JsonRow<'a> {
+    pub id: &'a str,
+    pub name: Option<&'a str>,
+    pub tags: &'a BTreeMap<String, String>,
+    pub state: &'a str,
+    pub ping_status: crate::aws::PingStatus,
+    pub agent_version: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub platform_name: Option<&'a str>,
+    pub private_ip: Option<&'a str>,
+    pub image_id: Option<&'a str>,
+    pub image_name: Option<&'a str>,
+    pub region: &'a str,
+}
+
+pub fn json_rows(instances: &[Instance]) -> Vec<JsonRow<'_>> {
+    instances
+        .iter()
+        .map(|i| JsonRow {
+            id: i.id.as_str(),
+            name: i.name.as_deref(),
+            tags: &i.tags,
+            state: i.state.label(),
+            ping_status: i.ping_status,
+            agent_version: i.agent_version.as_deref(),
+            platform: i.platform.as_deref(),
+            platform_name: i.platform_name.as_deref(),
+            private_ip: i.private_ip.as_deref(),
+            image_id: i.image_id.as_deref(),
+            image_name: i.image_name.as_deref(),
+            region: &i.region,
+        })
+        .collect()
+}
+
+/// An aligned table; every cell is escaped, long ones cut, wide characters measured.
+pub fn render_table(instances: &[Instance], show_region: bool) -> String {
+    let mut header = vec![
+        "NAME",
+        "ID",
+        "STATE",
+        "PING",
+        "AGENT",
+        "PLATFORM",
+        "PRIVATE IP",
+        "IMAGE",
+    ];
+    if show_region {
+        header.insert(0, "REGION");
+    }
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
+    rows.extend(instances.iter().map(|i| table_row(i, show_region)));
+    let widths: Vec<usize> = (0..header.len())
+        .map(|col| {
+            rows.iter()
+                .map(|row| display_width(&row[col]))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in &rows {
+        let last = row.len() - 1;
+        for (col, cell) in row.iter().enumerate() {
+            out.push_str(cell);
+            if col < last {
+                let pad = widths[col] - display_width(cell) + 2;
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        out.truncate(out.trim_end_matches(' ').len());
+        out.push('\n');
+    }
+    out
+}
+
+fn table_row(i: &Instance, show_region: bool) -> Vec<String> {
+    let fit =
+        |text: Option<&str>| escape_and_fit(text.unwrap_or("-"), MAX_TEXT_COLUMNS).into_owned();
+    let image = i.image_name.as_deref().or(i.image_id.as_deref());
+    let mut row = vec![
+        fit(i.name.as_deref()),
+        fit(Some(i.id.as_str())),
+        i.state.label().to_owned(),
+        i.ping_status.label().to_owned(),
+        fit(i.agent_version.as_deref()),
+        fit(i.platform_name.as_deref().or(i.platform.as_deref())),
+        fit(i.private_ip.as_deref()),
+        fit(image),
+    ];
+    if show_region {
+        row.insert(0, fit(Some(&i.region)));
+    }
+    row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::{InstanceId, InstanceState, PingStatus};
+
+    fn instance(name: &str, ip: &str) -> Instance {
+        Instance {
+            id: InstanceId::from_aws("i-0123456789abcdef0"),
+            name: Some(name.into()),
+            tags: BTreeMap::from([("Name".to_owned(), name.to_owned())]),
+            state: InstanceState::Running,
+            ping_status: PingStatus::Online,
+            agent_version: Some("3.3.0.0".into()),
+            platform: Some("Linux".into()),
+            platform_name: None,
+            private_ip: Some(ip.into()),
+            image_id: Some("ami-0abc".into()),
+            image_name: None,
+            region: "us-east-1".into(),
+            last_ping: None,
+        }
+    }
+
+    #[test]
+    fn columns_align_with_wide_characters_and_escapes() {
+        let table = render_table(
+            &[
+                instance("웹-서버", "10.0.0.1"),
+                instance("evil\u{1b}[2J", "10.0.0.2"),
+            ],
+            false,
+        );
+        assert!(!table.contains('\u{1b}'));
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), 3);
+        // The ID column starts at the same screen column on every line.
+        let id_columns: Vec<usize> = lines
+            .iter()
+            .map(|line| {
+                let prefix = &line[..line.find("i-0").or_else(|| line.find("ID")).unwrap_or(0)];
+                display_width(prefix)
+            })
+            .collect();
+        assert!(id_columns.windows(2).all(|w| w[0] == w[1]), "{table}");
+        assert!(lines[2].starts_with("evil\\e[2J"), "{table}");
+    }
+
+    #[test]
+    fn region_column_appears_for_several_regions() {
+        let table = render_table(&[instance("web-1", "10.0.0.1")], true);
+        assert!(table.starts_with("REGION"));
+        assert!(
+            table
+                .lines()
+                .nth(1)
+                .is_some_and(|l| l.starts_with("us-east-1"))
+        );
+    }
+
+    #[test]
+    fn bad_tag_arguments_are_rejected() {
+        assert_eq!(
+            parse_tag_filters(&["Env=dev".into()]),
+            Ok(vec![("Env".into(), "dev".into())])
+        );
+        assert!(parse_tag_filters(&["Env".into()]).is_err());
+    }
+}

@@ -1,0 +1,138 @@
+//! One attached client websocket, as the session task sees it.
+//!
+//! Writes go through a small per-socket writer task so a slow client only ever stalls its own
+//! writer, never the session loop (which keeps reading acks and input). Frames leave the
+//! proto `Session` into `outbox` (after fault injection) and move to the writer as it has
+//! room. Dropping a `Link` closes the TCP connection without a close frame, as a cut or a
+//! superseded socket should.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use futures_util::stream::{SplitSink, SplitStream};
+use futures_util::{SinkExt, StreamExt};
+use hyper_util::rt::TokioIo;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+
+/// The websocket of an upgraded `GET /v1/data-channel/{sid}` request.
+pub type AgentSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Frames queued towards the writer task; beyond it frames wait in `outbox`.
+const WRITER_QUEUE: usize = 64;
+/// Stop taking frames from the proto session while this many wait in `outbox`.
+pub const OUTBOX_HIGH_WATER: usize = 64;
+/// How long a graceful close may take to flush the last frames.
+const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(2);
+
+/// What reading the socket produced.
+pub enum Incoming {
+    Frame(Vec<u8>),
+    /// Text, ping, pong: nothing for the session.
+    Ignored,
+    /// The socket is gone (error, close frame or EOF).
+    Gone,
+}
+
+pub struct Link {
+    reader: SplitStream<AgentSocket>,
+    writer_queue: Option<mpsc::Sender<Vec<u8>>>,
+    writer: JoinHandle<()>,
+    pub outbox: VecDeque<Vec<u8>>,
+    /// When `cut-every` fault injection will close this socket.
+    pub cut_at: Option<Instant>,
+}
+
+impl Link {
+    pub fn new(socket: AgentSocket, cut_at: Option<Instant>) -> Self {
+        let (sink, reader) = socket.split();
+        let (queue, frames) = mpsc::channel(WRITER_QUEUE);
+        Self {
+            reader,
+            writer_queue: Some(queue),
+            writer: tokio::spawn(write_frames(sink, frames)),
+            outbox: VecDeque::new(),
+            cut_at,
+        }
+    }
+
+    /// Next frame from the client. Cancel-safe.
+    pub async fn next_incoming(&mut self) -> Incoming {
+        match self.reader.next().await {
+            Some(Ok(Message::Binary(bytes))) => Incoming::Frame(bytes.to_vec()),
+            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Incoming::Gone,
+            Some(Ok(_)) => Incoming::Ignored,
+        }
+    }
+
+    /// Moves frames from `outbox` to the writer while it has room; false once the writer is
+    /// gone (the socket failed).
+    pub fn push_to_writer(&mut self) -> bool {
+        let Some(queue) = &self.writer_queue else {
+            return false;
+        };
+        while let Some(frame) = self.outbox.pop_front() {
+            match queue.try_send(frame) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(frame)) => {
+                    self.outbox.push_front(frame);
+                    return true;
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return false,
+            }
+        }
+        true
+    }
+
+    /// Resolves when the writer can take another frame (only awaited while `outbox` is not
+    /// empty). Cancel-safe.
+    pub async fn writer_ready(&self) {
+        match &self.writer_queue {
+            Some(queue) => {
+                let _ = queue.reserve().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Sends what is queued, then a close frame, waiting at most [`CLOSE_FLUSH_LIMIT`].
+    pub async fn close_gracefully(mut self) {
+        let deadline = tokio::time::Instant::now() + CLOSE_FLUSH_LIMIT;
+        if let Some(queue) = self.writer_queue.take() {
+            for frame in self.outbox.drain(..) {
+                if tokio::time::timeout_at(deadline, queue.send(frame))
+                    .await
+                    .map_or(true, |sent| sent.is_err())
+                {
+                    break;
+                }
+            }
+        }
+        let _ = tokio::time::timeout_at(deadline, &mut self.writer).await;
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        self.writer.abort();
+    }
+}
+
+async fn write_frames(
+    mut sink: SplitSink<AgentSocket, Message>,
+    mut frames: mpsc::Receiver<Vec<u8>>,
+) {
+    while let Some(frame) = frames.recv().await {
+        if sink.feed(Message::Binary(frame.into())).await.is_err() {
+            return;
+        }
+        // Flush once the queue is momentarily empty: batches writes under load.
+        if frames.is_empty() && sink.flush().await.is_err() {
+            return;
+        }
+    }
+    // The queue was closed on purpose: a graceful end.
+    let _ = sink.close().await;
+}

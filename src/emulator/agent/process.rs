@@ -1,0 +1,255 @@
+//! The process behind a session: a shell or command on a PTY, or a command on pipes.
+//!
+//! Every process gets three small tasks: output reader(s) that turn reads into UTF-8-safe
+//! payloads (`utf8_chunks.rs`), a control task that writes input and applies resizes and
+//! signals, and a waiter that reaps the child and reports its exit code. The session task only
+//! sees channels, so a stuck shell never blocks the session loop.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{mpsc, oneshot};
+
+use super::reaper;
+use super::utf8_chunks::Utf8Chunker;
+
+/// Output payloads buffered between the readers and the session loop. Small, so a client
+/// that does not ack stops the readers, and the PTY then stops the shell (backpressure).
+const OUTPUT_QUEUE: usize = 16;
+
+/// What to run and where.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    pub program: Program,
+    /// Per-instance home directory, created if missing; also the working directory.
+    pub home: PathBuf,
+    /// Shown in the prompt and set as HOSTNAME; already sanitised.
+    pub host_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Program {
+    /// An interactive shell on a PTY (`/bin/sh` or `bash`).
+    Shell { path: String },
+    /// `sh -c COMMAND` on a PTY (AWS-StartInteractiveCommand).
+    PtyCommand { command: String },
+    /// `sh -c COMMAND` on pipes, stdout and stderr apart (AWS-StartNonInteractiveCommand).
+    PipedCommand { command: String },
+}
+
+/// A chunk of output, at most 1024 bytes, never ending inside a UTF-8 sequence.
+#[derive(Debug)]
+pub enum Output {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+}
+
+/// Requests for the control task, kept in order so a resize never overtakes earlier input.
+#[derive(Debug)]
+enum Control {
+    Input(Vec<u8>),
+    Resize { rows: u16, cols: u16 },
+}
+
+/// A running child. Dropping it kills the child and everything in its session.
+pub struct Process {
+    pid: u32,
+    output: mpsc::Receiver<Output>,
+    control: mpsc::UnboundedSender<Control>,
+    exit: Option<oneshot::Receiver<Option<i32>>>,
+}
+
+impl Process {
+    pub fn spawn(spec: &LaunchSpec) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&spec.home)?;
+        match &spec.program {
+            Program::Shell { path } => spawn_on_pty(spec, path, &[]),
+            Program::PtyCommand { command } => spawn_on_pty(spec, "/bin/sh", &["-c", command]),
+            Program::PipedCommand { command } => spawn_piped(spec, command),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Next output chunk; `None` once every output stream has ended.
+    pub async fn next_output(&mut self) -> Option<Output> {
+        self.output.recv().await
+    }
+
+    /// Waits for the child's exit code (`None` when killed by a signal). Cancel-safe; returns
+    /// immediately with `None` when called again after the exit was seen.
+    pub async fn wait_exit(&mut self) -> Option<i32> {
+        let receiver = self.exit.as_mut()?;
+        let code = receiver.await.ok().flatten();
+        self.exit = None;
+        code
+    }
+
+    pub fn has_exited(&self) -> bool {
+        self.exit.is_none()
+    }
+
+    pub fn write_input(&self, bytes: Vec<u8>) {
+        let _ = self.control.send(Control::Input(bytes));
+    }
+
+    pub fn resize(&self, rows: u16, cols: u16) {
+        let _ = self.control.send(Control::Resize { rows, cols });
+    }
+
+    /// Kills the child and every process in its session or group; the waiter reaps it.
+    pub fn kill(&self) {
+        reaper::kill_process_tree(self.pid);
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The environment of every session: nothing inherited from the emulator (which may hold
+/// AWS credentials), just what a login on the instance would have.
+fn session_env(spec: &LaunchSpec, shell: &str) -> Vec<(String, String)> {
+    let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
+    let lang = std::env::var("LANG").unwrap_or_else(|_| "C.UTF-8".into());
+    vec![
+        ("PATH".into(), path),
+        ("HOME".into(), spec.home.display().to_string()),
+        ("HOSTNAME".into(), spec.host_name.clone()),
+        ("TERM".into(), "xterm-256color".into()),
+        ("LANG".into(), lang),
+        ("USER".into(), "ssm-user".into()),
+        ("LOGNAME".into(), "ssm-user".into()),
+        ("SHELL".into(), shell.into()),
+        ("PS1".into(), format!("ssm-user@{}$ ", spec.host_name)),
+    ]
+}
+
+fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Result<Process> {
+    let (pty, pts) = pty_process::open().map_err(std::io::Error::other)?;
+    // A common default until the client's first Size message (protocol.md §6.1).
+    pty.resize(pty_process::Size::new(24, 80))
+        .map_err(std::io::Error::other)?;
+    let child = pty_process::Command::new(program)
+        .args(args)
+        .env_clear()
+        .envs(session_env(spec, program))
+        .current_dir(&spec.home)
+        .spawn(pts)
+        .map_err(std::io::Error::other)?;
+    let (reader, writer) = pty.into_split();
+    let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
+    tokio::spawn(read_output(reader, output_tx, Output::Stdout));
+    let (control, control_rx) = mpsc::unbounded_channel();
+    tokio::spawn(pty_control(writer, control_rx));
+    Ok(finish_spawn(child, output, control))
+}
+
+fn spawn_piped(spec: &LaunchSpec, command: &str) -> std::io::Result<Process> {
+    let mut child = tokio::process::Command::new("/bin/sh")
+        .arg("-c")
+        .arg(command)
+        .env_clear()
+        .envs(session_env(spec, "/bin/sh"))
+        .current_dir(&spec.home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0)
+        .spawn()?;
+    let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(read_output(stdout, output_tx.clone(), Output::Stdout));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        tokio::spawn(read_output(stderr, output_tx, Output::Stderr));
+    }
+    let (control, control_rx) = mpsc::unbounded_channel();
+    tokio::spawn(piped_control(child.id(), control_rx));
+    Ok(finish_spawn(child, output, control))
+}
+
+fn finish_spawn(
+    mut child: tokio::process::Child,
+    output: mpsc::Receiver<Output>,
+    control: mpsc::UnboundedSender<Control>,
+) -> Process {
+    let pid = child.id().unwrap_or(0);
+    let (exit_tx, exit) = oneshot::channel();
+    // The waiter always runs to completion, so the child is reaped even if the session task
+    // is gone by then.
+    tokio::spawn(async move {
+        let code = child.wait().await.ok().and_then(|status| status.code());
+        let _ = exit_tx.send(code);
+    });
+    Process {
+        pid,
+        output,
+        control,
+        exit: Some(exit),
+    }
+}
+
+/// Reads until EOF (or EIO, which is how a PTY reports that every slave fd closed).
+async fn read_output<R: AsyncRead + Unpin>(
+    mut reader: R,
+    sink: mpsc::Sender<Output>,
+    wrap: fn(Vec<u8>) -> Output,
+) {
+    let mut chunker = Utf8Chunker::default();
+    let mut buffer = vec![0u8; super::utf8_chunks::MAX_OUTPUT_CHUNK];
+    loop {
+        let budget = chunker.read_budget();
+        let read = match reader.read(&mut buffer[..budget]).await {
+            Ok(0) | Err(_) => break,
+            Ok(read) => read,
+        };
+        let payload = chunker.push(&buffer[..read]);
+        if !payload.is_empty() && sink.send(wrap(payload)).await.is_err() {
+            return;
+        }
+    }
+    let rest = chunker.finish();
+    if !rest.is_empty() {
+        let _ = sink.send(wrap(rest)).await;
+    }
+}
+
+async fn pty_control(
+    mut writer: pty_process::OwnedWritePty,
+    mut requests: mpsc::UnboundedReceiver<Control>,
+) {
+    while let Some(request) = requests.recv().await {
+        match request {
+            Control::Input(bytes) => {
+                if writer.write_all(&bytes).await.is_err() {
+                    break;
+                }
+            }
+            Control::Resize { rows, cols } => {
+                let _ = writer.resize(pty_process::Size::new(rows, cols));
+            }
+        }
+    }
+}
+
+/// Without a PTY, input is only scanned for Ctrl-C and Ctrl-\ (protocol.md §6.2).
+async fn piped_control(pid: Option<u32>, mut requests: mpsc::UnboundedReceiver<Control>) {
+    use nix::sys::signal::Signal;
+    while let Some(request) = requests.recv().await {
+        let (Control::Input(bytes), Some(pid)) = (request, pid) else {
+            continue;
+        };
+        if bytes.contains(&0x03) {
+            reaper::signal_group(pid, Signal::SIGINT);
+        }
+        if bytes.contains(&0x1c) {
+            reaper::signal_group(pid, Signal::SIGQUIT);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use super::process::{LaunchSpec, Output, Process, Program};
+use super::reaper::process_exists;
+
+fn spec(program: Program) -> LaunchSpec {
+    let home = std::env::temp_dir().join(format!("gangway-process-test-{}", std::process::id()));
+    LaunchSpec {
+        program,
+        home,
+        host_name: "web-1".into(),
+    }
+}
+
+/// Reads stdout until `needle` shows up (or panics after a generous limit).
+async fn read_until(process: &mut Process, needle: &str) -> String {
+    let mut seen = String::new();
+    let found = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(output) = process.next_output().await {
+            if let Output::Stdout(bytes) = output {
+                seen.push_str(&String::from_utf8_lossy(&bytes));
+                if seen.contains(needle) {
+                    return true;
+                }
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(found, Ok(true), "never saw {needle:?} in {seen:?}");
+    seen
+}
+
+#[tokio::test]
+async fn pty_shell_runs_commands_resizes_and_shows_the_instance() {
+    let mut shell = Process::spawn(&spec(Program::Shell {
+        path: "/bin/sh".into(),
+    }))
+    .unwrap();
+    read_until(&mut shell, "web-1").await;
+    shell.resize(33, 111);
+    shell.write_input(b"echo \"h=$HOSTNAME t=$TERM\"; stty size\r".to_vec());
+    read_until(&mut shell, "33 111").await;
+    shell.write_input(b"exit 7\r".to_vec());
+    assert_eq!(shell.wait_exit().await, Some(7));
+}
+
+#[tokio::test]
+async fn ctrl_c_byte_interrupts_a_sleep_on_the_pty() {
+    let mut shell = Process::spawn(&spec(Program::Shell {
+        path: "/bin/sh".into(),
+    }))
+    .unwrap();
+    read_until(&mut shell, "$ ").await;
+    shell.write_input(b"sleep 1000\r".to_vec());
+    read_until(&mut shell, "sleep 1000\r\n").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shell.write_input(vec![0x03]);
+    read_until(&mut shell, "$ ").await;
+    // 130 = 128 + SIGINT: the line discipline turned the byte into a signal.
+    shell.write_input(b"echo after-$?\r".to_vec());
+    read_until(&mut shell, "after-130").await;
+}
+
+#[tokio::test]
+async fn killing_reaps_the_shell_and_its_background_jobs() {
+    let mut shell = Process::spawn(&spec(Program::Shell {
+        path: "/bin/sh".into(),
+    }))
+    .unwrap();
+    read_until(&mut shell, "$ ").await;
+    shell.write_input(b"sleep 1000 & echo bg=$! $((6*7))\r".to_vec());
+    let seen = read_until(&mut shell, " 42\r\n").await;
+    let background: u32 = seen
+        .rsplit("bg=")
+        .next()
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no background pid in {seen:?}"));
+    let shell_pid = shell.pid();
+    drop(shell);
+    for _ in 0..200 {
+        if !process_exists(shell_pid) && !process_exists(background) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("shell {shell_pid} or background {background} still exists");
+}
+
+#[tokio::test]
+async fn piped_command_separates_stdout_stderr_and_reports_exit_code() {
+    let command = "echo out; echo err >&2; exit 3".to_string();
+    let mut child = Process::spawn(&spec(Program::PipedCommand { command })).unwrap();
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    while let Some(output) = child.next_output().await {
+        match output {
+            Output::Stdout(bytes) => stdout.extend(bytes),
+            Output::Stderr(bytes) => stderr.extend(bytes),
+        }
+    }
+    assert_eq!(stdout, b"out\n");
+    assert_eq!(stderr, b"err\n");
+    assert_eq!(child.wait_exit().await, Some(3));
+}

@@ -1,0 +1,66 @@
+//! What a [`Session`](super::Session) reports to its owner, and its counters.
+
+use crate::proto::payloads::{
+    ChannelClosed, HandshakeComplete, HandshakeRequest, HandshakeResponse, PayloadFlag,
+    TerminalSize,
+};
+use crate::proto::types::PayloadType;
+
+/// Application-level happenings, drained with [`Session::poll_event`](super::Session::poll_event).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Client: the session started (first Output, or HandshakeComplete when `handshake`).
+    /// Agent: the handshake response arrived (`handshake`), or the first output was sent.
+    Opened { handshake: bool },
+    /// In-order stream bytes: the client gets Output/StdErr, the agent gets Output (input).
+    Data {
+        payload_type: PayloadType,
+        bytes: Vec<u8>,
+    },
+    /// Agent: the client's terminal size (PT 3).
+    Resize(TerminalSize),
+    /// A PT 10 flag from the peer.
+    Flag(PayloadFlag),
+    /// Client: the remote command's exit code (PT 12).
+    ExitCode(i32),
+    /// Client: informational; the session has already answered it (§4.4).
+    HandshakeRequested(HandshakeRequest),
+    /// Agent: the client's answer to `start_handshake`.
+    HandshakeResponded(HandshakeResponse),
+    /// Client: the handshake finished; print a non-empty `customer_message`.
+    HandshakeCompleted(HandshakeComplete),
+    /// Either role: the channel is closed and the session with it.
+    ChannelClosed(ChannelClosed),
+}
+
+/// Counters for tests, logs and benchmarks. All monotonically increasing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Every frame returned by `poll_transmit`.
+    pub frames_sent: u64,
+    /// Stream frames sent for the first time.
+    pub stream_frames_sent: u64,
+    /// Stream frames sent again after a timeout or reconnect.
+    pub retransmissions: u64,
+    pub acks_sent: u64,
+    pub acks_received: u64,
+    /// Acks for sequence numbers that were not (or no longer) waiting for one.
+    pub stale_acks_received: u64,
+    /// Stream frames older than the expected sequence number (re-acked, quirk 6).
+    pub duplicates_received: u64,
+    /// Stream frames that arrived ahead of order and were buffered.
+    pub out_of_order_received: u64,
+    /// Ahead-of-order frames dropped unacked because the reorder buffer was full.
+    pub reorder_overflow_dropped: u64,
+    /// Frames that failed to decode, or control payloads that failed to parse.
+    pub malformed_dropped: u64,
+    /// Acked stream messages whose payload could not be parsed (no event was emitted).
+    pub malformed_payloads: u64,
+    /// Unknown message types, wrong-direction stream data, unsupported payload types.
+    pub ignored: u64,
+    /// Payload bytes delivered in order as `Event::Data`.
+    pub bytes_delivered: u64,
+    /// Payload bytes accepted by `send_data`/`send_stderr`.
+    pub bytes_accepted: u64,
+    pub rtt_samples: u64,
+}

@@ -1,0 +1,356 @@
+//! The data-channel session state machine (§5), usable as client or agent.
+
+mod event;
+mod handshake;
+mod receive;
+mod send;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+pub use event::{Event, Stats};
+
+use super::frame::{FLAG_FIN, FLAG_SYN, Frame};
+use super::ids::MessageIdSource;
+use super::incoming::ReorderBuffer;
+use super::outgoing::OutgoingBuffer;
+use super::rto::{CLOCK_GRANULARITY, RttEstimator};
+use super::types::{MessageType, PayloadType};
+
+/// Which end of the data channel this session plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends `input_stream_data`, receives `output_stream_data` (the plugin's role).
+    Client,
+    /// Sends `output_stream_data`, receives `input_stream_data` (the SSM agent's role).
+    Agent,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub role: Role,
+    /// Put into the channel_closed payload this side writes.
+    pub session_id: String,
+    /// Stream payloads are split at this size (§5.3: keep ≤ 1024 towards the real service).
+    pub max_payload_bytes: usize,
+    /// Unacknowledged (or held) stream messages before `send_*` applies backpressure.
+    pub outgoing_capacity: usize,
+    /// Ahead-of-order messages held for reordering; beyond it they are dropped unacked.
+    pub incoming_capacity: usize,
+    /// ClientVersion in the HandshakeResponse (§4.4).
+    pub client_version: String,
+    /// At most this many retransmissions per `handle_timeout` call ...
+    pub retransmit_burst: usize,
+    /// ... and at least this long between two bursts, so a dead link is not flooded.
+    pub retransmit_pacing: Duration,
+}
+
+impl SessionConfig {
+    pub fn client(session_id: impl Into<String>) -> Self {
+        Self::new(Role::Client, session_id.into())
+    }
+
+    pub fn agent(session_id: impl Into<String>) -> Self {
+        Self::new(Role::Agent, session_id.into())
+    }
+
+    fn new(role: Role, session_id: String) -> Self {
+        Self {
+            role,
+            session_id,
+            max_payload_bytes: 1024,
+            outgoing_capacity: 4096,
+            incoming_capacity: 10_000,
+            client_version: "1.2.0.0".to_owned(),
+            retransmit_burst: 64,
+            retransmit_pacing: CLOCK_GRANULARITY,
+        }
+    }
+}
+
+/// Where the session is in the startup sequence (§4.1, §4.2).
+///
+/// ```text
+/// client: Waiting ──Output──────────────────────────────────────────────► Open
+///         Waiting ──HandshakeRequest──► Handshaking ──HandshakeComplete──► Open
+/// agent:  Waiting ──send_data───────────────────────────────────────────► Open
+///         Waiting ──start_handshake──► Handshaking ──HandshakeResponse──► Responded
+///                                                  Responded ──complete_handshake──► Open
+/// both:   any ──channel_closed (sent or received)──► Closed
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Waiting,
+    Handshaking,
+    Responded,
+    Open,
+    Closed,
+}
+
+/// One end of a data channel, sans-IO, in the style of quinn-proto's `Connection`.
+///
+/// Methods come in four groups:
+/// - getters: [`role`](Self::role), [`is_open`](Self::is_open), [`is_closed`](Self::is_closed),
+///   [`unacked_count`](Self::unacked_count), [`send_capacity_bytes`](Self::send_capacity_bytes),
+///   [`stats`](Self::stats), [`rto`](Self::rto);
+/// - inputs, each with the current time: [`handle_frame`](Self::handle_frame) for every binary
+///   websocket message, [`handle_timeout`](Self::handle_timeout) when
+///   [`poll_timeout`](Self::poll_timeout) has passed, [`handle_reconnect`](Self::handle_reconnect)
+///   after the link was re-established;
+/// - user commands: `send_data`, `send_size`, `send_flag`, `send_stderr`, `send_exit_code`,
+///   `start_handshake`, `complete_handshake`, `close`;
+/// - outputs: [`poll_transmit`](Self::poll_transmit) (frames to write, in order),
+///   [`poll_event`](Self::poll_event) and [`poll_timeout`](Self::poll_timeout).
+///
+/// After every input or command, drain `poll_transmit` and `poll_event`, then wait for the next
+/// input or for `poll_timeout`, whichever comes first. The session never reads a clock: `now`
+/// is always a parameter, and `created_ms` of each frame is `unix_ms_at_now` plus the time
+/// elapsed since construction.
+pub struct Session {
+    config: SessionConfig,
+    ids: Box<dyn MessageIdSource + Send>,
+    epoch: Instant,
+    unix_ms_at_epoch: u64,
+    phase: Phase,
+    next_out_seq: i64,
+    expected_in_seq: i64,
+    outgoing: OutgoingBuffer,
+    /// Stream payloads accepted while the gate is shut (§4.1, quirk 9), framed on open.
+    held: VecDeque<(PayloadType, Vec<u8>)>,
+    /// Unsequenced frames (acks, channel_closed), written before any stream frame.
+    control: VecDeque<Vec<u8>>,
+    incoming: ReorderBuffer,
+    rtt: RttEstimator,
+    retransmit_paced_until: Option<Instant>,
+    events: VecDeque<Event>,
+    stats: Stats,
+}
+
+impl Session {
+    pub fn new(
+        config: SessionConfig,
+        ids: Box<dyn MessageIdSource + Send>,
+        now: Instant,
+        unix_ms_at_now: u64,
+    ) -> Self {
+        let incoming = ReorderBuffer::new(config.incoming_capacity);
+        Self {
+            config,
+            ids,
+            epoch: now,
+            unix_ms_at_epoch: unix_ms_at_now,
+            phase: Phase::Waiting,
+            next_out_seq: 0,
+            expected_in_seq: 0,
+            outgoing: OutgoingBuffer::default(),
+            held: VecDeque::new(),
+            control: VecDeque::new(),
+            incoming,
+            rtt: RttEstimator::default(),
+            retransmit_paced_until: None,
+            events: VecDeque::new(),
+            stats: Stats::default(),
+        }
+    }
+
+    // ---- getters -------------------------------------------------------------------------
+
+    pub fn role(&self) -> Role {
+        self.config.role
+    }
+
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    /// Client: the first Output or HandshakeComplete arrived. Agent: the first output was sent,
+    /// or the handshake response arrived.
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open | Phase::Responded)
+    }
+
+    /// channel_closed was received or sent; nothing more will be transmitted.
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    /// Stream messages sent and not yet acknowledged, plus those accepted but not yet sent.
+    pub fn unacked_count(&self) -> usize {
+        self.outgoing.len() + self.held.len()
+    }
+
+    /// How many more bytes `send_data` would accept right now.
+    pub fn send_capacity_bytes(&self) -> usize {
+        self.free_slots().saturating_mul(self.max_payload())
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    pub fn rto(&self) -> Duration {
+        self.rtt.rto()
+    }
+
+    pub fn smoothed_rtt(&self) -> Duration {
+        self.rtt.smoothed_rtt()
+    }
+
+    /// Ahead-of-order messages currently held for reordering.
+    pub fn reorder_buffer_len(&self) -> usize {
+        self.incoming.len()
+    }
+
+    // ---- outputs -------------------------------------------------------------------------
+
+    /// The next encoded frame to write as one binary websocket message, or `None`.
+    /// Acks and other control frames go first, then retransmissions, then new stream data.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        if let Some(frame) = self.control.pop_front() {
+            self.stats.frames_sent += 1;
+            return Some(frame);
+        }
+        if self.phase == Phase::Closed {
+            return None;
+        }
+        let transmission = self.outgoing.next_transmission(now, &self.rtt)?;
+        self.stats.frames_sent += 1;
+        if transmission.is_retransmission {
+            self.stats.retransmissions += 1;
+        } else {
+            self.stats.stream_frames_sent += 1;
+        }
+        Some(transmission.frame)
+    }
+
+    /// When `handle_timeout` should be called next, if ever.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase == Phase::Closed {
+            return None;
+        }
+        let due = self.outgoing.next_deadline()?;
+        Some(match self.retransmit_paced_until {
+            Some(paced) if paced > due => paced,
+            _ => due,
+        })
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ---- timer inputs --------------------------------------------------------------------
+
+    /// Queues the timed-out stream frames for retransmission: at most `retransmit_burst` per
+    /// call and per `retransmit_pacing` interval, oldest deadline first.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        if self.retransmit_paced_until.is_some_and(|paced| now < paced) {
+            return;
+        }
+        let burst = self.config.retransmit_burst.max(1);
+        let moved = self.outgoing.expire(now, burst);
+        self.retransmit_paced_until = (moved > 0).then(|| now + self.config.retransmit_pacing);
+    }
+
+    /// The link was re-established (resume, §7.2): every unacked frame becomes due now.
+    /// Sequence state, buffers and the handshake outcome are kept.
+    pub fn handle_reconnect(&mut self, now: Instant) {
+        self.retransmit_paced_until = None;
+        self.outgoing.make_all_due(now);
+    }
+
+    // ---- framing helpers shared by the submodules ------------------------------------------
+
+    fn max_payload(&self) -> usize {
+        self.config.max_payload_bytes.max(1)
+    }
+
+    fn free_slots(&self) -> usize {
+        if self.phase == Phase::Closed {
+            return 0;
+        }
+        self.config
+            .outgoing_capacity
+            .saturating_sub(self.unacked_count())
+    }
+
+    fn created_ms(&self, now: Instant) -> u64 {
+        let elapsed = now.saturating_duration_since(self.epoch).as_millis();
+        self.unix_ms_at_epoch
+            .saturating_add(u64::try_from(elapsed).unwrap_or(u64::MAX))
+    }
+
+    fn outgoing_stream_type(&self) -> MessageType {
+        match self.config.role {
+            Role::Client => MessageType::InputStreamData,
+            Role::Agent => MessageType::OutputStreamData,
+        }
+    }
+
+    /// Frames one stream message with the next sequence number and buffers it for sending.
+    /// Flags per §2: the agent sets SYN on seq 0, the client never does (quirk 5).
+    fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: Vec<u8>) {
+        let sequence = self.next_out_seq;
+        self.next_out_seq += 1;
+        let flags = match self.config.role {
+            Role::Agent if sequence == 0 => FLAG_SYN,
+            _ => 0,
+        };
+        let frame = Frame {
+            message_type: self.outgoing_stream_type(),
+            schema_version: 1,
+            created_ms: self.created_ms(now),
+            sequence,
+            flags,
+            message_id: self.ids.next_id(),
+            payload_type,
+            payload,
+        };
+        self.outgoing.push(frame.encode());
+    }
+
+    /// Frames an unsequenced control message (seq 0, flags SYN|FIN, §3).
+    fn push_control(&mut self, now: Instant, message_type: MessageType, payload: Vec<u8>) {
+        let message_id = self.ids.next_id();
+        let frame = self.control_frame(now, message_type, message_id, payload);
+        self.control.push_back(frame.encode());
+    }
+
+    fn control_frame(
+        &self,
+        now: Instant,
+        message_type: MessageType,
+        message_id: uuid::Uuid,
+        payload: Vec<u8>,
+    ) -> Frame {
+        Frame {
+            message_type,
+            schema_version: 1,
+            created_ms: self.created_ms(now),
+            sequence: 0,
+            flags: FLAG_SYN | FLAG_FIN,
+            message_id,
+            payload_type: PayloadType::Null,
+            payload,
+        }
+    }
+
+    /// Opens the gate: held payloads are framed in the order they were accepted.
+    fn open_gate(&mut self, now: Instant) {
+        self.phase = Phase::Open;
+        while let Some((payload_type, payload)) = self.held.pop_front() {
+            self.push_stream(now, payload_type, payload);
+        }
+    }
+
+    fn enter_closed(&mut self) {
+        self.phase = Phase::Closed;
+        self.outgoing.clear();
+        self.held.clear();
+        self.incoming.clear();
+        self.retransmit_paced_until = None;
+    }
+}
