@@ -58,7 +58,10 @@ impl SortKey {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FleetRow {
     /// A group header in group-by-image mode: index of the first instance of the group, count.
-    Group { first: usize, count: usize },
+    Group {
+        first: usize,
+        count: usize,
+    },
     Instance(usize),
 }
 
@@ -128,7 +131,9 @@ impl FleetState {
 
     /// The Name tag of an instance id, for the sessions and history tables.
     pub fn name_of(&self, target: &str) -> Option<&str> {
-        self.names.get(target).and_then(|at| self.instances[*at].name.as_deref())
+        self.names
+            .get(target)
+            .and_then(|at| self.instances[*at].name.as_deref())
     }
 
     pub fn selected(&self) -> Option<&Instance> {
@@ -139,9 +144,10 @@ impl FleetState {
     }
 
     pub fn select_id(&mut self, id: &InstanceId) {
-        let found = self.rows.iter().position(
-            |row| matches!(row, FleetRow::Instance(at) if self.instances[*at].id == *id),
-        );
+        let found = self
+            .rows
+            .iter()
+            .position(|row| matches!(row, FleetRow::Instance(at) if self.instances[*at].id == *id));
         if let Some(at) = found {
             self.cursor.selected = at;
         }
@@ -182,7 +188,9 @@ impl FleetState {
         let found = if forward {
             (from..self.rows.len()).find(is_instance)
         } else {
-            (0..=from.min(self.rows.len().saturating_sub(1))).rev().find(is_instance)
+            (0..=from.min(self.rows.len().saturating_sub(1)))
+                .rev()
+                .find(is_instance)
         };
         found.unwrap_or(from.min(self.rows.len().saturating_sub(1)))
     }
@@ -192,7 +200,11 @@ impl FleetState {
         let mut order: Vec<usize> = (0..self.instances.len()).collect();
         order.sort_by(|a, b| {
             let (a, b) = (&self.instances[*a], &self.instances[*b]);
-            let by_group = if grouped { a.image_id.cmp(&b.image_id) } else { Ordering::Equal };
+            let by_group = if grouped {
+                a.image_id.cmp(&b.image_id)
+            } else {
+                Ordering::Equal
+            };
             let by_key = compare(a, b, key).then_with(|| a.id.cmp(&b.id));
             by_group.then(if descending { by_key.reverse() } else { by_key })
         });
@@ -214,10 +226,16 @@ impl FleetState {
             .map(|term| term.chars().collect())
             .collect();
         let matching: Vec<usize> = (0..self.instances.len())
-            .filter(|at| terms.iter().all(|term| fuzzy_match(&self.haystacks[*at], term)))
+            .filter(|at| {
+                terms
+                    .iter()
+                    .all(|term| fuzzy_match(&self.haystacks[*at], term))
+            })
             .collect();
         self.shown = matching.len();
-        self.rows = if self.group_by_image { self.grouped(&matching) } else {
+        self.rows = if self.group_by_image {
+            self.grouped(&matching)
+        } else {
             matching.into_iter().map(FleetRow::Instance).collect()
         };
     }
@@ -231,8 +249,15 @@ impl FleetState {
                 .iter()
                 .take_while(|at| self.instances[**at].image_id == *image)
                 .count();
-            rows.push(FleetRow::Group { first: matching[start], count });
-            rows.extend(matching[start..start + count].iter().map(|at| FleetRow::Instance(*at)));
+            rows.push(FleetRow::Group {
+                first: matching[start],
+                count,
+            });
+            rows.extend(
+                matching[start..start + count]
+                    .iter()
+                    .map(|at| FleetRow::Instance(*at)),
+            );
             start += count;
         }
         rows
@@ -324,7 +349,9 @@ mod tests {
             .rows
             .iter()
             .filter_map(|r| match r {
-                FleetRow::Instance(at) => Some(fleet.instances[*at].name.clone().unwrap_or_default()),
+                FleetRow::Instance(at) => {
+                    Some(fleet.instances[*at].name.clone().unwrap_or_default())
+                }
                 FleetRow::Group { .. } => None,
             })
             .collect()
@@ -354,7 +381,11 @@ mod tests {
         let before = fleet.selected().unwrap().id.clone();
         fleet.set_sort(SortKey::Ip, true);
         assert_eq!(fleet.selected().unwrap().id, before);
-        let ips: Vec<_> = fleet.instances.iter().filter_map(|i| ip_key(&i.private_ip)).collect();
+        let ips: Vec<_> = fleet
+            .instances
+            .iter()
+            .filter_map(|i| ip_key(&i.private_ip))
+            .collect();
         assert!(ips.windows(2).all(|w| w[0] >= w[1]));
     }
 
@@ -372,7 +403,10 @@ mod tests {
             })
             .sum();
         assert_eq!(total, fleet.instances.len());
-        assert!(fleet.selected().is_some(), "a header is never the selection");
+        assert!(
+            fleet.selected().is_some(),
+            "a header is never the selection"
+        );
     }
 
     #[test]

@@ -74,7 +74,14 @@ const fn spec(
     scope: Scope,
     default_keys: &'static [&'static str],
 ) -> ActionSpec {
-    ActionSpec { action, name, help, scope, dangerous: false, default_keys }
+    ActionSpec {
+        action,
+        name,
+        help,
+        scope,
+        dangerous: false,
+        default_keys,
+    }
 }
 
 const fn dangerous(mut s: ActionSpec) -> ActionSpec {
@@ -89,26 +96,104 @@ pub const ACTIONS: &[ActionSpec] = &[
     spec(A::Quit, "quit", "quit gangway", S::Global, &["q", "ctrl-c"]),
     spec(A::Back, "back", "back / close", S::Global, &["esc"]),
     spec(A::Help, "help", "this help", S::Global, &["?"]),
-    spec(A::Command, "command", "command mode (:sessions :history :prefs :fleet :q)", S::Global, &[":"]),
+    spec(
+        A::Command,
+        "command",
+        "command mode (:sessions :history :prefs :fleet :q)",
+        S::Global,
+        &[":"],
+    ),
     spec(A::Up, "up", "move up", S::Global, &["up", "k"]),
     spec(A::Down, "down", "move down", S::Global, &["down", "j"]),
-    spec(A::PageUp, "page_up", "page up", S::Global, &["pgup", "ctrl-b"]),
-    spec(A::PageDown, "page_down", "page down", S::Global, &["pgdn", "ctrl-f"]),
+    spec(
+        A::PageUp,
+        "page_up",
+        "page up",
+        S::Global,
+        &["pgup", "ctrl-b"],
+    ),
+    spec(
+        A::PageDown,
+        "page_down",
+        "page down",
+        S::Global,
+        &["pgdn", "ctrl-f"],
+    ),
     spec(A::Top, "top", "first row", S::Global, &["home", "g"]),
     spec(A::Bottom, "bottom", "last row", S::Global, &["end", "G"]),
-    spec(A::Refresh, "refresh", "refresh now", S::Global, &["r", "ctrl-r"]),
+    spec(
+        A::Refresh,
+        "refresh",
+        "refresh now",
+        S::Global,
+        &["r", "ctrl-r"],
+    ),
     spec(A::ShowFleet, "fleet", "fleet view", S::Global, &["1"]),
-    spec(A::ShowSessions, "sessions", "active sessions", S::Global, &["2"]),
-    spec(A::ShowHistory, "history", "session history", S::Global, &["3"]),
-    spec(A::ShowPreferences, "preferences", "session preferences", S::Global, &["4"]),
-    spec(A::Filter, "filter", "filter (fuzzy: name, id, tags, IP)", S::Fleet, &["/"]),
+    spec(
+        A::ShowSessions,
+        "sessions",
+        "active sessions",
+        S::Global,
+        &["2"],
+    ),
+    spec(
+        A::ShowHistory,
+        "history",
+        "session history",
+        S::Global,
+        &["3"],
+    ),
+    spec(
+        A::ShowPreferences,
+        "preferences",
+        "session preferences",
+        S::Global,
+        &["4"],
+    ),
+    spec(
+        A::Filter,
+        "filter",
+        "filter (fuzzy: name, id, tags, IP)",
+        S::Fleet,
+        &["/"],
+    ),
     spec(A::SortNext, "sort", "sort by next column", S::Fleet, &["s"]),
-    spec(A::SortReverse, "sort_reverse", "reverse sort order", S::Fleet, &["S"]),
-    spec(A::GroupByImage, "group_by_image", "group by image", S::Fleet, &["i"]),
-    spec(A::Detail, "detail", "detail pane + connectivity check", S::Fleet, &["d", "tab"]),
-    dangerous(spec(A::OpenShell, "shell", "open a shell", S::Fleet, &["enter"])),
+    spec(
+        A::SortReverse,
+        "sort_reverse",
+        "reverse sort order",
+        S::Fleet,
+        &["S"],
+    ),
+    spec(
+        A::GroupByImage,
+        "group_by_image",
+        "group by image",
+        S::Fleet,
+        &["i"],
+    ),
+    spec(
+        A::Detail,
+        "detail",
+        "detail pane + connectivity check",
+        S::Fleet,
+        &["d", "tab"],
+    ),
+    dangerous(spec(
+        A::OpenShell,
+        "shell",
+        "open a shell",
+        S::Fleet,
+        &["enter"],
+    )),
     spec(A::Mark, "mark", "mark / unmark", S::Sessions, &["space"]),
-    dangerous(spec(A::Terminate, "terminate", "terminate (marked or selected)", S::Sessions, &["ctrl-d"])),
+    dangerous(spec(
+        A::Terminate,
+        "terminate",
+        "terminate (marked or selected)",
+        S::Sessions,
+        &["ctrl-d"],
+    )),
 ];
 
 pub fn spec_of(action: Action) -> &'static ActionSpec {
@@ -224,7 +309,11 @@ impl Keymap {
     pub fn defaults(readonly: bool) -> Self {
         let bindings = ACTIONS
             .iter()
-            .flat_map(|s| s.default_keys.iter().filter_map(move |k| Some((Chord::parse(k)?, s.action))))
+            .flat_map(|s| {
+                s.default_keys
+                    .iter()
+                    .filter_map(move |k| Some((Chord::parse(k)?, s.action)))
+            })
             .collect();
         Self { bindings, readonly }
     }
@@ -234,7 +323,8 @@ impl Keymap {
     pub fn rebind(&mut self, action: Action, chords: &[Chord]) {
         let scope = spec_of(action).scope;
         self.bindings.retain(|(chord, bound)| {
-            *bound != action && !(chords.contains(chord) && scopes_overlap(spec_of(*bound).scope, scope))
+            *bound != action
+                && !(chords.contains(chord) && scopes_overlap(spec_of(*bound).scope, scope))
         });
         self.bindings.extend(chords.iter().map(|c| (*c, action)));
     }
@@ -259,7 +349,11 @@ impl Keymap {
 
     /// The keys bound to an action, in binding order (first = the one shown in hints).
     pub fn keys_for(&self, action: Action) -> Vec<Chord> {
-        self.bindings.iter().filter(|(_, a)| *a == action).map(|(c, _)| *c).collect()
+        self.bindings
+            .iter()
+            .filter(|(_, a)| *a == action)
+            .map(|(c, _)| *c)
+            .collect()
     }
 
     /// `key action` pairs for the hint bar of a screen.
@@ -277,7 +371,11 @@ impl Keymap {
             .iter()
             .filter(|s| self.available(s.action))
             .map(|s| {
-                let keys: Vec<String> = self.keys_for(s.action).iter().map(Chord::to_string).collect();
+                let keys: Vec<String> = self
+                    .keys_for(s.action)
+                    .iter()
+                    .map(Chord::to_string)
+                    .collect();
                 (s.scope, keys.join(" "), s.help, s.dangerous)
             })
             .collect()
@@ -314,11 +412,20 @@ mod tests {
     #[test]
     fn defaults_resolve_per_screen() {
         let map = Keymap::defaults(false);
-        assert_eq!(map.resolve(Scope::Fleet, &key("enter")), Some(Action::OpenShell));
+        assert_eq!(
+            map.resolve(Scope::Fleet, &key("enter")),
+            Some(Action::OpenShell)
+        );
         assert_eq!(map.resolve(Scope::Sessions, &key("enter")), None);
-        assert_eq!(map.resolve(Scope::Sessions, &key("ctrl-d")), Some(Action::Terminate));
+        assert_eq!(
+            map.resolve(Scope::Sessions, &key("ctrl-d")),
+            Some(Action::Terminate)
+        );
         assert_eq!(map.resolve(Scope::History, &key("q")), Some(Action::Quit));
-        assert_eq!(map.resolve(Scope::Fleet, &key("S")), Some(Action::SortReverse));
+        assert_eq!(
+            map.resolve(Scope::Fleet, &key("S")),
+            Some(Action::SortReverse)
+        );
         assert_eq!(map.resolve(Scope::Fleet, &key("x")), None);
     }
 
@@ -327,24 +434,43 @@ mod tests {
         let map = Keymap::defaults(true);
         assert_eq!(map.resolve(Scope::Fleet, &key("enter")), None);
         assert_eq!(map.resolve(Scope::Sessions, &key("ctrl-d")), None);
-        assert!(map.help_rows().iter().all(|(_, _, _, dangerous)| !dangerous));
-        assert!(!map.hints(Scope::Fleet, &[Action::OpenShell]).iter().any(|(_, n)| *n == "shell"));
+        assert!(
+            map.help_rows()
+                .iter()
+                .all(|(_, _, _, dangerous)| !dangerous)
+        );
+        assert!(
+            !map.hints(Scope::Fleet, &[Action::OpenShell])
+                .iter()
+                .any(|(_, n)| *n == "shell")
+        );
     }
 
     #[test]
     fn rebinding_moves_a_key_between_actions() {
         let mut map = Keymap::defaults(false);
         map.rebind(Action::Terminate, &[Chord::parse("x").unwrap()]);
-        assert_eq!(map.resolve(Scope::Sessions, &key("x")), Some(Action::Terminate));
+        assert_eq!(
+            map.resolve(Scope::Sessions, &key("x")),
+            Some(Action::Terminate)
+        );
         assert_eq!(map.resolve(Scope::Sessions, &key("ctrl-d")), None);
         map.rebind(Action::OpenShell, &[Chord::parse("r").unwrap()]);
-        assert_eq!(map.resolve(Scope::Fleet, &key("r")), Some(Action::OpenShell));
-        assert_eq!(map.resolve(Scope::Fleet, &key("ctrl-r")), Some(Action::Refresh));
+        assert_eq!(
+            map.resolve(Scope::Fleet, &key("r")),
+            Some(Action::OpenShell)
+        );
+        assert_eq!(
+            map.resolve(Scope::Fleet, &key("ctrl-r")),
+            Some(Action::Refresh)
+        );
     }
 
     #[test]
     fn chords_round_trip_through_text() {
-        for text in ["ctrl-d", "enter", "esc", "space", "G", "?", "f5", "pgdn", "alt-x"] {
+        for text in [
+            "ctrl-d", "enter", "esc", "space", "G", "?", "f5", "pgdn", "alt-x",
+        ] {
             assert_eq!(Chord::parse(text).unwrap().to_string(), text);
         }
         assert!(Chord::parse("ctrl-").is_none());
@@ -356,6 +482,9 @@ mod tests {
     fn help_is_generated_from_the_table() {
         let rows = Keymap::defaults(false).help_rows();
         assert_eq!(rows.len(), ACTIONS.len());
-        assert!(rows.iter().any(|(_, keys, help, _)| keys == "ctrl-d" && help.starts_with("terminate")));
+        assert!(
+            rows.iter()
+                .any(|(_, keys, help, _)| keys == "ctrl-d" && help.starts_with("terminate"))
+        );
     }
 }

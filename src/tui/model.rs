@@ -146,7 +146,11 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connectivity {
     Checking,
-    Known { connected: bool, summary: String, fix: Option<String> },
+    Known {
+        connected: bool,
+        summary: String,
+        fix: Option<String>,
+    },
     Failed(String),
 }
 
@@ -302,9 +306,14 @@ impl Model {
     /// Rows of the body table on the current screen (the same layout the views draw).
     pub fn page_rows(&self) -> usize {
         let detail = self.screen == Screen::Fleet && self.fleet.show_detail;
-        let rows = crate::tui::views::layout::table_rows(self.size.1, self.banner.is_some(), detail);
+        let rows =
+            crate::tui::views::layout::table_rows(self.size.1, self.banner.is_some(), detail);
         // The history screen spends one line on the filters in force.
-        if self.screen == Screen::History { rows.saturating_sub(1) } else { rows }
+        if self.screen == Screen::History {
+            rows.saturating_sub(1)
+        } else {
+            rows
+        }
     }
 
     /// Whether a session belongs to the user of this UI: opened here, or owned by the identity.
@@ -312,13 +321,17 @@ impl Model {
         if self.opened.contains_key(&session.session_id) {
             return true;
         }
-        self.settings.identity.as_deref().is_some_and(|me| {
-            session.owner == me || session.owner.rsplit('/').next() == Some(me)
-        })
+        self.settings
+            .identity
+            .as_deref()
+            .is_some_and(|me| session.owner == me || session.owner.rsplit('/').next() == Some(me))
     }
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {
-        self.status = Some(Status { level, text: text.into() });
+        self.status = Some(Status {
+            level,
+            text: text.into(),
+        });
     }
 
     pub fn instance_name(&self, target: &str) -> Option<&str> {

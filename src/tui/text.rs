@@ -5,63 +5,18 @@
 //! wide characters keep the columns aligned.
 
 use std::borrow::Cow;
-use std::fmt::Write as _;
-
-use unicode_width::UnicodeWidthChar;
 
 /// Longest text (in cells) shown for one value; the detail pane wraps, tables truncate anyway.
 pub const MAX_VALUE_CELLS: usize = 512;
 
-/// Control characters (C0, DEL, C1) become visible escapes such as `\e`, `\0`, `\x9b`.
+/// Control characters (C0, DEL, C1) and bidi overrides become visible escapes such as `\e`.
 pub fn escape(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for ch in text.chars() {
-        if !is_unsafe(ch) {
-            out.push(ch);
-            continue;
-        }
-        match ch {
-            '\x1b' => out.push_str("\\e"),
-            '\0' => out.push_str("\\0"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            other => {
-                let _ = write!(out, "\\x{:02x}", u32::from(other));
-            }
-        }
-    }
-    Cow::Owned(out)
-}
-
-fn is_unsafe(ch: char) -> bool {
-    ch.is_control() || matches!(ch, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}')
+    crate::aws::escape_for_terminal(text)
 }
 
 /// Escapes, then cuts to at most `max_cells` terminal cells, marking a cut with `…`.
 pub fn fit(text: &str, max_cells: usize) -> String {
-    let safe = escape(text);
-    if width(&safe) <= max_cells {
-        return safe.into_owned();
-    }
-    let mut out = String::new();
-    let mut used = 0;
-    let budget = max_cells.saturating_sub(1);
-    for ch in safe.chars() {
-        let w = ch.width().unwrap_or(0);
-        if used + w > budget {
-            break;
-        }
-        used += w;
-        out.push(ch);
-    }
-    if max_cells > 0 {
-        out.push('…');
-    }
-    out
+    crate::aws::escape_and_fit(text, max_cells).into_owned()
 }
 
 /// Escaped text limited to [`MAX_VALUE_CELLS`].
@@ -94,8 +49,8 @@ mod tests {
         assert_eq!(escape("plain"), "plain");
         assert_eq!(escape("a\x1b[31mred"), "a\\e[31mred");
         assert_eq!(escape("nul\0"), "nul\\0");
-        assert_eq!(escape("c1\u{9b}x"), "c1\\x9bx");
-        assert_eq!(escape("bidi\u{202e}"), "bidi\\x202e");
+        assert_eq!(escape("c1\u{9b}x"), "c1\\u{9b}x");
+        assert_eq!(escape("bidi\u{202e}"), "bidi\\u{202e}");
     }
 
     #[test]

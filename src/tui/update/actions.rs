@@ -14,7 +14,12 @@ use crate::tui::update::navigate;
 pub fn is_movement(action: Action) -> bool {
     matches!(
         action,
-        Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
+        Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
     )
 }
 
@@ -51,7 +56,9 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::SortReverse => {
-            model.fleet.set_sort(model.fleet.sort, !model.fleet.descending);
+            model
+                .fleet
+                .set_sort(model.fleet.sort, !model.fleet.descending);
             Vec::new()
         }
         Action::GroupByImage => {
@@ -60,7 +67,11 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         }
         Action::Detail => {
             model.fleet.show_detail = !model.fleet.show_detail;
-            if model.fleet.show_detail { check_selected(model) } else { Vec::new() }
+            if model.fleet.show_detail {
+                check_selected(model)
+            } else {
+                Vec::new()
+            }
         }
         Action::OpenShell => open_shell(model),
         Action::Mark => toggle_mark(model),
@@ -116,7 +127,11 @@ pub fn show_history(model: &mut Model, query: HistoryQuery) -> Vec<Effect> {
     history.pending_regions = model.regions.iter().cloned().collect();
     history.cursor = Default::default();
     history.load = Load::Loading;
-    vec![Effect::LoadHistory { region: None, query, next_token: None }]
+    vec![Effect::LoadHistory {
+        region: None,
+        query,
+        next_token: None,
+    }]
 }
 
 fn refresh(model: &mut Model) -> Vec<Effect> {
@@ -149,10 +164,16 @@ pub fn check_selected(model: &mut Model) -> Vec<Effect> {
     let Some(instance) = model.fleet.selected().cloned() else {
         return Vec::new();
     };
-    if matches!(model.fleet.connectivity.get(&instance.id), Some(Connectivity::Checking)) {
+    if matches!(
+        model.fleet.connectivity.get(&instance.id),
+        Some(Connectivity::Checking)
+    ) {
         return Vec::new();
     }
-    model.fleet.connectivity.insert(instance.id.clone(), Connectivity::Checking);
+    model
+        .fleet
+        .connectivity
+        .insert(instance.id.clone(), Connectivity::Checking);
     vec![Effect::CheckConnectivity(Box::new(instance))]
 }
 
@@ -166,9 +187,16 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
         region: instance.region.clone(),
     };
     if model.settings.reason_mode == ReasonMode::Off {
-        return vec![Effect::OpenShell { target, reason: None }];
+        return vec![Effect::OpenShell {
+            target,
+            reason: None,
+        }];
     }
-    model.mode = Mode::Reason(ReasonPrompt { target, text: String::new(), error: None });
+    model.mode = Mode::Reason(ReasonPrompt {
+        target,
+        text: String::new(),
+        error: None,
+    });
     Vec::new()
 }
 
@@ -187,7 +215,10 @@ pub fn on_reason_key(model: &mut Model, mut prompt: ReasonPrompt, key: &KeyEvent
         Edit::Submit(text) => match check_reason(model, text.trim()) {
             Ok(reason) => {
                 model.mode = Mode::Normal;
-                vec![Effect::OpenShell { target: prompt.target, reason }]
+                vec![Effect::OpenShell {
+                    target: prompt.target,
+                    reason,
+                }]
             }
             Err(problem) => {
                 prompt.error = Some(problem);
@@ -231,9 +262,17 @@ fn toggle_mark(model: &mut Model) -> Vec<Effect> {
 fn ask_terminate(model: &mut Model) -> Vec<Effect> {
     let sessions = &model.sessions;
     let chosen: Vec<_> = if sessions.marked.is_empty() {
-        sessions.items.get(sessions.cursor.selected).into_iter().collect()
+        sessions
+            .items
+            .get(sessions.cursor.selected)
+            .into_iter()
+            .collect()
     } else {
-        sessions.items.iter().filter(|s| sessions.marked.contains(&s.session_id)).collect()
+        sessions
+            .items
+            .iter()
+            .filter(|s| sessions.marked.contains(&s.session_id))
+            .collect()
     };
     if chosen.is_empty() {
         return Vec::new();
@@ -248,13 +287,20 @@ fn ask_terminate(model: &mut Model) -> Vec<Effect> {
         .collect();
     let refs = chosen
         .iter()
-        .map(|s| SessionRef { session_id: s.session_id.clone(), region: s.region.clone() })
+        .map(|s| SessionRef {
+            session_id: s.session_id.clone(),
+            region: s.region.clone(),
+        })
         .collect::<Vec<_>>();
     let title = match refs.len() {
         1 => "Terminate this session?".to_owned(),
         n => format!("Terminate these {n} sessions?"),
     };
-    model.mode = Mode::Confirm(Confirm { title, lines, sessions: refs });
+    model.mode = Mode::Confirm(Confirm {
+        title,
+        lines,
+        sessions: refs,
+    });
     Vec::new()
 }
 
@@ -265,7 +311,11 @@ pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Ve
             model.sessions.marked.clear();
             let count = confirm.sessions.len();
             model.set_status(Level::Info, format!("terminating {count} session(s)…"));
-            confirm.sessions.into_iter().map(Effect::Terminate).collect()
+            confirm
+                .sessions
+                .into_iter()
+                .map(Effect::Terminate)
+                .collect()
         }
         KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
             model.mode = Mode::Normal;

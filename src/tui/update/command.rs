@@ -34,7 +34,10 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         },
         other => {
             let shown = crate::tui::text::fit(other, 40);
-            model.set_status(Level::Error, format!("unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :q)"));
+            model.set_status(
+                Level::Error,
+                format!("unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :q)"),
+            );
             Vec::new()
         }
     }
@@ -45,7 +48,10 @@ pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryQuer
     let mut query = HistoryQuery::default();
     for arg in args {
         let Some((key, value)) = arg.split_once('=').filter(|(_, v)| !v.is_empty()) else {
-            return Err(format!("expected key=value, got `{}`", crate::tui::text::fit(arg, 40)));
+            return Err(format!(
+                "expected key=value, got `{}`",
+                crate::tui::text::fit(arg, 40)
+            ));
         };
         match key {
             "target" => query.target = Some(value.to_owned()),
@@ -53,7 +59,12 @@ pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryQuer
             "since" => query.after = Some(now - parse_span(value)?),
             "after" => query.after = Some(parse_time(value)?),
             "before" => query.before = Some(parse_time(value)?),
-            other => return Err(format!("unknown history filter `{}` (target, owner, since, after, before)", crate::tui::text::fit(other, 20))),
+            other => {
+                return Err(format!(
+                    "unknown history filter `{}` (target, owner, since, after, before)",
+                    crate::tui::text::fit(other, 20)
+                ));
+            }
         }
     }
     Ok(query)
@@ -61,7 +72,12 @@ pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryQuer
 
 /// `30m`, `2h`, `7d`.
 fn parse_span(text: &str) -> Result<Duration, String> {
-    let bad = || format!("`{}` is not a span like 30m, 2h or 7d", crate::tui::text::fit(text, 20));
+    let bad = || {
+        format!(
+            "`{}` is not a span like 30m, 2h or 7d",
+            crate::tui::text::fit(text, 20)
+        )
+    };
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
     let (digits, unit) = text.split_at(split);
     let count: u64 = digits.parse().map_err(|_| bad())?;
@@ -78,5 +94,10 @@ fn parse_span(text: &str) -> Result<Duration, String> {
 fn parse_time(text: &str) -> Result<SystemTime, String> {
     OffsetDateTime::parse(text, &Rfc3339)
         .map(SystemTime::from)
-        .map_err(|_| format!("`{}` is not a time like 2026-11-29T08:00:00Z", crate::tui::text::fit(text, 30)))
+        .map_err(|_| {
+            format!(
+                "`{}` is not a time like 2026-11-29T08:00:00Z",
+                crate::tui::text::fit(text, 30)
+            )
+        })
 }

@@ -12,9 +12,16 @@ use crate::tui::text;
 /// Records a failure: a banner for credentials/reachability, otherwise the status line.
 fn report(model: &mut Model, what: &str, error: &LoadError) {
     if error.kind.wants_banner() {
-        model.banner = Some(Banner { message: error.message.clone(), hint: error.hint.clone() });
+        model.banner = Some(Banner {
+            message: error.message.clone(),
+            hint: error.hint.clone(),
+        });
     } else {
-        let hint = error.hint.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+        let hint = error
+            .hint
+            .as_deref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
         model.set_status(Level::Error, format!("{what}: {}{hint}", error.message));
     }
 }
@@ -24,7 +31,11 @@ fn loaded(model: &mut Model) -> Load {
     Load::Loaded(model.now)
 }
 
-pub fn on_fleet(model: &mut Model, region: &str, result: Result<Vec<Instance>, LoadError>) -> Vec<Effect> {
+pub fn on_fleet(
+    model: &mut Model,
+    region: &str,
+    result: Result<Vec<Instance>, LoadError>,
+) -> Vec<Effect> {
     match result {
         Ok(instances) => {
             model.fleet.set_region(region, instances);
@@ -38,9 +49,17 @@ pub fn on_fleet(model: &mut Model, region: &str, result: Result<Vec<Instance>, L
     Vec::new()
 }
 
-pub fn on_connectivity(model: &mut Model, id: InstanceId, result: Result<ConnectivityReport, LoadError>) -> Vec<Effect> {
+pub fn on_connectivity(
+    model: &mut Model,
+    id: InstanceId,
+    result: Result<ConnectivityReport, LoadError>,
+) -> Vec<Effect> {
     let state = match result {
-        Ok(r) => Connectivity::Known { connected: r.connected, summary: r.summary, fix: r.fix },
+        Ok(r) => Connectivity::Known {
+            connected: r.connected,
+            summary: r.summary,
+            fix: r.fix,
+        },
         Err(error) => {
             if error.kind.wants_banner() {
                 report(model, "connectivity", &error);
@@ -52,17 +71,30 @@ pub fn on_connectivity(model: &mut Model, id: InstanceId, result: Result<Connect
     Vec::new()
 }
 
-pub fn on_sessions(model: &mut Model, region: &str, result: Result<Vec<SessionInfo>, LoadError>) -> Vec<Effect> {
+pub fn on_sessions(
+    model: &mut Model,
+    region: &str,
+    result: Result<Vec<SessionInfo>, LoadError>,
+) -> Vec<Effect> {
     match result {
         Ok(list) => {
             let sessions = &mut model.sessions;
             sessions.by_region.insert(region.to_owned(), list);
-            let selected = sessions.items.get(sessions.cursor.selected).map(|s| s.session_id.clone());
+            let selected = sessions
+                .items
+                .get(sessions.cursor.selected)
+                .map(|s| s.session_id.clone());
             sessions.items = sessions.by_region.values().flatten().cloned().collect();
             sort_newest_first(&mut sessions.items);
-            let live: std::collections::BTreeSet<_> = sessions.items.iter().map(|s| s.session_id.clone()).collect();
+            let live: std::collections::BTreeSet<_> = sessions
+                .items
+                .iter()
+                .map(|s| s.session_id.clone())
+                .collect();
             sessions.marked.retain(|id| live.contains(id));
-            if let Some(at) = selected.and_then(|id| sessions.items.iter().position(|s| s.session_id == id)) {
+            if let Some(at) =
+                selected.and_then(|id| sessions.items.iter().position(|s| s.session_id == id))
+            {
                 sessions.cursor.selected = at;
             }
             model.sessions.load = loaded(model);
@@ -76,10 +108,19 @@ pub fn on_sessions(model: &mut Model, region: &str, result: Result<Vec<SessionIn
 }
 
 fn sort_newest_first(items: &mut [SessionInfo]) {
-    items.sort_by(|a, b| b.start.cmp(&a.start).then_with(|| a.session_id.cmp(&b.session_id)));
+    items.sort_by(|a, b| {
+        b.start
+            .cmp(&a.start)
+            .then_with(|| a.session_id.cmp(&b.session_id))
+    });
 }
 
-pub fn on_history(model: &mut Model, region: &str, query: HistoryQuery, result: Result<HistoryPage, LoadError>) -> Vec<Effect> {
+pub fn on_history(
+    model: &mut Model,
+    region: &str,
+    query: HistoryQuery,
+    result: Result<HistoryPage, LoadError>,
+) -> Vec<Effect> {
     if query != model.history.query {
         return Vec::new(); // an answer to a filter the user has since replaced
     }
@@ -103,7 +144,11 @@ pub fn on_history(model: &mut Model, region: &str, query: HistoryQuery, result: 
     Vec::new()
 }
 
-pub fn on_preferences(model: &mut Model, region: &str, result: Result<SessionPreferences, LoadError>) -> Vec<Effect> {
+pub fn on_preferences(
+    model: &mut Model,
+    region: &str,
+    result: Result<SessionPreferences, LoadError>,
+) -> Vec<Effect> {
     match result {
         Ok(prefs) => {
             model.preferences.insert(region.to_owned(), prefs);
@@ -117,7 +162,11 @@ pub fn on_preferences(model: &mut Model, region: &str, result: Result<SessionPre
     Vec::new()
 }
 
-pub fn on_terminated(model: &mut Model, session_id: &str, result: Result<(), LoadError>) -> Vec<Effect> {
+pub fn on_terminated(
+    model: &mut Model,
+    session_id: &str,
+    result: Result<(), LoadError>,
+) -> Vec<Effect> {
     match result {
         Ok(()) => model.set_status(Level::Info, format!("terminated {session_id}")),
         Err(error) => {
@@ -130,17 +179,41 @@ pub fn on_terminated(model: &mut Model, session_id: &str, result: Result<(), Loa
     vec![Effect::LoadSessions]
 }
 
-pub fn on_shell_ended(model: &mut Model, target: &ShellTarget, result: Result<ShellReport, String>) -> Vec<Effect> {
-    let label = text::fit(target.name.as_deref().unwrap_or(target.instance_id.as_str()), 40);
+pub fn on_shell_ended(
+    model: &mut Model,
+    target: &ShellTarget,
+    result: Result<ShellReport, String>,
+) -> Vec<Effect> {
+    let label = text::fit(
+        target
+            .name
+            .as_deref()
+            .unwrap_or(target.instance_id.as_str()),
+        40,
+    );
     match result {
         Ok(report) => {
             if let Some(id) = &report.session_id {
-                model.opened.insert(id.clone(), OpenedSession { last_activity: report.ended_at });
+                model.opened.insert(
+                    id.clone(),
+                    OpenedSession {
+                        last_activity: report.ended_at,
+                    },
+                );
             }
-            model.set_status(Level::Info, format!("shell on {label} ended: {}", text::fit(&report.summary, 200)));
+            model.set_status(
+                Level::Info,
+                format!(
+                    "shell on {label} ended: {}",
+                    text::fit(&report.summary, 200)
+                ),
+            );
         }
         Err(reason) => {
-            model.set_status(Level::Error, format!("no shell on {label}: {}", text::fit(&reason, 200)));
+            model.set_status(
+                Level::Error,
+                format!("no shell on {label}: {}", text::fit(&reason, 200)),
+            );
         }
     }
     model.sessions.load = Load::Loading;

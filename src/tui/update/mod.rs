@@ -18,7 +18,11 @@ pub fn init(model: &mut Model) -> Vec<Effect> {
     model.fleet.load = Load::Loading;
     model.sessions.load = Load::Loading;
     model.preferences_load = Load::Loading;
-    vec![Effect::LoadFleet, Effect::LoadSessions, Effect::LoadPreferences]
+    vec![
+        Effect::LoadFleet,
+        Effect::LoadSessions,
+        Effect::LoadPreferences,
+    ]
 }
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
@@ -32,7 +36,11 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::FleetLoaded { region, result } => data::on_fleet(model, &region, result),
         Msg::Connectivity { id, result } => data::on_connectivity(model, id, result),
         Msg::SessionsLoaded { region, result } => data::on_sessions(model, &region, result),
-        Msg::HistoryLoaded { region, query, result } => data::on_history(model, &region, query, result),
+        Msg::HistoryLoaded {
+            region,
+            query,
+            result,
+        } => data::on_history(model, &region, query, result),
         Msg::PreferencesLoaded { region, result } => data::on_preferences(model, &region, result),
         Msg::Terminated { session_id, result } => data::on_terminated(model, &session_id, result),
         Msg::ShellEnded { target, result } => data::on_shell_ended(model, &target, result),
@@ -55,7 +63,9 @@ fn on_tick(model: &mut Model, now: std::time::SystemTime) -> Vec<Effect> {
         model.fleet.load = Load::Loading;
         effects.push(Effect::LoadFleet);
     }
-    if model.screen == Screen::Sessions && due(&model.sessions.load, model.settings.sessions_refresh_every) {
+    if model.screen == Screen::Sessions
+        && due(&model.sessions.load, model.settings.sessions_refresh_every)
+    {
         model.sessions.load = Load::Loading;
         effects.push(Effect::LoadSessions);
     }

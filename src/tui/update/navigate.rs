@@ -25,7 +25,10 @@ pub fn on_move(model: &mut Model, action: Action) -> Vec<Effect> {
     if screen == Screen::Fleet {
         let from = model.fleet.cursor.selected;
         let mut at = model.fleet.first_instance_row_from(from, forward);
-        if !matches!(model.fleet.rows.get(at), Some(crate::tui::fleet::FleetRow::Instance(_))) {
+        if !matches!(
+            model.fleet.rows.get(at),
+            Some(crate::tui::fleet::FleetRow::Instance(_))
+        ) {
             at = model.fleet.first_instance_row_from(from, !forward);
         }
         model.fleet.cursor.selected = at;
@@ -53,7 +56,10 @@ fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> 
 pub fn settle_all(model: &mut Model) {
     let page = model.page_rows();
     model.fleet.cursor.settle(model.fleet.rows.len(), page);
-    model.sessions.cursor.settle(model.sessions.items.len(), page);
+    model
+        .sessions
+        .cursor
+        .settle(model.sessions.items.len(), page);
     model.history.cursor.settle(model.history.items.len(), page);
 }
 
@@ -70,7 +76,11 @@ pub fn more_history_if_near_end(model: &mut Model) -> Vec<Effect> {
         .into_iter()
         .map(|(region, token)| {
             history.pending_regions.insert(region.clone());
-            Effect::LoadHistory { region: Some(region), query: history.query.clone(), next_token: Some(token) }
+            Effect::LoadHistory {
+                region: Some(region),
+                query: history.query.clone(),
+                next_token: Some(token),
+            }
         })
         .collect()
 }

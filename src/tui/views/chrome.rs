@@ -21,7 +21,9 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let mut spans = vec![Span::styled(" gangway ", Style::new().bold().reversed())];
     for (n, (screen, label)) in TABS.iter().enumerate() {
         let style = if model.screen == *screen {
-            Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED).fg(Color::Cyan)
+            Style::new()
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+                .fg(Color::Cyan)
         } else {
             Style::new().fg(Color::Gray)
         };
@@ -44,8 +46,14 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
 
 pub fn banner(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let Some(banner) = &model.banner else { return };
-    let style = Style::new().fg(Color::White).bg(Color::Red).add_modifier(Modifier::BOLD);
-    let mut lines = vec![Line::raw(format!(" ✖ {} (showing the last data)", escape(&banner.message)))];
+    let style = Style::new()
+        .fg(Color::White)
+        .bg(Color::Red)
+        .add_modifier(Modifier::BOLD);
+    let mut lines = vec![Line::raw(format!(
+        " ✖ {} (showing the last data)",
+        escape(&banner.message)
+    ))];
     if let Some(hint) = &banner.hint {
         lines.push(Line::raw(format!("   fix: {}", escape(hint))));
     }
@@ -73,9 +81,14 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                 };
                 Line::styled(escape(&status.text).into_owned(), Style::new().fg(colour))
             }
-            (None, Some(warning)) => Line::styled(escape(warning).into_owned(), Style::new().fg(Color::Yellow)),
+            (None, Some(warning)) => {
+                Line::styled(escape(warning).into_owned(), Style::new().fg(Color::Yellow))
+            }
             (None, None) if !model.fleet.filter.is_empty() && model.screen == Screen::Fleet => {
-                Line::styled(format!("filter: {}", escape(&model.fleet.filter)), Style::new().fg(Color::Yellow))
+                Line::styled(
+                    format!("filter: {}", escape(&model.fleet.filter)),
+                    Style::new().fg(Color::Yellow),
+                )
             }
             (None, None) => Line::default(),
         },
@@ -86,8 +99,27 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
 fn hint_actions(screen: Screen) -> &'static [Action] {
     use Action as A;
     match screen {
-        Screen::Fleet => &[A::OpenShell, A::Filter, A::Detail, A::SortNext, A::GroupByImage, A::Refresh, A::ShowSessions, A::Command, A::Help, A::Quit],
-        Screen::Sessions => &[A::Terminate, A::Mark, A::Refresh, A::ShowHistory, A::Back, A::Help, A::Quit],
+        Screen::Fleet => &[
+            A::OpenShell,
+            A::Filter,
+            A::Detail,
+            A::SortNext,
+            A::GroupByImage,
+            A::Refresh,
+            A::ShowSessions,
+            A::Command,
+            A::Help,
+            A::Quit,
+        ],
+        Screen::Sessions => &[
+            A::Terminate,
+            A::Mark,
+            A::Refresh,
+            A::ShowHistory,
+            A::Back,
+            A::Help,
+            A::Quit,
+        ],
         Screen::History => &[A::Refresh, A::Command, A::Back, A::Help, A::Quit],
         Screen::Preferences | Screen::Help => &[A::Refresh, A::Back, A::Quit],
     }
@@ -99,12 +131,20 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         Mode::Command(_) => vec![("enter".into(), "run"), ("esc".into(), "cancel")],
         Mode::Confirm(_) => vec![("y".into(), "yes"), ("n".into(), "no")],
         Mode::Reason(_) => vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
-        Mode::Normal => model.keymap.hints(model.screen.scope(), hint_actions(model.screen)),
+        Mode::Normal => model
+            .keymap
+            .hints(model.screen.scope(), hint_actions(model.screen)),
     };
     let mut spans = Vec::with_capacity(pairs.len() * 2);
     for (key, name) in pairs {
-        spans.push(Span::styled(format!(" {key}"), Style::new().fg(Color::Cyan).bold()));
-        spans.push(Span::styled(format!(" {name} "), Style::new().fg(Color::Gray)));
+        spans.push(Span::styled(
+            format!(" {key}"),
+            Style::new().fg(Color::Cyan).bold(),
+        ));
+        spans.push(Span::styled(
+            format!(" {name} "),
+            Style::new().fg(Color::Gray),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

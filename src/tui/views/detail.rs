@@ -23,11 +23,25 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         fit(instance.name.as_deref().unwrap_or("no Name"), 40),
         instance.id
     );
-    let block = Block::new().borders(Borders::TOP).title(title).title_style(Style::new().bold());
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .title(title)
+        .title_style(Style::new().bold());
     let mut lines = facts(model, instance);
-    lines.push(connectivity_line(model.fleet.connectivity.get(&instance.id)));
-    lines.push(Line::styled(format!("tags ({})", instance.tags.len()), Style::new().fg(Color::Yellow)));
-    let key_width = instance.tags.keys().map(|k| crate::tui::text::width(&safe(k))).max().unwrap_or(0).min(24);
+    lines.push(connectivity_line(
+        model.fleet.connectivity.get(&instance.id),
+    ));
+    lines.push(Line::styled(
+        format!("tags ({})", instance.tags.len()),
+        Style::new().fg(Color::Yellow),
+    ));
+    let key_width = instance
+        .tags
+        .keys()
+        .map(|k| crate::tui::text::width(&safe(k)))
+        .max()
+        .unwrap_or(0)
+        .min(24);
     for (key, value) in &instance.tags {
         let key = fit(key, key_width);
         let pad = " ".repeat(key_width.saturating_sub(crate::tui::text::width(&key)));
@@ -36,7 +50,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             Span::raw(format!(" = {}", safe(value))),
         ]));
     }
-    frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        area,
+    );
 }
 
 fn facts(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
@@ -50,9 +69,15 @@ fn facts(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
     vec![
         Line::from(vec![
             Span::styled("state ", dim),
-            Span::styled(instance.state.label().to_owned(), state_style(&instance.state)),
+            Span::styled(
+                instance.state.label().to_owned(),
+                state_style(&instance.state),
+            ),
             Span::styled("  ping ", dim),
-            Span::styled(format!("{}{last_ping}", instance.ping_status.label()), ping_style(instance.ping_status)),
+            Span::styled(
+                format!("{}{last_ping}", instance.ping_status.label()),
+                ping_style(instance.ping_status),
+            ),
             Span::styled("  agent ", dim),
             Span::raw(or_dash(&instance.agent_version)),
             Span::styled("  ip ", dim),
@@ -62,7 +87,11 @@ fn facts(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
             Span::styled("platform ", dim),
             Span::raw(or_dash(&instance.platform_name)),
             Span::styled("  image ", dim),
-            Span::raw(format!("{} ({})", or_dash(&instance.image_id), or_dash(&instance.image_name))),
+            Span::raw(format!(
+                "{} ({})",
+                or_dash(&instance.image_id),
+                or_dash(&instance.image_name)
+            )),
             Span::styled("  region ", dim),
             Span::raw(safe(&instance.region)),
         ]),
@@ -76,17 +105,31 @@ fn connectivity_line(state: Option<&Connectivity>) -> Line<'static> {
         Some(Connectivity::Checking) => Line::from(vec![label, Span::raw("checking…")]),
         Some(Connectivity::Failed(error)) => Line::from(vec![
             label,
-            Span::styled(format!("check failed: {}", safe(error)), Style::new().fg(Color::Red)),
+            Span::styled(
+                format!("check failed: {}", safe(error)),
+                Style::new().fg(Color::Red),
+            ),
         ]),
-        Some(Connectivity::Known { connected, summary, fix }) => {
-            let (mark, colour) = if *connected { ("✔ connected", Color::Green) } else { ("✖ not connected", Color::Red) };
+        Some(Connectivity::Known {
+            connected,
+            summary,
+            fix,
+        }) => {
+            let (mark, colour) = if *connected {
+                ("✔ connected", Color::Green)
+            } else {
+                ("✖ not connected", Color::Red)
+            };
             let mut spans = vec![
                 label,
                 Span::styled(mark, Style::new().fg(colour).add_modifier(Modifier::BOLD)),
                 Span::raw(format!(" — {}", safe(summary))),
             ];
             if let Some(fix) = fix {
-                spans.push(Span::styled(format!(" → {}", safe(fix)), Style::new().fg(Color::Yellow)));
+                spans.push(Span::styled(
+                    format!(" → {}", safe(fix)),
+                    Style::new().fg(Color::Yellow),
+                ));
             }
             Line::from(spans)
         }

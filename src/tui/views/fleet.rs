@@ -23,7 +23,9 @@ pub fn ping_style(ping: PingStatus) -> Style {
 pub fn state_style(state: &InstanceState) -> Style {
     Style::new().fg(match state {
         InstanceState::Running => Color::Green,
-        InstanceState::Pending | InstanceState::Stopping | InstanceState::ShuttingDown => Color::Yellow,
+        InstanceState::Pending | InstanceState::Stopping | InstanceState::ShuttingDown => {
+            Color::Yellow
+        }
         InstanceState::Stopped | InstanceState::Terminated => Color::DarkGray,
         InstanceState::Hybrid | InstanceState::Other(_) => Color::Gray,
     })
@@ -48,7 +50,12 @@ fn columns(model: &Model) -> Vec<Column> {
         Column::new(mark(SortKey::Ip, "IP"), 13, 4),
         Column::new(mark(SortKey::Image, "IMAGE"), 21, 8),
     ];
-    columns.extend(fleet.tag_columns.iter().map(|tag| Column::new(tag.to_uppercase(), 12, 5)));
+    columns.extend(
+        fleet
+            .tag_columns
+            .iter()
+            .map(|tag| Column::new(tag.to_uppercase(), 12, 5)),
+    );
     if model.multi_region() {
         columns.push(Column::new(mark(SortKey::Region, "REGION"), 14, 3));
     }
@@ -57,19 +64,32 @@ fn columns(model: &Model) -> Vec<Column> {
 
 fn cells(model: &Model, instance: &Instance) -> Vec<Value> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-    let image = instance.image_name.clone().or_else(|| instance.image_id.clone()).unwrap_or_else(|| "-".into());
+    let image = instance
+        .image_name
+        .clone()
+        .or_else(|| instance.image_id.clone())
+        .unwrap_or_else(|| "-".into());
     let mut cells = vec![
         Value::plain(opt(&instance.name)),
         Value::plain(instance.id.as_str()),
         Value::styled(instance.state.label(), state_style(&instance.state)),
-        Value::styled(instance.ping_status.label(), ping_style(instance.ping_status)),
+        Value::styled(
+            instance.ping_status.label(),
+            ping_style(instance.ping_status),
+        ),
         Value::plain(opt(&instance.agent_version)),
         Value::plain(opt(&instance.platform_name).to_string()),
         Value::plain(opt(&instance.private_ip)),
         Value::plain(image),
     ];
     cells.extend(model.fleet.tag_columns.iter().map(|tag| {
-        Value::plain(instance.tags.get(tag).cloned().unwrap_or_else(|| "-".to_owned()))
+        Value::plain(
+            instance
+                .tags
+                .get(tag)
+                .cloned()
+                .unwrap_or_else(|| "-".to_owned()),
+        )
     }));
     if model.multi_region() {
         cells.push(Value::plain(instance.region.clone()));
@@ -81,7 +101,10 @@ fn cells(model: &Model, instance: &Instance) -> Vec<Value> {
 /// the number of instances under STATE.
 fn group_row(model: &Model, first: usize, count: usize, width: usize) -> RowData {
     let instance = &model.fleet.instances[first];
-    let id = instance.image_id.clone().unwrap_or_else(|| "no image".to_owned());
+    let id = instance
+        .image_id
+        .clone()
+        .unwrap_or_else(|| "no image".to_owned());
     let name = instance.image_name.clone().unwrap_or_else(|| id.clone());
     let style = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
     let mut cells = vec![
@@ -90,7 +113,10 @@ fn group_row(model: &Model, first: usize, count: usize, width: usize) -> RowData
         Value::styled(format!("{count} inst."), style),
     ];
     cells.resize_with(width, || Value::plain(""));
-    RowData { cells, style: Style::new() }
+    RowData {
+        cells,
+        style: Style::new(),
+    }
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
@@ -99,20 +125,41 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         let text = match fleet.load {
             Load::Loading | Load::Idle => "loading the fleet…",
             Load::Failed => "no instances loaded (see the message above)",
-            Load::Loaded(_) => "no instances in scope (check --tag and the [fleet] tags in your config)",
+            Load::Loaded(_) => {
+                "no instances in scope (check --tag and the [fleet] tags in your config)"
+            }
         };
-        frame.render_widget(Paragraph::new(text).style(Style::new().fg(Color::DarkGray)), area);
+        frame.render_widget(
+            Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
+            area,
+        );
         return;
     }
     if fleet.shown == 0 {
-        let text = format!("no instance matches `{}` (esc clears the filter)", crate::tui::text::fit(&fleet.filter, 40));
-        frame.render_widget(Paragraph::new(text).style(Style::new().fg(Color::Yellow)), area);
+        let text = format!(
+            "no instance matches `{}` (esc clears the filter)",
+            crate::tui::text::fit(&fleet.filter, 40)
+        );
+        frame.render_widget(
+            Paragraph::new(text).style(Style::new().fg(Color::Yellow)),
+            area,
+        );
         return;
     }
     let columns = columns(model);
     let width = columns.len();
-    table::draw(frame, area, &columns, fleet.rows.len(), &fleet.cursor, |at| match fleet.rows[at] {
-        FleetRow::Instance(i) => RowData { cells: cells(model, &fleet.instances[i]), style: Style::new() },
-        FleetRow::Group { first, count } => group_row(model, first, count, width),
-    });
+    table::draw(
+        frame,
+        area,
+        &columns,
+        fleet.rows.len(),
+        &fleet.cursor,
+        |at| match fleet.rows[at] {
+            FleetRow::Instance(i) => RowData {
+                cells: cells(model, &fleet.instances[i]),
+                style: Style::new(),
+            },
+            FleetRow::Group { first, count } => group_row(model, first, count, width),
+        },
+    );
 }

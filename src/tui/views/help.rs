@@ -45,5 +45,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         frame.render_widget(Paragraph::new(chunk.to_vec()), *column);
     }
     let dim = Style::new().fg(Color::DarkGray);
-    frame.render_widget(Paragraph::new(footer.map(|l| Line::styled(l, dim)).to_vec()), foot);
+    frame.render_widget(
+        Paragraph::new(footer.map(|l| Line::styled(l, dim)).to_vec()),
+        foot,
+    );
 }

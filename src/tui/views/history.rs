@@ -50,7 +50,9 @@ fn describe(query: &HistoryQuery) -> String {
 
 fn duration(start: Option<SystemTime>, end: Option<SystemTime>) -> String {
     match (start, end) {
-        (Some(s), Some(e)) => e.duration_since(s).map_or("-".into(), |d| human_duration(d.as_secs())),
+        (Some(s), Some(e)) => e
+            .duration_since(s)
+            .map_or("-".into(), |d| human_duration(d.as_secs())),
         _ => "-".to_owned(),
     }
 }
@@ -63,29 +65,50 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         (_, false) => "  (more below)",
         _ => "",
     };
-    let line = format!("{} · {} shown{more}", describe(&history.query), history.items.len());
-    frame.render_widget(Paragraph::new(line).style(Style::new().fg(Color::DarkGray)), info);
+    let line = format!(
+        "{} · {} shown{more}",
+        describe(&history.query),
+        history.items.len()
+    );
+    frame.render_widget(
+        Paragraph::new(line).style(Style::new().fg(Color::DarkGray)),
+        info,
+    );
     if history.items.is_empty() {
-        let text = if history.load == Load::Loading { "loading history…" } else { "no ended sessions match" };
-        frame.render_widget(Paragraph::new(text).style(Style::new().fg(Color::DarkGray)), body);
+        let text = if history.load == Load::Loading {
+            "loading history…"
+        } else {
+            "no ended sessions match"
+        };
+        frame.render_widget(
+            Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
+            body,
+        );
         return;
     }
-    table::draw(frame, body, &columns(), history.items.len(), &history.cursor, |at| {
-        let s = &history.items[at];
-        let owner = s.owner.rsplit('/').next().unwrap_or(&s.owner);
-        RowData {
-            cells: vec![
-                Value::plain(s.session_id.clone()),
-                Value::plain(model.instance_name(&s.target).unwrap_or("-").to_owned()),
-                Value::plain(s.target.clone()),
-                Value::plain(owner.to_owned()),
-                Value::plain(format_time(s.start)),
-                Value::plain(format_time(s.end)),
-                Value::plain(duration(s.start, s.end)),
-                Value::plain(s.status.label()),
-                Value::plain(s.reason.clone().unwrap_or_default()),
-            ],
-            style: Style::new(),
-        }
-    });
+    table::draw(
+        frame,
+        body,
+        &columns(),
+        history.items.len(),
+        &history.cursor,
+        |at| {
+            let s = &history.items[at];
+            let owner = s.owner.rsplit('/').next().unwrap_or(&s.owner);
+            RowData {
+                cells: vec![
+                    Value::plain(s.session_id.clone()),
+                    Value::plain(model.instance_name(&s.target).unwrap_or("-").to_owned()),
+                    Value::plain(s.target.clone()),
+                    Value::plain(owner.to_owned()),
+                    Value::plain(format_time(s.start)),
+                    Value::plain(format_time(s.end)),
+                    Value::plain(duration(s.start, s.end)),
+                    Value::plain(s.status.label()),
+                    Value::plain(s.reason.clone().unwrap_or_default()),
+                ],
+                style: Style::new(),
+            }
+        },
+    );
 }

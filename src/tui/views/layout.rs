@@ -38,7 +38,11 @@ pub fn detail_height(body: u16) -> u16 {
 /// Data rows the body table can show.
 pub fn table_rows(height: u16, banner: bool, detail: bool) -> usize {
     let body = body_height(height, banner);
-    let table = if detail { body - detail_height(body) } else { body };
+    let table = if detail {
+        body - detail_height(body)
+    } else {
+        body
+    };
     usize::from(table.saturating_sub(1))
 }
 
@@ -54,5 +58,12 @@ pub fn split(area: Rect, banner: bool, detail: bool) -> Areas {
         Constraint::Length(1),
     ])
     .areas(area);
-    Areas { title, banner: banner_area, body: table, detail: detail_area, status, hints }
+    Areas {
+        title,
+        banner: banner_area,
+        body: table,
+        detail: detail_area,
+        status,
+        hints,
+    }
 }

@@ -11,8 +11,12 @@ use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt};
 use crate::tui::text::{escape, fit};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
-    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))]).flex(Flex::Center).areas(area);
-    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))]).flex(Flex::Center).areas(row);
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
     cell
 }
 
@@ -46,24 +50,45 @@ pub fn confirm(frame: &mut Frame<'_>, area: Rect, confirm: &Confirm) {
     let height = u16::try_from(shown).unwrap_or(8) + 4 + u16::from(confirm.lines.len() > shown);
     let popup = centered(area, width, height);
     let inner = usize::from(width.saturating_sub(4));
-    let mut lines: Vec<Line<'_>> = confirm.lines.iter().take(shown).map(|l| Line::raw(format!(" {}", fit(l, inner)))).collect();
+    let mut lines: Vec<Line<'_>> = confirm
+        .lines
+        .iter()
+        .take(shown)
+        .map(|l| Line::raw(format!(" {}", fit(l, inner))))
+        .collect();
     if confirm.lines.len() > shown {
-        lines.push(Line::raw(format!(" … and {} more", confirm.lines.len() - shown)));
+        lines.push(Line::raw(format!(
+            " … and {} more",
+            confirm.lines.len() - shown
+        )));
     }
     lines.push(Line::default());
     lines.push(Line::from(vec![
-        Span::styled(" y", Style::new().fg(Color::Red).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            " y",
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
         Span::raw(" terminate   "),
-        Span::styled("n", Style::new().fg(Color::Green).add_modifier(Modifier::BOLD)),
+        Span::styled(
+            "n",
+            Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+        ),
         Span::raw(" / esc keep them"),
     ]));
     clear(frame, popup);
-    frame.render_widget(Paragraph::new(lines).block(frame_block(format!(" {} ", confirm.title), Color::Red)), popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(frame_block(format!(" {} ", confirm.title), Color::Red)),
+        popup,
+    );
 }
 
 pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &Model) {
     let popup = centered(area, area.width.saturating_sub(4).min(70), 7);
-    let target = prompt.target.name.as_deref().unwrap_or(prompt.target.instance_id.as_str());
+    let target = prompt
+        .target
+        .name
+        .as_deref()
+        .unwrap_or(prompt.target.instance_id.as_str());
     let need = match model.settings.reason_mode {
         ReasonMode::Required => "required",
         _ => "optional",
@@ -72,20 +97,31 @@ pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &
         Line::raw(format!(" Reason for this session ({need}):")),
         Line::from(vec![
             Span::raw(" > "),
-            Span::styled(escape(&prompt.text).into_owned(), Style::new().fg(Color::White)),
+            Span::styled(
+                escape(&prompt.text).into_owned(),
+                Style::new().fg(Color::White),
+            ),
             Span::styled("█", Style::new().fg(Color::Yellow)),
         ]),
     ];
     if let Some(pattern) = &model.settings.reason_pattern {
-        lines.push(Line::styled(format!(" must match {}", fit(pattern.as_str(), 50)), Style::new().fg(Color::DarkGray)));
+        lines.push(Line::styled(
+            format!(" must match {}", fit(pattern.as_str(), 50)),
+            Style::new().fg(Color::DarkGray),
+        ));
     }
     if let Some(error) = &prompt.error {
-        lines.push(Line::styled(format!(" {}", escape(error)), Style::new().fg(Color::Red)));
+        lines.push(Line::styled(
+            format!(" {}", escape(error)),
+            Style::new().fg(Color::Red),
+        ));
     }
     clear(frame, popup);
     let title = format!(" Open a shell on {} ", fit(target, 40));
     frame.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(frame_block(title, Color::Cyan)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(frame_block(title, Color::Cyan)),
         popup,
     );
 }

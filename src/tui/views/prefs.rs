@@ -19,19 +19,42 @@ fn on_off(value: &Option<String>) -> (String, Style) {
 }
 
 fn region_lines(region: &str, prefs: &SessionPreferences) -> Vec<Line<'static>> {
-    let label = |text: &str| Span::styled(format!("  {text:<26}"), Style::new().fg(Color::DarkGray));
-    let minutes = |m: Option<u32>, default: &str| m.map_or(default.to_owned(), |m| format!("{m} min"));
+    let label =
+        |text: &str| Span::styled(format!("  {text:<26}"), Style::new().fg(Color::DarkGray));
+    let minutes =
+        |m: Option<u32>, default: &str| m.map_or(default.to_owned(), |m| format!("{m} min"));
     let (s3, s3_style) = on_off(&prefs.s3_bucket_name);
     let (cw, cw_style) = on_off(&prefs.cloudwatch_log_group_name);
     let (kms, kms_style) = on_off(&prefs.kms_key_id);
     let mut lines = vec![
-        Line::styled(format!("region {}", safe(region)), Style::new().add_modifier(Modifier::BOLD)),
-        Line::from(vec![label("idle session timeout"), Span::raw(minutes(prefs.idle_session_timeout_minutes, "20 min (AWS default)"))]),
-        Line::from(vec![label("maximum session duration"), Span::raw(minutes(prefs.max_session_duration_minutes, "no limit"))]),
-        Line::from(vec![label("S3 session logging"), Span::styled(s3, s3_style)]),
-        Line::from(vec![label("CloudWatch logging"), Span::styled(cw, cw_style)]),
+        Line::styled(
+            format!("region {}", safe(region)),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Line::from(vec![
+            label("idle session timeout"),
+            Span::raw(minutes(
+                prefs.idle_session_timeout_minutes,
+                "20 min (AWS default)",
+            )),
+        ]),
+        Line::from(vec![
+            label("maximum session duration"),
+            Span::raw(minutes(prefs.max_session_duration_minutes, "no limit")),
+        ]),
+        Line::from(vec![
+            label("S3 session logging"),
+            Span::styled(s3, s3_style),
+        ]),
+        Line::from(vec![
+            label("CloudWatch logging"),
+            Span::styled(cw, cw_style),
+        ]),
         Line::from(vec![label("KMS encryption"), Span::styled(kms, kms_style)]),
-        Line::from(vec![label("run as other users"), Span::raw(if prefs.run_as_enabled { "on" } else { "off" })]),
+        Line::from(vec![
+            label("run as other users"),
+            Span::raw(if prefs.run_as_enabled { "on" } else { "off" }),
+        ]),
     ];
     if !prefs.logging_enabled() {
         lines.push(Line::styled(
@@ -49,7 +72,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         Style::new().fg(Color::Yellow),
     )];
     if model.preferences.is_empty() {
-        let text = if model.preferences_load == Load::Loading { "loading…" } else { "not loaded" };
+        let text = if model.preferences_load == Load::Loading {
+            "loading…"
+        } else {
+            "not loaded"
+        };
         lines.push(Line::raw(text));
     }
     for (region, prefs) in &model.preferences {

@@ -21,7 +21,11 @@ pub struct Column {
 
 impl Column {
     pub fn new(title: impl Into<String>, width: u16, priority: u8) -> Self {
-        Self { title: title.into(), width, priority }
+        Self {
+            title: title.into(),
+            width,
+            priority,
+        }
     }
 }
 
@@ -29,7 +33,9 @@ impl Column {
 pub fn choose(columns: &[Column], available: u16) -> Vec<usize> {
     let mut keep: Vec<usize> = (0..columns.len()).collect();
     let total = |keep: &[usize]| -> u32 {
-        keep.iter().map(|at| u32::from(columns[*at].width) + 1).sum::<u32>()
+        keep.iter()
+            .map(|at| u32::from(columns[*at].width) + 1)
+            .sum::<u32>()
     };
     while keep.len() > 1 && total(&keep) > u32::from(available) + 1 {
         let drop = keep
@@ -51,11 +57,17 @@ pub struct Value {
 
 impl Value {
     pub fn plain(text: impl Into<String>) -> Self {
-        Self { text: text.into(), style: Style::new() }
+        Self {
+            text: text.into(),
+            style: Style::new(),
+        }
     }
 
     pub fn styled(text: impl Into<String>, style: Style) -> Self {
-        Self { text: text.into(), style }
+        Self {
+            text: text.into(),
+            style,
+        }
     }
 }
 
@@ -78,19 +90,26 @@ pub fn draw(
     }
     let keep = choose(columns, area.width);
     let widths: Vec<u16> = keep.iter().map(|at| columns[*at].width).collect();
-    let header = Row::new(keep.iter().map(|at| {
-        Cell::from(fit(&columns[*at].title, usize::from(columns[*at].width)))
-    }))
+    let header = Row::new(
+        keep.iter()
+            .map(|at| Cell::from(fit(&columns[*at].title, usize::from(columns[*at].width)))),
+    )
     .style(Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD));
     let visible = usize::from(area.height.saturating_sub(1));
     let end = (cursor.offset + visible).min(len);
     let rows: Vec<Row<'_>> = (cursor.offset.min(end)..end)
         .map(|at| {
             let data = row(at);
-            let cells = keep.iter().zip(&widths).map(|(col, width)| match data.cells.get(*col) {
-                Some(v) => Cell::from(Line::from(Span::styled(fit(&v.text, usize::from(*width)), v.style))),
-                None => Cell::from(""),
-            });
+            let cells = keep
+                .iter()
+                .zip(&widths)
+                .map(|(col, width)| match data.cells.get(*col) {
+                    Some(v) => Cell::from(Line::from(Span::styled(
+                        fit(&v.text, usize::from(*width)),
+                        v.style,
+                    ))),
+                    None => Cell::from(""),
+                });
             Row::new(cells.collect::<Vec<_>>()).style(data.style)
         })
         .collect();
@@ -102,7 +121,8 @@ pub fn draw(
         .header(header)
         .column_spacing(1)
         .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let selected = (len > 0 && cursor.selected >= cursor.offset).then(|| cursor.selected - cursor.offset);
+    let selected =
+        (len > 0 && cursor.selected >= cursor.offset).then(|| cursor.selected - cursor.offset);
     let mut state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
 }
@@ -113,7 +133,11 @@ mod tests {
 
     #[test]
     fn narrow_terminals_drop_the_least_important_columns() {
-        let columns = [Column::new("a", 10, 0), Column::new("b", 10, 2), Column::new("c", 10, 1)];
+        let columns = [
+            Column::new("a", 10, 0),
+            Column::new("b", 10, 2),
+            Column::new("c", 10, 1),
+        ];
         assert_eq!(choose(&columns, 40), [0, 1, 2]);
         assert_eq!(choose(&columns, 25), [0, 2]);
         assert_eq!(choose(&columns, 3), [0]);

@@ -17,13 +17,40 @@ use crate::tui::msg::{ConnectivityReport, HistoryPage, Msg};
 use crate::tui::update::{init, update};
 
 fn loaded(readonly: bool) -> Model {
-    let settings = Settings { identity: Some("dev".into()), tag_columns: vec!["Env".into()], ..Settings::default() };
-    let mut m = Model::new(fixtures::now(), vec!["us-east-1".into()], Keymap::defaults(readonly), settings);
+    let settings = Settings {
+        identity: Some("dev".into()),
+        tag_columns: vec!["Env".into()],
+        ..Settings::default()
+    };
+    let mut m = Model::new(
+        fixtures::now(),
+        vec!["us-east-1".into()],
+        Keymap::defaults(readonly),
+        settings,
+    );
     init(&mut m);
     let region = || "us-east-1".to_owned();
-    update(&mut m, Msg::FleetLoaded { region: region(), result: Ok(fixtures::demo_instances()) });
-    update(&mut m, Msg::SessionsLoaded { region: region(), result: Ok(fixtures::active_sessions()) });
-    update(&mut m, Msg::PreferencesLoaded { region: region(), result: Ok(fixtures::preferences()) });
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: region(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    update(
+        &mut m,
+        Msg::SessionsLoaded {
+            region: region(),
+            result: Ok(fixtures::active_sessions()),
+        },
+    );
+    update(
+        &mut m,
+        Msg::PreferencesLoaded {
+            region: region(),
+            result: Ok(fixtures::preferences()),
+        },
+    );
     m
 }
 
@@ -33,7 +60,10 @@ fn press(m: &mut Model, keys: &str) {
             '\n' => KeyCode::Enter,
             '\x1b' => KeyCode::Esc,
             '\x04' => {
-                update(m, Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)));
+                update(
+                    m,
+                    Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+                );
                 continue;
             }
             c => KeyCode::Char(c),
@@ -49,8 +79,18 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "jjjjjjd");
     let id = m.fleet.selected().unwrap().id.clone();
-    let report = ConnectivityReport { connected: false, summary: "the SSM agent 2.3.50.0 is too old for Session Manager".into(), fix: Some("update the agent to 2.3.68.0 or later".into()) };
-    update(&mut m, Msg::Connectivity { id, result: Ok(report) });
+    let report = ConnectivityReport {
+        connected: false,
+        summary: "the SSM agent 2.3.50.0 is too old for Session Manager".into(),
+        fix: Some("update the agent to 2.3.68.0 or later".into()),
+    };
+    update(
+        &mut m,
+        Msg::Connectivity {
+            id,
+            result: Ok(report),
+        },
+    );
     out.push(("fleet_detail", m));
     let mut m = loaded(false);
     press(&mut m, "jjjjjd");
@@ -62,7 +102,10 @@ fn screens() -> Vec<(&'static str, Model)> {
     press(&mut m, "i");
     out.push(("fleet_grouped", m));
     let mut m = loaded(true);
-    m.banner = Some(Banner { message: "the security token included in the request is expired".into(), hint: Some("run `aws sso login --profile dev`".into()) });
+    m.banner = Some(Banner {
+        message: "the security token included in the request is expired".into(),
+        hint: Some("run `aws sso login --profile dev`".into()),
+    });
     out.push(("fleet_readonly_banner", m));
     let mut m = loaded(false);
     press(&mut m, "2 ");
@@ -73,8 +116,18 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "3");
     let query = m.history.query.clone();
-    let page = HistoryPage { sessions: fixtures::history_sessions(), next_token: Some("more".into()) };
-    update(&mut m, Msg::HistoryLoaded { region: "us-east-1".into(), query, result: Ok(page) });
+    let page = HistoryPage {
+        sessions: fixtures::history_sessions(),
+        next_token: Some("more".into()),
+    };
+    update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query,
+            result: Ok(page),
+        },
+    );
     out.push(("history", m));
     let mut m = loaded(false);
     press(&mut m, "4");
@@ -110,7 +163,8 @@ fn text_of(buffer: &Buffer) -> String {
             let symbol = buffer[(x, y)].symbol();
             let width = u16::try_from(symbol.width().max(1)).unwrap();
             // A wide character whose second half was drawn over (by a popup) shows as a space.
-            let covered = (1..width).any(|dx| x + dx < buffer.area.width && buffer[(x + dx, y)].symbol() != " ");
+            let covered = (1..width)
+                .any(|dx| x + dx < buffer.area.width && buffer[(x + dx, y)].symbol() != " ");
             if covered {
                 line.push(' ');
                 x += 1;
@@ -149,7 +203,11 @@ fn no_control_character_reaches_the_terminal() {
     for (name, mut model) in screens() {
         let buffer = render(&mut model, 200, 50);
         for cell in buffer.content() {
-            assert!(!cell.symbol().chars().any(char::is_control), "{name}: {:?}", cell.symbol());
+            assert!(
+                !cell.symbol().chars().any(char::is_control),
+                "{name}: {:?}",
+                cell.symbol()
+            );
         }
         let text = text_of(&buffer);
         assert!(!text.contains("pwned\u{7}"), "{name}");
@@ -177,7 +235,11 @@ fn the_last_two_minutes_of_a_countdown_are_red() {
     press(&mut model, "2");
     let buffer = render(&mut model, 160, 20);
     let text = text_of(&buffer);
-    let (y, line) = text.lines().enumerate().find(|(_, l)| l.contains("dev-0a1b2c3d4e5f60002")).unwrap();
+    let (y, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("dev-0a1b2c3d4e5f60002"))
+        .unwrap();
     let x = line.find("1m30s").unwrap();
     let x = u16::try_from(UnicodeWidthStr::width(&line[..x])).unwrap();
     assert_eq!(buffer[(x, u16::try_from(y).unwrap())].fg, Color::Red);
