@@ -51,13 +51,14 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
         };
-        for msg in batch {
+        let mut pending = std::collections::VecDeque::from(batch);
+        while let Some(msg) = pending.pop_front() {
             dirty = true;
             for effect in update::update(&mut model, msg) {
                 match effect {
                     Effect::OpenShell { target, reason } => {
                         let ended = hand_over(&mut tui, &input, &executor, target, reason).await?;
-                        update::update(&mut model, ended);
+                        pending.push_back(ended);
                         last_frame = Instant::now() - FRAME_INTERVAL;
                     }
                     other => executor.spawn(other),

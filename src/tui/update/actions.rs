@@ -181,6 +181,23 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
     let Some(instance) = model.fleet.selected() else {
         return Vec::new();
     };
+    // Stopped, offline or unmanaged instances are explained here instead of failing after
+    // the terminal has been handed over.
+    let scope = crate::aws::AccessScope {
+        required_tags: model.settings.tag_filters.clone(),
+        access_expired: false,
+    };
+    let diagnosis = crate::aws::diagnose(instance, None, &scope);
+    if !diagnosis.can_connect() {
+        let name =
+            crate::tui::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
+        let fix = diagnosis.fix.map(|f| format!(" → {f}")).unwrap_or_default();
+        model.set_status(
+            Level::Error,
+            format!("no shell on {name}: {}{fix}", diagnosis.summary),
+        );
+        return Vec::new();
+    }
     let target = ShellTarget {
         instance_id: instance.id.clone(),
         name: instance.name.clone(),

@@ -98,9 +98,9 @@ fn filtering_then_enter_opens_a_shell_on_the_match() {
     let mut m = model();
     update(&mut m, ch('/'));
     assert_eq!(m.mode, Mode::Filter);
-    typed(&mut m, "api-2");
+    typed(&mut m, "api-1");
     assert_eq!(m.fleet.shown, 1);
-    assert_eq!(selected_name(&m), "api-2");
+    assert_eq!(selected_name(&m), "api-1");
     update(&mut m, key(KeyCode::Enter));
     assert_eq!(m.mode, Mode::Normal, "enter leaves the filter, keeping it");
     let effects = update(&mut m, key(KeyCode::Enter));
@@ -113,7 +113,24 @@ fn filtering_then_enter_opens_a_shell_on_the_match() {
     else {
         panic!("{effects:?}")
     };
-    assert_eq!(target.name.as_deref(), Some("api-2"));
+    assert_eq!(target.name.as_deref(), Some("api-1"));
+}
+
+#[test]
+fn an_offline_instance_is_explained_instead_of_opening_a_shell() {
+    let mut m = model();
+    update(&mut m, ch('/'));
+    typed(&mut m, "batch-1");
+    update(&mut m, key(KeyCode::Enter));
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let status = m.status.clone().unwrap();
+    assert_eq!(status.level, Level::Error);
+    assert!(
+        status.text.starts_with("no shell on batch-1:"),
+        "{}",
+        status.text
+    );
+    assert!(status.text.contains("stopped"), "{}", status.text);
 }
 
 #[test]
