@@ -137,3 +137,51 @@ async fn the_remote_exit_code_is_returned() {
     assert_eq!(status, 3, "{}", session.text());
     assert_eq!(modes(&session.termios()), modes(&before));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
+async fn sigterm_and_sighup_restore_the_terminal() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let emulator = Emulator::spawn(&["--instances", "3"]).await;
+    let instance = online_instance(&emulator.endpoint).await;
+    let id = instance["id"].as_str().unwrap();
+    for (signal, status) in [(Signal::SIGTERM, 143), (Signal::SIGHUP, 129)] {
+        let mut session = PtyConnect::spawn(&emulator.endpoint, ADMIN, &[id], 24, 80).await;
+        let before = session.termios();
+        session.write(SUM_COMMAND).await;
+        session.expect(SUM_OUTPUT).await;
+        let pid = Pid::from_raw(i32::try_from(session.child.id().unwrap()).unwrap());
+        kill(pid, signal).unwrap();
+        assert_eq!(session.finish().await, status, "{}", session.text());
+        assert_eq!(
+            modes(&session.termios()),
+            modes(&before),
+            "{signal} left raw mode on"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the emulator (issues 3, 4) on main"]
+async fn a_lost_connection_ends_with_its_status_and_restores_the_terminal() {
+    let emulator = Emulator::spawn(&["--instances", "3"]).await;
+    let instance = online_instance(&emulator.endpoint).await;
+    let id = instance["id"].as_str().unwrap();
+    let mut session = PtyConnect::spawn(&emulator.endpoint, ADMIN, &[id], 24, 80).await;
+    let before = session.termios();
+    session.write(SUM_COMMAND).await;
+    session.expect(SUM_OUTPUT).await;
+    // The whole service goes away: every ResumeSession attempt fails.
+    drop(emulator);
+    let status = session.finish().await;
+    assert_eq!(
+        status,
+        i32::from(gangway::connect::exit::CONNECTION_LOST),
+        "{}",
+        session.text()
+    );
+    assert!(session.text().contains("lost"), "{}", session.text());
+    assert_eq!(modes(&session.termios()), modes(&before));
+}

@@ -2,6 +2,8 @@
 //! signals that must end a session cleanly. The same loop serves TTY mode (raw terminal,
 //! owned by the caller through a `RawModeGuard`) and pipe mode (no terminal changes).
 
+use std::time::Duration;
+
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
@@ -13,6 +15,9 @@ use crate::transport::{ChannelEvent, InputSender, SessionChannel, TransportError
 /// Output gathered from ready events before one write: fewer syscalls under load, no
 /// added latency (we only take what is already there).
 const OUTPUT_BATCH_BYTES: usize = 256 * 1024;
+
+/// How long a signalled gangway waits for the session to confirm its end.
+const TERMINATE_GRACE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PumpMode {
@@ -72,8 +77,8 @@ pub async fn pump(
                     state.send_size().await;
                     continue;
                 }
-                _ = signals.term.recv() => break state.leave(15).await,
-                _ = signals.hup.recv() => break state.leave(1).await,
+                _ = signals.term.recv() => break state.leave(15, &mut channel).await,
+                _ = signals.hup.recv() => break state.leave(1, &mut channel).await,
             },
         };
         let Some(event) = next else {
@@ -171,10 +176,19 @@ impl PumpState {
         }
     }
 
-    /// SIGTERM/SIGHUP: ask the agent to end the session, then leave without waiting.
-    async fn leave(&mut self, signal_number: i32) -> ShellEnd {
+    /// SIGTERM/SIGHUP: ask the agent to end the session (Flag TerminateSession) and give
+    /// its channel_closed a moment to arrive, so the remote shell does not linger.
+    async fn leave(&mut self, signal_number: i32, channel: &mut SessionChannel) -> ShellEnd {
         tracing::warn!(signal_number, "leaving the session on a signal");
         let _ = self.input.terminate().await;
+        let wait_for_close = async {
+            while let Some(event) = channel.next_event().await {
+                if event.is_final() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(TERMINATE_GRACE, wait_for_close).await;
         ShellEnd::Signal(signal_number)
     }
 }
