@@ -110,6 +110,18 @@ async fn tag_filters_are_applied_as_ec2_filters() {
             .unwrap()
             .is_empty()
     );
+
+    // The hybrid node has no EC2 record; SSM's own tag filter decides whether it is listed.
+    let dev = aws.list_instances(&[pair("Env", "dev")]).await.unwrap();
+    assert!(
+        dev.iter().any(|i| i.state == InstanceState::Hybrid),
+        "{dev:#?}"
+    );
+    assert!(
+        dev.iter()
+            .all(|i| i.state == InstanceState::Hybrid || i.tags["Env"] == "dev")
+    );
+    assert!(!prod.iter().any(|i| i.state == InstanceState::Hybrid));
 }
 
 #[tokio::test]
