@@ -111,10 +111,10 @@ pub(crate) struct ErrorContext {
 impl ErrorContext {
     fn credentials(&self, detail: String) -> AwsError {
         let lowered = detail.to_ascii_lowercase();
+        let sso = lowered.contains("sso") || lowered.contains("token");
         let hint = match &self.profile {
-            Some(p) if lowered.contains("sso") || lowered.contains("token") => {
-                format!("run `aws sso login --profile {p}`")
-            }
+            Some(p) if sso => format!("run `aws sso login --profile {p}`"),
+            None if sso => "run `aws sso login`".into(),
             Some(p) => format!("check the credentials of profile `{p}` in ~/.aws/config"),
             None => {
                 "set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into()
