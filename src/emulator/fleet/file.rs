@@ -41,7 +41,11 @@ struct Locator<'a> {
 impl Locator<'_> {
     fn error(&self, span: Option<Range<usize>>, field: Option<&str>, message: &str) -> FleetError {
         let start = span.map_or(0, |span| span.start.min(self.text.len()));
-        let line = self.text[..start].matches('\n').count() + 1;
+        // Counted on bytes: a span never has to fall on a char boundary for this to work.
+        let newlines = self.text.as_bytes()[..start]
+            .iter()
+            .filter(|&&b| b == b'\n');
+        let line = newlines.count() + 1;
         let line_text = self.text.lines().nth(line - 1).unwrap_or_default();
         let field = field
             .map(str::to_owned)
