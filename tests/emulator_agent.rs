@@ -61,10 +61,7 @@ fn with_timers(idle: Option<u64>, max: Option<u64>) -> gangway::emulator::Emulat
     config
 }
 
-async fn open_shell(
-    emulator: &gangway::emulator::RunningEmulator,
-    key: &str,
-) -> (Client, String) {
+async fn open_shell(emulator: &gangway::emulator::RunningEmulator, key: &str) -> (Client, String) {
     let target = instance_in(emulator, "dev");
     let ssm = ssm(emulator, key);
     let started = start_session(&ssm, &target.id, None, None).await;
@@ -102,7 +99,11 @@ async fn wrong_or_superseded_token_is_refused_before_any_shell_starts() {
         "a bad token must close the socket, got {answer:?}"
     );
     let state = emulator.state();
-    assert_eq!(state.agents.running(), 0, "no agent task for a refused socket");
+    assert_eq!(
+        state.agents.running(),
+        0,
+        "no agent task for a refused socket"
+    );
     assert_eq!(
         state.sessions.get(&started.session_id).unwrap().status,
         SessionStatus::Connecting
@@ -183,14 +184,33 @@ async fn terminate_session_by_owner_and_admin_works_and_by_another_engineer_is_d
     mine.send(b"echo alive-$((1+1))\r");
     mine.until_stdout_contains("alive-2").await;
 
-    mine.ssm.terminate_session().session_id(&my_id).send().await.unwrap();
-    assert_eq!(mine.until_closed(PATIENCE).await, "Session terminated by dev.");
-    assert_eq!(history_reason(&emulator, &my_id).await, "Session terminated by dev.");
+    mine.ssm
+        .terminate_session()
+        .session_id(&my_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.until_closed(PATIENCE).await,
+        "Session terminated by dev."
+    );
+    assert_eq!(
+        history_reason(&emulator, &my_id).await,
+        "Session terminated by dev."
+    );
 
     let (mut other, other_id) = open_shell(&emulator, DEV).await;
     let admin = ssm(&emulator, ADMIN);
-    admin.terminate_session().session_id(&other_id).send().await.unwrap();
-    assert_eq!(other.until_closed(PATIENCE).await, "Session terminated by admin.");
+    admin
+        .terminate_session()
+        .session_id(&other_id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        other.until_closed(PATIENCE).await,
+        "Session terminated by admin."
+    );
     let record = emulator.state().sessions.get(&other_id).unwrap();
     assert_eq!(record.status, SessionStatus::Terminated);
 }

@@ -54,7 +54,9 @@ async fn sixty_four_mib_arrive_byte_exact_under_faults_and_two_cuts() {
     let mut client = Client::open(dev, started).await;
     let hasher = Arc::new(Mutex::new(Sha256::new()));
     let sink_hasher = Arc::clone(&hasher);
-    client.sink = Some(Box::new(move |bytes| sink_hasher.lock().unwrap().update(bytes)));
+    client.sink = Some(Box::new(move |bytes| {
+        sink_hasher.lock().unwrap().update(bytes)
+    }));
 
     for cut_at in [SIXTY_FOUR_MIB / 3, 2 * SIXTY_FOUR_MIB / 3] {
         client
@@ -63,17 +65,26 @@ async fn sixty_four_mib_arrive_byte_exact_under_faults_and_two_cuts() {
         client.cut();
     }
     client
-        .pump_until(Duration::from_secs(600), |c| c.received_bytes >= SIXTY_FOUR_MIB)
+        .pump_until(Duration::from_secs(600), |c| {
+            c.received_bytes >= SIXTY_FOUR_MIB
+        })
         .await;
     assert_eq!(client.until_closed(PATIENCE).await, "");
     assert_eq!(client.received_bytes, SIXTY_FOUR_MIB);
     assert!(client.resumes >= 2, "resumed {} times", client.resumes);
     let digest: [u8; 32] = hasher.lock().unwrap().clone().finalize().into();
-    assert_eq!(digest, expected.await.unwrap(), "SHA-256 of the 64 MiB differs");
+    assert_eq!(
+        digest,
+        expected.await.unwrap(),
+        "SHA-256 of the 64 MiB differs"
+    );
     let stats = client.session.stats();
     eprintln!(
         "64 MiB: {} resumes, client stats: duplicates {} out-of-order {} retransmissions {}",
-        client.resumes, stats.duplicates_received, stats.out_of_order_received, stats.retransmissions
+        client.resumes,
+        stats.duplicates_received,
+        stats.out_of_order_received,
+        stats.retransmissions
     );
     assert!(stats.duplicates_received > 0 && stats.out_of_order_received > 0);
 }
@@ -112,13 +123,16 @@ async fn fifty_concurrent_sessions_each_echo_a_distinct_mebibyte() {
             // Nothing may be sent before the first output (protocol.md §4.1).
             client.until_stdout_contains("READY").await;
             let data = session_data(index, LEN);
-            client.send(&data);
+            client.send_paced(&data, 64).await;
             client
                 .pump_until(Duration::from_secs(600), |c| c.stdout.len() >= LEN + 5)
                 .await;
             assert_eq!(client.until_closed(PATIENCE).await, "");
             assert_eq!(&client.stdout[..5], b"READY");
-            assert!(client.stdout[5..] == data[..], "session {index} echo differs");
+            assert!(
+                client.stdout[5..] == data[..],
+                "session {index} echo differs"
+            );
         }));
     }
     for task in tasks {

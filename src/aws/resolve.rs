@@ -27,6 +27,13 @@ pub enum ResolveError {
     },
 }
 
+impl ResolveError {
+    /// Same numbering as [`crate::aws::error::exit_status`]: nothing usable was named.
+    pub fn exit_status(&self) -> u8 {
+        crate::aws::error::exit_status::NOT_FOUND
+    }
+}
+
 /// One line of a candidates list: id, Name, state, ping status (all escaped when shown).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {

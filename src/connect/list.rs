@@ -49,7 +49,10 @@ pub fn run(aws: &AwsArgs, args: &ListArgs) -> u8 {
     };
     let (instances, errors) = runtime.block_on(fetch_all(&AwsOptions::from(aws), &filters));
     let show_region = aws.region.len() > 1;
-    if let Err(err) = print(&instances, args.output, show_region)
+    // Nothing fetched at all: print no empty table or `[]` a script could take for "no instances".
+    let total_failure = instances.is_empty() && !errors.is_empty();
+    if !total_failure
+        && let Err(err) = print(&instances, args.output, show_region)
         && err.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("gangway list: cannot write the output: {err}");

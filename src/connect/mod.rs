@@ -4,13 +4,20 @@ pub mod list;
 
 use std::process::ExitCode;
 
-use crate::cli::{AwsArgs, ConnectArgs, ListArgs};
+use crate::cli::{AwsArgs, ListArgs};
 
-/// Entry point of `gangway connect` (built in issue 5).
-pub fn run_connect(_aws: &AwsArgs, _args: ConnectArgs) -> ExitCode {
-    eprintln!("gangway connect: not built yet (issue 5)");
-    ExitCode::from(2)
-}
+pub mod error;
+pub mod exit;
+pub mod outcome;
+mod pump;
+mod run;
+pub mod shell;
+mod stdin;
+pub mod terminal;
+
+pub use error::ConnectError;
+pub use outcome::{ShellEnd, ShellOutcome};
+pub use run::run_connect;
 
 /// Entry point of `gangway list`: the fleet as a table or JSON.
 pub fn run_list(aws: &AwsArgs, args: ListArgs) -> ExitCode {

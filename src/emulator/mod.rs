@@ -1,13 +1,170 @@
 //! The local AWS emulator: EC2 and SSM APIs plus the Session Manager agent.
+//!
+//! One HTTP port serves everything (`router.rs`): SSM JSON 1.1 (`ssm/`), EC2 Query (`ec2/`)
+//! and the websocket of each session's StreamUrl (the agent, issue 4). State shared by all of
+//! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
-use std::process::ExitCode;
+mod api;
+mod cli_main;
+mod ec2;
+pub mod fleet;
+mod identity;
+mod pagination;
+mod router;
+mod server;
+mod session_token;
+pub mod sessions;
+mod ssm;
+pub mod state;
+mod wildcard;
 
-use crate::cli::EmulatorArgs;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Entry point of `gangway emulator` (built in issues 3 and 4).
-pub fn run_cli(_args: EmulatorArgs) -> ExitCode {
-    eprintln!("gangway emulator: not built yet (issue 3)");
-    ExitCode::from(2)
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use cli_main::{fleet_from_args, run_cli};
+pub use fleet::{Fleet, FleetError};
+pub use router::ResponseBody;
+pub use state::EmulatorState;
+
+/// How to run the emulator. `EmulatorConfig::new(fleet)` gives the defaults: loopback,
+/// a free port, the fleet's own timers.
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Without it only loopback addresses are accepted: the emulator runs real shells.
+    pub allow_remote: bool,
+    pub fleet: Fleet,
+    /// Overrides the fleet's idle session timeout (tests use seconds).
+    pub idle_timeout: Option<Duration>,
+    /// Overrides the fleet's maximum session duration.
+    pub max_duration: Option<Duration>,
+    /// Fault injection on the data channel (issue 4); off by default.
+    pub faults: faults::FaultSpec,
+    /// How long a session whose websocket dropped waits for the client to resume before
+    /// its process is killed and the session ends.
+    pub detached_grace: Duration,
+}
+
+impl EmulatorConfig {
+    pub fn new(fleet: Fleet) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            allow_remote: false,
+            fleet,
+            idle_timeout: None,
+            max_duration: None,
+            faults: faults::FaultSpec::default(),
+            detached_grace: agent::DEFAULT_DETACHED_GRACE,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    #[error(
+        "refusing to listen on {0}: the emulator runs real shells, so it listens on loopback only unless --allow-remote is given"
+    )]
+    RemoteNotAllowed(SocketAddr),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Fleet(#[from] FleetError),
+    #[error("invalid --faults: {0}")]
+    Faults(#[from] faults::FaultSpecError),
+}
+
+/// A running emulator. Dropping it (or `shutdown()`) stops serving and ends every session.
+pub struct RunningEmulator {
+    /// `http://127.0.0.1:PORT`: the endpoint URL for SDK clients and the AWS CLI.
+    pub endpoint: String,
+    pub local_addr: SocketAddr,
+    state: Arc<EmulatorState>,
+    stop: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+}
+
+impl RunningEmulator {
+    pub fn state(&self) -> &Arc<EmulatorState> {
+        &self.state
+    }
+
+    /// Stops accepting, ends open connections and asks every agent task to end its session.
+    pub async fn shutdown(mut self) {
+        self.signal_stop();
+        let _ = (&mut self.server).await;
+    }
+
+    fn signal_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        for record in self.state.sessions.active() {
+            let _ = self
+                .state
+                .sessions
+                .request_terminate(&record.id, "emulator shutdown");
+        }
+    }
+}
+
+impl Drop for RunningEmulator {
+    fn drop(&mut self) {
+        self.signal_stop();
+        self.server.abort();
+    }
+}
+
+/// Binds and starts serving in the background; returns once the port is open.
+pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorError> {
+    let listen = config.listen;
+    if !config.allow_remote && !listen.ip().is_loopback() {
+        return Err(EmulatorError::RemoteNotAllowed(listen));
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|source| EmulatorError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let local_addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Bind {
+            addr: listen,
+            source,
+        })?;
+    let endpoint = format!("http://{}", dialable(local_addr));
+    let state = Arc::new(EmulatorState::new(config, endpoint.clone()));
+    let (stop, stopped) = oneshot::channel();
+    let server = tokio::spawn(server::accept_loop(listener, Arc::clone(&state), stopped));
+    Ok(RunningEmulator {
+        endpoint,
+        local_addr,
+        state,
+        stop: Some(stop),
+        server,
+    })
+}
+
+/// An address a client can dial: a wildcard listen address is reached through loopback.
+fn dialable(addr: SocketAddr) -> SocketAddr {
+    match addr {
+        SocketAddr::V4(v4) if v4.ip().is_unspecified() => {
+            SocketAddr::from(([127, 0, 0, 1], v4.port()))
+        }
+        SocketAddr::V6(v6) if v6.ip().is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, v6.port()))
+        }
+        other => other,
+    }
 }
 
 pub mod agent;

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use gangway::emulator::fleet::{Fleet, FleetInstance};
 use gangway::emulator::{EmulatorConfig, RunningEmulator};
 use gangway::proto::{
@@ -18,6 +18,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+/// Receives output bytes instead of `Client::stdout` (big transfers hash as they go).
+pub type ByteSink = Box<dyn FnMut(&[u8]) + Send>;
 
 pub const ADMIN: &str = "AKIAGANGWAYADMIN";
 pub const DEV: &str = "AKIAGANGWAYDEV";
@@ -30,13 +32,21 @@ pub fn config(instances: usize) -> EmulatorConfig {
 }
 
 pub async fn start(config: EmulatorConfig) -> RunningEmulator {
-    gangway::emulator::start(config).await.expect("emulator starts")
+    gangway::emulator::start(config)
+        .await
+        .expect("emulator starts")
 }
 
 pub fn ssm(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ssm::Client {
     let config = aws_sdk_ssm::Config::builder()
         .behavior_version(BehaviorVersion::latest())
-        .credentials_provider(Credentials::new(access_key_id, "gangway", None, None, "test"))
+        .credentials_provider(Credentials::new(
+            access_key_id,
+            "gangway",
+            None,
+            None,
+            "test",
+        ))
         .region(Region::new("us-east-1"))
         .endpoint_url(&emulator.endpoint)
         .build();
@@ -120,7 +130,7 @@ pub struct Client {
     pub closed: Option<ChannelClosed>,
     pub resumes: usize,
     /// When set, `stdout` is not kept, only hashed and counted (for big transfers).
-    pub sink: Option<Box<dyn FnMut(&[u8]) + Send>>,
+    pub sink: Option<ByteSink>,
     pub received_bytes: u64,
     /// Resume automatically when the socket drops (off to test abandoned sessions).
     pub auto_resume: bool,
@@ -203,8 +213,11 @@ impl Client {
                 self.closed,
                 String::from_utf8_lossy(&self.stdout[self.stdout.len().saturating_sub(400)..])
             );
-            assert!(Instant::now() < give_up, "gave up waiting; stdout: {:?}",
-                String::from_utf8_lossy(&self.stdout[self.stdout.len().saturating_sub(400)..]));
+            assert!(
+                Instant::now() < give_up,
+                "gave up waiting; stdout: {:?}",
+                String::from_utf8_lossy(&self.stdout[self.stdout.len().saturating_sub(400)..])
+            );
             self.turn(give_up).await;
         }
     }
@@ -234,7 +247,11 @@ impl Client {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 return;
             }
-            assert!(self.resume().await, "resume refused: the session is gone (received {})", self.received_bytes);
+            assert!(
+                self.resume().await,
+                "resume refused: the session is gone (received {})",
+                self.received_bytes
+            );
         }
         let socket = self.socket.as_mut().unwrap();
         let mut wrote = false;
@@ -255,20 +272,56 @@ impl Client {
             .unwrap_or(now + Duration::from_millis(100))
             .min(now + Duration::from_millis(100))
             .min(give_up);
-        tokio::select! {
-            message = socket.next() => match message {
-                Some(Ok(Message::Binary(bytes))) => self.session.handle_frame(Instant::now(), &bytes),
+        let first = tokio::select! {
+            message = socket.next() => message,
+            () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => return,
+        };
+        // Take whatever else is already there too, so acks go out in batches.
+        let mut message = first;
+        for _ in 0..256 {
+            match message {
+                Some(Ok(Message::Binary(bytes))) => {
+                    self.session.handle_frame(Instant::now(), &bytes);
+                }
                 Some(Ok(_)) => {}
-                Some(Err(_)) | None => self.socket = None,
-            },
-            () = tokio::time::sleep_until(tokio::time::Instant::from_std(wake)) => {}
+                Some(Err(_)) | None => {
+                    self.socket = None;
+                    return;
+                }
+            }
+            match socket.next().now_or_never() {
+                Some(next) => message = next,
+                None => return,
+            }
+        }
+    }
+
+    /// Sends `data` keeping at most `window` messages unacknowledged, like a client that
+    /// paces its input instead of queueing a mebibyte at once.
+    pub async fn send_paced(&mut self, data: &[u8], window: usize) {
+        let mut offset = 0;
+        while offset < data.len() {
+            while offset < data.len() && self.session.unacked_count() < window {
+                let end = (offset + 1024).min(data.len());
+                offset += self.session.send_data(Instant::now(), &data[offset..end]);
+            }
+            self.drain_events();
+            assert!(
+                self.closed.is_none(),
+                "closed while sending: {:?}",
+                self.closed
+            );
+            self.turn(Instant::now() + PATIENCE).await;
         }
     }
 
     fn drain_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
             match event {
-                Event::Data { payload_type, bytes } => {
+                Event::Data {
+                    payload_type,
+                    bytes,
+                } => {
                     self.received_bytes += bytes.len() as u64;
                     if payload_type == PayloadType::StdErr {
                         self.stderr.extend_from_slice(&bytes);

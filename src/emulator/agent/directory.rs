@@ -18,7 +18,9 @@ pub struct AgentDirectory {
 
 impl AgentDirectory {
     fn lock(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<AgentSocket>>> {
-        self.tasks.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Hands `socket` to the session's task, or, when none runs, calls `spawn` with the

@@ -57,7 +57,9 @@ impl Ending {
     /// The end reason recorded in History.
     pub fn history_reason(&self) -> String {
         match self {
-            Self::ProcessExited { code: Some(code) } => format!("The shell exited with code {code}."),
+            Self::ProcessExited { code: Some(code) } => {
+                format!("The shell exited with code {code}.")
+            }
             Self::ProcessExited { code: None } => "The shell was killed by a signal.".to_string(),
             other => other.channel_closed_output(),
         }

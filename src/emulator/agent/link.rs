@@ -110,9 +110,7 @@ impl Drop for Link {
     }
 }
 
-fn classify(
-    message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-) -> Incoming {
+fn classify(message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Incoming {
     match message {
         Some(Ok(Message::Binary(bytes))) => Incoming::Frame(bytes.to_vec()),
         Some(Ok(Message::Close(_)) | Err(_)) | None => Incoming::Gone,

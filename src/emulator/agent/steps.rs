@@ -49,7 +49,9 @@ impl SessionTask {
         let process = Process::spawn(&self.launch)
             .map_err(|err| Ending::Failed(format!("Failed to start the session process: {err}")))?;
         let profile = &self.state.fleet().preferences.shell_profile_linux;
-        if !profile.is_empty() && matches!(self.launch.program, super::process::Program::Shell { .. }) {
+        if !profile.is_empty()
+            && matches!(self.launch.program, super::process::Program::Shell { .. })
+        {
             // shellProfile.linux is typed into the shell first (§8).
             process.write_input(format!("{profile}\n").into_bytes());
         }
@@ -70,7 +72,10 @@ impl SessionTask {
             }
         }
         self.retry_pending_output(now);
-        if let Some(ending) = self.check_deadlines(now).or_else(|| self.check_finished(now)) {
+        if let Some(ending) = self
+            .check_deadlines(now)
+            .or_else(|| self.check_finished(now))
+        {
             return Some(ending);
         }
         self.pump_transmit(now);
@@ -135,20 +140,20 @@ impl SessionTask {
     }
 
     fn offer_output(&mut self, output: Output, now: Instant) {
-        let (accepted, rest) = match output {
+        // What the session did not accept (backpressure) waits in `pending_output`.
+        let rest = match output {
             Output::Stdout(bytes) => {
                 let accepted = self.session.send_data(now, &bytes);
-                (accepted, Output::Stdout(bytes[accepted..].to_vec()))
+                Output::Stdout(bytes[accepted..].to_vec())
             }
             Output::Stderr(bytes) => {
                 let accepted = self.session.send_stderr(now, &bytes);
-                (accepted, Output::Stderr(bytes[accepted..].to_vec()))
+                Output::Stderr(bytes[accepted..].to_vec())
             }
         };
         let empty = match &rest {
             Output::Stdout(bytes) | Output::Stderr(bytes) => bytes.is_empty(),
         };
-        let _ = accepted;
         self.pending_output = (!empty).then_some(rest);
     }
 
@@ -231,7 +236,12 @@ impl SessionTask {
                 process.kill();
             }
         }
-        if self.link.as_ref().and_then(|link| link.cut_at).is_some_and(|at| at <= now) {
+        if self
+            .link
+            .as_ref()
+            .and_then(|link| link.cut_at)
+            .is_some_and(|at| at <= now)
+        {
             tracing::debug!(session_id = %self.record.id, "fault injection: cutting the websocket");
             self.detach(now);
         }
@@ -245,10 +255,17 @@ impl SessionTask {
         if !self.output_done || self.pending_output.is_some() {
             return None;
         }
-        if self.plan.as_ref().is_ok_and(|plan| plan.handshake_session_type.is_some())
+        if self
+            .plan
+            .as_ref()
+            .is_ok_and(|plan| plan.handshake_session_type.is_some())
             && !self.exit_code_sent
         {
-            if self.session.send_exit_code(now, code.unwrap_or(-1)).is_err() {
+            if self
+                .session
+                .send_exit_code(now, code.unwrap_or(-1))
+                .is_err()
+            {
                 return None;
             }
             self.exit_code_sent = true;

@@ -91,7 +91,7 @@ pub async fn run_session(
         Err(ending) => ending,
     };
     tracing::info!(%session_id, reason = %ending.history_reason(), "session ended");
-    eprintln!("DEBUG ended {session_id}: {ending:?} unacked={} stats={:?}", task.session.unacked_count(), task.session.stats());
+    tracing::debug!(%session_id, stats = ?task.session.stats(), "data channel counters");
     task.finish(ending).await;
     state.agents.remove(&session_id);
 }
@@ -99,7 +99,11 @@ pub async fn run_session(
 impl SessionTask {
     fn new(state: Arc<EmulatorState>, record: SessionRecord) -> Self {
         let now = Instant::now();
-        let instance = state.fleet().instances.iter().find(|i| i.id == record.target);
+        let instance = state
+            .fleet()
+            .instances
+            .iter()
+            .find(|i| i.id == record.target);
         let shell = instance.map_or("/bin/sh", |i| i.shell.as_str());
         let plan = documents::plan_for(&record.document_name, &record.parameters, shell);
         let host_name = super::host_name(instance.and_then(|i| i.name()), &record.target);
@@ -129,7 +133,9 @@ impl SessionTask {
         let terminate_open = terminate.is_some();
         let terminate = terminate.unwrap_or_else(|| watch::channel(None).1);
         let deadlines = Deadlines {
-            max_duration: state.max_duration().map(|max| now + remaining(record.started_at, max)),
+            max_duration: state
+                .max_duration()
+                .map(|max| now + remaining(record.started_at, max)),
             ..Deadlines::default()
         };
         Self {

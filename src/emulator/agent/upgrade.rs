@@ -99,7 +99,14 @@ async fn serve_socket(state: Arc<EmulatorState>, session_id: String, mut socket:
     let first = tokio::time::timeout(OPEN_FRAME_TIMEOUT, socket.next()).await;
     let text = match first {
         Ok(Some(Ok(Message::Text(text)))) => text,
-        _ => return refuse(socket, &session_id, "expected an OpenDataChannel text frame").await,
+        _ => {
+            return refuse(
+                socket,
+                &session_id,
+                "expected an OpenDataChannel text frame",
+            )
+            .await;
+        }
     };
     let open = match OpenDataChannel::parse(text.as_str()) {
         Ok(open) => open,
@@ -110,9 +117,16 @@ async fn serve_socket(state: Arc<EmulatorState>, session_id: String, mut socket:
         Err(err) => return refuse(socket, &session_id, &err.to_string()).await,
     };
     tracing::info!(%session_id, client_version = ?open.client_version, "data channel opened");
-    let accepted = state.agents.deliver_or_spawn(&session_id, socket, |sockets, first| {
-        tokio::spawn(task::run_session(Arc::clone(&state), record, sockets, first));
-    });
+    let accepted = state
+        .agents
+        .deliver_or_spawn(&session_id, socket, |sockets, first| {
+            tokio::spawn(task::run_session(
+                Arc::clone(&state),
+                record,
+                sockets,
+                first,
+            ));
+        });
     if !accepted {
         tracing::warn!(%session_id, "socket refused: the session is ending or reconnecting too fast");
     }

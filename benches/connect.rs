@@ -1,0 +1,323 @@
+//! `gangway connect` against a spawned `gangway emulator` on loopback, each figure next to a
+//! ceiling measured in the same run (issue 5):
+//!
+//! - time from process start to the first prompt byte, vs. a local `sh` in a pty;
+//! - keystroke echo latency p50/p99 through the remote pty, vs. a local `sh` in a pty;
+//! - upload and download throughput in pipe mode, vs. the same commands on a local pty.
+//!
+//! Run: `cargo bench --bench connect` (release). Prints a Markdown table.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+
+const GANGWAY: &str = env!("CARGO_BIN_EXE_gangway");
+const STARTUP_RUNS: usize = 15;
+const ECHO_SAMPLES: usize = 400;
+const TRANSFER_BYTES: usize = 64 << 20;
+const PATIENCE: Duration = Duration::from_secs(120);
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run());
+}
+
+async fn run() {
+    let (_emulator, endpoint) = spawn_emulator().await;
+    let target = online_instance(&endpoint).await;
+    println!("| measure | gangway connect | ceiling (same run) | ceiling is |");
+    println!("|---|---|---|---|");
+
+    let ours = startup(&endpoint, &target).await;
+    let local = local_startup().await;
+    println!(
+        "| process start → first prompt byte (median of {STARTUP_RUNS}) | {:.1} ms | {:.1} ms | local `sh -i` in a pty |",
+        ms(median(&ours)),
+        ms(median(&local))
+    );
+
+    let ours = echo_latency(connect_pty(&endpoint, &target).await).await;
+    let local = echo_latency(local_shell_pty()).await;
+    println!(
+        "| keystroke echo p50 / p99 ({ECHO_SAMPLES} keys) | {:.2} / {:.2} ms | {:.2} / {:.2} ms | local `sh` in a pty |",
+        ms(percentile(&ours, 50)),
+        ms(percentile(&ours, 99)),
+        ms(percentile(&local, 50)),
+        ms(percentile(&local, 99))
+    );
+
+    let up = upload(&endpoint, &target).await;
+    let up_local = local_upload().await;
+    println!(
+        "| upload, pipe mode, {} MiB | {:.1} MiB/s | {:.1} MiB/s | `head -c` reading a local pty |",
+        TRANSFER_BYTES >> 20,
+        up,
+        up_local
+    );
+    let down = download(&endpoint, &target).await;
+    let down_local = local_download().await;
+    println!(
+        "| download, pipe mode, {} MiB | {:.1} MiB/s | {:.1} MiB/s | `head -c` writing a local pty |",
+        TRANSFER_BYTES >> 20,
+        down,
+        down_local
+    );
+}
+
+// ---- processes ---------------------------------------------------------------------------
+
+async fn spawn_emulator() -> (Child, String) {
+    let mut child = Command::new(GANGWAY)
+        .args(["emulator", "--listen", "127.0.0.1:0", "--instances", "3"])
+        .env("GANGWAY_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next_line().await.unwrap().expect("endpoint line");
+    let endpoint = first.strip_prefix("endpoint=").unwrap().to_owned();
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, endpoint)
+}
+
+fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
+    let home = std::env::temp_dir().join(format!("gangway-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&home).unwrap();
+    vec![
+        ("AWS_CONFIG_FILE", "/dev/null".into()),
+        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
+        ("AWS_ACCESS_KEY_ID", "AKIAGANGWAYADMIN".into()),
+        ("AWS_SECRET_ACCESS_KEY", "gangway".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ENDPOINT_URL", endpoint.into()),
+        ("HOME", home.display().to_string()),
+        ("TERM", "xterm-256color".into()),
+    ]
+}
+
+async fn online_instance(endpoint: &str) -> String {
+    let out = Command::new(GANGWAY)
+        .args(["list", "--output", "json"])
+        .envs(aws_env(endpoint))
+        .output()
+        .await
+        .unwrap();
+    let fleet: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    fleet
+        .iter()
+        .find(|i| {
+            i["ping_status"] == "Online"
+                && i["state"]
+                    .as_str()
+                    .is_some_and(|s| s.eq_ignore_ascii_case("running"))
+        })
+        .and_then(|i| i["id"].as_str())
+        .expect("an online instance")
+        .to_owned()
+}
+
+struct PtyChild {
+    pty: pty_process::Pty,
+    child: Child,
+}
+
+fn spawn_in_pty(command: pty_process::Command) -> PtyChild {
+    let (pty, pts) = pty_process::open().unwrap();
+    pty.resize(pty_process::Size::new(24, 80)).unwrap();
+    let child = command.kill_on_drop(true).spawn(pts).unwrap();
+    PtyChild { pty, child }
+}
+
+async fn connect_pty(endpoint: &str, target: &str) -> PtyChild {
+    let command = pty_process::Command::new(GANGWAY)
+        .args(["connect", target])
+        .envs(aws_env(endpoint));
+    spawn_in_pty(command)
+}
+
+fn local_shell_pty() -> PtyChild {
+    spawn_in_pty(
+        pty_process::Command::new("/bin/sh")
+            .arg("-i")
+            .env("PS1", "$ "),
+    )
+}
+
+// ---- measures ----------------------------------------------------------------------------
+
+async fn first_byte(mut session: PtyChild, started: Instant) -> Duration {
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(PATIENCE, session.pty.read_exact(&mut byte))
+        .await
+        .unwrap()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let _ = session.pty.write_all(b"exit\r").await;
+    let _ = tokio::time::timeout(PATIENCE, session.child.wait()).await;
+    elapsed
+}
+
+async fn startup(endpoint: &str, target: &str) -> Vec<Duration> {
+    let mut samples = Vec::new();
+    for _ in 0..STARTUP_RUNS {
+        let started = Instant::now();
+        let session = connect_pty(endpoint, target).await;
+        samples.push(first_byte(session, started).await);
+    }
+    samples
+}
+
+async fn local_startup() -> Vec<Duration> {
+    let mut samples = Vec::new();
+    for _ in 0..STARTUP_RUNS {
+        let started = Instant::now();
+        samples.push(first_byte(local_shell_pty(), started).await);
+    }
+    samples
+}
+
+/// Types `a` then backspace repeatedly and times each `a` until its echo is back.
+async fn echo_latency(mut session: PtyChild) -> Vec<Duration> {
+    read_until(&mut session.pty, b"$ ").await;
+    let mut samples = Vec::with_capacity(ECHO_SAMPLES);
+    for _ in 0..ECHO_SAMPLES {
+        let started = Instant::now();
+        session.pty.write_all(b"a").await.unwrap();
+        read_until(&mut session.pty, b"a").await;
+        samples.push(started.elapsed());
+        session.pty.write_all(b"\x7f").await.unwrap();
+        read_until(&mut session.pty, b"\x08 \x08").await;
+    }
+    let _ = session.pty.write_all(b"\x15exit\r").await;
+    let _ = tokio::time::timeout(PATIENCE, session.child.wait()).await;
+    samples
+}
+
+async fn read_until<R: AsyncRead + Unpin>(reader: &mut R, needle: &[u8]) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(needle.len()).any(|w| w == needle) {
+        let n = tokio::time::timeout(PATIENCE, reader.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "closed while waiting for {needle:?}");
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+fn pipe_connect(endpoint: &str, target: &str, command: &str) -> Child {
+    Command::new(GANGWAY)
+        .args([
+            "connect",
+            target,
+            "--document",
+            "AWS-StartInteractiveCommand",
+        ])
+        .args(["--parameter", &format!("command={command}")])
+        .envs(aws_env(endpoint))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+fn upload_command() -> String {
+    format!("stty raw -echo; printf READY; head -c {TRANSFER_BYTES} >/dev/null; printf DONE")
+}
+
+fn download_command() -> String {
+    format!("stty raw -echo; printf READY; head -c {TRANSFER_BYTES} /dev/zero")
+}
+
+/// Writes the bytes once READY shows, returns MiB/s until DONE.
+async fn timed_upload<W, R>(mut input: W, mut output: R) -> f64
+where
+    W: AsyncWrite + Unpin,
+    R: AsyncRead + Unpin,
+{
+    read_until(&mut output, b"READY").await;
+    let data = vec![b'x'; TRANSFER_BYTES];
+    let started = Instant::now();
+    let writer = async {
+        input.write_all(&data).await.unwrap();
+        input.flush().await.unwrap();
+        input
+    };
+    let (_input, ()) = tokio::join!(writer, read_until(&mut output, b"DONE"));
+    mib_per_s(TRANSFER_BYTES, started.elapsed())
+}
+
+async fn timed_download<R: AsyncRead + Unpin>(mut output: R) -> f64 {
+    read_until(&mut output, b"READY").await;
+    let started = Instant::now();
+    let mut total = 0;
+    let mut buf = vec![0u8; 1 << 16];
+    while total < TRANSFER_BYTES {
+        let n = output.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed after {total} bytes");
+        total += n;
+    }
+    mib_per_s(TRANSFER_BYTES, started.elapsed())
+}
+
+async fn upload(endpoint: &str, target: &str) -> f64 {
+    let mut child = pipe_connect(endpoint, target, &upload_command());
+    let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
+    let rate = timed_upload(stdin, stdout).await;
+    let _ = tokio::time::timeout(PATIENCE, child.wait()).await;
+    rate
+}
+
+async fn download(endpoint: &str, target: &str) -> f64 {
+    let mut child = pipe_connect(endpoint, target, &download_command());
+    let rate = timed_download(child.stdout.take().unwrap()).await;
+    let _ = tokio::time::timeout(PATIENCE, child.wait()).await;
+    rate
+}
+
+async fn local_upload() -> f64 {
+    let session =
+        spawn_in_pty(pty_process::Command::new("/bin/sh").args(["-c", &upload_command()]));
+    let (read, write) = session.pty.into_split();
+    timed_upload(write, read).await
+}
+
+async fn local_download() -> f64 {
+    let session =
+        spawn_in_pty(pty_process::Command::new("/bin/sh").args(["-c", &download_command()]));
+    let (read, _write) = session.pty.into_split();
+    timed_download(read).await
+}
+
+// ---- statistics --------------------------------------------------------------------------
+
+fn median(samples: &[Duration]) -> Duration {
+    percentile(samples, 50)
+}
+
+fn percentile(samples: &[Duration], pct: usize) -> Duration {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    let index = (sorted.len() * pct / 100).min(sorted.len() - 1);
+    sorted[index]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+fn mib_per_s(bytes: usize, elapsed: Duration) -> f64 {
+    bytes as f64 / (1 << 20) as f64 / elapsed.as_secs_f64()
+}

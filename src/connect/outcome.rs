@@ -1,0 +1,109 @@
+//! How a shell ended, for the CLI (exit status, last line) and the TUI (status line).
+
+use super::exit;
+use crate::aws::escape_for_terminal;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ShellEnd {
+    /// `channel_closed` without a reason: the remote shell or command exited.
+    Exited,
+    /// The service closed the channel with a reason: idle timeout, maximum duration,
+    /// or a TerminateSession by an administrator (§3, §7.3). The text is from AWS.
+    Terminated { reason: String },
+    /// The session ended while we were disconnected (ResumeSession gave no token).
+    TimedOut,
+    /// The connection dropped and every resume attempt failed, or the link is corrupted.
+    ConnectionLost { error: String },
+    /// A local signal (SIGTERM, SIGHUP) ended gangway; the session was asked to end.
+    Signal(i32),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellOutcome {
+    pub session_id: String,
+    pub end: ShellEnd,
+    /// The remote command's exit code when the protocol carried one (PT 12).
+    pub remote_exit_code: Option<i32>,
+}
+
+impl ShellOutcome {
+    /// gangway's exit status: the remote status when known, else one per kind of end.
+    pub fn exit_status(&self) -> u8 {
+        if let Some(code) = self.remote_exit_code
+            && matches!(self.end, ShellEnd::Exited | ShellEnd::Terminated { .. })
+        {
+            return exit::from_remote(code);
+        }
+        match &self.end {
+            ShellEnd::Exited => exit::OK,
+            ShellEnd::Terminated { .. } => exit::TERMINATED,
+            ShellEnd::TimedOut | ShellEnd::ConnectionLost { .. } => exit::CONNECTION_LOST,
+            ShellEnd::Signal(signal) => {
+                exit::SIGNAL_BASE.saturating_add(u8::try_from(*signal).unwrap_or(0))
+            }
+        }
+    }
+
+    /// One line for the user (printed after the terminal is restored). AWS text escaped.
+    pub fn message(&self) -> String {
+        let sid = escape_for_terminal(&self.session_id);
+        match &self.end {
+            ShellEnd::Exited => format!("Exiting session with sessionId: {sid}."),
+            ShellEnd::Terminated { reason } => {
+                format!(
+                    "Session {sid} ended: {}",
+                    escape_for_terminal(reason.trim())
+                )
+            }
+            ShellEnd::TimedOut => {
+                format!("Session {sid} timed out while the connection was down.")
+            }
+            ShellEnd::ConnectionLost { error } => {
+                format!("Connection to session {sid} lost: {error}")
+            }
+            ShellEnd::Signal(signal) => format!("Session {sid} left on signal {signal}."),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(end: ShellEnd, code: Option<i32>) -> ShellOutcome {
+        ShellOutcome {
+            session_id: "dev-0123456789abcdef0".into(),
+            end,
+            remote_exit_code: code,
+        }
+    }
+
+    #[test]
+    fn remote_exit_codes_win() {
+        assert_eq!(outcome(ShellEnd::Exited, Some(3)).exit_status(), 3);
+        assert_eq!(outcome(ShellEnd::Exited, None).exit_status(), 0);
+    }
+
+    #[test]
+    fn each_end_has_its_status() {
+        let terminated = ShellEnd::Terminated {
+            reason: "idle".into(),
+        };
+        assert_eq!(outcome(terminated, None).exit_status(), exit::TERMINATED);
+        assert_eq!(
+            outcome(ShellEnd::TimedOut, None).exit_status(),
+            exit::CONNECTION_LOST
+        );
+        assert_eq!(outcome(ShellEnd::Signal(15), None).exit_status(), 143);
+        let lost = ShellEnd::ConnectionLost { error: "x".into() };
+        assert_eq!(outcome(lost, Some(0)).exit_status(), exit::CONNECTION_LOST);
+    }
+
+    #[test]
+    fn reasons_from_aws_are_escaped() {
+        let end = ShellEnd::Terminated {
+            reason: "bye\u{1b}[2J".into(),
+        };
+        assert!(!outcome(end, None).message().contains('\u{1b}'));
+    }
+}

@@ -1,0 +1,211 @@
+//! The terminal pump: stdin → channel, channel → stdout, resize on SIGWINCH, and the
+//! signals that must end a session cleanly. The same loop serves TTY mode (raw terminal,
+//! owned by the caller through a `RawModeGuard`) and pipe mode (no terminal changes).
+
+use std::time::Duration;
+
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use super::outcome::{ShellEnd, ShellOutcome};
+use super::stdin::{OnEof, StdinPump};
+use super::terminal::terminal_size;
+use crate::transport::{ChannelEvent, InputSender, SessionChannel, TransportError};
+
+/// Output gathered from ready events before one write: fewer syscalls under load, no
+/// added latency (we only take what is already there).
+const OUTPUT_BATCH_BYTES: usize = 256 * 1024;
+
+/// How long a signalled gangway waits for the session to confirm its end.
+const TERMINATE_GRACE: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PumpMode {
+    /// stdin/stdout are the user's terminal, already in raw mode.
+    Terminal,
+    /// Pipes or files: bytes both ways; EOF on stdin sends EOT.
+    Pipe,
+}
+
+struct Signals {
+    winch: Option<Signal>,
+    term: Signal,
+    hup: Signal,
+}
+
+impl Signals {
+    fn install(mode: PumpMode) -> std::io::Result<Self> {
+        let winch = match mode {
+            PumpMode::Terminal => Some(signal(SignalKind::window_change())?),
+            PumpMode::Pipe => None,
+        };
+        Ok(Self {
+            winch,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
+    }
+}
+
+/// Runs until the session ends; never touches terminal modes itself.
+pub async fn pump(
+    mut channel: SessionChannel,
+    session_id: String,
+    mode: PumpMode,
+) -> std::io::Result<ShellOutcome> {
+    let input = channel.input();
+    let on_eof = match mode {
+        PumpMode::Terminal => OnEof::Stop,
+        PumpMode::Pipe => OnEof::SendEot,
+    };
+    let stdin_pump = StdinPump::spawn(input.clone(), on_eof)?;
+    let mut signals = Signals::install(mode)?;
+    let mut state = PumpState {
+        stdout: tokio::io::stdout(),
+        stderr: tokio::io::stderr(),
+        input,
+        mode,
+        exit_code: None,
+        held: None,
+    };
+    let end = loop {
+        let next = match state.held.take() {
+            Some(event) => Some(event),
+            None => tokio::select! {
+                event = channel.next_event() => event,
+                () = next_signal(&mut signals.winch) => {
+                    state.send_size().await;
+                    continue;
+                }
+                _ = signals.term.recv() => break state.leave(15, &mut channel).await,
+                _ = signals.hup.recv() => break state.leave(1, &mut channel).await,
+            },
+        };
+        let Some(event) = next else {
+            break ShellEnd::ConnectionLost {
+                error: "the data channel stopped".into(),
+            };
+        };
+        if let Some(end) = state.on_event(event, &mut channel).await? {
+            break end;
+        }
+    };
+    drop(stdin_pump);
+    let _ = state.stdout.flush().await;
+    Ok(ShellOutcome {
+        session_id,
+        end,
+        remote_exit_code: state.exit_code,
+    })
+}
+
+struct PumpState {
+    stdout: tokio::io::Stdout,
+    stderr: tokio::io::Stderr,
+    input: InputSender,
+    mode: PumpMode,
+    exit_code: Option<i32>,
+    /// A non-output event met while batching output, handled next.
+    held: Option<ChannelEvent>,
+}
+
+impl PumpState {
+    async fn on_event(
+        &mut self,
+        event: ChannelEvent,
+        channel: &mut SessionChannel,
+    ) -> std::io::Result<Option<ShellEnd>> {
+        match event {
+            ChannelEvent::Opened => {
+                tracing::info!("session open");
+                // §6.1: the real size is the first input once the session opens.
+                self.send_size().await;
+            }
+            ChannelEvent::Output(bytes) => {
+                let batch = self.gather_output(bytes, channel);
+                write_all_flush(&mut self.stdout, &batch).await?;
+            }
+            ChannelEvent::Stderr(bytes) => write_all_flush(&mut self.stderr, &bytes).await?,
+            ChannelEvent::Notice(text) => {
+                let line = format!("{}\r\n", crate::aws::escape_for_terminal(&text));
+                write_all_flush(&mut self.stderr, line.as_bytes()).await?;
+            }
+            ChannelEvent::ExitCode(code) => self.exit_code = Some(code),
+            ChannelEvent::Reconnecting => tracing::warn!("connection dropped; resuming"),
+            ChannelEvent::Reconnected => tracing::info!("connection resumed"),
+            ChannelEvent::Closed { reason } => {
+                return Ok(Some(match reason {
+                    Some(reason) => ShellEnd::Terminated { reason },
+                    None => ShellEnd::Exited,
+                }));
+            }
+            ChannelEvent::Lost(TransportError::SessionTimedOut) => {
+                return Ok(Some(ShellEnd::TimedOut));
+            }
+            ChannelEvent::Lost(error) => {
+                return Ok(Some(ShellEnd::ConnectionLost {
+                    error: error.to_string(),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Takes the output events that are already waiting, up to a batch.
+    fn gather_output(&mut self, first: Vec<u8>, channel: &mut SessionChannel) -> Vec<u8> {
+        let mut batch = first;
+        while batch.len() < OUTPUT_BATCH_BYTES {
+            match channel.try_next_event() {
+                Some(ChannelEvent::Output(more)) => batch.extend_from_slice(&more),
+                Some(other) => {
+                    self.held = Some(other);
+                    break;
+                }
+                None => break,
+            }
+        }
+        batch
+    }
+
+    async fn send_size(&mut self) {
+        if self.mode != PumpMode::Terminal {
+            return;
+        }
+        if let Some((cols, rows)) = terminal_size() {
+            let _ = self.input.resize(cols, rows).await;
+        }
+    }
+
+    /// SIGTERM/SIGHUP: ask the agent to end the session (Flag TerminateSession) and give
+    /// its channel_closed a moment to arrive, so the remote shell does not linger.
+    async fn leave(&mut self, signal_number: i32, channel: &mut SessionChannel) -> ShellEnd {
+        tracing::warn!(signal_number, "leaving the session on a signal");
+        let _ = self.input.terminate().await;
+        let wait_for_close = async {
+            while let Some(event) = channel.next_event().await {
+                if event.is_final() {
+                    return;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(TERMINATE_GRACE, wait_for_close).await;
+        ShellEnd::Signal(signal_number)
+    }
+}
+
+async fn next_signal(signal: &mut Option<Signal>) {
+    match signal {
+        Some(signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+async fn write_all_flush<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    writer.write_all(bytes).await?;
+    writer.flush().await
+}

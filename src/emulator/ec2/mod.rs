@@ -1,0 +1,132 @@
+//! EC2 over the Query protocol (API version 2016-11-15): a form body with `Action=…`,
+//! XML responses, errors as `<Response><Errors><Error><Code>…` with an HTTP 4xx status.
+
+mod filters;
+mod images;
+mod instances;
+mod query;
+mod xml;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+
+use query::Query;
+use xml::XmlWriter;
+
+use super::api::ApiRequest;
+use super::identity::{self, CallerError};
+use super::router::ResponseBody;
+use super::state::EmulatorState;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ec2Error {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Ec2Error {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new("InvalidParameterValue", message)
+    }
+
+    fn auth_failure(message: &str) -> Self {
+        Self {
+            status: StatusCode::UNAUTHORIZED,
+            code: "AuthFailure",
+            message: message.to_owned(),
+        }
+    }
+
+    fn to_xml(&self, request_id: &str) -> String {
+        let mut xml = XmlWriter::bare("Response");
+        xml.open("Errors");
+        xml.open("Error");
+        xml.leaf("Code", self.code);
+        xml.leaf("Message", &self.message);
+        xml.close("Error");
+        xml.close("Errors");
+        xml.leaf("RequestID", request_id);
+        xml.finish("Response")
+    }
+}
+
+pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<ResponseBody> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let caller = identity::caller(state.fleet(), &request.parts.headers);
+    let query = request.body.as_ref().map(|body| Query::parse(body));
+    let action = query
+        .as_ref()
+        .ok()
+        .and_then(|query| query.get("Action"))
+        .map(query::printable)
+        .unwrap_or_default();
+    let result = match (&caller, &query) {
+        (Err(CallerError::MissingCredentials), _) => Err(Ec2Error::auth_failure(
+            "Missing Authentication Token: sign the request with SigV4.",
+        )),
+        (Err(CallerError::UnknownAccessKey), _) => Err(Ec2Error::auth_failure(
+            "AWS was not able to validate the provided access credentials",
+        )),
+        (Ok(_), Err(err)) => Err(Ec2Error::new("MalformedQueryString", err.to_string())),
+        (Ok(_), Ok(query)) => dispatch(state, query, &request_id),
+    };
+    let user = caller.map_or("-", |user| user.name.as_str());
+    match result {
+        Ok(body) => {
+            tracing::info!("ec2 {action} user={user} ok");
+            respond(StatusCode::OK, body)
+        }
+        Err(err) => {
+            tracing::info!("ec2 {action} user={user} error={}", err.code);
+            respond(err.status, err.to_xml(&request_id))
+        }
+    }
+}
+
+fn dispatch(state: &EmulatorState, query: &Query, request_id: &str) -> Result<String, Ec2Error> {
+    match query.get("Action") {
+        Some("DescribeInstances") => {
+            instances::describe_instances(state.fleet(), query, request_id)
+        }
+        Some("DescribeImages") => images::describe_images(state.fleet(), query, request_id),
+        Some(other) => Err(Ec2Error::new(
+            "InvalidAction",
+            format!(
+                "The action {} is not valid for this web service.",
+                query::printable(other)
+            ),
+        )),
+        None => Err(Ec2Error::new(
+            "MissingAction",
+            "The request must contain the parameter Action",
+        )),
+    }
+}
+
+fn respond(status: StatusCode, body: String) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/xml;charset=UTF-8"),
+    );
+    response
+}
+
+/// EC2 timestamps: ISO 8601 in UTC.
+fn iso8601(time: std::time::SystemTime) -> String {
+    time::OffsetDateTime::from(time)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}

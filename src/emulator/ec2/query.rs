@@ -1,0 +1,198 @@
+//! EC2 Query requests: a form body of `Action=…&Version=…` plus indexed lists
+//! (`InstanceId.1`, `Filter.1.Name`, `Filter.1.Value.1`), as the SDKs and the CLI send them.
+
+use std::collections::BTreeMap;
+
+use super::Ec2Error;
+
+pub struct Query {
+    params: BTreeMap<String, String>,
+}
+
+/// One `Filter.N`: a name and its values (any of which may match).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub name: String,
+    pub values: Vec<String>,
+}
+
+impl Query {
+    pub fn parse(body: &[u8]) -> Self {
+        Self {
+            params: form_urlencoded::parse(body).into_owned().collect(),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    /// `PREFIX.1`, `PREFIX.2`, … in index order (indexes need not be contiguous).
+    pub fn list(&self, prefix: &str) -> Vec<String> {
+        let mut indexed: Vec<(u32, &String)> = self
+            .params
+            .iter()
+            .filter_map(|(key, value)| {
+                let index = key.strip_prefix(prefix)?.strip_prefix('.')?.parse().ok()?;
+                Some((index, value))
+            })
+            .collect();
+        indexed.sort_by_key(|(index, _)| *index);
+        indexed
+            .into_iter()
+            .map(|(_, value)| value.clone())
+            .collect()
+    }
+
+    /// All `Filter.N` entries, each with a name and at least one value.
+    pub fn filters(&self) -> Result<Vec<Filter>, Ec2Error> {
+        let mut indexes: Vec<u32> = self
+            .params
+            .keys()
+            .filter_map(|key| {
+                let rest = key.strip_prefix("Filter.")?;
+                rest.split('.').next()?.parse().ok()
+            })
+            .collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        indexes
+            .into_iter()
+            .map(|index| {
+                let name = self.get(&format!("Filter.{index}.Name")).ok_or_else(|| {
+                    Ec2Error::new(
+                        "MissingParameter",
+                        format!("The request must contain the parameter Filter.{index}.Name"),
+                    )
+                })?;
+                let values = self.list(&format!("Filter.{index}.Value"));
+                if values.is_empty() {
+                    return Err(Ec2Error::invalid_parameter(format!(
+                        "The filter '{}' has no values",
+                        printable(name)
+                    )));
+                }
+                Ok(Filter {
+                    name: name.to_owned(),
+                    values,
+                })
+            })
+            .collect()
+    }
+
+    /// `MaxResults` within `range`, in AWS's words when it is not.
+    pub fn max_results(
+        &self,
+        range: std::ops::RangeInclusive<usize>,
+    ) -> Result<Option<usize>, Ec2Error> {
+        let Some(text) = self.get("MaxResults") else {
+            return Ok(None);
+        };
+        match text.parse::<usize>() {
+            Ok(value) if range.contains(&value) => Ok(Some(value)),
+            _ => Err(Ec2Error::invalid_parameter(format!(
+                "Value ( {} ) for parameter maxResults is invalid. Expecting a value between {} and {}.",
+                printable(text),
+                range.start(),
+                range.end()
+            ))),
+        }
+    }
+
+    pub fn start_offset(&self) -> Result<usize, Ec2Error> {
+        match self.get("NextToken") {
+            None | Some("") => Ok(0),
+            Some(token) => crate::emulator::pagination::decode(token).ok_or_else(|| {
+                Ec2Error::invalid_parameter("The token provided is invalid (NextToken).".to_owned())
+            }),
+        }
+    }
+}
+
+/// Client text echoed in an error: control characters removed, length bounded.
+pub fn printable(text: &str) -> String {
+    text.chars().filter(|c| !c.is_control()).take(200).collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn indexed_lists_and_filters_are_collected_in_order() {
+        let query = Query::parse(
+            b"Action=DescribeInstances&InstanceId.2=i-b&InstanceId.1=i-a&InstanceId.10=i-c\
+              &Filter.2.Name=tag%3AEnv&Filter.2.Value.1=dev&Filter.2.Value.2=stg&Filter.1.Name=tag-key&Filter.1.Value.1=Team",
+        );
+        assert_eq!(query.get("Action"), Some("DescribeInstances"));
+        assert_eq!(query.list("InstanceId"), ["i-a", "i-b", "i-c"]);
+        let filters = query.filters().unwrap();
+        assert_eq!(filters[0].name, "tag-key");
+        assert_eq!(filters[1].name, "tag:Env");
+        assert_eq!(filters[1].values, ["dev", "stg"]);
+    }
+
+    #[test]
+    fn filters_without_name_or_values_are_rejected() {
+        let no_name = Query::parse(b"Filter.1.Value.1=x");
+        assert_eq!(no_name.filters().unwrap_err().code, "MissingParameter");
+        let no_values = Query::parse(b"Filter.1.Name=tag-key");
+        assert_eq!(
+            no_values.filters().unwrap_err().code,
+            "InvalidParameterValue"
+        );
+    }
+
+    #[test]
+    fn max_results_is_range_checked() {
+        assert_eq!(
+            Query::parse(b"MaxResults=5").max_results(5..=1000).unwrap(),
+            Some(5)
+        );
+        assert!(Query::parse(b"MaxResults=4").max_results(5..=1000).is_err());
+        assert!(Query::parse(b"MaxResults=x").max_results(5..=1000).is_err());
+        assert_eq!(Query::parse(b"").max_results(5..=1000).unwrap(), None);
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::Query;
+    use crate::emulator::ec2::{images, instances};
+    use crate::emulator::fleet::Fleet;
+    use proptest::prelude::*;
+
+    fn param() -> impl Strategy<Value = (String, String)> {
+        let key = prop_oneof![
+            Just("InstanceId.1".to_owned()),
+            Just("InstanceId.x".to_owned()),
+            Just("ImageId.1".to_owned()),
+            "Filter\\.[0-9]{1,3}\\.Name",
+            "Filter\\.[0-9]{1,3}\\.Value\\.[0-9]{1,3}",
+            Just("MaxResults".to_owned()),
+            Just("NextToken".to_owned()),
+            "\\PC{0,12}",
+        ];
+        (key, "\\PC{0,24}")
+    }
+
+    proptest! {
+        /// Whatever a client sends, the answer is a document or an AWS error, never a panic.
+        #[test]
+        fn arbitrary_queries_get_a_response_or_an_aws_error(params in proptest::collection::vec(param(), 0..8)) {
+            let fleet = Fleet::demo();
+            let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+            let query = Query::parse(body.as_bytes());
+            for result in [
+                instances::describe_instances(&fleet, &query, "r"),
+                images::describe_images(&fleet, &query, "r"),
+            ] {
+                if let Err(err) = result {
+                    prop_assert!(err.code.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
+                    prop_assert!(!err.message.chars().any(char::is_control));
+                }
+            }
+        }
+    }
+}

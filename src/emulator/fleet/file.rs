@@ -1,0 +1,262 @@
+//! The fleet file (`--fleet FILE`, TOML; format in docs/emulator.md). Every mistake is
+//! reported with the line and the field, from the spans toml keeps: a typo in a fleet file
+//! must never silently produce a different fleet, hence `deny_unknown_fields` everywhere.
+
+use std::collections::HashSet;
+use std::net::Ipv4Addr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use toml::Spanned;
+
+use super::file_schema::{
+    FleetFile, InstanceFile, PingFile, PreferencesFile, RoleFile, ShellFile, StateFile, UserFile,
+};
+use super::generated::{AMAZON_LINUX, standard_images};
+use super::{Fleet, FleetInstance, Image, InstanceState, PingStatus, Preferences, Role, User};
+
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    #[error("cannot read fleet file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("fleet file {origin}, line {line}, field `{field}`: {message}")]
+    Invalid {
+        origin: String,
+        line: usize,
+        field: String,
+        message: String,
+    },
+}
+
+/// Turns a byte span into a 1-based line and the field named on that line.
+struct Locator<'a> {
+    origin: &'a str,
+    text: &'a str,
+}
+
+impl Locator<'_> {
+    fn error(&self, span: Option<Range<usize>>, field: Option<&str>, message: &str) -> FleetError {
+        let start = span.map_or(0, |span| span.start.min(self.text.len()));
+        // Counted on bytes: a span never has to fall on a char boundary for this to work.
+        let newlines = self.text.as_bytes()[..start]
+            .iter()
+            .filter(|&&b| b == b'\n');
+        let line = newlines.count() + 1;
+        let line_text = self.text.lines().nth(line - 1).unwrap_or_default();
+        let field = field
+            .map(str::to_owned)
+            .or_else(|| field_on_line(line_text))
+            .unwrap_or_else(|| "?".to_owned());
+        FleetError::Invalid {
+            origin: self.origin.to_owned(),
+            line,
+            field,
+            message: message.to_owned(),
+        }
+    }
+}
+
+/// `key = value` → `key`; `[[instances]]` → `instances`.
+fn field_on_line(line: &str) -> Option<String> {
+    let line = line.trim();
+    if let Some(table) = line.strip_prefix('[') {
+        return Some(table.trim_matches(['[', ']', ' ']).to_owned());
+    }
+    let (key, _) = line.split_once('=')?;
+    Some(key.trim().trim_matches('"').to_owned())
+}
+
+impl Fleet {
+    /// Reads and validates a fleet file.
+    pub fn load(path: &Path) -> Result<Fleet, FleetError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FleetError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Fleet::from_toml(&text, &path.display().to_string())
+    }
+
+    /// Parses fleet TOML; `origin` names the file in errors.
+    pub fn from_toml(text: &str, origin: &str) -> Result<Fleet, FleetError> {
+        let locator = Locator { origin, text };
+        let file: FleetFile =
+            toml::from_str(text).map_err(|err| locator.error(err.span(), None, err.message()))?;
+        build(file, &locator).map(Fleet::with_default_users)
+    }
+}
+
+fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
+    let preferences = preferences(file.preferences, locator)?;
+    let users = users(file.users, locator)?;
+    let mut images = standard_images();
+    for image in file.images {
+        if images.iter().any(|known| known.id == *image.id.get_ref()) {
+            return Err(locator.error(Some(image.id.span()), Some("id"), "duplicate image id"));
+        }
+        images.push(Image {
+            id: image.id.into_inner(),
+            name: image.name,
+            description: image.description,
+            platform_details: image.platform_details,
+            architecture: image.architecture,
+            creation_date: image.creation_date,
+        });
+    }
+    let mut seen = HashSet::new();
+    let mut instances = Vec::with_capacity(file.instances.len());
+    for (index, instance) in file.instances.into_iter().enumerate() {
+        if !seen.insert(instance.id.get_ref().0.clone()) {
+            let span = Some(instance.id.span());
+            return Err(locator.error(span, Some("id"), "duplicate instance id"));
+        }
+        if let Some(image_id) = &instance.image_id
+            && !images.iter().any(|image| image.id == *image_id.get_ref())
+        {
+            let message = "unknown image (add it under [[images]])";
+            return Err(locator.error(Some(image_id.span()), Some("image_id"), message));
+        }
+        instances.push(instance_from_file(index, instance));
+    }
+    Ok(Fleet {
+        users,
+        preferences,
+        images,
+        instances,
+    })
+}
+
+fn preferences(file: PreferencesFile, locator: &Locator<'_>) -> Result<Preferences, FleetError> {
+    let in_range = |value: &Spanned<u32>, range: Range<u32>, field: &str| {
+        if range.contains(value.get_ref()) {
+            Ok(*value.get_ref())
+        } else {
+            let message = format!("must be {} to {} minutes", range.start, range.end - 1);
+            Err(locator.error(Some(value.span()), Some(field), &message))
+        }
+    };
+    let idle = match &file.idle_session_timeout_minutes {
+        Some(value) => in_range(value, 1..61, "idle_session_timeout_minutes")?,
+        None => Preferences::default().idle_session_timeout_minutes,
+    };
+    let max = match &file.max_session_duration_minutes {
+        Some(value) => Some(in_range(value, 1..1441, "max_session_duration_minutes")?),
+        None => None,
+    };
+    Ok(Preferences {
+        idle_session_timeout_minutes: idle,
+        max_session_duration_minutes: max,
+        s3_bucket_name: file.s3_bucket_name,
+        s3_key_prefix: file.s3_key_prefix,
+        cloudwatch_log_group_name: file.cloudwatch_log_group_name,
+        kms_key_id: file.kms_key_id,
+        run_as_enabled: file.run_as_enabled,
+        run_as_default_user: file.run_as_default_user,
+        shell_profile_linux: file.shell_profile_linux,
+    })
+}
+
+fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, FleetError> {
+    let mut users: Vec<User> = Vec::new();
+    for user in files {
+        let key_span = Some(user.access_key_id.span());
+        if users
+            .iter()
+            .any(|known| known.access_key_id == *user.access_key_id.get_ref())
+        {
+            return Err(locator.error(key_span, Some("access_key_id"), "duplicate access key id"));
+        }
+        let expires = match &user.expires {
+            Some(datetime) => Some(to_system_time(datetime.get_ref()).ok_or_else(|| {
+                let message = "must be a date-time with offset, e.g. 2030-01-01T00:00:00Z";
+                locator.error(Some(datetime.span()), Some("expires"), message)
+            })?),
+            None => None,
+        };
+        users.push(User {
+            name: user.name,
+            access_key_id: user.access_key_id.into_inner(),
+            role: match user.role {
+                RoleFile::Engineer => Role::Engineer,
+                RoleFile::Admin => Role::Admin,
+            },
+            scope: user.scope,
+            expires,
+        });
+    }
+    Ok(users)
+}
+
+fn to_system_time(datetime: &toml::value::Datetime) -> Option<SystemTime> {
+    datetime.offset?;
+    let parsed = time::OffsetDateTime::parse(
+        &datetime.to_string(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok()?;
+    let since_epoch = parsed.unix_timestamp_nanos();
+    let since_epoch = u64::try_from(since_epoch).ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(since_epoch))
+}
+
+fn instance_from_file(index: usize, file: InstanceFile) -> FleetInstance {
+    let id = file.id.into_inner().0;
+    let mut tags = file.tags;
+    if let Some(name) = file.name {
+        tags.insert("Name".to_owned(), name);
+    }
+    let ping_status = match file.ping_status {
+        PingFile::Online => Some(PingStatus::Online),
+        PingFile::ConnectionLost => Some(PingStatus::ConnectionLost),
+        PingFile::Inactive => Some(PingStatus::Inactive),
+        PingFile::NotManaged => None,
+    };
+    let online = ping_status == Some(PingStatus::Online);
+    let suffix = id.split_once('-').map_or("", |(_, hex)| hex).to_owned();
+    FleetInstance {
+        reservation_id: file.reservation_id.unwrap_or_else(|| format!("r-{suffix}")),
+        id,
+        tags,
+        state: state_from_file(file.state),
+        image_id: file
+            .image_id
+            .map_or_else(|| AMAZON_LINUX.to_owned(), Spanned::into_inner),
+        instance_type: file.instance_type,
+        availability_zone: file.availability_zone,
+        launch_time: SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600),
+        platform_type: file.platform,
+        platform_name: file.platform_name,
+        platform_version: file.platform_version,
+        private_ip: file
+            .private_ip
+            .unwrap_or(Ipv4Addr::new(
+                10,
+                0,
+                (index / 250) as u8,
+                (index % 250) as u8 + 1,
+            ))
+            .to_string(),
+        ping_status,
+        agent_version: file.agent_version,
+        last_ping_age: Duration::from_secs(if online { 30 } else { 86_400 }),
+        shell: match file.shell {
+            ShellFile::Sh => "/bin/sh",
+            ShellFile::Bash => "bash",
+        }
+        .to_owned(),
+    }
+}
+
+fn state_from_file(state: StateFile) -> InstanceState {
+    match state {
+        StateFile::Pending => InstanceState::Pending,
+        StateFile::Running => InstanceState::Running,
+        StateFile::ShuttingDown => InstanceState::ShuttingDown,
+        StateFile::Terminated => InstanceState::Terminated,
+        StateFile::Stopping => InstanceState::Stopping,
+        StateFile::Stopped => InstanceState::Stopped,
+    }
+}

@@ -1,0 +1,198 @@
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+
+#[test]
+fn every_fleet_has_the_default_identities() {
+    for fleet in [
+        Fleet::demo(),
+        Fleet::generated(3),
+        Fleet::from_toml("", "empty").unwrap(),
+    ] {
+        let admin = fleet.user_by_access_key("AKIAGANGWAYADMIN").unwrap();
+        assert_eq!((admin.name.as_str(), admin.role), ("admin", Role::Admin));
+        assert!(admin.scope.is_empty());
+        let dev = fleet.user_by_access_key("AKIAGANGWAYDEV").unwrap();
+        assert_eq!((dev.name.as_str(), dev.role), ("dev", Role::Engineer));
+        assert_eq!(dev.scope.get("Env").map(String::as_str), Some("dev"));
+    }
+}
+
+#[test]
+fn generated_fleets_are_deterministic_and_mostly_healthy() {
+    let fleet = Fleet::generated(1000);
+    assert_eq!(fleet, Fleet::generated(1000));
+    assert_eq!(fleet.instances[0].name(), Some("host-00001"));
+    assert_eq!(fleet.instances[999].name(), Some("host-01000"));
+    let envs: Vec<&str> = fleet.instances[..4]
+        .iter()
+        .map(|i| i.tags["Env"].as_str())
+        .collect();
+    assert_eq!(envs, ["dev", "stg", "prod", "dev"]);
+    let healthy = fleet
+        .instances
+        .iter()
+        .filter(|i| i.is_connectable())
+        .count();
+    assert_eq!(healthy, 900);
+    let mut ids: Vec<&str> = fleet.instances.iter().map(|i| i.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 1000);
+    assert!(
+        ids.iter()
+            .all(|id| crate::aws::types::InstanceId::parse(id).is_some())
+    );
+    let mut ips: Vec<&str> = fleet
+        .instances
+        .iter()
+        .map(|i| i.private_ip.as_str())
+        .collect();
+    ips.sort_unstable();
+    ips.dedup();
+    assert_eq!(ips.len(), 1000);
+}
+
+#[test]
+fn the_demo_fleet_covers_the_awkward_cases() {
+    let fleet = Fleet::demo();
+    let by_name = |name: &str| {
+        fleet
+            .instances
+            .iter()
+            .find(|i| i.name() == Some(name))
+            .unwrap()
+    };
+    assert!(fleet.instances.len() >= 12);
+    assert_eq!(by_name("worker-2").state, InstanceState::Stopped);
+    assert_eq!(
+        by_name("db-1").ping_status,
+        Some(PingStatus::ConnectionLost)
+    );
+    assert!(by_name("legacy-batch").agent_version.starts_with("2."));
+    assert_eq!(by_name("unmanaged-1").ping_status, None);
+    assert!(by_name("onprem-1").is_hybrid());
+    assert_eq!(by_name("build-1").shell, "bash");
+    assert!(
+        fleet
+            .instances
+            .iter()
+            .any(|i| i.tags.values().any(|v| v.chars().any(char::is_control)))
+    );
+    assert!(
+        fleet
+            .instances
+            .iter()
+            .any(|i| i.tags.values().any(|v| v.contains('결')))
+    );
+    let dev = fleet.user_by_access_key("AKIAGANGWAYDEV").unwrap();
+    assert!(dev.may_reach(by_name("worker-1")));
+    assert!(!dev.may_reach(by_name("web-1")));
+}
+
+#[test]
+fn users_expire_and_scopes_take_wildcards() {
+    let fleet = Fleet::from_toml(
+        r#"
+[[users]]
+name = "contractor"
+access_key_id = "AKIACONTRACTOR"
+role = "engineer"
+scope = { Env = "st?", Team = "*" }
+expires = 2020-01-01T00:00:00Z
+"#,
+        "inline",
+    )
+    .unwrap();
+    let user = fleet.user_by_access_key("AKIACONTRACTOR").unwrap();
+    assert!(user.is_expired(SystemTime::now()));
+    let generated = Fleet::generated(3);
+    assert!(user.may_reach(&generated.instances[1]));
+    assert!(!user.may_reach(&generated.instances[0]));
+}
+
+fn fleet_error(text: &str) -> (usize, String, String) {
+    match Fleet::from_toml(text, "bad.toml").unwrap_err() {
+        FleetError::Invalid {
+            line,
+            field,
+            message,
+            ..
+        } => (line, field, message),
+        other => panic!("unexpected {other}"),
+    }
+}
+
+#[test]
+fn broken_fleet_files_name_the_line_and_field() {
+    let (line, field, message) =
+        fleet_error("[[instances]]\nid = \"i-0123456789abcdef0\"\nping_status = \"Onlin\"\n");
+    assert_eq!((line, field.as_str()), (3, "ping_status"));
+    assert!(message.contains("Onlin"), "{message}");
+
+    let (line, field, _) = fleet_error("[[instances]]\nid = \"web-1\"\n");
+    assert_eq!((line, field.as_str()), (2, "id"));
+
+    let (line, field, message) =
+        fleet_error("\n[[instances]]\nid = \"i-0123456789abcdef0\"\nnmae = \"x\"\n");
+    assert_eq!((line, field.as_str()), (4, "nmae"));
+    assert!(message.contains("unknown field"), "{message}");
+
+    let (line, field, _) = fleet_error(
+        "[[instances]]\nid = \"i-0123456789abcdef0\"\n[[instances]]\nid = \"i-0123456789abcdef0\"\n",
+    );
+    assert_eq!((line, field.as_str()), (4, "id"));
+
+    let (line, field, _) = fleet_error("[preferences]\nidle_session_timeout_minutes = 0\n");
+    assert_eq!((line, field.as_str()), (2, "idle_session_timeout_minutes"));
+
+    let (line, field, _) = fleet_error(
+        "[[instances]]\nid = \"i-0123456789abcdef0\"\nimage_id = \"ami-0ffffffffffffffff\"\n",
+    );
+    assert_eq!((line, field.as_str()), (3, "image_id"));
+
+    let (line, _, message) = fleet_error("[[users]]\nname = \"x\"\n");
+    assert_eq!(line, 1);
+    assert!(message.contains("access_key_id"), "{message}");
+}
+
+#[test]
+fn instance_defaults_fill_what_the_file_leaves_out() {
+    let fleet = Fleet::from_toml(
+        "[[instances]]\nid = \"i-0123456789abcdef0\"\nname = \"box\"\nshell = \"bash\"\n",
+        "inline",
+    )
+    .unwrap();
+    let instance = &fleet.instances[0];
+    assert_eq!(instance.name(), Some("box"));
+    assert_eq!(instance.state, InstanceState::Running);
+    assert_eq!(instance.ping_status, Some(PingStatus::Online));
+    assert_eq!(instance.shell, "bash");
+    assert!(instance.is_connectable());
+    assert!(fleet.image(&instance.image_id).is_some());
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_fleet_or_an_error_on_a_real_line(text in "\\PC{0,200}") {
+            if let Err(FleetError::Invalid { line, .. }) = Fleet::from_toml(&text, "fuzz") {
+                prop_assert!(line >= 1 && line <= text.lines().count() + 1);
+            }
+        }
+
+        #[test]
+        fn mangled_fleet_files_never_panic(cut in 0usize..600, junk in "[\\[\\]={}\"#a-z0-9 \\n]{0,20}") {
+            let valid = include_str!("../../../examples/fleet.toml");
+            let mut cut = cut.min(valid.len());
+            while !valid.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let text = format!("{}{junk}{}", &valid[..cut], &valid[cut..]);
+            let _ = Fleet::from_toml(&text, "fuzz");
+        }
+    }
+}

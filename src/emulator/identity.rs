@@ -1,0 +1,81 @@
+//! Who is calling: the access key id in the SigV4 `Authorization` header, looked up in the
+//! fleet's users. The signature itself is NOT verified (docs/emulator.md says so): the
+//! emulator models permissions, not cryptographic authentication.
+
+use hyper::HeaderMap;
+use hyper::header::AUTHORIZATION;
+
+use super::fleet::{Fleet, User};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerError {
+    /// No SigV4 `Authorization` header (or one without a `Credential=`).
+    MissingCredentials,
+    /// An access key id no fleet user has.
+    UnknownAccessKey,
+}
+
+/// `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/ssm/aws4_request, SignedHeaders=…,
+/// Signature=…` → `AKID`.
+pub fn access_key_id(headers: &HeaderMap) -> Option<&str> {
+    let authorization = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let fields = authorization.strip_prefix("AWS4-HMAC-SHA256")?;
+    let credential = fields
+        .split(',')
+        .map(str::trim)
+        .find_map(|field| field.strip_prefix("Credential="))?;
+    credential.split('/').next().filter(|key| !key.is_empty())
+}
+
+pub fn caller<'f>(fleet: &'f Fleet, headers: &HeaderMap) -> Result<&'f User, CallerError> {
+    let key = access_key_id(headers).ok_or(CallerError::MissingCredentials)?;
+    fleet
+        .user_by_access_key(key)
+        .ok_or(CallerError::UnknownAccessKey)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    #[test]
+    fn the_access_key_id_comes_from_the_credential_scope() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKIAGANGWAYDEV/20250101/us-east-1/ssm/aws4_request, SignedHeaders=host;x-amz-date, Signature=abc",
+            ),
+        );
+        assert_eq!(access_key_id(&headers), Some("AKIAGANGWAYDEV"));
+        let fleet = Fleet::demo();
+        assert_eq!(
+            caller(&fleet, &headers).map(|user| user.name.as_str()),
+            Ok("dev")
+        );
+    }
+
+    #[test]
+    fn missing_or_foreign_authorization_is_refused() {
+        let fleet = Fleet::demo();
+        let mut headers = HeaderMap::new();
+        assert_eq!(
+            caller(&fleet, &headers),
+            Err(CallerError::MissingCredentials)
+        );
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("Basic Zm9vOmJhcg=="),
+        );
+        assert_eq!(
+            caller(&fleet, &headers),
+            Err(CallerError::MissingCredentials)
+        );
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=AKIANOBODY/x, Signature=y"),
+        );
+        assert_eq!(caller(&fleet, &headers), Err(CallerError::UnknownAccessKey));
+    }
+}

@@ -1,0 +1,351 @@
+//! The session registry: every Session Manager session the emulator has started, Active and
+//! History, shared by the SSM API handlers and the websocket agent (issue 4).
+//!
+//! Life of a session:
+//!
+//! ```text
+//!  create ──► Connecting ──mark_attached──► Connected ◄──mark_detached──► Disconnected
+//!                 │                            │                              │
+//!                 └──────── request_terminate / timers / shell exit ──────────┘
+//!                                              │
+//!                          (agent attached: Terminating, agent ends it)
+//!                                              ▼
+//!                                  finish(status, reason) ──► History
+//! ```
+//!
+//! Tokens are secrets (protocol.md §1.1): they live only in `SessionToken`, whose `Debug`
+//! hides the value, and never in the `SessionRecord` snapshots handed out.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use rand::Rng;
+use tokio::sync::watch;
+
+pub use super::session_token::SessionToken;
+
+/// The session states `DescribeSessions` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionStatus {
+    Connecting,
+    Connected,
+    Disconnected,
+    Terminating,
+    Terminated,
+    Failed,
+}
+
+impl SessionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connecting => "Connecting",
+            Self::Connected => "Connected",
+            Self::Disconnected => "Disconnected",
+            Self::Terminating => "Terminating",
+            Self::Terminated => "Terminated",
+            Self::Failed => "Failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Connecting,
+            Self::Connected,
+            Self::Disconnected,
+            Self::Terminating,
+            Self::Terminated,
+            Self::Failed,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == text)
+    }
+}
+
+/// What StartSession asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewSession {
+    /// The user name of the caller: it prefixes the session id, as AWS does.
+    pub owner: String,
+    /// The owner as an IAM ARN, shown by DescribeSessions.
+    pub owner_arn: String,
+    pub target: String,
+    pub document_name: String,
+    pub parameters: BTreeMap<String, Vec<String>>,
+    pub reason: Option<String>,
+}
+
+/// A snapshot of one session (no token).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    pub id: String,
+    pub owner: String,
+    pub owner_arn: String,
+    pub target: String,
+    pub document_name: String,
+    pub parameters: BTreeMap<String, Vec<String>>,
+    pub reason: Option<String>,
+    pub started_at: SystemTime,
+    pub ended_at: Option<SystemTime>,
+    pub status: SessionStatus,
+    /// Why the session ended (shell exit, idle timeout, terminated by someone…).
+    pub end_reason: Option<String>,
+    /// Whether an agent task currently owns the session (it then ends it itself).
+    pub agent_attached: bool,
+}
+
+impl SessionRecord {
+    pub fn is_active(&self) -> bool {
+        self.ended_at.is_none()
+    }
+}
+
+/// A request to end a session, delivered to the agent task through `subscribe_terminate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminateRequest {
+    /// The user who called TerminateSession (or `emulator` on shutdown).
+    pub by_user: String,
+    /// Text for the channel_closed Output.
+    pub reason: String,
+}
+
+/// Why a websocket's OpenDataChannel token was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("no such session")]
+    UnknownSession,
+    #[error("the session has ended")]
+    Ended,
+    #[error("the token is not the session's current token")]
+    BadToken,
+}
+
+/// Registry errors seen by the API layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("Session {0} does not exist")]
+    UnknownSession(String),
+}
+
+struct Entry {
+    serial: u64,
+    record: SessionRecord,
+    token: Option<SessionToken>,
+    terminate: watch::Sender<Option<TerminateRequest>>,
+}
+
+#[derive(Default)]
+struct Inner {
+    next_serial: u64,
+    entries: HashMap<String, Entry>,
+}
+
+/// All sessions, Active and History. Cheap to share behind the `EmulatorState` Arc.
+#[derive(Default)]
+pub struct SessionRegistry {
+    inner: Mutex<Inner>,
+}
+
+impl SessionRegistry {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts a session in `Connecting` with a fresh id (`<owner>-<17 hex>`) and token.
+    pub fn create(&self, new: NewSession) -> (SessionRecord, SessionToken) {
+        let mut inner = self.lock();
+        let id = loop {
+            let suffix: u128 = rand::rng().random::<u128>() & ((1u128 << 68) - 1);
+            let id = format!("{}-{suffix:017x}", new.owner);
+            if !inner.entries.contains_key(&id) {
+                break id;
+            }
+        };
+        let record = SessionRecord {
+            id: id.clone(),
+            owner: new.owner,
+            owner_arn: new.owner_arn,
+            target: new.target,
+            document_name: new.document_name,
+            parameters: new.parameters,
+            reason: new.reason,
+            started_at: SystemTime::now(),
+            ended_at: None,
+            status: SessionStatus::Connecting,
+            end_reason: None,
+            agent_attached: false,
+        };
+        let token = SessionToken::random();
+        let serial = inner.next_serial;
+        inner.next_serial += 1;
+        let (terminate, _) = watch::channel(None);
+        inner.entries.insert(
+            id,
+            Entry {
+                serial,
+                record: record.clone(),
+                token: Some(token.clone()),
+                terminate,
+            },
+        );
+        (record, token)
+    }
+
+    pub fn get(&self, session_id: &str) -> Option<SessionRecord> {
+        self.lock()
+            .entries
+            .get(session_id)
+            .map(|entry| entry.record.clone())
+    }
+
+    /// ResumeSession: a new token replaces the old one, or `None` once the session has ended
+    /// (the API then answers with an empty TokenValue, which clients read as "timed out").
+    pub fn resume(&self, session_id: &str) -> Result<Option<SessionToken>, RegistryError> {
+        let mut inner = self.lock();
+        let entry = inner
+            .entries
+            .get_mut(session_id)
+            .ok_or_else(|| RegistryError::UnknownSession(session_id.to_owned()))?;
+        if !entry.record.is_active() {
+            return Ok(None);
+        }
+        let token = SessionToken::random();
+        entry.token = Some(token.clone());
+        Ok(Some(token))
+    }
+
+    /// Checks the OpenDataChannel token (protocol.md §1.4) against the current one.
+    pub fn authenticate(&self, session_id: &str, token: &str) -> Result<SessionRecord, AuthError> {
+        let inner = self.lock();
+        let entry = inner
+            .entries
+            .get(session_id)
+            .ok_or(AuthError::UnknownSession)?;
+        if !entry.record.is_active() {
+            return Err(AuthError::Ended);
+        }
+        match &entry.token {
+            Some(current) if current.matches(token) => Ok(entry.record.clone()),
+            _ => Err(AuthError::BadToken),
+        }
+    }
+
+    /// The agent task's way to hear TerminateSession (and emulator shutdown). The value
+    /// turns from `None` to `Some(request)` once.
+    pub fn subscribe_terminate(
+        &self,
+        session_id: &str,
+    ) -> Option<watch::Receiver<Option<TerminateRequest>>> {
+        self.lock()
+            .entries
+            .get(session_id)
+            .map(|entry| entry.terminate.subscribe())
+    }
+
+    /// An agent task now owns the session and a client socket is bound: `Connected`.
+    pub fn mark_attached(&self, session_id: &str) {
+        self.update_active(session_id, |record| {
+            record.agent_attached = true;
+            if record.status != SessionStatus::Terminating {
+                record.status = SessionStatus::Connected;
+            }
+        });
+    }
+
+    /// The client's socket dropped but the agent task keeps the session: `Disconnected`.
+    pub fn mark_detached(&self, session_id: &str) {
+        self.update_active(session_id, |record| {
+            if record.status != SessionStatus::Terminating {
+                record.status = SessionStatus::Disconnected;
+            }
+        });
+    }
+
+    fn update_active(&self, session_id: &str, change: impl FnOnce(&mut SessionRecord)) {
+        let mut inner = self.lock();
+        if let Some(entry) = inner.entries.get_mut(session_id)
+            && entry.record.is_active()
+        {
+            change(&mut entry.record);
+        }
+    }
+
+    /// Asks for the session to end. With an agent attached the agent is signalled and ends
+    /// it (channel_closed, then `finish`); otherwise the session ends at once. Ending an
+    /// ended session is a no-op, as TerminateSession is idempotent in AWS.
+    /// Authorization (own session unless admin) is the caller's job.
+    pub fn request_terminate(&self, session_id: &str, by_user: &str) -> Result<(), RegistryError> {
+        let mut inner = self.lock();
+        let entry = inner
+            .entries
+            .get_mut(session_id)
+            .ok_or_else(|| RegistryError::UnknownSession(session_id.to_owned()))?;
+        if !entry.record.is_active() {
+            return Ok(());
+        }
+        let reason = format!("Session terminated by {by_user}.");
+        let request = TerminateRequest {
+            by_user: by_user.to_owned(),
+            reason: reason.clone(),
+        };
+        if entry.record.agent_attached {
+            entry.record.status = SessionStatus::Terminating;
+            entry.terminate.send_replace(Some(request));
+        } else {
+            entry.terminate.send_replace(Some(request));
+            end(entry, SessionStatus::Terminated, reason);
+        }
+        Ok(())
+    }
+
+    /// Moves a session to History with its end time, status and reason. Only the first call
+    /// counts: the reason a session ended does not change afterwards.
+    pub fn finish(&self, session_id: &str, status: SessionStatus, reason: impl Into<String>) {
+        let mut inner = self.lock();
+        if let Some(entry) = inner.entries.get_mut(session_id)
+            && entry.record.is_active()
+        {
+            end(entry, status, reason.into());
+        }
+    }
+
+    /// Sessions not yet ended, oldest first.
+    pub fn active(&self) -> Vec<SessionRecord> {
+        self.collect(|record| record.is_active())
+    }
+
+    /// Ended sessions, oldest first.
+    pub fn history(&self) -> Vec<SessionRecord> {
+        self.collect(|record| !record.is_active())
+    }
+
+    fn collect(&self, keep: impl Fn(&SessionRecord) -> bool) -> Vec<SessionRecord> {
+        let inner = self.lock();
+        let mut entries: Vec<&Entry> = inner
+            .entries
+            .values()
+            .filter(|entry| keep(&entry.record))
+            .collect();
+        entries.sort_by_key(|entry| entry.serial);
+        entries.iter().map(|entry| entry.record.clone()).collect()
+    }
+}
+
+fn end(entry: &mut Entry, status: SessionStatus, reason: String) {
+    entry.record.status = status;
+    entry.record.ended_at = Some(SystemTime::now());
+    entry.record.end_reason = Some(reason);
+    entry.record.agent_attached = false;
+    entry.token = None;
+}
+
+#[cfg(test)]
+#[path = "sessions_tests.rs"]
+mod tests;

@@ -1,0 +1,191 @@
+//! DescribeInstanceInformation and GetConnectionStatus: the SSM agent's view of the fleet.
+
+use std::time::SystemTime;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Call, SsmError, epoch_seconds, max_results, start_offset};
+use crate::emulator::fleet::FleetInstance;
+use crate::emulator::pagination;
+
+/// The agent version the emulator calls "latest" (`IsLatestVersion`).
+pub const LATEST_AGENT_VERSION: &str = "3.3.1142.0";
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeInstanceInformationRequest {
+    #[serde(default)]
+    instance_information_filter_list: Vec<InformationFilter>,
+    #[serde(default)]
+    filters: Vec<StringFilter>,
+    max_results: Option<i64>,
+    next_token: Option<String>,
+}
+
+/// The older filter shape: `{"key": "PingStatus", "valueSet": ["Online"]}`.
+#[derive(Deserialize)]
+struct InformationFilter {
+    key: String,
+    #[serde(rename = "valueSet")]
+    value_set: Vec<String>,
+}
+
+/// The newer one: `{"Key": "tag:Env", "Values": ["dev"]}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StringFilter {
+    key: String,
+    values: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GetConnectionStatusRequest {
+    target: String,
+}
+
+enum Criterion {
+    InstanceIds(Vec<String>),
+    AgentVersion(Vec<String>),
+    PingStatus(Vec<String>),
+    PlatformTypes(Vec<String>),
+    ResourceType(Vec<String>),
+    Tag(String, Vec<String>),
+    TagKey(Vec<String>),
+}
+
+impl Criterion {
+    /// Only the keys AWS documents for these filters; `tag:` and `tag-key` only in `Filters`.
+    fn parse(key: &str, values: Vec<String>, allow_tags: bool) -> Result<Self, SsmError> {
+        if values.is_empty() {
+            return Err(SsmError::validation(format!(
+                "filter {key} needs at least one value"
+            )));
+        }
+        Ok(match key {
+            "InstanceIds" => {
+                if let Some(bad) = values
+                    .iter()
+                    .find(|id| crate::aws::types::InstanceId::parse(id).is_none())
+                {
+                    return Err(SsmError::new(
+                        "InvalidInstanceId",
+                        format!("Instance Id {bad} is not valid."),
+                    ));
+                }
+                Self::InstanceIds(values)
+            }
+            "AgentVersion" => Self::AgentVersion(values),
+            "PingStatus" => Self::PingStatus(values),
+            "PlatformTypes" => Self::PlatformTypes(values),
+            "ResourceType" => Self::ResourceType(values),
+            "tag-key" if allow_tags => Self::TagKey(values),
+            _ => match key.strip_prefix("tag:") {
+                Some(tag) if allow_tags && !tag.is_empty() => Self::Tag(tag.to_owned(), values),
+                _ => return Err(SsmError::invalid_filter_key(key)),
+            },
+        })
+    }
+
+    fn matches(&self, instance: &FleetInstance) -> bool {
+        let any = |values: &[String], actual: &str| values.iter().any(|value| value == actual);
+        match self {
+            Self::InstanceIds(values) => any(values, &instance.id),
+            Self::AgentVersion(values) => any(values, &instance.agent_version),
+            Self::PingStatus(values) => instance
+                .ping_status
+                .is_some_and(|ping| any(values, ping.as_str())),
+            Self::PlatformTypes(values) => any(values, &instance.platform_type),
+            Self::ResourceType(values) => any(values, resource_type(instance)),
+            Self::Tag(key, values) => instance
+                .tags
+                .get(key)
+                .is_some_and(|actual| any(values, actual)),
+            Self::TagKey(keys) => keys.iter().any(|key| instance.tags.contains_key(key)),
+        }
+    }
+}
+
+fn resource_type(instance: &FleetInstance) -> &'static str {
+    if instance.is_hybrid() {
+        "ManagedInstance"
+    } else {
+        "EC2Instance"
+    }
+}
+
+pub fn describe_instance_information(
+    call: &Call<'_>,
+    request: DescribeInstanceInformationRequest,
+) -> Result<Value, SsmError> {
+    let max = max_results(request.max_results, 5..=50, 50)?;
+    let start = start_offset(request.next_token.as_deref())?;
+    let mut criteria = Vec::new();
+    for filter in request.instance_information_filter_list {
+        criteria.push(Criterion::parse(&filter.key, filter.value_set, false)?);
+    }
+    for filter in request.filters {
+        criteria.push(Criterion::parse(&filter.key, filter.values, true)?);
+    }
+    let matching: Vec<&FleetInstance> = call
+        .state
+        .fleet()
+        .managed_instances()
+        .filter(|instance| criteria.iter().all(|criterion| criterion.matches(instance)))
+        .collect();
+    let (page, next_token) = pagination::page(&matching, start, max);
+    let now = SystemTime::now();
+    let list: Vec<Value> = page
+        .iter()
+        .map(|instance| information(instance, now))
+        .collect();
+    let mut response = json!({ "InstanceInformationList": list });
+    if let Some(token) = next_token {
+        response["NextToken"] = Value::String(token);
+    }
+    Ok(response)
+}
+
+fn information(instance: &FleetInstance, now: SystemTime) -> Value {
+    let last_ping = now.checked_sub(instance.last_ping_age).unwrap_or(now);
+    let mut info = json!({
+        "InstanceId": instance.id,
+        "PingStatus": instance.ping_status.map_or("Inactive", |ping| ping.as_str()),
+        "LastPingDateTime": epoch_seconds(last_ping),
+        "AgentVersion": instance.agent_version,
+        "IsLatestVersion": instance.agent_version == LATEST_AGENT_VERSION,
+        "PlatformType": instance.platform_type,
+        "PlatformName": instance.platform_name,
+        "PlatformVersion": instance.platform_version,
+        "ResourceType": resource_type(instance),
+        "IPAddress": instance.private_ip,
+        "ComputerName": instance.computer_name(),
+        "AssociationStatus": "Success",
+        "SourceId": instance.id,
+        "SourceType": if instance.is_hybrid() { "AWS::SSM::ManagedInstance" } else { "AWS::EC2::Instance" },
+    });
+    // Hybrid nodes carry their name in SSM itself (EC2 has no tags for them).
+    if instance.is_hybrid()
+        && let Some(name) = instance.name()
+    {
+        info["Name"] = Value::String(name.to_owned());
+        info["RegistrationDate"] = json!(epoch_seconds(instance.launch_time));
+    }
+    info
+}
+
+pub fn get_connection_status(
+    call: &Call<'_>,
+    request: GetConnectionStatusRequest,
+) -> Result<Value, SsmError> {
+    let connected = call
+        .state
+        .fleet()
+        .instance(&request.target)
+        .is_some_and(FleetInstance::is_connectable);
+    Ok(json!({
+        "Target": request.target,
+        "Status": if connected { "connected" } else { "notconnected" },
+    }))
+}

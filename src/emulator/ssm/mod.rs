@@ -1,0 +1,162 @@
+//! SSM over AWS JSON 1.1 (protocol.md §1.1): `POST /` with `X-Amz-Target:
+//! AmazonSSM.<Operation>`, JSON in and out, errors as HTTP 400 with `{"__type", "message"}`.
+
+mod describe_sessions;
+mod documents;
+mod error;
+mod instances;
+mod session_ops;
+
+use std::time::SystemTime;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::CONTENT_TYPE;
+use hyper::{Response, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use error::SsmError;
+
+use super::api::ApiRequest;
+use super::fleet::User;
+use super::identity::{self, CallerError};
+use super::router::ResponseBody;
+use super::state::EmulatorState;
+
+/// One authenticated call: who asked, and where they reached us.
+pub struct Call<'a> {
+    pub state: &'a EmulatorState,
+    pub caller: &'a User,
+    pub authority: Option<&'a str>,
+}
+
+pub fn handle(
+    state: &EmulatorState,
+    target: &str,
+    request: &ApiRequest<'_>,
+) -> Response<ResponseBody> {
+    let operation = target.strip_prefix("AmazonSSM.").unwrap_or(target);
+    let caller = authenticate(state, request);
+    let result = caller.clone().and_then(|caller| {
+        let body = request
+            .body
+            .as_ref()
+            .map_err(|err| SsmError::serialization(err))?;
+        let call = Call {
+            state,
+            caller,
+            authority: request.authority(),
+        };
+        dispatch(&call, target, body)
+    });
+    log(
+        operation,
+        caller.ok().map(|user| user.name.as_str()),
+        &result,
+    );
+    match result {
+        Ok(body) => respond(StatusCode::OK, &body),
+        Err(err) => respond(err.status, &err.to_json()),
+    }
+}
+
+fn authenticate<'s>(
+    state: &'s EmulatorState,
+    request: &ApiRequest<'_>,
+) -> Result<&'s User, SsmError> {
+    identity::caller(state.fleet(), &request.parts.headers).map_err(|err| match err {
+        CallerError::MissingCredentials => SsmError::missing_authentication(),
+        CallerError::UnknownAccessKey => SsmError::unrecognized_client(),
+    })
+}
+
+fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmError> {
+    match target {
+        "AmazonSSM.DescribeInstanceInformation" => {
+            instances::describe_instance_information(call, parse(body)?)
+        }
+        "AmazonSSM.GetConnectionStatus" => instances::get_connection_status(call, parse(body)?),
+        "AmazonSSM.StartSession" => session_ops::start_session(call, parse(body)?),
+        "AmazonSSM.ResumeSession" => session_ops::resume_session(call, parse(body)?),
+        "AmazonSSM.TerminateSession" => session_ops::terminate_session(call, parse(body)?),
+        "AmazonSSM.DescribeSessions" => describe_sessions::describe_sessions(call, parse(body)?),
+        "AmazonSSM.GetDocument" => documents::get_document(call, parse(body)?),
+        _ => Err(SsmError::unknown_operation(target)),
+    }
+}
+
+/// Tokens and credentials never reach the log: only the operation, the user and the outcome.
+fn log(operation: &str, user: Option<&str>, result: &Result<Value, SsmError>) {
+    let user = user.unwrap_or("-");
+    match result {
+        Ok(_) => tracing::info!("ssm {operation} user={user} ok"),
+        Err(err) => tracing::info!("ssm {operation} user={user} error={}", err.code),
+    }
+}
+
+/// An empty body means `{}` (the SDK sends that for operations without input); anything
+/// that is not a JSON object is a SerializationException, a wrong shape a ValidationException.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, SsmError> {
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(|err| {
+            SsmError::serialization(&format!("the request body is not valid JSON: {err}"))
+        })?
+    };
+    if !value.is_object() {
+        return Err(SsmError::serialization(
+            "the request body must be a JSON object",
+        ));
+    }
+    serde_json::from_value(value)
+        .map_err(|err| SsmError::validation(format!("1 validation error detected: {err}")))
+}
+
+fn respond(status: StatusCode, body: &Value) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(id) = hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
+
+/// JSON 1.1 timestamps are epoch seconds; the SDKs accept fractions (milliseconds here).
+pub fn epoch_seconds(time: SystemTime) -> f64 {
+    let millis = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis());
+    millis as f64 / 1000.0
+}
+
+/// Checks `MaxResults` against the operation's range, the way AWS words the failure.
+pub fn max_results(
+    value: Option<i64>,
+    range: std::ops::RangeInclusive<i64>,
+    default: i64,
+) -> Result<usize, SsmError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(usize::try_from(value).unwrap_or(0))
+    } else {
+        Err(SsmError::validation(format!(
+            "1 validation error detected: Value '{value}' at 'maxResults' failed to satisfy constraint: Member must have value between {} and {}",
+            range.start(),
+            range.end()
+        )))
+    }
+}
+
+pub fn start_offset(next_token: Option<&str>) -> Result<usize, SsmError> {
+    match next_token {
+        None | Some("") => Ok(0),
+        Some(token) => super::pagination::decode(token).ok_or_else(SsmError::invalid_next_token),
+    }
+}

@@ -1,0 +1,64 @@
+//! What every request handler and agent task shares, behind one `Arc`.
+
+use std::time::Duration;
+
+use super::EmulatorConfig;
+use super::agent::AgentDirectory;
+use super::fleet::Fleet;
+use super::sessions::SessionRegistry;
+
+pub struct EmulatorState {
+    pub config: EmulatorConfig,
+    pub sessions: SessionRegistry,
+    /// The running agent task of each attached session (issue 4).
+    pub agents: AgentDirectory,
+    /// `http://HOST:PORT` of this emulator, as printed on the `endpoint=` line.
+    pub base_url: String,
+}
+
+impl EmulatorState {
+    pub fn new(config: EmulatorConfig, base_url: String) -> Self {
+        Self {
+            config,
+            sessions: SessionRegistry::new(),
+            agents: AgentDirectory::default(),
+            base_url,
+        }
+    }
+
+    pub fn fleet(&self) -> &Fleet {
+        &self.config.fleet
+    }
+
+    /// No stream data in either direction for this long ends a session (protocol.md §7.3):
+    /// `--idle-timeout` seconds if given, else the fleet's `idleSessionTimeout` minutes.
+    pub fn idle_timeout(&self) -> Duration {
+        self.config.idle_timeout.unwrap_or_else(|| {
+            let minutes = self.fleet().preferences.idle_session_timeout_minutes;
+            Duration::from_secs(u64::from(minutes) * 60)
+        })
+    }
+
+    /// The longest a session may last: `--max-duration` seconds if given, else the fleet's
+    /// `maxSessionDuration` minutes; `None` means unlimited (AWS's default).
+    pub fn max_duration(&self) -> Option<Duration> {
+        self.config.max_duration.or_else(|| {
+            self.fleet()
+                .preferences
+                .max_session_duration_minutes
+                .map(|minutes| Duration::from_secs(u64::from(minutes) * 60))
+        })
+    }
+
+    /// The StreamUrl for a session (protocol.md §1.1): a websocket on this same emulator.
+    /// `authority` is the `HOST:PORT` the caller used to reach us, when known, so a client
+    /// that came through another address dials the one that worked.
+    pub fn stream_url(&self, session_id: &str, authority: Option<&str>) -> String {
+        let authority = authority.unwrap_or_else(|| {
+            self.base_url
+                .strip_prefix("http://")
+                .unwrap_or(&self.base_url)
+        });
+        format!("ws://{authority}/v1/data-channel/{session_id}?role=publish_subscribe")
+    }
+}

@@ -1,0 +1,263 @@
+//! The public face of the transport: a [`SessionChannel`] that the terminal pump and the
+//! TUI use to talk to a live session, without seeing frames, sockets or timers.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::driver::Driver;
+use super::{Dialer, Secret, TransportError};
+
+/// Answers a ResumeSession call: `Ok(Some(token))`, `Ok(None)` when the service says the
+/// session is gone (§7.2: empty TokenValue), or an error message (which must not contain
+/// secrets; `AwsError`'s display is safe).
+pub type ResumeFuture = Pin<Box<dyn Future<Output = Result<Option<Secret>, String>> + Send>>;
+pub type Resumer = Arc<dyn Fn() -> ResumeFuture + Send + Sync>;
+
+/// What the owner of the channel sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelEvent {
+    /// The agent's first output (or HandshakeComplete) arrived: input and size may flow.
+    Opened,
+    /// Stream bytes for stdout, in order, exactly as sent (UTF-8 may be split).
+    Output(Vec<u8>),
+    /// StdErr payloads (NonInteractiveCommands with separate streams, §6.2).
+    Stderr(Vec<u8>),
+    /// A message for the user from the agent (HandshakeComplete's CustomerMessage).
+    Notice(String),
+    /// The remote command's exit status (PayloadType 12, §2.3).
+    ExitCode(i32),
+    /// The websocket dropped; resuming. Input keeps being buffered meanwhile.
+    Reconnecting,
+    Reconnected,
+    /// `channel_closed` arrived (§3); `reason` is its Output when not empty. Final event.
+    Closed {
+        reason: Option<String>,
+    },
+    /// The channel could not be kept or resumed. Final event.
+    Lost(TransportError),
+}
+
+impl ChannelEvent {
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Closed { .. } | Self::Lost(_))
+    }
+}
+
+/// Reconnect backoff, after the reference (§7.2: 100 ms doubling to 5 s, 6 attempts), but
+/// with more attempts so that a laptop waking up or a short outage is survived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+    pub attempts: u32,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(5),
+            attempts: 10,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay before attempt `n` (0-based): initial × 2ⁿ, capped.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChannelOptions {
+    /// Largest stream payload (§5.3: ≤ 1024 towards the real service).
+    pub max_payload_bytes: usize,
+    pub backoff: Backoff,
+    /// Websocket ping interval (keepalive, §7.1).
+    pub ping_interval: Duration,
+    /// A socket we have heard nothing from (not even a pong) for this long is treated as
+    /// dead and resumed: this is what catches a laptop that slept.
+    pub dead_after: Duration,
+}
+
+impl Default for ChannelOptions {
+    fn default() -> Self {
+        Self {
+            max_payload_bytes: 1024,
+            backoff: Backoff::default(),
+            ping_interval: Duration::from_secs(20),
+            dead_after: Duration::from_secs(65),
+        }
+    }
+}
+
+/// Where the session lives: from StartSession. The URL is kept for every reconnect (§7.2).
+#[derive(Debug, Clone)]
+pub struct SessionEndpoint {
+    pub session_id: String,
+    pub stream_url: Secret,
+    pub token: Secret,
+}
+
+pub(crate) enum Command {
+    Input(Vec<u8>),
+    Resize { cols: u32, rows: u32 },
+    Terminate,
+}
+
+/// The channel is gone (closed, lost, or its task ended).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the session channel is closed")]
+pub struct ChannelGone;
+
+/// A cloneable handle for sending input from another task (e.g. the stdin reader).
+#[derive(Clone)]
+pub struct InputSender(mpsc::Sender<Command>);
+
+impl InputSender {
+    /// Queues bytes for the remote side. Waits when the channel is saturated
+    /// (backpressure); nothing is dropped, including while reconnecting.
+    pub async fn send_input(&self, bytes: Vec<u8>) -> Result<(), ChannelGone> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.0
+            .send(Command::Input(bytes))
+            .await
+            .map_err(|_| ChannelGone)
+    }
+
+    /// For a plain thread (the stdin reader): blocks while the channel is saturated.
+    pub fn send_input_blocking(&self, bytes: Vec<u8>) -> Result<(), ChannelGone> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.0
+            .blocking_send(Command::Input(bytes))
+            .map_err(|_| ChannelGone)
+    }
+
+    /// Sends the terminal size; held until the session is open (§9 quirk 9).
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), ChannelGone> {
+        let (cols, rows) = (u32::from(cols), u32::from(rows));
+        self.0
+            .send(Command::Resize { cols, rows })
+            .await
+            .map_err(|_| ChannelGone)
+    }
+
+    /// Asks the agent to end the session (Flag TerminateSession, §2.3).
+    pub async fn terminate(&self) -> Result<(), ChannelGone> {
+        self.0
+            .send(Command::Terminate)
+            .await
+            .map_err(|_| ChannelGone)
+    }
+}
+
+/// A live data channel for one session, client role. Dropping it stops its task and
+/// closes the socket (without a close frame, like the reference, §7.2).
+pub struct SessionChannel {
+    input: InputSender,
+    events: mpsc::UnboundedReceiver<ChannelEvent>,
+    task: JoinHandle<()>,
+}
+
+/// Queued input commands before `send_input` waits: enough for pipelining, small enough
+/// to bound memory (each command is at most one read of stdin).
+const COMMAND_QUEUE: usize = 256;
+
+impl SessionChannel {
+    /// Dials the stream URL (retrying transient failures with the same token, like the
+    /// reference's initial connect) and starts the task that owns socket and session.
+    pub async fn open(
+        endpoint: SessionEndpoint,
+        dialer: Dialer,
+        resumer: Resumer,
+        options: ChannelOptions,
+    ) -> Result<Self, TransportError> {
+        let ws = dial_initial(&dialer, &endpoint, &options.backoff).await?;
+        let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let driver = Driver::new(endpoint, dialer, resumer, options, ws, command_rx, event_tx);
+        let task = tokio::spawn(driver.run());
+        Ok(Self {
+            input: InputSender(command_tx),
+            events: event_rx,
+            task,
+        })
+    }
+
+    pub fn input(&self) -> InputSender {
+        self.input.clone()
+    }
+
+    pub async fn send_input(&self, bytes: Vec<u8>) -> Result<(), ChannelGone> {
+        self.input.send_input(bytes).await
+    }
+
+    pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), ChannelGone> {
+        self.input.resize(cols, rows).await
+    }
+
+    /// The next event; `None` after the final one has been taken.
+    pub async fn next_event(&mut self) -> Option<ChannelEvent> {
+        self.events.recv().await
+    }
+
+    /// An event if one is ready now (lets a consumer batch output writes).
+    pub fn try_next_event(&mut self) -> Option<ChannelEvent> {
+        self.events.try_recv().ok()
+    }
+}
+
+impl Drop for SessionChannel {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn dial_initial(
+    dialer: &Dialer,
+    endpoint: &SessionEndpoint,
+    backoff: &Backoff,
+) -> Result<super::dial::WsStream, TransportError> {
+    const INITIAL_ATTEMPTS: u32 = 3;
+    let mut attempt = 0;
+    loop {
+        match dialer.dial(&endpoint.stream_url, &endpoint.token).await {
+            Ok(ws) => return Ok(ws),
+            Err(error) if error.is_transient() && attempt + 1 < INITIAL_ATTEMPTS => {
+                tracing::warn!(session = %endpoint.session_id, %error, "dial failed, retrying");
+                tokio::time::sleep(backoff.delay(attempt)).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let b = Backoff::default();
+        assert_eq!(b.delay(0), Duration::from_millis(100));
+        assert_eq!(b.delay(1), Duration::from_millis(200));
+        assert_eq!(
+            b.delay(5),
+            Duration::from_secs(3).saturating_add(Duration::from_millis(200))
+        );
+        assert_eq!(b.delay(6), Duration::from_secs(5));
+        assert_eq!(b.delay(40), Duration::from_secs(5));
+    }
+}

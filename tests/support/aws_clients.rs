@@ -1,0 +1,59 @@
+//! Real AWS SDK clients pointed at an in-process emulator: explicit credentials, region and
+//! endpoint, never the developer's ~/.aws. Include with
+//! `#[path = "support/aws_clients.rs"] mod aws_clients;`.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_types::retry::RetryConfig;
+use gangway::emulator::{EmulatorConfig, Fleet, RunningEmulator};
+
+pub const ADMIN_KEY: &str = "AKIAGANGWAYADMIN";
+pub const DEV_KEY: &str = "AKIAGANGWAYDEV";
+
+fn credentials(access_key_id: &str) -> Credentials {
+    Credentials::new(access_key_id, "gangway", None, None, "gangway-tests")
+}
+
+/// Retries off: a test must see the first answer, and a 5xx must fail loudly.
+pub fn ec2(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ec2::Client {
+    let config = aws_sdk_ec2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials(access_key_id))
+        .endpoint_url(&emulator.endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_ec2::Client::from_conf(config)
+}
+
+pub fn ssm(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(credentials(access_key_id))
+        .endpoint_url(&emulator.endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+pub async fn start(fleet: Fleet) -> RunningEmulator {
+    gangway::emulator::start(EmulatorConfig::new(fleet))
+        .await
+        .expect("emulator starts on 127.0.0.1:0")
+}
+
+/// The AWS error code of a failed SDK call.
+pub fn error_code<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_ssm::error::SdkError<E, R>>,
+) -> String
+where
+    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let err = result.expect_err("the call should fail");
+    match err.as_service_error() {
+        Some(service) => service.code().unwrap_or("<no code>").to_owned(),
+        None => panic!("not a service error: {err:?}"),
+    }
+}
