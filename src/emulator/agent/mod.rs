@@ -83,7 +83,7 @@ mod tests {
     fn host_names_never_carry_escapes() {
         assert_eq!(host_name(Some("web-1"), "i-1"), "web-1");
         assert_eq!(host_name(Some("evil\u{1b}[2J"), "i-0abc"), "i-0abc");
-        assert_eq!(host_name(None, "../../etc"), "_______etc");
+        assert_eq!(host_name(None, "../../etc"), "______etc");
         assert_eq!(file_name_safe(""), "_");
     }
 }
