@@ -180,3 +180,18 @@ proptest! {
         }
     }
 }
+
+/// Found by `cargo fuzz run frame_decode`: a MessageType field of a space, a NUL and control
+/// bytes decoded to a type that did not survive re-encoding. Now rejected.
+#[test]
+fn fuzz_regression_interior_nul_in_message_type() {
+    use base64::Engine;
+    let input = "AAAAdCAAEH0AAHQAA3JlYWRhbV90AAAAAAAABAAAAAAAAAAAkeyF8p8AAaIpPtR0AAAAAAAAAAQAAAAAAAAAAJHshfKfmZnfAt0eTmX/Su4PewpT6s6aaPW0p0UcER0v5ZOmuiChMHlY0TUVM5NDMwAAAAEAAAAFQUdBSU4=";
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(input)
+        .unwrap();
+    assert_eq!(
+        Frame::decode(&bytes),
+        Err(gangway::proto::DecodeError::MessageType)
+    );
+}

@@ -20,8 +20,8 @@ pub enum DecodeError {
     /// SHA-256 of the payload does not match PayloadDigest.
     #[error("payload digest does not match the payload")]
     Digest,
-    /// MessageType is empty or not ASCII text.
-    #[error("message type is empty or not ASCII")]
+    /// MessageType is empty, or not printable ASCII once its padding is stripped.
+    #[error("message type is empty or not printable ASCII")]
     MessageType,
     /// A payload's JSON (or binary layout) is not what §3/§4 describe.
     #[error("invalid {field} payload: {reason}")]

@@ -1,17 +1,24 @@
-//! The interactive terminal UI.
+//! The interactive terminal UI (issue 6), in the Elm architecture (style.md §3): `model` is
+//! plain data, `update` is pure and returns `effect`s, `views` draw the model, and the
+//! runtime owns the terminal and runs effects on tokio tasks that answer with `msg`s.
 
-use std::process::ExitCode;
+pub mod config;
+pub mod effect;
+pub mod effects;
+#[doc(hidden)]
+pub mod fixtures;
+pub mod fleet;
+pub mod input;
+pub mod keymap;
+pub mod model;
+pub mod msg;
+pub mod runtime;
+pub mod shell;
+pub mod terminal;
+pub mod text;
+pub mod update;
+pub mod views;
 
-use crate::cli::{Cli, DemoArgs};
+mod start;
 
-/// Entry point of `gangway` with no subcommand (built in issue 6).
-pub fn run_cli(_cli: &Cli) -> ExitCode {
-    eprintln!("gangway: the terminal UI is not built yet (issue 6)");
-    ExitCode::from(2)
-}
-
-/// Entry point of `gangway demo` (built in issue 6).
-pub fn run_demo(_cli: &Cli, _args: DemoArgs) -> ExitCode {
-    eprintln!("gangway demo: arrives with the emulator and the UI (issues 3-6)");
-    ExitCode::SUCCESS
-}
+pub use start::{run_cli, run_demo};

@@ -1,0 +1,288 @@
+//! `~/.config/gangway/config.toml` (or `--config FILE`): fleet scope and columns, refresh
+//! interval, the reason prompt, and key bindings. A broken file never stops the UI: the
+//! problem is shown with the file, line and field, and the defaults are used (issue 6).
+//! `examples/config.toml` documents every field.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::Spanned;
+
+use crate::tui::keymap::{Chord, Keymap, action_named};
+use crate::tui::model::{ReasonMode, Settings};
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    fleet: FleetSection,
+    #[serde(default)]
+    shell: ShellSection,
+    #[serde(default)]
+    keys: BTreeMap<String, Spanned<KeyList>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetSection {
+    /// `{ Env = "dev" }`: only these instances, applied as EC2 filters.
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
+    /// Tag keys shown as columns.
+    #[serde(default)]
+    columns: Vec<String>,
+    refresh_secs: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShellSection {
+    #[serde(default)]
+    reason: ReasonMode,
+    reason_pattern: Option<Spanned<String>>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+enum KeyList {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// What the UI takes from the config file, plus the problem found, if any.
+#[derive(Debug)]
+pub struct Loaded {
+    pub settings: Settings,
+    pub keymap: Keymap,
+    /// `file:line: field: problem; using the defaults`.
+    pub warning: Option<String>,
+}
+
+/// The default location, `$XDG_CONFIG_HOME/gangway/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|dir| dir.join("gangway").join("config.toml"))
+}
+
+/// Reads the file if it exists. A missing default file is fine; a missing `--config` is not.
+pub fn load(path: Option<&Path>, readonly: bool) -> Loaded {
+    let explicit = path.is_some();
+    let Some(path) = path.map(Path::to_path_buf).or_else(default_path) else {
+        return defaults(readonly, None);
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => parse(&text, &path, readonly),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => defaults(readonly, None),
+        Err(e) => defaults(
+            readonly,
+            Some(format!("{}: {e}; using the defaults", path.display())),
+        ),
+    }
+}
+
+fn defaults(readonly: bool, warning: Option<String>) -> Loaded {
+    Loaded {
+        settings: Settings::default(),
+        keymap: Keymap::defaults(readonly),
+        warning,
+    }
+}
+
+/// Line number (1-based) of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+pub fn parse(text: &str, path: &Path, readonly: bool) -> Loaded {
+    let problem = |offset: Option<usize>, field: &str, message: &str| {
+        let line = offset
+            .map(|o| format!(":{}", line_of(text, o)))
+            .unwrap_or_default();
+        let message = message.trim().replace('\n', " ");
+        Some(format!(
+            "{}{line}: {field}: {message}; using the defaults",
+            path.display()
+        ))
+    };
+    let file: File = match toml::from_str(text) {
+        Ok(file) => file,
+        Err(e) => {
+            let field = e.message().split('`').nth(1).unwrap_or("syntax").to_owned();
+            return defaults(
+                readonly,
+                problem(e.span().map(|s| s.start), &field, e.message()),
+            );
+        }
+    };
+    let mut settings = Settings {
+        tag_filters: file.fleet.tags.into_iter().collect(),
+        tag_columns: file.fleet.columns,
+        reason_mode: file.shell.reason,
+        ..Settings::default()
+    };
+    if let Some(secs) = file.fleet.refresh_secs {
+        if *secs.get_ref() < 5 {
+            return defaults(
+                readonly,
+                problem(
+                    Some(secs.span().start),
+                    "fleet.refresh_secs",
+                    "must be at least 5",
+                ),
+            );
+        }
+        settings.refresh_every = Duration::from_secs(*secs.get_ref());
+    }
+    if let Some(pattern) = file.shell.reason_pattern {
+        match regex_lite::Regex::new(pattern.get_ref()) {
+            Ok(regex) => settings.reason_pattern = Some(regex),
+            Err(e) => {
+                return defaults(
+                    readonly,
+                    problem(
+                        Some(pattern.span().start),
+                        "shell.reason_pattern",
+                        &e.to_string(),
+                    ),
+                );
+            }
+        }
+    }
+    let mut keymap = Keymap::defaults(readonly);
+    for (name, keys) in &file.keys {
+        let at = Some(keys.span().start);
+        let field = format!("keys.{name}");
+        let Some(action) = action_named(name) else {
+            return defaults(
+                readonly,
+                problem(
+                    at,
+                    &field,
+                    "no such action (see `?` in gangway for the names)",
+                ),
+            );
+        };
+        let texts = match keys.get_ref() {
+            KeyList::One(one) => std::slice::from_ref(one),
+            KeyList::Many(many) => many.as_slice(),
+        };
+        let mut chords = Vec::new();
+        for text in texts {
+            match Chord::parse(text) {
+                Some(chord) => chords.push(chord),
+                None => {
+                    return defaults(
+                        readonly,
+                        problem(
+                            at,
+                            &field,
+                            &format!(
+                                "`{}` is not a key (examples: ctrl-d, enter, x, f5)",
+                                crate::tui::text::fit(text, 20)
+                            ),
+                        ),
+                    );
+                }
+            }
+        }
+        keymap.rebind(action, &chords);
+    }
+    Loaded {
+        settings,
+        keymap,
+        warning: None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::tui::keymap::{Action, Scope};
+
+    fn parsed(text: &str) -> Loaded {
+        parse(
+            text,
+            Path::new("/home/me/.config/gangway/config.toml"),
+            false,
+        )
+    }
+
+    #[test]
+    fn the_example_file_is_valid() {
+        let text = include_str!("../../examples/config.toml");
+        let loaded = parsed(text);
+        assert_eq!(loaded.warning, None);
+        assert_eq!(loaded.settings.reason_mode, ReasonMode::Optional);
+        assert_eq!(loaded.settings.tag_columns, ["Env", "Team"]);
+    }
+
+    #[test]
+    fn keys_and_settings_apply() {
+        let loaded = parsed(
+            "[fleet]\ntags = { Env = \"dev\" }\nrefresh_secs = 30\n[shell]\nreason = \"required\"\nreason_pattern = '^OPS-\\d+'\n[keys]\nterminate = [\"x\", \"ctrl-k\"]\nquit = \"ctrl-q\"\n",
+        );
+        assert_eq!(loaded.warning, None);
+        assert_eq!(
+            loaded.settings.tag_filters,
+            [("Env".to_owned(), "dev".to_owned())]
+        );
+        assert_eq!(loaded.settings.refresh_every, Duration::from_secs(30));
+        assert!(
+            loaded
+                .settings
+                .reason_pattern
+                .unwrap()
+                .is_match("OPS-12 fix")
+        );
+        let x = KeyEvent::new(KeyCode::Char('x'), KeyModifiers::NONE);
+        assert_eq!(
+            loaded.keymap.resolve(Scope::Sessions, &x),
+            Some(Action::Terminate)
+        );
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(loaded.keymap.resolve(Scope::Fleet, &q), None);
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_field_and_fall_back_to_defaults() {
+        let loaded = parsed("[fleet]\ncolumns = [\"Env\"]\n\n[keys]\nterminate = \"ctrl-dd\"\n");
+        let warning = loaded.warning.unwrap();
+        assert!(
+            warning.starts_with("/home/me/.config/gangway/config.toml:5: keys.terminate:"),
+            "{warning}"
+        );
+        assert!(loaded.settings.tag_columns.is_empty(), "defaults are used");
+
+        let warning = parsed("[keys]\nexplode = \"x\"\n").warning.unwrap();
+        assert!(
+            warning.contains(":2: keys.explode: no such action"),
+            "{warning}"
+        );
+
+        let warning = parsed("[fleet]\nrefresh = 10\n").warning.unwrap();
+        assert!(warning.contains(":2: refresh:"), "{warning}");
+
+        let warning = parsed("[shell]\nreason = \"sometimes\"\n").warning.unwrap();
+        assert!(warning.contains(":2:"), "{warning}");
+
+        let warning = parsed("[shell]\nreason_pattern = \"(\"\n").warning.unwrap();
+        assert!(warning.contains(":2: shell.reason_pattern:"), "{warning}");
+
+        let warning = parsed("[fleet\n").warning.unwrap();
+        assert!(warning.contains(":1:"), "{warning}");
+    }
+
+    #[test]
+    fn a_missing_default_file_is_silent_but_a_missing_explicit_file_is_not() {
+        let loaded = load(Some(Path::new("/nonexistent/gangway.toml")), false);
+        assert!(
+            loaded
+                .warning
+                .unwrap()
+                .contains("/nonexistent/gangway.toml")
+        );
+    }
+}

@@ -1,0 +1,26 @@
+//! What `update` asks the outside world to do. The runtime executes each effect on a tokio
+//! task (or, for a shell, after handing over the terminal) and answers with a `Msg`.
+
+use crate::aws::types::Instance;
+use crate::tui::model::{HistoryQuery, SessionRef, ShellTarget};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// `list_instances` in every region, with the configured tag filters.
+    LoadFleet,
+    /// `GetConnectionStatus` for the instance, then the diagnosis.
+    CheckConnectivity(Box<Instance>),
+    LoadSessions,
+    /// One history page; `region: None` starts over in every region.
+    LoadHistory {
+        region: Option<String>,
+        query: HistoryQuery,
+        next_token: Option<String>,
+    },
+    LoadPreferences,
+    Terminate(SessionRef),
+    OpenShell {
+        target: ShellTarget,
+        reason: Option<String>,
+    },
+}

@@ -1,0 +1,198 @@
+//! Runs effects on tokio tasks and answers with messages, so no AWS call ever blocks input
+//! (issue 6). Each region's client works independently; answers carry the region. Errors are
+//! reduced to `LoadError` here: `AwsError`'s text never holds tokens or signed URLs.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use crate::aws::{AccessScope, AwsClient, AwsError, HistoryFilter, Instance, diagnose};
+use crate::tui::effect::Effect;
+use crate::tui::model::{ErrorKind, HistoryQuery, LoadError, SessionRef};
+use crate::tui::msg::{ConnectivityReport, HistoryPage, Msg};
+
+pub fn load_error(error: &AwsError) -> LoadError {
+    let kind = match error {
+        AwsError::Credentials { .. } | AwsError::NoRegion => ErrorKind::Credentials,
+        AwsError::Unreachable { .. } => ErrorKind::Unreachable,
+        AwsError::AccessDenied(_) => ErrorKind::AccessDenied,
+        _ => ErrorKind::Other,
+    };
+    LoadError {
+        kind,
+        message: error.to_string(),
+        hint: error.hint(),
+    }
+}
+
+#[derive(Clone)]
+pub struct Executor {
+    clients: Arc<Vec<AwsClient>>,
+    messages: UnboundedSender<Msg>,
+    tag_filters: Arc<Vec<(String, String)>>,
+    scope: Arc<AccessScope>,
+}
+
+impl Executor {
+    pub fn new(
+        clients: Vec<AwsClient>,
+        messages: UnboundedSender<Msg>,
+        tag_filters: Vec<(String, String)>,
+        scope: AccessScope,
+    ) -> Self {
+        Self {
+            clients: Arc::new(clients),
+            messages,
+            tag_filters: Arc::new(tag_filters),
+            scope: Arc::new(scope),
+        }
+    }
+
+    pub fn client(&self, region: &str) -> Option<&AwsClient> {
+        self.clients.iter().find(|c| c.region() == region)
+    }
+
+    /// Starts an effect. `OpenShell` is not handled here: the runtime must hand over the
+    /// terminal for it.
+    pub fn spawn(&self, effect: Effect) {
+        match effect {
+            Effect::LoadFleet => self.per_region(|this, client| async move {
+                let result = client.list_instances(&this.tag_filters).await;
+                Msg::FleetLoaded {
+                    region: client.region().to_owned(),
+                    result: result.map_err(|e| load_error(&e)),
+                }
+            }),
+            Effect::CheckConnectivity(instance) => self.check(*instance),
+            Effect::LoadSessions => self.per_region(|_, client| async move {
+                let result = client.active_sessions().await;
+                Msg::SessionsLoaded {
+                    region: client.region().to_owned(),
+                    result: result.map_err(|e| load_error(&e)),
+                }
+            }),
+            Effect::LoadHistory {
+                region,
+                query,
+                next_token,
+            } => self.history(region, query, next_token),
+            Effect::LoadPreferences => self.per_region(|_, client| async move {
+                let result = client.session_preferences().await;
+                Msg::PreferencesLoaded {
+                    region: client.region().to_owned(),
+                    result: result.map_err(|e| load_error(&e)),
+                }
+            }),
+            Effect::Terminate(session) => self.terminate(session),
+            Effect::OpenShell { .. } => tracing::error!("OpenShell reached the task executor"),
+        }
+    }
+
+    fn per_region<F, Fut>(&self, call: F)
+    where
+        F: Fn(Executor, AwsClient) -> Fut,
+        Fut: Future<Output = Msg> + Send + 'static,
+    {
+        for client in self.clients.iter() {
+            let future = call(self.clone(), client.clone());
+            let messages = self.messages.clone();
+            tokio::spawn(async move {
+                let _ = messages.send(future.await);
+            });
+        }
+    }
+
+    fn check(&self, instance: Instance) {
+        let Some(client) = self.client(&instance.region).cloned() else {
+            return;
+        };
+        let messages = self.messages.clone();
+        let scope = AccessScope::clone(&self.scope);
+        tokio::spawn(async move {
+            let result = match client.connection_status(&instance.id).await {
+                Ok(connected) => Ok(report(&instance, connected, &scope)),
+                Err(e) if e.is_access_expired() => {
+                    let expired = AccessScope {
+                        access_expired: true,
+                        ..scope
+                    };
+                    Ok(report(&instance, false, &expired))
+                }
+                Err(e) => Err(load_error(&e)),
+            };
+            let _ = messages.send(Msg::Connectivity {
+                id: instance.id.clone(),
+                result,
+            });
+        });
+    }
+
+    fn history(&self, region: Option<String>, query: HistoryQuery, next_token: Option<String>) {
+        let filter = HistoryFilter {
+            target: query.target.clone(),
+            owner: query.owner.clone(),
+            after: query.after,
+            before: query.before,
+        };
+        for client in self
+            .clients
+            .iter()
+            .filter(|c| region.as_deref().is_none_or(|r| r == c.region()))
+        {
+            let (client, filter, query, token) = (
+                client.clone(),
+                filter.clone(),
+                query.clone(),
+                next_token.clone(),
+            );
+            let messages = self.messages.clone();
+            tokio::spawn(async move {
+                let result = client
+                    .session_history(&filter, token)
+                    .await
+                    .map(|(sessions, next_token)| HistoryPage {
+                        sessions,
+                        next_token,
+                    })
+                    .map_err(|e| load_error(&e));
+                let _ = messages.send(Msg::HistoryLoaded {
+                    region: client.region().to_owned(),
+                    query,
+                    result,
+                });
+            });
+        }
+    }
+
+    fn terminate(&self, session: SessionRef) {
+        let Some(client) = self.client(&session.region).cloned() else {
+            return;
+        };
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let result = client
+                .terminate_session(&session.session_id)
+                .await
+                .map_err(|e| load_error(&e));
+            let _ = messages.send(Msg::Terminated {
+                session_id: session.session_id,
+                result,
+            });
+        });
+    }
+}
+
+/// GetConnectionStatus plus the diagnosis, in the words the detail pane shows.
+fn report(instance: &Instance, connected: bool, scope: &AccessScope) -> ConnectivityReport {
+    let diagnosis = diagnose(instance, Some(connected), scope);
+    let mut summary = diagnosis.summary.clone();
+    for warning in &diagnosis.warnings {
+        summary.push(' ');
+        summary.push_str(warning);
+    }
+    ConnectivityReport {
+        connected: diagnosis.can_connect(),
+        summary,
+        fix: diagnosis.fix,
+    }
+}

@@ -1,0 +1,325 @@
+//! Emulator-shaped data for tests, snapshots and the benchmark: the same kinds of instances
+//! as the emulator's demo fleet (offline, stopped, old agent, not managed, a Korean tag and a
+//! tag value carrying an ESC sequence and NUL), with fixed times so snapshots are stable.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use crate::aws::types::{
+    Instance, InstanceId, InstanceState, PingStatus, SessionInfo, SessionPreferences, SessionStatus,
+};
+
+/// 2026-11-29 12:00:00 UTC: "now" in every fixture.
+pub fn now() -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_953_600)
+}
+
+pub fn ago(secs: u64) -> SystemTime {
+    now() - Duration::from_secs(secs)
+}
+
+struct Spec<'a> {
+    name: &'a str,
+    hex: &'a str,
+    env: &'a str,
+    state: InstanceState,
+    ping: PingStatus,
+    agent: &'a str,
+    image: (&'a str, &'a str),
+    extra: &'a [(&'a str, &'a str)],
+}
+
+const AL2023: (&str, &str) = ("ami-0a1b2c3d4e5f60001", "al2023-ami-2023.6");
+const UBUNTU: (&str, &str) = ("ami-0a1b2c3d4e5f60002", "ubuntu-24.04-amd64");
+
+fn instance(at: usize, spec: &Spec<'_>) -> Instance {
+    let mut tags = BTreeMap::from([
+        ("Name".to_owned(), spec.name.to_owned()),
+        ("Env".to_owned(), spec.env.to_owned()),
+        (
+            "Team".to_owned(),
+            if at.is_multiple_of(2) {
+                "platform"
+            } else {
+                "payments"
+            }
+            .to_owned(),
+        ),
+    ]);
+    tags.extend(
+        spec.extra
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let managed = spec.ping != PingStatus::NotManaged;
+    Instance {
+        id: InstanceId::from_aws(format!("i-0{}", spec.hex)),
+        name: Some(spec.name.to_owned()),
+        tags,
+        state: spec.state.clone(),
+        ping_status: spec.ping,
+        agent_version: managed.then(|| spec.agent.to_owned()),
+        platform: Some("Linux".to_owned()),
+        platform_name: Some(
+            if spec.image == UBUNTU {
+                "Ubuntu 24.04"
+            } else {
+                "Amazon Linux 2023"
+            }
+            .to_owned(),
+        ),
+        private_ip: Some(format!("10.0.1.{}", 10 + at)),
+        image_id: Some(spec.image.0.to_owned()),
+        image_name: Some(spec.image.1.to_owned()),
+        region: "us-east-1".to_owned(),
+        last_ping: managed.then(|| ago(30 + at as u64 * 7)),
+    }
+}
+
+/// A dozen instances like the emulator's `Fleet::demo()`.
+pub fn demo_instances() -> Vec<Instance> {
+    use InstanceState::{Running, Stopped};
+    use PingStatus::{ConnectionLost, Inactive, NotManaged, Online};
+    let specs = [
+        Spec {
+            name: "web-1",
+            hex: "a1b2c3d4e5f600001",
+            env: "prod",
+            state: Running,
+            ping: Online,
+            agent: "3.3.987.0",
+            image: AL2023,
+            extra: &[("Role", "web")],
+        },
+        Spec {
+            name: "web-2",
+            hex: "a1b2c3d4e5f600002",
+            env: "prod",
+            state: Running,
+            ping: Online,
+            agent: "3.3.987.0",
+            image: AL2023,
+            extra: &[("Role", "web")],
+        },
+        Spec {
+            name: "api-1",
+            hex: "a1b2c3d4e5f600003",
+            env: "dev",
+            state: Running,
+            ping: Online,
+            agent: "3.3.987.0",
+            image: UBUNTU,
+            extra: &[("Role", "api")],
+        },
+        Spec {
+            name: "api-2",
+            hex: "a1b2c3d4e5f600004",
+            env: "dev",
+            state: Running,
+            ping: ConnectionLost,
+            agent: "3.3.987.0",
+            image: UBUNTU,
+            extra: &[("Role", "api")],
+        },
+        Spec {
+            name: "db-1",
+            hex: "a1b2c3d4e5f600005",
+            env: "prod",
+            state: Running,
+            ping: Online,
+            agent: "3.2.582.0",
+            image: AL2023,
+            extra: &[("Role", "db")],
+        },
+        Spec {
+            name: "batch-1",
+            hex: "a1b2c3d4e5f600006",
+            env: "stg",
+            state: Stopped,
+            ping: Inactive,
+            agent: "3.3.987.0",
+            image: AL2023,
+            extra: &[],
+        },
+        Spec {
+            name: "legacy-1",
+            hex: "a1b2c3d4e5f600007",
+            env: "stg",
+            state: Running,
+            ping: Online,
+            agent: "2.3.50.0",
+            image: UBUNTU,
+            extra: &[("Owner", "old-team")],
+        },
+        Spec {
+            name: "bastion-old",
+            hex: "a1b2c3d4e5f600008",
+            env: "prod",
+            state: Running,
+            ping: NotManaged,
+            agent: "",
+            image: AL2023,
+            extra: &[],
+        },
+        Spec {
+            name: "웹서버-서울",
+            hex: "a1b2c3d4e5f600009",
+            env: "dev",
+            state: Running,
+            ping: Online,
+            agent: "3.3.987.0",
+            image: UBUNTU,
+            extra: &[("설명", "한국어 태그 값")],
+        },
+        Spec {
+            name: "evil\x1b[31m-tag",
+            hex: "a1b2c3d4e5f60000a",
+            env: "dev",
+            state: Running,
+            ping: Online,
+            agent: "3.3.987.0",
+            image: AL2023,
+            extra: &[("Note", "bell\x07 nul\0 esc\x1b]0;pwned\x07")],
+        },
+        Spec {
+            name: "worker-1",
+            hex: "a1b2c3d4e5f60000b",
+            env: "dev",
+            state: Running,
+            ping: Online,
+            agent: "3.3.987.0",
+            image: AL2023,
+            extra: &[(
+                "Description",
+                "a very long description that goes on and on well past any column width so it must be cut with an ellipsis",
+            )],
+        },
+        Spec {
+            name: "worker-2",
+            hex: "a1b2c3d4e5f60000c",
+            env: "stg",
+            state: Running,
+            ping: Online,
+            agent: "3.3.987.0",
+            image: AL2023,
+            extra: &[],
+        },
+    ];
+    specs
+        .iter()
+        .enumerate()
+        .map(|(at, s)| instance(at, s))
+        .collect()
+}
+
+/// `n` instances named like the emulator's generated fleets (`host-00001`, Env cycling).
+pub fn generated_instances(n: usize) -> Vec<Instance> {
+    let envs = ["dev", "stg", "prod"];
+    (0..n)
+        .map(|at| {
+            let name = format!("host-{:05}", at + 1);
+            let hex = format!("{:017x}", at + 1);
+            let ping = if at % 10 == 9 {
+                PingStatus::ConnectionLost
+            } else {
+                PingStatus::Online
+            };
+            let spec = Spec {
+                name: &name,
+                hex: &hex,
+                env: envs[at % 3],
+                state: InstanceState::Running,
+                ping,
+                agent: "3.3.987.0",
+                image: if at % 4 == 0 { UBUNTU } else { AL2023 },
+                extra: &[],
+            };
+            let mut i = instance(at % 200, &spec);
+            i.private_ip = Some(format!(
+                "10.{}.{}.{}",
+                at / 65_536 % 256,
+                at / 256 % 256,
+                at % 256
+            ));
+            i
+        })
+        .collect()
+}
+
+pub fn session(
+    id: &str,
+    target: &str,
+    owner: &str,
+    started_secs_ago: u64,
+    reason: Option<&str>,
+) -> SessionInfo {
+    SessionInfo {
+        session_id: id.to_owned(),
+        target: target.to_owned(),
+        status: SessionStatus::Connected,
+        owner: format!("arn:aws:iam::123456789012:user/{owner}"),
+        start: Some(ago(started_secs_ago)),
+        end: None,
+        reason: reason.map(str::to_owned),
+        document_name: Some("SSM-SessionManagerRunShell".to_owned()),
+        region: "us-east-1".to_owned(),
+    }
+}
+
+pub fn active_sessions() -> Vec<SessionInfo> {
+    vec![
+        session(
+            "dev-0a1b2c3d4e5f60001",
+            "i-0a1b2c3d4e5f600003",
+            "dev",
+            300,
+            Some("JIRA-123 deploy"),
+        ),
+        session(
+            "dev-0a1b2c3d4e5f60002",
+            "i-0a1b2c3d4e5f600001",
+            "dev",
+            4 * 3600 - 90,
+            None,
+        ),
+        session(
+            "admin-0a1b2c3d4e5f60003",
+            "i-0a1b2c3d4e5f600005",
+            "admin",
+            2 * 3600,
+            Some("db 점검 \x1b[2J"),
+        ),
+    ]
+}
+
+pub fn history_sessions() -> Vec<SessionInfo> {
+    (0..30)
+        .map(|at| {
+            let mut s = session(
+                &format!("dev-0b{:015x}", at),
+                if at % 2 == 0 {
+                    "i-0a1b2c3d4e5f600001"
+                } else {
+                    "i-0a1b2c3d4e5f600009"
+                },
+                if at % 3 == 0 { "admin" } else { "dev" },
+                3600 * (at + 2),
+                (at % 4 == 0).then_some("routine check"),
+            );
+            s.status = SessionStatus::Terminated;
+            s.end = Some(ago(3600 * (at + 1)));
+            s
+        })
+        .collect()
+}
+
+pub fn preferences() -> SessionPreferences {
+    SessionPreferences {
+        idle_session_timeout_minutes: Some(20),
+        max_session_duration_minutes: Some(240),
+        s3_bucket_name: None,
+        cloudwatch_log_group_name: Some("/ssm/sessions".to_owned()),
+        kms_key_id: None,
+        run_as_enabled: false,
+    }
+}

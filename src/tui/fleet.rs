@@ -1,0 +1,416 @@
+//! The fleet table's data: instances from every region, a fuzzy filter, a sort column and the
+//! group-by-image toggle. Filtering runs on every keystroke over up to tens of thousands of
+//! rows, so each instance's searchable text is lower-cased once when the data arrives.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+
+use crate::aws::types::{Instance, InstanceId};
+use crate::tui::model::{Connectivity, Cursor, Load};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    Name,
+    Id,
+    State,
+    Ping,
+    Agent,
+    Platform,
+    Ip,
+    Image,
+    Region,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 9] = [
+        Self::Name,
+        Self::Id,
+        Self::State,
+        Self::Ping,
+        Self::Agent,
+        Self::Platform,
+        Self::Ip,
+        Self::Image,
+        Self::Region,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Id => "id",
+            Self::State => "state",
+            Self::Ping => "ping",
+            Self::Agent => "agent",
+            Self::Platform => "platform",
+            Self::Ip => "ip",
+            Self::Image => "image",
+            Self::Region => "region",
+        }
+    }
+
+    pub fn next(self) -> Self {
+        let at = Self::ALL.iter().position(|k| *k == self).unwrap_or(0);
+        Self::ALL[(at + 1) % Self::ALL.len()]
+    }
+}
+
+/// One visible line of the fleet table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetRow {
+    /// A group header in group-by-image mode: index of the first instance of the group, count.
+    Group {
+        first: usize,
+        count: usize,
+    },
+    Instance(usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct FleetState {
+    by_region: BTreeMap<String, Vec<Instance>>,
+    pub instances: Vec<Instance>,
+    haystacks: Vec<String>,
+    names: HashMap<String, usize>,
+    pub rows: Vec<FleetRow>,
+    pub shown: usize,
+    pub filter: String,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub group_by_image: bool,
+    pub show_detail: bool,
+    pub tag_columns: Vec<String>,
+    pub cursor: Cursor,
+    pub load: Load,
+    pub connectivity: HashMap<InstanceId, Connectivity>,
+}
+
+impl FleetState {
+    pub fn new(tag_columns: Vec<String>) -> Self {
+        Self {
+            by_region: BTreeMap::new(),
+            instances: Vec::new(),
+            haystacks: Vec::new(),
+            names: HashMap::new(),
+            rows: Vec::new(),
+            shown: 0,
+            filter: String::new(),
+            sort: SortKey::Name,
+            descending: false,
+            group_by_image: false,
+            show_detail: false,
+            tag_columns,
+            cursor: Cursor::default(),
+            load: Load::Idle,
+            connectivity: HashMap::new(),
+        }
+    }
+
+    /// Replaces one region's instances, keeping the selection on the same instance.
+    pub fn set_region(&mut self, region: &str, instances: Vec<Instance>) {
+        let selected = self.selected().map(|i| i.id.clone());
+        self.by_region.insert(region.to_owned(), instances);
+        self.instances = self.by_region.values().flatten().cloned().collect();
+        self.haystacks = self.instances.iter().map(haystack).collect();
+        self.names = self
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(at, i)| (i.id.as_str().to_owned(), at))
+            .collect();
+        self.sort_instances();
+        self.rebuild_rows();
+        match selected {
+            Some(id) => self.select_id(&id),
+            None => self.cursor.selected = self.first_instance_row_from(0, true),
+        }
+    }
+
+    pub fn get(&self, id: &InstanceId) -> Option<&Instance> {
+        self.names.get(id.as_str()).map(|at| &self.instances[*at])
+    }
+
+    /// The Name tag of an instance id, for the sessions and history tables.
+    pub fn name_of(&self, target: &str) -> Option<&str> {
+        self.names
+            .get(target)
+            .and_then(|at| self.instances[*at].name.as_deref())
+    }
+
+    pub fn selected(&self) -> Option<&Instance> {
+        match self.rows.get(self.cursor.selected)? {
+            FleetRow::Instance(at) => self.instances.get(*at),
+            FleetRow::Group { .. } => None,
+        }
+    }
+
+    pub fn select_id(&mut self, id: &InstanceId) {
+        let found = self
+            .rows
+            .iter()
+            .position(|row| matches!(row, FleetRow::Instance(at) if self.instances[*at].id == *id));
+        if let Some(at) = found {
+            self.cursor.selected = at;
+        }
+    }
+
+    pub fn set_filter(&mut self, filter: String) {
+        self.filter = filter;
+        self.rebuild_rows();
+        self.cursor.selected = self.first_instance_row_from(0, true);
+    }
+
+    pub fn set_sort(&mut self, key: SortKey, descending: bool) {
+        let selected = self.selected().map(|i| i.id.clone());
+        self.sort = key;
+        self.descending = descending;
+        self.sort_instances();
+        self.rebuild_rows();
+        if let Some(id) = selected {
+            self.select_id(&id);
+        }
+    }
+
+    pub fn toggle_group(&mut self) {
+        let selected = self.selected().map(|i| i.id.clone());
+        self.group_by_image = !self.group_by_image;
+        self.sort_instances();
+        self.rebuild_rows();
+        match selected {
+            Some(id) => self.select_id(&id),
+            None => self.cursor.selected = self.first_instance_row_from(0, true),
+        }
+    }
+
+    /// The nearest instance row from `from`, searching forward or backward (group headers are
+    /// not selectable).
+    pub fn first_instance_row_from(&self, from: usize, forward: bool) -> usize {
+        let is_instance = |at: &usize| matches!(self.rows.get(*at), Some(FleetRow::Instance(_)));
+        let found = if forward {
+            (from..self.rows.len()).find(is_instance)
+        } else {
+            (0..=from.min(self.rows.len().saturating_sub(1)))
+                .rev()
+                .find(is_instance)
+        };
+        found.unwrap_or(from.min(self.rows.len().saturating_sub(1)))
+    }
+
+    fn sort_instances(&mut self) {
+        let (key, descending, grouped) = (self.sort, self.descending, self.group_by_image);
+        let mut order: Vec<usize> = (0..self.instances.len()).collect();
+        order.sort_by(|a, b| {
+            let (a, b) = (&self.instances[*a], &self.instances[*b]);
+            let by_group = if grouped {
+                a.image_id.cmp(&b.image_id)
+            } else {
+                Ordering::Equal
+            };
+            let by_key = compare(a, b, key).then_with(|| a.id.cmp(&b.id));
+            by_group.then(if descending { by_key.reverse() } else { by_key })
+        });
+        self.instances = order.iter().map(|at| self.instances[*at].clone()).collect();
+        self.haystacks = order.iter().map(|at| self.haystacks[*at].clone()).collect();
+        self.names = self
+            .instances
+            .iter()
+            .enumerate()
+            .map(|(at, i)| (i.id.as_str().to_owned(), at))
+            .collect();
+    }
+
+    fn rebuild_rows(&mut self) {
+        let terms: Vec<Vec<char>> = self
+            .filter
+            .to_lowercase()
+            .split_whitespace()
+            .map(|term| term.chars().collect())
+            .collect();
+        let matching: Vec<usize> = (0..self.instances.len())
+            .filter(|at| {
+                terms
+                    .iter()
+                    .all(|term| fuzzy_match(&self.haystacks[*at], term))
+            })
+            .collect();
+        self.shown = matching.len();
+        self.rows = if self.group_by_image {
+            self.grouped(&matching)
+        } else {
+            matching.into_iter().map(FleetRow::Instance).collect()
+        };
+    }
+
+    fn grouped(&self, matching: &[usize]) -> Vec<FleetRow> {
+        let mut rows = Vec::with_capacity(matching.len() + 8);
+        let mut start = 0;
+        while start < matching.len() {
+            let image = &self.instances[matching[start]].image_id;
+            let count = matching[start..]
+                .iter()
+                .take_while(|at| self.instances[**at].image_id == *image)
+                .count();
+            rows.push(FleetRow::Group {
+                first: matching[start],
+                count,
+            });
+            rows.extend(
+                matching[start..start + count]
+                    .iter()
+                    .map(|at| FleetRow::Instance(*at)),
+            );
+            start += count;
+        }
+        rows
+    }
+}
+
+fn compare(a: &Instance, b: &Instance, key: SortKey) -> Ordering {
+    match key {
+        SortKey::Name => a.name.cmp(&b.name),
+        SortKey::Id => a.id.cmp(&b.id),
+        SortKey::State => a.state.cmp(&b.state),
+        SortKey::Ping => a.ping_status.cmp(&b.ping_status),
+        SortKey::Agent => version_key(&a.agent_version).cmp(&version_key(&b.agent_version)),
+        SortKey::Platform => a.platform_name.cmp(&b.platform_name),
+        SortKey::Ip => ip_key(&a.private_ip).cmp(&ip_key(&b.private_ip)),
+        SortKey::Image => a.image_id.cmp(&b.image_id),
+        SortKey::Region => a.region.cmp(&b.region),
+    }
+}
+
+/// `3.2.582.0` sorts after `3.2.9.0`: compare numerically, part by part.
+fn version_key(version: &Option<String>) -> Vec<u64> {
+    version
+        .as_deref()
+        .unwrap_or("")
+        .split('.')
+        .map(|part| part.parse().unwrap_or(0))
+        .collect()
+}
+
+fn ip_key(ip: &Option<String>) -> Option<std::net::Ipv4Addr> {
+    ip.as_deref().and_then(|text| text.parse().ok())
+}
+
+/// Separates the fields of a haystack; a match never spans two fields.
+const FIELD_SEPARATOR: char = '\u{1f}';
+
+/// Name, id, every tag `key=value` and the IP, lower-cased, as one searchable string.
+fn haystack(instance: &Instance) -> String {
+    let mut text = String::with_capacity(96);
+    text.push_str(instance.name.as_deref().unwrap_or(""));
+    text.push(FIELD_SEPARATOR);
+    text.push_str(instance.id.as_str());
+    for (key, value) in &instance.tags {
+        text.push(FIELD_SEPARATOR);
+        text.push_str(key);
+        text.push('=');
+        text.push_str(value);
+    }
+    text.push(FIELD_SEPARATOR);
+    text.push_str(instance.private_ip.as_deref().unwrap_or(""));
+    text.to_lowercase()
+}
+
+/// Subsequence match inside one field (fzf-style, without scoring): `wb2` matches `web-2`.
+/// Several terms separated by spaces must all match.
+pub fn fuzzy_match(haystack: &str, needle: &[char]) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    let mut matched = 0;
+    for ch in haystack.chars() {
+        if ch == FIELD_SEPARATOR {
+            matched = 0;
+        } else if ch == needle[matched] {
+            matched += 1;
+            if matched == needle.len() {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures;
+
+    fn state() -> FleetState {
+        let mut fleet = FleetState::new(vec![]);
+        fleet.set_region("us-east-1", fixtures::demo_instances());
+        fleet
+    }
+
+    fn names(fleet: &FleetState) -> Vec<String> {
+        fleet
+            .rows
+            .iter()
+            .filter_map(|r| match r {
+                FleetRow::Instance(at) => {
+                    Some(fleet.instances[*at].name.clone().unwrap_or_default())
+                }
+                FleetRow::Group { .. } => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn fuzzy_filter_matches_subsequences_of_name_id_tags_and_ip() {
+        let mut fleet = state();
+        fleet.set_filter("wb2".into());
+        assert_eq!(names(&fleet), ["web-2"]);
+        fleet.set_filter("env=prod".into());
+        assert!(names(&fleet).iter().all(|n| !n.is_empty()));
+        assert!(fleet.shown >= 2);
+        fleet.set_filter("10.0.1.12".into());
+        assert_eq!(fleet.shown, 1);
+        fleet.set_filter("서울".into());
+        assert_eq!(fleet.shown, 1);
+        fleet.set_filter("zzzz".into());
+        assert_eq!(fleet.shown, 0);
+        assert!(fleet.selected().is_none());
+    }
+
+    #[test]
+    fn sorting_keeps_the_selected_instance() {
+        let mut fleet = state();
+        fleet.set_filter(String::new());
+        let before = fleet.selected().unwrap().id.clone();
+        fleet.set_sort(SortKey::Ip, true);
+        assert_eq!(fleet.selected().unwrap().id, before);
+        let ips: Vec<_> = fleet
+            .instances
+            .iter()
+            .filter_map(|i| ip_key(&i.private_ip))
+            .collect();
+        assert!(ips.windows(2).all(|w| w[0] >= w[1]));
+    }
+
+    #[test]
+    fn grouping_by_image_puts_a_header_before_each_image() {
+        let mut fleet = state();
+        fleet.toggle_group();
+        assert!(matches!(fleet.rows[0], FleetRow::Group { .. }));
+        let total: usize = fleet
+            .rows
+            .iter()
+            .map(|r| match r {
+                FleetRow::Group { count, .. } => *count,
+                FleetRow::Instance(_) => 0,
+            })
+            .sum();
+        assert_eq!(total, fleet.instances.len());
+        assert!(
+            fleet.selected().is_some(),
+            "a header is never the selection"
+        );
+    }
+
+    #[test]
+    fn versions_compare_numerically() {
+        assert!(version_key(&Some("3.2.582.0".into())) > version_key(&Some("3.2.9.0".into())));
+    }
+}

@@ -1,0 +1,358 @@
+//! The whole state of the UI as plain data. Nothing here does IO or reads the clock: time
+//! arrives as `Msg::Tick(now)`, data as messages, so `update` and the views are pure and tests
+//! build a `Model` from fixtures.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::time::{Duration, SystemTime};
+
+use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::tui::fleet::FleetState;
+use crate::tui::keymap::{Keymap, Scope};
+
+/// What fills the body of the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Fleet,
+    Sessions,
+    History,
+    Preferences,
+    Help,
+}
+
+impl Screen {
+    /// The keymap scope of a screen (help and preferences only take global keys).
+    pub fn scope(self) -> Scope {
+        match self {
+            Self::Fleet => Scope::Fleet,
+            Self::Sessions => Scope::Sessions,
+            Self::History => Scope::History,
+            Self::Preferences | Self::Help => Scope::Global,
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Fleet => "fleet",
+            Self::Sessions => "sessions",
+            Self::History => "history",
+            Self::Preferences => "preferences",
+            Self::Help => "help",
+        }
+    }
+}
+
+/// Who gets the keys right now.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    Normal,
+    /// Typing into the fleet filter; the filter applies on every keystroke.
+    Filter,
+    Command(String),
+    Confirm(Confirm),
+    Reason(ReasonPrompt),
+}
+
+/// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Confirm {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub sessions: Vec<SessionRef>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionRef {
+    pub session_id: String,
+    pub region: String,
+}
+
+/// The instance a shell is about to open on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellTarget {
+    pub instance_id: InstanceId,
+    pub name: Option<String>,
+    pub region: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReasonPrompt {
+    pub target: ShellTarget,
+    pub text: String,
+    pub error: Option<String>,
+}
+
+/// Whether a reason must be given before a shell opens (config `[shell] reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReasonMode {
+    Required,
+    Optional,
+    #[default]
+    Off,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Load {
+    Idle,
+    Loading,
+    Loaded(SystemTime),
+    Failed,
+}
+
+/// An AWS failure reduced to what the screen needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError {
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Expired or missing credentials: a banner, the data stays.
+    Credentials,
+    /// The endpoint cannot be reached: a banner, the data stays.
+    Unreachable,
+    AccessDenied,
+    Other,
+}
+
+impl ErrorKind {
+    pub fn wants_banner(self) -> bool {
+        matches!(self, Self::Credentials | Self::Unreachable)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Banner {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub level: Level,
+    pub text: String,
+}
+
+/// `GetConnectionStatus` plus the diagnosis in plain words (from `aws::diagnose`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Connectivity {
+    Checking,
+    Known {
+        connected: bool,
+        summary: String,
+        fix: Option<String>,
+    },
+    Failed(String),
+}
+
+/// Settings from the config file and the command line.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub tag_filters: Vec<(String, String)>,
+    /// Tags the user's access is limited to, when known (the demo knows its user's scope);
+    /// the diagnosis says "outside your tag scope" for instances without them.
+    pub scope_tags: Vec<(String, String)>,
+    /// Tags shown as their own columns in the fleet table.
+    pub tag_columns: Vec<String>,
+    pub refresh_every: Duration,
+    pub sessions_refresh_every: Duration,
+    pub reason_mode: ReasonMode,
+    pub reason_pattern: Option<regex_lite::Regex>,
+    /// The user name sessions are owned by (`dev` in the demo); marks "own" sessions.
+    pub identity: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            tag_filters: Vec::new(),
+            scope_tags: Vec::new(),
+            tag_columns: Vec::new(),
+            refresh_every: Duration::from_secs(60),
+            sessions_refresh_every: Duration::from_secs(5),
+            reason_mode: ReasonMode::Off,
+            reason_pattern: None,
+            identity: None,
+        }
+    }
+}
+
+/// A list with a selection and a scroll offset kept by `update`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl Cursor {
+    /// Clamps to `len` rows and scrolls so the selection stays inside `page` visible rows.
+    pub fn settle(&mut self, len: usize, page: usize) {
+        self.selected = self.selected.min(len.saturating_sub(1));
+        let page = page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+        self.offset = self.offset.min(len.saturating_sub(page));
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionsState {
+    pub by_region: BTreeMap<String, Vec<SessionInfo>>,
+    /// Merged, newest first.
+    pub items: Vec<SessionInfo>,
+    pub marked: BTreeSet<String>,
+    pub cursor: Cursor,
+    pub load: Load,
+}
+
+/// History filters (`:history target=… owner=… since=2h`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    pub target: Option<String>,
+    pub owner: Option<String>,
+    pub after: Option<SystemTime>,
+    pub before: Option<SystemTime>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryState {
+    pub query: HistoryQuery,
+    pub items: Vec<SessionInfo>,
+    /// Regions with more pages, and the token of the next one.
+    pub next_tokens: BTreeMap<String, String>,
+    pub pending_regions: BTreeSet<String>,
+    pub cursor: Cursor,
+    pub load: Load,
+}
+
+/// A shell this UI opened: the only sessions whose activity it can know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedSession {
+    pub last_activity: SystemTime,
+}
+
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub now: SystemTime,
+    /// Terminal size (columns, rows).
+    pub size: (u16, u16),
+    pub screen: Screen,
+    pub back_stack: Vec<Screen>,
+    pub mode: Mode,
+    pub keymap: Keymap,
+    pub settings: Settings,
+    pub regions: Vec<String>,
+    pub fleet: FleetState,
+    pub sessions: SessionsState,
+    pub history: HistoryState,
+    pub preferences: BTreeMap<String, SessionPreferences>,
+    pub preferences_load: Load,
+    pub opened: HashMap<String, OpenedSession>,
+    pub status: Option<Status>,
+    pub banner: Option<Banner>,
+    pub config_warning: Option<String>,
+    pub quit: bool,
+}
+
+impl Model {
+    pub fn new(now: SystemTime, regions: Vec<String>, keymap: Keymap, settings: Settings) -> Self {
+        Self {
+            now,
+            size: (80, 24),
+            screen: Screen::Fleet,
+            back_stack: Vec::new(),
+            mode: Mode::Normal,
+            keymap,
+            fleet: FleetState::new(settings.tag_columns.clone()),
+            settings,
+            regions,
+            sessions: SessionsState {
+                by_region: BTreeMap::new(),
+                items: Vec::new(),
+                marked: BTreeSet::new(),
+                cursor: Cursor::default(),
+                load: Load::Idle,
+            },
+            history: HistoryState {
+                query: HistoryQuery::default(),
+                items: Vec::new(),
+                next_tokens: BTreeMap::new(),
+                pending_regions: BTreeSet::new(),
+                cursor: Cursor::default(),
+                load: Load::Idle,
+            },
+            preferences: BTreeMap::new(),
+            preferences_load: Load::Idle,
+            opened: HashMap::new(),
+            status: None,
+            banner: None,
+            config_warning: None,
+            quit: false,
+        }
+    }
+
+    pub fn multi_region(&self) -> bool {
+        self.regions.len() > 1
+    }
+
+    /// Rows of the body table on the current screen (the same layout the views draw).
+    pub fn page_rows(&self) -> usize {
+        let detail = self.screen == Screen::Fleet && self.fleet.show_detail;
+        let rows =
+            crate::tui::views::layout::table_rows(self.size.1, self.banner.is_some(), detail);
+        // The history screen spends one line on the filters in force.
+        if self.screen == Screen::History {
+            rows.saturating_sub(1)
+        } else {
+            rows
+        }
+    }
+
+    /// Whether a session belongs to the user of this UI: opened here, or owned by the identity.
+    pub fn is_own(&self, session: &SessionInfo) -> bool {
+        if self.opened.contains_key(&session.session_id) {
+            return true;
+        }
+        self.settings
+            .identity
+            .as_deref()
+            .is_some_and(|me| session.owner == me || session.owner.rsplit('/').next() == Some(me))
+    }
+
+    pub fn set_status(&mut self, level: Level, text: impl Into<String>) {
+        self.status = Some(Status {
+            level,
+            text: text.into(),
+        });
+    }
+
+    pub fn instance_name(&self, target: &str) -> Option<&str> {
+        self.fleet.name_of(target)
+    }
+
+    /// What the diagnosis knows about the user's access.
+    pub fn access_scope(&self) -> crate::aws::AccessScope {
+        let mut required_tags = self.settings.tag_filters.clone();
+        required_tags.extend(self.settings.scope_tags.iter().cloned());
+        crate::aws::AccessScope {
+            required_tags,
+            access_expired: false,
+        }
+    }
+
+    pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {
+        self.fleet.get(id)
+    }
+}

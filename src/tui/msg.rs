@@ -1,0 +1,67 @@
+//! Everything that can happen to the UI: keys, resizes, the clock, and answers from the AWS
+//! tasks started by effects. Answers carry plain data (no SDK types, no errors with secrets).
+
+use std::time::SystemTime;
+
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::tui::model::{HistoryQuery, LoadError, ShellTarget};
+
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    Tick(SystemTime),
+    FleetLoaded {
+        region: String,
+        result: Result<Vec<Instance>, LoadError>,
+    },
+    Connectivity {
+        id: InstanceId,
+        result: Result<ConnectivityReport, LoadError>,
+    },
+    SessionsLoaded {
+        region: String,
+        result: Result<Vec<SessionInfo>, LoadError>,
+    },
+    HistoryLoaded {
+        region: String,
+        query: HistoryQuery,
+        result: Result<HistoryPage, LoadError>,
+    },
+    PreferencesLoaded {
+        region: String,
+        result: Result<SessionPreferences, LoadError>,
+    },
+    Terminated {
+        session_id: String,
+        result: Result<(), LoadError>,
+    },
+    ShellEnded {
+        target: ShellTarget,
+        result: Result<ShellReport, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectivityReport {
+    pub connected: bool,
+    pub summary: String,
+    pub fix: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    pub sessions: Vec<SessionInfo>,
+    pub next_token: Option<String>,
+}
+
+/// How a shell opened from the UI ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellReport {
+    pub session_id: Option<String>,
+    /// One line: "exited with status 0", "terminated by idle timeout", …
+    pub summary: String,
+    pub ended_at: SystemTime,
+}

@@ -1,0 +1,103 @@
+//! The event loop: messages in (keys, clock, AWS answers), `update`, effects out, and at most
+//! one frame per `FRAME_INTERVAL` however many messages arrive (yazi's coalesced rendering,
+//! style.md §3). A shell takes the terminal inside the loop: input paused, terminal released,
+//! the session run, the terminal taken back and redrawn.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
+
+use crate::tui::effect::Effect;
+use crate::tui::effects::Executor;
+use crate::tui::input::Input;
+use crate::tui::model::{Model, ShellTarget};
+use crate::tui::msg::Msg;
+use crate::tui::terminal::Tui;
+use crate::tui::{shell, update, views};
+
+/// At most ~60 frames per second.
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+const TICK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Runs the UI until the user quits or a signal asks gangway to stop.
+pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyhow::Result<()> {
+    let (sender, mut messages) = unbounded_channel();
+    let executor = Executor::new(
+        clients,
+        sender.clone(),
+        model.settings.tag_filters.clone(),
+        model.access_scope(),
+    );
+    let mut tui = Tui::enter()?;
+    let input = Input::spawn(sender);
+    let size = tui.terminal.size()?;
+    model.size = (size.width, size.height);
+    model.now = SystemTime::now();
+    for effect in update::init(&mut model) {
+        executor.spawn(effect);
+    }
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut ticks = tokio::time::interval(TICK_INTERVAL);
+    let mut dirty = true;
+    let mut last_frame = Instant::now() - FRAME_INTERVAL;
+    while !model.quit {
+        if dirty && last_frame.elapsed() >= FRAME_INTERVAL {
+            tui.terminal.draw(|frame| views::draw(frame, &model))?;
+            last_frame = Instant::now();
+            dirty = false;
+        }
+        let until_frame = FRAME_INTERVAL.saturating_sub(last_frame.elapsed());
+        let batch = tokio::select! {
+            Some(msg) = messages.recv() => drain(msg, &mut messages),
+            _ = ticks.tick() => vec![Msg::Tick(SystemTime::now())],
+            _ = tokio::time::sleep(until_frame), if dirty => Vec::new(),
+            _ = terminate.recv() => break,
+            _ = hangup.recv() => break,
+        };
+        let mut pending = std::collections::VecDeque::from(batch);
+        while let Some(msg) = pending.pop_front() {
+            dirty = true;
+            for effect in update::update(&mut model, msg) {
+                match effect {
+                    Effect::OpenShell { target, reason } => {
+                        let ended = hand_over(&mut tui, &input, &executor, target, reason).await?;
+                        pending.push_back(ended);
+                        last_frame = Instant::now() - FRAME_INTERVAL;
+                    }
+                    other => executor.spawn(other),
+                }
+            }
+        }
+    }
+    drop(tui);
+    Ok(())
+}
+
+/// Everything already queued, so a burst becomes one frame.
+fn drain(first: Msg, messages: &mut UnboundedReceiver<Msg>) -> Vec<Msg> {
+    let mut batch = vec![first];
+    while let Ok(msg) = messages.try_recv() {
+        batch.push(msg);
+    }
+    batch
+}
+
+async fn hand_over(
+    tui: &mut Tui,
+    input: &Input,
+    executor: &Executor,
+    target: ShellTarget,
+    reason: Option<String>,
+) -> anyhow::Result<Msg> {
+    input.pause();
+    tui.suspend();
+    let result = match executor.client(&target.region) {
+        Some(client) => shell::run(client, &target, reason.as_deref()).await,
+        None => Err(format!("no client for region {}", target.region)),
+    };
+    tui.resume()?;
+    input.resume();
+    Ok(Msg::ShellEnded { target, result })
+}

@@ -1,0 +1,37 @@
+//! Opening a shell from the UI: the runtime has released the terminal; the native session
+//! (`connect::shell::run_interactive`, issue 5) runs here and its end is summarised in one
+//! line for the status bar.
+
+use std::time::SystemTime;
+
+use crate::aws::AwsClient;
+use crate::connect::{ShellEnd, ShellOutcome};
+use crate::tui::model::ShellTarget;
+use crate::tui::msg::ShellReport;
+
+/// Runs a shell on `target` and says how it ended; `Err` is the reason it could not start.
+pub async fn run(
+    client: &AwsClient,
+    target: &ShellTarget,
+    reason: Option<&str>,
+) -> Result<ShellReport, String> {
+    match crate::connect::shell::run_interactive(client, &target.instance_id, reason).await {
+        Ok(outcome) => Ok(report(&outcome)),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn report(outcome: &ShellOutcome) -> ShellReport {
+    let summary = match (&outcome.end, outcome.remote_exit_code) {
+        (ShellEnd::Exited, Some(code)) => {
+            format!("session {} exited with status {code}", outcome.session_id)
+        }
+        (ShellEnd::Exited, None) => format!("session {} exited", outcome.session_id),
+        _ => outcome.message(),
+    };
+    ShellReport {
+        session_id: Some(outcome.session_id.clone()),
+        summary,
+        ended_at: SystemTime::now(),
+    }
+}

@@ -1,0 +1,344 @@
+//! What each keymap action does.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+use crate::tui::effect::Effect;
+use crate::tui::keymap::Action;
+use crate::tui::model::{
+    Confirm, Connectivity, HistoryQuery, Level, Load, Mode, Model, ReasonMode, ReasonPrompt,
+    Screen, SessionRef, ShellTarget,
+};
+use crate::tui::update::input::{Edit, edit};
+use crate::tui::update::navigate;
+
+pub fn is_movement(action: Action) -> bool {
+    matches!(
+        action,
+        Action::Up
+            | Action::Down
+            | Action::PageUp
+            | Action::PageDown
+            | Action::Top
+            | Action::Bottom
+    )
+}
+
+pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
+    if !model.keymap.available(action) {
+        return Vec::new();
+    }
+    match action {
+        Action::Quit => {
+            model.quit = true;
+            Vec::new()
+        }
+        Action::Back => on_back(model),
+        Action::Help => show(model, Screen::Help),
+        Action::Command => {
+            model.mode = Mode::Command(String::new());
+            Vec::new()
+        }
+        a if is_movement(a) => navigate::on_move(model, a),
+        Action::Refresh => refresh(model),
+        Action::ShowFleet => show(model, Screen::Fleet),
+        Action::ShowSessions => show(model, Screen::Sessions),
+        Action::ShowHistory => {
+            let query = model.history.query.clone();
+            show_history(model, query)
+        }
+        Action::ShowPreferences => show(model, Screen::Preferences),
+        Action::Filter => {
+            model.mode = Mode::Filter;
+            Vec::new()
+        }
+        Action::SortNext => {
+            model.fleet.set_sort(model.fleet.sort.next(), false);
+            Vec::new()
+        }
+        Action::SortReverse => {
+            model
+                .fleet
+                .set_sort(model.fleet.sort, !model.fleet.descending);
+            Vec::new()
+        }
+        Action::GroupByImage => {
+            model.fleet.toggle_group();
+            Vec::new()
+        }
+        Action::Detail => {
+            model.fleet.show_detail = !model.fleet.show_detail;
+            if model.fleet.show_detail {
+                check_selected(model)
+            } else {
+                Vec::new()
+            }
+        }
+        Action::OpenShell => open_shell(model),
+        Action::Mark => toggle_mark(model),
+        Action::Terminate => ask_terminate(model),
+        _ => Vec::new(),
+    }
+}
+
+/// esc: clear the filter, close the detail pane, or go back to the previous screen.
+fn on_back(model: &mut Model) -> Vec<Effect> {
+    if model.screen == Screen::Fleet {
+        if model.fleet.show_detail {
+            model.fleet.show_detail = false;
+        } else if !model.fleet.filter.is_empty() {
+            model.fleet.set_filter(String::new());
+        }
+        return Vec::new();
+    }
+    model.screen = model.back_stack.pop().unwrap_or(Screen::Fleet);
+    Vec::new()
+}
+
+pub fn show(model: &mut Model, screen: Screen) -> Vec<Effect> {
+    if model.screen == screen {
+        return Vec::new();
+    }
+    if screen == Screen::Fleet {
+        model.back_stack.clear();
+    } else {
+        model.back_stack.push(model.screen);
+    }
+    model.screen = screen;
+    match screen {
+        Screen::Sessions if model.sessions.load != Load::Loading => {
+            model.sessions.load = Load::Loading;
+            vec![Effect::LoadSessions]
+        }
+        Screen::Preferences if model.preferences_load != Load::Loading => {
+            model.preferences_load = Load::Loading;
+            vec![Effect::LoadPreferences]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The history screen, starting over from the first page of every region.
+pub fn show_history(model: &mut Model, query: HistoryQuery) -> Vec<Effect> {
+    show(model, Screen::History);
+    let history = &mut model.history;
+    history.query = query.clone();
+    history.items.clear();
+    history.next_tokens.clear();
+    history.pending_regions = model.regions.iter().cloned().collect();
+    history.cursor = Default::default();
+    history.load = Load::Loading;
+    vec![Effect::LoadHistory {
+        region: None,
+        query,
+        next_token: None,
+    }]
+}
+
+fn refresh(model: &mut Model) -> Vec<Effect> {
+    match model.screen {
+        Screen::Fleet | Screen::Help => {
+            model.fleet.load = Load::Loading;
+            let mut effects = vec![Effect::LoadFleet];
+            if model.fleet.show_detail {
+                effects.extend(check_selected(model));
+            }
+            effects
+        }
+        Screen::Sessions => {
+            model.sessions.load = Load::Loading;
+            vec![Effect::LoadSessions]
+        }
+        Screen::History => {
+            let query = model.history.query.clone();
+            show_history(model, query)
+        }
+        Screen::Preferences => {
+            model.preferences_load = Load::Loading;
+            vec![Effect::LoadPreferences]
+        }
+    }
+}
+
+/// Starts the connectivity check of the selected instance unless one is known or running.
+pub fn check_selected(model: &mut Model) -> Vec<Effect> {
+    let Some(instance) = model.fleet.selected().cloned() else {
+        return Vec::new();
+    };
+    if matches!(
+        model.fleet.connectivity.get(&instance.id),
+        Some(Connectivity::Checking)
+    ) {
+        return Vec::new();
+    }
+    model
+        .fleet
+        .connectivity
+        .insert(instance.id.clone(), Connectivity::Checking);
+    vec![Effect::CheckConnectivity(Box::new(instance))]
+}
+
+fn open_shell(model: &mut Model) -> Vec<Effect> {
+    let Some(instance) = model.fleet.selected() else {
+        return Vec::new();
+    };
+    // Stopped, offline or unmanaged instances are explained here instead of failing after
+    // the terminal has been handed over.
+    let scope = crate::aws::AccessScope {
+        required_tags: model.settings.tag_filters.clone(),
+        access_expired: false,
+    };
+    let diagnosis = crate::aws::diagnose(instance, None, &scope);
+    if !diagnosis.can_connect() {
+        let name =
+            crate::tui::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
+        let fix = diagnosis.fix.map(|f| format!(" → {f}")).unwrap_or_default();
+        model.set_status(
+            Level::Error,
+            format!("no shell on {name}: {}{fix}", diagnosis.summary),
+        );
+        return Vec::new();
+    }
+    let target = ShellTarget {
+        instance_id: instance.id.clone(),
+        name: instance.name.clone(),
+        region: instance.region.clone(),
+    };
+    if model.settings.reason_mode == ReasonMode::Off {
+        return vec![Effect::OpenShell {
+            target,
+            reason: None,
+        }];
+    }
+    model.mode = Mode::Reason(ReasonPrompt {
+        target,
+        text: String::new(),
+        error: None,
+    });
+    Vec::new()
+}
+
+pub fn on_reason_key(model: &mut Model, mut prompt: ReasonPrompt, key: &KeyEvent) -> Vec<Effect> {
+    match edit(prompt.text.clone(), key) {
+        Edit::Changed(text) => {
+            prompt.text = text;
+            prompt.error = None;
+            model.mode = Mode::Reason(prompt);
+            Vec::new()
+        }
+        Edit::Cancel => {
+            model.mode = Mode::Normal;
+            Vec::new()
+        }
+        Edit::Submit(text) => match check_reason(model, text.trim()) {
+            Ok(reason) => {
+                model.mode = Mode::Normal;
+                vec![Effect::OpenShell {
+                    target: prompt.target,
+                    reason,
+                }]
+            }
+            Err(problem) => {
+                prompt.error = Some(problem);
+                model.mode = Mode::Reason(prompt);
+                Vec::new()
+            }
+        },
+        Edit::Other => Vec::new(),
+    }
+}
+
+fn check_reason(model: &Model, text: &str) -> Result<Option<String>, String> {
+    let settings = &model.settings;
+    if text.is_empty() {
+        return match settings.reason_mode {
+            ReasonMode::Required => Err("a reason is required".to_owned()),
+            _ => Ok(None),
+        };
+    }
+    if let Some(pattern) = &settings.reason_pattern
+        && !pattern.is_match(text)
+    {
+        return Err(format!("the reason must match {}", pattern.as_str()));
+    }
+    Ok(Some(text.to_owned()))
+}
+
+fn toggle_mark(model: &mut Model) -> Vec<Effect> {
+    let sessions = &mut model.sessions;
+    if let Some(session) = sessions.items.get(sessions.cursor.selected) {
+        let id = session.session_id.clone();
+        if !sessions.marked.remove(&id) {
+            sessions.marked.insert(id);
+        }
+        sessions.cursor.selected += 1;
+    }
+    Vec::new()
+}
+
+/// ctrl-d: the marked sessions, or the selected one, behind a confirmation.
+fn ask_terminate(model: &mut Model) -> Vec<Effect> {
+    let sessions = &model.sessions;
+    let chosen: Vec<_> = if sessions.marked.is_empty() {
+        sessions
+            .items
+            .get(sessions.cursor.selected)
+            .into_iter()
+            .collect()
+    } else {
+        sessions
+            .items
+            .iter()
+            .filter(|s| sessions.marked.contains(&s.session_id))
+            .collect()
+    };
+    if chosen.is_empty() {
+        return Vec::new();
+    }
+    let lines = chosen
+        .iter()
+        .map(|s| {
+            let name = model.instance_name(&s.target).unwrap_or("");
+            let owner = s.owner.rsplit('/').next().unwrap_or(&s.owner);
+            format!("{}  {} {}  ({owner})", s.session_id, s.target, name)
+        })
+        .collect();
+    let refs = chosen
+        .iter()
+        .map(|s| SessionRef {
+            session_id: s.session_id.clone(),
+            region: s.region.clone(),
+        })
+        .collect::<Vec<_>>();
+    let title = match refs.len() {
+        1 => "Terminate this session?".to_owned(),
+        n => format!("Terminate these {n} sessions?"),
+    };
+    model.mode = Mode::Confirm(Confirm {
+        title,
+        lines,
+        sessions: refs,
+    });
+    Vec::new()
+}
+
+pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Vec<Effect> {
+    match key.code {
+        KeyCode::Char('y' | 'Y') => {
+            model.mode = Mode::Normal;
+            model.sessions.marked.clear();
+            let count = confirm.sessions.len();
+            model.set_status(Level::Info, format!("terminating {count} session(s)…"));
+            confirm
+                .sessions
+                .into_iter()
+                .map(Effect::Terminate)
+                .collect()
+        }
+        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
+            model.mode = Mode::Normal;
+            model.set_status(Level::Info, "nothing terminated");
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}

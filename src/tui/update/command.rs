@@ -1,0 +1,103 @@
+//! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
+//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:help`, `:q`.
+
+use std::time::{Duration, SystemTime};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::tui::effect::Effect;
+use crate::tui::model::{HistoryQuery, Level, Model, Screen};
+use crate::tui::update::actions;
+
+pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
+    let mut words = text.split_whitespace();
+    let Some(name) = words.next() else {
+        return Vec::new();
+    };
+    let args: Vec<&str> = words.collect();
+    match name {
+        "q" | "quit" | "q!" => {
+            model.quit = true;
+            Vec::new()
+        }
+        "fleet" | "f" => actions::show(model, Screen::Fleet),
+        "sessions" | "s" => actions::show(model, Screen::Sessions),
+        "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
+        "help" | "h" => actions::show(model, Screen::Help),
+        "history" | "hist" => match parse_history_query(&args, model.now) {
+            Ok(query) => actions::show_history(model, query),
+            Err(problem) => {
+                model.set_status(Level::Error, problem);
+                Vec::new()
+            }
+        },
+        other => {
+            let shown = crate::tui::text::fit(other, 40);
+            model.set_status(
+                Level::Error,
+                format!("unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :q)"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// `target=ID owner=NAME since=90m after=… before=…`; an empty list means no filter.
+pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryQuery, String> {
+    let mut query = HistoryQuery::default();
+    for arg in args {
+        let Some((key, value)) = arg.split_once('=').filter(|(_, v)| !v.is_empty()) else {
+            return Err(format!(
+                "expected key=value, got `{}`",
+                crate::tui::text::fit(arg, 40)
+            ));
+        };
+        match key {
+            "target" => query.target = Some(value.to_owned()),
+            "owner" => query.owner = Some(value.to_owned()),
+            "since" => query.after = Some(now - parse_span(value)?),
+            "after" => query.after = Some(parse_time(value)?),
+            "before" => query.before = Some(parse_time(value)?),
+            other => {
+                return Err(format!(
+                    "unknown history filter `{}` (target, owner, since, after, before)",
+                    crate::tui::text::fit(other, 20)
+                ));
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// `30m`, `2h`, `7d`.
+fn parse_span(text: &str) -> Result<Duration, String> {
+    let bad = || {
+        format!(
+            "`{}` is not a span like 30m, 2h or 7d",
+            crate::tui::text::fit(text, 20)
+        )
+    };
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (digits, unit) = text.split_at(split);
+    let count: u64 = digits.parse().map_err(|_| bad())?;
+    let unit_secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    Ok(Duration::from_secs(count.saturating_mul(unit_secs)))
+}
+
+fn parse_time(text: &str) -> Result<SystemTime, String> {
+    OffsetDateTime::parse(text, &Rfc3339)
+        .map(SystemTime::from)
+        .map_err(|_| {
+            format!(
+                "`{}` is not a time like 2026-11-29T08:00:00Z",
+                crate::tui::text::fit(text, 30)
+            )
+        })
+}

@@ -1,0 +1,221 @@
+//! Answers from AWS. A failure never throws data away: the last good data stays on screen and
+//! credentials or reachability problems raise a banner with the fix (issue 6).
+
+use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::tui::effect::Effect;
+use crate::tui::model::{
+    Banner, Connectivity, HistoryQuery, Level, Load, LoadError, Model, OpenedSession, ShellTarget,
+};
+use crate::tui::msg::{ConnectivityReport, HistoryPage, ShellReport};
+use crate::tui::text;
+
+/// Records a failure: a banner for credentials/reachability, otherwise the status line.
+fn report(model: &mut Model, what: &str, error: &LoadError) {
+    if error.kind.wants_banner() {
+        model.banner = Some(Banner {
+            message: error.message.clone(),
+            hint: error.hint.clone(),
+        });
+    } else {
+        let hint = error
+            .hint
+            .as_deref()
+            .map(|h| format!(" ({h})"))
+            .unwrap_or_default();
+        model.set_status(Level::Error, format!("{what}: {}{hint}", error.message));
+    }
+}
+
+fn loaded(model: &mut Model) -> Load {
+    model.banner = None;
+    Load::Loaded(model.now)
+}
+
+pub fn on_fleet(
+    model: &mut Model,
+    region: &str,
+    result: Result<Vec<Instance>, LoadError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(instances) => {
+            model.fleet.set_region(region, instances);
+            model.fleet.load = loaded(model);
+        }
+        Err(error) => {
+            model.fleet.load = Load::Failed;
+            report(model, &format!("fleet ({region})"), &error);
+        }
+    }
+    Vec::new()
+}
+
+pub fn on_connectivity(
+    model: &mut Model,
+    id: InstanceId,
+    result: Result<ConnectivityReport, LoadError>,
+) -> Vec<Effect> {
+    let state = match result {
+        Ok(r) => Connectivity::Known {
+            connected: r.connected,
+            summary: r.summary,
+            fix: r.fix,
+        },
+        Err(error) => {
+            if error.kind.wants_banner() {
+                report(model, "connectivity", &error);
+            }
+            Connectivity::Failed(error.message)
+        }
+    };
+    model.fleet.connectivity.insert(id, state);
+    Vec::new()
+}
+
+pub fn on_sessions(
+    model: &mut Model,
+    region: &str,
+    result: Result<Vec<SessionInfo>, LoadError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(list) => {
+            let sessions = &mut model.sessions;
+            sessions.by_region.insert(region.to_owned(), list);
+            let selected = sessions
+                .items
+                .get(sessions.cursor.selected)
+                .map(|s| s.session_id.clone());
+            sessions.items = sessions.by_region.values().flatten().cloned().collect();
+            sort_newest_first(&mut sessions.items);
+            let live: std::collections::BTreeSet<_> = sessions
+                .items
+                .iter()
+                .map(|s| s.session_id.clone())
+                .collect();
+            sessions.marked.retain(|id| live.contains(id));
+            if let Some(at) =
+                selected.and_then(|id| sessions.items.iter().position(|s| s.session_id == id))
+            {
+                sessions.cursor.selected = at;
+            }
+            model.sessions.load = loaded(model);
+        }
+        Err(error) => {
+            model.sessions.load = Load::Failed;
+            report(model, &format!("sessions ({region})"), &error);
+        }
+    }
+    Vec::new()
+}
+
+fn sort_newest_first(items: &mut [SessionInfo]) {
+    items.sort_by(|a, b| {
+        b.start
+            .cmp(&a.start)
+            .then_with(|| a.session_id.cmp(&b.session_id))
+    });
+}
+
+pub fn on_history(
+    model: &mut Model,
+    region: &str,
+    query: HistoryQuery,
+    result: Result<HistoryPage, LoadError>,
+) -> Vec<Effect> {
+    if query != model.history.query {
+        return Vec::new(); // an answer to a filter the user has since replaced
+    }
+    model.history.pending_regions.remove(region);
+    match result {
+        Ok(page) => {
+            let history = &mut model.history;
+            history.items.extend(page.sessions);
+            sort_newest_first(&mut history.items);
+            history.items.dedup_by(|a, b| a.session_id == b.session_id);
+            if let Some(token) = page.next_token {
+                history.next_tokens.insert(region.to_owned(), token);
+            }
+        }
+        Err(error) => report(model, &format!("history ({region})"), &error),
+    }
+    if model.history.pending_regions.is_empty() {
+        model.history.load = loaded(model);
+        return crate::tui::update::navigate::more_history_if_near_end(model);
+    }
+    Vec::new()
+}
+
+pub fn on_preferences(
+    model: &mut Model,
+    region: &str,
+    result: Result<SessionPreferences, LoadError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(prefs) => {
+            model.preferences.insert(region.to_owned(), prefs);
+            model.preferences_load = loaded(model);
+        }
+        Err(error) => {
+            model.preferences_load = Load::Failed;
+            report(model, &format!("preferences ({region})"), &error);
+        }
+    }
+    Vec::new()
+}
+
+pub fn on_terminated(
+    model: &mut Model,
+    session_id: &str,
+    result: Result<(), LoadError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(()) => model.set_status(Level::Info, format!("terminated {session_id}")),
+        Err(error) => {
+            // A denied terminate shows AWS's own reason (issue 6).
+            let message = format!("could not terminate {session_id}: {}", error.message);
+            model.set_status(Level::Error, message);
+        }
+    }
+    model.sessions.load = Load::Loading;
+    vec![Effect::LoadSessions]
+}
+
+pub fn on_shell_ended(
+    model: &mut Model,
+    target: &ShellTarget,
+    result: Result<ShellReport, String>,
+) -> Vec<Effect> {
+    let label = text::fit(
+        target
+            .name
+            .as_deref()
+            .unwrap_or(target.instance_id.as_str()),
+        40,
+    );
+    match result {
+        Ok(report) => {
+            if let Some(id) = &report.session_id {
+                model.opened.insert(
+                    id.clone(),
+                    OpenedSession {
+                        last_activity: report.ended_at,
+                    },
+                );
+            }
+            model.set_status(
+                Level::Info,
+                format!(
+                    "shell on {label} ended: {}",
+                    text::fit(&report.summary, 200)
+                ),
+            );
+        }
+        Err(reason) => {
+            model.set_status(
+                Level::Error,
+                format!("no shell on {label}: {}", text::fit(&reason, 200)),
+            );
+        }
+    }
+    model.sessions.load = Load::Loading;
+    vec![Effect::LoadSessions]
+}

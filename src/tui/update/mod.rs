@@ -1,0 +1,76 @@
+//! `update(&mut Model, Msg) -> Vec<Effect>`: pure, no IO, no clock (style.md §3, the Elm
+//! architecture). One small `on_*` function per kind of message.
+
+mod actions;
+mod command;
+mod data;
+mod input;
+mod navigate;
+
+use crate::tui::effect::Effect;
+use crate::tui::model::{Load, Model, Screen};
+use crate::tui::msg::Msg;
+
+pub use command::parse_history_query;
+
+/// The effects to run once at start: the fleet, the sessions and the preferences.
+pub fn init(model: &mut Model) -> Vec<Effect> {
+    model.fleet.load = Load::Loading;
+    model.sessions.load = Load::Loading;
+    model.preferences_load = Load::Loading;
+    vec![
+        Effect::LoadFleet,
+        Effect::LoadSessions,
+        Effect::LoadPreferences,
+    ]
+}
+
+pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
+    let effects = match msg {
+        Msg::Key(key) => input::on_key(model, &key),
+        Msg::Resize(cols, rows) => {
+            model.size = (cols, rows);
+            Vec::new()
+        }
+        Msg::Tick(now) => on_tick(model, now),
+        Msg::FleetLoaded { region, result } => data::on_fleet(model, &region, result),
+        Msg::Connectivity { id, result } => data::on_connectivity(model, id, result),
+        Msg::SessionsLoaded { region, result } => data::on_sessions(model, &region, result),
+        Msg::HistoryLoaded {
+            region,
+            query,
+            result,
+        } => data::on_history(model, &region, query, result),
+        Msg::PreferencesLoaded { region, result } => data::on_preferences(model, &region, result),
+        Msg::Terminated { session_id, result } => data::on_terminated(model, &session_id, result),
+        Msg::ShellEnded { target, result } => data::on_shell_ended(model, &target, result),
+    };
+    navigate::settle_all(model);
+    effects
+}
+
+/// Automatic refresh: the fleet at the configured interval, the sessions more often while they
+/// are on screen (their countdowns matter).
+fn on_tick(model: &mut Model, now: std::time::SystemTime) -> Vec<Effect> {
+    model.now = now;
+    let mut effects = Vec::new();
+    let due = |load: &Load, every| match load {
+        Load::Loaded(at) => now.duration_since(*at).is_ok_and(|age| age >= every),
+        Load::Failed | Load::Idle => true,
+        Load::Loading => false,
+    };
+    if due(&model.fleet.load, model.settings.refresh_every) {
+        model.fleet.load = Load::Loading;
+        effects.push(Effect::LoadFleet);
+    }
+    if model.screen == Screen::Sessions
+        && due(&model.sessions.load, model.settings.sessions_refresh_every)
+    {
+        model.sessions.load = Load::Loading;
+        effects.push(Effect::LoadSessions);
+    }
+    effects
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,86 @@
+//! Moving the selection in whichever list is on screen.
+
+use crate::tui::effect::Effect;
+use crate::tui::keymap::Action;
+use crate::tui::model::{Cursor, Load, Model, Screen};
+
+/// Up, down, page and jump keys. On the history screen, reaching the last rows asks for the
+/// next page (pagination follows scrolling).
+pub fn on_move(model: &mut Model, action: Action) -> Vec<Effect> {
+    let page = model.page_rows().max(1);
+    let screen = model.screen;
+    let Some((cursor, len)) = cursor_of(model, screen) else {
+        return Vec::new();
+    };
+    let last = len.saturating_sub(1);
+    let forward = !matches!(action, Action::Up | Action::PageUp | Action::Top);
+    cursor.selected = match action {
+        Action::Up => cursor.selected.saturating_sub(1),
+        Action::Down => (cursor.selected + 1).min(last),
+        Action::PageUp => cursor.selected.saturating_sub(page),
+        Action::PageDown => (cursor.selected + page).min(last),
+        Action::Top => 0,
+        _ => last,
+    };
+    if screen == Screen::Fleet {
+        let from = model.fleet.cursor.selected;
+        let mut at = model.fleet.first_instance_row_from(from, forward);
+        if !matches!(
+            model.fleet.rows.get(at),
+            Some(crate::tui::fleet::FleetRow::Instance(_))
+        ) {
+            at = model.fleet.first_instance_row_from(from, !forward);
+        }
+        model.fleet.cursor.selected = at;
+    }
+    settle_all(model);
+    if screen == Screen::History {
+        return more_history_if_near_end(model);
+    }
+    if screen == Screen::Fleet && model.fleet.show_detail {
+        return crate::tui::update::actions::check_selected(model);
+    }
+    Vec::new()
+}
+
+fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> {
+    match screen {
+        Screen::Fleet => Some((&mut model.fleet.cursor, model.fleet.rows.len())),
+        Screen::Sessions => Some((&mut model.sessions.cursor, model.sessions.items.len())),
+        Screen::History => Some((&mut model.history.cursor, model.history.items.len())),
+        Screen::Preferences | Screen::Help => None,
+    }
+}
+
+/// Keeps every cursor inside its list and its selection on screen.
+pub fn settle_all(model: &mut Model) {
+    let page = model.page_rows();
+    model.fleet.cursor.settle(model.fleet.rows.len(), page);
+    model
+        .sessions
+        .cursor
+        .settle(model.sessions.items.len(), page);
+    model.history.cursor.settle(model.history.items.len(), page);
+}
+
+/// Next history pages once the selection is within a page of the end.
+pub fn more_history_if_near_end(model: &mut Model) -> Vec<Effect> {
+    let history = &mut model.history;
+    let near_end = history.cursor.selected + model.size.1 as usize >= history.items.len();
+    if !near_end || history.load == Load::Loading || history.next_tokens.is_empty() {
+        return Vec::new();
+    }
+    history.load = Load::Loading;
+    let tokens = std::mem::take(&mut history.next_tokens);
+    tokens
+        .into_iter()
+        .map(|(region, token)| {
+            history.pending_regions.insert(region.clone());
+            Effect::LoadHistory {
+                region: Some(region),
+                query: history.query.clone(),
+                next_token: Some(token),
+            }
+        })
+        .collect()
+}

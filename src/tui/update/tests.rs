@@ -1,0 +1,558 @@
+//! `update` without a terminal: keys in, model changes and effects out.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::tui::fixtures;
+use crate::tui::keymap::Keymap;
+use crate::tui::model::{
+    Connectivity, ErrorKind, Level, LoadError, Mode, ReasonMode, Settings, ShellTarget,
+};
+use crate::tui::msg::{ConnectivityReport, HistoryPage, ShellReport};
+
+fn model_with(settings: Settings, readonly: bool) -> Model {
+    let mut model = Model::new(
+        fixtures::now(),
+        vec!["us-east-1".into()],
+        Keymap::defaults(readonly),
+        settings,
+    );
+    model.size = (120, 40);
+    let effects = init(&mut model);
+    assert_eq!(
+        effects,
+        [
+            Effect::LoadFleet,
+            Effect::LoadSessions,
+            Effect::LoadPreferences
+        ]
+    );
+    update(
+        &mut model,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    update(
+        &mut model,
+        Msg::SessionsLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::active_sessions()),
+        },
+    );
+    update(
+        &mut model,
+        Msg::PreferencesLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::preferences()),
+        },
+    );
+    model
+}
+
+fn model() -> Model {
+    model_with(
+        Settings {
+            identity: Some("dev".into()),
+            ..Settings::default()
+        },
+        false,
+    )
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Msg {
+    let mods = if c.is_ascii_uppercase() {
+        KeyModifiers::SHIFT
+    } else {
+        KeyModifiers::NONE
+    };
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), mods))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn typed(model: &mut Model, text: &str) -> Vec<Effect> {
+    text.chars().flat_map(|c| update(model, ch(c))).collect()
+}
+
+fn selected_name(model: &Model) -> String {
+    model
+        .fleet
+        .selected()
+        .and_then(|i| i.name.clone())
+        .unwrap_or_default()
+}
+
+#[test]
+fn filtering_then_enter_opens_a_shell_on_the_match() {
+    let mut m = model();
+    update(&mut m, ch('/'));
+    assert_eq!(m.mode, Mode::Filter);
+    typed(&mut m, "api-1");
+    assert_eq!(m.fleet.shown, 1);
+    assert_eq!(selected_name(&m), "api-1");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.mode, Mode::Normal, "enter leaves the filter, keeping it");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let [
+        Effect::OpenShell {
+            target,
+            reason: None,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(target.name.as_deref(), Some("api-1"));
+}
+
+#[test]
+fn an_offline_instance_is_explained_instead_of_opening_a_shell() {
+    let mut m = model();
+    update(&mut m, ch('/'));
+    typed(&mut m, "batch-1");
+    update(&mut m, key(KeyCode::Enter));
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let status = m.status.clone().unwrap();
+    assert_eq!(status.level, Level::Error);
+    assert!(
+        status.text.starts_with("no shell on batch-1:"),
+        "{}",
+        status.text
+    );
+    assert!(status.text.contains("stopped"), "{}", status.text);
+}
+
+#[test]
+fn esc_in_filter_mode_clears_the_filter() {
+    let mut m = model();
+    update(&mut m, ch('/'));
+    typed(&mut m, "web-");
+    assert_eq!(m.fleet.shown, 2);
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.fleet.shown, 12);
+    assert_eq!(m.mode, Mode::Normal);
+}
+
+#[test]
+fn readonly_never_opens_shells_or_terminates() {
+    let mut m = model_with(Settings::default(), true);
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    update(&mut m, ch('2'));
+    assert_eq!(m.screen, Screen::Sessions);
+    assert!(update(&mut m, ctrl('d')).is_empty());
+    assert_eq!(m.mode, Mode::Normal);
+}
+
+#[test]
+fn required_reason_must_be_given_and_match_the_pattern() {
+    let settings = Settings {
+        reason_mode: ReasonMode::Required,
+        reason_pattern: Some(regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap()),
+        ..Settings::default()
+    };
+    let mut m = model_with(settings, false);
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    assert!(matches!(m.mode, Mode::Reason(_)));
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let Mode::Reason(prompt) = &m.mode else {
+        panic!()
+    };
+    assert_eq!(prompt.error.as_deref(), Some("a reason is required"));
+    typed(&mut m, "because");
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let Mode::Reason(prompt) = &m.mode else {
+        panic!()
+    };
+    assert!(prompt.error.as_deref().unwrap().contains("must match"));
+    for _ in 0.."because".len() {
+        update(&mut m, key(KeyCode::Backspace));
+    }
+    typed(&mut m, "OPS-42 disk full");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    assert!(
+        matches!(&effects[..], [Effect::OpenShell { reason: Some(r), .. }] if r == "OPS-42 disk full")
+    );
+    assert_eq!(m.mode, Mode::Normal);
+}
+
+#[test]
+fn terminate_asks_first_and_covers_every_marked_session() {
+    let mut m = model();
+    update(&mut m, ch('2'));
+    update(&mut m, ch(' '));
+    update(&mut m, ch(' '));
+    assert_eq!(m.sessions.marked.len(), 2);
+    assert!(
+        update(&mut m, ctrl('d')).is_empty(),
+        "nothing happens before the confirmation"
+    );
+    let Mode::Confirm(confirm) = &m.mode else {
+        panic!("{:?}", m.mode)
+    };
+    assert_eq!(confirm.sessions.len(), 2);
+    let effects = update(&mut m, ch('y'));
+    assert_eq!(effects.len(), 2);
+    assert!(effects.iter().all(|e| matches!(e, Effect::Terminate(_))));
+    assert!(m.sessions.marked.is_empty());
+}
+
+#[test]
+fn declining_the_confirmation_terminates_nothing() {
+    let mut m = model();
+    update(&mut m, ch('2'));
+    update(&mut m, ctrl('d'));
+    assert!(update(&mut m, key(KeyCode::Esc)).is_empty());
+    assert_eq!(m.mode, Mode::Normal);
+}
+
+#[test]
+fn a_denied_terminate_shows_the_reason_from_aws() {
+    let mut m = model();
+    let error = LoadError {
+        kind: ErrorKind::AccessDenied,
+        message: "User dev is not allowed to terminate admin-0a1b".into(),
+        hint: None,
+    };
+    let effects = update(
+        &mut m,
+        Msg::Terminated {
+            session_id: "admin-0a1b".into(),
+            result: Err(error),
+        },
+    );
+    assert_eq!(effects, [Effect::LoadSessions]);
+    let status = m.status.clone().unwrap();
+    assert_eq!(status.level, Level::Error);
+    assert!(status.text.contains("is not allowed to terminate"));
+}
+
+#[test]
+fn expired_credentials_raise_a_banner_and_keep_the_data() {
+    let mut m = model();
+    let error = LoadError {
+        kind: ErrorKind::Credentials,
+        message: "the security token has expired".into(),
+        hint: Some("run `aws sso login --profile dev`".into()),
+    };
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Err(error),
+        },
+    );
+    assert_eq!(m.fleet.instances.len(), 12);
+    assert!(
+        m.banner
+            .as_ref()
+            .unwrap()
+            .hint
+            .as_deref()
+            .unwrap()
+            .contains("sso login")
+    );
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    assert!(m.banner.is_none(), "a success clears the banner");
+}
+
+#[test]
+fn command_mode_switches_screens_and_quits() {
+    let mut m = model();
+    update(&mut m, ch(':'));
+    typed(&mut m, "sessions");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.screen, Screen::Sessions);
+    update(&mut m, ch(':'));
+    typed(&mut m, "prefs");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.screen, Screen::Preferences);
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.screen, Screen::Sessions, "esc goes back one screen");
+    update(&mut m, ch(':'));
+    typed(&mut m, "nonsense");
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.status.as_ref().unwrap().text.contains("unknown command"));
+    update(&mut m, ch(':'));
+    typed(&mut m, "q");
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.quit);
+}
+
+#[test]
+fn history_filters_come_from_the_command_line_and_pages_follow_scrolling() {
+    let mut m = model();
+    update(&mut m, ch(':'));
+    typed(&mut m, "history target=i-0a1b2c3d4e5f600001 since=2h");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let [
+        Effect::LoadHistory {
+            region: None,
+            query,
+            next_token: None,
+        },
+    ] = effects.as_slice()
+    else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(query.target.as_deref(), Some("i-0a1b2c3d4e5f600001"));
+    assert_eq!(
+        query.after,
+        Some(fixtures::now() - Duration::from_secs(7200))
+    );
+    let page = |from: usize| HistoryPage {
+        sessions: fixtures::history_sessions()[from..from + 10].to_vec(),
+        next_token: Some(format!("t{from}")),
+    };
+    let query = query.clone();
+    let more = update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query: query.clone(),
+            result: Ok(page(0)),
+        },
+    );
+    // Ten rows fill less than a 40-line screen: the next page is asked for at once.
+    assert!(matches!(&more[..], [Effect::LoadHistory { next_token: Some(t), .. }] if t == "t0"));
+    update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query,
+            result: Ok(page(10)),
+        },
+    );
+    assert_eq!(m.history.items.len(), 20);
+    let starts: Vec<_> = m.history.items.iter().map(|s| s.start).collect();
+    assert!(starts.windows(2).all(|w| w[0] >= w[1]), "newest first");
+}
+
+#[test]
+fn stale_history_answers_are_ignored() {
+    let mut m = model();
+    update(&mut m, ch('3'));
+    let old = crate::tui::model::HistoryQuery {
+        owner: Some("someone".into()),
+        ..Default::default()
+    };
+    update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query: old,
+            result: Ok(HistoryPage {
+                sessions: fixtures::history_sessions(),
+                next_token: None,
+            }),
+        },
+    );
+    assert!(m.history.items.is_empty());
+}
+
+#[test]
+fn bad_history_filters_are_reported() {
+    assert!(parse_history_query(&["since=2x"], fixtures::now()).is_err());
+    assert!(parse_history_query(&["colour=red"], fixtures::now()).is_err());
+    assert!(parse_history_query(&["after=yesterday"], fixtures::now()).is_err());
+    let q = parse_history_query(
+        &["after=2026-11-29T08:00:00Z", "owner=dev"],
+        fixtures::now(),
+    )
+    .unwrap();
+    assert_eq!(q.owner.as_deref(), Some("dev"));
+}
+
+#[test]
+fn the_detail_pane_checks_connectivity_of_the_selection() {
+    let mut m = model();
+    let effects = update(&mut m, ch('d'));
+    assert!(
+        matches!(&effects[..], [Effect::CheckConnectivity(i)] if i.name.as_deref() == Some(&selected_name(&m)[..]))
+    );
+    let id = m.fleet.selected().unwrap().id.clone();
+    assert_eq!(m.fleet.connectivity.get(&id), Some(&Connectivity::Checking));
+    let report = ConnectivityReport {
+        connected: false,
+        summary: "the instance is stopped".into(),
+        fix: Some("start it".into()),
+    };
+    update(
+        &mut m,
+        Msg::Connectivity {
+            id: id.clone(),
+            result: Ok(report),
+        },
+    );
+    assert!(matches!(
+        m.fleet.connectivity.get(&id),
+        Some(Connectivity::Known {
+            connected: false,
+            ..
+        })
+    ));
+    let moved = update(&mut m, key(KeyCode::Down));
+    assert!(
+        matches!(&moved[..], [Effect::CheckConnectivity(_)]),
+        "moving re-checks the new selection"
+    );
+}
+
+#[test]
+fn movement_keeps_the_selection_on_screen() {
+    let mut m = model_with(Settings::default(), false);
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::generated_instances(500)),
+        },
+    );
+    update(&mut m, Msg::Resize(80, 24));
+    update(&mut m, key(KeyCode::PageDown));
+    update(&mut m, key(KeyCode::PageDown));
+    let page = m.page_rows();
+    assert_eq!(m.fleet.cursor.selected, 2 * page);
+    assert!(
+        m.fleet.cursor.offset <= m.fleet.cursor.selected
+            && m.fleet.cursor.selected < m.fleet.cursor.offset + page
+    );
+    update(&mut m, ch('G'));
+    assert_eq!(m.fleet.cursor.selected, 499);
+    update(&mut m, ch('g'));
+    assert_eq!((m.fleet.cursor.selected, m.fleet.cursor.offset), (0, 0));
+}
+
+#[test]
+fn several_regions_merge_into_one_list() {
+    let mut m = Model::new(
+        fixtures::now(),
+        vec!["ap-northeast-2".into(), "us-east-1".into()],
+        Keymap::defaults(false),
+        Settings::default(),
+    );
+    let mut seoul = fixtures::generated_instances(3);
+    for i in &mut seoul {
+        i.region = "ap-northeast-2".into();
+    }
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "ap-northeast-2".into(),
+            result: Ok(seoul),
+        },
+    );
+    assert_eq!(m.fleet.instances.len(), 15);
+    assert!(m.multi_region());
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "ap-northeast-2".into(),
+            result: Ok(vec![]),
+        },
+    );
+    assert_eq!(
+        m.fleet.instances.len(),
+        12,
+        "a region's refresh replaces only that region"
+    );
+}
+
+#[test]
+fn ticks_refresh_the_fleet_on_schedule_and_sessions_while_shown() {
+    let mut m = model();
+    assert!(update(&mut m, Msg::Tick(fixtures::now() + Duration::from_secs(1))).is_empty());
+    let effects = update(&mut m, Msg::Tick(fixtures::now() + Duration::from_secs(61)));
+    assert_eq!(effects, [Effect::LoadFleet]);
+    update(&mut m, ch('2'));
+    update(
+        &mut m,
+        Msg::SessionsLoaded {
+            region: "us-east-1".into(),
+            result: Ok(vec![]),
+        },
+    );
+    let effects = update(&mut m, Msg::Tick(fixtures::now() + Duration::from_secs(67)));
+    assert_eq!(effects, [Effect::LoadSessions]);
+}
+
+#[test]
+fn a_shell_end_reports_in_the_status_line_and_marks_the_session_as_own() {
+    let mut m = model_with(Settings::default(), false);
+    let target = ShellTarget {
+        instance_id: crate::aws::types::InstanceId::from_aws("i-0a1b2c3d4e5f600001"),
+        name: Some("web-1".into()),
+        region: "us-east-1".into(),
+    };
+    let report = ShellReport {
+        session_id: Some("dev-0a1b2c3d4e5f60002".into()),
+        summary: "exited with status 0".into(),
+        ended_at: fixtures::now(),
+    };
+    let effects = update(
+        &mut m,
+        Msg::ShellEnded {
+            target: target.clone(),
+            result: Ok(report),
+        },
+    );
+    assert_eq!(effects, [Effect::LoadSessions]);
+    assert_eq!(
+        m.status.clone().unwrap().text,
+        "shell on web-1 ended: exited with status 0"
+    );
+    assert!(m.is_own(&fixtures::active_sessions()[1]));
+    update(
+        &mut m,
+        Msg::ShellEnded {
+            target,
+            result: Err("TargetNotConnected: the agent is offline".into()),
+        },
+    );
+    assert_eq!(m.status.clone().unwrap().level, Level::Error);
+}
+
+#[test]
+fn own_sessions_are_recognised_by_identity() {
+    let m = model();
+    let own: Vec<bool> = fixtures::active_sessions()
+        .iter()
+        .map(|s| m.is_own(s))
+        .collect();
+    assert_eq!(own, [true, true, false]);
+}
+
+#[test]
+fn release_events_and_unbound_keys_do_nothing() {
+    let mut m = model();
+    let before = m.fleet.cursor.clone();
+    let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+    release.kind = ratatui::crossterm::event::KeyEventKind::Release;
+    update(&mut m, Msg::Key(release));
+    update(&mut m, ch('x'));
+    assert!(!m.quit);
+    assert_eq!(m.fleet.cursor, before);
+}

@@ -1,0 +1,165 @@
+//! The fleet table: Name, id, state, ping status, agent, platform, IP, image, the tag columns
+//! chosen in the config, and the region when several are shown.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::Paragraph;
+
+use crate::aws::types::{Instance, InstanceState, PingStatus};
+use crate::tui::fleet::{FleetRow, SortKey};
+use crate::tui::model::{Load, Model};
+use crate::tui::views::table::{self, Column, RowData, Value};
+
+pub fn ping_style(ping: PingStatus) -> Style {
+    Style::new().fg(match ping {
+        PingStatus::Online => Color::Green,
+        PingStatus::ConnectionLost => Color::Red,
+        PingStatus::Inactive => Color::Yellow,
+        PingStatus::NotManaged => Color::DarkGray,
+    })
+}
+
+pub fn state_style(state: &InstanceState) -> Style {
+    Style::new().fg(match state {
+        InstanceState::Running => Color::Green,
+        InstanceState::Pending | InstanceState::Stopping | InstanceState::ShuttingDown => {
+            Color::Yellow
+        }
+        InstanceState::Stopped | InstanceState::Terminated => Color::DarkGray,
+        InstanceState::Hybrid | InstanceState::Other(_) => Color::Gray,
+    })
+}
+
+fn columns(model: &Model) -> Vec<Column> {
+    let fleet = &model.fleet;
+    let mark = |key: SortKey, title: &str| {
+        if fleet.sort == key {
+            format!("{title}{}", if fleet.descending { "▼" } else { "▲" })
+        } else {
+            title.to_owned()
+        }
+    };
+    let mut columns = vec![
+        Column::new(mark(SortKey::Name, "NAME"), 18, 0),
+        Column::new(mark(SortKey::Id, "INSTANCE"), 20, 1),
+        Column::new(mark(SortKey::State, "STATE"), 8, 3),
+        Column::new(mark(SortKey::Ping, "PING"), 14, 2),
+        Column::new(mark(SortKey::Agent, "AGENT"), 10, 6),
+        Column::new(mark(SortKey::Platform, "PLATFORM"), 17, 7),
+        Column::new(mark(SortKey::Ip, "IP"), 13, 4),
+        Column::new(mark(SortKey::Image, "IMAGE"), 21, 8),
+    ];
+    columns.extend(
+        fleet
+            .tag_columns
+            .iter()
+            .map(|tag| Column::new(tag.to_uppercase(), 12, 5)),
+    );
+    if model.multi_region() {
+        columns.push(Column::new(mark(SortKey::Region, "REGION"), 14, 3));
+    }
+    columns
+}
+
+fn cells(model: &Model, instance: &Instance) -> Vec<Value> {
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let image = instance
+        .image_name
+        .clone()
+        .or_else(|| instance.image_id.clone())
+        .unwrap_or_else(|| "-".into());
+    let mut cells = vec![
+        Value::plain(opt(&instance.name)),
+        Value::plain(instance.id.as_str()),
+        Value::styled(instance.state.label(), state_style(&instance.state)),
+        Value::styled(
+            instance.ping_status.label(),
+            ping_style(instance.ping_status),
+        ),
+        Value::plain(opt(&instance.agent_version)),
+        Value::plain(opt(&instance.platform_name).to_string()),
+        Value::plain(opt(&instance.private_ip)),
+        Value::plain(image),
+    ];
+    cells.extend(model.fleet.tag_columns.iter().map(|tag| {
+        Value::plain(
+            instance
+                .tags
+                .get(tag)
+                .cloned()
+                .unwrap_or_else(|| "-".to_owned()),
+        )
+    }));
+    if model.multi_region() {
+        cells.push(Value::plain(instance.region.clone()));
+    }
+    cells
+}
+
+/// A group header in group-by-image mode: the image name under NAME, its id under INSTANCE,
+/// the number of instances under STATE.
+fn group_row(model: &Model, first: usize, count: usize, width: usize) -> RowData {
+    let instance = &model.fleet.instances[first];
+    let id = instance
+        .image_id
+        .clone()
+        .unwrap_or_else(|| "no image".to_owned());
+    let name = instance.image_name.clone().unwrap_or_else(|| id.clone());
+    let style = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
+    let mut cells = vec![
+        Value::styled(format!("▸ {name}"), style),
+        Value::styled(id, style),
+        Value::styled(format!("{count} inst."), style),
+    ];
+    cells.resize_with(width, || Value::plain(""));
+    RowData {
+        cells,
+        style: Style::new(),
+    }
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+    let fleet = &model.fleet;
+    if fleet.instances.is_empty() {
+        let text = match fleet.load {
+            Load::Loading | Load::Idle => "loading the fleet…",
+            Load::Failed => "no instances loaded (see the message above)",
+            Load::Loaded(_) => {
+                "no instances in scope (check --tag and the [fleet] tags in your config)"
+            }
+        };
+        frame.render_widget(
+            Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
+            area,
+        );
+        return;
+    }
+    if fleet.shown == 0 {
+        let text = format!(
+            "no instance matches `{}` (esc clears the filter)",
+            crate::tui::text::fit(&fleet.filter, 40)
+        );
+        frame.render_widget(
+            Paragraph::new(text).style(Style::new().fg(Color::Yellow)),
+            area,
+        );
+        return;
+    }
+    let columns = columns(model);
+    let width = columns.len();
+    table::draw(
+        frame,
+        area,
+        &columns,
+        fleet.rows.len(),
+        &fleet.cursor,
+        |at| match fleet.rows[at] {
+            FleetRow::Instance(i) => RowData {
+                cells: cells(model, &fleet.instances[i]),
+                style: Style::new(),
+            },
+            FleetRow::Group { first, count } => group_row(model, first, count, width),
+        },
+    );
+}

@@ -1,0 +1,50 @@
+//! Drawing: pure functions of the `Model` into a ratatui `Frame`. One file per screen, in the
+//! style of k9s' renderers: a header, a row function and a health colouring.
+
+mod chrome;
+mod detail;
+mod fleet;
+mod help;
+mod history;
+pub mod layout;
+mod popup;
+mod prefs;
+mod sessions;
+pub mod table;
+
+use ratatui::Frame;
+
+use crate::tui::model::{Mode, Model, Screen};
+
+pub fn draw(frame: &mut Frame<'_>, model: &Model) {
+    let area = frame.area();
+    if area.width == 0 || area.height == 0 {
+        return;
+    }
+    let detail = model.screen == Screen::Fleet && model.fleet.show_detail;
+    let areas = layout::split(area, model.banner.is_some(), detail);
+    chrome::title(frame, areas.title, model);
+    chrome::banner(frame, areas.banner, model);
+    match model.screen {
+        Screen::Fleet => {
+            fleet::draw(frame, areas.body, model);
+            if detail {
+                detail::draw(frame, areas.detail, model);
+            }
+        }
+        Screen::Sessions => sessions::draw(frame, areas.body, model),
+        Screen::History => history::draw(frame, areas.body, model),
+        Screen::Preferences => prefs::draw(frame, areas.body, model),
+        Screen::Help => help::draw(frame, areas.body, model),
+    }
+    chrome::status(frame, areas.status, model);
+    chrome::hints(frame, areas.hints, model);
+    match &model.mode {
+        Mode::Confirm(confirm) => popup::confirm(frame, area, confirm),
+        Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests;

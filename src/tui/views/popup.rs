@@ -1,0 +1,127 @@
+//! Popups over the current screen: the confirmation before terminating sessions and the
+//! reason prompt before opening a shell.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
+
+use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt};
+use crate::tui::text::{escape, fit};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [cell] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    cell
+}
+
+/// Clears the popup area, and blanks a wide character cut by its left edge: its second half
+/// would hide the border (ratatui's diff skips the cell after a wide character).
+fn clear(frame: &mut Frame<'_>, popup: Rect) {
+    frame.render_widget(Clear, popup);
+    if popup.x == 0 {
+        return;
+    }
+    let buffer = frame.buffer_mut();
+    for y in popup.top()..popup.bottom() {
+        let cell = &mut buffer[(popup.x - 1, y)];
+        if unicode_width::UnicodeWidthStr::width(cell.symbol()) > 1 {
+            cell.set_symbol(" ");
+        }
+    }
+}
+
+fn frame_block(title: String, colour: Color) -> Block<'static> {
+    Block::bordered()
+        .border_type(BorderType::Rounded)
+        .border_style(Style::new().fg(colour))
+        .title(title)
+        .title_style(Style::new().fg(colour).add_modifier(Modifier::BOLD))
+}
+
+pub fn confirm(frame: &mut Frame<'_>, area: Rect, confirm: &Confirm) {
+    let width = area.width.saturating_sub(4).min(90);
+    let shown = confirm.lines.len().min(8);
+    let height = u16::try_from(shown).unwrap_or(8) + 4 + u16::from(confirm.lines.len() > shown);
+    let popup = centered(area, width, height);
+    let inner = usize::from(width.saturating_sub(4));
+    let mut lines: Vec<Line<'_>> = confirm
+        .lines
+        .iter()
+        .take(shown)
+        .map(|l| Line::raw(format!(" {}", fit(l, inner))))
+        .collect();
+    if confirm.lines.len() > shown {
+        lines.push(Line::raw(format!(
+            " … and {} more",
+            confirm.lines.len() - shown
+        )));
+    }
+    lines.push(Line::default());
+    lines.push(Line::from(vec![
+        Span::styled(
+            " y",
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" terminate   "),
+        Span::styled(
+            "n",
+            Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" / esc keep them"),
+    ]));
+    clear(frame, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(frame_block(format!(" {} ", confirm.title), Color::Red)),
+        popup,
+    );
+}
+
+pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &Model) {
+    let popup = centered(area, area.width.saturating_sub(4).min(70), 7);
+    let target = prompt
+        .target
+        .name
+        .as_deref()
+        .unwrap_or(prompt.target.instance_id.as_str());
+    let need = match model.settings.reason_mode {
+        ReasonMode::Required => "required",
+        _ => "optional",
+    };
+    let mut lines = vec![
+        Line::raw(format!(" Reason for this session ({need}):")),
+        Line::from(vec![
+            Span::raw(" > "),
+            Span::styled(
+                escape(&prompt.text).into_owned(),
+                Style::new().fg(Color::White),
+            ),
+            Span::styled("█", Style::new().fg(Color::Yellow)),
+        ]),
+    ];
+    if let Some(pattern) = &model.settings.reason_pattern {
+        lines.push(Line::styled(
+            format!(" must match {}", fit(pattern.as_str(), 50)),
+            Style::new().fg(Color::DarkGray),
+        ));
+    }
+    if let Some(error) = &prompt.error {
+        lines.push(Line::styled(
+            format!(" {}", escape(error)),
+            Style::new().fg(Color::Red),
+        ));
+    }
+    clear(frame, popup);
+    let title = format!(" Open a shell on {} ", fit(target, 40));
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(frame_block(title, Color::Cyan)),
+        popup,
+    );
+}

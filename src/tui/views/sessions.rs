@@ -1,0 +1,152 @@
+//! Active sessions joined with the fleet's names. Own sessions are marked `*`; sessions opened
+//! from this UI also show their idle time and the countdown to the idle timeout (the only
+//! activity the UI can know); every session shows the countdown to the maximum duration. The
+//! last two minutes of a countdown turn red.
+
+use std::time::{Duration, SystemTime};
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::widgets::Paragraph;
+
+use crate::aws::types::SessionInfo;
+use crate::tui::model::{Load, Model};
+use crate::tui::text::human_duration;
+use crate::tui::views::table::{self, Column, RowData, Value};
+
+/// AWS's default when the preferences leave the idle timeout empty.
+const DEFAULT_IDLE_TIMEOUT_MINUTES: u32 = 20;
+const WARNING_WINDOW: Duration = Duration::from_secs(120);
+
+fn columns() -> Vec<Column> {
+    vec![
+        Column::new("", 2, 0),
+        Column::new("SESSION", 23, 0),
+        Column::new("TARGET", 16, 1),
+        Column::new("INSTANCE", 20, 5),
+        Column::new("OWNER", 8, 2),
+        Column::new("STARTED", 16, 6),
+        Column::new("DURATION", 8, 2),
+        Column::new("IDLE", 7, 4),
+        Column::new("IDLE LEFT", 9, 3),
+        Column::new("MAX LEFT", 8, 3),
+        Column::new("REASON", 20, 3),
+    ]
+}
+
+pub fn format_time(at: Option<SystemTime>) -> String {
+    let Some(at) = at else { return "-".to_owned() };
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
+    time::OffsetDateTime::from(at)
+        .format(&format)
+        .unwrap_or_else(|_| "-".to_owned())
+}
+
+fn since(now: SystemTime, at: Option<SystemTime>) -> Option<Duration> {
+    at.and_then(|at| now.duration_since(at).ok())
+}
+
+/// Remaining time until `limit` has passed since `from`, coloured in the last two minutes.
+fn countdown(now: SystemTime, from: Option<SystemTime>, limit: Option<Duration>) -> Value {
+    let (Some(elapsed), Some(limit)) = (since(now, from), limit) else {
+        return Value::plain("-");
+    };
+    let left = limit.saturating_sub(elapsed);
+    let text = human_duration(left.as_secs());
+    if left <= WARNING_WINDOW {
+        Value::styled(
+            text,
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        )
+    } else {
+        Value::plain(text)
+    }
+}
+
+fn cells(model: &Model, session: &SessionInfo) -> Vec<Value> {
+    let prefs = model.preferences.get(&session.region);
+    let idle_limit = prefs
+        .map(|p| {
+            p.idle_session_timeout_minutes
+                .unwrap_or(DEFAULT_IDLE_TIMEOUT_MINUTES)
+        })
+        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    let max_limit = prefs
+        .and_then(|p| p.max_session_duration_minutes)
+        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    let own = model.is_own(session);
+    let marked = model.sessions.marked.contains(&session.session_id);
+    let flag = format!(
+        "{}{}",
+        if marked { "●" } else { " " },
+        if own { "*" } else { " " }
+    );
+    let activity = model
+        .opened
+        .get(&session.session_id)
+        .map(|o| o.last_activity);
+    let idle = since(model.now, activity).map(|d| human_duration(d.as_secs()));
+    let owner = session.owner.rsplit('/').next().unwrap_or(&session.owner);
+    vec![
+        Value::styled(
+            flag,
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        ),
+        Value::plain(session.session_id.clone()),
+        Value::plain(
+            model
+                .instance_name(&session.target)
+                .unwrap_or("-")
+                .to_owned(),
+        ),
+        Value::plain(session.target.clone()),
+        Value::plain(owner.to_owned()),
+        Value::plain(format_time(session.start)),
+        Value::plain(
+            since(model.now, session.start).map_or("-".into(), |d| human_duration(d.as_secs())),
+        ),
+        Value::plain(idle.unwrap_or_else(|| "-".to_owned())),
+        if activity.is_some() {
+            countdown(model.now, activity, idle_limit)
+        } else {
+            Value::plain("-")
+        },
+        countdown(model.now, session.start, max_limit),
+        Value::plain(session.reason.clone().unwrap_or_default()),
+    ]
+}
+
+pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+    let sessions = &model.sessions;
+    if sessions.items.is_empty() {
+        let text = match sessions.load {
+            Load::Loading | Load::Idle => "loading active sessions…",
+            _ => "no active sessions",
+        };
+        frame.render_widget(
+            Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
+            area,
+        );
+        return;
+    }
+    table::draw(
+        frame,
+        area,
+        &columns(),
+        sessions.items.len(),
+        &sessions.cursor,
+        |at| {
+            let session = &sessions.items[at];
+            let style = if model.is_own(session) {
+                Style::new().fg(Color::LightCyan)
+            } else {
+                Style::new()
+            };
+            RowData {
+                cells: cells(model, session),
+                style,
+            }
+        },
+    );
+}
