@@ -30,6 +30,7 @@ pub struct Executor {
     clients: Arc<Vec<AwsClient>>,
     messages: UnboundedSender<Msg>,
     tag_filters: Arc<Vec<(String, String)>>,
+    scope: Arc<AccessScope>,
 }
 
 impl Executor {
@@ -37,11 +38,13 @@ impl Executor {
         clients: Vec<AwsClient>,
         messages: UnboundedSender<Msg>,
         tag_filters: Vec<(String, String)>,
+        scope: AccessScope,
     ) -> Self {
         Self {
             clients: Arc::new(clients),
             messages,
             tag_filters: Arc::new(tag_filters),
+            scope: Arc::new(scope),
         }
     }
 
@@ -104,10 +107,7 @@ impl Executor {
             return;
         };
         let messages = self.messages.clone();
-        let scope = AccessScope {
-            required_tags: self.tag_filters.to_vec(),
-            access_expired: false,
-        };
+        let scope = AccessScope::clone(&self.scope);
         tokio::spawn(async move {
             let result = match client.connection_status(&instance.id).await {
                 Ok(connected) => Ok(report(&instance, connected, &scope)),

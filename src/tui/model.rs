@@ -158,6 +158,9 @@ pub enum Connectivity {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub tag_filters: Vec<(String, String)>,
+    /// Tags the user's access is limited to, when known (the demo knows its user's scope);
+    /// the diagnosis says "outside your tag scope" for instances without them.
+    pub scope_tags: Vec<(String, String)>,
     /// Tags shown as their own columns in the fleet table.
     pub tag_columns: Vec<String>,
     pub refresh_every: Duration,
@@ -172,6 +175,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             tag_filters: Vec::new(),
+            scope_tags: Vec::new(),
             tag_columns: Vec::new(),
             refresh_every: Duration::from_secs(60),
             sessions_refresh_every: Duration::from_secs(5),
@@ -336,6 +340,16 @@ impl Model {
 
     pub fn instance_name(&self, target: &str) -> Option<&str> {
         self.fleet.name_of(target)
+    }
+
+    /// What the diagnosis knows about the user's access.
+    pub fn access_scope(&self) -> crate::aws::AccessScope {
+        let mut required_tags = self.settings.tag_filters.clone();
+        required_tags.extend(self.settings.scope_tags.iter().cloned());
+        crate::aws::AccessScope {
+            required_tags,
+            access_expired: false,
+        }
     }
 
     pub fn instance(&self, id: &InstanceId) -> Option<&Instance> {

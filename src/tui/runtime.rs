@@ -23,7 +23,12 @@ const TICK_INTERVAL: Duration = Duration::from_secs(1);
 /// Runs the UI until the user quits or a signal asks gangway to stop.
 pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyhow::Result<()> {
     let (sender, mut messages) = unbounded_channel();
-    let executor = Executor::new(clients, sender.clone(), model.settings.tag_filters.clone());
+    let executor = Executor::new(
+        clients,
+        sender.clone(),
+        model.settings.tag_filters.clone(),
+        model.access_scope(),
+    );
     let mut tui = Tui::enter()?;
     let input = Input::spawn(sender);
     let size = tui.terminal.size()?;

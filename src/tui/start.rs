@@ -37,21 +37,6 @@ pub fn run_cli(cli: &Cli) -> ExitCode {
 /// Entry point of `gangway demo`: starts the emulator in this process and signs in as
 /// `--user` (dev by default) with static credentials; no AWS account or files needed.
 pub fn run_demo(cli: &Cli, args: DemoArgs) -> ExitCode {
-    let access_key = match args.user.as_str() {
-        "dev" => "AKIAGANGWAYDEV",
-        "admin" => "AKIAGANGWAYADMIN",
-        other => {
-            eprintln!(
-                "gangway demo: unknown user `{}` (use dev or admin)",
-                crate::aws::escape_for_terminal(other)
-            );
-            return ExitCode::from(2);
-        }
-    };
-    let Some(mut model) = prepare(cli, Some(&args.user)) else {
-        return ExitCode::from(2);
-    };
-    model.regions = vec![DEMO_REGION.to_owned()];
     let fleet = match fleet_from_args(&args.fleet) {
         Ok(fleet) => fleet,
         Err(e) => {
@@ -59,6 +44,28 @@ pub fn run_demo(cli: &Cli, args: DemoArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let Some(user) = fleet.users.iter().find(|u| u.name == args.user) else {
+        let names: Vec<&str> = fleet.users.iter().map(|u| u.name.as_str()).collect();
+        let wanted = crate::aws::escape_for_terminal(&args.user);
+        eprintln!(
+            "gangway demo: no user `{wanted}` in the fleet (users: {})",
+            names.join(", ")
+        );
+        return ExitCode::from(2);
+    };
+    let access_key = user.access_key_id.clone();
+    let Some(mut model) = prepare(cli, Some(&args.user)) else {
+        return ExitCode::from(2);
+    };
+    model.regions = vec![DEMO_REGION.to_owned()];
+    // The emulator's users carry an IAM-like tag scope; wildcard values are left out because
+    // the diagnosis compares tags exactly.
+    model.settings.scope_tags = user
+        .scope
+        .iter()
+        .filter(|(_, value)| !value.contains(['*', '?']))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect();
     block_on(async move {
         let emulator = match crate::emulator::start(EmulatorConfig::new(fleet)).await {
             Ok(emulator) => emulator,
@@ -71,7 +78,7 @@ pub fn run_demo(cli: &Cli, args: DemoArgs) -> ExitCode {
         let client = AwsClient::with_static_credentials(
             DEMO_REGION,
             &emulator.endpoint,
-            access_key,
+            &access_key,
             DEMO_SECRET,
         );
         let result = runtime::run(model, vec![client]).await;

@@ -34,10 +34,14 @@ impl Tui {
         restore();
     }
 
-    /// Takes the terminal again after a shell and forces a full redraw.
+    /// Takes the terminal again after a shell. A new `Terminal` starts from empty buffers,
+    /// so the next frame redraws everything (`Terminal::clear` would ask the terminal for
+    /// the cursor position, which not every terminal answers).
     pub fn resume(&mut self) -> io::Result<()> {
         take_over()?;
-        self.terminal.clear()
+        execute!(io::stdout(), terminal::Clear(terminal::ClearType::All))?;
+        self.terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        Ok(())
     }
 }
 
