@@ -110,6 +110,18 @@ async fn tag_filters_are_applied_as_ec2_filters() {
             .unwrap()
             .is_empty()
     );
+
+    // The hybrid node has no EC2 record; SSM's own tag filter decides whether it is listed.
+    let dev = aws.list_instances(&[pair("Env", "dev")]).await.unwrap();
+    assert!(
+        dev.iter().any(|i| i.state == InstanceState::Hybrid),
+        "{dev:#?}"
+    );
+    assert!(
+        dev.iter()
+            .all(|i| i.state == InstanceState::Hybrid || i.tags["Env"] == "dev")
+    );
+    assert!(!prod.iter().any(|i| i.state == InstanceState::Hybrid));
 }
 
 #[tokio::test]
@@ -327,5 +339,54 @@ async fn expired_access_is_told_apart_from_other_denials() {
     assert_eq!(
         diagnose(by_name(&instances, "worker-1"), None, &scope).cause,
         Cause::AccessExpired
+    );
+}
+
+#[tokio::test]
+async fn history_pages_chain_without_loss_or_duplicates() {
+    let emulator = demo_emulator().await;
+    let admin = client(&emulator, ADMIN);
+    let fleet = admin.list_instances(&[]).await.unwrap();
+    let target = by_name(&fleet, "web-2").id.to_string();
+    let request = StartSessionRequest {
+        target: target.clone(),
+        ..StartSessionRequest::default()
+    };
+    let mut started = std::collections::HashSet::new();
+    for _ in 0..120 {
+        let session = admin.start_session(&request).await.unwrap();
+        admin.terminate_session(&session.session_id).await.unwrap();
+        started.insert(session.session_id);
+    }
+
+    let filter = HistoryFilter {
+        target: Some(target),
+        ..HistoryFilter::default()
+    };
+    let mut seen = std::collections::HashSet::new();
+    let mut pages = 0;
+    let mut next = None;
+    loop {
+        let (page, token) = admin.session_history(&filter, next).await.unwrap();
+        pages += 1;
+        assert!(
+            page.windows(2).all(|w| w[0].start >= w[1].start),
+            "newest first"
+        );
+        for session in page {
+            assert!(
+                seen.insert(session.session_id),
+                "no duplicates across pages"
+            );
+        }
+        match token {
+            Some(token) => next = Some(token),
+            None => break,
+        }
+    }
+    assert_eq!(seen, started);
+    assert!(
+        pages >= 3,
+        "120 sessions take several pages of 50, got {pages}"
     );
 }

@@ -396,9 +396,10 @@ async fn describe_sessions_lists_active_and_history_with_filters() {
             .iter()
             .map(|s| s.session_id().unwrap())
             .collect::<Vec<_>>(),
-        [mine.as_str(), theirs.as_str()]
+        [theirs.as_str(), mine.as_str()],
+        "newest first"
     );
-    let first = &sessions[0];
+    let first = &sessions[1];
     assert_eq!(first.target(), Some(worker.as_str()));
     assert_eq!(first.owner(), Some("arn:aws:iam::123456789012:user/dev"));
     assert_eq!(first.status(), Some(&SessionStatus::Connecting));
@@ -406,6 +407,10 @@ async fn describe_sessions_lists_active_and_history_with_filters() {
     assert_eq!(first.reason(), Some("deploy"));
     assert!(first.start_date().unwrap() >= &before);
     assert!(first.end_date().is_none());
+    assert!(
+        first.max_session_duration().is_none(),
+        "the demo fleet sets no limit"
+    );
 
     let history = dev
         .describe_sessions()
@@ -548,6 +553,57 @@ async fn describe_sessions_pages_200_at_a_time() {
         .describe_sessions()
         .state(SessionState::Active)
         .max_results(201)
+        .send()
+        .await;
+    assert_eq!(error_code(too_many), "ValidationException");
+}
+
+#[tokio::test]
+async fn history_comes_newest_first_with_the_session_limit() {
+    let mut fleet = Fleet::from_toml(
+        "[preferences]\nmax_session_duration_minutes = 60\n",
+        "inline",
+    )
+    .unwrap();
+    fleet.instances = Fleet::generated(3).instances;
+    let emulator = start(fleet.clone()).await;
+    let admin = ssm(&emulator, ADMIN_KEY);
+    let mut started = Vec::new();
+    for _ in 0..3 {
+        let output = admin
+            .start_session()
+            .target(&fleet.instances[0].id)
+            .send()
+            .await
+            .unwrap();
+        let id = output.session_id().unwrap().to_owned();
+        admin
+            .terminate_session()
+            .session_id(&id)
+            .send()
+            .await
+            .unwrap();
+        started.push(id);
+    }
+    let history = admin
+        .describe_sessions()
+        .state(SessionState::History)
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = history
+        .sessions()
+        .iter()
+        .map(|s| s.session_id().unwrap())
+        .collect();
+    started.reverse();
+    assert_eq!(ids, started.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(history.sessions()[0].max_session_duration(), Some("60"));
+    let seven = (0..7).map(|_| filter(SessionFilterKey::TargetId, &fleet.instances[0].id));
+    let too_many = admin
+        .describe_sessions()
+        .state(SessionState::History)
+        .set_filters(Some(seven.collect()))
         .send()
         .await;
     assert_eq!(error_code(too_many), "ValidationException");

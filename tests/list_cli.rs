@@ -182,3 +182,33 @@ fn errors_are_one_line_with_a_distinct_status() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn several_regions_are_merged_with_a_region_column() {
+    let emulator = SpawnedEmulator::start(&[]);
+    let args = [
+        "list",
+        "--region",
+        "us-east-1,eu-west-1",
+        "--output",
+        "json",
+    ];
+    let out = gangway(&args, "AKIAGANGWAYADMIN", &emulator.endpoint);
+    assert!(
+        out.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let in_region = |r: &str| rows.iter().filter(|row| row["region"] == r).count();
+    assert_eq!((in_region("us-east-1"), in_region("eu-west-1")), (12, 12));
+
+    let out = gangway(
+        &["list", "--region", "us-east-1,eu-west-1"],
+        "AKIAGANGWAYADMIN",
+        &emulator.endpoint,
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.starts_with("REGION"), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("eu-west-1")), "{table}");
+}

@@ -1,11 +1,28 @@
 //! `AwsClient`: the EC2 and SSM clients of one region, built either from aws-config's
 //! default chain or from static credentials (tests, the demo).
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_sdk_ssm::config::Credentials;
 
+use std::path::Path;
+
 use super::error::{AwsError, ErrorContext};
+use super::http;
 use super::options::AwsOptions;
+
+/// A silent endpoint must end in an error, not a hang: no single API call takes this long.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .build()
+}
 
 /// One region's EC2 and SSM clients. Cheap to clone (the SDK clients are `Arc`s inside).
 #[derive(Clone, Debug)]
@@ -23,7 +40,7 @@ impl AwsClient {
     /// roles, environment. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_EC2/_SSM` are honoured
     /// by the SDK when `--endpoint-url` is not given.
     pub async fn from_options(opts: &AwsOptions) -> Result<Vec<AwsClient>, AwsError> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);
         }
@@ -32,6 +49,9 @@ impl AwsClient {
         }
         if let Some(first) = opts.regions.first() {
             loader = loader.region(Region::new(first.clone()));
+        }
+        if let Some(bundle) = std::env::var_os(http::CA_BUNDLE_VAR).filter(|v| !v.is_empty()) {
+            loader = loader.http_client(http::client_trusting(Path::new(&bundle))?);
         }
         let shared = loader.load().await;
         let regions = if opts.regions.is_empty() {
@@ -73,12 +93,14 @@ impl AwsClient {
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(endpoint_url)
+            .timeout_config(timeouts())
             .credentials_provider(credentials.clone())
             .build();
         let ssm = aws_sdk_ssm::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
             .endpoint_url(endpoint_url)
+            .timeout_config(timeouts())
             .credentials_provider(credentials)
             .build();
         Self::assemble(

@@ -25,6 +25,8 @@ pub enum AwsError {
     Unreachable { endpoint: String, detail: String },
     #[error("no AWS region is configured")]
     NoRegion,
+    #[error("{0}")]
+    Config(String),
     #[error("AWS error {code}: {message}")]
     Service { code: String, message: String },
     #[error("unexpected answer from AWS: {0}")]
@@ -56,11 +58,17 @@ impl AwsError {
                 "check the instance's state and SSM agent with `gangway list`".into()
             }
             Self::Throttled => "wait a few seconds and try again".into(),
+            Self::Unreachable { detail, .. } if detail.contains("certificate") => {
+                "if a proxy or private endpoint uses its own CA, point AWS_CA_BUNDLE at its PEM file"
+                    .into()
+            }
             Self::Unreachable { .. } => {
                 "check your network, proxy, --region and --endpoint-url".into()
             }
             Self::NoRegion => "pass --region or set AWS_REGION".into(),
-            Self::NotFound(_) | Self::Service { .. } | Self::BadResponse(_) => return None,
+            Self::NotFound(_) | Self::Service { .. } | Self::BadResponse(_) | Self::Config(_) => {
+                return None;
+            }
         })
     }
 
@@ -75,7 +83,7 @@ impl AwsError {
 
     pub fn exit_status(&self) -> u8 {
         match self {
-            Self::Credentials { .. } | Self::NoRegion => exit_status::CREDENTIALS,
+            Self::Credentials { .. } | Self::NoRegion | Self::Config(_) => exit_status::CREDENTIALS,
             Self::Unreachable { .. } => exit_status::UNREACHABLE,
             Self::AccessDenied(_) => exit_status::ACCESS_DENIED,
             Self::NotFound(_) => exit_status::NOT_FOUND,
@@ -103,10 +111,10 @@ pub(crate) struct ErrorContext {
 impl ErrorContext {
     fn credentials(&self, detail: String) -> AwsError {
         let lowered = detail.to_ascii_lowercase();
+        let sso = lowered.contains("sso") || lowered.contains("token");
         let hint = match &self.profile {
-            Some(p) if lowered.contains("sso") || lowered.contains("token") => {
-                format!("run `aws sso login --profile {p}`")
-            }
+            Some(p) if sso => format!("run `aws sso login --profile {p}`"),
+            None if sso => "run `aws sso login`".into(),
             Some(p) => format!("check the credentials of profile `{p}` in ~/.aws/config"),
             None => {
                 "set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into()
@@ -131,10 +139,12 @@ impl ErrorContext {
                 let chain = source_chain(&err);
                 if mentions_credentials(&chain) {
                     self.credentials(first_credentials_line(&chain))
-                } else if failure.is_io() || failure.is_timeout() {
-                    self.unreachable(last_line(&chain))
+                } else if failure.is_timeout() {
+                    self.unreachable("timed out".into())
                 } else {
-                    self.unreachable(first_line(&chain))
+                    // The innermost cause is the specific one ("Connection refused",
+                    // "invalid peer certificate: UnknownIssuer"); outer ones say "io error".
+                    self.unreachable(last_line(&chain))
                 }
             }
             SdkError::ResponseError(response) => AwsError::BadResponse(format!(
@@ -312,6 +322,16 @@ mod tests {
         let err = ctx(None).for_code("UnrecognizedClientException".into(), "x".into());
         assert!(err.hint().unwrap_or_default().contains("AWS_PROFILE"));
         assert_eq!(err.exit_status(), exit_status::CREDENTIALS);
+    }
+
+    #[test]
+    fn certificate_failures_point_at_the_ca_bundle() {
+        let err = AwsError::Unreachable {
+            endpoint: "https://ssm.example".into(),
+            detail: "invalid peer certificate: UnknownIssuer".into(),
+        };
+        assert!(err.hint().unwrap_or_default().contains("AWS_CA_BUNDLE"));
+        assert_eq!(err.exit_status(), exit_status::UNREACHABLE);
     }
 
     #[test]

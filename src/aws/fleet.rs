@@ -25,25 +25,17 @@ impl AwsClient {
         &self,
         tag_filters: &[(String, String)],
     ) -> Result<Vec<Instance>, AwsError> {
-        let (ec2, ssm) = tokio::join!(self.ec2_instances(tag_filters), self.ssm_nodes(&[]));
+        let (ec2, ssm, hybrid_matches) = tokio::join!(
+            self.ec2_instances(tag_filters),
+            self.ssm_nodes(&[]),
+            self.hybrid_nodes_matching(tag_filters)
+        );
         let (ec2, mut ssm) = (ec2?, ssm?);
-        let hybrid_source = if tag_filters.is_empty() {
-            None
-        } else {
-            // SSM knows hybrid nodes' tags, EC2 does not; ask SSM which ones match.
-            match self.ssm_nodes(tag_filters).await {
-                Ok(matching) => Some(matching),
-                Err(err) => {
-                    tracing::warn!(region = %self.region(), "hybrid nodes skipped: {err}");
-                    Some(HashMap::new())
-                }
-            }
-        };
         let mut instances: Vec<Instance> = ec2
             .iter()
             .map(|raw| self.join_ec2(raw, ssm.remove(raw.instance_id().unwrap_or_default())))
             .collect();
-        let hybrid = hybrid_source.unwrap_or(ssm);
+        let hybrid = hybrid_matches.unwrap_or(ssm);
         instances.extend(
             hybrid
                 .values()
@@ -55,6 +47,24 @@ impl AwsClient {
             (a.name.is_none(), &a.name, &a.id).cmp(&(b.name.is_none(), &b.name, &b.id))
         });
         Ok(instances)
+    }
+
+    /// With tag filters, the SSM nodes that carry those tags (SSM knows hybrid nodes' tags,
+    /// EC2 does not); `None` without filters. A failure only costs the hybrid nodes.
+    async fn hybrid_nodes_matching(
+        &self,
+        tag_filters: &[(String, String)],
+    ) -> Option<HashMap<String, InstanceInformation>> {
+        if tag_filters.is_empty() {
+            return None;
+        }
+        match self.ssm_nodes(tag_filters).await {
+            Ok(matching) => Some(matching),
+            Err(err) => {
+                tracing::warn!(region = %self.region(), "hybrid nodes skipped: {err}");
+                Some(HashMap::new())
+            }
+        }
     }
 
     async fn ec2_instances(

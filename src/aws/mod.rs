@@ -6,6 +6,7 @@ pub mod client;
 pub mod diagnosis;
 pub mod error;
 pub mod fleet;
+pub mod http;
 pub mod options;
 pub mod resolve;
 pub mod secret;

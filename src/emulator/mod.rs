@@ -12,6 +12,7 @@ mod identity;
 mod pagination;
 mod router;
 mod server;
+mod session_token;
 pub mod sessions;
 mod ssm;
 pub mod state;

@@ -17,12 +17,13 @@
 //! hides the value, and never in the `SessionRecord` snapshots handed out.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use rand::Rng;
 use tokio::sync::watch;
+
+pub use super::session_token::SessionToken;
 
 /// The session states `DescribeSessions` reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -58,41 +59,6 @@ impl SessionStatus {
         ]
         .into_iter()
         .find(|status| status.as_str() == text)
-    }
-}
-
-/// A session token (the `TokenValue` of StartSession/ResumeSession). Never printed.
-#[derive(Clone, PartialEq, Eq)]
-pub struct SessionToken(String);
-
-impl SessionToken {
-    fn random() -> Self {
-        let bytes: [u8; 32] = rand::rng().random();
-        Self(hex::encode(bytes))
-    }
-
-    /// The value for the API response body: the only place it may be written.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Compares in time independent of where the first difference is.
-    fn matches(&self, candidate: &str) -> bool {
-        let ours = self.0.as_bytes();
-        let theirs = candidate.as_bytes();
-        if ours.len() != theirs.len() {
-            return false;
-        }
-        ours.iter()
-            .zip(theirs)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
-    }
-}
-
-impl fmt::Debug for SessionToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SessionToken(<redacted>)")
     }
 }
 

@@ -1,5 +1,7 @@
 //! DescribeInstances: ids or filters, pagination by instance count, reservations grouped.
 
+use std::collections::HashSet;
+
 use super::filters::InstanceFilter;
 use super::query::{Query, printable};
 use super::xml::XmlWriter;
@@ -67,10 +69,11 @@ fn select_by_ids<'f>(fleet: &'f Fleet, ids: &[String]) -> Result<Vec<&'f FleetIn
         .filter(|id| fleet.instance(id).is_none())
         .map(String::as_str)
         .collect();
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     match missing.as_slice() {
         [] => Ok(fleet
             .ec2_instances()
-            .filter(|instance| ids.contains(&instance.id))
+            .filter(|instance| wanted.contains(instance.id.as_str()))
             .collect()),
         [one] => Err(Ec2Error::new(
             "InvalidInstanceID.NotFound",

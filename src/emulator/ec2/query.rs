@@ -155,3 +155,44 @@ mod tests {
         assert_eq!(Query::parse(b"").max_results(5..=1000).unwrap(), None);
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::Query;
+    use crate::emulator::ec2::{images, instances};
+    use crate::emulator::fleet::Fleet;
+    use proptest::prelude::*;
+
+    fn param() -> impl Strategy<Value = (String, String)> {
+        let key = prop_oneof![
+            Just("InstanceId.1".to_owned()),
+            Just("InstanceId.x".to_owned()),
+            Just("ImageId.1".to_owned()),
+            "Filter\\.[0-9]{1,3}\\.Name",
+            "Filter\\.[0-9]{1,3}\\.Value\\.[0-9]{1,3}",
+            Just("MaxResults".to_owned()),
+            Just("NextToken".to_owned()),
+            "\\PC{0,12}",
+        ];
+        (key, "\\PC{0,24}")
+    }
+
+    proptest! {
+        /// Whatever a client sends, the answer is a document or an AWS error, never a panic.
+        #[test]
+        fn arbitrary_queries_get_a_response_or_an_aws_error(params in proptest::collection::vec(param(), 0..8)) {
+            let fleet = Fleet::demo();
+            let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+            let query = Query::parse(body.as_bytes());
+            for result in [
+                instances::describe_instances(&fleet, &query, "r"),
+                images::describe_images(&fleet, &query, "r"),
+            ] {
+                if let Err(err) = result {
+                    prop_assert!(err.code.chars().next().is_some_and(|c| c.is_ascii_uppercase()));
+                    prop_assert!(!err.message.chars().any(char::is_control));
+                }
+            }
+        }
+    }
+}

@@ -2,15 +2,17 @@
 //! reported with the line and the field, from the spans toml keeps: a typo in a fleet file
 //! must never silently produce a different fleet, hence `deny_unknown_fields` everywhere.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::net::Ipv4Addr;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use serde::Deserialize;
 use toml::Spanned;
 
+use super::file_schema::{
+    FleetFile, InstanceFile, PingFile, PreferencesFile, RoleFile, ShellFile, StateFile, UserFile,
+};
 use super::generated::{AMAZON_LINUX, standard_images};
 use super::{Fleet, FleetInstance, Image, InstanceState, PingStatus, Preferences, Role, User};
 
@@ -30,188 +32,6 @@ pub enum FleetError {
     },
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FleetFile {
-    #[serde(default)]
-    preferences: PreferencesFile,
-    #[serde(default)]
-    users: Vec<UserFile>,
-    #[serde(default)]
-    images: Vec<ImageFile>,
-    #[serde(default)]
-    instances: Vec<InstanceFile>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PreferencesFile {
-    idle_session_timeout_minutes: Option<Spanned<u32>>,
-    max_session_duration_minutes: Option<Spanned<u32>>,
-    #[serde(default)]
-    s3_bucket_name: String,
-    #[serde(default)]
-    s3_key_prefix: String,
-    #[serde(default)]
-    cloudwatch_log_group_name: String,
-    #[serde(default)]
-    kms_key_id: String,
-    #[serde(default)]
-    run_as_enabled: bool,
-    #[serde(default)]
-    run_as_default_user: String,
-    #[serde(default)]
-    shell_profile_linux: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UserFile {
-    name: String,
-    access_key_id: Spanned<String>,
-    role: RoleFile,
-    #[serde(default)]
-    scope: BTreeMap<String, String>,
-    expires: Option<Spanned<toml::value::Datetime>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum RoleFile {
-    Engineer,
-    Admin,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ImageFile {
-    id: Spanned<String>,
-    name: String,
-    #[serde(default)]
-    description: String,
-    #[serde(default = "default_platform_details")]
-    platform_details: String,
-    #[serde(default = "default_architecture")]
-    architecture: String,
-    #[serde(default = "default_creation_date")]
-    creation_date: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct InstanceFile {
-    id: Spanned<InstanceIdField>,
-    /// Shorthand for the `Name` tag.
-    name: Option<String>,
-    #[serde(default)]
-    tags: BTreeMap<String, String>,
-    #[serde(default = "default_state")]
-    state: StateFile,
-    image_id: Option<Spanned<String>>,
-    #[serde(default = "default_instance_type")]
-    instance_type: String,
-    #[serde(default = "default_zone")]
-    availability_zone: String,
-    #[serde(default = "default_platform")]
-    platform: String,
-    #[serde(default = "default_platform_name")]
-    platform_name: String,
-    #[serde(default = "default_platform_version")]
-    platform_version: String,
-    private_ip: Option<Ipv4Addr>,
-    #[serde(default = "default_ping")]
-    ping_status: PingFile,
-    #[serde(default = "default_agent_version")]
-    agent_version: String,
-    reservation_id: Option<String>,
-    #[serde(default = "default_shell")]
-    shell: ShellFile,
-}
-
-#[derive(Deserialize)]
-#[serde(try_from = "String")]
-struct InstanceIdField(String);
-
-impl TryFrom<String> for InstanceIdField {
-    type Error = String;
-
-    fn try_from(text: String) -> Result<Self, String> {
-        crate::aws::types::InstanceId::parse(&text)
-            .map(|_| Self(text.clone()))
-            .ok_or_else(|| {
-                format!(
-                    "`{text}` is not an instance id (i- or mi- and 8 to 17 lower-case hex digits)"
-                )
-            })
-    }
-}
-
-#[derive(Clone, Copy, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum StateFile {
-    Pending,
-    Running,
-    ShuttingDown,
-    Terminated,
-    Stopping,
-    Stopped,
-}
-
-#[derive(Clone, Copy, Deserialize)]
-enum PingFile {
-    Online,
-    ConnectionLost,
-    Inactive,
-    /// No SSM agent registered: EC2 lists the instance, SSM does not.
-    NotManaged,
-}
-
-#[derive(Clone, Copy, Deserialize)]
-#[serde(rename_all = "lowercase")]
-enum ShellFile {
-    #[serde(rename = "/bin/sh", alias = "sh")]
-    Sh,
-    #[serde(alias = "/bin/bash")]
-    Bash,
-}
-
-fn default_platform_details() -> String {
-    "Linux/UNIX".to_owned()
-}
-fn default_architecture() -> String {
-    "x86_64".to_owned()
-}
-fn default_creation_date() -> String {
-    "2025-01-01T00:00:00.000Z".to_owned()
-}
-fn default_state() -> StateFile {
-    StateFile::Running
-}
-fn default_instance_type() -> String {
-    "t3.micro".to_owned()
-}
-fn default_zone() -> String {
-    "us-east-1a".to_owned()
-}
-fn default_platform() -> String {
-    "Linux".to_owned()
-}
-fn default_platform_name() -> String {
-    "Amazon Linux".to_owned()
-}
-fn default_platform_version() -> String {
-    "2023".to_owned()
-}
-fn default_ping() -> PingFile {
-    PingFile::Online
-}
-fn default_agent_version() -> String {
-    "3.3.1142.0".to_owned()
-}
-fn default_shell() -> ShellFile {
-    ShellFile::Sh
-}
-
 /// Turns a byte span into a 1-based line and the field named on that line.
 struct Locator<'a> {
     origin: &'a str,
@@ -221,7 +41,11 @@ struct Locator<'a> {
 impl Locator<'_> {
     fn error(&self, span: Option<Range<usize>>, field: Option<&str>, message: &str) -> FleetError {
         let start = span.map_or(0, |span| span.start.min(self.text.len()));
-        let line = self.text[..start].matches('\n').count() + 1;
+        // Counted on bytes: a span never has to fall on a char boundary for this to work.
+        let newlines = self.text.as_bytes()[..start]
+            .iter()
+            .filter(|&&b| b == b'\n');
+        let line = newlines.count() + 1;
         let line_text = self.text.lines().nth(line - 1).unwrap_or_default();
         let field = field
             .map(str::to_owned)

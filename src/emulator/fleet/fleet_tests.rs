@@ -171,3 +171,28 @@ fn instance_defaults_fill_what_the_file_leaves_out() {
     assert!(instance.is_connectable());
     assert!(fleet.image(&instance.image_id).is_some());
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_fleet_or_an_error_on_a_real_line(text in "\\PC{0,200}") {
+            if let Err(FleetError::Invalid { line, .. }) = Fleet::from_toml(&text, "fuzz") {
+                prop_assert!(line >= 1 && line <= text.lines().count() + 1);
+            }
+        }
+
+        #[test]
+        fn mangled_fleet_files_never_panic(cut in 0usize..600, junk in "[\\[\\]={}\"#a-z0-9 \\n]{0,20}") {
+            let valid = include_str!("../../../examples/fleet.toml");
+            let mut cut = cut.min(valid.len());
+            while !valid.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let text = format!("{}{junk}{}", &valid[..cut], &valid[cut..]);
+            let _ = Fleet::from_toml(&text, "fuzz");
+        }
+    }
+}

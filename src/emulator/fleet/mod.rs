@@ -5,6 +5,7 @@
 
 mod demo;
 mod file;
+mod file_schema;
 mod generated;
 
 use std::collections::BTreeMap;

@@ -9,6 +9,9 @@ use super::{Call, SsmError, epoch_seconds, max_results, start_offset};
 use crate::emulator::pagination;
 use crate::emulator::sessions::{SessionRecord, SessionStatus};
 
+/// AWS accepts at most six session filters per request.
+const MAX_FILTERS: usize = 6;
+
 #[derive(Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct DescribeSessionsRequest {
@@ -57,7 +60,7 @@ impl Criterion {
     fn matches(&self, record: &SessionRecord) -> bool {
         match self {
             Self::InvokedAfter(after) => record.started_at >= *after,
-            Self::InvokedBefore(before) => record.started_at <= *before,
+            Self::InvokedBefore(before) => record.started_at < *before,
             Self::Target(target) => record.target == *target,
             // The owner may be given as the ARN DescribeSessions shows or as the user name.
             Self::Owner(owner) => record.owner_arn == *owner || record.owner == *owner,
@@ -93,24 +96,41 @@ pub fn describe_sessions(
     };
     let max = max_results(request.max_results, 1..=200, 200)?;
     let start = start_offset(request.next_token.as_deref())?;
+    if request.filters.len() > MAX_FILTERS {
+        return Err(SsmError::validation(format!(
+            "1 validation error detected: Value at 'filters' failed to satisfy constraint: Member must have length less than or equal to {MAX_FILTERS}"
+        )));
+    }
     let criteria = request
         .filters
         .into_iter()
         .map(Criterion::parse)
         .collect::<Result<Vec<_>, _>>()?;
+    // Newest first, as the console shows them: a client that reads one page of History
+    // gets the most recent sessions.
     let matching: Vec<SessionRecord> = records
         .into_iter()
+        .rev()
         .filter(|record| criteria.iter().all(|criterion| criterion.matches(record)))
         .collect();
     let (page, next_token) = pagination::page(&matching, start, max);
-    let mut response = json!({ "Sessions": page.iter().map(session_json).collect::<Vec<_>>() });
+    let max_duration = call
+        .state
+        .max_duration()
+        .map(|max| super::documents::minutes(max).to_string());
+    let sessions: Vec<Value> = page
+        .iter()
+        .map(|record| session_json(record, max_duration.as_deref()))
+        .collect();
+    let mut response = json!({ "Sessions": sessions });
     if let Some(token) = next_token {
         response["NextToken"] = Value::String(token);
     }
     Ok(response)
 }
 
-fn session_json(record: &SessionRecord) -> Value {
+/// `max_duration`: the effective maximum session duration in minutes, when there is one.
+fn session_json(record: &SessionRecord, max_duration: Option<&str>) -> Value {
     let mut session = json!({
         "SessionId": record.id,
         "Target": record.target,
@@ -124,6 +144,9 @@ fn session_json(record: &SessionRecord) -> Value {
     }
     if let Some(reason) = &record.reason {
         session["Reason"] = Value::String(reason.clone());
+    }
+    if let Some(minutes) = max_duration {
+        session["MaxSessionDuration"] = Value::String(minutes.to_owned());
     }
     // AWS reserves Details; the emulator puts why the session ended there.
     if let Some(why) = &record.end_reason {

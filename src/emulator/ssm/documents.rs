@@ -112,7 +112,7 @@ pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Valu
 }
 
 /// Minutes as the preferences document states them; a seconds override (tests) rounds up.
-fn minutes(duration: Duration) -> u64 {
+pub(super) fn minutes(duration: Duration) -> u64 {
     duration.as_secs().div_ceil(60).max(1)
 }
 

@@ -45,60 +45,18 @@ fn not_connected(target: &str) -> SsmError {
 }
 
 pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Value, SsmError> {
+    validate_start(&request)?;
     let caller = call.caller;
     let target = request.target.as_str();
-    if crate::aws::types::InstanceId::parse(target).is_none() {
-        return Err(SsmError::validation(format!(
-            "1 validation error detected: Value '{}' at 'target' failed to satisfy constraint: Member must be an instance id",
-            target.escape_debug()
-        )));
-    }
-    if request
-        .reason
-        .as_ref()
-        .is_some_and(|reason| reason.chars().count() > 256)
-    {
-        return Err(SsmError::validation(
-            "1 validation error detected: Value at 'reason' failed to satisfy constraint: Member must have length less than or equal to 256",
-        ));
-    }
     if caller.is_expired(SystemTime::now()) {
-        return Err(denied(
-            caller,
-            "StartSession",
-            &instance_arn(target),
-            "because the user's access has expired",
-        ));
+        let why = "because the user's access has expired";
+        return Err(denied(caller, "StartSession", &instance_arn(target), why));
     }
     let document_name = request
         .document_name
         .unwrap_or_else(|| documents::RUN_SHELL.to_owned());
-    let document = SessionDocument::for_start_session(&document_name)?;
-    document.check_parameters(&request.parameters)?;
-    let instance = match call.state.fleet().instance(target) {
-        Some(instance) => instance,
-        // A tag condition cannot hold for an instance that does not exist.
-        None if !caller.scope.is_empty() => {
-            return Err(denied(
-                caller,
-                "StartSession",
-                &instance_arn(target),
-                "because no identity-based policy allows the ssm:StartSession action",
-            ));
-        }
-        None => return Err(not_connected(target)),
-    };
-    if !caller.may_reach(instance) {
-        return Err(denied(
-            caller,
-            "StartSession",
-            &instance_arn(target),
-            "because no identity-based policy allows the ssm:StartSession action",
-        ));
-    }
-    if !instance.is_connectable() {
-        return Err(not_connected(target));
-    }
+    SessionDocument::for_start_session(&document_name)?.check_parameters(&request.parameters)?;
+    authorize_target(call, target)?;
     let (record, token) = call.state.sessions.create(NewSession {
         owner: caller.name.clone(),
         owner_arn: caller.arn(),
@@ -118,6 +76,51 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
         "TokenValue": token.expose(),
         "StreamUrl": call.state.stream_url(&record.id, call.authority),
     }))
+}
+
+/// Shape checks AWS makes before looking at anything else.
+fn validate_start(request: &StartSessionRequest) -> Result<(), SsmError> {
+    if crate::aws::types::InstanceId::parse(&request.target).is_none() {
+        return Err(SsmError::validation(format!(
+            "1 validation error detected: Value '{}' at 'target' failed to satisfy constraint: Member must be an instance id",
+            request.target.escape_debug()
+        )));
+    }
+    if request
+        .reason
+        .as_ref()
+        .is_some_and(|reason| reason.chars().count() > 256)
+    {
+        return Err(SsmError::validation(
+            "1 validation error detected: Value at 'reason' failed to satisfy constraint: Member must have length less than or equal to 256",
+        ));
+    }
+    Ok(())
+}
+
+/// The IAM-like scope check, then reachability: scope first, so a user learns nothing about
+/// the health of instances they may not use.
+fn authorize_target(call: &Call<'_>, target: &str) -> Result<(), SsmError> {
+    let caller = call.caller;
+    let no_policy = "because no identity-based policy allows the ssm:StartSession action";
+    match call.state.fleet().instance(target) {
+        // A tag condition cannot hold for an instance that does not exist.
+        None if !caller.scope.is_empty() => Err(denied(
+            caller,
+            "StartSession",
+            &instance_arn(target),
+            no_policy,
+        )),
+        None => Err(not_connected(target)),
+        Some(instance) if !caller.may_reach(instance) => Err(denied(
+            caller,
+            "StartSession",
+            &instance_arn(target),
+            no_policy,
+        )),
+        Some(instance) if !instance.is_connectable() => Err(not_connected(target)),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The session, if the caller may act on it (their own, or any for an admin).

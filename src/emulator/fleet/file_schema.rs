@@ -1,0 +1,190 @@
+//! The fleet file's schema as serde reads it. Kept apart from the conversion in `file.rs`;
+//! `deny_unknown_fields` everywhere, so a typo is an error with a line, not a silent default.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FleetFile {
+    #[serde(default)]
+    pub(super) preferences: PreferencesFile,
+    #[serde(default)]
+    pub(super) users: Vec<UserFile>,
+    #[serde(default)]
+    pub(super) images: Vec<ImageFile>,
+    #[serde(default)]
+    pub(super) instances: Vec<InstanceFile>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PreferencesFile {
+    pub(super) idle_session_timeout_minutes: Option<Spanned<u32>>,
+    pub(super) max_session_duration_minutes: Option<Spanned<u32>>,
+    #[serde(default)]
+    pub(super) s3_bucket_name: String,
+    #[serde(default)]
+    pub(super) s3_key_prefix: String,
+    #[serde(default)]
+    pub(super) cloudwatch_log_group_name: String,
+    #[serde(default)]
+    pub(super) kms_key_id: String,
+    #[serde(default)]
+    pub(super) run_as_enabled: bool,
+    #[serde(default)]
+    pub(super) run_as_default_user: String,
+    #[serde(default)]
+    pub(super) shell_profile_linux: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct UserFile {
+    pub(super) name: String,
+    pub(super) access_key_id: Spanned<String>,
+    pub(super) role: RoleFile,
+    #[serde(default)]
+    pub(super) scope: BTreeMap<String, String>,
+    pub(super) expires: Option<Spanned<toml::value::Datetime>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RoleFile {
+    Engineer,
+    Admin,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ImageFile {
+    pub(super) id: Spanned<String>,
+    pub(super) name: String,
+    #[serde(default)]
+    pub(super) description: String,
+    #[serde(default = "default_platform_details")]
+    pub(super) platform_details: String,
+    #[serde(default = "default_architecture")]
+    pub(super) architecture: String,
+    #[serde(default = "default_creation_date")]
+    pub(super) creation_date: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InstanceFile {
+    pub(super) id: Spanned<InstanceIdField>,
+    /// Shorthand for the `Name` tag.
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) tags: BTreeMap<String, String>,
+    #[serde(default = "default_state")]
+    pub(super) state: StateFile,
+    pub(super) image_id: Option<Spanned<String>>,
+    #[serde(default = "default_instance_type")]
+    pub(super) instance_type: String,
+    #[serde(default = "default_zone")]
+    pub(super) availability_zone: String,
+    #[serde(default = "default_platform")]
+    pub(super) platform: String,
+    #[serde(default = "default_platform_name")]
+    pub(super) platform_name: String,
+    #[serde(default = "default_platform_version")]
+    pub(super) platform_version: String,
+    pub(super) private_ip: Option<Ipv4Addr>,
+    #[serde(default = "default_ping")]
+    pub(super) ping_status: PingFile,
+    #[serde(default = "default_agent_version")]
+    pub(super) agent_version: String,
+    pub(super) reservation_id: Option<String>,
+    #[serde(default = "default_shell")]
+    pub(super) shell: ShellFile,
+}
+
+#[derive(Deserialize)]
+#[serde(try_from = "String")]
+pub(super) struct InstanceIdField(pub(super) String);
+
+impl TryFrom<String> for InstanceIdField {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        crate::aws::types::InstanceId::parse(&text)
+            .map(|_| Self(text.clone()))
+            .ok_or_else(|| {
+                format!(
+                    "`{text}` is not an instance id (i- or mi- and 8 to 17 lower-case hex digits)"
+                )
+            })
+    }
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum StateFile {
+    Pending,
+    Running,
+    ShuttingDown,
+    Terminated,
+    Stopping,
+    Stopped,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+pub(super) enum PingFile {
+    Online,
+    ConnectionLost,
+    Inactive,
+    /// No SSM agent registered: EC2 lists the instance, SSM does not.
+    NotManaged,
+}
+
+#[derive(Clone, Copy, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum ShellFile {
+    #[serde(rename = "/bin/sh", alias = "sh")]
+    Sh,
+    #[serde(alias = "/bin/bash")]
+    Bash,
+}
+
+fn default_platform_details() -> String {
+    "Linux/UNIX".to_owned()
+}
+fn default_architecture() -> String {
+    "x86_64".to_owned()
+}
+fn default_creation_date() -> String {
+    "2025-01-01T00:00:00.000Z".to_owned()
+}
+fn default_state() -> StateFile {
+    StateFile::Running
+}
+fn default_instance_type() -> String {
+    "t3.micro".to_owned()
+}
+fn default_zone() -> String {
+    "us-east-1a".to_owned()
+}
+fn default_platform() -> String {
+    "Linux".to_owned()
+}
+fn default_platform_name() -> String {
+    "Amazon Linux".to_owned()
+}
+fn default_platform_version() -> String {
+    "2023".to_owned()
+}
+fn default_ping() -> PingFile {
+    PingFile::Online
+}
+fn default_agent_version() -> String {
+    "3.3.1142.0".to_owned()
+}
+fn default_shell() -> ShellFile {
+    ShellFile::Sh
+}
