@@ -9,7 +9,8 @@ use std::fmt::Write as _;
 
 use unicode_width::UnicodeWidthChar;
 
-/// Control characters (C0, DEL, C1) and bidirectional overrides shown as visible escapes.
+/// Control characters (C0, DEL, C1), bidirectional overrides and the Unicode line/paragraph
+/// separators (which start a new line in some terminals) shown as visible escapes.
 ///
 /// ESC becomes `\e`, the usual whitespace controls become `\t`, `\n`, `\r`, NUL `\0`, anything
 /// else `\x07` or `\u{9b}`. Printable text, including wide characters, is borrowed untouched.
@@ -29,7 +30,7 @@ pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(ch: char) -> bool {
-    ch.is_control() || is_bidi_control(ch)
+    ch.is_control() || is_bidi_control(ch) || matches!(ch, '\u{2028}' | '\u{2029}')
 }
 
 /// Bidi embeddings, overrides and isolates reorder what follows them on screen (the
@@ -112,6 +113,7 @@ mod tests {
         // U+009B is the 8-bit CSI: some terminals act on it like ESC [.
         assert_eq!(escape_for_terminal("x\u{9b}2J"), "x\\u{9b}2J");
         assert_eq!(escape_for_terminal("\u{202e}txt"), "\\u{202e}txt");
+        assert_eq!(escape_for_terminal("a\u{2028}b"), "a\\u{2028}b");
     }
 
     #[test]
@@ -137,5 +139,21 @@ mod tests {
         assert_eq!(display_width(&fitted), 5);
         assert_eq!(escape_and_fit("short", 10), "short");
         assert_eq!(escape_and_fit("abc", 0), "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_escapable_survives_and_clean_text_is_untouched(text in "\\PC*|[\\x00-\\x1f\\x7f-\\u{9f}\\u{202a}-\\u{202e}a-z한]{0,64}") {
+            let escaped = escape_for_terminal(&text);
+            proptest::prop_assert!(!escaped.chars().any(needs_escape));
+            if !text.chars().any(needs_escape) {
+                proptest::prop_assert_eq!(escaped.as_ref(), text.as_str());
+            }
+        }
+
+        #[test]
+        fn fitting_respects_the_width(text in "\\PC{0,80}", columns in 0usize..50) {
+            proptest::prop_assert!(display_width(&escape_and_fit(&text, columns)) <= columns);
+        }
     }
 }
