@@ -316,6 +316,8 @@ async fn unknown_filters_keys_and_actions_get_aws_errors_and_serving_continues()
     );
     let unknown_action = client.describe_vpcs().send().await;
     assert_eq!(error_code(unknown_action), "InvalidAction");
+    let dry_run = client.describe_instances().dry_run(true).send().await;
+    assert_eq!(error_code(dry_run), "DryRunOperation");
     // Still serving after all of that.
     assert_eq!(
         names(&client, vec![filter("tag:Name", &["db-1"])]).await,

@@ -7,7 +7,7 @@ mod emulator_process;
 use std::path::PathBuf;
 
 use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
-use emulator_process::{gangway, spawn};
+use emulator_process::{gangway, spawn, spawn_with_stderr};
 use gangway::emulator::Fleet;
 
 fn example_fleet() -> PathBuf {
@@ -91,4 +91,63 @@ fn the_example_fleet_file_loads_and_serves() {
     assert!(fleet.instances.iter().any(|i| i.shell == "bash"));
     let emulator = spawn(&["--fleet", example_fleet().to_str().unwrap()]);
     assert!(emulator.endpoint.starts_with("http://127.0.0.1:"));
+}
+
+#[tokio::test]
+async fn the_request_log_names_actions_and_users_but_never_secrets() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("emulator-cli-logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log_path = dir.join(format!("requests-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let emulator = spawn_with_stderr(&["--instances", "3"], log);
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new(
+            "AKIAGANGWAYDEV",
+            "gangway",
+            None,
+            None,
+            "test",
+        ))
+        .endpoint_url(&emulator.endpoint)
+        .build();
+    let client = aws_sdk_ssm::Client::from_conf(config);
+    let target = Fleet::generated(3).instances[0].id.clone();
+    let started = client.start_session().target(&target).send().await.unwrap();
+    let session_id = started.session_id().unwrap();
+    let resumed = client
+        .resume_session()
+        .session_id(session_id)
+        .send()
+        .await
+        .unwrap();
+    client
+        .terminate_session()
+        .session_id(session_id)
+        .send()
+        .await
+        .unwrap();
+    drop(emulator);
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert!(text.contains("StartSession"), "{text}");
+    assert!(text.contains("user=dev"), "{text}");
+    assert!(
+        text.contains(session_id),
+        "session ids are fine to log: {text}"
+    );
+    for secret in [
+        started.token_value().unwrap(),
+        resumed.token_value().unwrap(),
+    ] {
+        assert!(!text.contains(secret), "a token reached the log");
+    }
+    assert!(
+        !text.contains(started.stream_url().unwrap()),
+        "a stream URL reached the log"
+    );
+    assert!(
+        !text.contains("AKIAGANGWAYDEV"),
+        "an access key reached the log"
+    );
 }

@@ -152,6 +152,25 @@ async fn instance_information_filters() {
         .send()
         .await;
     assert_eq!(error_code(bad_id), "InvalidInstanceId");
+    let bad_value = client
+        .describe_instance_information()
+        .filters(string_filter("PingStatus", &["Sleepy"]))
+        .send()
+        .await;
+    assert_eq!(
+        error_code(bad_value),
+        "InvalidInstanceInformationFilterValue"
+    );
+    let both_kinds = client
+        .describe_instance_information()
+        .filters(string_filter("tag:Env", &["dev"]))
+        .instance_information_filter_list(info_filter(
+            InstanceInformationFilterKey::PingStatus,
+            &["Online"],
+        ))
+        .send()
+        .await;
+    assert_eq!(error_code(both_kinds), "ValidationException");
 }
 
 #[tokio::test]

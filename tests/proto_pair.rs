@@ -284,3 +284,39 @@ fn commands_check_role_and_order() {
         Err(SendError::HandshakeState(_))
     ));
 }
+
+/// Selective acks around a lost message must not let the sender run further ahead than the
+/// peer can reorder: with equal small windows and heavy loss nothing overflows, so nothing is
+/// dropped unacked and retransmissions stay proportional to loss.
+#[test]
+fn sender_window_never_overflows_the_peer_reorder_buffer() {
+    let mut client = SessionConfig::client("sid-w");
+    let mut agent = SessionConfig::agent("sid-w");
+    for (outgoing, incoming) in [
+        (&mut client.outgoing_capacity, &mut client.incoming_capacity),
+        (&mut agent.outgoing_capacity, &mut agent.incoming_capacity),
+    ] {
+        *outgoing = 32;
+        *incoming = 32;
+    }
+    let mut pair = Pair::with_configs(client, agent, LinkConfig::lossy(0.2), 21);
+    pair.client.outbox = pattern(MIB, 3);
+    pair.agent.outbox = pattern(MIB, 4);
+    pair.run_until(5_000_000, |p| {
+        p.client.received.len() == MIB && p.agent.received.len() == MIB
+    });
+    assert_eq!(pair.client.received, pair.agent.outbox);
+    assert_eq!(pair.agent.received, pair.client.outbox);
+    let (client, agent) = (pair.client.session.stats(), pair.agent.session.stats());
+    assert_eq!(
+        client.reorder_overflow_dropped + agent.reorder_overflow_dropped,
+        0
+    );
+    let lost = pair.to_agent.frames_lost + pair.to_client.frames_lost;
+    let retransmissions = client.retransmissions + agent.retransmissions;
+    println!("window 32, 20% loss: lost {lost}, retransmissions {retransmissions}");
+    assert!(
+        retransmissions <= 3 * lost + 50,
+        "{retransmissions} retransmissions for {lost} lost"
+    );
+}

@@ -138,13 +138,11 @@ impl ErrorContext {
             SdkError::DispatchFailure(failure) => {
                 let chain = source_chain(&err);
                 if mentions_credentials(&chain) {
-                    self.credentials(first_credentials_line(&chain))
+                    self.credentials(innermost(&chain))
                 } else if failure.is_timeout() {
                     self.unreachable("timed out".into())
                 } else {
-                    // The innermost cause is the specific one ("Connection refused",
-                    // "invalid peer certificate: UnknownIssuer"); outer ones say "io error".
-                    self.unreachable(last_line(&chain))
+                    self.unreachable(innermost(&chain))
                 }
             }
             SdkError::ResponseError(response) => AwsError::BadResponse(format!(
@@ -155,11 +153,11 @@ impl ErrorContext {
             SdkError::ConstructionFailure(_) => {
                 let chain = source_chain(&err);
                 if mentions_credentials(&chain) {
-                    self.credentials(first_credentials_line(&chain))
+                    self.credentials(innermost(&chain))
                 } else {
                     AwsError::BadResponse(format!(
                         "could not build the request: {}",
-                        first_line(&chain)
+                        outermost(&chain)
                     ))
                 }
             }
@@ -250,24 +248,18 @@ fn mentions_credentials(chain: &[String]) -> bool {
     })
 }
 
-fn first_credentials_line(chain: &[String]) -> String {
-    // The innermost message is usually the specific one ("the SSO token has expired").
+/// The innermost cause is the specific one ("Connection refused", "the SSO token has
+/// expired"); the outer ones are generic ("dispatch failure", "io error").
+fn innermost(chain: &[String]) -> String {
     chain
         .last()
-        .cloned()
-        .unwrap_or_else(|| "credentials could not be loaded".into())
-}
-
-fn first_line(chain: &[String]) -> String {
-    chain
-        .first()
         .cloned()
         .unwrap_or_else(|| "unknown error".into())
 }
 
-fn last_line(chain: &[String]) -> String {
+fn outermost(chain: &[String]) -> String {
     chain
-        .last()
+        .first()
         .cloned()
         .unwrap_or_else(|| "unknown error".into())
 }

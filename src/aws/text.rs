@@ -140,4 +140,20 @@ mod tests {
         assert_eq!(escape_and_fit("short", 10), "short");
         assert_eq!(escape_and_fit("abc", 0), "");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn nothing_escapable_survives_and_clean_text_is_untouched(text in "\\PC*|[\\x00-\\x1f\\x7f-\\u{9f}\\u{202a}-\\u{202e}a-z한]{0,64}") {
+            let escaped = escape_for_terminal(&text);
+            proptest::prop_assert!(!escaped.chars().any(needs_escape));
+            if !text.chars().any(needs_escape) {
+                proptest::prop_assert_eq!(escaped.as_ref(), text.as_str());
+            }
+        }
+
+        #[test]
+        fn fitting_respects_the_width(text in "\\PC{0,80}", columns in 0usize..50) {
+            proptest::prop_assert!(display_width(&escape_and_fit(&text, columns)) <= columns);
+        }
+    }
 }

@@ -59,9 +59,17 @@ async fn serve(args: &EmulatorArgs) -> Result<(), EmulatorError> {
     // Nothing useful can be done if stdout is gone; keep serving for whoever has the port.
     let _ = writeln!(stdout, "endpoint={}", running.endpoint);
     let _ = stdout.flush();
+    let users: Vec<&str> = running
+        .state()
+        .fleet()
+        .users
+        .iter()
+        .map(|user| user.name.as_str())
+        .collect();
     tracing::info!(
-        "serving {instances} instances on {}; identities: admin (AKIAGANGWAYADMIN), dev (AKIAGANGWAYDEV)",
-        running.endpoint
+        "serving {instances} instances on {} for users {}",
+        running.endpoint,
+        users.join(", ")
     );
     shutdown_signal().await;
     tracing::info!("shutting down");

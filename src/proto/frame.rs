@@ -34,28 +34,17 @@ impl Frame {
     /// truncated to the field width (the reference refuses to serialize it; ours never
     /// produces one).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_SIZE + self.payload.len());
-        self.encode_header(&mut out, Sha256::digest(&self.payload).into());
-        out.extend_from_slice(&self.payload);
-        out
-    }
-
-    fn encode_header(&self, out: &mut Vec<u8>, digest: [u8; 32]) {
-        out.extend_from_slice(&HEADER_LENGTH.to_be_bytes());
-        let name = self.message_type.as_str().as_bytes();
-        let name = &name[..name.len().min(MESSAGE_TYPE_LEN)];
-        out.extend_from_slice(name);
-        // Space padding, not NUL (quirk 3).
-        out.resize(out.len() + MESSAGE_TYPE_LEN - name.len(), b' ');
-        out.extend_from_slice(&self.schema_version.to_be_bytes());
-        out.extend_from_slice(&self.created_ms.to_be_bytes());
-        out.extend_from_slice(&self.sequence.to_be_bytes());
-        out.extend_from_slice(&self.flags.to_be_bytes());
-        out.extend_from_slice(&message_id_to_wire(self.message_id));
-        out.extend_from_slice(&digest);
-        out.extend_from_slice(&self.payload_type.as_u32().to_be_bytes());
-        let payload_len = u32::try_from(self.payload.len()).unwrap_or(u32::MAX);
-        out.extend_from_slice(&payload_len.to_be_bytes());
+        FrameRef {
+            message_type: &self.message_type,
+            schema_version: self.schema_version,
+            created_ms: self.created_ms,
+            sequence: self.sequence,
+            flags: self.flags,
+            message_id: self.message_id,
+            payload_type: self.payload_type,
+            payload: &self.payload,
+        }
+        .encode()
     }
 
     /// Decodes one frame strictly: at least 120 bytes, HeaderLength 116, PayloadLength equal to
@@ -98,6 +87,42 @@ impl Frame {
             payload_type: PayloadType::from_u32(payload_type),
             payload: payload.to_vec(),
         })
+    }
+}
+
+/// A frame with borrowed type and payload: senders encode straight from their input
+/// without first copying it into a [`Frame`].
+pub(crate) struct FrameRef<'a> {
+    pub message_type: &'a MessageType,
+    pub schema_version: u32,
+    pub created_ms: u64,
+    pub sequence: i64,
+    pub flags: u64,
+    pub message_id: Uuid,
+    pub payload_type: PayloadType,
+    pub payload: &'a [u8],
+}
+
+impl FrameRef<'_> {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_SIZE + self.payload.len());
+        out.extend_from_slice(&HEADER_LENGTH.to_be_bytes());
+        let name = self.message_type.as_str().as_bytes();
+        let name = &name[..name.len().min(MESSAGE_TYPE_LEN)];
+        out.extend_from_slice(name);
+        // Space padding, not NUL (quirk 3).
+        out.resize(out.len() + MESSAGE_TYPE_LEN - name.len(), b' ');
+        out.extend_from_slice(&self.schema_version.to_be_bytes());
+        out.extend_from_slice(&self.created_ms.to_be_bytes());
+        out.extend_from_slice(&self.sequence.to_be_bytes());
+        out.extend_from_slice(&self.flags.to_be_bytes());
+        out.extend_from_slice(&message_id_to_wire(self.message_id));
+        out.extend_from_slice(&Sha256::digest(self.payload));
+        out.extend_from_slice(&self.payload_type.as_u32().to_be_bytes());
+        let payload_len = u32::try_from(self.payload.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&payload_len.to_be_bytes());
+        out.extend_from_slice(self.payload);
+        out
     }
 }
 

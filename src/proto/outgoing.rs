@@ -50,6 +50,13 @@ impl OutgoingBuffer {
         self.live
     }
 
+    /// Sequence numbers from the oldest unacknowledged one to the newest: the window the
+    /// peer's reorder buffer may have to hold. Selective acks free entries inside it but do
+    /// not shrink it until the head is acknowledged.
+    pub(crate) fn span(&self) -> usize {
+        self.entries.len()
+    }
+
     /// Appends the frame for the next sequence number (`base + entries.len()`).
     pub(crate) fn push(&mut self, frame: Vec<u8>) {
         self.entries.push_back(Some(Entry {

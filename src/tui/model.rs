@@ -96,7 +96,8 @@ pub enum Load {
     Idle,
     Loading,
     Loaded(SystemTime),
-    Failed,
+    /// The last attempt failed at this time; the next automatic one waits a full interval.
+    Failed(SystemTime),
 }
 
 /// An AWS failure reduced to what the screen needs.

@@ -29,11 +29,16 @@ pub fn gangway() -> Command {
 
 /// Starts `gangway emulator ARGS` and waits for its `endpoint=` line.
 pub fn spawn(args: &[&str]) -> SpawnedEmulator {
+    spawn_with_stderr(args, Stdio::null())
+}
+
+/// The same, with the request log (stderr) going where the caller wants it.
+pub fn spawn_with_stderr(args: &[&str], stderr: impl Into<Stdio>) -> SpawnedEmulator {
     let mut child = gangway()
         .arg("emulator")
         .args(args)
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
         .expect("gangway binary runs");
     let stdout = child.stdout.take().unwrap();

@@ -95,6 +95,19 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
 }
 
 fn dispatch(state: &EmulatorState, query: &Query, request_id: &str) -> Result<String, Ec2Error> {
+    // Every caller may describe, so a dry run always "would have succeeded" (HTTP 412).
+    if query.get("DryRun") == Some("true")
+        && matches!(
+            query.get("Action"),
+            Some("DescribeInstances" | "DescribeImages")
+        )
+    {
+        return Err(Ec2Error {
+            status: StatusCode::PRECONDITION_FAILED,
+            code: "DryRunOperation",
+            message: "Request would have succeeded, but DryRun flag is set.".to_owned(),
+        });
+    }
     match query.get("Action") {
         Some("DescribeInstances") => {
             instances::describe_instances(state.fleet(), query, request_id)

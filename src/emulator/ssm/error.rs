@@ -62,9 +62,10 @@ impl SsmError {
     }
 
     pub fn invalid_filter_key(key: &str) -> Self {
+        let shown: String = key.chars().filter(|c| !c.is_control()).take(100).collect();
         Self::new(
             "InvalidFilterKey",
-            format!("The filter key {key} is not valid."),
+            format!("The filter key {shown} is not valid."),
         )
     }
 

@@ -77,9 +77,19 @@ impl Criterion {
                 Self::InstanceIds(values)
             }
             "AgentVersion" => Self::AgentVersion(values),
-            "PingStatus" => Self::PingStatus(values),
-            "PlatformTypes" => Self::PlatformTypes(values),
-            "ResourceType" => Self::ResourceType(values),
+            "PingStatus" => Self::PingStatus(enum_values(
+                key,
+                values,
+                &["Online", "ConnectionLost", "Inactive"],
+            )?),
+            "PlatformTypes" => {
+                Self::PlatformTypes(enum_values(key, values, &["Windows", "Linux", "MacOS"])?)
+            }
+            "ResourceType" => Self::ResourceType(enum_values(
+                key,
+                values,
+                &["EC2Instance", "ManagedInstance"],
+            )?),
             "tag-key" if allow_tags => Self::TagKey(values),
             _ => match key.strip_prefix("tag:") {
                 Some(tag) if allow_tags && !tag.is_empty() => Self::Tag(tag.to_owned(), values),
@@ -107,6 +117,24 @@ impl Criterion {
     }
 }
 
+/// Values of enumerated filter keys must be ones AWS knows.
+fn enum_values(key: &str, values: Vec<String>, allowed: &[&str]) -> Result<Vec<String>, SsmError> {
+    match values
+        .iter()
+        .find(|value| !allowed.contains(&value.as_str()))
+    {
+        Some(bad) => Err(SsmError::new(
+            "InvalidInstanceInformationFilterValue",
+            format!(
+                "{} is not a valid value for filter {key}; expected one of {}",
+                bad.escape_debug(),
+                allowed.join(", ")
+            ),
+        )),
+        None => Ok(values),
+    }
+}
+
 fn resource_type(instance: &FleetInstance) -> &'static str {
     if instance.is_hybrid() {
         "ManagedInstance"
@@ -121,6 +149,11 @@ pub fn describe_instance_information(
 ) -> Result<Value, SsmError> {
     let max = max_results(request.max_results, 5..=50, 50)?;
     let start = start_offset(request.next_token.as_deref())?;
+    if !request.instance_information_filter_list.is_empty() && !request.filters.is_empty() {
+        return Err(SsmError::validation(
+            "InstanceInformationFilterList and Filters cannot be used together; use Filters",
+        ));
+    }
     let mut criteria = Vec::new();
     for filter in request.instance_information_filter_list {
         criteria.push(Criterion::parse(&filter.key, filter.value_set, false)?);

@@ -36,7 +36,14 @@ pub fn handle(
     target: &str,
     request: &ApiRequest<'_>,
 ) -> Response<ResponseBody> {
-    let operation = target.strip_prefix("AmazonSSM.").unwrap_or(target);
+    // The operation name comes from the client: logged only in printable, bounded form.
+    let operation: String = target
+        .strip_prefix("AmazonSSM.")
+        .unwrap_or(target)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
     let caller = authenticate(state, request);
     let result = caller.clone().and_then(|caller| {
         let body = request
@@ -51,7 +58,7 @@ pub fn handle(
         dispatch(&call, target, body)
     });
     log(
-        operation,
+        &operation,
         caller.ok().map(|user| user.name.as_str()),
         &result,
     );

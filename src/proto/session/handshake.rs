@@ -37,7 +37,7 @@ impl Session {
             ));
         }
         self.phase = Phase::Handshaking;
-        self.push_stream(now, PayloadType::HandshakeRequest, request.to_json());
+        self.push_stream(now, PayloadType::HandshakeRequest, &request.to_json());
         Ok(())
     }
 
@@ -52,7 +52,7 @@ impl Session {
             Phase::Responded,
             "complete_handshake needs the client's response",
         )?;
-        self.push_stream(now, PayloadType::HandshakeComplete, complete.to_json());
+        self.push_stream(now, PayloadType::HandshakeComplete, &complete.to_json());
         self.open_gate(now);
         Ok(())
     }
@@ -83,7 +83,7 @@ impl Session {
         self.phase = Phase::Handshaking;
         let response = self.answer(&request);
         // Handshake messages pass the closed gate: they are framed directly.
-        self.push_stream(now, PayloadType::HandshakeResponse, response.to_json());
+        self.push_stream(now, PayloadType::HandshakeResponse, &response.to_json());
         self.events.push_back(Event::HandshakeRequested(request));
     }
 

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 pub use event::{Event, Stats};
 
-use super::frame::{FLAG_FIN, FLAG_SYN, Frame};
+use super::frame::{FLAG_FIN, FLAG_SYN, Frame, FrameRef};
 use super::ids::MessageIdSource;
 use super::incoming::ReorderBuffer;
 use super::outgoing::OutgoingBuffer;
@@ -33,7 +33,9 @@ pub struct SessionConfig {
     pub session_id: String,
     /// Stream payloads are split at this size (§5.3: keep ≤ 1024 towards the real service).
     pub max_payload_bytes: usize,
-    /// Unacknowledged (or held) stream messages before `send_*` applies backpressure.
+    /// Window of stream messages (sequence span from the oldest unacknowledged one, plus
+    /// those held before open) before `send_*` applies backpressure. Must not exceed the
+    /// peer's reorder capacity (plugin 10 000, agent 100 000, §5.3).
     pub outgoing_capacity: usize,
     /// Ahead-of-order messages held for reordering; beyond it they are dropped unacked.
     pub incoming_capacity: usize,
@@ -268,13 +270,16 @@ impl Session {
         self.config.max_payload_bytes.max(1)
     }
 
+    /// Room for new stream messages. Counted over the sequence span, not just the unacked
+    /// entries: after selective acks around a lost message the sender could otherwise run
+    /// arbitrarily far ahead and overflow the peer's reorder buffer, whose drops (unacked)
+    /// turn into retransmission storms. Keep `outgoing_capacity` ≤ the peer's reorder capacity.
     fn free_slots(&self) -> usize {
         if self.phase == Phase::Closed {
             return 0;
         }
-        self.config
-            .outgoing_capacity
-            .saturating_sub(self.unacked_count())
+        let used = self.outgoing.span() + self.held.len();
+        self.config.outgoing_capacity.saturating_sub(used)
     }
 
     fn created_ms(&self, now: Instant) -> u64 {
@@ -292,15 +297,15 @@ impl Session {
 
     /// Frames one stream message with the next sequence number and buffers it for sending.
     /// Flags per §2: the agent sets SYN on seq 0, the client never does (quirk 5).
-    fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: Vec<u8>) {
+    fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) {
         let sequence = self.next_out_seq;
         self.next_out_seq += 1;
         let flags = match self.config.role {
             Role::Agent if sequence == 0 => FLAG_SYN,
             _ => 0,
         };
-        let frame = Frame {
-            message_type: self.outgoing_stream_type(),
+        let frame = FrameRef {
+            message_type: &self.outgoing_stream_type(),
             schema_version: 1,
             created_ms: self.created_ms(now),
             sequence,
@@ -342,7 +347,7 @@ impl Session {
     fn open_gate(&mut self, now: Instant) {
         self.phase = Phase::Open;
         while let Some((payload_type, payload)) = self.held.pop_front() {
-            self.push_stream(now, payload_type, payload);
+            self.push_stream(now, payload_type, &payload);
         }
     }
 

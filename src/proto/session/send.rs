@@ -84,7 +84,7 @@ impl Session {
             if self.free_slots() == 0 {
                 break;
             }
-            self.enqueue_stream(now, payload_type, chunk.to_vec());
+            self.enqueue_stream(now, payload_type, chunk);
             accepted += chunk.len();
         }
         self.stats.bytes_accepted += accepted as u64;
@@ -103,13 +103,13 @@ impl Session {
         if self.free_slots() == 0 {
             return Err(SendError::BufferFull);
         }
-        self.enqueue_stream(now, payload_type, payload);
+        self.enqueue_stream(now, payload_type, &payload);
         Ok(())
     }
 
     /// Frames the payload now if the gate is open, otherwise holds it (§4.1, §4.2: nothing but
     /// handshake messages before the session opens).
-    fn enqueue_stream(&mut self, now: Instant, payload_type: PayloadType, payload: Vec<u8>) {
+    fn enqueue_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) {
         if self.config.role == Role::Agent && self.phase == Phase::Waiting {
             // No handshake: the agent's first output is what opens the session (§4.1).
             self.open_gate(now);
@@ -118,7 +118,7 @@ impl Session {
         if self.phase == Phase::Open {
             self.push_stream(now, payload_type, payload);
         } else {
-            self.held.push_back((payload_type, payload));
+            self.held.push_back((payload_type, payload.to_vec()));
         }
     }
 }

@@ -91,6 +91,7 @@ fn on_back(model: &mut Model) -> Vec<Effect> {
         return Vec::new();
     }
     model.screen = model.back_stack.pop().unwrap_or(Screen::Fleet);
+    model.status = None;
     Vec::new()
 }
 
@@ -98,6 +99,8 @@ pub fn show(model: &mut Model, screen: Screen) -> Vec<Effect> {
     if model.screen == screen {
         return Vec::new();
     }
+    // A message belongs to the screen it was about.
+    model.status = None;
     if screen == Screen::Fleet {
         model.back_stack.clear();
     } else {
@@ -183,11 +186,7 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
     };
     // Stopped, offline or unmanaged instances are explained here instead of failing after
     // the terminal has been handed over.
-    let scope = crate::aws::AccessScope {
-        required_tags: model.settings.tag_filters.clone(),
-        access_expired: false,
-    };
-    let diagnosis = crate::aws::diagnose(instance, None, &scope);
+    let diagnosis = crate::aws::diagnose(instance, None, &model.access_scope());
     if !diagnosis.can_connect() {
         let name =
             crate::tui::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);

@@ -42,7 +42,7 @@ pub fn on_fleet(
             model.fleet.load = loaded(model);
         }
         Err(error) => {
-            model.fleet.load = Load::Failed;
+            model.fleet.load = Load::Failed(model.now);
             report(model, &format!("fleet ({region})"), &error);
         }
     }
@@ -100,7 +100,7 @@ pub fn on_sessions(
             model.sessions.load = loaded(model);
         }
         Err(error) => {
-            model.sessions.load = Load::Failed;
+            model.sessions.load = Load::Failed(model.now);
             report(model, &format!("sessions ({region})"), &error);
         }
     }
@@ -155,7 +155,7 @@ pub fn on_preferences(
             model.preferences_load = loaded(model);
         }
         Err(error) => {
-            model.preferences_load = Load::Failed;
+            model.preferences_load = Load::Failed(model.now);
             report(model, &format!("preferences ({region})"), &error);
         }
     }

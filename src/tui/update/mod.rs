@@ -55,8 +55,10 @@ fn on_tick(model: &mut Model, now: std::time::SystemTime) -> Vec<Effect> {
     model.now = now;
     let mut effects = Vec::new();
     let due = |load: &Load, every| match load {
-        Load::Loaded(at) => now.duration_since(*at).is_ok_and(|age| age >= every),
-        Load::Failed | Load::Idle => true,
+        Load::Loaded(at) | Load::Failed(at) => {
+            now.duration_since(*at).is_ok_and(|age| age >= every)
+        }
+        Load::Idle => true,
         Load::Loading => false,
     };
     if due(&model.fleet.load, model.settings.refresh_every) {

@@ -556,3 +556,38 @@ fn release_events_and_unbound_keys_do_nothing() {
     assert!(!m.quit);
     assert_eq!(m.fleet.cursor, before);
 }
+
+#[test]
+fn a_failed_refresh_waits_a_full_interval_before_retrying() {
+    let mut m = model();
+    let error = LoadError {
+        kind: ErrorKind::Unreachable,
+        message: "cannot reach AWS".into(),
+        hint: None,
+    };
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Err(error),
+        },
+    );
+    assert!(update(&mut m, Msg::Tick(fixtures::now() + Duration::from_secs(2))).is_empty());
+    let effects = update(&mut m, Msg::Tick(fixtures::now() + Duration::from_secs(60)));
+    assert_eq!(effects, [Effect::LoadFleet]);
+}
+
+#[test]
+fn an_instance_outside_the_known_scope_is_explained() {
+    let settings = Settings {
+        scope_tags: vec![("Env".into(), "dev".into())],
+        ..Settings::default()
+    };
+    let mut m = model_with(settings, false);
+    update(&mut m, ch('/'));
+    typed(&mut m, "web-1");
+    update(&mut m, key(KeyCode::Enter));
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let status = m.status.clone().unwrap().text;
+    assert!(status.contains("Env"), "{status}");
+}

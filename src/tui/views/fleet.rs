@@ -124,7 +124,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     if fleet.instances.is_empty() {
         let text = match fleet.load {
             Load::Loading | Load::Idle => "loading the fleet…",
-            Load::Failed => "no instances loaded (see the message above)",
+            Load::Failed(_) => "no instances loaded (see the message above)",
             Load::Loaded(_) => {
                 "no instances in scope (check --tag and the [fleet] tags in your config)"
             }
