@@ -73,3 +73,46 @@ async fn stalled_and_garbage_connections_do_not_block_other_clients() {
     assert!(sessions.sessions().is_empty());
     drop((stalled, short_body, junk));
 }
+
+#[tokio::test]
+async fn shutdown_closes_the_port_and_ends_sessions() {
+    let fleet = Fleet::generated(3);
+    let emulator = start(fleet.clone()).await;
+    let client = ssm(&emulator, DEV_KEY);
+    let session = client
+        .start_session()
+        .target(&fleet.instances[0].id)
+        .send()
+        .await
+        .unwrap();
+    let state = std::sync::Arc::clone(emulator.state());
+    let address = emulator.local_addr;
+    emulator.shutdown().await;
+    assert!(
+        TcpStream::connect(address).await.is_err(),
+        "nothing listens any more"
+    );
+    let record = state.sessions.get(session.session_id().unwrap()).unwrap();
+    assert!(!record.is_active(), "sessions end with the emulator");
+}
+
+#[tokio::test]
+async fn wildcard_addresses_need_allow_remote_and_advertise_loopback() {
+    let mut config = gangway::emulator::EmulatorConfig::new(Fleet::demo());
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let refused = gangway::emulator::start(config.clone()).await;
+    assert!(matches!(
+        refused,
+        Err(gangway::emulator::EmulatorError::RemoteNotAllowed(_))
+    ));
+    config.allow_remote = true;
+    let emulator = gangway::emulator::start(config).await.unwrap();
+    let port = emulator.local_addr.port();
+    assert_eq!(emulator.endpoint, format!("http://127.0.0.1:{port}"));
+    let output = ec2(&emulator, DEV_KEY)
+        .describe_images()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(output.images().len(), 3);
+}

@@ -152,6 +152,22 @@ async fn instance_information_filters() {
         .send()
         .await;
     assert_eq!(error_code(bad_id), "InvalidInstanceId");
+    let unknown_id = client
+        .describe_instance_information()
+        .filters(string_filter("InstanceIds", &["i-00000000000000bad"]))
+        .send()
+        .await;
+    assert_eq!(error_code(unknown_id), "InvalidInstanceId");
+    let unmanaged = client
+        .describe_instance_information()
+        .filters(string_filter(
+            "InstanceIds",
+            &[&id_of(&fleet, "unmanaged-1")],
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(unmanaged.instance_information_list().is_empty());
     let bad_value = client
         .describe_instance_information()
         .filters(string_filter("PingStatus", &["Sleepy"]))

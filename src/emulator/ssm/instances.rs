@@ -71,7 +71,7 @@ impl Criterion {
                 {
                     return Err(SsmError::new(
                         "InvalidInstanceId",
-                        format!("Instance Id {bad} is not valid."),
+                        format!("Instance Id {} is not valid.", bad.escape_debug()),
                     ));
                 }
                 Self::InstanceIds(values)
@@ -115,6 +115,23 @@ impl Criterion {
             Self::TagKey(keys) => keys.iter().any(|key| instance.tags.contains_key(key)),
         }
     }
+}
+
+/// AWS answers `InvalidInstanceId` for ids that are not the account's; an instance that
+/// exists but has no agent is simply absent from the list.
+fn reject_unknown_ids(call: &Call<'_>, criteria: &[Criterion]) -> Result<(), SsmError> {
+    let fleet = call.state.fleet();
+    for criterion in criteria {
+        if let Criterion::InstanceIds(ids) = criterion
+            && let Some(unknown) = ids.iter().find(|id| fleet.instance(id).is_none())
+        {
+            return Err(SsmError::new(
+                "InvalidInstanceId",
+                format!("Instance Id {unknown} is not valid or not in this account."),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Values of enumerated filter keys must be ones AWS knows.
@@ -161,6 +178,7 @@ pub fn describe_instance_information(
     for filter in request.filters {
         criteria.push(Criterion::parse(&filter.key, filter.values, true)?);
     }
+    reject_unknown_ids(call, &criteria)?;
     let matching: Vec<&FleetInstance> = call
         .state
         .fleet()
