@@ -88,110 +88,118 @@ fn defaults(readonly: bool, warning: Option<String>) -> Loaded {
     }
 }
 
-/// Line number (1-based) of a byte offset.
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
+/// What is wrong in the file: where (byte offset), which field, and why.
+struct Problem {
+    offset: Option<usize>,
+    field: String,
+    message: String,
+}
+
+impl Problem {
+    fn new(offset: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            offset: Some(offset),
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// `FILE:LINE: FIELD: message; using the defaults`.
+    fn describe(&self, text: &str, path: &Path) -> String {
+        let line = self
+            .offset
+            .map(|o| format!(":{}", text[..o.min(text.len())].matches('\n').count() + 1))
+            .unwrap_or_default();
+        let message = self.message.trim().replace('\n', " ");
+        format!(
+            "{}{line}: {}: {message}; using the defaults",
+            path.display(),
+            self.field
+        )
+    }
 }
 
 pub fn parse(text: &str, path: &Path, readonly: bool) -> Loaded {
-    let problem = |offset: Option<usize>, field: &str, message: &str| {
-        let line = offset
-            .map(|o| format!(":{}", line_of(text, o)))
-            .unwrap_or_default();
-        let message = message.trim().replace('\n', " ");
-        Some(format!(
-            "{}{line}: {field}: {message}; using the defaults",
-            path.display()
-        ))
-    };
-    let file: File = match toml::from_str(text) {
-        Ok(file) => file,
-        Err(e) => {
-            let field = e.message().split('`').nth(1).unwrap_or("syntax").to_owned();
-            return defaults(
-                readonly,
-                problem(e.span().map(|s| s.start), &field, e.message()),
-            );
-        }
-    };
+    match build(text, readonly) {
+        Ok((settings, keymap)) => Loaded {
+            settings,
+            keymap,
+            warning: None,
+        },
+        Err(problem) => defaults(readonly, Some(problem.describe(text, path))),
+    }
+}
+
+fn build(text: &str, readonly: bool) -> Result<(Settings, Keymap), Problem> {
+    let file: File = toml::from_str(text).map_err(|e| Problem {
+        offset: e.span().map(|s| s.start),
+        // toml names the offending key between backticks ("unknown field `refresh`").
+        field: e.message().split('`').nth(1).unwrap_or("syntax").to_owned(),
+        message: e.message().to_owned(),
+    })?;
+    let settings = settings(file.fleet, file.shell)?;
+    let keymap = keymap(&file.keys, readonly)?;
+    Ok((settings, keymap))
+}
+
+fn settings(fleet: FleetSection, shell: ShellSection) -> Result<Settings, Problem> {
     let mut settings = Settings {
-        tag_filters: file.fleet.tags.into_iter().collect(),
-        tag_columns: file.fleet.columns,
-        reason_mode: file.shell.reason,
+        tag_filters: fleet.tags.into_iter().collect(),
+        tag_columns: fleet.columns,
+        reason_mode: shell.reason,
         ..Settings::default()
     };
-    if let Some(secs) = file.fleet.refresh_secs {
+    if let Some(secs) = fleet.refresh_secs {
         if *secs.get_ref() < 5 {
-            return defaults(
-                readonly,
-                problem(
-                    Some(secs.span().start),
-                    "fleet.refresh_secs",
-                    "must be at least 5",
-                ),
-            );
+            return Err(Problem::new(
+                secs.span().start,
+                "fleet.refresh_secs",
+                "must be at least 5",
+            ));
         }
         settings.refresh_every = Duration::from_secs(*secs.get_ref());
     }
-    if let Some(pattern) = file.shell.reason_pattern {
-        match regex_lite::Regex::new(pattern.get_ref()) {
-            Ok(regex) => settings.reason_pattern = Some(regex),
-            Err(e) => {
-                return defaults(
-                    readonly,
-                    problem(
-                        Some(pattern.span().start),
-                        "shell.reason_pattern",
-                        &e.to_string(),
-                    ),
-                );
-            }
-        }
+    if let Some(pattern) = shell.reason_pattern {
+        let regex = regex_lite::Regex::new(pattern.get_ref()).map_err(|e| {
+            Problem::new(pattern.span().start, "shell.reason_pattern", e.to_string())
+        })?;
+        settings.reason_pattern = Some(regex);
     }
+    Ok(settings)
+}
+
+fn keymap(keys: &BTreeMap<String, Spanned<KeyList>>, readonly: bool) -> Result<Keymap, Problem> {
     let mut keymap = Keymap::defaults(readonly);
-    for (name, keys) in &file.keys {
-        let at = Some(keys.span().start);
+    for (name, keys) in keys {
+        let at = keys.span().start;
         let field = format!("keys.{name}");
-        let Some(action) = action_named(name) else {
-            return defaults(
-                readonly,
-                problem(
-                    at,
-                    &field,
-                    "no such action (see `?` in gangway for the names)",
-                ),
-            );
-        };
+        let action = action_named(name).ok_or_else(|| {
+            Problem::new(
+                at,
+                &field,
+                "no such action (see `?` in gangway for the names)",
+            )
+        })?;
         let texts = match keys.get_ref() {
             KeyList::One(one) => std::slice::from_ref(one),
             KeyList::Many(many) => many.as_slice(),
         };
-        let mut chords = Vec::new();
-        for text in texts {
-            match Chord::parse(text) {
-                Some(chord) => chords.push(chord),
-                None => {
-                    return defaults(
-                        readonly,
-                        problem(
-                            at,
-                            &field,
-                            &format!(
-                                "`{}` is not a key (examples: ctrl-d, enter, x, f5)",
-                                crate::tui::text::fit(text, 20)
-                            ),
-                        ),
-                    );
-                }
-            }
-        }
+        let chords = texts
+            .iter()
+            .map(|text| {
+                Chord::parse(text).ok_or_else(|| {
+                    let shown = crate::tui::text::fit(text, 20);
+                    Problem::new(
+                        at,
+                        &field,
+                        format!("`{shown}` is not a key (examples: ctrl-d, enter, x, f5)"),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         keymap.rebind(action, &chords);
     }
-    Loaded {
-        settings,
-        keymap,
-        warning: None,
-    }
+    Ok(keymap)
 }
 
 #[cfg(test)]

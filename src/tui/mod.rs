@@ -2,6 +2,7 @@
 //! plain data, `update` is pure and returns `effect`s, `views` draw the model, and the
 //! runtime owns the terminal and runs effects on tokio tasks that answer with `msg`s.
 
+pub mod chord;
 pub mod config;
 pub mod effect;
 pub mod effects;

@@ -45,6 +45,15 @@ pub enum Output {
     Stderr(Vec<u8>),
 }
 
+/// What a running process did, from [`Process::next_event`].
+#[derive(Debug)]
+pub enum ProcessEvent {
+    /// Output, or `None` once every output stream ended.
+    Output(Option<Output>),
+    /// The exit code (`None` when killed by a signal); reported once.
+    Exited(Option<i32>),
+}
+
 /// Requests for the control task, kept in order so a resize never overtakes earlier input.
 #[derive(Debug)]
 enum Control {
@@ -86,6 +95,24 @@ impl Process {
         let code = receiver.await.ok().flatten();
         self.exit = None;
         code
+    }
+
+    /// Waits for output (when `want_output`) or the exit, whichever comes first; pends forever
+    /// when neither can happen. Cancel-safe.
+    pub async fn next_event(&mut self, want_output: bool) -> ProcessEvent {
+        let exit = self.exit.as_mut();
+        let watch_exit = exit.is_some();
+        let event = tokio::select! {
+            output = self.output.recv(), if want_output => ProcessEvent::Output(output),
+            code = async { if let Some(exit) = exit { exit.await.ok().flatten() } else { None } }, if watch_exit => {
+                ProcessEvent::Exited(code)
+            }
+            else => std::future::pending().await,
+        };
+        if matches!(event, ProcessEvent::Exited(_)) {
+            self.exit = None;
+        }
+        event
     }
 
     pub fn has_exited(&self) -> bool {
