@@ -13,7 +13,7 @@ use crate::proto::{
     Event, HandshakeComplete, HandshakeRequest, PayloadFlag, RequestedClientAction, TerminalSize,
 };
 
-/// The AgentVersion the emulator advertises in handshakes (a 4-part number, §4.3).
+/// The AgentVersion advertised in handshakes when the fleet gives none usable (§4.3).
 pub const AGENT_VERSION: &str = "3.3.0.0";
 /// When nothing else is armed, wake up this often anyway.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
@@ -29,7 +29,7 @@ impl SessionTask {
         match plan.handshake_session_type {
             Some(session_type) => {
                 let request = HandshakeRequest {
-                    agent_version: AGENT_VERSION.to_string(),
+                    agent_version: self.agent_version.clone(),
                     requested_client_actions: vec![RequestedClientAction::session_type(
                         session_type,
                         serde_json::Value::Null,

@@ -39,6 +39,8 @@ pub(super) struct SessionTask {
     pub(super) record: SessionRecord,
     pub(super) plan: Result<SessionPlan, String>,
     pub(super) launch: LaunchSpec,
+    /// Advertised in the handshake: the instance's agent version from the fleet (§4.3).
+    pub(super) agent_version: String,
     pub(super) session: Session,
     pub(super) process: Option<Process>,
     pub(super) link: Option<Link>,
@@ -116,6 +118,10 @@ impl SessionTask {
             home: super::homes_root().join(super::file_name_safe(&record.target)),
             host_name,
         };
+        let agent_version = instance
+            .map(|i| i.agent_version.clone())
+            .filter(|version| is_four_part_version(version))
+            .unwrap_or_else(|| super::AGENT_VERSION.to_string());
         let salt = fnv1a(record.id.as_bytes());
         let faults = Some(&state.config.faults)
             .filter(|spec| !spec.is_off())
@@ -143,6 +149,7 @@ impl SessionTask {
             state,
             record,
             launch,
+            agent_version,
             session,
             process: None,
             link: None,
@@ -318,6 +325,15 @@ fn remaining(started_at: SystemTime, max: Duration) -> Duration {
         .duration_since(started_at)
         .unwrap_or_default();
     max.saturating_sub(elapsed)
+}
+
+/// The reference client compares dotted 4-part numbers only (§4.3, §6.4).
+fn is_four_part_version(version: &str) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// FNV-1a: a stable per-session salt for the fault RNG.
