@@ -23,6 +23,9 @@ fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, EmulatorError
     config.allow_remote = args.allow_remote;
     config.idle_timeout = args.idle_timeout.map(Duration::from_secs);
     config.max_duration = args.max_duration.map(Duration::from_secs);
+    if let Some(spec) = &args.faults {
+        config.faults = super::faults::FaultSpec::parse(spec)?;
+    }
     Ok(config)
 }
 

@@ -44,6 +44,11 @@ pub struct EmulatorConfig {
     pub idle_timeout: Option<Duration>,
     /// Overrides the fleet's maximum session duration.
     pub max_duration: Option<Duration>,
+    /// Fault injection on the data channel (issue 4); off by default.
+    pub faults: faults::FaultSpec,
+    /// How long a session whose websocket dropped waits for the client to resume before
+    /// its process is killed and the session ends.
+    pub detached_grace: Duration,
 }
 
 impl EmulatorConfig {
@@ -54,6 +59,8 @@ impl EmulatorConfig {
             fleet,
             idle_timeout: None,
             max_duration: None,
+            faults: faults::FaultSpec::default(),
+            detached_grace: agent::DEFAULT_DETACHED_GRACE,
         }
     }
 }
@@ -71,6 +78,8 @@ pub enum EmulatorError {
     },
     #[error(transparent)]
     Fleet(#[from] FleetError),
+    #[error("invalid --faults: {0}")]
+    Faults(#[from] faults::FaultSpecError),
 }
 
 /// A running emulator. Dropping it (or `shutdown()`) stops serving and ends every session.

@@ -20,8 +20,8 @@ pub async fn route(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let is_data_channel = request.uri().path().starts_with("/v1/data-channel/");
     let response = match *request.method() {
-        // The StreamUrl websocket: served by the agent (issue 4) once it lands.
-        Method::GET if is_data_channel => plain(StatusCode::NOT_FOUND, "no agent in this build\n"),
+        // The StreamUrl websocket: the agent (issue 4).
+        Method::GET if is_data_channel => super::agent::handle_upgrade(state, request).await,
         Method::POST => api::handle(&state, request).await,
         _ => plain(
             StatusCode::NOT_FOUND,

@@ -3,12 +3,15 @@
 use std::time::Duration;
 
 use super::EmulatorConfig;
+use super::agent::AgentDirectory;
 use super::fleet::Fleet;
 use super::sessions::SessionRegistry;
 
 pub struct EmulatorState {
     pub config: EmulatorConfig,
     pub sessions: SessionRegistry,
+    /// The running agent task of each attached session (issue 4).
+    pub agents: AgentDirectory,
     /// `http://HOST:PORT` of this emulator, as printed on the `endpoint=` line.
     pub base_url: String,
 }
@@ -18,6 +21,7 @@ impl EmulatorState {
         Self {
             config,
             sessions: SessionRegistry::new(),
+            agents: AgentDirectory::default(),
             base_url,
         }
     }

@@ -25,7 +25,7 @@ const WRITER_QUEUE: usize = 64;
 /// Stop taking frames from the proto session while this many wait in `outbox`.
 pub const OUTBOX_HIGH_WATER: usize = 64;
 /// How long a graceful close may take to flush the last frames.
-const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(2);
+const CLOSE_FLUSH_LIMIT: Duration = Duration::from_secs(10);
 
 /// What reading the socket produced.
 pub enum Incoming {
@@ -58,12 +58,13 @@ impl Link {
         }
     }
 
-    /// Next frame from the client. Cancel-safe.
-    pub async fn next_incoming(&mut self) -> Incoming {
-        match self.reader.next().await {
-            Some(Ok(Message::Binary(bytes))) => Incoming::Frame(bytes.to_vec()),
-            Some(Ok(Message::Close(_))) | Some(Err(_)) | None => Incoming::Gone,
-            Some(Ok(_)) => Incoming::Ignored,
+    /// The next frame from the client, or `None` when the writer can take another frame
+    /// (only watched when `watch_writer`). Cancel-safe.
+    pub async fn next_activity(&mut self, watch_writer: bool) -> Option<Incoming> {
+        let queue = self.writer_queue.as_ref().filter(|_| watch_writer);
+        tokio::select! {
+            message = self.reader.next() => Some(classify(message)),
+            _ = async { if let Some(queue) = queue { queue.reserve().await.map(drop) } else { std::future::pending().await } } => None,
         }
     }
 
@@ -86,17 +87,6 @@ impl Link {
         true
     }
 
-    /// Resolves when the writer can take another frame (only awaited while `outbox` is not
-    /// empty). Cancel-safe.
-    pub async fn writer_ready(&self) {
-        match &self.writer_queue {
-            Some(queue) => {
-                let _ = queue.reserve().await;
-            }
-            None => std::future::pending().await,
-        }
-    }
-
     /// Sends what is queued, then a close frame, waiting at most [`CLOSE_FLUSH_LIMIT`].
     pub async fn close_gracefully(mut self) {
         let deadline = tokio::time::Instant::now() + CLOSE_FLUSH_LIMIT;
@@ -117,6 +107,14 @@ impl Link {
 impl Drop for Link {
     fn drop(&mut self) {
         self.writer.abort();
+    }
+}
+
+fn classify(message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Incoming {
+    match message {
+        Some(Ok(Message::Binary(bytes))) => Incoming::Frame(bytes.to_vec()),
+        Some(Ok(Message::Close(_)) | Err(_)) | None => Incoming::Gone,
+        Some(Ok(_)) => Incoming::Ignored,
     }
 }
 

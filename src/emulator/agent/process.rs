@@ -5,6 +5,7 @@
 //! signals, and a waiter that reaps the child and reports its exit code. The session task only
 //! sees channels, so a stuck shell never blocks the session loop.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 
@@ -45,6 +46,15 @@ pub enum Output {
     Stderr(Vec<u8>),
 }
 
+/// What a running process did, from [`Process::next_event`].
+#[derive(Debug)]
+pub enum ProcessEvent {
+    /// Output, or `None` once every output stream ended.
+    Output(Option<Output>),
+    /// The exit code (128 + signal after a signal; `None` if it cannot be known); reported once.
+    Exited(Option<i32>),
+}
+
 /// Requests for the control task, kept in order so a resize never overtakes earlier input.
 #[derive(Debug)]
 enum Control {
@@ -64,6 +74,10 @@ impl Process {
     pub fn spawn(spec: &LaunchSpec) -> std::io::Result<Self> {
         std::fs::create_dir_all(&spec.home)?;
         match &spec.program {
+            // bash would read /etc/bash.bashrc, whose PS1 names the emulator's own host.
+            Program::Shell { path } if path.ends_with("bash") => {
+                spawn_on_pty(spec, path, &["--norc"])
+            }
             Program::Shell { path } => spawn_on_pty(spec, path, &[]),
             Program::PtyCommand { command } => spawn_on_pty(spec, "/bin/sh", &["-c", command]),
             Program::PipedCommand { command } => spawn_piped(spec, command),
@@ -79,13 +93,31 @@ impl Process {
         self.output.recv().await
     }
 
-    /// Waits for the child's exit code (`None` when killed by a signal). Cancel-safe; returns
+    /// Waits for the child's exit code (128 + signal after a signal). Cancel-safe; returns
     /// immediately with `None` when called again after the exit was seen.
     pub async fn wait_exit(&mut self) -> Option<i32> {
         let receiver = self.exit.as_mut()?;
         let code = receiver.await.ok().flatten();
         self.exit = None;
         code
+    }
+
+    /// Waits for output (when `want_output`) or the exit, whichever comes first; pends forever
+    /// when neither can happen. Cancel-safe.
+    pub async fn next_event(&mut self, want_output: bool) -> ProcessEvent {
+        let exit = self.exit.as_mut();
+        let watch_exit = exit.is_some();
+        let event = tokio::select! {
+            output = self.output.recv(), if want_output => ProcessEvent::Output(output),
+            code = async { if let Some(exit) = exit { exit.await.ok().flatten() } else { None } }, if watch_exit => {
+                ProcessEvent::Exited(code)
+            }
+            else => std::future::pending().await,
+        };
+        if matches!(event, ProcessEvent::Exited(_)) {
+            self.exit = None;
+        }
+        event
     }
 
     pub fn has_exited(&self) -> bool {
@@ -184,7 +216,12 @@ fn finish_spawn(
     // The waiter always runs to completion, so the child is reaped even if the session task
     // is gone by then.
     tokio::spawn(async move {
-        let code = child.wait().await.ok().and_then(|status| status.code());
+        // A signal death reads as 128 + signal, as a shell reports it in `$?`.
+        let code = child.wait().await.ok().and_then(|status| {
+            status
+                .code()
+                .or_else(|| status.signal().map(|sig| 128 + sig))
+        });
         let _ = exit_tx.send(code);
     });
     Process {

@@ -1,5 +1,6 @@
 //! The data-channel session state machine (§5), usable as client or agent.
 
+mod config;
 mod event;
 mod handshake;
 mod receive;
@@ -8,67 +9,15 @@ mod send;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+pub use config::{Role, SessionConfig};
 pub use event::{Event, Stats};
 
 use super::frame::{FLAG_FIN, FLAG_SYN, Frame, FrameRef};
 use super::ids::MessageIdSource;
 use super::incoming::ReorderBuffer;
 use super::outgoing::OutgoingBuffer;
-use super::rto::{CLOCK_GRANULARITY, RttEstimator};
+use super::rto::RttEstimator;
 use super::types::{MessageType, PayloadType};
-
-/// Which end of the data channel this session plays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// Sends `input_stream_data`, receives `output_stream_data` (the plugin's role).
-    Client,
-    /// Sends `output_stream_data`, receives `input_stream_data` (the SSM agent's role).
-    Agent,
-}
-
-#[derive(Debug, Clone)]
-pub struct SessionConfig {
-    pub role: Role,
-    /// Put into the channel_closed payload this side writes.
-    pub session_id: String,
-    /// Stream payloads are split at this size (§5.3: keep ≤ 1024 towards the real service).
-    pub max_payload_bytes: usize,
-    /// Window of stream messages (sequence span from the oldest unacknowledged one, plus
-    /// those held before open) before `send_*` applies backpressure. Must not exceed the
-    /// peer's reorder capacity (plugin 10 000, agent 100 000, §5.3).
-    pub outgoing_capacity: usize,
-    /// Ahead-of-order messages held for reordering; beyond it they are dropped unacked.
-    pub incoming_capacity: usize,
-    /// ClientVersion in the HandshakeResponse (§4.4).
-    pub client_version: String,
-    /// At most this many retransmissions per `handle_timeout` call ...
-    pub retransmit_burst: usize,
-    /// ... and at least this long between two bursts, so a dead link is not flooded.
-    pub retransmit_pacing: Duration,
-}
-
-impl SessionConfig {
-    pub fn client(session_id: impl Into<String>) -> Self {
-        Self::new(Role::Client, session_id.into())
-    }
-
-    pub fn agent(session_id: impl Into<String>) -> Self {
-        Self::new(Role::Agent, session_id.into())
-    }
-
-    fn new(role: Role, session_id: String) -> Self {
-        Self {
-            role,
-            session_id,
-            max_payload_bytes: 1024,
-            outgoing_capacity: 4096,
-            incoming_capacity: 10_000,
-            client_version: "1.2.0.0".to_owned(),
-            retransmit_burst: 64,
-            retransmit_pacing: CLOCK_GRANULARITY,
-        }
-    }
-}
 
 /// Where the session is in the startup sequence (§4.1, §4.2).
 ///

@@ -1,0 +1,55 @@
+//! Which sessions have a running agent task, so a reconnecting client's socket reaches the
+//! task that owns the session (resume, protocol.md §7.2) instead of starting a new shell.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::mpsc;
+
+use super::link::AgentSocket;
+
+/// Sockets waiting for a task beyond this are refused (a client reconnecting in a loop).
+const PENDING_SOCKETS: usize = 4;
+
+#[derive(Default)]
+pub struct AgentDirectory {
+    tasks: Mutex<HashMap<String, mpsc::Sender<AgentSocket>>>,
+}
+
+impl AgentDirectory {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<AgentSocket>>> {
+        self.tasks
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Hands `socket` to the session's task, or, when none runs, calls `spawn` with the
+    /// receiving end and the socket. Atomic, so two sockets racing for a new session never
+    /// start two shells. Returns false when the socket was refused.
+    pub fn deliver_or_spawn(
+        &self,
+        session_id: &str,
+        socket: AgentSocket,
+        spawn: impl FnOnce(mpsc::Receiver<AgentSocket>, AgentSocket),
+    ) -> bool {
+        let mut tasks = self.lock();
+        if let Some(task) = tasks.get(session_id) {
+            return task.try_send(socket).is_ok();
+        }
+        let (sender, receiver) = mpsc::channel(PENDING_SOCKETS);
+        tasks.insert(session_id.to_string(), sender);
+        drop(tasks);
+        spawn(receiver, socket);
+        true
+    }
+
+    /// Called by a task as it ends.
+    pub fn remove(&self, session_id: &str) {
+        self.lock().remove(session_id);
+    }
+
+    /// Number of running agent tasks.
+    pub fn running(&self) -> usize {
+        self.lock().len()
+    }
+}

@@ -1,0 +1,58 @@
+//! The role a session plays and its tunables.
+
+use std::time::Duration;
+
+use crate::proto::rto::CLOCK_GRANULARITY;
+
+/// Which end of the data channel this session plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends `input_stream_data`, receives `output_stream_data` (the plugin's role).
+    Client,
+    /// Sends `output_stream_data`, receives `input_stream_data` (the SSM agent's role).
+    Agent,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    pub role: Role,
+    /// Put into the channel_closed payload this side writes.
+    pub session_id: String,
+    /// Stream payloads are split at this size (§5.3: keep ≤ 1024 towards the real service).
+    pub max_payload_bytes: usize,
+    /// Window of stream messages (sequence span from the oldest unacknowledged one, plus
+    /// those held before open) before `send_*` applies backpressure. Must not exceed the
+    /// peer's reorder capacity (plugin 10 000, agent 100 000, §5.3).
+    pub outgoing_capacity: usize,
+    /// Ahead-of-order messages held for reordering; beyond it they are dropped unacked.
+    pub incoming_capacity: usize,
+    /// ClientVersion in the HandshakeResponse (§4.4).
+    pub client_version: String,
+    /// At most this many retransmissions per `handle_timeout` call ...
+    pub retransmit_burst: usize,
+    /// ... and at least this long between two bursts, so a dead link is not flooded.
+    pub retransmit_pacing: Duration,
+}
+
+impl SessionConfig {
+    pub fn client(session_id: impl Into<String>) -> Self {
+        Self::new(Role::Client, session_id.into())
+    }
+
+    pub fn agent(session_id: impl Into<String>) -> Self {
+        Self::new(Role::Agent, session_id.into())
+    }
+
+    fn new(role: Role, session_id: String) -> Self {
+        Self {
+            role,
+            session_id,
+            max_payload_bytes: 1024,
+            outgoing_capacity: 4096,
+            incoming_capacity: 10_000,
+            client_version: "1.2.0.0".to_owned(),
+            retransmit_burst: 64,
+            retransmit_pacing: CLOCK_GRANULARITY,
+        }
+    }
+}
