@@ -439,3 +439,30 @@ async fn a_plain_get_on_the_stream_url_is_not_a_websocket() {
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("websocket"));
 }
+
+#[test]
+fn a_bad_faults_spec_is_refused_with_a_clear_message() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gangway"))
+        .args([
+            "emulator",
+            "--instances",
+            "3",
+            "--faults",
+            "drop=0.1,lose=0.2",
+        ])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid --faults") && stderr.contains("unknown fault `lose`"),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "no endpoint line for a refused start"
+    );
+}
