@@ -97,9 +97,10 @@ impl Screen {
     }
 }
 
-fn fresh_home() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("tui-home-{}", std::process::id()));
+/// A directory of its own for each test (they run in parallel).
+fn fresh_home(test: &str) -> PathBuf {
+    let name = format!("tui-home-{test}-{}", std::process::id());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -139,9 +140,9 @@ fn ended_session_id(screen: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator's websocket agent (issue 4) on main"]
+
 async fn demo_fleet_shell_sessions_history_and_quit() {
-    let home = fresh_home();
+    let home = fresh_home("demo");
     let mut screen = Screen::spawn(&home, &["demo"]);
     let before = screen.termios();
 
@@ -156,9 +157,12 @@ async fn demo_fleet_shell_sessions_history_and_quit() {
     screen.keys("\r").await;
     screen.keys("\r").await;
 
-    // The shell owns the terminal now: the UI's hint bar is gone.
+    // The shell owns the terminal now: the UI is gone and the demo's prompt names the host.
+    // (Keys typed before the prompt would still belong to the UI.)
     screen
-        .wait_until("the shell", |s| !s.contains("group_by_image"))
+        .wait_until("the shell prompt", |s| {
+            !s.contains("group_by_image") && s.contains("@worker-1")
+        })
         .await;
     screen.keys("hostname; echo done-$((6*7))\r").await;
     screen.wait_for("done-42").await;
@@ -194,7 +198,7 @@ async fn demo_fleet_shell_sessions_history_and_quit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_config_is_reported_with_file_and_line_and_the_ui_still_runs() {
-    let home = fresh_home().join("broken-config");
+    let home = fresh_home("broken-config");
     std::fs::create_dir_all(home.join("config/gangway")).unwrap();
     std::fs::write(
         home.join("config/gangway/config.toml"),
