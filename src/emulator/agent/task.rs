@@ -258,13 +258,14 @@ impl SessionTask {
             let now = Instant::now();
             self.session.close(now, &ending.channel_closed_output());
             self.pump_transmit_all(now);
-            if let Some(link) = self.link.take() {
-                link.close_gracefully().await;
-            }
         }
+        // History first: a client that read channel_closed finds the session ended.
         self.state
             .sessions
             .finish(&self.record.id, ending.status(), ending.history_reason());
+        if let Some(link) = self.link.take() {
+            link.close_gracefully().await;
+        }
         self.process = None;
     }
 }
