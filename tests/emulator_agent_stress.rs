@@ -163,3 +163,30 @@ async fn cut_every_fault_forces_resumes_and_nothing_is_lost() {
     assert_eq!(client.stdout_text(), expected);
     assert!(client.resumes >= 1, "the socket was never cut");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// A client that queues 4 MiB of input at once (4096 messages in flight, as the proto
+/// default allows): every input frame is acked, and the acks must not starve the output.
+async fn a_burst_of_four_mib_of_input_is_echoed_intact() {
+    const LEN: usize = 4 * 1024 * 1024;
+    let emulator = start(config(3)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    let command = format!("stty raw -echo; printf READY; head -c {LEN}");
+    let started = start_session(
+        &dev,
+        &target.id,
+        Some("AWS-StartInteractiveCommand"),
+        Some(&command),
+    )
+    .await;
+    let mut client = Client::open(dev, started).await;
+    client.until_stdout_contains("READY").await;
+    let data = session_data(1, LEN);
+    client.send(&data);
+    client
+        .pump_until(Duration::from_secs(600), |c| c.stdout.len() >= LEN + 5)
+        .await;
+    assert_eq!(client.until_closed(PATIENCE).await, "");
+    assert!(client.stdout[5..] == data[..], "the echo differs");
+}

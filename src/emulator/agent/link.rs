@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -66,6 +66,11 @@ impl Link {
             message = self.reader.next() => Some(classify(message)),
             _ = async { if let Some(queue) = queue { queue.reserve().await.map(drop) } else { std::future::pending().await } } => None,
         }
+    }
+
+    /// A frame that has already arrived, without waiting.
+    pub fn try_next_incoming(&mut self) -> Option<Incoming> {
+        self.reader.next().now_or_never().map(classify)
     }
 
     /// Moves frames from `outbox` to the writer while it has room; false once the writer is

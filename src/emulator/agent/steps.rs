@@ -177,17 +177,29 @@ impl SessionTask {
         let Some(link) = self.link.as_mut() else {
             return;
         };
-        while link.outbox.len() < OUTBOX_HIGH_WATER {
-            let Some(frame) = self.session.poll_transmit(now) else {
-                break;
-            };
-            match self.faults.as_mut() {
-                Some(faults) => faults.apply(Direction::ToClient, frame, &mut link.outbox),
-                None => link.outbox.push_back(frame),
+        // Keep going until the session has nothing left or the writer is full: stopping
+        // earlier lets acks (which the session sends before stream data) pile up under a
+        // burst of input until output starves and the client retransmits everything.
+        let mut drained = false;
+        while !drained {
+            while link.outbox.len() < OUTBOX_HIGH_WATER {
+                let Some(frame) = self.session.poll_transmit(now) else {
+                    drained = true;
+                    break;
+                };
+                match self.faults.as_mut() {
+                    Some(faults) => faults.apply(Direction::ToClient, frame, &mut link.outbox),
+                    None => link.outbox.push_back(frame),
+                }
             }
-        }
-        if !link.push_to_writer() {
-            self.detach(now);
+            if !link.push_to_writer() {
+                self.detach(now);
+                return;
+            }
+            if link.outbox.len() >= OUTBOX_HIGH_WATER {
+                // The writer is full; `writer_ready` wakes the loop to continue.
+                return;
+            }
         }
     }
 
