@@ -525,6 +525,16 @@ fn a_shell_end_reports_in_the_status_line_and_marks_the_session_as_own() {
         "shell on web-1 ended: exited with status 0"
     );
     assert!(m.is_own(&fixtures::active_sessions()[1]));
+    assert_eq!(
+        m.settings.identity.as_deref(),
+        Some("dev"),
+        "learned from the session id"
+    );
+    assert!(
+        m.is_own(&fixtures::active_sessions()[0]),
+        "another session of the same user"
+    );
+    assert!(!m.is_own(&fixtures::active_sessions()[2]));
     update(
         &mut m,
         Msg::ShellEnded {
