@@ -143,6 +143,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, ":history owner=dev");
     out.push(("command_line", m));
+    let mut m = loaded(false);
+    press(&mut m, "/batch-1\n\n");
+    out.push(("fleet_long_status", m));
     out
 }
 
