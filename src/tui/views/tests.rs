@@ -224,7 +224,7 @@ fn korean_names_keep_the_columns_aligned() {
     let columns: Vec<usize> = text_of(&buffer)
         .lines()
         .filter_map(|line| {
-            let at = line.find(" i-0a1b")?;
+            let at = line.find(" i-a1b2")?;
             Some(UnicodeWidthStr::width(&line[..at]))
         })
         .collect();
