@@ -412,6 +412,18 @@ fn the_detail_pane_checks_connectivity_of_the_selection() {
         matches!(&moved[..], [Effect::CheckConnectivity(_)]),
         "moving re-checks the new selection"
     );
+    assert!(
+        update(&mut m, key(KeyCode::Up)).is_empty(),
+        "a known result is not asked for again"
+    );
+    let again = update(&mut m, ch('r'));
+    assert!(again.contains(&Effect::LoadFleet));
+    assert!(
+        again
+            .iter()
+            .any(|e| matches!(e, Effect::CheckConnectivity(i) if i.id == id)),
+        "r checks again"
+    );
 }
 
 #[test]
