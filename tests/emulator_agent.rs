@@ -289,3 +289,180 @@ async fn garbage_is_dropped_and_an_abandoned_session_leaves_no_process_behind() 
     .await;
     assert_eq!(emulator.state().agents.running(), 0);
 }
+
+#[tokio::test]
+async fn output_messages_never_split_a_utf8_character() {
+    let emulator = start(config(6)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    // 3 000 three-byte characters: a 1024-byte cut would land inside one unless avoided.
+    let started = start_session(
+        &dev,
+        &target.id,
+        Some("AWS-StartInteractiveCommand"),
+        Some("stty raw -echo; printf '€%.0s' $(seq 1 3000)"),
+    )
+    .await;
+    let mut client = Client::open(dev, started).await;
+    let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
+    let sink = std::sync::Arc::clone(&messages);
+    client.sink = Some(Box::new(move |bytes| {
+        sink.lock().unwrap().push(bytes.to_vec())
+    }));
+    assert_eq!(client.until_closed(PATIENCE).await, "");
+    let messages = messages.lock().unwrap();
+    let joined: Vec<u8> = messages.concat();
+    let expected = "€".repeat(3000).into_bytes();
+    assert!(
+        joined == expected,
+        "got {} bytes, expected {}",
+        joined.len(),
+        expected.len()
+    );
+    assert!(
+        messages.len() >= 9,
+        "expected many messages, got {}",
+        messages.len()
+    );
+    for message in messages.iter() {
+        assert!(message.len() <= 1024);
+        assert!(
+            std::str::from_utf8(message).is_ok(),
+            "a message splits a character"
+        );
+    }
+}
+
+#[tokio::test]
+async fn ctrl_c_reaches_a_non_interactive_command_as_sigint() {
+    let emulator = start(config(6)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    let started = start_session(
+        &dev,
+        &target.id,
+        Some("AWS-StartNonInteractiveCommand"),
+        Some("echo started; exec sleep 1000"),
+    )
+    .await;
+    let mut client = Client::open(dev, started).await;
+    client.until_stdout_contains("started").await;
+    client.send(&[0x03]);
+    assert_eq!(client.until_closed(PATIENCE).await, "");
+    // 130 = 128 + SIGINT.
+    assert_eq!(client.exit_code, Some(130));
+}
+
+#[tokio::test]
+async fn bash_runs_when_the_fleet_asks_for_it() {
+    if !std::path::Path::new("/bin/bash").exists()
+        && !std::path::Path::new("/usr/bin/bash").exists()
+    {
+        eprintln!("skipped: no bash on this machine");
+        return;
+    }
+    let mut config = config(6);
+    for instance in &mut config.fleet.instances {
+        instance.shell = "bash".into();
+    }
+    let emulator = start(config).await;
+    let (mut client, _) = open_shell(&emulator, DEV).await;
+    client.send(b"echo \"shell=${BASH_VERSION:+bash}\"\r");
+    client.until_stdout_contains("shell=bash").await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_does_not_slow_other_sessions() {
+    let emulator = start(config(6)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    // This client opens a session that prints forever and then never reads its socket.
+    let flood = start_session(
+        &dev,
+        &target.id,
+        Some("AWS-StartInteractiveCommand"),
+        Some("yes"),
+    )
+    .await;
+    let _stuck = dial(&flood.stream_url, &flood.token).await;
+
+    let (mut healthy, _) = open_shell(&emulator, DEV).await;
+    for round in 0..20 {
+        healthy.send(
+            format!("echo round-{round}-$((round*0+{round}))\r")
+                .replace("round*0+", "")
+                .as_bytes(),
+        );
+        healthy
+            .until_stdout_contains(&format!("round-{round}-{round}"))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn emulator_shutdown_ends_sessions_and_reaps_their_shells() {
+    use gangway::emulator::agent::reaper::process_exists;
+    let emulator = start(config(6)).await;
+    let (mut client, _) = open_shell(&emulator, DEV).await;
+    client.send(b"echo pid $$ $((6*7))\r");
+    client.until_stdout_contains(" 42\r\n").await;
+    let text = client.stdout_text();
+    let pid: u32 = text
+        .rsplit("pid ")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(process_exists(pid));
+    emulator.shutdown().await;
+    eventually(PATIENCE, "the shell to be reaped after shutdown", || {
+        !process_exists(pid)
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_plain_get_on_the_stream_url_is_not_a_websocket() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let emulator = start(config(3)).await;
+    let mut tcp = tokio::net::TcpStream::connect(emulator.local_addr)
+        .await
+        .unwrap();
+    tcp.write_all(b"GET /v1/data-channel/dev-0123456789abcdef0 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("websocket"));
+}
+
+#[test]
+fn a_bad_faults_spec_is_refused_with_a_clear_message() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gangway"))
+        .args([
+            "emulator",
+            "--instances",
+            "3",
+            "--faults",
+            "drop=0.1,lose=0.2",
+        ])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid --faults") && stderr.contains("unknown fault `lose`"),
+        "{stderr}"
+    );
+    assert!(
+        output.stdout.is_empty(),
+        "no endpoint line for a refused start"
+    );
+}

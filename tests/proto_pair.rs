@@ -320,3 +320,38 @@ fn sender_window_never_overflows_the_peer_reorder_buffer() {
         "{retransmissions} retransmissions for {lost} lost"
     );
 }
+
+/// Quirk 6 and §7.2: the client's acks are lost while the link is dying, the link comes back
+/// (resume), the agent retransmits what it thinks is unacked, and the client re-acks the
+/// duplicates, so the agent's buffer drains instead of retransmitting forever.
+#[test]
+fn lost_acks_across_a_resume_are_recovered_by_re_acking_duplicates() {
+    let mut pair = Pair::new(LinkConfig::clean(), 17);
+    pair.agent.outbox = pattern(256 * 1024, 9);
+    pair.to_agent.down = true;
+    let cut = pair.now;
+    pair.run_until(100_000, |p| p.now >= cut + Duration::from_secs(3));
+    assert_eq!(
+        pair.client.received, pair.agent.outbox,
+        "data got through, only acks were lost"
+    );
+    let stuck = pair.agent.session.unacked_count();
+    assert!(stuck > 0);
+    let outage_retransmissions = pair.agent.session.stats().retransmissions;
+    // Each stuck message at most once per backed-off RTO (≤ 1 s apart after the first few).
+    assert!(
+        outage_retransmissions <= stuck as u64 * 6,
+        "{outage_retransmissions} for {stuck}"
+    );
+
+    pair.to_agent.down = false;
+    let now = pair.now;
+    pair.agent.session.handle_reconnect(now);
+    pair.client.session.handle_reconnect(now);
+    pair.run_until(100_000, |p| p.agent.session.unacked_count() == 0);
+    assert!(pair.client.session.stats().duplicates_received >= stuck as u64);
+    assert_eq!(
+        pair.client.received, pair.agent.outbox,
+        "duplicates were not delivered twice"
+    );
+}

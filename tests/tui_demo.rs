@@ -26,6 +26,11 @@ struct Screen {
 
 impl Screen {
     fn spawn(home: &PathBuf, args: &[&str]) -> Self {
+        Self::spawn_with(home, args, &[])
+    }
+
+    /// `env` comes after (and overrides) the dummy AWS environment.
+    fn spawn_with(home: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(ROWS, COLS)).unwrap();
         let dir = |sub: &str| home.join(sub).to_str().unwrap().to_owned();
@@ -42,6 +47,7 @@ impl Screen {
             .env("AWS_ACCESS_KEY_ID", "AKIAUNUSEDDUMMY")
             .env("AWS_SECRET_ACCESS_KEY", "dummy")
             .env("TERM", "xterm-256color")
+            .envs(env.iter().copied())
             .kill_on_drop(true);
         let child = command.spawn_borrowed(&pts).unwrap();
         let size = |n| std::num::NonZeroU16::new(n).unwrap();
@@ -97,9 +103,10 @@ impl Screen {
     }
 }
 
-fn fresh_home() -> PathBuf {
-    let dir =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("tui-home-{}", std::process::id()));
+/// A directory of its own for each test (they run in parallel).
+fn fresh_home(test: &str) -> PathBuf {
+    let name = format!("tui-home-{test}-{}", std::process::id());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -139,9 +146,9 @@ fn ended_session_id(screen: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator's websocket agent (issue 4) on main"]
+
 async fn demo_fleet_shell_sessions_history_and_quit() {
-    let home = fresh_home();
+    let home = fresh_home("demo");
     let mut screen = Screen::spawn(&home, &["demo"]);
     let before = screen.termios();
 
@@ -156,9 +163,12 @@ async fn demo_fleet_shell_sessions_history_and_quit() {
     screen.keys("\r").await;
     screen.keys("\r").await;
 
-    // The shell owns the terminal now: the UI's hint bar is gone.
+    // The shell owns the terminal now: the UI is gone and the demo's prompt names the host.
+    // (Keys typed before the prompt would still belong to the UI.)
     screen
-        .wait_until("the shell", |s| !s.contains("group_by_image"))
+        .wait_until("the shell prompt", |s| {
+            !s.contains("group_by_image") && s.contains("@worker-1")
+        })
         .await;
     screen.keys("hostname; echo done-$((6*7))\r").await;
     screen.wait_for("done-42").await;
@@ -194,7 +204,7 @@ async fn demo_fleet_shell_sessions_history_and_quit() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_config_is_reported_with_file_and_line_and_the_ui_still_runs() {
-    let home = fresh_home().join("broken-config");
+    let home = fresh_home("broken-config");
     std::fs::create_dir_all(home.join("config/gangway")).unwrap();
     std::fs::write(
         home.join("config/gangway/config.toml"),
@@ -211,6 +221,37 @@ async fn a_broken_config_is_reported_with_file_and_line_and_the_ui_still_runs() 
         "read-only hides the shell key"
     );
     screen.keys(":q\r").await;
+    assert_eq!(screen.exit_status().await, 0);
+    assert_eq!(modes(&screen.termios()), modes(&before));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gangway_merges_several_regions_with_a_region_column() {
+    let emulator = gangway::emulator::start(gangway::emulator::EmulatorConfig::new(
+        gangway::emulator::Fleet::demo(),
+    ))
+    .await
+    .unwrap();
+    let home = fresh_home("regions");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAGANGWAYADMIN"),
+        ("AWS_SECRET_ACCESS_KEY", "gangway"),
+        ("AWS_ENDPOINT_URL", emulator.endpoint.as_str()),
+    ];
+    let args = ["--region", "us-east-1,eu-west-1", "--tag", "Team=web"];
+    let mut screen = Screen::spawn_with(&home, &args, &env);
+    let before = screen.termios();
+    screen.wait_for("REGION").await;
+    // Team=web in the demo fleet: web-1, web-2, cache-1, unmanaged-1; once per region.
+    let rows = |s: &str| s.lines().filter(|l| l.contains("i-000de")).count();
+    screen
+        .wait_until("eight rows", |s| {
+            rows(s) == 8 && s.contains("us-east-1") && s.contains("eu-west-1")
+        })
+        .await;
+    let text = screen.text();
+    assert!(!text.contains("worker-1"), "the tag filter applies");
+    screen.keys("q").await;
     assert_eq!(screen.exit_status().await, 0);
     assert_eq!(modes(&screen.termios()), modes(&before));
 }

@@ -39,7 +39,14 @@ impl Input {
     /// Stops reading the terminal; returns once the reader acknowledged.
     pub fn pause(&self) {
         if self.control.send(Control::Pause).is_ok() {
-            let _ = self.acks.recv_timeout(PAUSE_ACK_TIMEOUT);
+            let started = std::time::Instant::now();
+            let acked = self.acks.recv_timeout(PAUSE_ACK_TIMEOUT);
+            if acked.is_err() {
+                tracing::warn!(
+                    "the input reader did not pause within {:?}",
+                    started.elapsed()
+                );
+            }
         }
     }
 

@@ -60,7 +60,9 @@ impl Ending {
             Self::ProcessExited { code: Some(code) } => {
                 format!("The shell exited with code {code}.")
             }
-            Self::ProcessExited { code: None } => "The shell was killed by a signal.".to_string(),
+            Self::ProcessExited { code: None } => {
+                "The shell ended; its exit code is unknown.".to_string()
+            }
             other => other.channel_closed_output(),
         }
     }

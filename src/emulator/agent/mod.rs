@@ -16,6 +16,7 @@ pub mod link;
 pub mod open_channel;
 pub mod process;
 pub mod reaper;
+mod setup;
 mod steps;
 mod task;
 mod upgrade;

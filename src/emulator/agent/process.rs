@@ -5,6 +5,7 @@
 //! signals, and a waiter that reaps the child and reports its exit code. The session task only
 //! sees channels, so a stuck shell never blocks the session loop.
 
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
 
@@ -50,7 +51,7 @@ pub enum Output {
 pub enum ProcessEvent {
     /// Output, or `None` once every output stream ended.
     Output(Option<Output>),
-    /// The exit code (`None` when killed by a signal); reported once.
+    /// The exit code (128 + signal after a signal; `None` if it cannot be known); reported once.
     Exited(Option<i32>),
 }
 
@@ -73,6 +74,10 @@ impl Process {
     pub fn spawn(spec: &LaunchSpec) -> std::io::Result<Self> {
         std::fs::create_dir_all(&spec.home)?;
         match &spec.program {
+            // bash would read /etc/bash.bashrc, whose PS1 names the emulator's own host.
+            Program::Shell { path } if path.ends_with("bash") => {
+                spawn_on_pty(spec, path, &["--norc"])
+            }
             Program::Shell { path } => spawn_on_pty(spec, path, &[]),
             Program::PtyCommand { command } => spawn_on_pty(spec, "/bin/sh", &["-c", command]),
             Program::PipedCommand { command } => spawn_piped(spec, command),
@@ -88,7 +93,7 @@ impl Process {
         self.output.recv().await
     }
 
-    /// Waits for the child's exit code (`None` when killed by a signal). Cancel-safe; returns
+    /// Waits for the child's exit code (128 + signal after a signal). Cancel-safe; returns
     /// immediately with `None` when called again after the exit was seen.
     pub async fn wait_exit(&mut self) -> Option<i32> {
         let receiver = self.exit.as_mut()?;
@@ -211,7 +216,12 @@ fn finish_spawn(
     // The waiter always runs to completion, so the child is reaped even if the session task
     // is gone by then.
     tokio::spawn(async move {
-        let code = child.wait().await.ok().and_then(|status| status.code());
+        // A signal death reads as 128 + signal, as a shell reports it in `$?`.
+        let code = child.wait().await.ok().and_then(|status| {
+            status
+                .code()
+                .or_else(|| status.signal().map(|sig| 128 + sig))
+        });
         let _ = exit_tx.send(code);
     });
     Process {

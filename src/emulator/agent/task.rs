@@ -9,18 +9,19 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use super::documents::{self, SessionPlan};
+use super::documents::SessionPlan;
 use super::ending::Ending;
 use super::link::{AgentSocket, Incoming, Link};
-use super::process::{LaunchSpec, Output, Process, ProcessEvent, Program};
+use super::process::{LaunchSpec, Output, Process, ProcessEvent};
+use super::setup;
 use crate::emulator::faults::{Direction, FaultInjector};
 use crate::emulator::sessions::{SessionRecord, TerminateRequest};
 use crate::emulator::state::EmulatorState;
-use crate::proto::{SeededIds, Session, SessionConfig};
+use crate::proto::Session;
 
 /// How long output may keep coming after the shell exited (background jobs holding the
 /// PTY) before everything left in its session is killed.
@@ -29,8 +30,9 @@ pub(super) const EXIT_LINGER: Duration = Duration::from_secs(1);
 pub(super) const DRAIN_STALL: Duration = Duration::from_secs(5);
 /// Unacknowledged output messages in flight. The proto default (4096) lets frames queue so
 /// long behind a slow client (debug builds, 50 sessions on 2 cores) that the RTO, capped at
-/// 1 s (§5.3), fires for frames still in transit; 256 KiB is plenty on loopback.
-const AGENT_WINDOW_MESSAGES: usize = 256;
+/// 1 s (§5.3), fires for frames still in transit: in the 64 MiB test under faults, 256
+/// gave 4x the needed retransmissions, 128 none spurious at the same speed.
+const AGENT_WINDOW_MESSAGES: usize = 128;
 /// The agent's wait for the HandshakeResponse (§7.3).
 pub(super) const HANDSHAKE_WAIT: Duration = Duration::from_secs(15);
 
@@ -101,55 +103,24 @@ pub async fn run_session(
 impl SessionTask {
     fn new(state: Arc<EmulatorState>, record: SessionRecord) -> Self {
         let now = Instant::now();
-        let instance = state
-            .fleet()
-            .instances
-            .iter()
-            .find(|i| i.id == record.target);
-        let shell = instance.map_or("/bin/sh", |i| i.shell.as_str());
-        let plan = documents::plan_for(&record.document_name, &record.parameters, shell);
-        let host_name = super::host_name(instance.and_then(|i| i.name()), &record.target);
-        let program = plan.as_ref().map_or_else(
-            |_| Program::Shell { path: shell.into() },
-            |plan| plan.program.clone(),
-        );
-        let launch = LaunchSpec {
-            program,
-            home: super::homes_root().join(super::file_name_safe(&record.target)),
-            host_name,
-        };
-        let agent_version = instance
-            .map(|i| i.agent_version.clone())
-            .filter(|version| is_four_part_version(version))
-            .unwrap_or_else(|| super::AGENT_VERSION.to_string());
-        let salt = fnv1a(record.id.as_bytes());
-        let faults = Some(&state.config.faults)
-            .filter(|spec| !spec.is_off())
-            .map(|spec| FaultInjector::new(spec.clone(), salt));
-        let unix_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let ids = Box::new(SeededIds::new(rand::random()));
-        let session_config = SessionConfig {
-            outgoing_capacity: AGENT_WINDOW_MESSAGES,
-            ..SessionConfig::agent(record.id.clone())
-        };
-        let session = Session::new(session_config, ids, now, unix_ms);
+        let setup = setup::SessionSetup::new(&state, &record);
+        let faults = setup::fault_injector(&state.config.faults, &record.id);
+        let session = setup::agent_session(&record.id, AGENT_WINDOW_MESSAGES, now);
         let terminate = state.sessions.subscribe_terminate(&record.id);
         let terminate_open = terminate.is_some();
         let terminate = terminate.unwrap_or_else(|| watch::channel(None).1);
         let deadlines = Deadlines {
             max_duration: state
                 .max_duration()
-                .map(|max| now + remaining(record.started_at, max)),
+                .map(|max| now + setup::remaining(record.started_at, max)),
             ..Deadlines::default()
         };
         Self {
-            plan,
+            plan: setup.plan,
             state,
             record,
-            launch,
-            agent_version,
+            launch: setup.launch,
+            agent_version: setup.agent_version,
             session,
             process: None,
             link: None,
@@ -288,13 +259,14 @@ impl SessionTask {
             let now = Instant::now();
             self.session.close(now, &ending.channel_closed_output());
             self.pump_transmit_all(now);
-            if let Some(link) = self.link.take() {
-                link.close_gracefully().await;
-            }
         }
+        // History first: a client that read channel_closed finds the session ended.
         self.state
             .sessions
             .finish(&self.record.id, ending.status(), ending.history_reason());
+        if let Some(link) = self.link.take() {
+            link.close_gracefully().await;
+        }
         self.process = None;
     }
 }
@@ -317,28 +289,4 @@ async fn process_activity(process: Option<&mut Process>, wants_output: bool) -> 
         },
         None => std::future::pending().await,
     }
-}
-
-/// How much of `max` is left of a session that started at `started_at`.
-fn remaining(started_at: SystemTime, max: Duration) -> Duration {
-    let elapsed = SystemTime::now()
-        .duration_since(started_at)
-        .unwrap_or_default();
-    max.saturating_sub(elapsed)
-}
-
-/// The reference client compares dotted 4-part numbers only (§4.3, §6.4).
-fn is_four_part_version(version: &str) -> bool {
-    let parts: Vec<&str> = version.split('.').collect();
-    parts.len() == 4
-        && parts
-            .iter()
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// FNV-1a: a stable per-session salt for the fault RNG.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
 }

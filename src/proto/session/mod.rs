@@ -77,6 +77,22 @@ pub struct Session {
     stats: Stats,
 }
 
+/// A summary for logs: state and counters, never payload bytes.
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("role", &self.config.role)
+            .field("phase", &self.phase)
+            .field("next_out_seq", &self.next_out_seq)
+            .field("expected_in_seq", &self.expected_in_seq)
+            .field("unacked", &self.outgoing.len())
+            .field("held", &self.held.len())
+            .field("reordering", &self.incoming.len())
+            .field("rto", &self.rtt.rto())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     pub fn new(
         config: SessionConfig,

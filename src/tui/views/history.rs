@@ -16,14 +16,14 @@ use crate::tui::views::table::{self, Column, RowData, Value};
 fn columns() -> Vec<Column> {
     vec![
         Column::new("SESSION", 23, 0),
-        Column::new("TARGET", 16, 1),
+        Column::new("TARGET", 14, 1),
         Column::new("INSTANCE", 20, 5),
         Column::new("OWNER", 8, 2),
         Column::new("STARTED", 16, 1),
         Column::new("ENDED", 16, 6),
         Column::new("DURATION", 8, 3),
         Column::new("STATUS", 10, 7),
-        Column::new("REASON", 20, 4),
+        Column::new("REASON", 16, 4),
     ]
 }
 

@@ -23,7 +23,7 @@ fn columns() -> Vec<Column> {
     vec![
         Column::new("", 2, 0),
         Column::new("SESSION", 23, 0),
-        Column::new("TARGET", 16, 1),
+        Column::new("TARGET", 14, 1),
         Column::new("INSTANCE", 20, 5),
         Column::new("OWNER", 8, 2),
         Column::new("STARTED", 16, 6),
@@ -31,7 +31,7 @@ fn columns() -> Vec<Column> {
         Column::new("IDLE", 7, 4),
         Column::new("IDLE LEFT", 9, 3),
         Column::new("MAX LEFT", 8, 3),
-        Column::new("REASON", 20, 3),
+        Column::new("REASON", 16, 3),
     ]
 }
 

@@ -1,0 +1,108 @@
+//! What a session task is built from: the plan for its document, the process to launch, the
+//! proto session in the agent role and the fault injector.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::documents::{self, SessionPlan};
+use super::process::{LaunchSpec, Program};
+use crate::emulator::faults::{FaultInjector, FaultSpec};
+use crate::emulator::sessions::SessionRecord;
+use crate::emulator::state::EmulatorState;
+use crate::proto::{SeededIds, Session, SessionConfig};
+
+pub(super) struct SessionSetup {
+    /// Err: why the session cannot run (sent as the channel_closed Output).
+    pub(super) plan: Result<SessionPlan, String>,
+    pub(super) launch: LaunchSpec,
+    /// Advertised in the handshake: the instance's agent version from the fleet (§4.3).
+    pub(super) agent_version: String,
+}
+
+impl SessionSetup {
+    pub(super) fn new(state: &EmulatorState, record: &SessionRecord) -> Self {
+        let instance = state
+            .fleet()
+            .instances
+            .iter()
+            .find(|i| i.id == record.target);
+        let shell = instance.map_or("/bin/sh", |i| i.shell.as_str());
+        let plan = documents::plan_for(&record.document_name, &record.parameters, shell);
+        let program = plan.as_ref().map_or_else(
+            |_| Program::Shell { path: shell.into() },
+            |plan| plan.program.clone(),
+        );
+        let launch = LaunchSpec {
+            program,
+            home: super::homes_root().join(super::file_name_safe(&record.target)),
+            host_name: super::host_name(instance.and_then(|i| i.name()), &record.target),
+        };
+        let agent_version = instance
+            .map(|i| i.agent_version.clone())
+            .filter(|version| is_four_part_version(version))
+            .unwrap_or_else(|| super::AGENT_VERSION.to_string());
+        Self {
+            plan,
+            launch,
+            agent_version,
+        }
+    }
+}
+
+/// The proto session in the agent role, with ids from OS randomness.
+pub(super) fn agent_session(session_id: &str, window: usize, now: Instant) -> Session {
+    let unix_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+    let config = SessionConfig {
+        outgoing_capacity: window,
+        ..SessionConfig::agent(session_id)
+    };
+    Session::new(
+        config,
+        Box::new(SeededIds::new(rand::random())),
+        now,
+        unix_ms,
+    )
+}
+
+/// `None` when no fault is configured; otherwise seeded by the spec and the session id.
+pub(super) fn fault_injector(spec: &FaultSpec, session_id: &str) -> Option<FaultInjector> {
+    (!spec.is_off()).then(|| FaultInjector::new(spec.clone(), fnv1a(session_id.as_bytes())))
+}
+
+/// How much of `max` is left of a session that started at `started_at`.
+pub(super) fn remaining(started_at: SystemTime, max: Duration) -> Duration {
+    let elapsed = SystemTime::now()
+        .duration_since(started_at)
+        .unwrap_or_default();
+    max.saturating_sub(elapsed)
+}
+
+/// The reference client compares dotted 4-part numbers only (§4.3, §6.4).
+fn is_four_part_version(version: &str) -> bool {
+    let parts: Vec<&str> = version.split('.').collect();
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// FNV-1a: a stable per-session salt for the fault RNG.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, &byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_four_part_versions_are_advertised() {
+        assert!(is_four_part_version("3.3.1142.0"));
+        assert!(!is_four_part_version("3.3"));
+        assert!(!is_four_part_version("3.3.x.0"));
+        assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
+    }
+}
