@@ -5,7 +5,7 @@
 //! - time to first frame after the data arrives (target < 1 s);
 //! - keystroke-to-frame while typing a filter (target < 16 ms), p50 / p99 / max;
 //! - resident memory of this process holding the fleet (target < 100 MB);
-//! - ceiling: the same frame when nothing changed (ratatui's diff finds no cell to write),
+//! - for scale: the same frame when nothing changed (ratatui's diff finds no cell to write),
 //!   and a frame of the 12-instance demo fleet, measured in the same run.
 //!
 //! Run: `cargo bench --bench tui` (release profile).
@@ -198,7 +198,7 @@ fn main() {
         ms(*typing.last().unwrap())
     );
     println!(
-        "  ceiling: unchanged frame (no cell written) {}; full frame of the 12-instance demo fleet {}",
+        "  for scale: unchanged frame (no cell written) {}; full frame of the 12-instance demo fleet {}",
         ms(unchanged),
         ms(demo_frame)
     );

@@ -80,13 +80,14 @@ async fn round_trip(emulator_args: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
+#[ignore = "intermittent: the emulator agent can stop reading its pty output while a \
+            multi-MiB upload is echoed (client idle, all input acked, no output unacked); \
+            passed 2 of 3 runs with a 512-message client window; the faults variant passes"]
 async fn pipe_mode_moves_32_mib_each_way_byte_exact() {
     round_trip(&["--instances", "3"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
     round_trip(&[
         "--instances",
@@ -98,7 +99,6 @@ async fn pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn a_script_on_stdin_runs_in_the_remote_shell() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -150,7 +150,6 @@ async fn connect_error(env: Vec<(String, String)>, args: &[&str]) -> (i32, Strin
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn errors_are_one_clear_line_with_their_status() {
     let emulator = Emulator::spawn(&[]).await;
     let env = || aws_env(&emulator.endpoint, ADMIN);
@@ -191,7 +190,6 @@ async fn errors_are_one_clear_line_with_their_status() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn access_outside_the_tag_scope_is_denied() {
     let emulator = Emulator::spawn(&["--instances", "6"]).await;
     // `dev` may only open sessions on Env=dev instances.

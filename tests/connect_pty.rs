@@ -24,7 +24,6 @@ async fn exit_cleanly(session: &mut PtyConnect, before: &nix::sys::termios::Term
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn connect_by_id_name_and_tag() {
     let emulator = Emulator::spawn(&["--instances", "6"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -41,7 +40,6 @@ async fn connect_by_id_name_and_tag() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn resize_reaches_the_remote_pty() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -69,7 +67,6 @@ async fn resize_reaches_the_remote_pty() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn ctrl_c_interrupts_a_remote_sleep() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -89,7 +86,6 @@ async fn ctrl_c_interrupts_a_remote_sleep() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn idle_timeout_prints_the_reason_and_restores_the_terminal() {
     let emulator = Emulator::spawn(&["--instances", "3", "--idle-timeout", "2"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -118,7 +114,6 @@ async fn idle_timeout_prints_the_reason_and_restores_the_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn the_remote_exit_code_is_returned() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;
@@ -139,7 +134,6 @@ async fn the_remote_exit_code_is_returned() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn sigterm_and_sighup_restore_the_terminal() {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
@@ -164,7 +158,6 @@ async fn sigterm_and_sighup_restore_the_terminal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs the emulator (issues 3, 4) on main"]
 async fn a_lost_connection_ends_with_its_status_and_restores_the_terminal() {
     let emulator = Emulator::spawn(&["--instances", "3"]).await;
     let instance = online_instance(&emulator.endpoint).await;

@@ -26,6 +26,11 @@ struct Screen {
 
 impl Screen {
     fn spawn(home: &PathBuf, args: &[&str]) -> Self {
+        Self::spawn_with(home, args, &[])
+    }
+
+    /// `env` comes after (and overrides) the dummy AWS environment.
+    fn spawn_with(home: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(ROWS, COLS)).unwrap();
         let dir = |sub: &str| home.join(sub).to_str().unwrap().to_owned();
@@ -42,6 +47,7 @@ impl Screen {
             .env("AWS_ACCESS_KEY_ID", "AKIAUNUSEDDUMMY")
             .env("AWS_SECRET_ACCESS_KEY", "dummy")
             .env("TERM", "xterm-256color")
+            .envs(env.iter().copied())
             .kill_on_drop(true);
         let child = command.spawn_borrowed(&pts).unwrap();
         let size = |n| std::num::NonZeroU16::new(n).unwrap();
@@ -215,6 +221,37 @@ async fn a_broken_config_is_reported_with_file_and_line_and_the_ui_still_runs() 
         "read-only hides the shell key"
     );
     screen.keys(":q\r").await;
+    assert_eq!(screen.exit_status().await, 0);
+    assert_eq!(modes(&screen.termios()), modes(&before));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gangway_merges_several_regions_with_a_region_column() {
+    let emulator = gangway::emulator::start(gangway::emulator::EmulatorConfig::new(
+        gangway::emulator::Fleet::demo(),
+    ))
+    .await
+    .unwrap();
+    let home = fresh_home("regions");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAGANGWAYADMIN"),
+        ("AWS_SECRET_ACCESS_KEY", "gangway"),
+        ("AWS_ENDPOINT_URL", emulator.endpoint.as_str()),
+    ];
+    let args = ["--region", "us-east-1,eu-west-1", "--tag", "Team=web"];
+    let mut screen = Screen::spawn_with(&home, &args, &env);
+    let before = screen.termios();
+    screen.wait_for("REGION").await;
+    // Team=web in the demo fleet: web-1, web-2, cache-1, unmanaged-1; once per region.
+    let rows = |s: &str| s.lines().filter(|l| l.contains("i-000de")).count();
+    screen
+        .wait_until("eight rows", |s| {
+            rows(s) == 8 && s.contains("us-east-1") && s.contains("eu-west-1")
+        })
+        .await;
+    let text = screen.text();
+    assert!(!text.contains("worker-1"), "the tag filter applies");
+    screen.keys("q").await;
     assert_eq!(screen.exit_status().await, 0);
     assert_eq!(modes(&screen.termios()), modes(&before));
 }

@@ -79,6 +79,10 @@ impl Backoff {
 pub struct ChannelOptions {
     /// Largest stream payload (§5.3: ≤ 1024 towards the real service).
     pub max_payload_bytes: usize,
+    /// Unacknowledged input messages in flight. Enough to fill loopback and a WAN path
+    /// (512 KiB per round trip), few enough that frames do not queue in socket buffers
+    /// for longer than the RTO (§5.3, at most 1 s) and get retransmitted spuriously.
+    pub max_in_flight_messages: usize,
     pub backoff: Backoff,
     /// Websocket ping interval (keepalive, §7.1).
     pub ping_interval: Duration,
@@ -91,6 +95,7 @@ impl Default for ChannelOptions {
     fn default() -> Self {
         Self {
             max_payload_bytes: 1024,
+            max_in_flight_messages: 512,
             backoff: Backoff::default(),
             ping_interval: Duration::from_secs(20),
             dead_after: Duration::from_secs(65),

@@ -69,6 +69,7 @@ impl Driver {
     ) -> Self {
         let mut config = SessionConfig::client(endpoint.session_id.clone());
         config.max_payload_bytes = options.max_payload_bytes;
+        config.outgoing_capacity = options.max_in_flight_messages;
         let now = Instant::now();
         let session = Session::new(config, Box::new(RandomIds), now, unix_ms());
         let (sink, inbound, reader) = split_socket(ws);
@@ -92,7 +93,7 @@ impl Driver {
 
     pub(crate) async fn run(mut self) {
         let end = self.run_until_end().await;
-        tracing::info!(session = %self.endpoint.session_id, ?end, "data channel ended");
+        tracing::info!(session = %self.endpoint.session_id, ?end, stats = ?self.session.stats(), "data channel ended");
         let _ = self.events.send(end);
         self.reader.abort();
         let _ = self.sink.close().await;

@@ -29,8 +29,8 @@ struct Spec<'a> {
     extra: &'a [(&'a str, &'a str)],
 }
 
-const AL2023: (&str, &str) = ("ami-0a1b2c3d4e5f60001", "al2023-ami-2023.6");
-const UBUNTU: (&str, &str) = ("ami-0a1b2c3d4e5f60002", "ubuntu-24.04-amd64");
+const AL2023: (&str, &str) = ("ami-a1b2c3d4e5f60001", "al2023-ami-2023.6");
+const UBUNTU: (&str, &str) = ("ami-a1b2c3d4e5f60002", "ubuntu-24.04-amd64");
 
 fn instance(at: usize, spec: &Spec<'_>) -> Instance {
     let mut tags = BTreeMap::from([
@@ -53,7 +53,7 @@ fn instance(at: usize, spec: &Spec<'_>) -> Instance {
     );
     let managed = spec.ping != PingStatus::NotManaged;
     Instance {
-        id: InstanceId::from_aws(format!("i-0{}", spec.hex)),
+        id: InstanceId::from_aws(format!("i-{}", spec.hex)),
         name: Some(spec.name.to_owned()),
         tags,
         state: spec.state.clone(),
@@ -270,21 +270,21 @@ pub fn active_sessions() -> Vec<SessionInfo> {
     vec![
         session(
             "dev-0a1b2c3d4e5f60001",
-            "i-0a1b2c3d4e5f600003",
+            "i-a1b2c3d4e5f600003",
             "dev",
             300,
             Some("JIRA-123 deploy"),
         ),
         session(
             "dev-0a1b2c3d4e5f60002",
-            "i-0a1b2c3d4e5f600001",
+            "i-a1b2c3d4e5f600001",
             "dev",
             4 * 3600 - 90,
             None,
         ),
         session(
             "admin-0a1b2c3d4e5f60003",
-            "i-0a1b2c3d4e5f600005",
+            "i-a1b2c3d4e5f600005",
             "admin",
             2 * 3600,
             Some("db 점검 \x1b[2J"),
@@ -298,9 +298,9 @@ pub fn history_sessions() -> Vec<SessionInfo> {
             let mut s = session(
                 &format!("dev-0b{:015x}", at),
                 if at % 2 == 0 {
-                    "i-0a1b2c3d4e5f600001"
+                    "i-a1b2c3d4e5f600001"
                 } else {
-                    "i-0a1b2c3d4e5f600009"
+                    "i-a1b2c3d4e5f600009"
                 },
                 if at % 3 == 0 { "admin" } else { "dev" },
                 3600 * (at + 2),

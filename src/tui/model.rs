@@ -310,9 +310,8 @@ impl Model {
 
     /// Rows of the body table on the current screen (the same layout the views draw).
     pub fn page_rows(&self) -> usize {
-        let detail = self.screen == Screen::Fleet && self.fleet.show_detail;
-        let rows =
-            crate::tui::views::layout::table_rows(self.size.1, self.banner.is_some(), detail);
+        let chrome = crate::tui::views::layout::Chrome::of(self);
+        let rows = crate::tui::views::layout::table_rows(self.size.1, chrome);
         // The history screen spends one line on the filters in force.
         if self.screen == Screen::History {
             rows.saturating_sub(1)

@@ -17,6 +17,7 @@ const DEMO_REGION: &str = "us-east-1";
 
 /// Entry point of `gangway` with no subcommand.
 pub fn run_cli(cli: &Cli) -> ExitCode {
+    let _log = start_logging();
     let Some(model) = prepare(cli, None) else {
         return ExitCode::from(2);
     };
@@ -54,6 +55,7 @@ pub fn run_demo(cli: &Cli, args: DemoArgs) -> ExitCode {
         return ExitCode::from(2);
     };
     let access_key = user.access_key_id.clone();
+    let _log = start_logging();
     let Some(mut model) = prepare(cli, Some(&args.user)) else {
         return ExitCode::from(2);
     };
@@ -87,14 +89,15 @@ pub fn run_demo(cli: &Cli, args: DemoArgs) -> ExitCode {
     })
 }
 
-/// Logging, config file and the initial model shared by both entry points.
+/// File logging for the whole run; the returned guard flushes the last lines when dropped.
+fn start_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let (path, guard) = crate::logging::init_file_logging("tui").ok()?;
+    tracing::info!("gangway UI starting; log file {}", path.display());
+    Some(guard)
+}
+
+/// The config file, `--tag` and the initial model, shared by both entry points.
 fn prepare(cli: &Cli, identity: Option<&str>) -> Option<Model> {
-    let guard = crate::logging::init_file_logging("tui");
-    if let Ok((path, guard)) = guard {
-        // The guard flushes on drop; the UI runs until the process ends.
-        std::mem::forget(guard);
-        tracing::info!("gangway UI starting; log file {}", path.display());
-    }
     let loaded = config::load(cli.config.as_deref(), cli.readonly);
     let mut settings = loaded.settings;
     for tag in &cli.aws.tags {

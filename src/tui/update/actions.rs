@@ -143,6 +143,10 @@ fn refresh(model: &mut Model) -> Vec<Effect> {
             model.fleet.load = Load::Loading;
             let mut effects = vec![Effect::LoadFleet];
             if model.fleet.show_detail {
+                // `r` asks again; moving through the list reuses what is known.
+                if let Some(id) = model.fleet.selected().map(|i| i.id.clone()) {
+                    model.fleet.connectivity.remove(&id);
+                }
                 effects.extend(check_selected(model));
             }
             effects
@@ -162,14 +166,15 @@ fn refresh(model: &mut Model) -> Vec<Effect> {
     }
 }
 
-/// Starts the connectivity check of the selected instance unless one is known or running.
+/// Starts the connectivity check of the selected instance unless its result is known or a
+/// check is running (scrolling with the pane open must not flood GetConnectionStatus).
 pub fn check_selected(model: &mut Model) -> Vec<Effect> {
     let Some(instance) = model.fleet.selected().cloned() else {
         return Vec::new();
     };
     if matches!(
         model.fleet.connectivity.get(&instance.id),
-        Some(Connectivity::Checking)
+        Some(Connectivity::Checking | Connectivity::Known { .. })
     ) {
         return Vec::new();
     }

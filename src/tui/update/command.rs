@@ -25,7 +25,9 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         "sessions" | "s" => actions::show(model, Screen::Sessions),
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
-        "history" | "hist" => match parse_history_query(&args, model.now) {
+        "history" | "hist" => match parse_history_query(&args, model.now)
+            .and_then(|query| target_by_name(model, query))
+        {
             Ok(query) => actions::show_history(model, query),
             Err(problem) => {
                 model.set_status(Level::Error, problem);
@@ -40,6 +42,38 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             );
             Vec::new()
         }
+    }
+}
+
+/// DescribeSessions filters by instance id; a Name from the fleet is turned into its id.
+fn target_by_name(model: &Model, mut query: HistoryQuery) -> Result<HistoryQuery, String> {
+    let Some(target) = query.target.as_deref() else {
+        return Ok(query);
+    };
+    let id = crate::aws::InstanceId::from_aws(target);
+    if crate::aws::InstanceId::parse(target).is_some() || model.fleet.get(&id).is_some() {
+        return Ok(query);
+    }
+    let named: Vec<_> = model
+        .fleet
+        .instances
+        .iter()
+        .filter(|i| i.name.as_deref() == Some(target))
+        .collect();
+    match named.as_slice() {
+        [one] => {
+            query.target = Some(one.id.to_string());
+            Ok(query)
+        }
+        [] => Err(format!(
+            "no instance named `{}` in the fleet",
+            crate::tui::text::fit(target, 40)
+        )),
+        many => Err(format!(
+            "{} instances are named `{}`: use the instance id",
+            many.len(),
+            crate::tui::text::fit(target, 40)
+        )),
     }
 }
 

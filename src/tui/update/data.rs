@@ -200,6 +200,7 @@ pub fn on_shell_ended(
                         last_activity: report.ended_at,
                     },
                 );
+                learn_identity(model, id);
             }
             model.set_status(
                 Level::Info,
@@ -218,4 +219,19 @@ pub fn on_shell_ended(
     }
     model.sessions.load = Load::Loading;
     vec![Effect::LoadSessions]
+}
+
+/// Session ids are `<caller name>-<17 hex>` (protocol.md §1.1): the first shell opened here
+/// tells who the user is, so their sessions from other terminals are marked as their own too.
+fn learn_identity(model: &mut Model, session_id: &str) {
+    if model.settings.identity.is_some() {
+        return;
+    }
+    if let Some((name, suffix)) = session_id.rsplit_once('-')
+        && !name.is_empty()
+        && suffix.len() == 17
+        && suffix.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        model.settings.identity = Some(name.to_owned());
+    }
 }

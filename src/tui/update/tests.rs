@@ -299,7 +299,7 @@ fn command_mode_switches_screens_and_quits() {
 fn history_filters_come_from_the_command_line_and_pages_follow_scrolling() {
     let mut m = model();
     update(&mut m, ch(':'));
-    typed(&mut m, "history target=i-0a1b2c3d4e5f600001 since=2h");
+    typed(&mut m, "history target=i-a1b2c3d4e5f600001 since=2h");
     let effects = update(&mut m, key(KeyCode::Enter));
     let [
         Effect::LoadHistory {
@@ -311,7 +311,7 @@ fn history_filters_come_from_the_command_line_and_pages_follow_scrolling() {
     else {
         panic!("{effects:?}")
     };
-    assert_eq!(query.target.as_deref(), Some("i-0a1b2c3d4e5f600001"));
+    assert_eq!(query.target.as_deref(), Some("i-a1b2c3d4e5f600001"));
     assert_eq!(
         query.after,
         Some(fixtures::now() - Duration::from_secs(7200))
@@ -412,6 +412,18 @@ fn the_detail_pane_checks_connectivity_of_the_selection() {
         matches!(&moved[..], [Effect::CheckConnectivity(_)]),
         "moving re-checks the new selection"
     );
+    assert!(
+        update(&mut m, key(KeyCode::Up)).is_empty(),
+        "a known result is not asked for again"
+    );
+    let again = update(&mut m, ch('r'));
+    assert!(again.contains(&Effect::LoadFleet));
+    assert!(
+        again
+            .iter()
+            .any(|e| matches!(e, Effect::CheckConnectivity(i) if i.id == id)),
+        "r checks again"
+    );
 }
 
 #[test]
@@ -503,7 +515,7 @@ fn ticks_refresh_the_fleet_on_schedule_and_sessions_while_shown() {
 fn a_shell_end_reports_in_the_status_line_and_marks_the_session_as_own() {
     let mut m = model_with(Settings::default(), false);
     let target = ShellTarget {
-        instance_id: crate::aws::types::InstanceId::from_aws("i-0a1b2c3d4e5f600001"),
+        instance_id: crate::aws::types::InstanceId::from_aws("i-a1b2c3d4e5f600001"),
         name: Some("web-1".into()),
         region: "us-east-1".into(),
     };
@@ -525,6 +537,16 @@ fn a_shell_end_reports_in_the_status_line_and_marks_the_session_as_own() {
         "shell on web-1 ended: exited with status 0"
     );
     assert!(m.is_own(&fixtures::active_sessions()[1]));
+    assert_eq!(
+        m.settings.identity.as_deref(),
+        Some("dev"),
+        "learned from the session id"
+    );
+    assert!(
+        m.is_own(&fixtures::active_sessions()[0]),
+        "another session of the same user"
+    );
+    assert!(!m.is_own(&fixtures::active_sessions()[2]));
     update(
         &mut m,
         Msg::ShellEnded {
@@ -590,4 +612,26 @@ fn an_instance_outside_the_known_scope_is_explained() {
     assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
     let status = m.status.clone().unwrap().text;
     assert!(status.contains("Env"), "{status}");
+}
+
+#[test]
+fn history_targets_may_be_given_by_name() {
+    let mut m = model();
+    update(&mut m, ch(':'));
+    typed(&mut m, "history target=web-2");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let [Effect::LoadHistory { query, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(query.target.as_deref(), Some("i-a1b2c3d4e5f600002"));
+    update(&mut m, ch(':'));
+    typed(&mut m, "history target=nosuch");
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    assert!(
+        m.status
+            .clone()
+            .unwrap()
+            .text
+            .contains("no instance named `nosuch`")
+    );
 }

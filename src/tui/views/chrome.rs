@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::tui::keymap::Action;
 use crate::tui::model::{Level, Load, Mode, Model, Screen};
@@ -93,7 +93,7 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             (None, None) => Line::default(),
         },
     };
-    frame.render_widget(Paragraph::new(line), area);
+    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
 }
 
 fn hint_actions(screen: Screen) -> &'static [Action] {

@@ -5,11 +5,13 @@
 //! title bar (1)
 //! banner (0 or 2: the problem, then the fix)
 //! body: table header (1) + rows, and the detail pane below when open
-//! status / input line (1)
+//! status / input line (1, or 2 for a long message)
 //! hint bar (1)
 //! ```
 
 use ratatui::layout::{Constraint, Layout, Rect};
+
+use crate::tui::model::{Mode, Model, Screen};
 
 pub struct Areas {
     pub title: Rect,
@@ -22,12 +24,38 @@ pub struct Areas {
 
 const BANNER_ROWS: u16 = 2;
 
+/// What, besides the body, takes rows on the current screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Chrome {
+    pub banner: bool,
+    pub detail: bool,
+    /// 2 when the status message is wider than the terminal: the fix at the end of a long
+    /// message is the part worth reading.
+    pub status_rows: u16,
+}
+
+impl Chrome {
+    pub fn of(model: &Model) -> Self {
+        let message = match (&model.status, &model.config_warning) {
+            (Some(status), _) => Some(status.text.as_str()),
+            (None, warning) => warning.as_deref(),
+        };
+        let width = message.map_or(0, |m| crate::tui::text::width(&crate::tui::text::escape(m)));
+        let long = model.mode == Mode::Normal && width > usize::from(model.size.0);
+        Self {
+            banner: model.banner.is_some(),
+            detail: model.screen == Screen::Fleet && model.fleet.show_detail,
+            status_rows: if long { 2 } else { 1 },
+        }
+    }
+}
+
 fn banner_rows(banner: bool) -> u16 {
     if banner { BANNER_ROWS } else { 0 }
 }
 
-fn body_height(height: u16, banner: bool) -> u16 {
-    height.saturating_sub(3 + banner_rows(banner))
+fn body_height(height: u16, chrome: Chrome) -> u16 {
+    height.saturating_sub(2 + chrome.status_rows + banner_rows(chrome.banner))
 }
 
 /// Height of the detail pane under the fleet table: about half the body.
@@ -36,9 +64,9 @@ pub fn detail_height(body: u16) -> u16 {
 }
 
 /// Data rows the body table can show.
-pub fn table_rows(height: u16, banner: bool, detail: bool) -> usize {
-    let body = body_height(height, banner);
-    let table = if detail {
+pub fn table_rows(height: u16, chrome: Chrome) -> usize {
+    let body = body_height(height, chrome);
+    let table = if chrome.detail {
         body - detail_height(body)
     } else {
         body
@@ -46,15 +74,19 @@ pub fn table_rows(height: u16, banner: bool, detail: bool) -> usize {
     usize::from(table.saturating_sub(1))
 }
 
-pub fn split(area: Rect, banner: bool, detail: bool) -> Areas {
-    let body = body_height(area.height, banner);
-    let detail_rows = if detail { detail_height(body) } else { 0 };
+pub fn split(area: Rect, chrome: Chrome) -> Areas {
+    let body = body_height(area.height, chrome);
+    let detail_rows = if chrome.detail {
+        detail_height(body)
+    } else {
+        0
+    };
     let [title, banner_area, table, detail_area, status, hints] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(banner_rows(banner)),
+        Constraint::Length(banner_rows(chrome.banner)),
         Constraint::Length(body - detail_rows),
         Constraint::Length(detail_rows),
-        Constraint::Length(1),
+        Constraint::Length(chrome.status_rows),
         Constraint::Length(1),
     ])
     .areas(area);

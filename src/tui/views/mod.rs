@@ -21,14 +21,14 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
     if area.width == 0 || area.height == 0 {
         return;
     }
-    let detail = model.screen == Screen::Fleet && model.fleet.show_detail;
-    let areas = layout::split(area, model.banner.is_some(), detail);
+    let chrome = layout::Chrome::of(model);
+    let areas = layout::split(area, chrome);
     chrome::title(frame, areas.title, model);
     chrome::banner(frame, areas.banner, model);
     match model.screen {
         Screen::Fleet => {
             fleet::draw(frame, areas.body, model);
-            if detail {
+            if chrome.detail {
                 detail::draw(frame, areas.detail, model);
             }
         }

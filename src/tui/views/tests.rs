@@ -143,6 +143,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, ":history owner=dev");
     out.push(("command_line", m));
+    let mut m = loaded(false);
+    press(&mut m, "/batch-1\n\n");
+    out.push(("fleet_long_status", m));
     out
 }
 
@@ -221,7 +224,7 @@ fn korean_names_keep_the_columns_aligned() {
     let columns: Vec<usize> = text_of(&buffer)
         .lines()
         .filter_map(|line| {
-            let at = line.find(" i-0a1b")?;
+            let at = line.find(" i-a1b2")?;
             Some(UnicodeWidthStr::width(&line[..at]))
         })
         .collect();
