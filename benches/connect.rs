@@ -64,10 +64,10 @@ async fn run() {
     let down = download(&endpoint, &target).await;
     let down_local = local_download().await;
     println!(
-        "| download, pipe mode, {} MiB | {:.1} MiB/s | {:.1} MiB/s | `head -c` writing a local pty |",
+        "| download, pipe mode, {} MiB | {} | {} | `head -c` writing a local pty |",
         TRANSFER_BYTES >> 20,
-        down,
-        down_local
+        rate_or_loss(down),
+        rate_or_loss(down_local)
     );
 }
 
@@ -259,17 +259,27 @@ where
     mib_per_s(TRANSFER_BYTES, started.elapsed())
 }
 
-async fn timed_download<R: AsyncRead + Unpin>(mut output: R) -> f64 {
+/// MiB/s, or the number of bytes that never arrived (a loss is reported, not hidden).
+async fn timed_download<R: AsyncRead + Unpin>(mut output: R) -> Result<f64, usize> {
     read_until(&mut output, b"READY").await;
     let started = Instant::now();
     let mut total = 0;
     let mut buf = vec![0u8; 1 << 16];
     while total < TRANSFER_BYTES {
         let n = output.read(&mut buf).await.unwrap();
-        assert!(n > 0, "closed after {total} bytes");
+        if n == 0 {
+            return Err(TRANSFER_BYTES - total);
+        }
         total += n;
     }
-    mib_per_s(TRANSFER_BYTES, started.elapsed())
+    Ok(mib_per_s(TRANSFER_BYTES, started.elapsed()))
+}
+
+fn rate_or_loss(result: Result<f64, usize>) -> String {
+    match result {
+        Ok(rate) => format!("{rate:.1} MiB/s"),
+        Err(missing) => format!("FAILED: {missing} bytes missing at the end"),
+    }
 }
 
 async fn upload(endpoint: &str, target: &str) -> f64 {
@@ -280,7 +290,7 @@ async fn upload(endpoint: &str, target: &str) -> f64 {
     rate
 }
 
-async fn download(endpoint: &str, target: &str) -> f64 {
+async fn download(endpoint: &str, target: &str) -> Result<f64, usize> {
     let mut child = pipe_connect(endpoint, target, &download_command());
     let rate = timed_download(child.stdout.take().unwrap()).await;
     let _ = tokio::time::timeout(PATIENCE, child.wait()).await;
@@ -294,7 +304,7 @@ async fn local_upload() -> f64 {
     timed_upload(write, read).await
 }
 
-async fn local_download() -> f64 {
+async fn local_download() -> Result<f64, usize> {
     let session =
         spawn_in_pty(pty_process::Command::new("/bin/sh").args(["-c", &download_command()]));
     let (read, _write) = session.pty.into_split();
