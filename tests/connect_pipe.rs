@@ -80,9 +80,6 @@ async fn round_trip(emulator_args: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "intermittent: the emulator agent can stop reading its pty output while a \
-            multi-MiB upload is echoed (client idle, all input acked, no output unacked); \
-            passed 2 of 3 runs with a 512-message client window; the faults variant passes"]
 async fn pipe_mode_moves_32_mib_each_way_byte_exact() {
     round_trip(&["--instances", "3"]).await;
 }
