@@ -190,3 +190,43 @@ async fn a_burst_of_four_mib_of_input_is_echoed_intact() {
     assert_eq!(client.until_closed(PATIENCE).await, "");
     assert!(client.stdout[5..] == data[..], "the echo differs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shell_that_stops_reading_input_ends_the_session_instead_of_growing_memory() {
+    let emulator = start(config(3)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    let started = start_session(
+        &dev,
+        &target.id,
+        Some("AWS-StartInteractiveCommand"),
+        Some("stty raw -echo; printf READY; sleep 1000"),
+    )
+    .await;
+    let session_id = started.session_id.clone();
+    let mut client = Client::open(dev, started).await;
+    client.until_stdout_contains("READY").await;
+    let output = client
+        .flood_until_closed(&[b'x'; 1024], 1024, Duration::from_secs(600))
+        .await;
+    // A client busy writing may see the socket close before it reads channel_closed.
+    if let Some(output) = output {
+        assert!(output.contains("stopped reading its input"), "{output}");
+    }
+    let state = emulator.state();
+    eventually(PATIENCE, "the session to end", || {
+        state.sessions.history().iter().any(|r| r.id == session_id)
+    })
+    .await;
+    let record = state.sessions.get(&session_id).unwrap();
+    assert_eq!(
+        record.status,
+        gangway::emulator::sessions::SessionStatus::Failed
+    );
+    assert!(
+        record
+            .end_reason
+            .unwrap()
+            .contains("stopped reading its input")
+    );
+}

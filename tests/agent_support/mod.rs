@@ -296,6 +296,30 @@ impl Client {
         }
     }
 
+    /// Keeps sending `chunk` (≤ 1024 bytes) with at most `window` messages unacknowledged
+    /// until the channel closes or the socket goes away (no resume); returns the
+    /// channel_closed Output if it was read before the socket closed.
+    pub async fn flood_until_closed(
+        &mut self,
+        chunk: &[u8],
+        window: usize,
+        limit: Duration,
+    ) -> Option<String> {
+        let give_up = Instant::now() + limit;
+        self.auto_resume = false;
+        while self.closed.is_none() && self.socket.is_some() {
+            assert!(Instant::now() < give_up, "no channel_closed in time");
+            while self.session.unacked_count() < window {
+                if self.session.send_data(Instant::now(), chunk) == 0 {
+                    break;
+                }
+            }
+            self.turn(give_up).await;
+            self.drain_events();
+        }
+        self.closed.as_ref().map(|closed| closed.output.clone())
+    }
+
     /// Sends `data` keeping at most `window` messages unacknowledged, like a client that
     /// paces its input instead of queueing a mebibyte at once.
     pub async fn send_paced(&mut self, data: &[u8], window: usize) {

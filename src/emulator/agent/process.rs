@@ -8,6 +8,8 @@
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
@@ -67,6 +69,9 @@ pub struct Process {
     pid: u32,
     output: mpsc::Receiver<Output>,
     control: mpsc::UnboundedSender<Control>,
+    /// Input bytes handed to the control task and not yet written (acked input is never
+    /// refused, so this is how a shell that stops reading is noticed).
+    queued_input: Arc<AtomicUsize>,
     exit: Option<oneshot::Receiver<Option<i32>>>,
 }
 
@@ -125,7 +130,13 @@ impl Process {
     }
 
     pub fn write_input(&self, bytes: Vec<u8>) {
+        self.queued_input.fetch_add(bytes.len(), Ordering::Relaxed);
         let _ = self.control.send(Control::Input(bytes));
+    }
+
+    /// Input accepted from the client but not yet written to the process.
+    pub fn queued_input_bytes(&self) -> usize {
+        self.queued_input.load(Ordering::Relaxed)
     }
 
     pub fn resize(&self, rows: u16, cols: u16) {
@@ -178,8 +189,9 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
     let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
     tokio::spawn(read_output(reader, output_tx, Output::Stdout));
     let (control, control_rx) = mpsc::unbounded_channel();
-    tokio::spawn(pty_control(writer, control_rx));
-    Ok(finish_spawn(child, output, control))
+    let queued_input = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(pty_control(writer, control_rx, Arc::clone(&queued_input)));
+    Ok(finish_spawn(child, output, control, queued_input))
 }
 
 fn spawn_piped(spec: &LaunchSpec, command: &str) -> std::io::Result<Process> {
@@ -202,14 +214,20 @@ fn spawn_piped(spec: &LaunchSpec, command: &str) -> std::io::Result<Process> {
         tokio::spawn(read_output(stderr, output_tx, Output::Stderr));
     }
     let (control, control_rx) = mpsc::unbounded_channel();
-    tokio::spawn(piped_control(child.id(), control_rx));
-    Ok(finish_spawn(child, output, control))
+    let queued_input = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(piped_control(
+        child.id(),
+        control_rx,
+        Arc::clone(&queued_input),
+    ));
+    Ok(finish_spawn(child, output, control, queued_input))
 }
 
 fn finish_spawn(
     mut child: tokio::process::Child,
     output: mpsc::Receiver<Output>,
     control: mpsc::UnboundedSender<Control>,
+    queued_input: Arc<AtomicUsize>,
 ) -> Process {
     let pid = child.id().unwrap_or(0);
     let (exit_tx, exit) = oneshot::channel();
@@ -228,6 +246,7 @@ fn finish_spawn(
         pid,
         output,
         control,
+        queued_input,
         exit: Some(exit),
     }
 }
@@ -260,11 +279,14 @@ async fn read_output<R: AsyncRead + Unpin>(
 async fn pty_control(
     mut writer: pty_process::OwnedWritePty,
     mut requests: mpsc::UnboundedReceiver<Control>,
+    queued_input: Arc<AtomicUsize>,
 ) {
     while let Some(request) = requests.recv().await {
         match request {
             Control::Input(bytes) => {
-                if writer.write_all(&bytes).await.is_err() {
+                let written = writer.write_all(&bytes).await;
+                queued_input.fetch_sub(bytes.len(), Ordering::Relaxed);
+                if written.is_err() {
                     break;
                 }
             }
@@ -276,9 +298,16 @@ async fn pty_control(
 }
 
 /// Without a PTY, input is only scanned for Ctrl-C and Ctrl-\ (protocol.md §6.2).
-async fn piped_control(pid: Option<u32>, mut requests: mpsc::UnboundedReceiver<Control>) {
+async fn piped_control(
+    pid: Option<u32>,
+    mut requests: mpsc::UnboundedReceiver<Control>,
+    queued_input: Arc<AtomicUsize>,
+) {
     use nix::sys::signal::Signal;
     while let Some(request) = requests.recv().await {
+        if let Control::Input(bytes) = &request {
+            queued_input.fetch_sub(bytes.len(), Ordering::Relaxed);
+        }
         let (Control::Input(bytes), Some(pid)) = (request, pid) else {
             continue;
         };

@@ -15,6 +15,9 @@ use crate::proto::{
 
 /// The AgentVersion advertised in handshakes when the fleet gives none usable (§4.3).
 pub const AGENT_VERSION: &str = "3.3.0.0";
+/// Input is acked as soon as it arrives in order (§5.2), so it cannot be refused; a shell
+/// that stops reading while a client keeps sending would grow this backlog without end.
+const MAX_INPUT_BACKLOG_BYTES: usize = 64 << 20;
 /// When nothing else is armed, wake up this often anyway.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
@@ -88,6 +91,12 @@ impl SessionTask {
                 self.touch(now);
                 if let Some(process) = &self.process {
                     process.write_input(bytes);
+                    if process.queued_input_bytes() > MAX_INPUT_BACKLOG_BYTES {
+                        return Some(Ending::Failed(format!(
+                            "Session terminated: the shell stopped reading its input ({} MiB waiting).",
+                            MAX_INPUT_BACKLOG_BYTES >> 20
+                        )));
+                    }
                 }
             }
             Event::Resize(TerminalSize { cols, rows }) => {
