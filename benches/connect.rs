@@ -202,10 +202,16 @@ async fn echo_latency(mut session: PtyChild) -> Vec<Duration> {
     samples
 }
 
-async fn read_until<R: AsyncRead + Unpin>(reader: &mut R, needle: &[u8]) {
+/// Reads until `needle` shows; returns the bytes read past it. One read may carry the needle
+/// and the start of what follows (READY plus the first 4091 bytes of a download), and those
+/// bytes count: dropping them once made a byte-exact download look 4,091 bytes short.
+async fn read_until<R: AsyncRead + Unpin>(reader: &mut R, needle: &[u8]) -> Vec<u8> {
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
-    while !seen.windows(needle.len()).any(|w| w == needle) {
+    loop {
+        if let Some(at) = seen.windows(needle.len()).position(|w| w == needle) {
+            return seen.split_off(at + needle.len());
+        }
         let n = tokio::time::timeout(PATIENCE, reader.read(&mut buf))
             .await
             .unwrap()
@@ -255,15 +261,15 @@ where
         input.flush().await.unwrap();
         input
     };
-    let (_input, ()) = tokio::join!(writer, read_until(&mut output, b"DONE"));
+    let (_input, _) = tokio::join!(writer, read_until(&mut output, b"DONE"));
     mib_per_s(TRANSFER_BYTES, started.elapsed())
 }
 
 /// MiB/s, or the number of bytes that never arrived (a loss is reported, not hidden).
 async fn timed_download<R: AsyncRead + Unpin>(mut output: R) -> Result<f64, usize> {
-    read_until(&mut output, b"READY").await;
+    let already_read = read_until(&mut output, b"READY").await;
     let started = Instant::now();
-    let mut total = 0;
+    let mut total = already_read.len();
     let mut buf = vec![0u8; 1 << 16];
     while total < TRANSFER_BYTES {
         let n = output.read(&mut buf).await.unwrap();

@@ -466,3 +466,44 @@ fn a_bad_faults_spec_is_refused_with_a_clear_message() {
         "no endpoint line for a refused start"
     );
 }
+
+/// The tail of a fast writer's output must arrive before channel_closed: when the command
+/// exits with output still in the PTY, the agent reads the PTY to its end first (nothing
+/// is lost). Several sessions at once, several rounds, so the exit often races the reader.
+#[tokio::test]
+async fn output_written_just_before_exit_all_arrives_before_channel_closed() {
+    const SIZE: usize = 2_000_000;
+    let emulator = start(config(6)).await;
+    let target = instance_in(&emulator, "dev");
+    for round in 0..3 {
+        let mut clients = Vec::new();
+        for _ in 0..4 {
+            let dev = ssm(&emulator, DEV);
+            let command = format!("stty raw -echo; printf READY; head -c {SIZE} /dev/zero");
+            let started = start_session(
+                &dev,
+                &target.id,
+                Some("AWS-StartInteractiveCommand"),
+                Some(&command),
+            )
+            .await;
+            clients.push(Client::open(dev, started).await);
+        }
+        let runs = clients.into_iter().map(|mut client| async move {
+            let output = client.until_closed(PATIENCE).await;
+            (output, client.stdout.len())
+        });
+        for (index, (output, received)) in futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .enumerate()
+        {
+            assert_eq!(output, "", "round {round} session {index}");
+            assert_eq!(
+                received,
+                SIZE + "READY".len(),
+                "round {round} session {index}: bytes before channel_closed"
+            );
+        }
+    }
+}
