@@ -10,5 +10,6 @@ pub mod connect;
 pub mod emulator;
 pub mod logging;
 pub mod proto;
+pub mod secret;
 pub mod transport;
 pub mod tui;

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use gangway::transport::{
-    Backoff, ChannelEvent, ChannelOptions, Dialer, Resumer, Secret, SessionChannel,
+    Backoff, ChannelEvent, ChannelOptions, Dialer, Resumer, SecretString, SessionChannel,
     SessionEndpoint, TransportError,
 };
 use sha2::{Digest, Sha256};
@@ -22,8 +22,8 @@ use transport_support::{Behaviour, FakeService, Record, SESSION_ID};
 fn endpoint(service: &FakeService) -> SessionEndpoint {
     SessionEndpoint {
         session_id: SESSION_ID.into(),
-        stream_url: Secret::new(service.url.clone()),
-        token: Secret::new("token-0"),
+        stream_url: SecretString::new(service.url.clone()),
+        token: SecretString::new("token-0"),
     }
 }
 
@@ -39,7 +39,7 @@ fn resumer(record: &Record, calls: Arc<AtomicUsize>, give_up: bool) -> Resumer {
             }
             let token = format!("token-{n}");
             tokens.lock().unwrap().push(token.clone());
-            Ok(Some(Secret::new(token)))
+            Ok(Some(SecretString::new(token)))
         })
     })
 }
@@ -209,10 +209,10 @@ async fn an_unreachable_endpoint_is_named_without_the_url() {
     drop(listener);
     let endpoint = SessionEndpoint {
         session_id: SESSION_ID.into(),
-        stream_url: Secret::new(format!(
+        stream_url: SecretString::new(format!(
             "ws://127.0.0.1:{port}/v1/data-channel/secret-sid?x=1"
         )),
-        token: Secret::new("token-0"),
+        token: SecretString::new("token-0"),
     };
     let error = SessionChannel::open(
         endpoint,

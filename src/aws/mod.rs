@@ -9,17 +9,16 @@ pub mod fleet;
 pub mod http;
 pub mod options;
 pub mod resolve;
-pub mod secret;
 pub mod sessions;
 pub mod text;
 pub mod types;
 
+pub use crate::secret::SecretString;
 pub use client::AwsClient;
 pub use diagnosis::{AccessScope, Cause, Diagnosis, diagnose};
 pub use error::AwsError;
 pub use options::AwsOptions;
 pub use resolve::{ResolveError, resolve_target};
-pub use secret::SecretString;
 pub use sessions::{HistoryFilter, StartSessionRequest, StartedSession};
 pub use text::{escape_and_fit, escape_for_terminal};
 pub use types::{

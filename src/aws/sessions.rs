@@ -11,8 +11,8 @@ use aws_smithy_types::date_time::Format;
 
 use super::client::AwsClient;
 use super::error::AwsError;
-use super::secret::SecretString;
 use super::types::{InstanceId, SessionInfo, SessionPreferences, SessionStatus};
+use crate::secret::SecretString;
 
 /// The session document that opens a shell and holds the account's preferences (§8).
 pub const SHELL_DOCUMENT: &str = "SSM-SessionManagerRunShell";

@@ -9,7 +9,7 @@ use super::outcome::ShellOutcome;
 use super::pump::{PumpMode, pump};
 use super::terminal::RawModeGuard;
 use crate::aws::{AwsClient, InstanceId, StartSessionRequest};
-use crate::transport::{ChannelOptions, Dialer, Resumer, Secret, SessionChannel, SessionEndpoint};
+use crate::transport::{ChannelOptions, Dialer, Resumer, SessionChannel, SessionEndpoint};
 
 /// Opens a shell (SSM-SessionManagerRunShell) on `instance_id` and runs it on this
 /// process's terminal in raw mode until it ends; the terminal modes are restored before
@@ -43,8 +43,8 @@ pub async fn open_channel(
     tracing::info!(session = %started.session_id, target = %request.target, "session started");
     let endpoint = SessionEndpoint {
         session_id: started.session_id.clone(),
-        stream_url: Secret::new(started.stream_url.expose()),
-        token: Secret::new(started.token.expose()),
+        stream_url: started.stream_url,
+        token: started.token,
     };
     let resumer = resumer_for(client.clone(), started.session_id.clone());
     let channel = SessionChannel::open(endpoint, dialer, resumer, ChannelOptions::default())
@@ -62,9 +62,7 @@ fn resumer_for(client: AwsClient, session_id: String) -> Resumer {
         let session_id = session_id.clone();
         Box::pin(async move {
             match client.resume_session(&session_id).await {
-                Ok(token) => Ok(token
-                    .filter(|token| !token.is_empty())
-                    .map(|token| Secret::new(token.expose()))),
+                Ok(token) => Ok(token.filter(|token| !token.is_empty())),
                 Err(error) => Err(error.to_line()),
             }
         })

@@ -53,13 +53,14 @@ pub struct EmulatorConfig {
 
 impl EmulatorConfig {
     pub fn new(fleet: Fleet) -> Self {
+        let faults = fleet.faults.clone();
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             allow_remote: false,
             fleet,
             idle_timeout: None,
             max_duration: None,
-            faults: faults::FaultSpec::default(),
+            faults,
             detached_grace: agent::DEFAULT_DETACHED_GRACE,
         }
     }

@@ -10,12 +10,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::driver::Driver;
-use super::{Dialer, Secret, TransportError};
+use super::{Dialer, SecretString, TransportError};
 
 /// Answers a ResumeSession call: `Ok(Some(token))`, `Ok(None)` when the service says the
 /// session is gone (§7.2: empty TokenValue), or an error message (which must not contain
 /// secrets; `AwsError`'s display is safe).
-pub type ResumeFuture = Pin<Box<dyn Future<Output = Result<Option<Secret>, String>> + Send>>;
+pub type ResumeFuture = Pin<Box<dyn Future<Output = Result<Option<SecretString>, String>> + Send>>;
 pub type Resumer = Arc<dyn Fn() -> ResumeFuture + Send + Sync>;
 
 /// What the owner of the channel sees.
@@ -107,8 +107,8 @@ impl Default for ChannelOptions {
 #[derive(Debug, Clone)]
 pub struct SessionEndpoint {
     pub session_id: String,
-    pub stream_url: Secret,
-    pub token: Secret,
+    pub stream_url: SecretString,
+    pub token: SecretString,
 }
 
 pub(crate) enum Command {

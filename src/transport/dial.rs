@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::open_frame::{open_data_channel_json, process_client_id};
 use super::proxy::{ProxyConfig, connect_tunnel, proxy_for, split_host_port};
-use super::{Secret, TransportError};
+use super::{SecretString, TransportError};
 
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -82,7 +82,11 @@ impl Dialer {
     }
 
     /// Connects, upgrades, and sends the OpenDataChannel frame with a fresh RequestId.
-    pub async fn dial(&self, url: &Secret, token: &Secret) -> Result<WsStream, TransportError> {
+    pub async fn dial(
+        &self,
+        url: &SecretString,
+        token: &SecretString,
+    ) -> Result<WsStream, TransportError> {
         let target = parse_target(url.expose())?;
         let endpoint = format!("{}:{}", target.host, target.port);
         let attempt = async {

@@ -13,8 +13,8 @@ mod driver;
 mod error;
 mod open_frame;
 mod proxy;
-mod secret;
 
+pub use crate::secret::SecretString;
 pub use channel::{
     Backoff, ChannelEvent, ChannelGone, ChannelOptions, InputSender, ResumeFuture, Resumer,
     SessionChannel, SessionEndpoint,
@@ -23,4 +23,3 @@ pub use dial::{Dialer, WsStream};
 pub use error::TransportError;
 pub use open_frame::{CLIENT_VERSION, open_data_channel_json, process_client_id};
 pub use proxy::ProxyConfig;
-pub use secret::Secret;

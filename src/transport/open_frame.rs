@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::Secret;
+use super::SecretString;
 
 /// The version we announce. It must be a 4-part number the agent compares against its
 /// thresholds (§6.4): above 1.2.331.0 so the agent disables smux keepalives.
@@ -34,7 +34,7 @@ struct OpenDataChannel<'a> {
 }
 
 /// The JSON text; `request_id` must be fresh for every (re)connect (§1.4).
-pub fn open_data_channel_json(token: &Secret, request_id: Uuid, client_id: Uuid) -> String {
+pub fn open_data_channel_json(token: &SecretString, request_id: Uuid, client_id: Uuid) -> String {
     let frame = OpenDataChannel {
         message_schema_version: "1.0",
         request_id: request_id.hyphenated().to_string(),
@@ -54,7 +54,7 @@ mod tests {
     fn matches_the_reference_layout() {
         let request = Uuid::parse_str("5184645d-36a7-4499-ae7c-49ac075b30eb").expect("uuid");
         let client = Uuid::parse_str("c329d795-aced-4c1a-badd-bc50de221c4d").expect("uuid");
-        let json = open_data_channel_json(&Secret::new("token-1"), request, client);
+        let json = open_data_channel_json(&SecretString::new("token-1"), request, client);
         assert_eq!(
             json,
             r#"{"MessageSchemaVersion":"1.0","RequestId":"5184645d-36a7-4499-ae7c-49ac075b30eb","TokenValue":"token-1","ClientId":"c329d795-aced-4c1a-badd-bc50de221c4d","ClientVersion":"1.2.694.0"}"#

@@ -2,6 +2,7 @@
 //! handle — offline agents, a stopped instance, an old agent, a node SSM does not manage, a
 //! hybrid `mi-` node, Korean text and a tag value full of terminal control characters.
 
+use crate::emulator::faults::FaultSpec;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -84,6 +85,7 @@ impl Fleet {
             preferences: Preferences::default(),
             images: standard_images(),
             instances: SPECS.iter().enumerate().map(demo_instance).collect(),
+            faults: FaultSpec::default(),
         }
         .with_default_users()
     }

@@ -15,6 +15,7 @@ use super::file_schema::{
 };
 use super::generated::{AMAZON_LINUX, standard_images};
 use super::{Fleet, FleetInstance, Image, InstanceState, PingStatus, Preferences, Role, User};
+use crate::emulator::faults::FaultSpec;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
@@ -91,6 +92,11 @@ impl Fleet {
 
 fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
     let preferences = preferences(file.preferences, locator)?;
+    let faults = match &file.faults {
+        Some(spec) => FaultSpec::parse(spec.get_ref())
+            .map_err(|err| locator.error(Some(spec.span()), Some("faults"), &err.to_string()))?,
+        None => FaultSpec::default(),
+    };
     let users = users(file.users, locator)?;
     let mut images = standard_images();
     for image in file.images {
@@ -126,6 +132,7 @@ fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
         preferences,
         images,
         instances,
+        faults,
     })
 }
 

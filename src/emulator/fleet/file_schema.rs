@@ -10,6 +10,8 @@ use toml::Spanned;
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FleetFile {
+    /// Fault injection on the data channel, in the `--faults` syntax (issue 4).
+    pub(super) faults: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) preferences: PreferencesFile,
     #[serde(default)]

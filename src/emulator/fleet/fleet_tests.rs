@@ -157,6 +157,29 @@ fn broken_fleet_files_name_the_line_and_field() {
 }
 
 #[test]
+fn the_fleet_file_can_turn_on_fault_injection() {
+    let fleet = Fleet::from_toml("faults = \"drop=0.05,cut-every=10s\"\n", "inline").unwrap();
+    assert_eq!(fleet.faults.drop, 0.05);
+    assert_eq!(
+        fleet.faults.cut_every,
+        Some(std::time::Duration::from_secs(10))
+    );
+    let config = crate::emulator::EmulatorConfig::new(fleet);
+    assert_eq!(
+        config.faults.drop, 0.05,
+        "the config starts from the fleet's faults"
+    );
+    assert_eq!(
+        Fleet::demo().faults,
+        crate::emulator::faults::FaultSpec::default()
+    );
+
+    let (line, field, message) = fleet_error("\nfaults = \"drop=2\"\n");
+    assert_eq!((line, field.as_str()), (2, "faults"));
+    assert!(message.contains("drop"), "{message}");
+}
+
+#[test]
 fn instance_defaults_fill_what_the_file_leaves_out() {
     let fleet = Fleet::from_toml(
         "[[instances]]\nid = \"i-0123456789abcdef0\"\nname = \"box\"\nshell = \"bash\"\n",

@@ -1,6 +1,7 @@
 //! `--instances N`: a deterministic fleet for scale tests. The same N always gives the same
 //! ids, names, tags and states, so tests can assert on them.
 
+use crate::emulator::faults::FaultSpec;
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
@@ -61,6 +62,7 @@ impl Fleet {
             preferences: Preferences::default(),
             images: standard_images(),
             instances: (0..count).map(generated_instance).collect(),
+            faults: FaultSpec::default(),
         }
         .with_default_users()
     }

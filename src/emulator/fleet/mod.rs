@@ -27,6 +27,8 @@ pub struct Fleet {
     pub preferences: Preferences,
     pub images: Vec<Image>,
     pub instances: Vec<FleetInstance>,
+    /// Fault injection from the fleet file; `--faults` replaces it.
+    pub faults: crate::emulator::faults::FaultSpec,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,4 +1,6 @@
-//! Session tokens and stream URLs: values that must never reach logs, errors or the screen.
+//! Session tokens and stream URLs: values that must never reach logs, errors or the screen
+//! (issue 5). One type shared by the AWS layer, which receives them, and the transport, which
+//! sends them.
 
 use std::fmt;
 
