@@ -31,12 +31,13 @@ enum Inbound {
     Gone(Option<TransportError>),
 }
 
-/// Message ids from OS randomness (the transport may use it; proto may not).
+/// Message ids from the thread-local CSPRNG (the transport may use it; proto may not).
+/// `Uuid::new_v4` made one getrandom syscall per frame: 4-13% of the client's CPU.
 struct RandomIds;
 
 impl proto::MessageIdSource for RandomIds {
     fn next_id(&mut self) -> uuid::Uuid {
-        uuid::Uuid::new_v4()
+        uuid::Builder::from_random_bytes(rand::random()).into_uuid()
     }
 }
 

@@ -20,6 +20,12 @@ use super::utf8_chunks::Utf8Chunker;
 /// Output payloads buffered between the readers and the session loop. Small, so a client
 /// that does not ack stops the readers, and the PTY then stops the shell (backpressure).
 const OUTPUT_QUEUE: usize = 16;
+/// One read takes up to this much output (then cut into ≤ 1024-byte payloads): a PTY read
+/// costs a flush of the tty flip buffer, so 1024-byte reads spent most of the agent's CPU.
+const OUTPUT_READ_BUFFER: usize = 16 * 1024;
+/// Queued input frames are joined into one PTY write up to about this size (one syscall and
+/// tty wakeup per batch instead of per frame).
+const INPUT_WRITE_BATCH: usize = 16 * 1024;
 
 /// What to run and where.
 #[derive(Debug, Clone)]
@@ -258,16 +264,21 @@ async fn read_output<R: AsyncRead + Unpin>(
     wrap: fn(Vec<u8>) -> Output,
 ) {
     let mut chunker = Utf8Chunker::default();
-    let mut buffer = vec![0u8; super::utf8_chunks::MAX_OUTPUT_CHUNK];
+    let mut buffer = vec![0u8; OUTPUT_READ_BUFFER];
     loop {
-        let budget = chunker.read_budget();
-        let read = match reader.read(&mut buffer[..budget]).await {
+        let read = match reader.read(&mut buffer).await {
             Ok(0) | Err(_) => break,
             Ok(read) => read,
         };
-        let payload = chunker.push(&buffer[..read]);
-        if !payload.is_empty() && sink.send(wrap(payload)).await.is_err() {
-            return;
+        // Payloads stay ≤ 1024 bytes (§5.3); only the read syscall is larger.
+        let mut rest = &buffer[..read];
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at(rest.len().min(chunker.read_budget()));
+            rest = later;
+            let payload = chunker.push(now);
+            if !payload.is_empty() && sink.send(wrap(payload)).await.is_err() {
+                return;
+            }
         }
     }
     let rest = chunker.finish();
@@ -281,9 +292,29 @@ async fn pty_control(
     mut requests: mpsc::UnboundedReceiver<Control>,
     queued_input: Arc<AtomicUsize>,
 ) {
-    while let Some(request) = requests.recv().await {
+    let mut held = None;
+    loop {
+        let request = match held.take() {
+            Some(request) => request,
+            None => match requests.recv().await {
+                Some(request) => request,
+                None => break,
+            },
+        };
         match request {
-            Control::Input(bytes) => {
+            Control::Input(mut bytes) => {
+                // Input already queued behind this frame goes in the same write, in order;
+                // a resize stops the batch so it still applies after the earlier input.
+                while bytes.len() < INPUT_WRITE_BATCH {
+                    match requests.try_recv() {
+                        Ok(Control::Input(more)) => bytes.extend_from_slice(&more),
+                        Ok(other) => {
+                            held = Some(other);
+                            break;
+                        }
+                        Err(_) => break,
+                    }
+                }
                 let written = writer.write_all(&bytes).await;
                 queued_input.fetch_sub(bytes.len(), Ordering::Relaxed);
                 if written.is_err() {
