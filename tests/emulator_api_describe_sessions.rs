@@ -7,48 +7,9 @@ mod aws_clients;
 
 use std::collections::HashSet;
 
-use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, ssm, start};
+use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, fleet_with_extra_engineers, id_of, ssm, start};
 use aws_sdk_ssm::types::{SessionFilter, SessionFilterKey, SessionState, SessionStatus};
 use gangway::emulator::Fleet;
-
-/// The demo fleet plus two more engineers: one in the dev scope, one whose access expired.
-fn fleet() -> Fleet {
-    let mut fleet = Fleet::demo();
-    let extra = Fleet::from_toml(
-        r#"
-[[users]]
-name = "ops2"
-access_key_id = "AKIAOPS2"
-role = "engineer"
-scope = { Env = "dev" }
-
-[[users]]
-name = "former"
-access_key_id = "AKIAFORMER"
-role = "engineer"
-expires = 2021-06-30T00:00:00Z
-"#,
-        "inline",
-    )
-    .unwrap();
-    fleet.users.extend(
-        extra
-            .users
-            .into_iter()
-            .filter(|u| u.name == "ops2" || u.name == "former"),
-    );
-    fleet
-}
-
-fn id_of(fleet: &Fleet, name: &str) -> String {
-    fleet
-        .instances
-        .iter()
-        .find(|i| i.name() == Some(name))
-        .unwrap()
-        .id
-        .clone()
-}
 
 fn filter(key: SessionFilterKey, value: &str) -> SessionFilter {
     SessionFilter::builder()
@@ -79,7 +40,7 @@ async fn session_ids(
 
 #[tokio::test]
 async fn describe_sessions_lists_active_and_history_with_filters() {
-    let fleet = fleet();
+    let fleet = fleet_with_extra_engineers();
     let emulator = start(fleet.clone()).await;
     let dev = ssm(&emulator, DEV_KEY);
     let admin = ssm(&emulator, ADMIN_KEY);

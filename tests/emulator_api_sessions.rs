@@ -5,51 +5,11 @@
 #[path = "support/aws_clients.rs"]
 mod aws_clients;
 
-use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, ssm, start};
-use gangway::emulator::Fleet;
-
-/// The demo fleet plus two more engineers: one in the dev scope, one whose access expired.
-fn fleet() -> Fleet {
-    let mut fleet = Fleet::demo();
-    let extra = Fleet::from_toml(
-        r#"
-[[users]]
-name = "ops2"
-access_key_id = "AKIAOPS2"
-role = "engineer"
-scope = { Env = "dev" }
-
-[[users]]
-name = "former"
-access_key_id = "AKIAFORMER"
-role = "engineer"
-expires = 2021-06-30T00:00:00Z
-"#,
-        "inline",
-    )
-    .unwrap();
-    fleet.users.extend(
-        extra
-            .users
-            .into_iter()
-            .filter(|u| u.name == "ops2" || u.name == "former"),
-    );
-    fleet
-}
-
-fn id_of(fleet: &Fleet, name: &str) -> String {
-    fleet
-        .instances
-        .iter()
-        .find(|i| i.name() == Some(name))
-        .unwrap()
-        .id
-        .clone()
-}
+use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, fleet_with_extra_engineers, id_of, ssm, start};
 
 #[tokio::test]
 async fn start_session_mints_an_id_a_token_and_a_stream_url_on_the_emulator() {
-    let fleet = fleet();
+    let fleet = fleet_with_extra_engineers();
     let emulator = start(fleet.clone()).await;
     let dev = ssm(&emulator, DEV_KEY);
     let target = id_of(&fleet, "worker-1");
@@ -101,7 +61,7 @@ async fn start_session_mints_an_id_a_token_and_a_stream_url_on_the_emulator() {
 
 #[tokio::test]
 async fn start_session_enforces_scope_expiry_reachability_and_documents() {
-    let fleet = fleet();
+    let fleet = fleet_with_extra_engineers();
     let emulator = start(fleet.clone()).await;
     let dev = ssm(&emulator, DEV_KEY);
     let admin = ssm(&emulator, ADMIN_KEY);
@@ -187,7 +147,7 @@ async fn start_session_enforces_scope_expiry_reachability_and_documents() {
 
 #[tokio::test]
 async fn resume_issues_new_tokens_until_the_session_ends() {
-    let fleet = fleet();
+    let fleet = fleet_with_extra_engineers();
     let emulator = start(fleet.clone()).await;
     let dev = ssm(&emulator, DEV_KEY);
     let started = dev
@@ -244,7 +204,7 @@ async fn resume_issues_new_tokens_until_the_session_ends() {
 
 #[tokio::test]
 async fn terminate_own_sessions_unless_admin() {
-    let fleet = fleet();
+    let fleet = fleet_with_extra_engineers();
     let emulator = start(fleet.clone()).await;
     let dev = ssm(&emulator, DEV_KEY);
     let ops2 = ssm(&emulator, "AKIAOPS2");

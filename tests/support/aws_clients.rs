@@ -57,3 +57,43 @@ where
         None => panic!("not a service error: {err:?}"),
     }
 }
+
+/// The demo fleet plus two more engineers: one in the dev scope, one whose access expired.
+pub fn fleet_with_extra_engineers() -> Fleet {
+    let mut fleet = Fleet::demo();
+    let extra = Fleet::from_toml(
+        r#"
+[[users]]
+name = "ops2"
+access_key_id = "AKIAOPS2"
+role = "engineer"
+scope = { Env = "dev" }
+
+[[users]]
+name = "former"
+access_key_id = "AKIAFORMER"
+role = "engineer"
+expires = 2021-06-30T00:00:00Z
+"#,
+        "inline",
+    )
+    .unwrap();
+    fleet.users.extend(
+        extra
+            .users
+            .into_iter()
+            .filter(|u| u.name == "ops2" || u.name == "former"),
+    );
+    fleet
+}
+
+/// The id of the fleet instance whose Name tag is `name`.
+pub fn id_of(fleet: &Fleet, name: &str) -> String {
+    fleet
+        .instances
+        .iter()
+        .find(|i| i.name() == Some(name))
+        .unwrap()
+        .id
+        .clone()
+}
