@@ -221,3 +221,60 @@ fn an_unparseable_exit_code_is_still_shown() {
     assert!(events.contains(&Event::ExitCode(0)));
     assert_eq!(client.stats().malformed_payloads, 1);
 }
+
+#[test]
+fn a_consumer_that_is_not_ready_refuses_in_order_input_until_it_is() {
+    let now = Instant::now();
+    let mut agent = agent(now);
+    agent.set_receive_ready(false);
+    agent.handle_frame(now, &input(0, b"a"));
+    agent.handle_frame(now, &input(1, b"b"));
+    agent.handle_frame(now, &input(2, b"c"));
+    // Seq 0 is refused (no ack: the client keeps it and retransmits); 1 and 2 arrived
+    // ahead of it and are held and acked, as §5.2 has it.
+    assert_eq!(acked_sequences(&transmitted(&mut agent, now)), vec![1, 2]);
+    assert!(events(&mut agent).is_empty());
+    assert_eq!(agent.stats().not_ready_refused, 1);
+
+    // The retransmission of seq 0 is refused again while still not ready ...
+    agent.handle_frame(now, &input(0, b"a"));
+    assert!(transmitted(&mut agent, now).is_empty());
+    assert_eq!(agent.stats().not_ready_refused, 2);
+
+    // ... and accepted once ready, releasing the held ones behind it.
+    agent.set_receive_ready(true);
+    agent.handle_frame(now, &input(0, b"a"));
+    assert_eq!(acked_sequences(&transmitted(&mut agent, now)), vec![0]);
+    let bytes: Vec<u8> = events(&mut agent)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Data { bytes, .. } => Some(bytes),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(bytes, b"abc");
+}
+
+#[test]
+fn handshake_messages_are_never_refused() {
+    let now = Instant::now();
+    let mut client = client(now);
+    client.set_receive_ready(false);
+    let request = HandshakeRequest {
+        agent_version: "3.3.0.0".into(),
+        requested_client_actions: vec![RequestedClientAction::session_type(
+            "InteractiveCommands",
+            serde_json::Value::Null,
+        )],
+    };
+    let frame = stream(
+        MessageType::OutputStreamData,
+        0,
+        PayloadType::HandshakeRequest,
+        &request.to_json(),
+    );
+    client.handle_frame(now, &frame);
+    assert_eq!(acked_sequences(&transmitted(&mut client, now))[0], 0);
+    assert_eq!(client.stats().not_ready_refused, 0);
+}

@@ -327,7 +327,10 @@ impl Client {
         while offset < data.len() {
             while offset < data.len() && self.session.unacked_count() < window {
                 let end = (offset + 1024).min(data.len());
-                offset += self.session.send_data(Instant::now(), &data[offset..end]);
+                match self.session.send_data(Instant::now(), &data[offset..end]) {
+                    0 => break,
+                    accepted => offset += accepted,
+                }
             }
             self.drain_events();
             assert!(
@@ -337,6 +340,40 @@ impl Client {
             );
             self.turn(Instant::now() + PATIENCE).await;
         }
+    }
+
+    /// Like `send_paced`, but stops once no ack has arrived for `stall` (the agent refuses
+    /// input, §5.2) and returns how many bytes of `data` the session accepted by then.
+    pub async fn send_until_stalled(
+        &mut self,
+        data: &[u8],
+        window: usize,
+        stall: Duration,
+    ) -> usize {
+        let mut offset = 0;
+        let mut acks = self.session.stats().acks_received;
+        let mut last_progress = Instant::now();
+        while offset < data.len() && last_progress.elapsed() < stall {
+            while offset < data.len() && self.session.unacked_count() < window {
+                let end = (offset + 1024).min(data.len());
+                match self.session.send_data(Instant::now(), &data[offset..end]) {
+                    0 => break,
+                    accepted => offset += accepted,
+                }
+            }
+            self.drain_events();
+            assert!(
+                self.closed.is_none(),
+                "closed while sending: {:?}",
+                self.closed
+            );
+            self.turn(Instant::now() + PATIENCE).await;
+            if self.session.stats().acks_received > acks {
+                acks = self.session.stats().acks_received;
+                last_progress = Instant::now();
+            }
+        }
+        offset
     }
 
     fn drain_events(&mut self) {

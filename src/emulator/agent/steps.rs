@@ -15,8 +15,9 @@ use crate::proto::{
 
 /// The AgentVersion advertised in handshakes when the fleet gives none usable (§4.3).
 pub const AGENT_VERSION: &str = "3.3.0.0";
-/// Input is acked as soon as it arrives in order (§5.2), so it cannot be refused; a shell
-/// that stops reading while a client keeps sending would grow this backlog without end.
+/// A last resort only: in-order input is refused above `INPUT_HIGH_WATER_BYTES` (task.rs),
+/// but ahead-of-order messages are delivered without asking once their turn comes (§5.2),
+/// so a client with a huge window of huge payloads could still push past it.
 const MAX_INPUT_BACKLOG_BYTES: usize = 64 << 20;
 /// When nothing else is armed, wake up this often anyway.
 const IDLE_WAKE: Duration = Duration::from_secs(3600);

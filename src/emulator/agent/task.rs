@@ -35,6 +35,12 @@ pub(super) const DRAIN_STALL: Duration = Duration::from_secs(5);
 const AGENT_WINDOW_MESSAGES: usize = 128;
 /// At most this many already-received frames are handled in one pass of the loop.
 const READY_FRAMES_PER_PASS: usize = 128;
+/// Input waiting for the process beyond which more input is refused unacked, the
+/// reference agent's "handler not ready" (§5.2): the client keeps it and retransmits, so
+/// an upload faster than the shell reads is held back at the client instead of queueing
+/// here. Large enough that the PTY never runs dry while a refused message waits for its
+/// retransmission (tens of ms against ~80 ms to drain this at 50 MiB/s).
+const INPUT_HIGH_WATER_BYTES: usize = 4 << 20;
 /// The agent's wait for the HandshakeResponse (§7.3).
 pub(super) const HANDSHAKE_WAIT: Duration = Duration::from_secs(15);
 
@@ -236,6 +242,7 @@ impl SessionTask {
                     None => frames.push_back(frame),
                 }
                 let malformed_before = self.session.stats().malformed_dropped;
+                self.session.set_receive_ready(self.process_takes_input());
                 for frame in frames {
                     self.session.handle_frame(now, &frame);
                 }
@@ -246,6 +253,13 @@ impl SessionTask {
             Incoming::Ignored => {}
             Incoming::Gone => self.detach(now),
         }
+    }
+
+    /// False while the process has more than [`INPUT_HIGH_WATER_BYTES`] of input waiting.
+    fn process_takes_input(&self) -> bool {
+        self.process
+            .as_ref()
+            .is_none_or(|process| process.queued_input_bytes() < INPUT_HIGH_WATER_BYTES)
     }
 
     /// Handles frames that are already waiting, so a burst costs one pass of the loop

@@ -52,6 +52,8 @@ pub struct Stats {
     pub out_of_order_received: u64,
     /// Ahead-of-order frames dropped unacked because the reorder buffer was full.
     pub reorder_overflow_dropped: u64,
+    /// In-order stream messages refused unacked while not ready (`set_receive_ready`).
+    pub not_ready_refused: u64,
     /// Frames that failed to decode, or control payloads that failed to parse.
     pub malformed_dropped: u64,
     /// Acked stream messages whose payload could not be parsed (no event was emitted).

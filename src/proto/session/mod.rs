@@ -71,6 +71,8 @@ pub struct Session {
     /// Unsequenced frames (acks, channel_closed), written before any stream frame.
     control: VecDeque<Vec<u8>>,
     incoming: ReorderBuffer,
+    /// §5.2 "handler not ready": while false, the next in-order stream message is refused.
+    receive_ready: bool,
     rtt: RttEstimator,
     retransmit_paced_until: Option<Instant>,
     events: VecDeque<Event>,
@@ -113,6 +115,7 @@ impl Session {
             held: VecDeque::new(),
             control: VecDeque::new(),
             incoming,
+            receive_ready: true,
             rtt: RttEstimator::default(),
             retransmit_paced_until: None,
             events: VecDeque::new(),
@@ -204,6 +207,19 @@ impl Session {
 
     pub fn poll_event(&mut self) -> Option<Event> {
         self.events.pop_front()
+    }
+
+    // ---- receive flow control -------------------------------------------------------------
+
+    /// Says whether whoever consumes this side's `Event::Data` can take more (§5.2, the
+    /// handler's "not ready"). While it cannot, the next in-order stream message is neither
+    /// acked nor delivered: the sender keeps it and retransmits it after its timeout, so a
+    /// consumer that falls behind holds the sender back instead of buffering without end.
+    /// Ahead-of-order messages are still held (bounded by `incoming_capacity`) and, like
+    /// the reference, delivered without asking once their turn comes; handshake messages
+    /// are never refused.
+    pub fn set_receive_ready(&mut self, ready: bool) {
+        self.receive_ready = ready;
     }
 
     // ---- timer inputs --------------------------------------------------------------------

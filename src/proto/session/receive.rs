@@ -83,6 +83,11 @@ impl Session {
             self.hold_ahead_of_order(now, frame);
             return;
         }
+        if !self.receive_ready && !frame.payload_type.is_handshake() {
+            // No ack, no advance: the sender retransmits it later (§5.2).
+            self.stats.not_ready_refused += 1;
+            return;
+        }
         self.queue_ack(now, &frame);
         self.deliver(now, frame.payload_type, frame.payload);
         self.expected_in_seq += 1;
