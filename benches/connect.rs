@@ -3,7 +3,9 @@
 //!
 //! - time from process start to the first prompt byte, vs. a local `sh` in a pty;
 //! - keystroke echo latency p50/p99 through the remote pty, vs. a local `sh` in a pty;
-//! - upload and download throughput in pipe mode, vs. the same commands on a local pty.
+//! - upload and download throughput in pipe mode, vs. the same commands on a local pty;
+//! - download without a pty (AWS-StartNonInteractiveCommand runs the command on pipes), vs.
+//!   a bare websocket on loopback carrying messages of the same size: the transport's limit.
 //!
 //! Run: `cargo bench --bench connect` (release). Prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -61,13 +63,22 @@ async fn run() {
         up,
         up_local
     );
-    let down = download(&endpoint, &target).await;
+    let down = download(&endpoint, &target, INTERACTIVE).await;
     let down_local = local_download().await;
     println!(
         "| download, pipe mode, {} MiB | {} | {} | `head -c` writing a local pty |",
         TRANSFER_BYTES >> 20,
         rate_or_loss(down),
         rate_or_loss(down_local)
+    );
+    let down = download(&endpoint, &target, NON_INTERACTIVE).await;
+    let bare = bare_websocket_stream().await;
+    println!(
+        "| download, pipe mode, no pty (`{NON_INTERACTIVE}`), {} MiB | {} | {:.1} MiB/s | bare websocket on loopback: {FRAME_PAYLOAD}-byte payloads in {}-byte binary messages, one way, no acks |",
+        TRANSFER_BYTES >> 20,
+        rate_or_loss(down),
+        bare,
+        FRAME_PAYLOAD + FRAME_HEADER
     );
 }
 
@@ -221,14 +232,12 @@ async fn read_until<R: AsyncRead + Unpin>(reader: &mut R, needle: &[u8]) -> Vec<
     }
 }
 
-fn pipe_connect(endpoint: &str, target: &str, command: &str) -> Child {
+const INTERACTIVE: &str = "AWS-StartInteractiveCommand";
+const NON_INTERACTIVE: &str = "AWS-StartNonInteractiveCommand";
+
+fn pipe_connect(endpoint: &str, target: &str, document: &str, command: &str) -> Child {
     Command::new(GANGWAY)
-        .args([
-            "connect",
-            target,
-            "--document",
-            "AWS-StartInteractiveCommand",
-        ])
+        .args(["connect", target, "--document", document])
         .args(["--parameter", &format!("command={command}")])
         .envs(aws_env(endpoint))
         .stdin(Stdio::piped())
@@ -243,8 +252,15 @@ fn upload_command() -> String {
     format!("stty raw -echo; printf READY; head -c {TRANSFER_BYTES} >/dev/null; printf DONE")
 }
 
-fn download_command() -> String {
-    format!("stty raw -echo; printf READY; head -c {TRANSFER_BYTES} /dev/zero")
+/// On a pty (interactive) the line discipline must not touch the bytes; on pipes there is
+/// none.
+fn download_command(document: &str) -> String {
+    let raw = if document == INTERACTIVE {
+        "stty raw -echo; "
+    } else {
+        ""
+    };
+    format!("{raw}printf READY; head -c {TRANSFER_BYTES} /dev/zero")
 }
 
 /// Writes the bytes once READY shows, returns MiB/s until DONE.
@@ -289,15 +305,15 @@ fn rate_or_loss(result: Result<f64, usize>) -> String {
 }
 
 async fn upload(endpoint: &str, target: &str) -> f64 {
-    let mut child = pipe_connect(endpoint, target, &upload_command());
+    let mut child = pipe_connect(endpoint, target, INTERACTIVE, &upload_command());
     let (stdin, stdout) = (child.stdin.take().unwrap(), child.stdout.take().unwrap());
     let rate = timed_upload(stdin, stdout).await;
     let _ = tokio::time::timeout(PATIENCE, child.wait()).await;
     rate
 }
 
-async fn download(endpoint: &str, target: &str) -> Result<f64, usize> {
-    let mut child = pipe_connect(endpoint, target, &download_command());
+async fn download(endpoint: &str, target: &str, document: &str) -> Result<f64, usize> {
+    let mut child = pipe_connect(endpoint, target, document, &download_command(document));
     let rate = timed_download(child.stdout.take().unwrap()).await;
     let _ = tokio::time::timeout(PATIENCE, child.wait()).await;
     rate
@@ -311,10 +327,51 @@ async fn local_upload() -> f64 {
 }
 
 async fn local_download() -> Result<f64, usize> {
-    let session =
-        spawn_in_pty(pty_process::Command::new("/bin/sh").args(["-c", &download_command()]));
+    let session = spawn_in_pty(
+        pty_process::Command::new("/bin/sh").args(["-c", &download_command(INTERACTIVE)]),
+    );
     let (read, _write) = session.pty.into_split();
     timed_download(read).await
+}
+
+/// Every data-channel frame is a 120-byte header (§2) and at most 1024 payload bytes (§5.3).
+const FRAME_HEADER: usize = 120;
+const FRAME_PAYLOAD: usize = 1024;
+
+/// The transport's ceiling: the same bytes in binary websocket messages of the size of our
+/// frames, from one task to another over loopback, with nothing else going on (no session,
+/// no acks, no process): payload MiB/s.
+async fn bare_websocket_stream() -> f64 {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let messages = TRANSFER_BYTES / FRAME_PAYLOAD;
+    let receiver = tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let mut socket = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let mut payload = 0;
+        while payload < TRANSFER_BYTES {
+            match socket.next().await {
+                Some(Ok(Message::Binary(bytes))) => payload += bytes.len() - FRAME_HEADER,
+                Some(Ok(_)) => {}
+                other => panic!("bare websocket ended early: {other:?}"),
+            }
+        }
+        Instant::now()
+    });
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/"))
+        .await
+        .unwrap();
+    let frame = vec![0u8; FRAME_HEADER + FRAME_PAYLOAD];
+    let started = Instant::now();
+    for _ in 0..messages {
+        socket.feed(Message::binary(frame.clone())).await.unwrap();
+    }
+    socket.flush().await.unwrap();
+    let finished = receiver.await.unwrap();
+    mib_per_s(TRANSFER_BYTES, finished - started)
 }
 
 // ---- statistics --------------------------------------------------------------------------

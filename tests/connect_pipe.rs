@@ -160,6 +160,23 @@ async fn errors_are_one_clear_line_with_their_status() {
     assert_eq!(status, i32::from(exit::CREDENTIALS), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 
+    // Temporary credentials that expired: AWS's ExpiredTokenException, and advice that
+    // fits where they came from (the environment here, not an SSO login).
+    let mut expired = aws_env(&emulator.endpoint, "ASIAGANGWAYEXPIRED");
+    expired.push(("AWS_SESSION_TOKEN".into(), "IQoJb3JpZ2luX2VjEXAMPLE".into()));
+    let (status, stderr) = connect_error(expired, &["web-1"]).await;
+    assert_eq!(status, i32::from(exit::CREDENTIALS), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("security token included in the request is expired"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("export fresh ones"), "{stderr}");
+    assert!(
+        !stderr.contains("sso") && !stderr.contains("IQoJb3"),
+        "{stderr}"
+    );
+
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()

@@ -9,6 +9,7 @@ use aws_sdk_ssm::config::Credentials;
 
 use std::path::Path;
 
+use super::credential_source::CredentialSource;
 use super::error::{AwsError, ErrorContext};
 use super::http;
 use super::options::AwsOptions;
@@ -69,7 +70,8 @@ impl AwsClient {
                     .region(Region::new(region.clone()))
                     .build();
                 let endpoint_url = shared.endpoint_url().map(str::to_owned);
-                Self::assemble(ec2, ssm, region, endpoint_url, opts.profile.clone())
+                let source = CredentialSource::detect(opts.profile.as_deref());
+                Self::assemble(ec2, ssm, region, endpoint_url, source)
             })
             .collect();
         Ok(clients)
@@ -108,7 +110,7 @@ impl AwsClient {
             ssm,
             region.to_owned(),
             Some(endpoint_url.to_owned()),
-            None,
+            CredentialSource::Unknown,
         )
     }
 
@@ -117,7 +119,7 @@ impl AwsClient {
         ssm: aws_sdk_ssm::Config,
         region: String,
         endpoint_url: Option<String>,
-        profile: Option<String>,
+        source: CredentialSource,
     ) -> AwsClient {
         let endpoint = endpoint_url
             .clone()
@@ -127,7 +129,7 @@ impl AwsClient {
             ssm: aws_sdk_ssm::Client::from_conf(ssm),
             region,
             endpoint_url,
-            errors: ErrorContext { profile, endpoint },
+            errors: ErrorContext { source, endpoint },
         }
     }
 

@@ -7,6 +7,7 @@ use std::error::Error as StdError;
 
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
+use super::credential_source::CredentialSource;
 use super::text::escape_for_terminal;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,22 +105,24 @@ impl AwsError {
 /// What an SDK error is turned into depends on how the client was set up.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ErrorContext {
-    pub profile: Option<String>,
+    pub source: CredentialSource,
     pub endpoint: String,
 }
 
 impl ErrorContext {
     fn credentials(&self, detail: String) -> AwsError {
         let lowered = detail.to_ascii_lowercase();
-        let sso = lowered.contains("sso") || lowered.contains("token");
-        let hint = match &self.profile {
-            Some(p) if sso => format!("run `aws sso login --profile {p}`"),
-            None if sso => "run `aws sso login`".into(),
-            Some(p) => format!("check the credentials of profile `{p}` in ~/.aws/config"),
-            None => {
-                "set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY".into()
-            }
-        };
+        let hint = self
+            .source
+            .hint(lowered.contains("expired"))
+            .unwrap_or_else(|| {
+                if lowered.contains("sso") {
+                    "run `aws sso login`".into()
+                } else {
+                    "set AWS_PROFILE (or --profile) or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                        .into()
+                }
+            });
         AwsError::Credentials { detail, hint }
     }
 
@@ -179,6 +182,12 @@ impl ErrorContext {
             message
         };
         match classify_code(&code) {
+            // Not the credentials: the signing time is more than 5 minutes off AWS's clock.
+            CodeKind::Credentials if code == "RequestExpired" => AwsError::Credentials {
+                detail: format!("{code}: {message}"),
+                hint: "check this machine's clock: requests signed at a time too far off expire"
+                    .into(),
+            },
             CodeKind::Credentials => self.credentials(format!("{code}: {message}")),
             CodeKind::AccessDenied => AwsError::AccessDenied(message),
             CodeKind::TargetNotConnected => AwsError::TargetNotConnected(message),
@@ -270,7 +279,9 @@ mod tests {
 
     fn ctx(profile: Option<&str>) -> ErrorContext {
         ErrorContext {
-            profile: profile.map(str::to_owned),
+            source: profile.map_or(CredentialSource::Unknown, |profile| CredentialSource::Sso {
+                profile: profile.to_owned(),
+            }),
             endpoint: "http://127.0.0.1:9".into(),
         }
     }
@@ -314,6 +325,8 @@ mod tests {
         let err = ctx(None).for_code("UnrecognizedClientException".into(), "x".into());
         assert!(err.hint().unwrap_or_default().contains("AWS_PROFILE"));
         assert_eq!(err.exit_status(), exit_status::CREDENTIALS);
+        let err = ctx(Some("dev")).for_code("RequestExpired".into(), "Request has expired".into());
+        assert!(err.hint().unwrap_or_default().contains("clock"));
     }
 
     #[test]

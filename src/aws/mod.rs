@@ -3,6 +3,7 @@
 //! the connectivity diagnosis and escaping of AWS text for the terminal.
 
 pub mod client;
+mod credential_source;
 pub mod diagnosis;
 pub mod error;
 pub mod fleet;

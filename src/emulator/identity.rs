@@ -2,10 +2,15 @@
 //! fleet's users. The signature itself is NOT verified (docs/emulator.md says so): the
 //! emulator models permissions, not cryptographic authentication.
 
+use std::time::SystemTime;
+
 use hyper::HeaderMap;
 use hyper::header::AUTHORIZATION;
 
 use super::fleet::{Fleet, User};
+
+/// What AWS says, word for word, to a call signed with expired temporary credentials.
+pub const EXPIRED_TOKEN_MESSAGE: &str = "The security token included in the request is expired";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallerError {
@@ -13,6 +18,8 @@ pub enum CallerError {
     MissingCredentials,
     /// An access key id no fleet user has.
     UnknownAccessKey,
+    /// The user's temporary credentials have expired (`credentials_expire`).
+    ExpiredToken,
 }
 
 /// `AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-1/ssm/aws4_request, SignedHeaders=…,
@@ -29,9 +36,13 @@ pub fn access_key_id(headers: &HeaderMap) -> Option<&str> {
 
 pub fn caller<'f>(fleet: &'f Fleet, headers: &HeaderMap) -> Result<&'f User, CallerError> {
     let key = access_key_id(headers).ok_or(CallerError::MissingCredentials)?;
-    fleet
+    let user = fleet
         .user_by_access_key(key)
-        .ok_or(CallerError::UnknownAccessKey)
+        .ok_or(CallerError::UnknownAccessKey)?;
+    if user.credentials_expired(SystemTime::now()) {
+        return Err(CallerError::ExpiredToken);
+    }
+    Ok(user)
 }
 
 #[cfg(test)]

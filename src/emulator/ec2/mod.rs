@@ -16,7 +16,7 @@ use query::Query;
 use xml::XmlWriter;
 
 use super::api::ApiRequest;
-use super::identity::{self, CallerError};
+use super::identity::{self, CallerError, EXPIRED_TOKEN_MESSAGE};
 use super::router::ResponseBody;
 use super::state::EmulatorState;
 
@@ -78,6 +78,11 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
         (Err(CallerError::UnknownAccessKey), _) => Err(Ec2Error::auth_failure(
             "AWS was not able to validate the provided access credentials",
         )),
+        (Err(CallerError::ExpiredToken), _) => Err(Ec2Error {
+            status: StatusCode::BAD_REQUEST,
+            code: "ExpiredToken",
+            message: EXPIRED_TOKEN_MESSAGE.to_owned(),
+        }),
         (Ok(_), Err(err)) => Err(Ec2Error::new("MalformedQueryString", err.to_string())),
         (Ok(_), Ok(query)) => dispatch(state, query, &request_id),
     };

@@ -176,13 +176,12 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
         {
             return Err(locator.error(key_span, Some("access_key_id"), "duplicate access key id"));
         }
-        let expires = match &user.expires {
-            Some(datetime) => Some(to_system_time(datetime.get_ref()).ok_or_else(|| {
-                let message = "must be a date-time with offset, e.g. 2030-01-01T00:00:00Z";
-                locator.error(Some(datetime.span()), Some("expires"), message)
-            })?),
-            None => None,
-        };
+        let expires = instant(user.expires.as_ref(), "expires", locator)?;
+        let credentials_expire = instant(
+            user.credentials_expire.as_ref(),
+            "credentials_expire",
+            locator,
+        )?;
         users.push(User {
             name: user.name,
             access_key_id: user.access_key_id.into_inner(),
@@ -192,9 +191,24 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
             },
             scope: user.scope,
             expires,
+            credentials_expire,
         });
     }
     Ok(users)
+}
+
+fn instant(
+    field: Option<&Spanned<toml::value::Datetime>>,
+    name: &str,
+    locator: &Locator<'_>,
+) -> Result<Option<SystemTime>, FleetError> {
+    let Some(datetime) = field else {
+        return Ok(None);
+    };
+    let message = "must be a date-time with offset, e.g. 2030-01-01T00:00:00Z";
+    to_system_time(datetime.get_ref())
+        .map(Some)
+        .ok_or_else(|| locator.error(Some(datetime.span()), Some(name), message))
 }
 
 fn to_system_time(datetime: &toml::value::Datetime) -> Option<SystemTime> {

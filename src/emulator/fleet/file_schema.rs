@@ -52,6 +52,7 @@ pub(super) struct UserFile {
     #[serde(default)]
     pub(super) scope: BTreeMap<String, String>,
     pub(super) expires: Option<Spanned<toml::value::Datetime>>,
+    pub(super) credentials_expire: Option<Spanned<toml::value::Datetime>>,
 }
 
 #[derive(Deserialize)]

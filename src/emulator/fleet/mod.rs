@@ -49,6 +49,9 @@ pub struct User {
     pub scope: BTreeMap<String, String>,
     /// After this instant StartSession is denied, like an expiring IAM grant.
     pub expires: Option<SystemTime>,
+    /// The user's credentials are temporary (an STS session) and stop working at this
+    /// instant: every call then fails with ExpiredToken(Exception), as AWS answers.
+    pub credentials_expire: Option<SystemTime>,
 }
 
 impl User {
@@ -62,6 +65,10 @@ impl User {
 
     pub fn is_expired(&self, now: SystemTime) -> bool {
         self.expires.is_some_and(|expires| now >= expires)
+    }
+
+    pub fn credentials_expired(&self, now: SystemTime) -> bool {
+        self.credentials_expire.is_some_and(|expire| now >= expire)
     }
 
     pub fn may_reach(&self, instance: &FleetInstance) -> bool {
@@ -80,6 +87,20 @@ impl User {
             role: Role::Admin,
             scope: BTreeMap::new(),
             expires: None,
+            credentials_expire: None,
+        }
+    }
+
+    /// Temporary credentials that ran out long ago: shows what an expired session token
+    /// looks like (`ASIA` is the prefix AWS gives temporary access key ids).
+    fn default_expired() -> Self {
+        Self {
+            name: "expired".to_owned(),
+            access_key_id: "ASIAGANGWAYEXPIRED".to_owned(),
+            role: Role::Engineer,
+            scope: BTreeMap::new(),
+            expires: None,
+            credentials_expire: Some(SystemTime::UNIX_EPOCH),
         }
     }
 
@@ -90,6 +111,7 @@ impl User {
             role: Role::Engineer,
             scope: BTreeMap::from([("Env".to_owned(), "dev".to_owned())]),
             expires: None,
+            credentials_expire: None,
         }
     }
 }
@@ -249,7 +271,11 @@ impl Fleet {
     /// Adds the documented default identities (`admin`, `dev`) unless the fleet defines
     /// users of those names itself.
     fn with_default_users(mut self) -> Self {
-        for user in [User::default_admin(), User::default_dev()] {
+        for user in [
+            User::default_admin(),
+            User::default_dev(),
+            User::default_expired(),
+        ] {
             if !self.users.iter().any(|existing| existing.name == user.name) {
                 self.users.push(user);
             }

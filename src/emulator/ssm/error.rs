@@ -37,6 +37,13 @@ impl SsmError {
         )
     }
 
+    pub fn expired_token() -> Self {
+        Self::new(
+            "ExpiredTokenException",
+            crate::emulator::identity::EXPIRED_TOKEN_MESSAGE,
+        )
+    }
+
     pub fn serialization(message: &str) -> Self {
         Self::new("SerializationException", message)
     }

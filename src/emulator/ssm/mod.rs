@@ -75,6 +75,7 @@ fn authenticate<'s>(
     identity::caller(state.fleet(), &request.parts.headers).map_err(|err| match err {
         CallerError::MissingCredentials => SsmError::missing_authentication(),
         CallerError::UnknownAccessKey => SsmError::unrecognized_client(),
+        CallerError::ExpiredToken => SsmError::expired_token(),
     })
 }
 

@@ -1,0 +1,185 @@
+//! Where the credentials come from, as far as the environment and the shared config file
+//! tell: enough to say what to do when AWS rejects them ("run `aws sso login`" is the right
+//! advice for an SSO profile and the wrong one for keys exported into the shell).
+//!
+//! Only the keys of the one profile in use are read, never a secret value.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) enum CredentialSource {
+    /// `AWS_ACCESS_KEY_ID` in the environment; `temporary` with `AWS_SESSION_TOKEN`.
+    Environment { temporary: bool },
+    /// A profile with `sso_session` or `sso_start_url`.
+    Sso { profile: String },
+    /// A profile with `credential_process`.
+    Process { profile: String },
+    /// A profile that assumes a role (`role_arn`).
+    AssumedRole { profile: String },
+    /// A profile with keys, or nothing this module recognises.
+    Profile { profile: String },
+    /// Static credentials given in code (tests, the demo), or nothing could be read.
+    #[default]
+    Unknown,
+}
+
+impl CredentialSource {
+    /// What aws-config's default chain will use, approximately: an explicit `--profile`, else
+    /// keys in the environment, else `AWS_PROFILE` or `default`.
+    pub(crate) fn detect(explicit_profile: Option<&str>) -> Self {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        if explicit_profile.is_none() && var("AWS_ACCESS_KEY_ID").is_some() {
+            return Self::Environment {
+                temporary: var("AWS_SESSION_TOKEN").is_some(),
+            };
+        }
+        let profile = explicit_profile
+            .map(str::to_owned)
+            .or_else(|| var("AWS_PROFILE"))
+            .unwrap_or_else(|| "default".to_owned());
+        let keys = config_path()
+            .and_then(|path| std::fs::read_to_string(path).ok())
+            .map(|text| profile_keys(&text, &profile))
+            .unwrap_or_default();
+        Self::from_keys(profile, &keys)
+    }
+
+    fn from_keys(profile: String, keys: &[String]) -> Self {
+        let has = |key: &str| keys.iter().any(|k| k == key);
+        if has("sso_session") || has("sso_start_url") {
+            Self::Sso { profile }
+        } else if has("credential_process") {
+            Self::Process { profile }
+        } else if has("role_arn") {
+            Self::AssumedRole { profile }
+        } else {
+            Self::Profile { profile }
+        }
+    }
+
+    /// One sentence: what to do about credentials AWS refused, or that are missing.
+    /// `expired` when AWS said they expired.
+    pub(crate) fn hint(&self, expired: bool) -> Option<String> {
+        Some(match self {
+            Self::Sso { profile } => format!("run `aws sso login --profile {profile}`"),
+            Self::Environment { temporary: true } if expired => {
+                "the temporary credentials in AWS_ACCESS_KEY_ID/AWS_SESSION_TOKEN have expired; \
+                 export fresh ones"
+                    .into()
+            }
+            Self::Environment { .. } => {
+                "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN".into()
+            }
+            Self::Process { profile } => {
+                format!("check the credential_process of profile `{profile}` in ~/.aws/config")
+            }
+            Self::AssumedRole { profile } if expired => format!(
+                "the credentials profile `{profile}` assumes its role with have expired; refresh them"
+            ),
+            Self::AssumedRole { profile } => {
+                format!("check role_arn and source_profile of profile `{profile}`")
+            }
+            Self::Profile { profile } if expired => format!(
+                "the temporary credentials of profile `{profile}` have expired; refresh them"
+            ),
+            Self::Profile { profile } => {
+                format!("check the credentials of profile `{profile}` in ~/.aws/config")
+            }
+            Self::Unknown => return None,
+        })
+    }
+}
+
+/// `AWS_CONFIG_FILE`, else `~/.aws/config`.
+fn config_path() -> Option<PathBuf> {
+    match std::env::var_os("AWS_CONFIG_FILE").filter(|v| !v.is_empty()) {
+        Some(path) => Some(PathBuf::from(path)),
+        None => dirs::home_dir().map(|home| home.join(".aws").join("config")),
+    }
+}
+
+/// The key names in the profile's section: `[profile NAME]`, or `[default]` for `default`.
+fn profile_keys(text: &str, profile: &str) -> Vec<String> {
+    let mut keys = Vec::new();
+    let mut inside = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(header) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            let header = header.trim();
+            let name = header.strip_prefix("profile ").map(str::trim);
+            inside = name == Some(profile) || (profile == "default" && header == "default");
+            continue;
+        }
+        if inside && let Some((key, _)) = line.split_once('=') {
+            keys.push(key.trim().to_ascii_lowercase());
+        }
+    }
+    keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CONFIG: &str = "\
+[default]
+region = us-east-1
+
+[profile dev]
+sso_session = corp
+sso_account_id = 123456789012
+
+[profile tool]
+credential_process = /usr/bin/helper
+
+[profile ops]
+role_arn = arn:aws:iam::123456789012:role/ops
+source_profile = default
+";
+
+    fn source(profile: &str) -> CredentialSource {
+        CredentialSource::from_keys(profile.to_owned(), &profile_keys(CONFIG, profile))
+    }
+
+    #[test]
+    fn each_profile_kind_is_recognised() {
+        assert!(matches!(source("dev"), CredentialSource::Sso { .. }));
+        assert!(matches!(source("tool"), CredentialSource::Process { .. }));
+        assert!(matches!(
+            source("ops"),
+            CredentialSource::AssumedRole { .. }
+        ));
+        assert!(matches!(
+            source("default"),
+            CredentialSource::Profile { .. }
+        ));
+        assert!(matches!(
+            source("missing"),
+            CredentialSource::Profile { .. }
+        ));
+    }
+
+    #[test]
+    fn only_sso_profiles_are_told_to_log_in() {
+        assert_eq!(
+            source("dev").hint(true).as_deref(),
+            Some("run `aws sso login --profile dev`")
+        );
+        for other in ["tool", "ops", "default"] {
+            assert!(
+                !source(other).hint(true).unwrap().contains("sso"),
+                "{other}"
+            );
+        }
+        let env = CredentialSource::Environment { temporary: true };
+        assert!(
+            env.hint(true)
+                .unwrap()
+                .contains("AWS_SESSION_TOKEN have expired")
+        );
+        assert_eq!(CredentialSource::Unknown.hint(true), None);
+    }
+}
