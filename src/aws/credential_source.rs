@@ -170,14 +170,14 @@ source_profile = default
         );
         for other in ["tool", "ops", "default"] {
             assert!(
-                !source(other).hint(true).unwrap().contains("sso"),
+                !source(other).hint(true).unwrap_or_default().contains("sso"),
                 "{other}"
             );
         }
         let env = CredentialSource::Environment { temporary: true };
         assert!(
             env.hint(true)
-                .unwrap()
+                .unwrap_or_default()
                 .contains("AWS_SESSION_TOKEN have expired")
         );
         assert_eq!(CredentialSource::Unknown.hint(true), None);
