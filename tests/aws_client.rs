@@ -319,6 +319,7 @@ async fn expired_access_is_told_apart_from_other_denials() {
         role: Role::Engineer,
         scope: Default::default(),
         expires: Some(std::time::SystemTime::UNIX_EPOCH),
+        credentials_expire: None,
     });
     let emulator = gangway::emulator::start(EmulatorConfig::new(fleet))
         .await

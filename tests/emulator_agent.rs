@@ -167,6 +167,7 @@ fn with_second_engineer() -> gangway::emulator::EmulatorConfig {
         role: Role::Engineer,
         scope: [("Env".to_string(), "dev".to_string())].into(),
         expires: None,
+        credentials_expire: None,
     });
     config
 }
