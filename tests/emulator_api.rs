@@ -314,6 +314,11 @@ async fn unknown_filters_keys_and_actions_get_aws_errors_and_serving_continues()
         error_code(stranger.describe_instances().send().await),
         "AuthFailure"
     );
+    let expired = ec2(&emulator, "ASIAGANGWAYEXPIRED");
+    assert_eq!(
+        error_code(expired.describe_instances().send().await),
+        "ExpiredToken"
+    );
     let unknown_action = client.describe_vpcs().send().await;
     assert_eq!(error_code(unknown_action), "InvalidAction");
     let dry_run = client.describe_instances().dry_run(true).send().await;

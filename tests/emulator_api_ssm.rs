@@ -410,6 +410,11 @@ async fn malformed_requests_get_aws_shaped_400s_and_serving_continues() {
         ),
         "UnrecognizedClientException"
     );
+    let expired = ssm(&emulator, "ASIAGANGWAYEXPIRED");
+    assert_eq!(
+        error_code(expired.describe_instance_information().send().await),
+        "ExpiredTokenException"
+    );
     let client = ssm(&emulator, DEV_KEY);
     assert_eq!(
         client
