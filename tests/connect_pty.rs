@@ -176,5 +176,13 @@ async fn a_lost_connection_ends_with_its_status_and_restores_the_terminal() {
         session.text()
     );
     assert!(session.text().contains("lost"), "{}", session.text());
+    // Resuming took more than a moment, so the user was told why the screen froze.
+    assert!(
+        session
+            .text()
+            .contains("[gangway: connection lost; resuming the session"),
+        "{}",
+        session.text()
+    );
     assert_eq!(modes(&session.termios()), modes(&before));
 }

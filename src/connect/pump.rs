@@ -19,6 +19,10 @@ const OUTPUT_BATCH_BYTES: usize = 256 * 1024;
 /// How long a signalled gangway waits for the session to confirm its end.
 const TERMINATE_GRACE: Duration = Duration::from_secs(1);
 
+/// A resume quicker than this goes unmentioned (it is invisible anyway); a slower one is
+/// announced on stderr so that a frozen screen has an explanation.
+const RECONNECT_NOTICE_AFTER: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PumpMode {
     /// stdin/stdout are the user's terminal, already in raw mode.
@@ -67,12 +71,17 @@ pub async fn pump(
         mode,
         exit_code: None,
         held: None,
+        reconnect_notice: ReconnectNotice::None,
     };
     let end = loop {
         let next = match state.held.take() {
             Some(event) => Some(event),
             None => tokio::select! {
                 event = channel.next_event() => event,
+                () = state.reconnect_notice.due() => {
+                    state.announce_reconnecting().await?;
+                    continue;
+                }
                 () = next_signal(&mut signals.winch) => {
                     state.send_size().await;
                     continue;
@@ -107,6 +116,24 @@ struct PumpState {
     exit_code: Option<i32>,
     /// A non-output event met while batching output, handled next.
     held: Option<ChannelEvent>,
+    reconnect_notice: ReconnectNotice,
+}
+
+/// Whether the user was told about a resume in progress.
+enum ReconnectNotice {
+    None,
+    /// Resuming since a moment ago: announce it at this instant if still resuming.
+    Due(tokio::time::Instant),
+    Shown,
+}
+
+impl ReconnectNotice {
+    async fn due(&self) {
+        match self {
+            Self::Due(at) => tokio::time::sleep_until(*at).await,
+            Self::None | Self::Shown => std::future::pending().await,
+        }
+    }
 }
 
 impl PumpState {
@@ -131,8 +158,21 @@ impl PumpState {
                 write_all_flush(&mut self.stderr, line.as_bytes()).await?;
             }
             ChannelEvent::ExitCode(code) => self.exit_code = Some(code),
-            ChannelEvent::Reconnecting => tracing::warn!("connection dropped; resuming"),
-            ChannelEvent::Reconnected => tracing::info!("connection resumed"),
+            ChannelEvent::Reconnecting => {
+                tracing::warn!("connection dropped; resuming");
+                if matches!(self.reconnect_notice, ReconnectNotice::None) {
+                    let at = tokio::time::Instant::now() + RECONNECT_NOTICE_AFTER;
+                    self.reconnect_notice = ReconnectNotice::Due(at);
+                }
+            }
+            ChannelEvent::Reconnected => {
+                tracing::info!("connection resumed");
+                let shown = matches!(self.reconnect_notice, ReconnectNotice::Shown);
+                self.reconnect_notice = ReconnectNotice::None;
+                if shown {
+                    self.notice("connection resumed").await?;
+                }
+            }
             ChannelEvent::Closed { reason } => {
                 return Ok(Some(match reason {
                     Some(reason) => ShellEnd::Terminated { reason },
@@ -149,6 +189,19 @@ impl PumpState {
             }
         }
         Ok(None)
+    }
+
+    async fn announce_reconnecting(&mut self) -> std::io::Result<()> {
+        self.reconnect_notice = ReconnectNotice::Shown;
+        self.notice("connection lost; resuming the session (typed input is kept)")
+            .await
+    }
+
+    /// One line of gangway's own on stderr, apart from the remote output: CR LF because
+    /// the terminal may be in raw mode, and on a fresh line.
+    async fn notice(&mut self, text: &str) -> std::io::Result<()> {
+        let line = format!("\r\n[gangway: {text}]\r\n");
+        write_all_flush(&mut self.stderr, line.as_bytes()).await
     }
 
     /// Takes the output events that are already waiting, up to a batch.
