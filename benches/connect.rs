@@ -72,12 +72,14 @@ async fn run() {
         rate_or_loss(down_local)
     );
     let down = download(&endpoint, &target, NON_INTERACTIVE).await;
-    let bare = bare_websocket_stream().await;
+    let bare = bare_websocket_stream(None).await;
+    let acked = bare_websocket_stream(Some(AGENT_WINDOW)).await;
     println!(
-        "| download, pipe mode, no pty (`{NON_INTERACTIVE}`), {} MiB | {} | {:.1} MiB/s | bare websocket on loopback: {FRAME_PAYLOAD}-byte payloads in {}-byte binary messages, one way, no acks |",
+        "| download, pipe mode, no pty (`{NON_INTERACTIVE}`), {} MiB | {} | {:.1} MiB/s; {:.1} MiB/s | bare websocket on loopback, {FRAME_PAYLOAD}-byte payloads in {}-byte binary messages: one way; and with a {ACK_BYTES}-byte answer per message, {AGENT_WINDOW} unanswered at most (the protocol's shape: an ack per frame, the agent's window) |",
         TRANSFER_BYTES >> 20,
         rate_or_loss(down),
         bare,
+        acked,
         FRAME_PAYLOAD + FRAME_HEADER
     );
 }
@@ -338,10 +340,16 @@ async fn local_download() -> Result<f64, usize> {
 const FRAME_HEADER: usize = 120;
 const FRAME_PAYLOAD: usize = 1024;
 
+/// An acknowledge frame: the 120-byte header and its JSON payload (§3).
+const ACK_BYTES: usize = 270;
+/// Output messages the emulator's agent keeps unacknowledged at most (agent/task.rs).
+const AGENT_WINDOW: usize = 128;
+
 /// The transport's ceiling: the same bytes in binary websocket messages of the size of our
 /// frames, from one task to another over loopback, with nothing else going on (no session,
-/// no acks, no process): payload MiB/s.
-async fn bare_websocket_stream() -> f64 {
+/// no hashing, no process): payload MiB/s. With `window`, the receiver answers every message
+/// with an ack-sized one and the sender waits for answers to keep at most `window` out.
+async fn bare_websocket_stream(window: Option<usize>) -> f64 {
     use futures_util::{SinkExt, StreamExt};
     use tokio_tungstenite::tungstenite::Message;
 
@@ -351,25 +359,40 @@ async fn bare_websocket_stream() -> f64 {
     let receiver = tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
         let mut socket = tokio_tungstenite::accept_async(tcp).await.unwrap();
+        let answer = vec![0u8; ACK_BYTES];
         let mut payload = 0;
         while payload < TRANSFER_BYTES {
             match socket.next().await {
-                Some(Ok(Message::Binary(bytes))) => payload += bytes.len() - FRAME_HEADER,
+                Some(Ok(Message::Binary(bytes))) => {
+                    payload += bytes.len() - FRAME_HEADER;
+                    if window.is_some() {
+                        socket.send(Message::binary(answer.clone())).await.unwrap();
+                    }
+                }
                 Some(Ok(_)) => {}
                 other => panic!("bare websocket ended early: {other:?}"),
             }
         }
         Instant::now()
     });
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/"))
+    let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/"))
         .await
         .unwrap();
+    let (mut sink, mut answers) = socket.split();
     let frame = vec![0u8; FRAME_HEADER + FRAME_PAYLOAD];
     let started = Instant::now();
-    for _ in 0..messages {
-        socket.feed(Message::binary(frame.clone())).await.unwrap();
+    let mut answered = 0;
+    for sent in 0..messages {
+        if let Some(window) = window {
+            while sent - answered >= window {
+                sink.flush().await.unwrap();
+                answers.next().await.unwrap().unwrap();
+                answered += 1;
+            }
+        }
+        sink.feed(Message::binary(frame.clone())).await.unwrap();
     }
-    socket.flush().await.unwrap();
+    sink.flush().await.unwrap();
     let finished = receiver.await.unwrap();
     mib_per_s(TRANSFER_BYTES, finished - started)
 }
