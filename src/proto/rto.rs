@@ -14,19 +14,28 @@ pub struct RttEstimator {
     rtt_ns: f64,
     rttvar_ns: f64,
     rto: Duration,
+    floor: Duration,
 }
 
 impl Default for RttEstimator {
     fn default() -> Self {
-        Self {
-            rtt_ns: INITIAL_RTT.as_nanos() as f64,
-            rttvar_ns: 0.0,
-            rto: INITIAL_RTO,
-        }
+        Self::with_floor(Duration::ZERO)
     }
 }
 
 impl RttEstimator {
+    /// The reference's estimator, but never below `floor` (the reference has none beyond
+    /// RTT + G, §5.3; its 100 ms resend tick acts as one).
+    pub fn with_floor(floor: Duration) -> Self {
+        let floor = floor.min(MAX_RTO);
+        Self {
+            rtt_ns: INITIAL_RTT.as_nanos() as f64,
+            rttvar_ns: 0.0,
+            rto: INITIAL_RTO.max(floor),
+            floor,
+        }
+    }
+
     /// Folds in one sample. Callers pass only samples from first transmissions (Karn).
     pub fn on_sample(&mut self, sample: Duration) {
         let sample_ns = sample.as_nanos() as f64;
@@ -34,7 +43,7 @@ impl RttEstimator {
         self.rtt_ns = 0.875 * self.rtt_ns + 0.125 * sample_ns;
         let variance_term = (4.0 * self.rttvar_ns).max(CLOCK_GRANULARITY.as_nanos() as f64);
         let rto_ns = (self.rtt_ns + variance_term).min(MAX_RTO.as_nanos() as f64);
-        self.rto = Duration::from_nanos(rto_ns as u64);
+        self.rto = Duration::from_nanos(rto_ns as u64).max(self.floor);
     }
 
     pub fn rto(&self) -> Duration {
@@ -79,6 +88,17 @@ mod tests {
             estimator.on_sample(Duration::from_secs(5));
         }
         assert_eq!(estimator.rto(), MAX_RTO);
+    }
+
+    #[test]
+    fn a_floor_holds_however_fast_the_samples() {
+        let mut estimator = RttEstimator::with_floor(Duration::from_millis(100));
+        assert_eq!(estimator.rto(), INITIAL_RTO);
+        for _ in 0..200 {
+            estimator.on_sample(Duration::from_millis(2));
+        }
+        assert_eq!(estimator.rto(), Duration::from_millis(100));
+        assert_eq!(estimator.backed_off(2), Duration::from_millis(200));
     }
 
     #[test]

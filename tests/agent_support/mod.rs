@@ -278,7 +278,7 @@ impl Client {
         };
         // Take whatever else is already there too, so acks go out in batches.
         let mut message = first;
-        for _ in 0..256 {
+        for handled in 1..=256 {
             match message {
                 Some(Ok(Message::Binary(bytes))) => {
                     self.session.handle_frame(Instant::now(), &bytes);
@@ -288,6 +288,9 @@ impl Client {
                     self.socket = None;
                     return;
                 }
+            }
+            if handled == 256 {
+                return;
             }
             match socket.next().now_or_never() {
                 Some(next) => message = next,

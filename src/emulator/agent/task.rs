@@ -39,8 +39,8 @@ const READY_FRAMES_PER_PASS: usize = 128;
 /// reference agent's "handler not ready" (§5.2): the client keeps it and retransmits, so
 /// an upload faster than the shell reads is held back at the client instead of queueing
 /// here. Large enough that the PTY never runs dry while a refused message waits for its
-/// retransmission (tens of ms against ~80 ms to drain this at 50 MiB/s).
-const INPUT_HIGH_WATER_BYTES: usize = 4 << 20;
+/// retransmission (gangway resends after at least 100 ms; this lasts ~160 ms at 50 MiB/s).
+const INPUT_HIGH_WATER_BYTES: usize = 8 << 20;
 /// The agent's wait for the HandshakeResponse (§7.3).
 pub(super) const HANDSHAKE_WAIT: Duration = Duration::from_secs(15);
 

@@ -32,6 +32,8 @@ pub struct SessionConfig {
     pub retransmit_burst: usize,
     /// ... and at least this long between two bursts, so a dead link is not flooded.
     pub retransmit_pacing: Duration,
+    /// The retransmission timeout never goes below this. Zero is the reference (§5.3).
+    pub min_rto: Duration,
 }
 
 impl SessionConfig {
@@ -53,6 +55,7 @@ impl SessionConfig {
             client_version: "1.2.0.0".to_owned(),
             retransmit_burst: 64,
             retransmit_pacing: CLOCK_GRANULARITY,
+            min_rto: Duration::ZERO,
         }
     }
 }

@@ -103,6 +103,7 @@ impl Session {
         unix_ms_at_now: u64,
     ) -> Self {
         let incoming = ReorderBuffer::new(config.incoming_capacity);
+        let rtt = RttEstimator::with_floor(config.min_rto);
         Self {
             config,
             ids,
@@ -116,7 +117,7 @@ impl Session {
             control: VecDeque::new(),
             incoming,
             receive_ready: true,
-            rtt: RttEstimator::default(),
+            rtt,
             retransmit_paced_until: None,
             events: VecDeque::new(),
             stats: Stats::default(),
