@@ -1,6 +1,7 @@
-//! `AWS_CA_BUNDLE` is honoured for AWS API calls: a TLS endpoint signed by a private CA is
-//! rejected without the bundle and trusted with it. The endpoint is `openssl s_server`, so the
-//! trusted case fails later, at HTTP, which is exactly what shows the TLS trust changed.
+//! `AWS_CA_BUNDLE` is honoured for AWS API calls and for the data-channel websocket: a TLS
+//! endpoint signed by a private CA is rejected without the bundle and trusted with it. The API
+//! endpoint is `openssl s_server`, so the trusted case fails later, at HTTP, which is exactly
+//! what shows the TLS trust changed; the websocket endpoint is a real wss:// server.
 #![allow(clippy::unwrap_used)]
 
 use std::net::TcpStream;
@@ -182,4 +183,70 @@ fn a_private_ca_is_trusted_only_through_aws_ca_bundle() {
         stderr.contains("AWS_CA_BUNDLE=") && stderr.contains("cannot be used"),
         "{stderr}"
     );
+}
+
+/// A wss:// server with the leaf certificate: accepts one websocket and reports the first
+/// text message (the OpenDataChannel frame).
+async fn wss_server(dir: &Path) -> (String, tokio::sync::oneshot::Receiver<String>) {
+    use futures_util::StreamExt;
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    let certs = CertificateDer::pem_file_iter(dir.join("leaf.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(dir.join("leaf.key")).unwrap();
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (opened, open_text) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut opened = Some(opened);
+        // The untrusted attempt fails its handshake; the trusted one gets through.
+        while let Ok((tcp, _)) = listener.accept().await {
+            let Ok(tls) = acceptor.accept(tcp).await else {
+                continue;
+            };
+            let Ok(mut ws) = tokio_tungstenite::accept_async(tls).await else {
+                continue;
+            };
+            if let Some(Ok(tokio_tungstenite::tungstenite::Message::Text(text))) = ws.next().await
+                && let Some(opened) = opened.take()
+            {
+                let _ = opened.send(text.to_string());
+            }
+        }
+    });
+    let url = format!("wss://127.0.0.1:{port}/v1/data-channel/admin-0123456789abcdef0");
+    (url, open_text)
+}
+
+#[tokio::test]
+async fn the_data_channel_websocket_trusts_a_private_ca_only_through_aws_ca_bundle() {
+    use gangway::transport::{Dialer, SecretString};
+    use std::collections::HashMap;
+
+    let dir = make_certificates();
+    let (url, open_text) = wss_server(&dir).await;
+    let url = SecretString::from(url);
+    let token = SecretString::from("secret-token-value".to_owned());
+
+    let untrusted = Dialer::with_env(HashMap::new()).unwrap();
+    let error = untrusted.dial(&url, &token).await.unwrap_err().to_string();
+    assert!(error.contains("UnknownIssuer"), "{error}");
+    assert!(
+        !error.contains("wss://") && !error.contains("secret-token"),
+        "{error}"
+    );
+
+    let bundle = dir.join("ca.pem").display().to_string();
+    let trusted = Dialer::with_env(HashMap::from([("AWS_CA_BUNDLE".to_owned(), bundle)])).unwrap();
+    let _socket = trusted.dial(&url, &token).await.unwrap();
+    let open: serde_json::Value = serde_json::from_str(&open_text.await.unwrap()).unwrap();
+    assert_eq!(open["TokenValue"], "secret-token-value");
 }

@@ -38,9 +38,17 @@ impl TransportError {
             E::Http(response) => Self::Refused {
                 status: response.status().as_u16(),
             },
-            E::Io(io) => Self::Unreachable {
-                endpoint: endpoint.to_owned(),
-                reason: io.kind().to_string(),
+            // rustls reports a certificate it does not trust as an I/O error (InvalidData)
+            // wrapping its own; that text names the problem and never the URL.
+            E::Io(io) => match io
+                .get_ref()
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                Some(tls) => Self::Tls(tls.to_string()),
+                None => Self::Unreachable {
+                    endpoint: endpoint.to_owned(),
+                    reason: io.kind().to_string(),
+                },
             },
             E::Tls(tls) => Self::Tls(tls.to_string()),
             E::Url(_) => Self::InvalidUrl,
@@ -61,5 +69,24 @@ impl TransportError {
             self,
             Self::Unreachable { .. } | Self::Timeout | Self::Socket(_) | Self::Proxy(_)
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_untrusted_certificate_is_a_tls_error_with_the_hint() {
+        let rustls_error =
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls_error);
+        let error = TransportError::from_ws(&tungstenite::Error::Io(io), "127.0.0.1:443");
+        assert!(matches!(error, TransportError::Tls(_)), "{error:?}");
+        let line = error.to_string();
+        assert!(
+            line.contains("UnknownIssuer") && line.contains("AWS_CA_BUNDLE"),
+            "{line}"
+        );
     }
 }
