@@ -62,7 +62,6 @@ pub async fn pump(
         PumpMode::Terminal => OnEof::Stop,
         PumpMode::Pipe => OnEof::SendEot,
     };
-    let stdin_pump = StdinPump::spawn(input.clone(), on_eof)?;
     let mut signals = Signals::install(mode)?;
     let mut state = PumpState {
         stdout: tokio::io::stdout(),
@@ -73,6 +72,10 @@ pub async fn pump(
         held: None,
         reconnect_notice: ReconnectNotice::None,
     };
+    // §6.1: the real size is the first input once the session opens. Queued before stdin is
+    // read, it stays ahead of anything typed early; the transport holds it until open.
+    state.send_size().await;
+    let stdin_pump = StdinPump::spawn(state.input.clone(), on_eof)?;
     let end = loop {
         let next = match state.held.take() {
             Some(event) => Some(event),
@@ -143,11 +146,7 @@ impl PumpState {
         channel: &mut SessionChannel,
     ) -> std::io::Result<Option<ShellEnd>> {
         match event {
-            ChannelEvent::Opened => {
-                tracing::info!("session open");
-                // §6.1: the real size is the first input once the session opens.
-                self.send_size().await;
-            }
+            ChannelEvent::Opened => tracing::info!("session open"),
             ChannelEvent::Output(bytes) => {
                 let batch = self.gather_output(bytes, channel);
                 write_all_flush(&mut self.stdout, &batch).await?;
