@@ -68,7 +68,9 @@ impl CredentialSource {
                     .into()
             }
             Self::Environment { .. } => {
-                "check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN".into()
+                "check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or unset them to use a \
+                 profile (AWS_PROFILE or --profile)"
+                    .into()
             }
             Self::Process { profile } => {
                 format!("check the credential_process of profile `{profile}` in ~/.aws/config")
