@@ -43,15 +43,7 @@ fn ahead_of_order_frames_are_acked_held_and_delivered_in_order() {
         acked_sequences(&transmitted(&mut client, now)),
         vec![2, 1, 2, 0]
     );
-    let bytes: Vec<u8> = events(&mut client)
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Data { bytes, .. } => Some(bytes),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    assert_eq!(bytes, b"abc");
+    assert_eq!(delivered_bytes(&mut client), b"abc");
     assert_eq!(client.stats().out_of_order_received, 2);
     assert_eq!(client.reorder_buffer_len(), 0);
 }
@@ -245,15 +237,7 @@ fn a_consumer_that_is_not_ready_refuses_in_order_input_until_it_is() {
     agent.set_receive_ready(true);
     agent.handle_frame(now, &input(0, b"a"));
     assert_eq!(acked_sequences(&transmitted(&mut agent, now)), vec![0]);
-    let bytes: Vec<u8> = events(&mut agent)
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Data { bytes, .. } => Some(bytes),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    assert_eq!(bytes, b"abc");
+    assert_eq!(delivered_bytes(&mut agent), b"abc");
 }
 
 #[test]

@@ -326,6 +326,37 @@ impl Client {
     /// Sends `data` keeping at most `window` messages unacknowledged, like a client that
     /// paces its input instead of queueing a mebibyte at once.
     pub async fn send_paced(&mut self, data: &[u8], window: usize) {
+        self.send_while(data, window, |_| true).await;
+    }
+
+    /// Like `send_paced`, but stops once no ack has arrived for `stall` (the agent refuses
+    /// input, §5.2) and returns how many bytes of `data` the session accepted by then.
+    pub async fn send_until_stalled(
+        &mut self,
+        data: &[u8],
+        window: usize,
+        stall: Duration,
+    ) -> usize {
+        let mut acks = self.session.stats().acks_received;
+        let mut last_progress = Instant::now();
+        self.send_while(data, window, |session| {
+            if session.stats().acks_received > acks {
+                acks = session.stats().acks_received;
+                last_progress = Instant::now();
+            }
+            last_progress.elapsed() < stall
+        })
+        .await
+    }
+
+    /// Sends `data` with at most `window` messages unacknowledged, one round at a time,
+    /// while `go_on` holds after each round; returns how many bytes were accepted.
+    async fn send_while(
+        &mut self,
+        data: &[u8],
+        window: usize,
+        mut go_on: impl FnMut(&Session) -> bool,
+    ) -> usize {
         let mut offset = 0;
         while offset < data.len() {
             while offset < data.len() && self.session.unacked_count() < window {
@@ -342,38 +373,8 @@ impl Client {
                 self.closed
             );
             self.turn(Instant::now() + PATIENCE).await;
-        }
-    }
-
-    /// Like `send_paced`, but stops once no ack has arrived for `stall` (the agent refuses
-    /// input, §5.2) and returns how many bytes of `data` the session accepted by then.
-    pub async fn send_until_stalled(
-        &mut self,
-        data: &[u8],
-        window: usize,
-        stall: Duration,
-    ) -> usize {
-        let mut offset = 0;
-        let mut acks = self.session.stats().acks_received;
-        let mut last_progress = Instant::now();
-        while offset < data.len() && last_progress.elapsed() < stall {
-            while offset < data.len() && self.session.unacked_count() < window {
-                let end = (offset + 1024).min(data.len());
-                match self.session.send_data(Instant::now(), &data[offset..end]) {
-                    0 => break,
-                    accepted => offset += accepted,
-                }
-            }
-            self.drain_events();
-            assert!(
-                self.closed.is_none(),
-                "closed while sending: {:?}",
-                self.closed
-            );
-            self.turn(Instant::now() + PATIENCE).await;
-            if self.session.stats().acks_received > acks {
-                acks = self.session.stats().acks_received;
-                last_progress = Instant::now();
+            if !go_on(&self.session) {
+                break;
             }
         }
         offset

@@ -89,6 +89,18 @@ pub fn events(session: &mut Session) -> Vec<Event> {
     std::iter::from_fn(|| session.poll_event()).collect()
 }
 
+/// The bytes of every `Event::Data` waiting, in order (other events are dropped).
+pub fn delivered_bytes(session: &mut Session) -> Vec<u8> {
+    events(session)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Data { bytes, .. } => Some(bytes),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
 pub fn acked_sequences(frames: &[Frame]) -> Vec<i64> {
     frames
         .iter()
