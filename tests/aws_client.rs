@@ -125,6 +125,40 @@ async fn tag_filters_are_applied_as_ec2_filters() {
 }
 
 #[tokio::test]
+async fn filtered_and_by_id_listings_join_exactly_as_the_full_one() {
+    let emulator = demo_emulator().await;
+    let aws = client(&emulator, ADMIN);
+    let everything = aws.list_instances(&[]).await.unwrap();
+    // The narrow paths ask SSM only about the instances they found; the rows must be the
+    // same as in the full listing (agent state, platform, image name included). The last
+    // ping is relative to the emulator's clock at each call, so it is left out.
+    let same = |mut a: Instance, mut b: Instance| {
+        a.last_ping = None;
+        b.last_ping = None;
+        assert_eq!(a, b);
+    };
+    let prod = aws
+        .list_instances(&[("Env".to_owned(), "prod".to_owned())])
+        .await
+        .unwrap();
+    assert_eq!(prod.len(), 3);
+    for instance in &prod {
+        let full = everything.iter().find(|i| i.id == instance.id).unwrap();
+        same(instance.clone(), full.clone());
+    }
+    for wanted in &everything {
+        let mut found = aws
+            .instances_by_id(std::slice::from_ref(&wanted.id))
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1, "{}", wanted.id);
+        same(found.remove(0), wanted.clone());
+    }
+    let unknown = gangway::aws::InstanceId::parse("i-0123456789abcdef0").unwrap();
+    assert!(aws.instances_by_id(&[unknown]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
 async fn targets_resolve_and_diagnoses_name_the_cause() {
     let emulator = demo_emulator().await;
     let aws = client(&emulator, ADMIN);

@@ -15,27 +15,71 @@ use super::types::{Instance, InstanceId, InstanceState, PingStatus};
 const EC2_PAGE_SIZE: i32 = 1000;
 /// The largest page DescribeInstanceInformation allows.
 const SSM_PAGE_SIZE: i32 = 50;
+/// Values one DescribeInstanceInformation `InstanceIds` filter may carry.
+const SSM_IDS_PER_FILTER: usize = 50;
 /// DescribeImages takes a bounded list of ids; ask in chunks.
 const IMAGE_IDS_PER_CALL: usize = 100;
 
 impl AwsClient {
     /// Every instance matching all `tag_filters` (EC2 filters: same key twice means either
     /// value), joined with its SSM agent information; hybrid `mi-` nodes come from SSM alone.
+    /// Without filters both inventories are listed side by side; with filters SSM is asked
+    /// only about the instances EC2 returned, so a narrow match on a big fleet costs a few
+    /// calls instead of one per 50 nodes of the account.
     pub async fn list_instances(
         &self,
         tag_filters: &[(String, String)],
     ) -> Result<Vec<Instance>, AwsError> {
-        let (ec2, ssm, hybrid_matches) = tokio::join!(
-            self.ec2_instances(tag_filters),
-            self.ssm_nodes(&[]),
+        if tag_filters.is_empty() {
+            let (ec2, ssm) = tokio::join!(self.ec2_instances(None), self.ssm_nodes(None));
+            return Ok(self.join_inventories(ec2?, ssm?, None).await);
+        }
+        let (ec2, hybrid) = tokio::join!(
+            self.ec2_instances(ec2_tag_filters(tag_filters)),
             self.hybrid_nodes_matching(tag_filters)
         );
-        let (ec2, mut ssm) = (ec2?, ssm?);
+        let ec2 = ec2?;
+        let ids: Vec<String> = ec2
+            .iter()
+            .filter_map(|raw| raw.instance_id.clone())
+            .collect();
+        let ssm = self.ssm_nodes_with_ids(&ids).await?;
+        Ok(self.join_inventories(ec2, ssm, hybrid).await)
+    }
+
+    /// The instances with these ids (EC2 `i-` and hybrid `mi-`), joined the same way and
+    /// asking AWS about those ids only. Ids nobody knows are simply absent.
+    pub async fn instances_by_id(&self, ids: &[InstanceId]) -> Result<Vec<Instance>, AwsError> {
+        let ids: Vec<String> = ids.iter().map(ToString::to_string).collect();
+        let ec2_filter = Filter::builder()
+            .name("instance-id")
+            .set_values(Some(ids.clone()))
+            .build();
+        let (ec2, ssm) = tokio::join!(
+            self.ec2_instances(Some(vec![ec2_filter])),
+            self.ssm_nodes_with_ids(&ids)
+        );
+        let ssm = match ssm {
+            // SSM refuses ids that are not the account's instead of leaving them out.
+            Err(AwsError::NotFound(_)) => HashMap::new(),
+            other => other?,
+        };
+        Ok(self.join_inventories(ec2?, ssm, None).await)
+    }
+
+    /// Joins EC2 instances with SSM nodes; hybrid nodes come from `hybrid` when given (the
+    /// SSM nodes matching the filters), else from the SSM nodes EC2 did not claim.
+    async fn join_inventories(
+        &self,
+        ec2: Vec<aws_sdk_ec2::types::Instance>,
+        mut ssm: HashMap<String, InstanceInformation>,
+        hybrid: Option<HashMap<String, InstanceInformation>>,
+    ) -> Vec<Instance> {
         let mut instances: Vec<Instance> = ec2
             .iter()
             .map(|raw| self.join_ec2(raw, ssm.remove(raw.instance_id().unwrap_or_default())))
             .collect();
-        let hybrid = hybrid_matches.unwrap_or(ssm);
+        let hybrid = hybrid.unwrap_or(ssm);
         instances.extend(
             hybrid
                 .values()
@@ -46,7 +90,7 @@ impl AwsClient {
         instances.sort_by(|a, b| {
             (a.name.is_none(), &a.name, &a.id).cmp(&(b.name.is_none(), &b.name, &b.id))
         });
-        Ok(instances)
+        instances
     }
 
     /// With tag filters, the SSM nodes that carry those tags (SSM knows hybrid nodes' tags,
@@ -58,7 +102,7 @@ impl AwsClient {
         if tag_filters.is_empty() {
             return None;
         }
-        match self.ssm_nodes(tag_filters).await {
+        match self.ssm_nodes(ssm_tag_filters(tag_filters)).await {
             Ok(matching) => Some(matching),
             Err(err) => {
                 tracing::warn!(region = %self.region(), "hybrid nodes skipped: {err}");
@@ -69,12 +113,12 @@ impl AwsClient {
 
     async fn ec2_instances(
         &self,
-        tag_filters: &[(String, String)],
+        filters: Option<Vec<Filter>>,
     ) -> Result<Vec<aws_sdk_ec2::types::Instance>, AwsError> {
         let mut pages = self
             .ec2
             .describe_instances()
-            .set_filters(ec2_tag_filters(tag_filters))
+            .set_filters(filters)
             .max_results(EC2_PAGE_SIZE)
             .into_paginator()
             .send();
@@ -88,14 +132,31 @@ impl AwsClient {
         Ok(instances)
     }
 
+    /// The SSM nodes among `ids`, asked in chunks the InstanceIds filter accepts.
+    async fn ssm_nodes_with_ids(
+        &self,
+        ids: &[String],
+    ) -> Result<HashMap<String, InstanceInformation>, AwsError> {
+        let mut nodes = HashMap::new();
+        for chunk in ids.chunks(SSM_IDS_PER_FILTER) {
+            let filter = InstanceInformationStringFilter::builder()
+                .key("InstanceIds")
+                .set_values(Some(chunk.to_vec()))
+                .build()
+                .map_err(|e| AwsError::BadResponse(e.to_string()))?;
+            nodes.extend(self.ssm_nodes(Some(vec![filter])).await?);
+        }
+        Ok(nodes)
+    }
+
     async fn ssm_nodes(
         &self,
-        tag_filters: &[(String, String)],
+        filters: Option<Vec<InstanceInformationStringFilter>>,
     ) -> Result<HashMap<String, InstanceInformation>, AwsError> {
         let mut pages = self
             .ssm
             .describe_instance_information()
-            .set_filters(ssm_tag_filters(tag_filters))
+            .set_filters(filters)
             .max_results(SSM_PAGE_SIZE)
             .into_paginator()
             .send();

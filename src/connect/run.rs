@@ -105,7 +105,7 @@ fn scope_tags(aws: &AwsArgs) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Narrows the listing with EC2 tag filters where the target allows it (a Name or a
+/// Narrows the listing with EC2 filters where the target allows it (an id, a Name or a
 /// tag), then resolves over every region asked for.
 async fn find_target(
     clients: &[AwsClient],
@@ -114,14 +114,21 @@ async fn find_target(
 ) -> Result<(AwsClient, Instance), ConnectError> {
     let mut filters = scope.to_vec();
     let target = target.trim();
+    let id = InstanceId::parse(target);
     if let Some((key, value)) = target.strip_prefix("tag:").and_then(split_key_value) {
         filters.push((key.to_owned(), value.to_owned()));
-    } else if InstanceId::parse(target).is_none() && !target.is_empty() {
+    } else if id.is_none() && !target.is_empty() {
         filters.push(("Name".to_owned(), target.to_owned()));
     }
     let mut instances = Vec::new();
     for client in clients {
-        instances.extend(client.list_instances(&filters).await?);
+        match (&id, scope.is_empty()) {
+            // An id: ask about that one instance only, not the whole inventory.
+            (Some(id), true) => {
+                instances.extend(client.instances_by_id(std::slice::from_ref(id)).await?);
+            }
+            _ => instances.extend(client.list_instances(&filters).await?),
+        }
     }
     let instance = resolve_target(&instances, target)?.clone();
     let client = clients
