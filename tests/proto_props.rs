@@ -164,12 +164,15 @@ proptest! {
         agent: bool,
         frames in proptest::collection::vec(plausible_frame(), 0..60),
         gaps in proptest::collection::vec(0u64..400, 60),
+        ready in proptest::collection::vec(any::<bool>(), 60),
     ) {
         let mut session = session(agent);
         let mut now = Instant::now();
         session.send_data(now, b"hello");
-        for (frame, gap) in frames.iter().zip(gaps) {
+        for ((frame, gap), ready) in frames.iter().zip(gaps).zip(ready) {
             now += Duration::from_millis(gap);
+            // The consumer's readiness (§5.2 "not ready") flips at random too.
+            session.set_receive_ready(ready);
             session.handle_frame(now, &frame.encode());
             if session.poll_timeout().is_some_and(|due| due <= now) {
                 session.handle_timeout(now);

@@ -53,6 +53,8 @@ pub fn check_session_frames(data: &[u8]) {
             let frame = &rest[3..3 + len];
             rest = &rest[3 + len..];
             let malformed_before = session.stats().malformed_dropped;
+            // The consumer's readiness (§5.2 "not ready") follows a bit of the input.
+            session.set_receive_ready(len % 2 == 0);
             session.handle_frame(now, frame);
             if Frame::decode(frame).is_err() && !session.is_closed() {
                 assert_eq!(session.stats().malformed_dropped, malformed_before + 1);
