@@ -255,6 +255,32 @@ async fn interactive_command_runs_on_a_pty_without_handshake() {
 }
 
 #[tokio::test]
+async fn a_session_has_the_instance_s_host_name_where_the_machine_allows_it() {
+    let emulator = start(config(6)).await;
+    let target = instance_in(&emulator, "dev");
+    let name = target.name().unwrap().to_owned();
+    let dev = ssm(&emulator, DEV);
+    // Both kinds of process: on a pty, and on pipes.
+    for document in [
+        "AWS-StartInteractiveCommand",
+        "AWS-StartNonInteractiveCommand",
+    ] {
+        let started = start_session(&dev, &target.id, Some(document), Some("uname -n")).await;
+        let mut client = Client::open(dev.clone(), started).await;
+        client.until_closed(PATIENCE).await;
+        let expected = if gangway::emulator::agent::own_host_name::supported() {
+            name.clone()
+        } else {
+            std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .unwrap()
+                .trim()
+                .to_owned()
+        };
+        assert_eq!(client.stdout_text().trim_end(), expected, "{document}");
+    }
+}
+
+#[tokio::test]
 async fn garbage_is_dropped_and_an_abandoned_session_leaves_no_process_behind() {
     use gangway::emulator::agent::reaper::process_exists;
     let mut config = config(6);

@@ -130,6 +130,9 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     if !config.allow_remote && !listen.ip().is_loopback() {
         return Err(EmulatorError::RemoteNotAllowed(listen));
     }
+    // Finds out once, off the runtime's threads, whether sessions can have their own host
+    // name, so the first session does not wait for it.
+    tokio::task::spawn_blocking(agent::own_host_name::supported);
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| EmulatorError::Bind {

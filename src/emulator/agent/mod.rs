@@ -14,6 +14,7 @@ pub mod documents;
 pub mod ending;
 pub mod link;
 pub mod open_channel;
+pub mod own_host_name;
 pub mod process;
 pub mod reaper;
 mod setup;

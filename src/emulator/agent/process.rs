@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::sync::{mpsc, oneshot};
 
+use super::own_host_name;
 use super::reaper;
 use super::utf8_chunks::Utf8Chunker;
 
@@ -184,8 +185,9 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
     // A common default until the client's first Size message (protocol.md §6.1).
     pty.resize(pty_process::Size::new(24, 80))
         .map_err(std::io::Error::other)?;
-    let child = pty_process::Command::new(program)
-        .args(args)
+    let (program_path, arguments) = own_host_name::command_line(&spec.host_name, program, args);
+    let child = pty_process::Command::new(program_path)
+        .args(arguments)
         .env_clear()
         .envs(session_env(spec, program))
         .current_dir(&spec.home)
@@ -201,9 +203,10 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
 }
 
 fn spawn_piped(spec: &LaunchSpec, command: &str) -> std::io::Result<Process> {
-    let mut child = tokio::process::Command::new("/bin/sh")
-        .arg("-c")
-        .arg(command)
+    let (program, arguments) =
+        own_host_name::command_line(&spec.host_name, "/bin/sh", &["-c", command]);
+    let mut child = tokio::process::Command::new(program)
+        .args(arguments)
         .env_clear()
         .envs(session_env(spec, "/bin/sh"))
         .current_dir(&spec.home)
