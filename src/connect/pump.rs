@@ -196,10 +196,13 @@ impl PumpState {
             .await
     }
 
-    /// One line of gangway's own on stderr, apart from the remote output: CR LF because
-    /// the terminal may be in raw mode, and on a fresh line.
+    /// One line of gangway's own on stderr, apart from the remote output: on a fresh line
+    /// and with CR LF on a raw terminal, a plain line in pipe mode (stderr may be a log).
     async fn notice(&mut self, text: &str) -> std::io::Result<()> {
-        let line = format!("\r\n[gangway: {text}]\r\n");
+        let line = match self.mode {
+            PumpMode::Terminal => format!("\r\n[gangway: {text}]\r\n"),
+            PumpMode::Pipe => format!("[gangway: {text}]\n"),
+        };
         write_all_flush(&mut self.stderr, line.as_bytes()).await
     }
 
