@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{from_json, to_json};
+use super::{from_json_fast, to_json};
 use crate::proto::error::DecodeError;
 
 /// AcknowledgeContent (§3): sent with MessageType `acknowledge`, PayloadType 0, seq 0, flags 3.
@@ -24,7 +24,7 @@ impl Acknowledge {
     }
 
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
-        from_json("acknowledge", bytes)
+        from_json_fast("acknowledge", bytes)
     }
 }
 
