@@ -219,17 +219,8 @@ async fn terminate_session_by_owner_and_admin_works_and_by_another_engineer_is_d
 #[tokio::test]
 async fn non_interactive_command_handshakes_and_reports_stdout_stderr_and_exit_code() {
     let emulator = start(config(6)).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
     let command = "echo out; echo err >&2; exit 3";
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartNonInteractiveCommand"),
-        Some(command),
-    )
-    .await;
-    let mut client = Client::open(dev, started).await;
+    let mut client = open_command(&emulator, "AWS-StartNonInteractiveCommand", command).await;
     let output = client.until_closed(PATIENCE).await;
     assert_eq!(output, "");
     assert_eq!(client.stdout, b"out\n");
@@ -240,16 +231,12 @@ async fn non_interactive_command_handshakes_and_reports_stdout_stderr_and_exit_c
 #[tokio::test]
 async fn interactive_command_runs_on_a_pty_without_handshake() {
     let emulator = start(config(6)).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartInteractiveCommand"),
-        Some("printf 'tty:'; tty -s && echo yes"),
+    let mut client = open_command(
+        &emulator,
+        "AWS-StartInteractiveCommand",
+        "printf 'tty:'; tty -s && echo yes",
     )
     .await;
-    let mut client = Client::open(dev, started).await;
     assert_eq!(client.until_closed(PATIENCE).await, "");
     assert_eq!(client.stdout_text().trim_end(), "tty:yes");
 }
@@ -257,16 +244,13 @@ async fn interactive_command_runs_on_a_pty_without_handshake() {
 #[tokio::test]
 async fn a_session_has_the_instance_s_host_name_where_the_machine_allows_it() {
     let emulator = start(config(6)).await;
-    let target = instance_in(&emulator, "dev");
-    let name = target.name().unwrap().to_owned();
-    let dev = ssm(&emulator, DEV);
+    let name = instance_in(&emulator, "dev").name().unwrap().to_owned();
     // Both kinds of process: on a pty, and on pipes.
     for document in [
         "AWS-StartInteractiveCommand",
         "AWS-StartNonInteractiveCommand",
     ] {
-        let started = start_session(&dev, &target.id, Some(document), Some("uname -n")).await;
-        let mut client = Client::open(dev.clone(), started).await;
+        let mut client = open_command(&emulator, document, "uname -n").await;
         client.until_closed(PATIENCE).await;
         let expected = if gangway::emulator::agent::own_host_name::supported() {
             name.clone()
@@ -320,17 +304,13 @@ async fn garbage_is_dropped_and_an_abandoned_session_leaves_no_process_behind() 
 #[tokio::test]
 async fn output_messages_never_split_a_utf8_character() {
     let emulator = start(config(6)).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
     // 3 000 three-byte characters: a 1024-byte cut would land inside one unless avoided.
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartInteractiveCommand"),
-        Some("stty raw -echo; printf '€%.0s' $(seq 1 3000)"),
+    let mut client = open_command(
+        &emulator,
+        "AWS-StartInteractiveCommand",
+        "stty raw -echo; printf '€%.0s' $(seq 1 3000)",
     )
     .await;
-    let mut client = Client::open(dev, started).await;
     let messages = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<u8>>::new()));
     let sink = std::sync::Arc::clone(&messages);
     client.sink = Some(Box::new(move |bytes| {
@@ -363,16 +343,12 @@ async fn output_messages_never_split_a_utf8_character() {
 #[tokio::test]
 async fn ctrl_c_reaches_a_non_interactive_command_as_sigint() {
     let emulator = start(config(6)).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartNonInteractiveCommand"),
-        Some("echo started; exec sleep 1000"),
+    let mut client = open_command(
+        &emulator,
+        "AWS-StartNonInteractiveCommand",
+        "echo started; exec sleep 1000",
     )
     .await;
-    let mut client = Client::open(dev, started).await;
     client.until_stdout_contains("started").await;
     client.send(&[0x03]);
     assert_eq!(client.until_closed(PATIENCE).await, "");

@@ -38,20 +38,11 @@ async fn sixty_four_mib_arrive_byte_exact_under_faults_and_two_cuts() {
     let mut config = config(3);
     config.faults = FaultSpec::parse("drop=0.05,dup=0.05,reorder=0.05,seed=11").unwrap();
     let emulator = start(config).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
     // Raw mode so the PTY passes bytes unchanged (no \n -> \r\n).
     let command = format!("stty raw -echo; seq 1 100000000 | head -c {SIXTY_FOUR_MIB}");
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartInteractiveCommand"),
-        Some(&command),
-    )
-    .await;
     let expected = tokio::task::spawn_blocking(|| expected_seq_digest(SIXTY_FOUR_MIB));
 
-    let mut client = Client::open(dev, started).await;
+    let mut client = open_command(&emulator, "AWS-StartInteractiveCommand", &command).await;
     let hasher = Arc::new(Mutex::new(Sha256::new()));
     let sink_hasher = Arc::clone(&hasher);
     client.sink = Some(Box::new(move |bytes| {
@@ -146,18 +137,9 @@ async fn cut_every_fault_forces_resumes_and_nothing_is_lost() {
     let mut config = config(3);
     config.faults = FaultSpec::parse("cut-every=700ms").unwrap();
     let emulator = start(config).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
     // Lasts at least 20 × 0.25 s = 5 s, so several 700 ms cuts must happen.
     let command = "for i in $(seq 1 20); do echo line-$i; sleep 0.25; done";
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartInteractiveCommand"),
-        Some(command),
-    )
-    .await;
-    let mut client = Client::open(dev, started).await;
+    let mut client = open_command(&emulator, "AWS-StartInteractiveCommand", command).await;
     assert_eq!(client.until_closed(PATIENCE).await, "");
     let expected: String = (1..=20).map(|i| format!("line-{i}\r\n")).collect();
     assert_eq!(client.stdout_text(), expected);
@@ -170,17 +152,8 @@ async fn cut_every_fault_forces_resumes_and_nothing_is_lost() {
 async fn a_burst_of_four_mib_of_input_is_echoed_intact() {
     const LEN: usize = 4 * 1024 * 1024;
     let emulator = start(config(3)).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
     let command = format!("stty raw -echo; printf READY; head -c {LEN}");
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartInteractiveCommand"),
-        Some(&command),
-    )
-    .await;
-    let mut client = Client::open(dev, started).await;
+    let mut client = open_command(&emulator, "AWS-StartInteractiveCommand", &command).await;
     client.until_stdout_contains("READY").await;
     let data = session_data(1, LEN);
     client.send(&data);
@@ -200,21 +173,12 @@ async fn a_shell_that_is_not_reading_holds_the_client_back_and_loses_nothing() {
     const LEN: usize = 32 << 20;
     const WINDOW: usize = 1024;
     let emulator = start(config(3)).await;
-    let target = instance_in(&emulator, "dev");
-    let dev = ssm(&emulator, DEV);
     let gate = std::env::temp_dir().join(format!("gangway-gate-{}", uuid::Uuid::new_v4()));
     let command = format!(
         "stty raw -echo; printf READY; while [ ! -e {} ]; do sleep 0.05; done; head -c {LEN} | sha256sum",
         gate.display()
     );
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartInteractiveCommand"),
-        Some(&command),
-    )
-    .await;
-    let mut client = Client::open(dev, started).await;
+    let mut client = open_command(&emulator, "AWS-StartInteractiveCommand", &command).await;
     client.until_stdout_contains("READY").await;
     let data = session_data(3, LEN);
 

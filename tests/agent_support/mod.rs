@@ -92,6 +92,15 @@ pub async fn start_session(
     }
 }
 
+/// Runs `command` under `document` on the first connectable `Env=dev` instance, as `dev`,
+/// and opens the data channel (`client.started.session_id` names the session).
+pub async fn open_command(emulator: &RunningEmulator, document: &str, command: &str) -> Client {
+    let target = instance_in(emulator, "dev");
+    let dev = ssm(emulator, DEV);
+    let started = start_session(&dev, &target.id, Some(document), Some(command)).await;
+    Client::open(dev, started).await
+}
+
 /// Dials the StreamUrl and sends OpenDataChannel (protocol.md §1.4).
 pub async fn dial(stream_url: &str, token: &str) -> Socket {
     let (mut socket, _) = tokio_tungstenite::connect_async(stream_url)
