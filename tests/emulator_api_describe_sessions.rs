@@ -7,7 +7,9 @@ mod aws_clients;
 
 use std::collections::HashSet;
 
-use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, fleet_with_extra_engineers, id_of, ssm, start};
+use aws_clients::{
+    ADMIN_KEY, DEV_KEY, error_code, fleet_with_extra_engineers, id_of, session_on, ssm, start,
+};
 use aws_sdk_ssm::types::{SessionFilter, SessionFilterKey, SessionState, SessionStatus};
 use gangway::emulator::Fleet;
 
@@ -59,24 +61,8 @@ async fn describe_sessions_lists_active_and_history_with_filters() {
         .session_id()
         .unwrap()
         .to_owned();
-    let theirs = admin
-        .start_session()
-        .target(&web)
-        .send()
-        .await
-        .unwrap()
-        .session_id()
-        .unwrap()
-        .to_owned();
-    let ended = dev
-        .start_session()
-        .target(&worker)
-        .send()
-        .await
-        .unwrap()
-        .session_id()
-        .unwrap()
-        .to_owned();
+    let theirs = session_on(&admin, &web).await;
+    let ended = session_on(&dev, &worker).await;
     dev.terminate_session()
         .session_id(&ended)
         .send()

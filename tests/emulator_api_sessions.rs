@@ -5,7 +5,9 @@
 #[path = "support/aws_clients.rs"]
 mod aws_clients;
 
-use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, fleet_with_extra_engineers, id_of, ssm, start};
+use aws_clients::{
+    ADMIN_KEY, DEV_KEY, error_code, fleet_with_extra_engineers, id_of, session_on, ssm, start,
+};
 
 #[tokio::test]
 async fn start_session_mints_an_id_a_token_and_a_stream_url_on_the_emulator() {
@@ -210,24 +212,8 @@ async fn terminate_own_sessions_unless_admin() {
     let ops2 = ssm(&emulator, "AKIAOPS2");
     let admin = ssm(&emulator, ADMIN_KEY);
     let target = id_of(&fleet, "worker-1");
-    let first = dev
-        .start_session()
-        .target(&target)
-        .send()
-        .await
-        .unwrap()
-        .session_id()
-        .unwrap()
-        .to_owned();
-    let second = dev
-        .start_session()
-        .target(&target)
-        .send()
-        .await
-        .unwrap()
-        .session_id()
-        .unwrap()
-        .to_owned();
+    let first = session_on(&dev, &target).await;
+    let second = session_on(&dev, &target).await;
     assert_eq!(
         error_code(ops2.terminate_session().session_id(&first).send().await),
         "AccessDeniedException"

@@ -97,3 +97,15 @@ pub fn id_of(fleet: &Fleet, name: &str) -> String {
         .id
         .clone()
 }
+
+/// StartSession on `target` with the default document; the new session's id.
+pub async fn session_on(ssm: &aws_sdk_ssm::Client, target: &str) -> String {
+    ssm.start_session()
+        .target(target)
+        .send()
+        .await
+        .unwrap()
+        .session_id()
+        .unwrap()
+        .to_owned()
+}
