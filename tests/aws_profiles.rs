@@ -3,9 +3,13 @@
 //! file and HOME are temporary files of this test, never the developer's ~/.aws.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
+#[path = "support/emulator_process.rs"]
+mod emulator_process;
+
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use emulator_process::spawn;
 
 const GANGWAY: &str = env!("CARGO_BIN_EXE_gangway");
 
@@ -28,30 +32,6 @@ credential_process = printf '{"Version":1,"AccessKeyId":"AKIAGANGWAYADMIN","Secr
 region = us-east-1
 credential_process = sh -c 'echo helper failed >&2; exit 3'
 "#;
-
-struct Emulator(Child, String);
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn emulator() -> Emulator {
-    let mut child = Command::new(GANGWAY)
-        .arg("emulator")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().strip_prefix("endpoint=").unwrap().to_owned();
-    Emulator(child, endpoint)
-}
 
 /// One directory per profile: tests run in parallel and must not rewrite each other's files.
 fn sandbox(profile: &str) -> PathBuf {
@@ -79,8 +59,8 @@ fn list_with_profile(profile: &str, endpoint: &str) -> Output {
 
 #[test]
 fn credential_process_profiles_work_and_their_failures_are_explained() {
-    let emulator = emulator();
-    let ok = list_with_profile("proc", &emulator.1);
+    let emulator = spawn(&[]);
+    let ok = list_with_profile("proc", &emulator.endpoint);
     assert!(
         ok.status.success(),
         "{}",
@@ -89,7 +69,7 @@ fn credential_process_profiles_work_and_their_failures_are_explained() {
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&ok.stdout).unwrap();
     assert_eq!(rows.len(), 12);
 
-    let broken = list_with_profile("broken", &emulator.1);
+    let broken = list_with_profile("broken", &emulator.endpoint);
     let stderr = String::from_utf8(broken.stderr).unwrap();
     assert_eq!(broken.status.code(), Some(3), "{stderr}");
     assert!(
@@ -101,8 +81,8 @@ fn credential_process_profiles_work_and_their_failures_are_explained() {
 
 #[test]
 fn an_sso_profile_without_a_login_says_how_to_log_in() {
-    let emulator = emulator();
-    let out = list_with_profile("dev", &emulator.1);
+    let emulator = spawn(&[]);
+    let out = list_with_profile("dev", &emulator.endpoint);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(3), "{stderr}");
     assert!(

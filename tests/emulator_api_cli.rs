@@ -1,12 +1,14 @@
 //! `gangway emulator` as a program: the endpoint line, the loopback rule, fleet files.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/aws_clients.rs"]
+mod aws_clients;
 #[path = "support/emulator_process.rs"]
 mod emulator_process;
 
 use std::path::PathBuf;
 
-use aws_sdk_ssm::config::{BehaviorVersion, Credentials, Region};
+use aws_clients::ssm_at;
 use emulator_process::{gangway, spawn, spawn_with_stderr};
 use gangway::emulator::Fleet;
 
@@ -19,19 +21,7 @@ async fn the_first_stdout_line_is_a_working_endpoint() {
     let emulator = spawn(&["--instances", "25"]);
     let address = emulator.endpoint.strip_prefix("http://127.0.0.1:").unwrap();
     assert!(address.parse::<u16>().unwrap() > 0);
-    let config = aws_sdk_ssm::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAGANGWAYADMIN",
-            "gangway",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(&emulator.endpoint)
-        .build();
-    let client = aws_sdk_ssm::Client::from_conf(config);
+    let client = ssm_at(&emulator.endpoint, "AKIAGANGWAYADMIN");
     let output = client.describe_instance_information().send().await.unwrap();
     assert_eq!(output.instance_information_list().len(), 25);
 }
@@ -100,19 +90,7 @@ async fn the_request_log_names_actions_and_users_but_never_secrets() {
     let log_path = dir.join(format!("requests-{}.log", std::process::id()));
     let log = std::fs::File::create(&log_path).unwrap();
     let emulator = spawn_with_stderr(&["--instances", "3"], log);
-    let config = aws_sdk_ssm::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new(
-            "AKIAGANGWAYDEV",
-            "gangway",
-            None,
-            None,
-            "test",
-        ))
-        .endpoint_url(&emulator.endpoint)
-        .build();
-    let client = aws_sdk_ssm::Client::from_conf(config);
+    let client = ssm_at(&emulator.endpoint, "AKIAGANGWAYDEV");
     let target = Fleet::generated(3).instances[0].id.clone();
     let started = client.start_session().target(&target).send().await.unwrap();
     let session_id = started.session_id().unwrap();

@@ -2,48 +2,15 @@
 //! environment only, against a spawned `gangway emulator`.
 #![allow(clippy::unwrap_used)]
 
+#[path = "support/emulator_process.rs"]
+mod emulator_process;
+
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
+
+use emulator_process::spawn;
 
 const GANGWAY: &str = env!("CARGO_BIN_EXE_gangway");
-
-/// A spawned `gangway emulator`, killed when dropped.
-struct SpawnedEmulator {
-    child: Child,
-    endpoint: String,
-}
-
-impl SpawnedEmulator {
-    fn start(args: &[&str]) -> Self {
-        let mut child = Command::new(GANGWAY)
-            .arg("emulator")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut first = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut first)
-            .unwrap();
-        let endpoint = first
-            .trim()
-            .strip_prefix("endpoint=")
-            .unwrap_or_else(|| panic!("first line: {first:?}"));
-        Self {
-            endpoint: endpoint.to_owned(),
-            child,
-        }
-    }
-}
-
-impl Drop for SpawnedEmulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Runs `gangway` with an environment that holds nothing but what the test gives it.
 fn gangway(args: &[&str], access_key: &str, endpoint: &str) -> Output {
@@ -65,7 +32,7 @@ fn gangway(args: &[&str], access_key: &str, endpoint: &str) -> Output {
 
 #[test]
 fn json_lists_every_instance_of_a_5000_instance_fleet() {
-    let emulator = SpawnedEmulator::start(&["--instances", "5000"]);
+    let emulator = spawn(&["--instances", "5000"]);
     let out = gangway(
         &["list", "--output", "json"],
         "AKIAGANGWAYADMIN",
@@ -98,7 +65,7 @@ fn json_lists_every_instance_of_a_5000_instance_fleet() {
 
 #[test]
 fn table_and_tag_filters_for_the_demo_fleet() {
-    let emulator = SpawnedEmulator::start(&[]);
+    let emulator = spawn(&[]);
     let out = gangway(
         &["list", "--tag", "Env=dev"],
         "AKIAGANGWAYADMIN",
@@ -125,7 +92,7 @@ fn table_and_tag_filters_for_the_demo_fleet() {
 
 #[test]
 fn errors_are_one_line_with_a_distinct_status() {
-    let emulator = SpawnedEmulator::start(&[]);
+    let emulator = spawn(&[]);
     let out = gangway(&["list"], "AKIANOSUCHKEY00000", &emulator.endpoint);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(3), "{stderr}");
@@ -185,7 +152,7 @@ fn errors_are_one_line_with_a_distinct_status() {
 
 #[test]
 fn several_regions_are_merged_with_a_region_column() {
-    let emulator = SpawnedEmulator::start(&[]);
+    let emulator = spawn(&[]);
     let args = [
         "list",
         "--region",

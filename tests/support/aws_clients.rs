@@ -1,5 +1,5 @@
-//! Real AWS SDK clients pointed at an in-process emulator: explicit credentials, region and
-//! endpoint, never the developer's ~/.aws. Include with
+//! Real AWS SDK clients pointed at an emulator (in-process or spawned): explicit credentials,
+//! region and endpoint, never the developer's ~/.aws. Include with
 //! `#[path = "support/aws_clients.rs"] mod aws_clients;`.
 #![allow(dead_code, clippy::unwrap_used)]
 
@@ -27,11 +27,16 @@ pub fn ec2(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ec2::Clie
 }
 
 pub fn ssm(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ssm::Client {
+    ssm_at(&emulator.endpoint, access_key_id)
+}
+
+/// An SSM client for an emulator at `endpoint` (also a spawned one).
+pub fn ssm_at(endpoint: &str, access_key_id: &str) -> aws_sdk_ssm::Client {
     let config = aws_sdk_ssm::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .credentials_provider(credentials(access_key_id))
-        .endpoint_url(&emulator.endpoint)
+        .endpoint_url(endpoint)
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_ssm::Client::from_conf(config)
