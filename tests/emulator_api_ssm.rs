@@ -8,7 +8,7 @@ mod aws_clients;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, ssm, start};
+use aws_clients::{ADMIN_KEY, DEV_KEY, error_code, id_of, ssm, start};
 use aws_sdk_ssm::types::{
     InstanceInformation, InstanceInformationFilter, InstanceInformationFilterKey,
     InstanceInformationStringFilter,
@@ -30,16 +30,6 @@ fn string_filter(key: &str, values: &[&str]) -> InstanceInformationStringFilter 
         builder = builder.values(*value);
     }
     builder.build().unwrap()
-}
-
-fn id_of(fleet: &Fleet, name: &str) -> String {
-    fleet
-        .instances
-        .iter()
-        .find(|i| i.name() == Some(name))
-        .unwrap()
-        .id
-        .clone()
 }
 
 #[tokio::test]
