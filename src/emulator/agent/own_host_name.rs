@@ -19,23 +19,21 @@ const UNSHARE: &str = "/usr/bin/unshare";
 const SET_NAME_THEN_EXEC: &str =
     "printf '%s' \"$1\" > /proc/sys/kernel/hostname && shift && exec \"$@\"";
 const PROBE_NAME: &str = "gangway-uts-probe";
-const UTS_FLAGS: &[&str] = &["--uts"];
 
-/// The `unshare` flags that give a session its own host name here, if any do.
-fn namespace_flags() -> Option<&'static [&'static str]> {
-    static FLAGS: OnceLock<Option<&'static [&'static str]>> = OnceLock::new();
-    *FLAGS.get_or_init(|| {
-        let works = probe(UTS_FLAGS);
+/// Whether sessions on this machine get the instance's host name: tried once.
+pub fn supported() -> bool {
+    static WORKS: OnceLock<bool> = OnceLock::new();
+    *WORKS.get_or_init(|| {
+        let works = probe();
         tracing::info!(works, "own host names for sessions (unshare --uts)");
-        works.then_some(UTS_FLAGS)
+        works
     })
 }
 
-fn probe(flags: &[&str]) -> bool {
+fn probe() -> bool {
     let mut command = Command::new(UNSHARE);
     command
         .args(wrapper_args(
-            flags,
             PROBE_NAME,
             "/bin/cat",
             &["/proc/sys/kernel/hostname"],
@@ -48,41 +46,34 @@ fn probe(flags: &[&str]) -> bool {
         .is_ok_and(|out| out.status.success() && out.stdout.trim_ascii() == PROBE_NAME.as_bytes())
 }
 
-fn wrapper_args(flags: &[&str], host_name: &str, program: &str, args: &[&str]) -> Vec<String> {
-    let mut all: Vec<String> = flags.iter().map(|f| (*f).to_owned()).collect();
-    all.extend(
-        [
-            "--",
-            "/bin/sh",
-            "-c",
-            SET_NAME_THEN_EXEC,
-            "sh",
-            host_name,
-            program,
-        ]
-        .map(String::from),
-    );
-    all.extend(args.iter().map(|a| (*a).to_owned()));
-    all
-}
-
-/// Whether sessions on this machine get the instance's host name.
-pub fn supported() -> bool {
-    namespace_flags().is_some()
+/// `unshare`'s arguments for running `program args…` in a new UTS namespace named `host_name`.
+fn wrapper_args(host_name: &str, program: &str, args: &[&str]) -> Vec<String> {
+    [
+        "--uts",
+        "--",
+        "/bin/sh",
+        "-c",
+        SET_NAME_THEN_EXEC,
+        "sh",
+        host_name,
+        program,
+    ]
+    .iter()
+    .chain(args)
+    .map(|arg| (*arg).to_owned())
+    .collect()
 }
 
 /// What to execute for `program args…` so that it runs under `host_name`: the wrapper where
 /// the machine allows one, else the program itself.
 pub(super) fn command_line(host_name: &str, program: &str, args: &[&str]) -> (String, Vec<String>) {
-    match namespace_flags() {
-        Some(flags) => (
-            UNSHARE.to_owned(),
-            wrapper_args(flags, host_name, program, args),
-        ),
-        None => (
+    if supported() {
+        (UNSHARE.to_owned(), wrapper_args(host_name, program, args))
+    } else {
+        (
             program.to_owned(),
             args.iter().map(|a| (*a).to_owned()).collect(),
-        ),
+        )
     }
 }
 
@@ -92,7 +83,7 @@ mod tests {
 
     #[test]
     fn the_wrapper_passes_name_program_and_arguments_through() {
-        let args = wrapper_args(&["--uts"], "web-1", "/bin/sh", &["-c", "echo hi"]);
+        let args = wrapper_args("web-1", "/bin/sh", &["-c", "echo hi"]);
         assert_eq!(args[0], "--uts");
         assert_eq!(
             &args[args.len() - 4..],
