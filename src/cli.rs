@@ -1,10 +1,15 @@
-//! Command-line parsing. Each subcommand's arguments are plain data handed to the
-//! layer that runs it; `main.rs` only dispatches.
+//! Command-line parsing, at the top of the crate: each subcommand's arguments are plain data
+//! handed to its file in `commands/`, and converted here into the layers' own option types
+//! (`AwsArgs::options`). Nothing below `commands/` imports this module. `main.rs` only
+//! dispatches.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::aws::AwsOptions;
+use crate::aws::types::parse_key_value;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,8 +50,24 @@ pub struct AwsArgs {
     pub endpoint_url: Option<String>,
 
     /// Only instances with this tag (repeatable), applied as EC2 filters.
-    #[arg(long = "tag", global = true, value_name = "KEY=VALUE")]
-    pub tags: Vec<String>,
+    #[arg(long = "tag", global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub tags: Vec<(String, String)>,
+}
+
+impl AwsArgs {
+    /// How to reach AWS, for the AWS layer; empty values mean unset.
+    pub fn options(&self) -> AwsOptions {
+        AwsOptions {
+            profile: self.profile.clone().filter(|p| !p.is_empty()),
+            regions: self
+                .region
+                .iter()
+                .map(|r| r.trim().to_owned())
+                .filter(|r| !r.is_empty())
+                .collect(),
+            endpoint_url: self.endpoint_url.clone().filter(|u| !u.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -122,8 +143,8 @@ pub struct ConnectArgs {
     pub document: Option<String>,
 
     /// Document parameter (repeatable), e.g. `command=uptime`.
-    #[arg(long = "parameter", value_name = "K=V")]
-    pub parameters: Vec<String>,
+    #[arg(long = "parameter", value_name = "K=V", value_parser = parse_key_value)]
+    pub parameters: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -138,22 +159,46 @@ pub struct ListArgs {
     pub output: OutputFormat,
 }
 
-/// Splits `KEY=VALUE`; the value may itself contain `=`.
-pub fn split_key_value(text: &str) -> Option<(&str, &str)> {
-    let (key, value) = text.split_once('=')?;
-    (!key.is_empty()).then_some((key, value))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn key_value_pairs_split_on_the_first_equals() {
-        assert_eq!(split_key_value("Env=dev"), Some(("Env", "dev")));
-        assert_eq!(split_key_value("cmd=a=b"), Some(("cmd", "a=b")));
-        assert_eq!(split_key_value("=x"), None);
-        assert_eq!(split_key_value("novalue"), None);
+    fn malformed_tags_are_refused_everywhere() {
+        // `--tag Env web-1` once widened the scope silently (issue 10).
+        for args in [
+            &["gangway", "--tag", "Env", "connect", "web-1"][..],
+            &["gangway", "connect", "--tag", "Env", "web-1"],
+            &["gangway", "list", "--tag", "=dev"],
+            &["gangway", "--tag", "novalue"],
+        ] {
+            let error = Cli::try_parse_from(args).expect_err("a malformed tag is an error");
+            assert!(error.to_string().contains("KEY=VALUE"), "{error}");
+        }
+        let cli = Cli::try_parse_from(["gangway", "list", "--tag", "Env=dev", "--tag", "Role=a=b"])
+            .expect("valid tags");
+        assert_eq!(
+            cli.aws.tags,
+            [("Env".into(), "dev".into()), ("Role".into(), "a=b".into())]
+        );
+    }
+
+    #[test]
+    fn malformed_parameters_are_refused() {
+        assert!(Cli::try_parse_from(["gangway", "connect", "web-1", "--parameter", "x"]).is_err());
+    }
+
+    #[test]
+    fn empty_values_mean_unset() {
+        let args = AwsArgs {
+            profile: Some(String::new()),
+            region: vec![" us-east-1".into(), String::new()],
+            endpoint_url: None,
+            tags: vec![],
+        };
+        let opts = args.options();
+        assert_eq!(opts.profile, None);
+        assert_eq!(opts.regions, ["us-east-1"]);
     }
 
     #[test]

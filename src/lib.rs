@@ -1,15 +1,19 @@
 //! gangway: a terminal session broker for EC2 over AWS Systems Manager Session Manager.
 //!
-//! Layers (see `docs/architecture.md`); dependencies point inward only:
-//! `proto` (sans-IO data-channel protocol) <- `transport` (websocket + timers) and
-//! `emulator` (local AWS) <- `aws` (SDK calls into domain types) <- `tui`.
+//! Layers (see `docs/architecture.md`, "Where does my change go?"); dependencies point inward
+//! only: `text` and `proto` (sans-IO data-channel protocol) at the bottom; `transport`
+//! (websocket + timers) and `emulator` (local AWS) on `proto`; `aws` (SDK calls into domain
+//! types); `shell` (a session on a terminal) and `tui` above them; `commands` and `cli` at
+//! the top, where arguments become the layers' own option types.
 
 pub mod aws;
 pub mod cli;
-pub mod connect;
+pub mod commands;
 pub mod emulator;
 pub mod logging;
 pub mod proto;
 pub mod secret;
+pub mod shell;
+pub mod text;
 pub mod transport;
 pub mod tui;

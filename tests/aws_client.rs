@@ -286,7 +286,7 @@ async fn aws_errors_become_clear_lines_with_hints() {
         .unwrap_err();
     assert!(unknown.is_credentials_error(), "{unknown:?}");
     assert!(unknown.hint().unwrap().contains("AWS_PROFILE"));
-    assert_eq!(unknown.exit_status(), 3);
+    assert_eq!(gangway::commands::exit::for_aws(&unknown), 3);
 
     let dev = client(&emulator, DEV);
     let outside = StartSessionRequest {
@@ -295,7 +295,7 @@ async fn aws_errors_become_clear_lines_with_hints() {
     };
     let denied = dev.start_session(&outside).await.unwrap_err();
     assert!(matches!(denied, AwsError::AccessDenied(_)), "{denied:?}");
-    assert_eq!(denied.exit_status(), 5);
+    assert_eq!(gangway::commands::exit::for_aws(&denied), 5);
 
     let admin = client(&emulator, ADMIN);
     let offline = StartSessionRequest {
@@ -340,7 +340,7 @@ async fn an_unreachable_endpoint_is_one_clear_line() {
         "{line}"
     );
     assert!(!line.contains('\n'));
-    assert_eq!(err.exit_status(), 4);
+    assert_eq!(gangway::commands::exit::for_aws(&err), 4);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ mod connect_support;
 use std::process::Stdio;
 
 use connect_support::{ADMIN, DEV, Emulator, GANGWAY, PATIENCE, aws_env, fleet, online_instance};
-use gangway::connect::exit;
+use gangway::commands::exit;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
@@ -152,7 +152,7 @@ async fn errors_are_one_clear_line_with_their_status() {
     let env = || aws_env(&emulator.endpoint, ADMIN);
 
     let (status, stderr) = connect_error(env(), &["no-such-host"]).await;
-    assert_eq!(status, i32::from(exit::BAD_TARGET), "{stderr}");
+    assert_eq!(status, i32::from(exit::USAGE), "{stderr}");
     assert!(stderr.contains("no instance matches"), "{stderr}");
 
     let bad_key = aws_env(&emulator.endpoint, "AKIAUNKNOWNKEY");

@@ -97,7 +97,7 @@ async fn idle_timeout_prints_the_reason_and_restores_the_terminal() {
     let status = session.finish().await;
     assert_eq!(
         status,
-        i32::from(gangway::connect::exit::TERMINATED),
+        i32::from(gangway::commands::exit::TERMINATED),
         "{}",
         session.text()
     );
@@ -171,7 +171,7 @@ async fn a_lost_connection_ends_with_its_status_and_restores_the_terminal() {
     let status = session.finish().await;
     assert_eq!(
         status,
-        i32::from(gangway::connect::exit::CONNECTION_LOST),
+        i32::from(gangway::commands::exit::CONNECTION_LOST),
         "{}",
         session.text()
     );

@@ -9,7 +9,7 @@ use std::time::Duration;
 use gangway::aws::{AwsClient, StartSessionRequest};
 use gangway::emulator::{EmulatorConfig, Fleet, RunningEmulator};
 use gangway::tui::effect::Effect;
-use gangway::tui::effects::Executor;
+use gangway::tui::executor::Executor;
 use gangway::tui::fixtures;
 use gangway::tui::keymap::Keymap;
 use gangway::tui::model::{Connectivity, Level, Model, SessionRef, Settings};
@@ -115,17 +115,12 @@ async fn fleet_preferences_and_connectivity_come_back_as_messages() {
         .clone();
     ui.run(vec![Effect::CheckConnectivity(Box::new(web.clone()))]);
     ui.settle(1).await;
-    let Some(Connectivity::Known {
-        connected,
-        summary,
-        fix,
-    }) = ui.model.fleet.connectivity.get(&web.id)
-    else {
+    let Some(Connectivity::Known(diagnosis)) = ui.model.fleet.connectivity.get(&web.id) else {
         panic!("{:?}", ui.model.fleet.connectivity)
     };
-    assert!(!connected);
-    assert!(summary.contains("Env=dev"), "{summary}");
-    assert!(fix.is_some());
+    assert!(!diagnosis.can_connect());
+    assert!(diagnosis.summary.contains("Env=dev"), "{}", diagnosis.summary);
+    assert!(diagnosis.fix.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -47,6 +47,25 @@ impl Diagnosis {
     pub fn can_connect(&self) -> bool {
         self.cause == Cause::Ready
     }
+
+    /// What is wrong, followed by the warnings: the words the detail pane shows before the fix.
+    pub fn headline(&self) -> String {
+        let mut text = self.summary.clone();
+        for warning in &self.warnings {
+            text.push(' ');
+            text.push_str(warning);
+        }
+        text
+    }
+
+    /// The whole diagnosis as one line, `headline → fix`: the one way it is put into words
+    /// wherever a single line is shown (`gangway connect`, the UI's status line).
+    pub fn line(&self) -> String {
+        match &self.fix {
+            Some(fix) => format!("{} → {fix}", self.headline()),
+            None => self.headline(),
+        }
+    }
 }
 
 /// Checks in the order a person would: your access, then the machine, then its agent, then

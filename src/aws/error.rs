@@ -8,7 +8,7 @@ use std::error::Error as StdError;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
 use super::credential_source::CredentialSource;
-use super::text::escape_for_terminal;
+use crate::text::escape_for_terminal;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AwsError {
@@ -32,16 +32,6 @@ pub enum AwsError {
     Service { code: String, message: String },
     #[error("unexpected answer from AWS: {0}")]
     BadResponse(String),
-}
-
-/// Exit statuses shared by `gangway list` and `gangway connect` for AWS failures.
-pub mod exit_status {
-    pub const OTHER: u8 = 1;
-    pub const CREDENTIALS: u8 = 3;
-    pub const UNREACHABLE: u8 = 4;
-    pub const ACCESS_DENIED: u8 = 5;
-    pub const NOT_FOUND: u8 = 6;
-    pub const TARGET_NOT_CONNECTED: u8 = 7;
 }
 
 impl AwsError {
@@ -80,17 +70,6 @@ impl AwsError {
     /// Access that was granted until a fixed time (an `aws:CurrentTime` condition) and ran out.
     pub fn is_access_expired(&self) -> bool {
         matches!(self, Self::AccessDenied(m) if m.to_ascii_lowercase().contains("expired"))
-    }
-
-    pub fn exit_status(&self) -> u8 {
-        match self {
-            Self::Credentials { .. } | Self::NoRegion | Self::Config(_) => exit_status::CREDENTIALS,
-            Self::Unreachable { .. } => exit_status::UNREACHABLE,
-            Self::AccessDenied(_) => exit_status::ACCESS_DENIED,
-            Self::NotFound(_) => exit_status::NOT_FOUND,
-            Self::TargetNotConnected(_) => exit_status::TARGET_NOT_CONNECTED,
-            Self::Throttled | Self::Service { .. } | Self::BadResponse(_) => exit_status::OTHER,
-        }
     }
 
     /// The error and its hint as one line, the way the CLI prints it.
@@ -324,7 +303,7 @@ mod tests {
         );
         let err = ctx(None).for_code("UnrecognizedClientException".into(), "x".into());
         assert!(err.hint().unwrap_or_default().contains("AWS_PROFILE"));
-        assert_eq!(err.exit_status(), exit_status::CREDENTIALS);
+        assert!(err.is_credentials_error());
         let err = ctx(Some("dev")).for_code("RequestExpired".into(), "Request has expired".into());
         assert!(err.hint().unwrap_or_default().contains("clock"));
     }
@@ -336,7 +315,6 @@ mod tests {
             detail: "invalid peer certificate: UnknownIssuer".into(),
         };
         assert!(err.hint().unwrap_or_default().contains("AWS_CA_BUNDLE"));
-        assert_eq!(err.exit_status(), exit_status::UNREACHABLE);
     }
 
     #[test]

@@ -6,12 +6,11 @@ pub mod client;
 mod credential_source;
 pub mod diagnosis;
 pub mod error;
-pub mod fleet;
 pub mod http;
+pub mod inventory;
 pub mod options;
 pub mod resolve;
 pub mod sessions;
-pub mod text;
 pub mod types;
 
 pub use crate::secret::SecretString;
@@ -21,7 +20,6 @@ pub use error::AwsError;
 pub use options::AwsOptions;
 pub use resolve::{ResolveError, resolve_target};
 pub use sessions::{HistoryFilter, StartSessionRequest, StartedSession};
-pub use text::{escape_and_fit, escape_for_terminal};
 pub use types::{
     Instance, InstanceId, InstanceState, PingStatus, SessionInfo, SessionPreferences, SessionStatus,
 };

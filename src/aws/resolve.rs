@@ -2,8 +2,8 @@
 
 use std::fmt;
 
-use super::text::escape_for_terminal;
 use super::types::{Instance, InstanceState};
+use crate::text::escape_for_terminal;
 
 /// How many candidates an error lists before saying "and N more".
 const MAX_CANDIDATES_SHOWN: usize = 20;
@@ -25,13 +25,6 @@ pub enum ResolveError {
         target: String,
         candidates: Vec<Candidate>,
     },
-}
-
-impl ResolveError {
-    /// Same numbering as [`crate::aws::error::exit_status`]: nothing usable was named.
-    pub fn exit_status(&self) -> u8 {
-        crate::aws::error::exit_status::NOT_FOUND
-    }
 }
 
 /// One line of a candidates list: id, Name, state, ping status (all escaped when shown).
@@ -100,7 +93,7 @@ pub fn resolve_target<'a>(
         });
     }
     let matches: Vec<&Instance> = if let Some(pair) = target.strip_prefix("tag:") {
-        let Some((key, value)) = crate::cli::split_key_value(pair) else {
+        let Ok((key, value)) = super::types::parse_key_value(pair) else {
             return Err(ResolveError::Invalid {
                 target: target.into(),
                 reason: "expected tag:KEY=VALUE",
@@ -108,7 +101,7 @@ pub fn resolve_target<'a>(
         };
         instances
             .iter()
-            .filter(|i| i.tags.get(key).is_some_and(|v| v == value))
+            .filter(|i| i.tags.get(&key).is_some_and(|v| *v == value))
             .collect()
     } else {
         let by_id: Vec<&Instance> = instances

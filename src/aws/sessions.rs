@@ -37,7 +37,8 @@ pub struct StartedSession {
     pub stream_url: SecretString,
 }
 
-/// Filters of the history view; `None` means "any".
+/// Filters of session history (the UI's `:history target=… owner=… since=2h`); `None` means
+/// "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryFilter {
     pub target: Option<String>,

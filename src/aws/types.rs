@@ -42,6 +42,23 @@ impl fmt::Display for InstanceId {
     }
 }
 
+/// A tag as filters and targets name it: `KEY=VALUE`. The one parser for `--tag`, a
+/// `tag:KEY=VALUE` target and `--parameter KEY=VALUE`: the key may not be empty, the value may
+/// (AWS allows empty tag values) and may itself contain `=`.
+pub fn parse_key_value(text: &str) -> Result<(String, String), KeyValueError> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(KeyValueError(
+            crate::text::escape_for_terminal(text).into_owned(),
+        )),
+    }
+}
+
+/// A `KEY=VALUE` argument without `=` or without a key; holds the escaped text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected KEY=VALUE, got `{0}`")]
+pub struct KeyValueError(String);
+
 /// The SSM agent's ping status, plus "not managed" for instances SSM does not know.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -223,6 +240,18 @@ mod tests {
         assert!(InstanceId::parse("i-XYZ").is_none());
         assert!(InstanceId::parse("web-1").is_none());
         assert!(InstanceId::parse("i-0123456789abcdef01234").is_none());
+    }
+
+    #[test]
+    fn key_value_pairs_split_on_the_first_equals() {
+        let pair = |k: &str, v: &str| Ok((k.to_owned(), v.to_owned()));
+        assert_eq!(parse_key_value("Env=dev"), pair("Env", "dev"));
+        assert_eq!(parse_key_value("cmd=a=b"), pair("cmd", "a=b"));
+        assert_eq!(parse_key_value("Owner="), pair("Owner", ""));
+        assert!(parse_key_value("=x").is_err());
+        assert!(parse_key_value("novalue").is_err());
+        let error = parse_key_value("a\u{1b}[2J").expect_err("no equals sign");
+        assert!(!error.to_string().contains('\u{1b}'));
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
 mod api;
-mod cli_main;
 mod ec2;
 pub mod fleet;
 mod identity;
@@ -26,7 +25,6 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use cli_main::{fleet_from_args, run_cli};
 pub use fleet::{Fleet, FleetError};
 pub use router::ResponseBody;
 pub use state::EmulatorState;

@@ -188,7 +188,7 @@ fn keymap(keys: &BTreeMap<String, Spanned<KeyList>>, readonly: bool) -> Result<K
             .iter()
             .map(|text| {
                 Chord::parse(text).ok_or_else(|| {
-                    let shown = crate::tui::text::fit(text, 20);
+                    let shown = crate::text::fit(text, 20);
                     Problem::new(
                         at,
                         &field,

@@ -1,8 +1,9 @@
 //! What `update` asks the outside world to do. The runtime executes each effect on a tokio
 //! task (or, for a shell, after handing over the terminal) and answers with a `Msg`.
 
+use crate::aws::HistoryFilter;
 use crate::aws::types::Instance;
-use crate::tui::model::{HistoryQuery, SessionRef, ShellTarget};
+use crate::tui::model::{SessionRef, ShellTarget};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -14,7 +15,7 @@ pub enum Effect {
     /// One history page; `region: None` starts over in every region.
     LoadHistory {
         region: Option<String>,
-        query: HistoryQuery,
+        query: HistoryFilter,
         next_token: Option<String>,
     },
     LoadPreferences,

@@ -4,22 +4,18 @@
 
 pub mod chord;
 pub mod config;
+pub mod duration;
 pub mod effect;
-pub mod effects;
+pub mod executor;
 #[doc(hidden)]
 pub mod fixtures;
-pub mod fleet;
-pub mod input;
+pub mod fleet_list;
+pub mod key_reader;
 pub mod keymap;
 pub mod model;
 pub mod msg;
 pub mod runtime;
 pub mod shell;
 pub mod terminal;
-pub mod text;
 pub mod update;
 pub mod views;
-
-mod start;
-
-pub use start::{run_cli, run_demo};

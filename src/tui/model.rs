@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
 use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
-use crate::tui::fleet::FleetState;
+use crate::aws::{Diagnosis, HistoryFilter};
+use crate::tui::fleet_list::FleetState;
 use crate::tui::keymap::{Keymap, Scope};
 
 /// What fills the body of the screen.
@@ -147,11 +148,8 @@ pub struct Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connectivity {
     Checking,
-    Known {
-        connected: bool,
-        summary: String,
-        fix: Option<String>,
-    },
+    /// The diagnosis with GetConnectionStatus's answer folded in.
+    Known(Diagnosis),
     Failed(String),
 }
 
@@ -218,18 +216,9 @@ pub struct SessionsState {
     pub load: Load,
 }
 
-/// History filters (`:history target=… owner=… since=2h`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HistoryQuery {
-    pub target: Option<String>,
-    pub owner: Option<String>,
-    pub after: Option<SystemTime>,
-    pub before: Option<SystemTime>,
-}
-
 #[derive(Debug, Clone)]
 pub struct HistoryState {
-    pub query: HistoryQuery,
+    pub query: HistoryFilter,
     pub items: Vec<SessionInfo>,
     /// Regions with more pages, and the token of the next one.
     pub next_tokens: BTreeMap<String, String>,
@@ -287,7 +276,7 @@ impl Model {
                 load: Load::Idle,
             },
             history: HistoryState {
-                query: HistoryQuery::default(),
+                query: HistoryFilter::default(),
                 items: Vec::new(),
                 next_tokens: BTreeMap::new(),
                 pending_regions: BTreeSet::new(),

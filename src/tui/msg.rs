@@ -6,7 +6,8 @@ use std::time::SystemTime;
 use ratatui::crossterm::event::KeyEvent;
 
 use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
-use crate::tui::model::{HistoryQuery, LoadError, ShellTarget};
+use crate::aws::{Diagnosis, HistoryFilter};
+use crate::tui::model::{LoadError, ShellTarget};
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -19,7 +20,7 @@ pub enum Msg {
     },
     Connectivity {
         id: InstanceId,
-        result: Result<ConnectivityReport, LoadError>,
+        result: Result<Diagnosis, LoadError>,
     },
     SessionsLoaded {
         region: String,
@@ -27,7 +28,7 @@ pub enum Msg {
     },
     HistoryLoaded {
         region: String,
-        query: HistoryQuery,
+        query: HistoryFilter,
         result: Result<HistoryPage, LoadError>,
     },
     PreferencesLoaded {
@@ -42,13 +43,6 @@ pub enum Msg {
         target: ShellTarget,
         result: Result<ShellReport, String>,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectivityReport {
-    pub connected: bool,
-    pub summary: String,
-    pub fix: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,8 +9,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::tui::effect::Effect;
-use crate::tui::effects::Executor;
-use crate::tui::input::Input;
+use crate::tui::executor::Executor;
+use crate::tui::key_reader::Input;
 use crate::tui::model::{Model, ShellTarget};
 use crate::tui::msg::Msg;
 use crate::tui::terminal::Tui;

@@ -1,11 +1,11 @@
 //! Opening a shell from the UI: the runtime has released the terminal; the native session
-//! (`connect::shell::run_interactive`, issue 5) runs here and its end is summarised in one
+//! (`shell::run`, issue 5) runs here and its end is summarised in one
 //! line for the status bar.
 
 use std::time::SystemTime;
 
-use crate::aws::AwsClient;
-use crate::connect::{ShellEnd, ShellOutcome};
+use crate::aws::{AwsClient, StartSessionRequest};
+use crate::shell::{PumpMode, ShellEnd, ShellOutcome};
 use crate::tui::model::ShellTarget;
 use crate::tui::msg::ShellReport;
 
@@ -15,7 +15,13 @@ pub async fn run(
     target: &ShellTarget,
     reason: Option<&str>,
 ) -> Result<ShellReport, String> {
-    match crate::connect::shell::run_interactive(client, &target.instance_id, reason).await {
+    let request = StartSessionRequest {
+        target: target.instance_id.to_string(),
+        document_name: None,
+        parameters: Default::default(),
+        reason: reason.map(str::to_owned),
+    };
+    match crate::shell::run(client, &request, PumpMode::Terminal).await {
         Ok(outcome) => Ok(report(&outcome)),
         Err(error) => Err(error.to_string()),
     }

@@ -2,13 +2,14 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
+use crate::aws::HistoryFilter;
 use crate::tui::effect::Effect;
 use crate::tui::keymap::Action;
 use crate::tui::model::{
-    Confirm, Connectivity, HistoryQuery, Level, Load, Mode, Model, ReasonMode, ReasonPrompt,
-    Screen, SessionRef, ShellTarget,
+    Confirm, Connectivity, Level, Load, Mode, Model, ReasonMode, ReasonPrompt, Screen, SessionRef,
+    ShellTarget,
 };
-use crate::tui::update::input::{Edit, edit};
+use crate::tui::update::keys::{Edit, edit};
 use crate::tui::update::navigate;
 
 pub fn is_movement(action: Action) -> bool {
@@ -121,7 +122,7 @@ pub fn show(model: &mut Model, screen: Screen) -> Vec<Effect> {
 }
 
 /// The history screen, starting over from the first page of every region.
-pub fn show_history(model: &mut Model, query: HistoryQuery) -> Vec<Effect> {
+pub fn show_history(model: &mut Model, query: HistoryFilter) -> Vec<Effect> {
     show(model, Screen::History);
     let history = &mut model.history;
     history.query = query.clone();
@@ -174,7 +175,7 @@ pub fn check_selected(model: &mut Model) -> Vec<Effect> {
     };
     if matches!(
         model.fleet.connectivity.get(&instance.id),
-        Some(Connectivity::Checking | Connectivity::Known { .. })
+        Some(Connectivity::Checking | Connectivity::Known(_))
     ) {
         return Vec::new();
     }
@@ -193,12 +194,10 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
     // the terminal has been handed over.
     let diagnosis = crate::aws::diagnose(instance, None, &model.access_scope());
     if !diagnosis.can_connect() {
-        let name =
-            crate::tui::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
-        let fix = diagnosis.fix.map(|f| format!(" → {f}")).unwrap_or_default();
+        let name = crate::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
         model.set_status(
             Level::Error,
-            format!("no shell on {name}: {}{fix}", diagnosis.summary),
+            format!("no shell on {name}: {}", diagnosis.line()),
         );
         return Vec::new();
     }

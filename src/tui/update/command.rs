@@ -6,8 +6,9 @@ use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::aws::HistoryFilter;
 use crate::tui::effect::Effect;
-use crate::tui::model::{HistoryQuery, Level, Model, Screen};
+use crate::tui::model::{Level, Model, Screen};
 use crate::tui::update::actions;
 
 pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
@@ -35,7 +36,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             }
         },
         other => {
-            let shown = crate::tui::text::fit(other, 40);
+            let shown = crate::text::fit(other, 40);
             model.set_status(
                 Level::Error,
                 format!("unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :q)"),
@@ -46,7 +47,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
 }
 
 /// DescribeSessions filters by instance id; a Name from the fleet is turned into its id.
-fn target_by_name(model: &Model, mut query: HistoryQuery) -> Result<HistoryQuery, String> {
+fn target_by_name(model: &Model, mut query: HistoryFilter) -> Result<HistoryFilter, String> {
     let Some(target) = query.target.as_deref() else {
         return Ok(query);
     };
@@ -67,24 +68,24 @@ fn target_by_name(model: &Model, mut query: HistoryQuery) -> Result<HistoryQuery
         }
         [] => Err(format!(
             "no instance named `{}` in the fleet",
-            crate::tui::text::fit(target, 40)
+            crate::text::fit(target, 40)
         )),
         many => Err(format!(
             "{} instances are named `{}`: use the instance id",
             many.len(),
-            crate::tui::text::fit(target, 40)
+            crate::text::fit(target, 40)
         )),
     }
 }
 
 /// `target=ID owner=NAME since=90m after=… before=…`; an empty list means no filter.
-pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryQuery, String> {
-    let mut query = HistoryQuery::default();
+pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryFilter, String> {
+    let mut query = HistoryFilter::default();
     for arg in args {
         let Some((key, value)) = arg.split_once('=').filter(|(_, v)| !v.is_empty()) else {
             return Err(format!(
                 "expected key=value, got `{}`",
-                crate::tui::text::fit(arg, 40)
+                crate::text::fit(arg, 40)
             ));
         };
         match key {
@@ -96,7 +97,7 @@ pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryQuer
             other => {
                 return Err(format!(
                     "unknown history filter `{}` (target, owner, since, after, before)",
-                    crate::tui::text::fit(other, 20)
+                    crate::text::fit(other, 20)
                 ));
             }
         }
@@ -109,7 +110,7 @@ fn parse_span(text: &str) -> Result<Duration, String> {
     let bad = || {
         format!(
             "`{}` is not a span like 30m, 2h or 7d",
-            crate::tui::text::fit(text, 20)
+            crate::text::fit(text, 20)
         )
     };
     let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
@@ -131,7 +132,7 @@ fn parse_time(text: &str) -> Result<SystemTime, String> {
         .map_err(|_| {
             format!(
                 "`{}` is not a time like 2026-11-29T08:00:00Z",
-                crate::tui::text::fit(text, 30)
+                crate::text::fit(text, 30)
             )
         })
 }

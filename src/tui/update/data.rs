@@ -1,13 +1,14 @@
 //! Answers from AWS. A failure never throws data away: the last good data stays on screen and
 //! credentials or reachability problems raise a banner with the fix (issue 6).
 
+use crate::aws::HistoryFilter;
 use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::text;
 use crate::tui::effect::Effect;
 use crate::tui::model::{
-    Banner, Connectivity, HistoryQuery, Level, Load, LoadError, Model, OpenedSession, ShellTarget,
+    Banner, Connectivity, Level, Load, LoadError, Model, OpenedSession, ShellTarget,
 };
-use crate::tui::msg::{ConnectivityReport, HistoryPage, ShellReport};
-use crate::tui::text;
+use crate::tui::msg::{HistoryPage, ShellReport};
 
 /// Records a failure: a banner for credentials/reachability, otherwise the status line.
 fn report(model: &mut Model, what: &str, error: &LoadError) {
@@ -52,14 +53,10 @@ pub fn on_fleet(
 pub fn on_connectivity(
     model: &mut Model,
     id: InstanceId,
-    result: Result<ConnectivityReport, LoadError>,
+    result: Result<crate::aws::Diagnosis, LoadError>,
 ) -> Vec<Effect> {
     let state = match result {
-        Ok(r) => Connectivity::Known {
-            connected: r.connected,
-            summary: r.summary,
-            fix: r.fix,
-        },
+        Ok(diagnosis) => Connectivity::Known(diagnosis),
         Err(error) => {
             if error.kind.wants_banner() {
                 report(model, "connectivity", &error);
@@ -118,7 +115,7 @@ fn sort_newest_first(items: &mut [SessionInfo]) {
 pub fn on_history(
     model: &mut Model,
     region: &str,
-    query: HistoryQuery,
+    query: HistoryFilter,
     result: Result<HistoryPage, LoadError>,
 ) -> Vec<Effect> {
     if query != model.history.query {

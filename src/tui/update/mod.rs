@@ -4,7 +4,7 @@
 mod actions;
 mod command;
 mod data;
-mod input;
+mod keys;
 mod navigate;
 
 use crate::tui::effect::Effect;
@@ -27,7 +27,7 @@ pub fn init(model: &mut Model) -> Vec<Effect> {
 
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     let effects = match msg {
-        Msg::Key(key) => input::on_key(model, &key),
+        Msg::Key(key) => keys::on_key(model, &key),
         Msg::Resize(cols, rows) => {
             model.size = (cols, rows);
             Vec::new()

@@ -27,7 +27,7 @@ pub fn on_move(model: &mut Model, action: Action) -> Vec<Effect> {
         let mut at = model.fleet.first_instance_row_from(from, forward);
         if !matches!(
             model.fleet.rows.get(at),
-            Some(crate::tui::fleet::FleetRow::Instance(_))
+            Some(crate::tui::fleet_list::FleetRow::Instance(_))
         ) {
             at = model.fleet.first_instance_row_from(from, !forward);
         }

@@ -6,12 +6,13 @@ use std::time::Duration;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::*;
+use crate::aws::{Cause, Diagnosis};
 use crate::tui::fixtures;
 use crate::tui::keymap::Keymap;
 use crate::tui::model::{
     Connectivity, ErrorKind, Level, LoadError, Mode, ReasonMode, Settings, ShellTarget,
 };
-use crate::tui::msg::{ConnectivityReport, HistoryPage, ShellReport};
+use crate::tui::msg::{HistoryPage, ShellReport};
 
 fn model_with(settings: Settings, readonly: bool) -> Model {
     let mut model = Model::new(
@@ -348,7 +349,7 @@ fn history_filters_come_from_the_command_line_and_pages_follow_scrolling() {
 fn stale_history_answers_are_ignored() {
     let mut m = model();
     update(&mut m, ch('3'));
-    let old = crate::tui::model::HistoryQuery {
+    let old = crate::aws::HistoryFilter {
         owner: Some("someone".into()),
         ..Default::default()
     };
@@ -388,10 +389,11 @@ fn the_detail_pane_checks_connectivity_of_the_selection() {
     );
     let id = m.fleet.selected().unwrap().id.clone();
     assert_eq!(m.fleet.connectivity.get(&id), Some(&Connectivity::Checking));
-    let report = ConnectivityReport {
-        connected: false,
+    let report = Diagnosis {
+        cause: Cause::Stopped,
         summary: "the instance is stopped".into(),
         fix: Some("start it".into()),
+        warnings: Vec::new(),
     };
     update(
         &mut m,
@@ -402,10 +404,7 @@ fn the_detail_pane_checks_connectivity_of_the_selection() {
     );
     assert!(matches!(
         m.fleet.connectivity.get(&id),
-        Some(Connectivity::Known {
-            connected: false,
-            ..
-        })
+        Some(Connectivity::Known(diagnosis)) if !diagnosis.can_connect()
     ));
     let moved = update(&mut m, key(KeyCode::Down));
     assert!(

@@ -6,9 +6,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+use crate::text::{escape_for_terminal, fit};
 use crate::tui::keymap::Action;
 use crate::tui::model::{Level, Load, Mode, Model, Screen};
-use crate::tui::text::{escape, fit};
 
 const TABS: [(Screen, &str); 4] = [
     (Screen::Fleet, "fleet"),
@@ -52,10 +52,10 @@ pub fn banner(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         .add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::raw(format!(
         " ✖ {} (showing the last data)",
-        escape(&banner.message)
+        escape_for_terminal(&banner.message)
     ))];
     if let Some(hint) = &banner.hint {
-        lines.push(Line::raw(format!("   fix: {}", escape(hint))));
+        lines.push(Line::raw(format!("   fix: {}", escape_for_terminal(hint))));
     }
     frame.render_widget(Paragraph::new(lines).style(style), area);
 }
@@ -64,12 +64,12 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let line = match &model.mode {
         Mode::Filter => Line::from(vec![
             Span::styled("/", Style::new().fg(Color::Yellow).bold()),
-            Span::raw(escape(&model.fleet.filter).into_owned()),
+            Span::raw(escape_for_terminal(&model.fleet.filter).into_owned()),
             Span::styled("█", Style::new().fg(Color::Yellow)),
         ]),
         Mode::Command(text) => Line::from(vec![
             Span::styled(":", Style::new().fg(Color::Yellow).bold()),
-            Span::raw(escape(text).into_owned()),
+            Span::raw(escape_for_terminal(text).into_owned()),
             Span::styled("█", Style::new().fg(Color::Yellow)),
         ]),
         _ => match (&model.status, &model.config_warning) {
@@ -79,14 +79,18 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                     Level::Warn => Color::Yellow,
                     Level::Error => Color::Red,
                 };
-                Line::styled(escape(&status.text).into_owned(), Style::new().fg(colour))
+                Line::styled(
+                    escape_for_terminal(&status.text).into_owned(),
+                    Style::new().fg(colour),
+                )
             }
-            (None, Some(warning)) => {
-                Line::styled(escape(warning).into_owned(), Style::new().fg(Color::Yellow))
-            }
+            (None, Some(warning)) => Line::styled(
+                escape_for_terminal(warning).into_owned(),
+                Style::new().fg(Color::Yellow),
+            ),
             (None, None) if !model.fleet.filter.is_empty() && model.screen == Screen::Fleet => {
                 Line::styled(
-                    format!("filter: {}", escape(&model.fleet.filter)),
+                    format!("filter: {}", escape_for_terminal(&model.fleet.filter)),
                     Style::new().fg(Color::Yellow),
                 )
             }

@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::aws::types::Instance;
+use crate::text::{fit, safe};
 use crate::tui::model::{Connectivity, Model};
-use crate::tui::text::{fit, safe};
 use crate::tui::views::fleet::{ping_style, state_style};
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
@@ -38,13 +38,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let key_width = instance
         .tags
         .keys()
-        .map(|k| crate::tui::text::width(&safe(k)))
+        .map(|k| crate::text::display_width(&safe(k)))
         .max()
         .unwrap_or(0)
         .min(24);
     for (key, value) in &instance.tags {
         let key = fit(key, key_width);
-        let pad = " ".repeat(key_width.saturating_sub(crate::tui::text::width(&key)));
+        let pad = " ".repeat(key_width.saturating_sub(crate::text::display_width(&key)));
         lines.push(Line::from(vec![
             Span::styled(format!("  {key}{pad}"), Style::new().fg(Color::Cyan)),
             Span::raw(format!(" = {}", safe(value))),
@@ -62,7 +62,12 @@ fn facts(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
     let last_ping = instance
         .last_ping
         .and_then(|at| model.now.duration_since(at).ok())
-        .map(|age| format!(" ({} ago)", crate::tui::text::human_duration(age.as_secs())))
+        .map(|age| {
+            format!(
+                " ({} ago)",
+                crate::tui::duration::human_duration(age.as_secs())
+            )
+        })
         .unwrap_or_default();
     let dim = Style::new().fg(Color::DarkGray);
     let or_dash = |v: &Option<String>| safe(v.as_deref().unwrap_or("-"));
@@ -110,12 +115,8 @@ fn connectivity_line(state: Option<&Connectivity>) -> Line<'static> {
                 Style::new().fg(Color::Red),
             ),
         ]),
-        Some(Connectivity::Known {
-            connected,
-            summary,
-            fix,
-        }) => {
-            let (mark, colour) = if *connected {
+        Some(Connectivity::Known(diagnosis)) => {
+            let (mark, colour) = if diagnosis.can_connect() {
                 ("✔ connected", Color::Green)
             } else {
                 ("✖ not connected", Color::Red)
@@ -123,9 +124,9 @@ fn connectivity_line(state: Option<&Connectivity>) -> Line<'static> {
             let mut spans = vec![
                 label,
                 Span::styled(mark, Style::new().fg(colour).add_modifier(Modifier::BOLD)),
-                Span::raw(format!(" — {}", safe(summary))),
+                Span::raw(format!(" — {}", safe(&diagnosis.headline()))),
             ];
-            if let Some(fix) = fix {
+            if let Some(fix) = &diagnosis.fix {
                 spans.push(Span::styled(
                     format!(" → {}", safe(fix)),
                     Style::new().fg(Color::Yellow),

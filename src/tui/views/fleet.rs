@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Paragraph;
 
 use crate::aws::types::{Instance, InstanceState, PingStatus};
-use crate::tui::fleet::{FleetRow, SortKey};
+use crate::tui::fleet_list::{FleetRow, SortKey};
 use crate::tui::model::{Load, Model};
 use crate::tui::views::table::{self, Column, RowData, Value};
 
@@ -138,7 +138,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     if fleet.shown == 0 {
         let text = format!(
             "no instance matches `{}` (esc clears the filter)",
-            crate::tui::text::fit(&fleet.filter, 40)
+            crate::text::fit(&fleet.filter, 40)
         );
         frame.render_widget(
             Paragraph::new(text).style(Style::new().fg(Color::Yellow)),

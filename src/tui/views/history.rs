@@ -8,8 +8,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::widgets::Paragraph;
 
-use crate::tui::model::{HistoryQuery, Load, Model};
-use crate::tui::text::{fit, human_duration};
+use crate::aws::HistoryFilter;
+use crate::text::fit;
+use crate::tui::duration::human_duration;
+use crate::tui::model::{Load, Model};
 use crate::tui::views::sessions::format_time;
 use crate::tui::views::table::{self, Column, RowData, Value};
 
@@ -27,7 +29,7 @@ fn columns() -> Vec<Column> {
     ]
 }
 
-fn describe(query: &HistoryQuery) -> String {
+fn describe(query: &HistoryFilter) -> String {
     let mut parts = Vec::new();
     if let Some(target) = &query.target {
         parts.push(format!("target={}", fit(target, 30)));

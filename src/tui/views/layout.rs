@@ -40,7 +40,9 @@ impl Chrome {
             (Some(status), _) => Some(status.text.as_str()),
             (None, warning) => warning.as_deref(),
         };
-        let width = message.map_or(0, |m| crate::tui::text::width(&crate::tui::text::escape(m)));
+        let width = message.map_or(0, |m| {
+            crate::text::display_width(&crate::text::escape_for_terminal(m))
+        });
         let long = model.mode == Mode::Normal && width > usize::from(model.size.0);
         Self {
             banner: model.banner.is_some(),

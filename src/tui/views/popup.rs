@@ -7,8 +7,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
+use crate::text::{escape_for_terminal, fit};
 use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt};
-use crate::tui::text::{escape, fit};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -98,7 +98,7 @@ pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &
         Line::from(vec![
             Span::raw(" > "),
             Span::styled(
-                escape(&prompt.text).into_owned(),
+                escape_for_terminal(&prompt.text).into_owned(),
                 Style::new().fg(Color::White),
             ),
             Span::styled("█", Style::new().fg(Color::Yellow)),
@@ -112,7 +112,7 @@ pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &
     }
     if let Some(error) = &prompt.error {
         lines.push(Line::styled(
-            format!(" {}", escape(error)),
+            format!(" {}", escape_for_terminal(error)),
             Style::new().fg(Color::Red),
         ));
     }

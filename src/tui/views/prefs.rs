@@ -8,8 +8,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use crate::aws::types::SessionPreferences;
+use crate::text::safe;
 use crate::tui::model::{Load, Model};
-use crate::tui::text::safe;
 
 fn on_off(value: &Option<String>) -> (String, Style) {
     match value.as_deref().filter(|v| !v.is_empty()) {

@@ -11,8 +11,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Paragraph;
 
 use crate::aws::types::SessionInfo;
+use crate::tui::duration::human_duration;
 use crate::tui::model::{Load, Model};
-use crate::tui::text::human_duration;
 use crate::tui::views::table::{self, Column, RowData, Value};
 
 /// AWS's default when the preferences leave the idle timeout empty.

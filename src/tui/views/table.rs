@@ -9,8 +9,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell, Row, Table, TableState};
 
+use crate::text::fit;
 use crate::tui::model::Cursor;
-use crate::tui::text::fit;
 
 pub struct Column {
     pub title: String,

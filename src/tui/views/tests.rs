@@ -10,10 +10,11 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
 use unicode_width::UnicodeWidthStr;
 
+use crate::aws::{Cause, Diagnosis};
 use crate::tui::fixtures;
 use crate::tui::keymap::Keymap;
 use crate::tui::model::{Banner, Model, Settings};
-use crate::tui::msg::{ConnectivityReport, HistoryPage, Msg};
+use crate::tui::msg::{HistoryPage, Msg};
 use crate::tui::update::{init, update};
 
 fn loaded(readonly: bool) -> Model {
@@ -79,10 +80,13 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "jjjjjjd");
     let id = m.fleet.selected().unwrap().id.clone();
-    let report = ConnectivityReport {
-        connected: false,
+    let report = Diagnosis {
+        cause: Cause::AgentTooOld {
+            version: "2.3.50.0".into(),
+        },
         summary: "the SSM agent 2.3.50.0 is too old for Session Manager".into(),
         fix: Some("update the agent to 2.3.68.0 or later".into()),
+        warnings: Vec::new(),
     };
     update(
         &mut m,

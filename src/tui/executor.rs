@@ -8,8 +8,8 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::aws::{AccessScope, AwsClient, AwsError, HistoryFilter, Instance, diagnose};
 use crate::tui::effect::Effect;
-use crate::tui::model::{ErrorKind, HistoryQuery, LoadError, SessionRef};
-use crate::tui::msg::{ConnectivityReport, HistoryPage, Msg};
+use crate::tui::model::{ErrorKind, LoadError, SessionRef};
+use crate::tui::msg::{HistoryPage, Msg};
 
 pub fn load_error(error: &AwsError) -> LoadError {
     let kind = match error {
@@ -110,13 +110,13 @@ impl Executor {
         let scope = AccessScope::clone(&self.scope);
         tokio::spawn(async move {
             let result = match client.connection_status(&instance.id).await {
-                Ok(connected) => Ok(report(&instance, connected, &scope)),
+                Ok(connected) => Ok(diagnose(&instance, Some(connected), &scope)),
                 Err(e) if e.is_access_expired() => {
                     let expired = AccessScope {
                         access_expired: true,
                         ..scope
                     };
-                    Ok(report(&instance, false, &expired))
+                    Ok(diagnose(&instance, Some(false), &expired))
                 }
                 Err(e) => Err(load_error(&e)),
             };
@@ -127,13 +127,8 @@ impl Executor {
         });
     }
 
-    fn history(&self, region: Option<String>, query: HistoryQuery, next_token: Option<String>) {
-        let filter = HistoryFilter {
-            target: query.target.clone(),
-            owner: query.owner.clone(),
-            after: query.after,
-            before: query.before,
-        };
+    fn history(&self, region: Option<String>, query: HistoryFilter, next_token: Option<String>) {
+        let filter = query.clone();
         for client in self
             .clients
             .iter()
@@ -179,20 +174,5 @@ impl Executor {
                 result,
             });
         });
-    }
-}
-
-/// GetConnectionStatus plus the diagnosis, in the words the detail pane shows.
-fn report(instance: &Instance, connected: bool, scope: &AccessScope) -> ConnectivityReport {
-    let diagnosis = diagnose(instance, Some(connected), scope);
-    let mut summary = diagnosis.summary.clone();
-    for warning in &diagnosis.warnings {
-        summary.push(' ');
-        summary.push_str(warning);
-    }
-    ConnectivityReport {
-        connected: diagnosis.can_connect(),
-        summary,
-        fix: diagnosis.fix,
     }
 }

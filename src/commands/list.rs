@@ -2,41 +2,21 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::process::ExitCode;
 
-use crate::aws::text::{display_width, escape_and_fit};
+use super::exit;
 use crate::aws::{AwsClient, AwsError, AwsOptions, Instance};
 use crate::cli::{AwsArgs, ListArgs, OutputFormat};
+use crate::text::{display_width, escape_and_fit};
 
 /// Names and images longer than this are cut in the table (JSON keeps them whole).
 const MAX_TEXT_COLUMNS: usize = 40;
-/// Exit status for a command line we cannot use (clap's own errors use 2 as well).
-const EXIT_USAGE: u8 = 2;
-
-/// Parses `--tag KEY=VALUE` arguments.
-pub fn parse_tag_filters(tags: &[String]) -> Result<Vec<(String, String)>, String> {
-    tags.iter()
-        .map(|text| {
-            crate::cli::split_key_value(text)
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| {
-                    format!(
-                        "--tag expects KEY=VALUE, got `{}`",
-                        crate::aws::escape_for_terminal(text)
-                    )
-                })
-        })
-        .collect()
+/// Runs the command; errors are one line on stderr and a distinct exit status.
+pub fn run(aws: &AwsArgs, args: &ListArgs) -> ExitCode {
+    ExitCode::from(list(aws, args))
 }
 
-/// Runs the command; errors are one line on stderr and a distinct exit status.
-pub fn run(aws: &AwsArgs, args: &ListArgs) -> u8 {
-    let filters = match parse_tag_filters(&aws.tags) {
-        Ok(filters) => filters,
-        Err(message) => {
-            eprintln!("gangway list: {message}");
-            return EXIT_USAGE;
-        }
-    };
+fn list(aws: &AwsArgs, args: &ListArgs) -> u8 {
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,10 +24,10 @@ pub fn run(aws: &AwsArgs, args: &ListArgs) -> u8 {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("gangway list: cannot start the async runtime: {err}");
-            return 1;
+            return exit::OTHER;
         }
     };
-    let (instances, errors) = runtime.block_on(fetch_all(&AwsOptions::from(aws), &filters));
+    let (instances, errors) = runtime.block_on(fetch_all(&aws.options(), &aws.tags));
     let show_region = aws.region.len() > 1;
     // Nothing fetched at all: print no empty table or `[]` a script could take for "no instances".
     let total_failure = instances.is_empty() && !errors.is_empty();
@@ -56,12 +36,14 @@ pub fn run(aws: &AwsArgs, args: &ListArgs) -> u8 {
         && err.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("gangway list: cannot write the output: {err}");
-        return 1;
+        return exit::OTHER;
     }
     for (region, err) in &errors {
         eprintln!("gangway list: {region}{}", err.to_line());
     }
-    errors.first().map_or(0, |(_, err)| err.exit_status())
+    errors
+        .first()
+        .map_or(exit::OK, |(_, err)| exit::for_aws(err))
 }
 
 /// Lists every region concurrently. A region that fails is reported without hiding the others.
@@ -256,14 +238,5 @@ mod tests {
                 .nth(1)
                 .is_some_and(|l| l.starts_with("us-east-1"))
         );
-    }
-
-    #[test]
-    fn bad_tag_arguments_are_rejected() {
-        assert_eq!(
-            parse_tag_filters(&["Env=dev".into()]),
-            Ok(vec![("Env".into(), "dev".into())])
-        );
-        assert!(parse_tag_filters(&["Env".into()]).is_err());
     }
 }

@@ -5,19 +5,43 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::error::ConnectError;
-use super::outcome::{ShellEnd, ShellOutcome};
-use super::pump::{PumpMode, pump};
-use super::shell::open_channel;
-use super::terminal::{RawModeGuard, stdio_is_tty};
+use super::exit;
+use crate::aws::types::parse_key_value;
 use crate::aws::{
-    AccessScope, AwsClient, AwsOptions, Instance, InstanceId, StartSessionRequest, diagnose,
-    resolve_target,
+    AccessScope, AwsClient, AwsError, Instance, InstanceId, ResolveError, StartSessionRequest,
+    diagnose, resolve_target,
 };
-use crate::cli::{AwsArgs, ConnectArgs, split_key_value};
+use crate::cli::{AwsArgs, ConnectArgs};
+use crate::shell::terminal::stdio_is_tty;
+use crate::shell::{PumpMode, ShellEnd, ShellError, ShellOutcome};
+
+/// Why `connect` stopped before or while running the session; one line each.
+#[derive(Debug, thiserror::Error)]
+enum ConnectError {
+    #[error("{}", .0.to_line())]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Target(#[from] ResolveError),
+    /// The instance cannot take a session; the text is the diagnosis and its fix.
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Shell(#[from] ShellError),
+}
+
+impl ConnectError {
+    fn exit_status(&self) -> u8 {
+        match self {
+            Self::Aws(error) => exit::for_aws(error),
+            Self::Target(_) => exit::USAGE,
+            Self::Unavailable(_) => exit::TARGET_UNAVAILABLE,
+            Self::Shell(error) => exit::for_shell_error(error),
+        }
+    }
+}
 
 /// Entry point of `gangway connect`.
-pub fn run_connect(aws: &AwsArgs, args: ConnectArgs) -> ExitCode {
+pub fn run(aws: &AwsArgs, args: ConnectArgs) -> ExitCode {
     // Logs go to a file only: the terminal belongs to the remote shell.
     let _log_guard = crate::logging::init_file_logging("connect").ok();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -28,7 +52,7 @@ pub fn run_connect(aws: &AwsArgs, args: ConnectArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("gangway: cannot start the async runtime: {error}");
-            return ExitCode::from(super::exit::OTHER);
+            return ExitCode::from(exit::OTHER);
         }
     };
     let tty = stdio_is_tty();
@@ -38,7 +62,7 @@ pub fn run_connect(aws: &AwsArgs, args: ConnectArgs) -> ExitCode {
     match result {
         Ok(outcome) => {
             report(&outcome, tty);
-            ExitCode::from(outcome.exit_status())
+            ExitCode::from(exit::for_outcome(&outcome))
         }
         Err(error) => {
             tracing::warn!(%error, "connect failed");
@@ -63,46 +87,32 @@ async fn connect(
     args: &ConnectArgs,
     tty: bool,
 ) -> Result<ShellOutcome, ConnectError> {
-    let mut request = start_request(args)?;
-    let clients = AwsClient::from_options(&AwsOptions::from(aws)).await?;
-    let (client, instance) = find_target(&clients, &args.target, &scope_tags(aws)).await?;
+    let clients = AwsClient::from_options(&aws.options()).await?;
+    let (client, instance) = find_target(&clients, &args.target, &aws.tags).await?;
     check_reachable(&instance)?;
-    request.target = instance.id.to_string();
-    let (channel, session_id) = open_channel(&client, &request).await?;
-    if tty {
-        let guard = RawModeGuard::enter()?;
-        let outcome = pump(channel, session_id, PumpMode::Terminal).await;
-        drop(guard);
-        Ok(outcome?)
+    let request = start_request(args, &instance.id);
+    let mode = if tty {
+        PumpMode::Terminal
     } else {
-        Ok(pump(channel, session_id, PumpMode::Pipe).await?)
-    }
+        PumpMode::Pipe
+    };
+    Ok(crate::shell::run(&client, &request, mode).await?)
 }
 
-fn start_request(args: &ConnectArgs) -> Result<StartSessionRequest, ConnectError> {
+fn start_request(args: &ConnectArgs, target: &InstanceId) -> StartSessionRequest {
     let mut parameters: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for text in &args.parameters {
-        let (key, value) =
-            split_key_value(text).ok_or_else(|| ConnectError::BadParameter(text.clone()))?;
+    for (key, value) in &args.parameters {
         parameters
-            .entry(key.to_owned())
+            .entry(key.clone())
             .or_default()
-            .push(value.to_owned());
+            .push(value.clone());
     }
-    Ok(StartSessionRequest {
-        target: String::new(),
+    StartSessionRequest {
+        target: target.to_string(),
         document_name: args.document.clone(),
         parameters,
         reason: args.reason.clone(),
-    })
-}
-
-fn scope_tags(aws: &AwsArgs) -> Vec<(String, String)> {
-    aws.tags
-        .iter()
-        .filter_map(|tag| split_key_value(tag))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+    }
 }
 
 /// Narrows the listing with EC2 filters where the target allows it (an id, a Name or a
@@ -115,8 +125,8 @@ async fn find_target(
     let mut filters = scope.to_vec();
     let target = target.trim();
     let id = InstanceId::parse(target);
-    if let Some((key, value)) = target.strip_prefix("tag:").and_then(split_key_value) {
-        filters.push((key.to_owned(), value.to_owned()));
+    if let Some(Ok(tag)) = target.strip_prefix("tag:").map(parse_key_value) {
+        filters.push(tag);
     } else if id.is_none() && !target.is_empty() {
         filters.push(("Name".to_owned(), target.to_owned()));
     }
@@ -149,13 +159,13 @@ fn check_reachable(instance: &Instance) -> Result<(), ConnectError> {
     let name = instance
         .name
         .as_deref()
-        .map(|n| format!(" ({})", crate::aws::escape_for_terminal(n)))
+        .map(|n| format!(" ({})", crate::text::escape_for_terminal(n)))
         .unwrap_or_default();
-    let mut line = format!("{}{name}: {}", instance.id, diagnosis.summary);
-    if let Some(fix) = diagnosis.fix {
-        line.push_str(&format!(" ({fix})"));
-    }
-    Err(ConnectError::Unavailable(line))
+    Err(ConnectError::Unavailable(format!(
+        "{}{name}: {}",
+        instance.id,
+        diagnosis.line()
+    )))
 }
 
 #[cfg(test)]
@@ -164,22 +174,20 @@ mod tests {
 
     #[test]
     fn parameters_group_by_key() {
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
         let args = ConnectArgs {
             target: "web-1".into(),
             reason: Some("debug".into()),
             document: Some("AWS-StartInteractiveCommand".into()),
-            parameters: vec!["command=stty raw; cat".into(), "x=1".into(), "x=2".into()],
+            parameters: vec![
+                pair("command", "stty raw; cat"),
+                pair("x", "1"),
+                pair("x", "2"),
+            ],
         };
-        let request = start_request(&args).expect("valid");
+        let request = start_request(&args, &InstanceId::from_aws("i-0123456789abcdef0"));
         assert_eq!(request.parameters["command"], ["stty raw; cat"]);
         assert_eq!(request.parameters["x"], ["1", "2"]);
-        let bad = ConnectArgs {
-            parameters: vec!["novalue".into()],
-            ..args
-        };
-        assert!(matches!(
-            start_request(&bad),
-            Err(ConnectError::BadParameter(_))
-        ));
+        assert_eq!(request.target, "i-0123456789abcdef0");
     }
 }

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use crate::cli::{EmulatorArgs, FleetArgs};
-
-use super::{EmulatorConfig, EmulatorError, Fleet};
+use crate::emulator::faults::FaultSpec;
+use crate::emulator::{EmulatorConfig, EmulatorError, Fleet};
 
 /// The fleet the arguments ask for: a file, a generated fleet of N, or the demo fleet.
 pub fn fleet_from_args(args: &FleetArgs) -> Result<Fleet, EmulatorError> {
@@ -24,14 +24,14 @@ fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, EmulatorError
     config.idle_timeout = args.idle_timeout.map(Duration::from_secs);
     config.max_duration = args.max_duration.map(Duration::from_secs);
     if let Some(spec) = &args.faults {
-        config.faults = super::faults::FaultSpec::parse(spec)?;
+        config.faults = FaultSpec::parse(spec)?;
     }
     Ok(config)
 }
 
 /// Entry point of `gangway emulator`. The first stdout line is `endpoint=http://…`, flushed
 /// at once so scripts and tests can read it; request logs go to stderr.
-pub fn run_cli(args: EmulatorArgs) -> ExitCode {
+pub fn run(args: EmulatorArgs) -> ExitCode {
     crate::logging::init_stderr_logging();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -45,7 +45,7 @@ pub fn run_cli(args: EmulatorArgs) -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(err) => {
                 eprintln!("gangway emulator: {err}");
-                ExitCode::from(2)
+                ExitCode::from(super::exit::USAGE)
             }
         }
     })
@@ -54,7 +54,7 @@ pub fn run_cli(args: EmulatorArgs) -> ExitCode {
 async fn serve(args: &EmulatorArgs) -> Result<(), EmulatorError> {
     let config = config_from_args(args)?;
     let instances = config.fleet.instances.len();
-    let running = super::start(config).await?;
+    let running = crate::emulator::start(config).await?;
     let mut stdout = std::io::stdout();
     // Nothing useful can be done if stdout is gone; keep serving for whoever has the port.
     let _ = writeln!(stdout, "endpoint={}", running.endpoint);

@@ -153,7 +153,7 @@ impl PumpState {
             }
             ChannelEvent::Stderr(bytes) => write_all_flush(&mut self.stderr, &bytes).await?,
             ChannelEvent::Notice(text) => {
-                let line = format!("{}\r\n", crate::aws::escape_for_terminal(&text));
+                let line = format!("{}\r\n", crate::text::escape_for_terminal(&text));
                 write_all_flush(&mut self.stderr, line.as_bytes()).await?;
             }
             ChannelEvent::ExitCode(code) => self.exit_code = Some(code),

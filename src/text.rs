@@ -1,8 +1,14 @@
-//! Making text that comes from AWS (names, tags, error messages) safe to print.
+//! Terminal-safe text: the one place that escapes text for a screen, measures it in terminal
+//! columns and fits it to a width. Everything that prints text it did not write (names, tags,
+//! reasons and error messages from AWS, fleet files, remote output summaries) goes through here,
+//! in tables, the UI and JSON alike.
 //!
 //! Tag values are written by whoever can tag an instance, so they may hold escape sequences
-//! that would move the cursor, change the title or hide text on the reader's terminal. Every
-//! string from AWS goes through [`escape_for_terminal`] before it reaches a screen.
+//! that would move the cursor, change the title or hide text on the reader's terminal. Each such
+//! character is shown as a visible escape (ratatui would silently drop it, which hides that the
+//! value is odd). Widths are counted in terminal cells so Korean and other wide characters keep
+//! columns aligned. This module sits at the bottom of the dependency graph: it imports nothing
+//! from the crate.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -56,7 +62,11 @@ fn push_escaped(out: &mut String, ch: char) {
     }
 }
 
-/// Display width in terminal columns of text that has already been escaped.
+/// Longest text (in cells) shown for one value; the detail pane wraps, tables truncate anyway.
+pub const MAX_VALUE_CELLS: usize = 512;
+
+/// Display width in terminal columns of text that has already been escaped. The same count
+/// [`escape_and_fit`] cuts by, so a fitted value never measures wider than its budget.
 pub fn display_width(text: &str) -> usize {
     text.chars().map(|c| c.width().unwrap_or(0)).sum()
 }
@@ -84,6 +94,16 @@ pub fn escape_and_fit(text: &str, max_columns: usize) -> Cow<'_, str> {
     }
     out.push('…');
     Cow::Owned(out)
+}
+
+/// Escapes, then cuts to at most `max_cells` terminal cells, as an owned string.
+pub fn fit(text: &str, max_cells: usize) -> String {
+    escape_and_fit(text, max_cells).into_owned()
+}
+
+/// Escaped text limited to [`MAX_VALUE_CELLS`].
+pub fn safe(text: &str) -> String {
+    fit(text, MAX_VALUE_CELLS)
 }
 
 #[cfg(test)]
@@ -139,6 +159,21 @@ mod tests {
         assert_eq!(display_width(&fitted), 5);
         assert_eq!(escape_and_fit("short", 10), "short");
         assert_eq!(escape_and_fit("abc", 0), "");
+    }
+
+    #[test]
+    fn fit_counts_wide_characters_as_two_cells() {
+        assert_eq!(fit("웹서버", 6), "웹서버");
+        assert_eq!(fit("웹서버", 5), "웹서…");
+        assert_eq!(display_width(&fit("웹서버-한국어", 7)), 7);
+        assert_eq!(fit("abc", 0), "");
+        assert_eq!(fit("abcdef", 4), "abc…");
+    }
+
+    #[test]
+    fn very_long_values_are_cut() {
+        let long = "x".repeat(10_000);
+        assert_eq!(display_width(&safe(&long)), MAX_VALUE_CELLS);
     }
 
     proptest::proptest! {

@@ -1,7 +1,7 @@
-//! How a shell ended, for the CLI (exit status, last line) and the TUI (status line).
+//! How a shell ended, for the CLI (its exit status is `commands::exit::for_outcome`) and the
+//! UI (the status line).
 
-use super::exit;
-use crate::aws::escape_for_terminal;
+use crate::text::escape_for_terminal;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShellEnd {
@@ -27,23 +27,6 @@ pub struct ShellOutcome {
 }
 
 impl ShellOutcome {
-    /// gangway's exit status: the remote status when known, else one per kind of end.
-    pub fn exit_status(&self) -> u8 {
-        if let Some(code) = self.remote_exit_code
-            && matches!(self.end, ShellEnd::Exited | ShellEnd::Terminated { .. })
-        {
-            return exit::from_remote(code);
-        }
-        match &self.end {
-            ShellEnd::Exited => exit::OK,
-            ShellEnd::Terminated { .. } => exit::TERMINATED,
-            ShellEnd::TimedOut | ShellEnd::ConnectionLost { .. } => exit::CONNECTION_LOST,
-            ShellEnd::Signal(signal) => {
-                exit::SIGNAL_BASE.saturating_add(u8::try_from(*signal).unwrap_or(0))
-            }
-        }
-    }
-
     /// One line for the user (printed after the terminal is restored). AWS text escaped.
     pub fn message(&self) -> String {
         let sid = escape_for_terminal(&self.session_id);
@@ -76,27 +59,6 @@ mod tests {
             end,
             remote_exit_code: code,
         }
-    }
-
-    #[test]
-    fn remote_exit_codes_win() {
-        assert_eq!(outcome(ShellEnd::Exited, Some(3)).exit_status(), 3);
-        assert_eq!(outcome(ShellEnd::Exited, None).exit_status(), 0);
-    }
-
-    #[test]
-    fn each_end_has_its_status() {
-        let terminated = ShellEnd::Terminated {
-            reason: "idle".into(),
-        };
-        assert_eq!(outcome(terminated, None).exit_status(), exit::TERMINATED);
-        assert_eq!(
-            outcome(ShellEnd::TimedOut, None).exit_status(),
-            exit::CONNECTION_LOST
-        );
-        assert_eq!(outcome(ShellEnd::Signal(15), None).exit_status(), 143);
-        let lost = ShellEnd::ConnectionLost { error: "x".into() };
-        assert_eq!(outcome(lost, Some(0)).exit_status(), exit::CONNECTION_LOST);
     }
 
     #[test]

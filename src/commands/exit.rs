@@ -1,0 +1,165 @@
+//! Every exit status gangway's commands return, in one place (documented in
+//! docs/user-guide.md). The layers below report what happened (`AwsError`, `ShellError`,
+//! `ShellOutcome`); only the commands turn that into a number, so the UI never needs one.
+//!
+//! The remote command's own status wins when the protocol carries one (PayloadType 12); the
+//! codes below are chosen apart from the usual shell ones (126, 127, 128+n).
+
+use crate::aws::AwsError;
+use crate::shell::{ShellEnd, ShellError, ShellOutcome};
+
+/// Normal end of a shell (`exit`, or the agent closed the channel without a reason).
+pub const OK: u8 = 0;
+/// Any other AWS failure (throttling, a service error).
+pub const OTHER: u8 = 1;
+/// A command line gangway cannot use, or an unknown or ambiguous target (the candidates are
+/// listed). clap's own usage errors exit 2 as well.
+pub const USAGE: u8 = 2;
+/// AWS credentials missing or expired, no region, or an unusable AWS configuration.
+pub const CREDENTIALS: u8 = 3;
+/// The AWS endpoint could not be reached.
+pub const UNREACHABLE: u8 = 4;
+/// Access denied by IAM, or access that has expired.
+pub const ACCESS_DENIED: u8 = 5;
+/// AWS said the target does not exist.
+pub const NOT_FOUND: u8 = 6;
+/// The instance cannot take a session: stopped, agent offline, not managed, agent too old,
+/// or AWS says it is not connected.
+pub const TARGET_UNAVAILABLE: u8 = 7;
+/// The session could not be started: websocket refused, TLS or proxy failure, no answer.
+pub const COULD_NOT_START: u8 = 10;
+/// The connection was lost and could not be resumed, or the session timed out meanwhile.
+pub const CONNECTION_LOST: u8 = 11;
+/// The service ended the session with a reason: idle timeout, maximum duration, or an
+/// administrator's TerminateSession.
+pub const TERMINATED: u8 = 12;
+/// Base for "ended by signal n" (SIGTERM → 143, SIGHUP → 129), as shells report it.
+pub const SIGNAL_BASE: u8 = 128;
+
+/// The status for a failed AWS call, the same in every command.
+pub fn for_aws(error: &AwsError) -> u8 {
+    match error {
+        AwsError::Credentials { .. } | AwsError::NoRegion | AwsError::Config(_) => CREDENTIALS,
+        AwsError::Unreachable { .. } => UNREACHABLE,
+        AwsError::AccessDenied(_) => ACCESS_DENIED,
+        AwsError::NotFound(_) => NOT_FOUND,
+        AwsError::TargetNotConnected(_) => TARGET_UNAVAILABLE,
+        AwsError::Throttled | AwsError::Service { .. } | AwsError::BadResponse(_) => OTHER,
+    }
+}
+
+/// The status for a shell that could not be opened or run.
+pub fn for_shell_error(error: &ShellError) -> u8 {
+    match error {
+        ShellError::Aws(error) => for_aws(error),
+        ShellError::Transport(_) | ShellError::Io(_) => COULD_NOT_START,
+    }
+}
+
+/// The status for a session that ran: the remote status when AWS carried one, else one per
+/// kind of end.
+pub fn for_outcome(outcome: &ShellOutcome) -> u8 {
+    if let Some(code) = outcome.remote_exit_code
+        && matches!(outcome.end, ShellEnd::Exited | ShellEnd::Terminated { .. })
+    {
+        return from_remote(code);
+    }
+    match &outcome.end {
+        ShellEnd::Exited => OK,
+        ShellEnd::Terminated { .. } => TERMINATED,
+        ShellEnd::TimedOut | ShellEnd::ConnectionLost { .. } => CONNECTION_LOST,
+        ShellEnd::Signal(signal) => SIGNAL_BASE.saturating_add(u8::try_from(*signal).unwrap_or(0)),
+    }
+}
+
+/// Turns a remote exit code into a process status (Unix keeps the low 8 bits).
+pub fn from_remote(code: i32) -> u8 {
+    u8::try_from(code.rem_euclid(256)).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::TransportError;
+
+    fn outcome(end: ShellEnd, code: Option<i32>) -> ShellOutcome {
+        ShellOutcome {
+            session_id: "dev-0123456789abcdef0".into(),
+            end,
+            remote_exit_code: code,
+        }
+    }
+
+    #[test]
+    fn remote_codes_wrap_like_unix() {
+        assert_eq!(from_remote(0), 0);
+        assert_eq!(from_remote(3), 3);
+        assert_eq!(from_remote(256), 0);
+        assert_eq!(from_remote(-1), 255);
+    }
+
+    #[test]
+    fn remote_exit_codes_win() {
+        assert_eq!(for_outcome(&outcome(ShellEnd::Exited, Some(3))), 3);
+        assert_eq!(for_outcome(&outcome(ShellEnd::Exited, None)), OK);
+    }
+
+    #[test]
+    fn each_end_has_its_status() {
+        let terminated = ShellEnd::Terminated {
+            reason: "idle".into(),
+        };
+        assert_eq!(for_outcome(&outcome(terminated, None)), TERMINATED);
+        assert_eq!(
+            for_outcome(&outcome(ShellEnd::TimedOut, None)),
+            CONNECTION_LOST
+        );
+        assert_eq!(for_outcome(&outcome(ShellEnd::Signal(15), None)), 143);
+        let lost = ShellEnd::ConnectionLost { error: "x".into() };
+        assert_eq!(for_outcome(&outcome(lost, Some(0))), CONNECTION_LOST);
+    }
+
+    #[test]
+    fn statuses_follow_the_kind_of_failure() {
+        let refused = ShellError::Transport(TransportError::Refused { status: 403 });
+        assert_eq!(for_shell_error(&refused), COULD_NOT_START);
+        let denied = ShellError::Aws(AwsError::AccessDenied("no".into()));
+        assert_eq!(for_shell_error(&denied), ACCESS_DENIED);
+        let creds = AwsError::Credentials {
+            detail: "none".into(),
+            hint: "run `aws sso login`".into(),
+        };
+        assert_eq!(for_aws(&creds), CREDENTIALS);
+        let unreachable = AwsError::Unreachable {
+            endpoint: "https://ssm.example".into(),
+            detail: "invalid peer certificate: UnknownIssuer".into(),
+        };
+        assert_eq!(for_aws(&unreachable), UNREACHABLE);
+        assert_eq!(
+            for_aws(&AwsError::TargetNotConnected("x".into())),
+            TARGET_UNAVAILABLE
+        );
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let mut codes = [
+            OK,
+            OTHER,
+            USAGE,
+            CREDENTIALS,
+            UNREACHABLE,
+            ACCESS_DENIED,
+            NOT_FOUND,
+            TARGET_UNAVAILABLE,
+            COULD_NOT_START,
+            CONNECTION_LOST,
+            TERMINATED,
+        ];
+        codes.sort_unstable();
+        let before = codes.len();
+        let mut unique = codes.to_vec();
+        unique.dedup();
+        assert_eq!(unique.len(), before);
+    }
+}

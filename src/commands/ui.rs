@@ -1,0 +1,73 @@
+//! `gangway` with no subcommand: the UI against AWS. Also the set-up both UI entry points
+//! share (config file, `--tag`, logging, the runtime), which `gangway demo` reuses.
+
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use super::exit;
+use crate::aws::AwsClient;
+use crate::cli::Cli;
+use crate::tui::config;
+use crate::tui::model::Model;
+use crate::tui::runtime;
+
+/// Entry point of `gangway` with no subcommand.
+pub fn run(cli: &Cli) -> ExitCode {
+    let _log = start_logging();
+    let model = prepare(cli, None);
+    let options = cli.aws.options();
+    block_on(async move {
+        let clients = match AwsClient::from_options(&options).await {
+            Ok(clients) => clients,
+            Err(e) => {
+                eprintln!("gangway: {}", e.to_line());
+                return ExitCode::from(exit::for_aws(&e));
+            }
+        };
+        let regions = clients.iter().map(|c| c.region().to_owned()).collect();
+        finish(runtime::run(Model { regions, ..model }, clients).await)
+    })
+}
+
+/// File logging for the whole run; the returned guard flushes the last lines when dropped.
+pub(super) fn start_logging() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+    let (path, guard) = crate::logging::init_file_logging("tui").ok()?;
+    tracing::info!("gangway UI starting; log file {}", path.display());
+    Some(guard)
+}
+
+/// The config file, `--tag` and the initial model, shared by both entry points.
+pub(super) fn prepare(cli: &Cli, identity: Option<&str>) -> Model {
+    let loaded = config::load(cli.config.as_deref(), cli.readonly);
+    let mut settings = loaded.settings;
+    settings.tag_filters.extend(cli.aws.tags.iter().cloned());
+    settings.identity = identity.map(str::to_owned);
+    let mut model = Model::new(
+        SystemTime::now(),
+        cli.aws.region.clone(),
+        loaded.keymap,
+        settings,
+    );
+    model.config_warning = loaded.warning;
+    model
+}
+
+pub(super) fn block_on(work: impl Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime.block_on(work),
+        Err(e) => {
+            eprintln!("gangway: cannot start the async runtime: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(super) fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gangway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! A Session Manager shell on a local terminal or on pipes: open the data channel
+//! ([`open_channel`]), own the terminal in raw mode ([`terminal`]), pump bytes both ways with
+//! resize and signals ([`pump`]), and say how it ended ([`ShellOutcome`]). Used by the UI
+//! ([`run`]) and by the commands (`gangway connect`). Knows nothing of exit
+//! statuses or command-line arguments.
+
+mod error;
+mod interactive;
+mod open;
+mod outcome;
+mod pump;
+mod stdin;
+pub mod terminal;
+
+pub use error::ShellError;
+pub use interactive::run;
+pub use open::open_channel;
+pub use outcome::{ShellEnd, ShellOutcome};
+pub use pump::{PumpMode, pump};
