@@ -111,12 +111,12 @@ fn anchors(protocol: &str) -> (BTreeSet<String>, BTreeSet<String>) {
                 sections.insert(number.to_owned());
             }
             in_quirks = line.starts_with("## ") && number == Some(QUIRK_SECTION);
-        } else if in_quirks {
-            if let Some((number, _)) = line.split_once(". ") {
-                if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) {
-                    quirks.insert(number.to_owned());
-                }
-            }
+        } else if in_quirks
+            && let Some((number, _)) = line.split_once(". ")
+            && !number.is_empty()
+            && number.bytes().all(|b| b.is_ascii_digit())
+        {
+            quirks.insert(number.to_owned());
         }
     }
     (sections, quirks)
