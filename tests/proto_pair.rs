@@ -169,7 +169,7 @@ fn backpressure_instead_of_eviction() {
 }
 
 /// NonInteractiveCommands-style: handshake request/response/complete, then stdout, stderr,
-/// exit code and channel_closed (§4.2, §6.2).
+/// exit code and channel_closed (§4.2, §6.2.1).
 #[test]
 fn handshake_then_command_output_then_close() {
     let mut pair = Pair::new(LinkConfig::lossy(0.1), 11);

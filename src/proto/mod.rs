@@ -1,6 +1,6 @@
 //! The Session Manager data channel as a sans-IO protocol core (docs/architecture.md).
 //!
-//! Follows `shared/protocol.md`: the frame codec (§2), typed payloads (§3, §4), and a
+//! Follows `docs/protocol.md`: the frame codec (§2), typed payloads (§3, §4), and a
 //! [`Session`] state machine with sequencing, acknowledgements, retransmission, reordering and
 //! handshake (§4, §5) that plays either the client or the agent. Nothing here performs IO,
 //! reads a clock or uses global randomness: time is a parameter and message ids come from an

@@ -158,7 +158,8 @@ impl OutgoingBuffer {
         self.timers.first().map(|&(due, _)| due)
     }
 
-    /// After a reconnect every in-flight frame is due now (§7.2: unacked frames are resent).
+    /// After a reconnect every in-flight frame is due now. The buffer survives a resume (§7.2);
+    /// the references instead keep resending only the oldest frame per tick (§7.4).
     pub(crate) fn make_all_due(&mut self, now: Instant) {
         let in_flight = std::mem::take(&mut self.timers);
         for (_, seq) in in_flight {

@@ -25,7 +25,7 @@ pub enum ChannelEvent {
     Opened,
     /// Stream bytes for stdout, in order, exactly as sent (UTF-8 may be split).
     Output(Vec<u8>),
-    /// StdErr payloads (NonInteractiveCommands with separate streams, §6.2).
+    /// StdErr payloads (NonInteractiveCommands with separate streams, §6.2.1).
     Stderr(Vec<u8>),
     /// A message for the user from the agent (HandshakeComplete's CustomerMessage).
     Notice(String),

@@ -216,7 +216,7 @@ impl Driver {
                     }
                 }
                 Command::Resize { cols, rows } => {
-                    // Nothing, not even Size, may precede the agent's first output (§9.9).
+                    // Nothing, not even Size, may precede the agent's first output (quirk 9).
                     if !self.session.is_open() {
                         self.pending.push_front(Command::Resize { cols, rows });
                         return;

@@ -147,7 +147,7 @@ async fn agent_task(
         *agent.record.connections.lock().unwrap() += 1;
         let now = Instant::now();
         if index == 0 {
-            // No handshake for a shell: the first output opens the session (§9.9).
+            // No handshake for a shell: the first output opens the session (quirk 9).
             agent.session.send_data(now, b"READY\n");
         } else {
             agent.session.handle_reconnect(now);

@@ -331,7 +331,7 @@ async fn pty_control(
     }
 }
 
-/// Without a PTY, input is only scanned for Ctrl-C and Ctrl-\ (protocol.md §6.2).
+/// Without a PTY, input is only scanned for Ctrl-C and Ctrl-\ (protocol.md §6.2.1).
 async fn piped_control(
     pid: Option<u32>,
     mut requests: mpsc::UnboundedReceiver<Control>,

@@ -23,7 +23,7 @@ pub fn kill_process_tree(leader_pid: u32) {
 }
 
 /// Sends `signal` to the child's process group (used for 0x03/0x1c in non-PTY commands,
-/// protocol.md §6.2).
+/// protocol.md §6.2.1).
 pub fn signal_group(leader_pid: u32, signal: Signal) {
     if let Ok(leader) = i32::try_from(leader_pid) {
         let _ = killpg(Pid::from_raw(leader), signal);

@@ -26,7 +26,8 @@ use crate::proto::Session;
 /// How long output may keep coming after the shell exited (background jobs holding the
 /// PTY) before everything left in its session is killed.
 pub(super) const EXIT_LINGER: Duration = Duration::from_secs(1);
-/// The agent's pre-close drain (§7.3): wait at most this long without an ack making progress.
+/// The pre-close drain: wait at most this long without an ack making progress. The reference
+/// agent waits at most 2 s in all (§7.3).
 pub(super) const DRAIN_STALL: Duration = Duration::from_secs(5);
 /// Unacknowledged output messages in flight. The proto default (4096) lets frames queue so
 /// long behind a slow client (debug builds, 50 sessions on 2 cores) that the RTO, capped at

@@ -65,7 +65,7 @@ impl PayloadFlag {
     }
 }
 
-/// ExitCode (PT 12, agent → client, §6.2): ASCII `EXIT_CODE: <n>`.
+/// ExitCode (PT 12, agent → client, §6.2.1): ASCII `EXIT_CODE: <n>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitCode(pub i32);
 

@@ -239,7 +239,8 @@ impl Session {
         self.retransmit_paced_until = (moved > 0).then(|| now + self.config.retransmit_pacing);
     }
 
-    /// The link was re-established (resume, §7.2): every unacked frame becomes due now.
+    /// The link was re-established (resume, §7.2): every unacked frame becomes due now, where
+    /// the references resend only the oldest one per 100 ms tick (§7.4).
     /// Sequence state, buffers and the handshake outcome are kept.
     pub fn handle_reconnect(&mut self, now: Instant) {
         self.retransmit_paced_until = None;

@@ -18,7 +18,7 @@ impl Session {
         self.send_chunks(now, PayloadType::Output, data)
     }
 
-    /// Agent: stderr bytes as PT 11 (NonInteractiveCommands with separate output, §6.2).
+    /// Agent: stderr bytes as PT 11 (NonInteractiveCommands with separate output, §6.2.1).
     pub fn send_stderr(&mut self, now: Instant, data: &[u8]) -> usize {
         if self.config.role != Role::Agent {
             return 0;
@@ -37,7 +37,7 @@ impl Session {
         self.send_one(now, PayloadType::Flag, flag.to_bytes().to_vec())
     }
 
-    /// Agent: the final PT 12 `EXIT_CODE: <n>` message (§6.2).
+    /// Agent: the final PT 12 `EXIT_CODE: <n>` message (§6.2.1).
     pub fn send_exit_code(&mut self, now: Instant, code: i32) -> Result<(), SendError> {
         self.require_role(Role::Agent)?;
         self.send_one(now, PayloadType::ExitCode, ExitCode(code).to_bytes())
