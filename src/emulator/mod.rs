@@ -9,6 +9,7 @@ mod cli_main;
 mod ec2;
 pub mod fleet;
 mod identity;
+pub mod ids;
 mod pagination;
 mod router;
 mod server;
