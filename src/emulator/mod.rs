@@ -8,6 +8,7 @@ mod api;
 mod ec2;
 pub mod fleet;
 mod identity;
+pub mod ids;
 mod pagination;
 mod router;
 mod server;

@@ -7,7 +7,7 @@
 //! superseded socket should.
 
 use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{FutureExt, SinkExt, StreamExt};
@@ -41,12 +41,10 @@ pub struct Link {
     writer_queue: Option<mpsc::Sender<Vec<u8>>>,
     writer: JoinHandle<()>,
     pub outbox: VecDeque<Vec<u8>>,
-    /// When `cut-every` fault injection will close this socket.
-    pub cut_at: Option<Instant>,
 }
 
 impl Link {
-    pub fn new(socket: AgentSocket, cut_at: Option<Instant>) -> Self {
+    pub fn new(socket: AgentSocket) -> Self {
         let (sink, reader) = socket.split();
         let (queue, frames) = mpsc::channel(WRITER_QUEUE);
         Self {
@@ -54,7 +52,6 @@ impl Link {
             writer_queue: Some(queue),
             writer: tokio::spawn(write_frames(sink, frames)),
             outbox: VecDeque::new(),
-            cut_at,
         }
     }
 

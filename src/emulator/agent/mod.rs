@@ -4,7 +4,8 @@
 //!
 //! - `upgrade.rs`: `GET /v1/data-channel/{sid}`, the OpenDataChannel token check.
 //! - `directory.rs`: which sessions have a running task (sockets of a resume go there).
-//! - `task.rs` + `steps.rs`: the per-session task around a `proto::Session` in the agent role.
+//! - `task.rs` + `steps.rs`: the per-session task around a `proto::Session` in the agent role;
+//!   `task.rs` declares all of its state, `timers.rs` its deadlines.
 //! - `link.rs`: one attached websocket with its writer task.
 //! - `process.rs`, `reaper.rs`, `utf8_chunks.rs`: the shell or command, and its cleanup.
 //! - `documents.rs`, `ending.rs`: what a document runs, why a session ended.
@@ -20,6 +21,7 @@ pub mod reaper;
 mod setup;
 mod steps;
 mod task;
+mod timers;
 mod upgrade;
 pub mod utf8_chunks;
 

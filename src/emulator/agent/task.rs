@@ -3,9 +3,12 @@
 //! `sockets` and the task carries on with the same sequence numbers (protocol.md §7.2).
 //!
 //! The loop: apply whatever happened (socket frame, process output or exit, a timer, a
-//! TerminateSession signal), then drain the session's events and frames (`steps.rs`), then
-//! sleep until the next input or deadline. Nothing in the loop awaits a socket write or a
-//! process, so one slow client or stuck shell stalls only itself.
+//! TerminateSession signal), then drain the session's events and frames and handle expired
+//! timers (`steps.rs`), then sleep until the next input or the table's next deadline
+//! (`timers.rs`). Nothing in the loop awaits a socket write or a process, so one slow client
+//! or stuck shell stalls only itself.
+//!
+//! All of the task's state is declared in this file: [`SessionTask`] and the groups it holds.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -13,11 +16,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 
-use super::documents::SessionPlan;
 use super::ending::Ending;
 use super::link::{AgentSocket, Incoming, Link};
-use super::process::{LaunchSpec, Output, Process, ProcessEvent};
-use super::setup;
+use super::process::{Output, Process, ProcessEvent};
+use super::setup::{self, SessionSetup};
+use super::timers::{Timer, TimerTable};
 use crate::emulator::faults::{Direction, FaultInjector};
 use crate::emulator::sessions::{SessionRecord, TerminateRequest};
 use crate::emulator::state::EmulatorState;
@@ -44,39 +47,60 @@ const READY_FRAMES_PER_PASS: usize = 128;
 const INPUT_HIGH_WATER_BYTES: usize = 8 << 20;
 /// The agent's wait for the HandshakeResponse (§7.3).
 pub(super) const HANDSHAKE_WAIT: Duration = Duration::from_secs(15);
+/// When no timer is armed, wake up this often anyway.
+const IDLE_WAKE: Duration = Duration::from_secs(3600);
 
+/// One session's task. What it runs is fixed at the start (`setup`); the rest is grouped
+/// by what it talks to: the data channel, the process, the client's socket, the registry's
+/// terminate signal, and the timers.
 pub(super) struct SessionTask {
     pub(super) state: Arc<EmulatorState>,
+    /// The session as the registry knows it: id, target, document, start time.
     pub(super) record: SessionRecord,
-    pub(super) plan: Result<SessionPlan, String>,
-    pub(super) launch: LaunchSpec,
-    /// Advertised in the handshake: the instance's agent version from the fleet (§4.3).
-    pub(super) agent_version: String,
+    /// The document's plan, the process to launch, the agent version to advertise.
+    pub(super) setup: SessionSetup,
+    pub(super) channel: Channel,
+    pub(super) process: ProcessSide,
+    pub(super) client: ClientSide,
+    pub(super) terminate: TerminateWatch,
+    pub(super) timers: TimerTable,
+}
+
+/// The data channel in the agent role, and how far its ending has got.
+pub(super) struct Channel {
     pub(super) session: Session,
-    pub(super) process: Option<Process>,
-    pub(super) link: Option<Link>,
-    pub(super) faults: Option<FaultInjector>,
-    pub(super) terminate: watch::Receiver<Option<TerminateRequest>>,
-    pub(super) terminate_open: bool,
-    /// Output the session did not accept yet (backpressure), with its stream.
-    pub(super) pending_output: Option<Output>,
-    pub(super) output_done: bool,
-    pub(super) exit: Option<Option<i32>>,
+    /// The exit code went out (non-interactive commands, §6.1).
     pub(super) exit_code_sent: bool,
-    pub(super) deadlines: Deadlines,
-    pub(super) attached_once: bool,
+    /// Unacknowledged messages when the drain last looked: fewer now means progress (§7.3).
     pub(super) last_unacked: usize,
 }
 
-/// Everything the task may wake up for besides input. `None` means "not armed".
-#[derive(Debug, Default)]
-pub(super) struct Deadlines {
-    pub(super) idle: Option<Instant>,
-    pub(super) max_duration: Option<Instant>,
-    pub(super) detached: Option<Instant>,
-    pub(super) handshake: Option<Instant>,
-    pub(super) linger: Option<Instant>,
-    pub(super) drain_stall: Option<Instant>,
+/// The shell or command, once started, and what is left of its output.
+#[derive(Default)]
+pub(super) struct ProcessSide {
+    pub(super) child: Option<Process>,
+    /// Output the session did not accept yet (backpressure), with its stream.
+    pub(super) pending_output: Option<Output>,
+    /// Every output stream ended.
+    pub(super) output_done: bool,
+    /// Set once the process exited, with its code when it has one.
+    pub(super) exit: Option<Option<i32>>,
+}
+
+/// The client's side: its websocket while one is attached, and the fault injector between
+/// the two.
+pub(super) struct ClientSide {
+    pub(super) link: Option<Link>,
+    /// A socket was attached before: the next one is a resume (§7.2).
+    pub(super) attached_once: bool,
+    pub(super) faults: Option<FaultInjector>,
+}
+
+/// TerminateSession (or shutdown) from the registry.
+pub(super) struct TerminateWatch {
+    pub(super) receiver: watch::Receiver<Option<TerminateRequest>>,
+    /// False once the registry dropped its sender: nothing more can arrive.
+    pub(super) open: bool,
 }
 
 enum Wake {
@@ -104,7 +128,7 @@ pub async fn run_session(
         Err(ending) => ending,
     };
     tracing::info!(%session_id, reason = %ending.history_reason(), "session ended");
-    tracing::debug!(%session_id, stats = ?task.session.stats(), "data channel counters");
+    tracing::debug!(%session_id, stats = ?task.channel.session.stats(), "data channel counters");
     task.finish(ending).await;
     state.agents.remove(&session_id);
 }
@@ -112,37 +136,36 @@ pub async fn run_session(
 impl SessionTask {
     fn new(state: Arc<EmulatorState>, record: SessionRecord) -> Self {
         let now = Instant::now();
-        let setup = setup::SessionSetup::new(&state, &record);
+        let setup = SessionSetup::new(&state, &record);
         let faults = setup::fault_injector(&state.config.faults, &record.id);
         let session = setup::agent_session(&record.id, AGENT_WINDOW_MESSAGES, now);
-        let terminate = state.sessions.subscribe_terminate(&record.id);
-        let terminate_open = terminate.is_some();
-        let terminate = terminate.unwrap_or_else(|| watch::channel(None).1);
-        let deadlines = Deadlines {
-            max_duration: state
+        let receiver = state.sessions.subscribe_terminate(&record.id);
+        let open = receiver.is_some();
+        let receiver = receiver.unwrap_or_else(|| watch::channel(None).1);
+        let mut timers = TimerTable::default();
+        timers.set_or_stop(
+            Timer::MaxDuration,
+            state
                 .max_duration()
                 .map(|max| now + setup::remaining(record.started_at, max)),
-            ..Deadlines::default()
-        };
+        );
         Self {
-            plan: setup.plan,
             state,
             record,
-            launch: setup.launch,
-            agent_version: setup.agent_version,
-            session,
-            process: None,
-            link: None,
-            faults,
-            terminate,
-            terminate_open,
-            pending_output: None,
-            output_done: false,
-            exit: None,
-            exit_code_sent: false,
-            deadlines,
-            attached_once: false,
-            last_unacked: 0,
+            setup,
+            channel: Channel {
+                session,
+                exit_code_sent: false,
+                last_unacked: 0,
+            },
+            process: ProcessSide::default(),
+            client: ClientSide {
+                link: None,
+                attached_once: false,
+                faults,
+            },
+            terminate: TerminateWatch { receiver, open },
+            timers,
         }
     }
 
@@ -152,7 +175,7 @@ impl SessionTask {
             if let Some(ending) = self.step(now) {
                 return ending;
             }
-            let wake_at = self.next_wake(now);
+            let wake_at = self.timers.next_timeout().unwrap_or(now + IDLE_WAKE);
             let wake = self.wait(&mut sockets, wake_at).await;
             let now = Instant::now();
             let ending = match wake {
@@ -184,15 +207,20 @@ impl SessionTask {
 
     async fn wait(&mut self, sockets: &mut mpsc::Receiver<AgentSocket>, wake_at: Instant) -> Wake {
         let wants_output = self.wants_output();
-        let has_outbox = self.link.as_ref().is_some_and(|l| !l.outbox.is_empty());
+        let has_outbox = self
+            .client
+            .link
+            .as_ref()
+            .is_some_and(|l| !l.outbox.is_empty());
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake_at));
+        let terminate = &mut self.terminate;
         tokio::select! {
             socket = sockets.recv() => Wake::Socket(socket.map(Box::new)),
-            wake = link_activity(self.link.as_mut(), has_outbox) => wake,
-            wake = process_activity(self.process.as_mut(), wants_output) => wake,
-            changed = self.terminate.changed(), if self.terminate_open => {
+            wake = link_activity(self.client.link.as_mut(), has_outbox) => wake,
+            wake = process_activity(self.process.child.as_mut(), wants_output) => wake,
+            changed = terminate.receiver.changed(), if terminate.open => {
                 if changed.is_err() {
-                    self.terminate_open = false;
+                    terminate.open = false;
                 }
                 Wake::Terminate
             }
@@ -203,34 +231,35 @@ impl SessionTask {
     /// A new socket for this session: replaces any old one (closing its TCP connection)
     /// and makes every unacknowledged frame due again.
     pub(super) fn attach(&mut self, socket: AgentSocket, now: Instant) {
-        let cut_at = self
-            .faults
-            .as_ref()
-            .and_then(|f| f.spec().cut_every)
-            .map(|every| now + every);
-        self.link = Some(Link::new(socket, cut_at));
-        if let Some(faults) = self.faults.as_mut() {
+        let client = &mut self.client;
+        client.link = Some(Link::new(socket));
+        let cut_every = client.faults.as_ref().and_then(|f| f.spec().cut_every);
+        self.timers
+            .set_or_stop(Timer::Cut, cut_every.map(|every| now + every));
+        if let Some(faults) = client.faults.as_mut() {
             faults.forget_held();
         }
-        if self.attached_once {
-            self.session.handle_reconnect(now);
+        if client.attached_once {
+            self.channel.session.handle_reconnect(now);
             tracing::info!(session_id = %self.record.id, "client resumed the data channel");
         }
-        self.attached_once = true;
-        self.deadlines.detached = None;
-        if self.deadlines.drain_stall.is_some() {
-            self.deadlines.drain_stall = Some(now + DRAIN_STALL);
+        client.attached_once = true;
+        self.timers.stop(Timer::Detached);
+        if self.timers.get(Timer::DrainStall).is_some() {
+            self.timers.set(Timer::DrainStall, now + DRAIN_STALL);
         }
         self.state.sessions.mark_attached(&self.record.id);
     }
 
     /// The socket is gone: keep the session, wait for a resume for the grace period.
     pub(super) fn detach(&mut self, now: Instant) {
-        self.link = None;
-        if let Some(faults) = self.faults.as_mut() {
+        self.client.link = None;
+        self.timers.stop(Timer::Cut);
+        if let Some(faults) = self.client.faults.as_mut() {
             faults.forget_held();
         }
-        self.deadlines.detached = Some(now + self.state.config.detached_grace);
+        self.timers
+            .set(Timer::Detached, now + self.state.config.detached_grace);
         self.state.sessions.mark_detached(&self.record.id);
     }
 
@@ -238,16 +267,18 @@ impl SessionTask {
         match incoming {
             Incoming::Frame(frame) => {
                 let mut frames = VecDeque::new();
-                match self.faults.as_mut() {
+                match self.client.faults.as_mut() {
                     Some(faults) => faults.apply(Direction::FromClient, frame, &mut frames),
                     None => frames.push_back(frame),
                 }
-                let malformed_before = self.session.stats().malformed_dropped;
-                self.session.set_receive_ready(self.process_takes_input());
+                let takes_input = self.process_takes_input();
+                let session = &mut self.channel.session;
+                let malformed_before = session.stats().malformed_dropped;
+                session.set_receive_ready(takes_input);
                 for frame in frames {
-                    self.session.handle_frame(now, &frame);
+                    session.handle_frame(now, &frame);
                 }
-                if self.session.stats().malformed_dropped > malformed_before {
+                if session.stats().malformed_dropped > malformed_before {
                     tracing::debug!(session_id = %self.record.id, "malformed frame dropped");
                 }
             }
@@ -259,6 +290,7 @@ impl SessionTask {
     /// False while the process has more than [`INPUT_HIGH_WATER_BYTES`] of input waiting.
     fn process_takes_input(&self) -> bool {
         self.process
+            .child
             .as_ref()
             .is_none_or(|process| process.queued_input_bytes() < INPUT_HIGH_WATER_BYTES)
     }
@@ -267,7 +299,7 @@ impl SessionTask {
     /// instead of one per frame.
     fn take_ready_frames(&mut self, now: Instant) {
         for _ in 0..READY_FRAMES_PER_PASS {
-            match self.link.as_mut().and_then(Link::try_next_incoming) {
+            match self.client.link.as_mut().and_then(Link::try_next_incoming) {
                 Some(incoming) => self.on_incoming(incoming, now),
                 None => return,
             }
@@ -275,28 +307,30 @@ impl SessionTask {
     }
 
     fn terminate_request(&self) -> Option<TerminateRequest> {
-        self.terminate.borrow().clone()
+        self.terminate.receiver.borrow().clone()
     }
 
     /// Sends channel_closed when a client is there to read it, kills whatever is left of
     /// the process and moves the session to History.
     async fn finish(&mut self, ending: Ending) {
-        if let Some(process) = &self.process {
+        if let Some(process) = &self.process.child {
             process.kill();
         }
-        if self.link.is_some() {
+        if self.client.link.is_some() {
             let now = Instant::now();
-            self.session.close(now, &ending.channel_closed_output());
+            self.channel
+                .session
+                .close(now, &ending.channel_closed_output());
             self.pump_transmit_all(now);
         }
         // History first: a client that read channel_closed finds the session ended.
         self.state
             .sessions
             .finish(&self.record.id, ending.status(), ending.history_reason());
-        if let Some(link) = self.link.take() {
+        if let Some(link) = self.client.link.take() {
             link.close_gracefully().await;
         }
-        self.process = None;
+        self.process.child = None;
     }
 }
 

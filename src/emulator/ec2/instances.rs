@@ -7,7 +7,7 @@ use super::query::{Query, printable};
 use super::xml::XmlWriter;
 use super::{Ec2Error, iso8601};
 use crate::emulator::fleet::{ACCOUNT_ID, Fleet, FleetInstance, InstanceState};
-use crate::emulator::pagination;
+use crate::emulator::{ids, pagination};
 
 const ROOT: &str = "DescribeInstancesResponse";
 
@@ -55,10 +55,7 @@ fn select_by_ids<'f>(fleet: &'f Fleet, ids: &[String]) -> Result<Vec<&'f FleetIn
     if ids.is_empty() {
         return Ok(fleet.ec2_instances().collect());
     }
-    if let Some(bad) = ids
-        .iter()
-        .find(|id| !id.starts_with("i-") || crate::aws::types::InstanceId::parse(id).is_none())
-    {
+    if let Some(bad) = ids.iter().find(|id| !ids::is_ec2_instance_id(id)) {
         return Err(Ec2Error::new(
             "InvalidInstanceID.Malformed",
             format!("Invalid id: \"{}\"", printable(bad)),

@@ -7,6 +7,8 @@ use std::net::Ipv4Addr;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::emulator::ids;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FleetFile {
@@ -116,13 +118,13 @@ impl TryFrom<String> for InstanceIdField {
     type Error = String;
 
     fn try_from(text: String) -> Result<Self, String> {
-        crate::aws::types::InstanceId::parse(&text)
-            .map(|_| Self(text.clone()))
-            .ok_or_else(|| {
-                format!(
-                    "`{text}` is not an instance id (i- or mi- and 8 to 17 lower-case hex digits)"
-                )
-            })
+        if ids::is_ssm_instance_id(&text) {
+            Ok(Self(text))
+        } else {
+            Err(format!(
+                "`{text}` is not an instance id (i- and 8 or 17 lower-case hex digits, or mi- and 17)"
+            ))
+        }
     }
 }
 

@@ -41,7 +41,7 @@ fn generated_fleets_are_deterministic_and_mostly_healthy() {
     assert_eq!(ids.len(), 1000);
     assert!(
         ids.iter()
-            .all(|id| crate::aws::types::InstanceId::parse(id).is_some())
+            .all(|id| crate::emulator::ids::is_ec2_instance_id(id))
     );
     let mut ips: Vec<&str> = fleet
         .instances
@@ -132,6 +132,12 @@ fn broken_fleet_files_name_the_line_and_field() {
 
     let (line, field, _) = fleet_error("[[instances]]\nid = \"web-1\"\n");
     assert_eq!((line, field.as_str()), (2, "id"));
+    // 12 digits is no length AWS issues; a hybrid node's id always has 17.
+    for id in ["i-0123456789ab", "mi-1234abcd"] {
+        let (line, field, message) = fleet_error(&format!("[[instances]]\nid = \"{id}\"\n"));
+        assert_eq!((line, field.as_str()), (2, "id"), "{id}");
+        assert!(message.contains("not an instance id"), "{message}");
+    }
 
     let (line, field, message) =
         fleet_error("\n[[instances]]\nid = \"i-0123456789abcdef0\"\nnmae = \"x\"\n");

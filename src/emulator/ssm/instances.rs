@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Call, SsmError, epoch_seconds, max_results, start_offset};
 use crate::emulator::fleet::FleetInstance;
-use crate::emulator::pagination;
+use crate::emulator::{ids, pagination};
 
 /// The agent version the emulator calls "latest" (`IsLatestVersion`).
 pub const LATEST_AGENT_VERSION: &str = "3.3.1142.0";
@@ -65,10 +65,7 @@ impl Criterion {
         }
         Ok(match key {
             "InstanceIds" => {
-                if let Some(bad) = values
-                    .iter()
-                    .find(|id| crate::aws::types::InstanceId::parse(id).is_none())
-                {
+                if let Some(bad) = values.iter().find(|id| !ids::is_ssm_instance_id(id)) {
                     return Err(SsmError::new(
                         "InvalidInstanceId",
                         format!("Instance Id {} is not valid.", bad.escape_debug()),

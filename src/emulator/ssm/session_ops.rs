@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 use super::documents::{self, SessionDocument};
 use super::{Call, SsmError};
 use crate::emulator::fleet::{ACCOUNT_ID, User};
+use crate::emulator::ids;
 use crate::emulator::sessions::{NewSession, RegistryError, SessionRecord};
 
 #[derive(Deserialize)]
@@ -80,7 +81,7 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
 
 /// Shape checks AWS makes before looking at anything else.
 fn validate_start(request: &StartSessionRequest) -> Result<(), SsmError> {
-    if crate::aws::types::InstanceId::parse(&request.target).is_none() {
+    if !ids::is_ssm_instance_id(&request.target) {
         return Err(SsmError::validation(format!(
             "1 validation error detected: Value '{}' at 'target' failed to satisfy constraint: Member must be an instance id",
             request.target.escape_debug()
