@@ -17,3 +17,6 @@ pub mod shell;
 pub mod text;
 pub mod transport;
 pub mod tui;
+
+#[cfg(test)]
+mod layers_tests;
