@@ -36,7 +36,16 @@ pub fn escape_for_terminal(text: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(ch: char) -> bool {
-    ch.is_control() || is_bidi_control(ch) || matches!(ch, '\u{2028}' | '\u{2029}')
+    ch.is_control()
+        || is_bidi_control(ch)
+        || is_invisible(ch)
+        || matches!(ch, '\u{2028}' | '\u{2029}')
+}
+
+/// Zero-width characters draw nothing, so `web\u{200b}-1` looks exactly like `web-1`: a
+/// look-alike instance name. Shown escaped like the controls (issue 17, F9).
+fn is_invisible(ch: char) -> bool {
+    matches!(ch, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
 }
 
 /// Bidi embeddings, overrides and isolates reorder what follows them on screen (the
@@ -59,6 +68,77 @@ fn push_escaped(out: &mut String, ch: char) {
         c => {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         }
+    }
+}
+
+/// Pretty JSON whose strings carry no character a terminal or a JSON viewer would act on:
+/// serde_json escapes only C0 controls, so DEL, the C1 controls (U+009B is an 8-bit CSI),
+/// bidi overrides, line separators and zero-width characters are written as `\uXXXX` here,
+/// the same set [`escape_for_terminal`] makes visible in tables. The JSON means the same.
+pub fn write_json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    writer: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut serializer =
+        serde_json::Serializer::with_formatter(writer, TerminalSafeJson(Default::default()));
+    value.serialize(&mut serializer)
+}
+
+struct TerminalSafeJson(serde_json::ser::PrettyFormatter<'static>);
+
+impl serde_json::ser::Formatter for TerminalSafeJson {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut plain_from = 0;
+        for (at, ch) in fragment.char_indices() {
+            if needs_escape(ch) {
+                writer.write_all(&fragment.as_bytes()[plain_from..at])?;
+                // Every character needs_escape accepts lies in the Basic Multilingual Plane.
+                write!(writer, "\\u{:04x}", u32::from(ch))?;
+                plain_from = at + ch.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[plain_from..])
+    }
+
+    // Layout is the pretty printer's; only string contents differ.
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
     }
 }
 
@@ -134,6 +214,46 @@ mod tests {
         assert_eq!(escape_for_terminal("x\u{9b}2J"), "x\\u{9b}2J");
         assert_eq!(escape_for_terminal("\u{202e}txt"), "\\u{202e}txt");
         assert_eq!(escape_for_terminal("a\u{2028}b"), "a\\u{2028}b");
+    }
+
+    #[test]
+    fn zero_width_characters_are_shown() {
+        assert_eq!(escape_for_terminal("web\u{200b}-1"), "web\\u{200b}-1");
+        assert_eq!(
+            escape_for_terminal("\u{feff}a\u{200d}b"),
+            "\\u{feff}a\\u{200d}b"
+        );
+    }
+
+    #[test]
+    fn json_strings_carry_no_terminal_controls_and_mean_the_same() {
+        let hostile =
+            "x\u{9b}2J\u{9d}0;t\u{9c}\u{7f}\u{202e}\u{202c}\u{2028}\u{200b}\u{feff}\u{1b}é한";
+        let value = serde_json::json!({ "tags": { "Name": hostile }, "list": [hostile] });
+        let mut out = Vec::new();
+        write_json_pretty(&mut out, &value).expect("serialises");
+        let text = String::from_utf8(out).expect("utf-8");
+        assert!(!text.chars().any(needs_escape_in_json), "{text}");
+        assert!(text.contains("\\u009b") && text.contains("\\u202e") && text.contains("\\ufeff"));
+        assert!(
+            text.contains("é한"),
+            "printable text stays as it is: {text}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        assert_eq!(back, value);
+        // Same layout as serde_json's pretty printer.
+        let plain = serde_json::json!({ "a": [1, 2], "b": "c" });
+        let mut out = Vec::new();
+        write_json_pretty(&mut out, &plain).expect("serialises");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            serde_json::to_string_pretty(&plain).expect("serialises")
+        );
+    }
+
+    /// Line breaks and indentation are JSON's own layout; everything else must be escaped.
+    fn needs_escape_in_json(ch: char) -> bool {
+        ch != '\n' && needs_escape(ch)
     }
 
     #[test]

@@ -75,7 +75,7 @@ fn print(instances: &[Instance], format: OutputFormat, show_region: bool) -> io:
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
         OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &json_rows(instances))?;
+            crate::text::write_json_pretty(&mut out, &json_rows(instances))?;
             writeln!(out)?;
         }
         OutputFormat::Table => out.write_all(render_table(instances, show_region).as_bytes())?,
@@ -83,7 +83,7 @@ fn print(instances: &[Instance], format: OutputFormat, show_region: bool) -> io:
     out.flush()
 }
 
-/// One JSON object per instance; JSON string escaping already makes any text safe.
+/// One JSON object per instance; `text::write_json_pretty` escapes what a terminal would act on.
 #[derive(Debug, serde::Serialize)]
 pub struct JsonRow<'a> {
     pub id: &'a str,
