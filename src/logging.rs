@@ -68,9 +68,12 @@ pub fn init_file_logging(program: &str) -> std::io::Result<(PathBuf, WorkerGuard
 }
 
 /// Logging to stderr, for the emulator, whose stdout/stderr are its console.
+/// Colour only when stderr is a terminal: a pipe or a log file gets plain text.
 pub fn init_stderr_logging() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter_from_env())
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use super::emulator::fleet_from_args;
 use super::exit;
-use super::ui::{block_on, finish, prepare, start_logging};
+use super::ui::{block_on, finish, prepare, require_terminal, start_logging};
 use crate::aws::AwsClient;
 use crate::cli::{Cli, DemoArgs};
 use crate::emulator::EmulatorConfig;
@@ -36,6 +36,9 @@ pub fn run(cli: &Cli, args: DemoArgs) -> ExitCode {
         return ExitCode::from(exit::USAGE);
     };
     let access_key = user.access_key_id.clone();
+    if let Err(status) = require_terminal("gangway demo") {
+        return status;
+    }
     let _log = start_logging();
     let mut model = prepare(cli, Some(&args.user));
     model.regions = vec![DEMO_REGION.to_owned()];

@@ -13,6 +13,9 @@ use crate::tui::runtime;
 
 /// Entry point of `gangway` with no subcommand.
 pub fn run(cli: &Cli) -> ExitCode {
+    if let Err(status) = require_terminal("gangway") {
+        return status;
+    }
     let _log = start_logging();
     let model = prepare(cli, None);
     let options = cli.aws.options();
@@ -27,6 +30,20 @@ pub fn run(cli: &Cli) -> ExitCode {
         let regions = clients.iter().map(|c| c.region().to_owned()).collect();
         finish(runtime::run(Model { regions, ..model }, clients).await)
     })
+}
+
+/// The UI draws on stdout and reads keys from stdin; without a terminal on both it could only
+/// fail later with an OS error ("No such device or address"), so say what to use instead.
+pub(super) fn require_terminal(program: &str) -> Result<(), ExitCode> {
+    if crate::shell::terminal::stdio_is_tty() {
+        return Ok(());
+    }
+    eprintln!(
+        "{program}: the UI needs a terminal on stdin and stdout. Without one, use \
+         `gangway list` and `gangway connect TARGET` (pipes work), or serve the emulator \
+         alone with `gangway emulator`."
+    );
+    Err(ExitCode::from(exit::USAGE))
 }
 
 /// File logging for the whole run; the returned guard flushes the last lines when dropped.
