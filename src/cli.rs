@@ -1,7 +1,12 @@
 //! Command-line parsing, at the top of the crate: each subcommand's arguments are plain data
 //! handed to its file in `commands/`, and converted here into the layers' own option types
 //! (`AwsArgs::options`). Nothing below `commands/` imports this module. `main.rs` only
-//! dispatches.
+//! dispatches what [`Cli::resolve`] returns.
+//!
+//! Each subcommand accepts only the options that mean something to it (issue 16, bug 9). The
+//! AWS options and the UI's `--readonly`/`--config` may also stand before the subcommand
+//! (`gangway --profile dev list`); `resolve` merges them into the subcommand's own, and refuses
+//! them where they mean nothing (`gangway --tag Env=dev emulator`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,35 +27,31 @@ pub struct Cli {
     #[command(flatten)]
     pub aws: AwsArgs,
 
-    /// Hide dangerous actions (opening shells, terminating sessions).
-    #[arg(long, global = true)]
-    pub readonly: bool,
-
-    /// Config file (default: ~/.config/gangway/config.toml).
-    #[arg(long, global = true, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub ui: UiArgs,
 
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
-/// How to reach AWS. Everything not given here comes from aws-config's default chain.
-#[derive(Debug, Clone, Default, Args)]
+/// How to reach AWS. Everything not given here comes from aws-config's default chain
+/// (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct AwsArgs {
     /// Named profile from ~/.aws/config (SSO, credential_process and assumed roles work).
-    #[arg(long, global = true, env = "AWS_PROFILE")]
+    #[arg(long)]
     pub profile: Option<String>,
 
     /// Region, or several separated by commas (`ap-northeast-2,us-east-1`).
-    #[arg(long, global = true, value_delimiter = ',')]
+    #[arg(long, value_delimiter = ',')]
     pub region: Vec<String>,
 
     /// Endpoint URL for every AWS service (for the emulator: `http://127.0.0.1:PORT`).
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, value_name = "URL")]
     pub endpoint_url: Option<String>,
 
     /// Only instances with this tag (repeatable), applied as EC2 filters.
-    #[arg(long = "tag", global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub tags: Vec<(String, String)>,
 }
 
@@ -68,6 +69,48 @@ impl AwsArgs {
             endpoint_url: self.endpoint_url.clone().filter(|u| !u.is_empty()),
         }
     }
+
+    fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// These options given after the subcommand, over those given before it: a value given
+    /// after wins, tags add up.
+    fn over(self, before: AwsArgs) -> AwsArgs {
+        let mut tags = before.tags;
+        tags.extend(self.tags);
+        AwsArgs {
+            profile: self.profile.or(before.profile),
+            region: if self.region.is_empty() {
+                before.region
+            } else {
+                self.region
+            },
+            endpoint_url: self.endpoint_url.or(before.endpoint_url),
+            tags,
+        }
+    }
+}
+
+/// Options of the UI (and of the commands that read the config file).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
+pub struct UiArgs {
+    /// Hide dangerous actions (opening shells, terminating sessions).
+    #[arg(long)]
+    pub readonly: bool,
+
+    /// Config file (default: ~/.config/gangway/config.toml); one named here must exist.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl UiArgs {
+    fn over(self, before: UiArgs) -> UiArgs {
+        UiArgs {
+            readonly: self.readonly || before.readonly,
+            config: self.config.or(before.config),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -82,6 +125,73 @@ pub enum Command {
     List(ListArgs),
 }
 
+/// What to run, with every option where it belongs: the result of [`Cli::resolve`].
+#[derive(Debug, Clone)]
+pub enum Invocation {
+    /// `gangway` with no subcommand: the UI against AWS.
+    Ui {
+        aws: AwsArgs,
+        ui: UiArgs,
+    },
+    Demo(DemoArgs),
+    Emulator(EmulatorArgs),
+    Connect(ConnectArgs),
+    List(ListArgs),
+}
+
+impl Cli {
+    /// Merges the options given before the subcommand into it, or says which of them do
+    /// not apply there. The error is one line for the user (exit status 2, like clap's).
+    pub fn resolve(self) -> Result<Invocation, String> {
+        let Cli { aws, ui, command } = self;
+        let refuse = |what: &str, command: &str, why: &str| {
+            Err(format!(
+                "{what} does not apply to `gangway {command}` ({why})"
+            ))
+        };
+        Ok(match command {
+            None => Invocation::Ui { aws, ui },
+            Some(Command::Demo(mut args)) => {
+                if !aws.is_empty() {
+                    return refuse(
+                        "--profile, --region, --endpoint-url and --tag",
+                        "demo",
+                        "it signs in to its own emulator",
+                    );
+                }
+                args.ui = args.ui.over(ui);
+                Invocation::Demo(args)
+            }
+            Some(Command::Emulator(args)) => {
+                if !aws.is_empty() || ui != UiArgs::default() {
+                    return refuse(
+                        "an AWS or UI option",
+                        "emulator",
+                        "it serves AWS instead of calling it",
+                    );
+                }
+                Invocation::Emulator(args)
+            }
+            Some(Command::Connect(mut args)) => {
+                if ui.readonly || args.readonly {
+                    return Err(
+                        "--readonly forbids opening shells: `gangway connect` refused".into(),
+                    );
+                }
+                args.aws = args.aws.over(aws);
+                args.config = args.config.or(ui.config);
+                Invocation::Connect(args)
+            }
+            Some(Command::List(mut args)) => {
+                args.aws = args.aws.over(aws);
+                // Listing is never dangerous: --readonly changes nothing here.
+                args.config = args.config.or(ui.config);
+                Invocation::List(args)
+            }
+        })
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct DemoArgs {
     /// Sign in to the demo as this emulator user (`dev` or `admin`).
@@ -90,6 +200,9 @@ pub struct DemoArgs {
 
     #[command(flatten)]
     pub fleet: FleetArgs,
+
+    #[command(flatten)]
+    pub ui: UiArgs,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -145,6 +258,17 @@ pub struct ConnectArgs {
     /// Document parameter (repeatable), e.g. `command=uptime`.
     #[arg(long = "parameter", value_name = "K=V", value_parser = parse_key_value)]
     pub parameters: Vec<(String, String)>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids opening shells: with it, connect refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -157,6 +281,13 @@ pub enum OutputFormat {
 pub struct ListArgs {
     #[arg(long, value_enum, default_value = "table")]
     pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the list, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -175,12 +306,86 @@ mod tests {
             let error = Cli::try_parse_from(args).expect_err("a malformed tag is an error");
             assert!(error.to_string().contains("KEY=VALUE"), "{error}");
         }
-        let cli = Cli::try_parse_from(["gangway", "list", "--tag", "Env=dev", "--tag", "Role=a=b"])
-            .expect("valid tags");
+        let tags = list(&["gangway", "--tag", "Env=dev", "list", "--tag", "Role=a=b"])
+            .aws
+            .tags;
         assert_eq!(
-            cli.aws.tags,
+            tags,
             [("Env".into(), "dev".into()), ("Role".into(), "a=b".into())]
         );
+    }
+
+    fn resolve(args: &[&str]) -> Result<Invocation, String> {
+        Cli::try_parse_from(args)
+            .map_err(|e| e.to_string())?
+            .resolve()
+    }
+
+    fn list(args: &[&str]) -> ListArgs {
+        match resolve(args) {
+            Ok(Invocation::List(list)) => list,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_before_the_subcommand_are_merged_into_it() {
+        let args = list(&[
+            "gangway",
+            "--profile",
+            "dev",
+            "--region",
+            "eu-west-1",
+            "--config",
+            "c.toml",
+            "list",
+            "--region",
+            "us-east-1",
+        ]);
+        assert_eq!(args.aws.profile.as_deref(), Some("dev"));
+        assert_eq!(
+            args.aws.region,
+            ["us-east-1"],
+            "the value after the subcommand wins"
+        );
+        assert_eq!(args.config, Some(PathBuf::from("c.toml")));
+        let Ok(Invocation::Demo(demo)) = resolve(&["gangway", "--readonly", "demo"]) else {
+            panic!("demo");
+        };
+        assert!(demo.ui.readonly);
+    }
+
+    #[test]
+    fn options_that_mean_nothing_to_a_subcommand_are_refused() {
+        // Each of these was accepted and ignored (issue 16, bug 9).
+        for args in [
+            &["gangway", "emulator", "--endpoint-url", "http://x"][..],
+            &["gangway", "emulator", "--tag", "Env=dev"],
+            &["gangway", "emulator", "--region", "us-east-1"],
+            &["gangway", "emulator", "--readonly"],
+            &["gangway", "--tag", "Env=dev", "emulator"],
+            &["gangway", "--readonly", "emulator"],
+            &["gangway", "--profile", "dev", "demo"],
+            &["gangway", "demo", "--endpoint-url", "http://x"],
+            &["gangway", "list", "--readonly", "--user", "dev"],
+        ] {
+            assert!(resolve(args).is_err(), "{args:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn readonly_refuses_to_open_a_shell() {
+        for args in [
+            &["gangway", "--readonly", "connect", "web-1"][..],
+            &["gangway", "connect", "--readonly", "web-1"],
+        ] {
+            let error = resolve(args).expect_err("refused");
+            assert!(error.contains("--readonly"), "{error}");
+        }
+        assert!(matches!(
+            resolve(&["gangway", "connect", "web-1"]),
+            Ok(Invocation::Connect(_))
+        ));
     }
 
     #[test]
@@ -203,7 +408,7 @@ mod tests {
 
     #[test]
     fn regions_are_comma_separated() {
-        let cli = Cli::parse_from(["gangway", "--region", "ap-northeast-2,us-east-1", "list"]);
-        assert_eq!(cli.aws.region, ["ap-northeast-2", "us-east-1"]);
+        let args = list(&["gangway", "--region", "ap-northeast-2,us-east-1", "list"]);
+        assert_eq!(args.aws.region, ["ap-northeast-2", "us-east-1"]);
     }
 }

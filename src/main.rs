@@ -1,16 +1,22 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gangway::cli::{Cli, Command};
+use gangway::cli::{Cli, Invocation};
 use gangway::commands;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command.clone() {
-        None => commands::ui::run(&cli),
-        Some(Command::Demo(args)) => commands::demo::run(&cli, args),
-        Some(Command::Emulator(args)) => commands::emulator::run(args),
-        Some(Command::Connect(args)) => commands::connect::run(&cli.aws, args),
-        Some(Command::List(args)) => commands::list::run(&cli.aws, &args),
+    let invocation = match Cli::parse().resolve() {
+        Ok(invocation) => invocation,
+        Err(message) => {
+            eprintln!("gangway: {message}");
+            return ExitCode::from(commands::exit::USAGE);
+        }
+    };
+    match invocation {
+        Invocation::Ui { aws, ui } => commands::ui::run(&aws, &ui),
+        Invocation::Demo(args) => commands::demo::run(args),
+        Invocation::Emulator(args) => commands::emulator::run(args),
+        Invocation::Connect(args) => commands::connect::run(args),
+        Invocation::List(args) => commands::list::run(&args),
     }
 }

@@ -179,3 +179,58 @@ fn several_regions_are_merged_with_a_region_column() {
     assert!(table.starts_with("REGION"), "{table}");
     assert!(table.lines().any(|l| l.starts_with("eu-west-1")), "{table}");
 }
+
+#[test]
+fn the_config_files_scope_tags_narrow_the_list_and_a_missing_one_is_an_error() {
+    let emulator = spawn(&[]);
+    let dir = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("list-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config.toml");
+    std::fs::write(&config, "[fleet]\ntags = { Env = \"dev\" }\n").unwrap();
+    let config = config.to_str().unwrap();
+    let rows = |args: &[&str]| -> Vec<serde_json::Value> {
+        let out = gangway(args, "AKIAGANGWAYADMIN", &emulator.endpoint);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let all = rows(&["list", "--output", "json"]);
+    // Before the subcommand or after it, the config file applies (issue 16, bug 9).
+    for args in [
+        &["list", "--output", "json", "--config", config][..],
+        &["--config", config, "list", "--output", "json"],
+    ] {
+        let scoped = rows(args);
+        assert!(!scoped.is_empty() && scoped.len() < all.len(), "{args:?}");
+        // Hybrid nodes (mi-) are filtered by SSM but listed without their tags (issue 16,
+        // bug 1, still open), so only EC2 instances can be checked here.
+        let ec2 = scoped.iter().filter(|i| i["id"].as_str().unwrap().starts_with("i-"));
+        assert!(ec2.clone().all(|i| i["tags"]["Env"] == "dev"), "{args:?}");
+    }
+    let out = gangway(
+        &["list", "--config", "/nonexistent/config.toml"],
+        "AKIAGANGWAYADMIN",
+        &emulator.endpoint,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn options_a_subcommand_does_not_use_are_refused() {
+    for args in [
+        &["emulator", "--tag", "Env=dev"][..],
+        &["--endpoint-url", "http://127.0.0.1:9", "emulator"],
+        &["--readonly", "connect", "web-1"],
+    ] {
+        let out = gangway(args, "AKIAGANGWAYADMIN", "http://127.0.0.1:9");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+    }
+}

@@ -11,7 +11,7 @@ use crate::aws::{
     AccessScope, AwsClient, AwsError, Instance, InstanceId, ResolveError, StartSessionRequest,
     diagnose, resolve_target,
 };
-use crate::cli::{AwsArgs, ConnectArgs};
+use crate::cli::ConnectArgs;
 use crate::shell::terminal::stdio_is_tty;
 use crate::shell::{PumpMode, ShellEnd, ShellError, ShellOutcome};
 
@@ -41,7 +41,7 @@ impl ConnectError {
 }
 
 /// Entry point of `gangway connect`.
-pub fn run(aws: &AwsArgs, args: ConnectArgs) -> ExitCode {
+pub fn run(args: ConnectArgs) -> ExitCode {
     // Logs go to a file only: the terminal belongs to the remote shell.
     let _log_guard = crate::logging::init_file_logging("connect").ok();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -55,8 +55,12 @@ pub fn run(aws: &AwsArgs, args: ConnectArgs) -> ExitCode {
             return ExitCode::from(exit::OTHER);
         }
     };
+    let scope = match super::settings::load_config(args.config.as_deref(), false) {
+        Ok(loaded) => super::settings::scope_tags(loaded, &args.aws.tags),
+        Err(status) => return status,
+    };
     let tty = stdio_is_tty();
-    let result = runtime.block_on(connect(aws, &args, tty));
+    let result = runtime.block_on(connect(&args, &scope, tty));
     // Nothing may keep the process alive once the session is over.
     runtime.shutdown_timeout(Duration::from_millis(100));
     match result {
@@ -83,12 +87,12 @@ fn report(outcome: &ShellOutcome, tty: bool) {
 }
 
 async fn connect(
-    aws: &AwsArgs,
     args: &ConnectArgs,
+    scope: &[(String, String)],
     tty: bool,
 ) -> Result<ShellOutcome, ConnectError> {
-    let clients = AwsClient::from_options(&aws.options()).await?;
-    let (client, instance) = find_target(&clients, &args.target, &aws.tags).await?;
+    let clients = AwsClient::from_options(&args.aws.options()).await?;
+    let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
     let request = start_request(args, &instance.id);
     let mode = if tty {
@@ -184,6 +188,9 @@ mod tests {
                 pair("x", "1"),
                 pair("x", "2"),
             ],
+            aws: Default::default(),
+            config: None,
+            readonly: false,
         };
         let request = start_request(&args, &InstanceId::from_aws("i-0123456789abcdef0"));
         assert_eq!(request.parameters["command"], ["stty raw; cat"]);

@@ -8,7 +8,7 @@ use super::emulator::fleet_from_args;
 use super::exit;
 use super::ui::{block_on, finish, prepare, require_terminal, start_logging};
 use crate::aws::AwsClient;
-use crate::cli::{Cli, DemoArgs};
+use crate::cli::{AwsArgs, DemoArgs};
 use crate::emulator::EmulatorConfig;
 use crate::text::escape_for_terminal;
 use crate::tui::runtime;
@@ -18,7 +18,7 @@ const DEMO_SECRET: &str = "gangway";
 const DEMO_REGION: &str = "us-east-1";
 
 /// Entry point of `gangway demo`: signs in as `--user` (dev by default).
-pub fn run(cli: &Cli, args: DemoArgs) -> ExitCode {
+pub fn run(args: DemoArgs) -> ExitCode {
     let fleet = match fleet_from_args(&args.fleet) {
         Ok(fleet) => fleet,
         Err(e) => {
@@ -39,8 +39,11 @@ pub fn run(cli: &Cli, args: DemoArgs) -> ExitCode {
     if let Err(status) = require_terminal("gangway demo") {
         return status;
     }
+    let mut model = match prepare(&AwsArgs::default(), &args.ui, Some(&args.user)) {
+        Ok(model) => model,
+        Err(status) => return status,
+    };
     let _log = start_logging();
-    let mut model = prepare(cli, Some(&args.user));
     model.regions = vec![DEMO_REGION.to_owned()];
     // The emulator's users carry an IAM-like tag scope; wildcard values are left out because
     // the diagnosis compares tags exactly.

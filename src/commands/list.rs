@@ -6,17 +6,22 @@ use std::process::ExitCode;
 
 use super::exit;
 use crate::aws::{AwsClient, AwsError, AwsOptions, Instance};
-use crate::cli::{AwsArgs, ListArgs, OutputFormat};
+use crate::cli::{ListArgs, OutputFormat};
 use crate::text::{display_width, escape_and_fit};
 
 /// Names and images longer than this are cut in the table (JSON keeps them whole).
 const MAX_TEXT_COLUMNS: usize = 40;
 /// Runs the command; errors are one line on stderr and a distinct exit status.
-pub fn run(aws: &AwsArgs, args: &ListArgs) -> ExitCode {
-    ExitCode::from(list(aws, args))
+pub fn run(args: &ListArgs) -> ExitCode {
+    let filters = match super::settings::load_config(args.config.as_deref(), false) {
+        Ok(loaded) => super::settings::scope_tags(loaded, &args.aws.tags),
+        Err(status) => return status,
+    };
+    ExitCode::from(list(args, &filters))
 }
 
-fn list(aws: &AwsArgs, args: &ListArgs) -> u8 {
+fn list(args: &ListArgs, filters: &[(String, String)]) -> u8 {
+    let aws = &args.aws;
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,7 +32,7 @@ fn list(aws: &AwsArgs, args: &ListArgs) -> u8 {
             return exit::OTHER;
         }
     };
-    let (instances, errors) = runtime.block_on(fetch_all(&aws.options(), &aws.tags));
+    let (instances, errors) = runtime.block_on(fetch_all(&aws.options(), filters));
     let show_region = aws.region.len() > 1;
     // Nothing fetched at all: print no empty table or `[]` a script could take for "no instances".
     let total_failure = instances.is_empty() && !errors.is_empty();

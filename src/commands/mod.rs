@@ -7,4 +7,5 @@ pub mod demo;
 pub mod emulator;
 pub mod exit;
 pub mod list;
+pub mod settings;
 pub mod ui;

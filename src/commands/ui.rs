@@ -6,19 +6,21 @@ use std::time::SystemTime;
 
 use super::exit;
 use crate::aws::AwsClient;
-use crate::cli::Cli;
-use crate::tui::config;
+use crate::cli::{AwsArgs, UiArgs};
 use crate::tui::model::Model;
 use crate::tui::runtime;
 
 /// Entry point of `gangway` with no subcommand.
-pub fn run(cli: &Cli) -> ExitCode {
+pub fn run(aws: &AwsArgs, ui: &UiArgs) -> ExitCode {
     if let Err(status) = require_terminal("gangway") {
         return status;
     }
+    let model = match prepare(aws, ui, None) {
+        Ok(model) => model,
+        Err(status) => return status,
+    };
     let _log = start_logging();
-    let model = prepare(cli, None);
-    let options = cli.aws.options();
+    let options = aws.options();
     block_on(async move {
         let clients = match AwsClient::from_options(&options).await {
             Ok(clients) => clients,
@@ -54,19 +56,23 @@ pub(super) fn start_logging() -> Option<tracing_appender::non_blocking::WorkerGu
 }
 
 /// The config file, `--tag` and the initial model, shared by both entry points.
-pub(super) fn prepare(cli: &Cli, identity: Option<&str>) -> Model {
-    let loaded = config::load(cli.config.as_deref(), cli.readonly);
+pub(super) fn prepare(
+    aws: &AwsArgs,
+    ui: &UiArgs,
+    identity: Option<&str>,
+) -> Result<Model, ExitCode> {
+    let loaded = super::settings::load_config(ui.config.as_deref(), ui.readonly)?;
     let mut settings = loaded.settings;
-    settings.tag_filters.extend(cli.aws.tags.iter().cloned());
+    settings.tag_filters.extend(aws.tags.iter().cloned());
     settings.identity = identity.map(str::to_owned);
     let mut model = Model::new(
         SystemTime::now(),
-        cli.aws.region.clone(),
+        aws.region.clone(),
         loaded.keymap,
         settings,
     );
     model.config_warning = loaded.warning;
-    model
+    Ok(model)
 }
 
 pub(super) fn block_on(work: impl Future<Output = ExitCode>) -> ExitCode {
