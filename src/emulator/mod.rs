@@ -48,6 +48,12 @@ pub struct EmulatorConfig {
     /// How long a session whose websocket dropped waits for the client to resume before
     /// its process is killed and the session ends.
     pub detached_grace: Duration,
+    /// How long after its headers a request body may take to arrive in full
+    /// (`api::DEFAULT_BODY_DEADLINE`); a later body gets 408 and its connection is closed.
+    pub body_deadline: Duration,
+    /// How many data-channel websockets may be open at once without having sent a valid
+    /// OpenDataChannel yet (`agent::DEFAULT_MAX_UNAUTHENTICATED`); more are refused.
+    pub max_unauthenticated_sockets: usize,
 }
 
 impl EmulatorConfig {
@@ -61,6 +67,8 @@ impl EmulatorConfig {
             max_duration: None,
             faults,
             detached_grace: agent::DEFAULT_DETACHED_GRACE,
+            body_deadline: api::DEFAULT_BODY_DEADLINE,
+            max_unauthenticated_sockets: agent::DEFAULT_MAX_UNAUTHENTICATED,
         }
     }
 }

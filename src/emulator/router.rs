@@ -22,7 +22,7 @@ pub async fn route(
     let response = match *request.method() {
         // The StreamUrl websocket: the agent (issue 4).
         Method::GET if is_data_channel => super::agent::handle_upgrade(state, request).await,
-        Method::POST => api::handle(&state, request).await,
+        Method::POST => api::handle(state, request).await,
         _ => plain(
             StatusCode::NOT_FOUND,
             "gangway emulator: POST EC2 Query or SSM JSON 1.1 requests to /\n",

@@ -1,6 +1,9 @@
 //! What every request handler and agent task shares, behind one `Arc`.
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::sync::Semaphore;
 
 use super::EmulatorConfig;
 use super::agent::AgentDirectory;
@@ -14,15 +17,20 @@ pub struct EmulatorState {
     pub agents: AgentDirectory,
     /// `http://HOST:PORT` of this emulator, as printed on the `endpoint=` line.
     pub base_url: String,
+    /// One permit per data-channel websocket that has not yet passed its token check
+    /// (`EmulatorConfig::max_unauthenticated_sockets`).
+    pub unauthenticated: Arc<Semaphore>,
 }
 
 impl EmulatorState {
     pub fn new(config: EmulatorConfig, base_url: String) -> Self {
+        let unauthenticated = Arc::new(Semaphore::new(config.max_unauthenticated_sockets));
         Self {
             config,
             sessions: SessionRegistry::new(),
             agents: AgentDirectory::default(),
             base_url,
+            unauthenticated,
         }
     }
 

@@ -29,7 +29,9 @@ use std::path::PathBuf;
 
 pub use directory::AgentDirectory;
 pub use steps::AGENT_VERSION;
-pub use upgrade::handle_upgrade;
+pub use upgrade::{
+    DEFAULT_MAX_UNAUTHENTICATED, FIRST_MESSAGE_LIMIT, OPEN_FRAME_TIMEOUT, handle_upgrade,
+};
 
 /// Default time a session waits for a client to resume after its websocket dropped.
 pub const DEFAULT_DETACHED_GRACE: std::time::Duration = std::time::Duration::from_secs(60);

@@ -44,40 +44,13 @@ impl Query {
             .collect()
     }
 
-    /// All `Filter.N` entries, each with a name and at least one value.
+    /// All `Filter.N` entries, each with a name and at least one value, in index order.
     pub fn filters(&self) -> Result<Vec<Filter>, Ec2Error> {
-        let mut indexes: Vec<u32> = self
-            .params
-            .keys()
-            .filter_map(|key| {
-                let rest = key.strip_prefix("Filter.")?;
-                rest.split('.').next()?.parse().ok()
-            })
-            .collect();
-        indexes.sort_unstable();
-        indexes.dedup();
-        indexes
-            .into_iter()
-            .map(|index| {
-                let name = self.get(&format!("Filter.{index}.Name")).ok_or_else(|| {
-                    Ec2Error::new(
-                        "MissingParameter",
-                        format!("The request must contain the parameter Filter.{index}.Name"),
-                    )
-                })?;
-                let values = self.list(&format!("Filter.{index}.Value"));
-                if values.is_empty() {
-                    return Err(Ec2Error::invalid_parameter(format!(
-                        "The filter '{}' has no values",
-                        printable(name)
-                    )));
-                }
-                Ok(Filter {
-                    name: name.to_owned(),
-                    values,
-                })
-            })
-            .collect()
+        collect_filters(
+            self.params
+                .iter()
+                .map(|(key, value)| (key.as_str(), value.as_str())),
+        )
     }
 
     /// `MaxResults` within `range`, in AWS's words when it is not.
@@ -107,6 +80,82 @@ impl Query {
             }),
         }
     }
+}
+
+/// EC2 refuses a call with more filter values than this, all filters together, with
+/// `FilterLimitExceeded` (HTTP 400). The EC2 API reference lists the code ("The request uses
+/// too many filters or too many filter values", Error codes for the Amazon EC2 API) but not the
+/// number; the number and message are what EC2 answers, as quoted in gjbae1212/gossm#47 and
+/// convox/rack#2205 (DescribeInstances with more than 200 values).
+pub const MAX_FILTER_VALUES: usize = 200;
+
+/// `Filter.N.Name` and `Filter.N.Value.M` grouped by `N`, in ONE pass over the parameters:
+/// each key is looked at once and filed under its index, so the work is linear in the
+/// request (looking each index's name and values up again in all the parameters made a
+/// 1 MiB body of 25,000 filters cost seconds). Stops as soon as the values pass AWS's limit.
+fn collect_filters<'q>(
+    params: impl Iterator<Item = (&'q str, &'q str)>,
+) -> Result<Vec<Filter>, Ec2Error> {
+    #[derive(Default)]
+    struct Indexed<'q> {
+        name: Option<&'q str>,
+        values: Vec<(u32, &'q str)>,
+    }
+    let mut by_index: BTreeMap<u32, Indexed<'q>> = BTreeMap::new();
+    let mut value_count = 0usize;
+    for (key, value) in params {
+        let Some(rest) = key.strip_prefix("Filter.") else {
+            continue;
+        };
+        let (index, field) = rest.split_once('.').unwrap_or((rest, ""));
+        let Ok(index) = index.parse::<u32>() else {
+            continue;
+        };
+        let entry = by_index.entry(index).or_default();
+        if field == "Name" {
+            entry.name.get_or_insert(value);
+        } else if let Some(position) = field
+            .strip_prefix("Value.")
+            .and_then(|position| position.parse::<u32>().ok())
+        {
+            value_count += 1;
+            if value_count > MAX_FILTER_VALUES {
+                return Err(Ec2Error::new(
+                    "FilterLimitExceeded",
+                    format!(
+                        "The maximum number of filter values specified on a single call is {MAX_FILTER_VALUES}"
+                    ),
+                ));
+            }
+            entry.values.push((position, value));
+        }
+    }
+    by_index
+        .into_iter()
+        .map(|(index, mut indexed)| {
+            let name = indexed.name.ok_or_else(|| {
+                Ec2Error::new(
+                    "MissingParameter",
+                    format!("The request must contain the parameter Filter.{index}.Name"),
+                )
+            })?;
+            if indexed.values.is_empty() {
+                return Err(Ec2Error::invalid_parameter(format!(
+                    "The filter '{}' has no values",
+                    printable(name)
+                )));
+            }
+            indexed.values.sort_by_key(|(position, _)| *position);
+            Ok(Filter {
+                name: name.to_owned(),
+                values: indexed
+                    .values
+                    .into_iter()
+                    .map(|(_, value)| value.to_owned())
+                    .collect(),
+            })
+        })
+        .collect()
 }
 
 /// Client text echoed in an error: control characters removed, length bounded.
@@ -141,6 +190,69 @@ mod tests {
         assert_eq!(
             no_values.filters().unwrap_err().code,
             "InvalidParameterValue"
+        );
+    }
+
+    #[test]
+    fn filter_parsing_reads_each_parameter_once() {
+        // 25,000 pairs, far over the limit, and 20,000 pairs that are not filters: the
+        // parser pulls each pair from its input exactly once (or stops early), never going
+        // back over all the parameters per filter as it once did.
+        let mut params: Vec<(String, String)> = (1..=20_000)
+            .map(|i| (format!("InstanceId.{i}"), format!("i-{i}")))
+            .collect();
+        params.extend((1..=25_000).map(|i| (format!("Filter.{i}.Value.1"), "x".to_owned())));
+        let pulled = std::cell::Cell::new(0usize);
+        let counted = params.iter().map(|(key, value)| {
+            pulled.set(pulled.get() + 1);
+            (key.as_str(), value.as_str())
+        });
+        let err = collect_filters(counted).unwrap_err();
+        assert_eq!(err.code, "FilterLimitExceeded");
+        assert_eq!(pulled.get(), 20_000 + MAX_FILTER_VALUES + 1);
+
+        // Within the limit: every pair once, and nothing more.
+        let within: Vec<(String, String)> = (1..=100)
+            .flat_map(|i| {
+                [
+                    (format!("Filter.{i}.Name"), "tag-key".to_owned()),
+                    (format!("Filter.{i}.Value.1"), "a".to_owned()),
+                    (format!("Filter.{i}.Value.2"), "b".to_owned()),
+                ]
+            })
+            .collect();
+        pulled.set(0);
+        let counted = within.iter().map(|(key, value)| {
+            pulled.set(pulled.get() + 1);
+            (key.as_str(), value.as_str())
+        });
+        assert_eq!(collect_filters(counted).unwrap().len(), 100);
+        assert_eq!(pulled.get(), 300);
+    }
+
+    #[test]
+    fn filter_values_are_limited_as_in_ec2() {
+        let values = |count: usize| {
+            let mut body = "Action=DescribeInstances&Filter.1.Name=tag-key".to_owned();
+            for i in 1..=count {
+                body.push_str(&format!(
+                    "&Filter.{}.Name=tag-key&Filter.{}.Value.1=v",
+                    i + 1,
+                    i + 1
+                ));
+            }
+            Query::parse(body.as_bytes()).filters()
+        };
+        // Filter.1 has a name and no value: at the limit that is the error, over it the limit.
+        assert_eq!(
+            values(MAX_FILTER_VALUES).unwrap_err().code,
+            "InvalidParameterValue"
+        );
+        let err = values(MAX_FILTER_VALUES + 1).unwrap_err();
+        assert_eq!(err.code, "FilterLimitExceeded");
+        assert_eq!(
+            err.message,
+            "The maximum number of filter values specified on a single call is 200"
         );
     }
 
