@@ -4,13 +4,14 @@
 //! close coinciding with a ping, and the resume-failure message.
 #![allow(clippy::unwrap_used)]
 
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::DuplexStream;
 use tokio::sync::{Semaphore, mpsc};
-use tokio::time::{Duration, Instant};
+use tokio::time::{Duration, Instant, Sleep};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::Role as WsRole;
@@ -43,7 +44,10 @@ fn options() -> ChannelOptions {
 /// A [`Resumer`] from a function of the call number (1-based).
 fn resumer<F>(answer: F) -> Resumer
 where
-    F: Fn(usize) -> BoxFuture<'static, Result<Option<SecretString>, String>> + Send + Sync + 'static,
+    F: Fn(usize) -> BoxFuture<'static, Result<Option<SecretString>, String>>
+        + Send
+        + Sync
+        + 'static,
 {
     let calls = Arc::new(Mutex::new(0));
     Arc::new(move || {
@@ -111,7 +115,9 @@ struct Agent {
     orders: mpsc::UnboundedReceiver<Order>,
     news: mpsc::UnboundedSender<News>,
     asleep: bool,
-    close_at: Option<(Instant, &'static str, bool, u32)>,
+    /// Armed once, when ordered (not re-armed on every loop), so that at the close's
+    /// instant the agent's timer fires before the driver's re-armed ping interval.
+    close_at: Option<(Pin<Box<Sleep>>, &'static str, bool, u32)>,
 }
 
 impl Agent {
@@ -135,7 +141,7 @@ impl Agent {
         loop {
             self.transmit(ws.as_mut()).await;
             let deadline = self.session.poll_timeout().map(Instant::from_std);
-            let close_at = self.close_at.map(|(at, ..)| at);
+            let close_timer = self.close_at.as_mut().map(|(timer, ..)| timer.as_mut());
             tokio::select! {
                 message = next_message(ws.as_mut()), if !self.asleep => {
                     if !self.on_message(message, ws.as_mut()).await {
@@ -146,7 +152,7 @@ impl Agent {
                 order = self.orders.recv() => self.on_order(order?),
                 socket = self.sockets.recv() => return socket,
                 () = sleep_until(deadline) => self.session.handle_timeout(Instant::now().into_std()),
-                () = sleep_until(close_at) => {
+                () = fire(close_timer) => {
                     self.close(ws.take()).await;
                 }
             }
@@ -192,7 +198,10 @@ impl Agent {
                 reason,
                 close_frame,
                 yields,
-            } => self.close_at = Some((at, reason, close_frame, yields)),
+            } => {
+                let timer = Box::pin(tokio::time::sleep_until(at));
+                self.close_at = Some((timer, reason, close_frame, yields));
+            }
         }
     }
 
@@ -229,6 +238,13 @@ async fn next_message(
 ) -> Option<Result<Message, tokio_tungstenite::tungstenite::Error>> {
     match ws {
         Some(ws) => ws.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn fire(timer: Option<Pin<&mut Sleep>>) {
+    match timer {
+        Some(timer) => timer.await,
         None => std::future::pending().await,
     }
 }
@@ -292,8 +308,15 @@ impl Harness {
             received: Vec::new(),
             pings: Vec::new(),
         };
-        let first = harness.agent_news(|news| matches!(news, News::Socket { .. })).await;
-        assert_eq!(first, News::Socket { token: "token-0".into() });
+        let first = harness
+            .agent_news(|news| matches!(news, News::Socket { .. }))
+            .await;
+        assert_eq!(
+            first,
+            News::Socket {
+                token: "token-0".into()
+            }
+        );
         harness
     }
 
@@ -316,7 +339,9 @@ impl Harness {
                 }
             }
         };
-        tokio::time::timeout(PATIENCE, wait).await.expect("no such news from the agent")
+        tokio::time::timeout(PATIENCE, wait)
+            .await
+            .expect("no such news from the agent")
     }
 
     async fn agent_receives(&mut self, expected: &[u8]) {
@@ -380,7 +405,10 @@ async fn a_peer_that_stops_answering_is_resumed_and_nothing_is_lost() {
     let slept_at = Instant::now();
     h.order(Order::Sleep);
     h.order(Order::Output(b"lost in transit\n"));
-    h.channel.send_input(b"typed while asleep".to_vec()).await.unwrap();
+    h.channel
+        .send_input(b"typed while asleep".to_vec())
+        .await
+        .unwrap();
 
     assert_eq!(h.next_event().await, ChannelEvent::Reconnecting);
     let waited = Instant::now() - slept_at;
@@ -389,10 +417,21 @@ async fn a_peer_that_stops_answering_is_resumed_and_nothing_is_lost() {
         "declared dead after {waited:?}, not {:?} after the last pong",
         options.dead_after
     );
-    let resumed = h.agent_news(|news| matches!(news, News::Socket { .. })).await;
-    assert_eq!(resumed, News::Socket { token: "token-1".into() });
+    let resumed = h
+        .agent_news(|news| matches!(news, News::Socket { .. }))
+        .await;
+    assert_eq!(
+        resumed,
+        News::Socket {
+            token: "token-1".into()
+        }
+    );
     let dialled_at = h.dialled_at.lock().unwrap().clone();
-    assert_eq!(dialled_at.len(), 2, "one initial dial, one through the seam");
+    assert_eq!(
+        dialled_at.len(),
+        2,
+        "one initial dial, one through the seam"
+    );
     assert_eq!(dialled_at[1] - slept_at, waited + options.backoff.delay(0));
 
     // Both directions, exactly once and in order: the lost frames were retransmitted.
@@ -402,7 +441,8 @@ async fn a_peer_that_stops_answering_is_resumed_and_nothing_is_lost() {
     h.order(Order::Output(b"after\n"));
     h.channel.send_input(b" and after".to_vec()).await.unwrap();
     assert_eq!(h.output(b"after\n").await, vec![]);
-    h.agent_receives(b"before typed while asleep and after").await;
+    h.agent_receives(b"before typed while asleep and after")
+        .await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -430,8 +470,15 @@ async fn no_dead_socket_is_held_while_resuming() {
         h.agent_news(|news| *news == News::SocketEnded),
     )
     .await;
-    assert!(waited.is_ok(), "the dead socket is still held while resuming");
-    assert_eq!(h.dialled_at.lock().unwrap().len(), 1, "no dial before the token");
+    assert!(
+        waited.is_ok(),
+        "the dead socket is still held while resuming"
+    );
+    assert_eq!(
+        h.dialled_at.lock().unwrap().len(),
+        1,
+        "no dial before the token"
+    );
 
     gate.add_permits(1);
     assert_eq!(h.next_event().await, ChannelEvent::Reconnected);
