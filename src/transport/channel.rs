@@ -210,7 +210,9 @@ impl SessionChannel {
         let ws = dial_initial(connect.as_ref(), &endpoint, &options.backoff).await?;
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (event_tx, event_rx) = mpsc::unbounded_channel();
-        let driver = Driver::new(endpoint, connect, resumer, options, ws, command_rx, event_tx);
+        let driver = Driver::new(
+            endpoint, connect, resumer, options, ws, command_rx, event_tx,
+        );
         let task = tokio::spawn(driver.run());
         Ok(Self {
             input: InputSender(command_tx),

@@ -172,9 +172,9 @@ impl Driver {
         };
         match socket.inbound.try_recv() {
             Ok(first) => self.on_inbound(Some(first)),
-            Err(_) => {
-                Step::Disconnected(TransportError::Socket("no answer to keepalive pings".into()))
-            }
+            Err(_) => Step::Disconnected(TransportError::Socket(
+                "no answer to keepalive pings".into(),
+            )),
         }
     }
 

@@ -28,7 +28,10 @@ struct Retry {
 }
 
 pub(super) enum Outcome {
-    Resumed { token: SecretString, ws: BoxedWs },
+    Resumed {
+        token: SecretString,
+        ws: BoxedWs,
+    },
     /// ResumeSession returned no token: the session ended while we were away.
     SessionGone,
     Failed(String),

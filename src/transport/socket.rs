@@ -109,7 +109,10 @@ impl Socket {
         let mut wrote = false;
         while let Some(frame) = session.poll_transmit(now) {
             wrote = true;
-            self.sink.feed(Message::binary(frame)).await.map_err(ws_error)?;
+            self.sink
+                .feed(Message::binary(frame))
+                .await
+                .map_err(ws_error)?;
         }
         if wrote {
             self.sink.flush().await.map_err(ws_error)?;
