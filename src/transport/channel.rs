@@ -9,7 +9,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::dial::Connect;
 use super::driver::Driver;
+use super::socket::BoxedWs;
 use super::{Dialer, SecretString, TransportError};
 
 /// Answers a ResumeSession call: `Ok(Some(token))`, `Ok(None)` when the service says the
@@ -195,10 +197,22 @@ impl SessionChannel {
         resumer: Resumer,
         options: ChannelOptions,
     ) -> Result<Self, TransportError> {
-        let ws = dial_initial(&dialer, &endpoint, &options.backoff).await?;
+        Self::open_with(endpoint, Arc::new(dialer), resumer, options).await
+    }
+
+    /// [`open`](Self::open) through any [`Connect`] (the driver's tests dial in memory).
+    pub(crate) async fn open_with(
+        endpoint: SessionEndpoint,
+        connect: Arc<dyn Connect>,
+        resumer: Resumer,
+        options: ChannelOptions,
+    ) -> Result<Self, TransportError> {
+        let ws = dial_initial(connect.as_ref(), &endpoint, &options.backoff).await?;
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (event_tx, event_rx) = mpsc::unbounded_channel();
-        let driver = Driver::new(endpoint, dialer, resumer, options, ws, command_rx, event_tx);
+        let driver = Driver::new(
+            endpoint, connect, resumer, options, ws, command_rx, event_tx,
+        );
         let task = tokio::spawn(driver.run());
         Ok(Self {
             input: InputSender(command_tx),
@@ -237,14 +251,14 @@ impl Drop for SessionChannel {
 }
 
 async fn dial_initial(
-    dialer: &Dialer,
+    connect: &dyn Connect,
     endpoint: &SessionEndpoint,
     backoff: &Backoff,
-) -> Result<super::dial::WsStream, TransportError> {
+) -> Result<BoxedWs, TransportError> {
     const INITIAL_ATTEMPTS: u32 = 3;
     let mut attempt = 0;
     loop {
-        match dialer.dial(&endpoint.stream_url, &endpoint.token).await {
+        match connect.connect(&endpoint.stream_url, &endpoint.token).await {
             Ok(ws) => return Ok(ws),
             Err(error) if error.is_transient() && attempt + 1 < INITIAL_ATTEMPTS => {
                 tracing::warn!(session = %endpoint.session_id, %error, "dial failed, retrying");

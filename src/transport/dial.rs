@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::SinkExt;
+use futures_util::future::BoxFuture;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::Uri;
@@ -18,9 +19,36 @@ use uuid::Uuid;
 
 use super::open_frame::{open_data_channel_json, process_client_id};
 use super::proxy::{ProxyConfig, connect_tunnel, proxy_for, split_host_port};
+use super::socket::BoxedWs;
 use super::{SecretString, TransportError};
 
 pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The driver's only way to get a socket: [`Dialer`] in the product, an in-memory duplex
+/// websocket in the driver's tests, so that a paused clock controls every timer of a
+/// resume (a TCP dial would not run on it).
+pub(crate) trait Connect: Send + Sync {
+    /// Dials `url`, upgrades, and sends OpenDataChannel with `token` (§1.3, §1.4).
+    fn connect(
+        &self,
+        url: &SecretString,
+        token: &SecretString,
+    ) -> BoxFuture<'static, Result<BoxedWs, TransportError>>;
+}
+
+impl Connect for Dialer {
+    fn connect(
+        &self,
+        url: &SecretString,
+        token: &SecretString,
+    ) -> BoxFuture<'static, Result<BoxedWs, TransportError>> {
+        let (dialer, url, token) = (self.clone(), url.clone(), token.clone());
+        Box::pin(async move {
+            let ws = dialer.dial(&url, &token).await?;
+            Ok(Box::new(ws) as BoxedWs)
+        })
+    }
+}
 
 /// The reference dialer's handshake timeout (§1.3 / §7.3).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(45);

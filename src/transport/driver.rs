@@ -1,35 +1,36 @@
-//! The task that owns one websocket at a time and the `proto::Session` (client role), and
-//! drives its timers: the only place where frames meet the network.
+//! The task that owns the `proto::Session` (client role) and, through its [`Link`], one
+//! websocket at a time, and drives their timers: the only place where frames meet the
+//! network.
 //!
-//! A separate reader task drains the socket into a queue so that the peer is never
-//! blocked by us while we are busy writing (both sides writing into full TCP buffers
-//! would otherwise deadlock a large upload that is echoed back).
+//! ```text
+//! Connected(socket) ──socket ends, write fails, or nothing heard for dead_after──► Reconnecting
+//! Reconnecting ──ResumeSession + dial succeed──► Connected(new socket)
+//! any ──channel_closed, session gone, attempts exhausted, corrupted link──► Closed
+//! ```
+//!
+//! Every timer is tokio's (`tokio::time::Instant`), so a paused test clock controls them all;
+//! the session, which is sans-IO and takes `std::time::Instant`, gets the same instants
+//! converted at the call.
 
 use std::collections::VecDeque;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::{Bytes, Message};
+use tokio::time::{Duration, Instant};
 
 use super::channel::{ChannelEvent, ChannelOptions, Command, Resumer, SessionEndpoint};
-use super::dial::WsStream;
-use super::{Dialer, TransportError};
+use super::dial::Connect;
+use super::reconnect::{Next, Reconnecting};
+use super::socket::{BoxedWs, INBOUND_BATCH, Inbound, Socket, take_batch};
+use super::{SecretString, TransportError};
 use crate::proto::{self, Event, PayloadFlag, PayloadType, Session, SessionConfig, TerminalSize};
 
-/// After this many malformed frames in a row the link is declared corrupted: something
-/// between us and the agent mangles every frame, and retransmission cannot help.
-const MAX_MALFORMED_STREAK: u64 = 64;
-/// Inbound frames handled before writing the answers (acks) in one flush.
-const INBOUND_BATCH: usize = 256;
-
-enum Inbound {
-    Frame(Bytes),
-    Alive,
-    Gone(Option<TransportError>),
-}
+/// After a write fails, how long the reader may still take to hand over what the socket
+/// had already received: a channel_closed among it must end the channel as Closed, not
+/// send it into a resume (issue 16, bug 5). A broken socket ends its read side at once;
+/// this only bounds the odd one that does not.
+const DRAIN_AFTER_WRITE_ERROR: Duration = Duration::from_secs(1);
 
 /// Message ids from the thread-local CSPRNG (the transport may use it; proto may not).
 /// `Uuid::new_v4` made one getrandom syscall per frame: 4-13% of the client's CPU.
@@ -41,30 +42,40 @@ impl proto::MessageIdSource for RandomIds {
     }
 }
 
+/// The states own the socket (after Firezone's phoenix-channel): a link that is resuming
+/// holds no dead socket, and a closed one holds nothing.
+enum Link {
+    Connected(Socket),
+    Reconnecting(Reconnecting),
+    Closed,
+}
+
 pub(crate) struct Driver {
     session: Session,
     endpoint: SessionEndpoint,
-    dialer: Dialer,
+    connect: Arc<dyn Connect>,
     resumer: Resumer,
     options: ChannelOptions,
-    sink: SplitSink<WsStream, Message>,
-    inbound: mpsc::UnboundedReceiver<Inbound>,
-    reader: JoinHandle<()>,
+    link: Link,
     commands: mpsc::Receiver<Command>,
     commands_closed: bool,
     pending: VecDeque<Command>,
     events: mpsc::UnboundedSender<ChannelEvent>,
-    malformed_streak: u64,
-    last_heard: Instant,
+}
+
+enum Step {
+    Continue,
+    Disconnected(TransportError),
+    End(ChannelEvent),
 }
 
 impl Driver {
     pub(crate) fn new(
         endpoint: SessionEndpoint,
-        dialer: Dialer,
+        connect: Arc<dyn Connect>,
         resumer: Resumer,
         options: ChannelOptions,
-        ws: WsStream,
+        ws: BoxedWs,
         commands: mpsc::Receiver<Command>,
         events: mpsc::UnboundedSender<ChannelEvent>,
     ) -> Self {
@@ -72,24 +83,20 @@ impl Driver {
         config.max_payload_bytes = options.max_payload_bytes;
         config.outgoing_capacity = options.max_in_flight_messages;
         config.min_rto = options.min_rto;
-        let now = Instant::now();
+        let now = Instant::now().into_std();
         let session = Session::new(config, Box::new(RandomIds), now, unix_ms());
-        let (sink, inbound, reader) = split_socket(ws);
+        let link = Link::Connected(Socket::new(ws, options.ping_interval));
         Self {
             session,
             endpoint,
-            dialer,
+            connect,
             resumer,
             options,
-            sink,
-            inbound,
-            reader,
+            link,
             commands,
             commands_closed: false,
             pending: VecDeque::new(),
             events,
-            malformed_streak: 0,
-            last_heard: now,
         }
     }
 
@@ -97,19 +104,21 @@ impl Driver {
         let end = self.run_until_end().await;
         tracing::info!(session = %self.endpoint.session_id, ?end, stats = ?self.session.stats(), "data channel ended");
         let _ = self.events.send(end);
-        self.reader.abort();
-        let _ = self.sink.close().await;
+        if let Link::Connected(socket) = std::mem::replace(&mut self.link, Link::Closed) {
+            socket.close().await;
+        }
     }
 
     async fn run_until_end(&mut self) -> ChannelEvent {
-        let mut ping = tokio::time::interval(self.options.ping_interval);
-        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             self.feed_pending();
-            let step = match self.flush().await {
-                Ok(()) => self.step(&mut ping).await,
-                Err(error) => Step::Disconnected(Some(error)),
+            let step = match self.link {
+                Link::Connected(_) => self.step_connected().await,
+                Link::Reconnecting(_) => self.step_reconnecting().await,
+                Link::Closed => return ChannelEvent::Lost(TransportError::Socket("closed".into())),
             };
+            // A channel_closed from the service wins over everything else the driver was
+            // doing, including a failure of the same step (issue 16, bug 5).
             if let Some(end) = self.drain_events() {
                 return end;
             }
@@ -117,7 +126,7 @@ impl Driver {
                 Step::Continue => {}
                 Step::End(end) => return end,
                 Step::Disconnected(cause) => {
-                    if let Some(end) = self.reconnect(cause).await {
+                    if let Some(end) = self.start_reconnect(cause) {
                         return end;
                     }
                 }
@@ -125,86 +134,131 @@ impl Driver {
         }
     }
 
-    /// Waits for the next thing to happen and applies it to the session.
-    async fn step(&mut self, ping: &mut tokio::time::Interval) -> Step {
-        let deadline = self.session.poll_timeout();
-        let accepting = self.pending.is_empty() && !self.commands_closed;
-        tokio::select! {
-            inbound = self.inbound.recv() => self.on_inbound(inbound),
-            command = self.commands.recv(), if accepting => {
-                match command {
-                    Some(command) => self.pending.push_back(command),
-                    None => self.commands_closed = true,
-                }
-                Step::Continue
-            }
-            () = sleep_until(deadline) => {
-                self.session.handle_timeout(Instant::now());
-                Step::Continue
-            }
-            _ = ping.tick() => self.on_ping_tick().await,
+    /// Writes what the session has ready, then waits for the next thing to happen.
+    async fn step_connected(&mut self) -> Step {
+        let accepting = self.accepting();
+        let Link::Connected(socket) = &mut self.link else {
+            return Step::Continue;
+        };
+        if let Err(error) = socket.write_transmits(&mut self.session).await {
+            return self.drain_after_write_error(error).await;
         }
+        let deadline = self.session.poll_timeout().map(Instant::from_std);
+        let dead_at = socket.last_heard + self.options.dead_after;
+        tokio::select! {
+            inbound = socket.inbound.recv() => self.on_inbound(inbound),
+            command = self.commands.recv(), if accepting => self.on_command(command),
+            () = sleep_until(deadline) => {
+                self.session.handle_timeout(Instant::now().into_std());
+                Step::Continue
+            }
+            () = tokio::time::sleep_until(dead_at) => self.on_silence(),
+            // A ping due at the instant the service closes (420 s is a multiple of 20 s)
+            // finds a closed socket; what the socket received before still counts.
+            _ = socket.ping.tick() => match socket.send_ping().await {
+                Ok(()) => Step::Continue,
+                Err(error) => self.drain_after_write_error(error).await,
+            },
+        }
+    }
+
+    /// Nothing, not even a pong, for `dead_after`: a laptop that slept, or a path that
+    /// silently died, which TCP may take many minutes to notice. Unless something arrived
+    /// at this very instant and waits unread: that is the peer, heard (and it may be the
+    /// service's channel_closed, which must not be dropped with the socket).
+    fn on_silence(&mut self) -> Step {
+        let Link::Connected(socket) = &mut self.link else {
+            return Step::Continue;
+        };
+        match socket.inbound.try_recv() {
+            Ok(first) => self.on_inbound(Some(first)),
+            Err(_) => Step::Disconnected(TransportError::Socket(
+                "no answer to keepalive pings".into(),
+            )),
+        }
+    }
+
+    /// Waits for the resume attempt in flight, taking commands meanwhile (they go into the
+    /// session, which keeps them until the new socket is there: nothing typed is lost).
+    async fn step_reconnecting(&mut self) -> Step {
+        let accepting = self.accepting();
+        let Link::Reconnecting(reconnecting) = &mut self.link else {
+            return Step::Continue;
+        };
+        tokio::select! {
+            outcome = reconnecting.in_flight() => {
+                let attempt = reconnecting.attempt();
+                match reconnecting.next(outcome) {
+                    Next::Resumed { token, ws } => self.on_resumed(attempt, token, ws),
+                    Next::Retrying => Step::Continue,
+                    Next::GiveUp(error) => Step::End(ChannelEvent::Lost(error)),
+                }
+            }
+            command = self.commands.recv(), if accepting => self.on_command(command),
+        }
+    }
+
+    fn accepting(&self) -> bool {
+        self.pending.is_empty() && !self.commands_closed
+    }
+
+    fn on_command(&mut self, command: Option<Command>) -> Step {
+        match command {
+            Some(command) => self.pending.push_back(command),
+            None => self.commands_closed = true,
+        }
+        Step::Continue
     }
 
     /// Handles `first` and whatever else is already queued, up to a batch.
     fn on_inbound(&mut self, first: Option<Inbound>) -> Step {
-        let Some(first) = first else {
-            return Step::Disconnected(None);
+        let Link::Connected(socket) = &mut self.link else {
+            return Step::Continue;
         };
-        let batch = take_batch(first, INBOUND_BATCH, || self.inbound.try_recv().ok());
+        let Some(first) = first else {
+            return Step::Disconnected(closed());
+        };
+        let batch = take_batch(first, INBOUND_BATCH, || socket.inbound.try_recv().ok());
         for inbound in batch {
             match inbound {
                 Inbound::Frame(bytes) => {
-                    self.last_heard = Instant::now();
-                    if let Some(error) = self.on_frame(&bytes) {
+                    if let Err(error) = socket.on_frame(&mut self.session, &bytes) {
                         return Step::End(ChannelEvent::Lost(error));
                     }
                 }
-                Inbound::Alive => self.last_heard = Instant::now(),
+                Inbound::Alive => socket.last_heard = Instant::now(),
                 // The reader stops after Gone, so nothing can follow it.
-                Inbound::Gone(cause) => return Step::Disconnected(cause),
+                Inbound::Gone(cause) => return Step::Disconnected(cause.unwrap_or_else(closed)),
             }
         }
         Step::Continue
     }
 
-    fn on_frame(&mut self, bytes: &[u8]) -> Option<TransportError> {
-        let before = self.session.stats().malformed_dropped;
-        self.session.handle_frame(Instant::now(), bytes);
-        if self.session.stats().malformed_dropped > before {
-            self.malformed_streak += 1;
-            tracing::debug!(streak = self.malformed_streak, "malformed frame dropped");
-            if self.malformed_streak >= MAX_MALFORMED_STREAK {
-                return Some(TransportError::CorruptedFrames {
-                    count: self.malformed_streak,
-                });
+    /// A write failed: the socket is going away, but what it received before is still
+    /// handed to the session, until the reader reports the end (or briefly gives none).
+    async fn drain_after_write_error(&mut self, error: TransportError) -> Step {
+        let give_up = tokio::time::sleep(DRAIN_AFTER_WRITE_ERROR);
+        tokio::pin!(give_up);
+        loop {
+            let Link::Connected(socket) = &mut self.link else {
+                return Step::Disconnected(error);
+            };
+            let inbound = tokio::select! {
+                biased;
+                inbound = socket.inbound.recv() => inbound,
+                () = &mut give_up => None,
+            };
+            match self.on_inbound(inbound) {
+                Step::Continue => {}
+                Step::Disconnected(_) => return Step::Disconnected(error),
+                Step::End(end) => return Step::End(end),
             }
-        } else {
-            self.malformed_streak = 0;
-        }
-        None
-    }
-
-    async fn on_ping_tick(&mut self) -> Step {
-        if self.last_heard.elapsed() > self.options.dead_after {
-            return Step::Disconnected(Some(TransportError::Socket(
-                "no answer to keepalive pings".into(),
-            )));
-        }
-        // §7.1: the reference pings with the payload `keepalive`.
-        match self
-            .sink
-            .send(Message::Ping(Bytes::from_static(b"keepalive")))
-            .await
-        {
-            Ok(()) => Step::Continue,
-            Err(e) => Step::Disconnected(Some(self.ws_error(&e))),
         }
     }
 
     /// Moves queued commands into the session as far as its send buffer allows.
     fn feed_pending(&mut self) {
-        let now = Instant::now();
+        let now = Instant::now().into_std();
         while let Some(command) = self.pending.pop_front() {
             match command {
                 Command::Input(bytes) => {
@@ -234,21 +288,6 @@ impl Driver {
         }
     }
 
-    async fn flush(&mut self) -> Result<(), TransportError> {
-        let now = Instant::now();
-        let mut wrote = false;
-        while let Some(frame) = self.session.poll_transmit(now) {
-            wrote = true;
-            if let Err(e) = self.sink.feed(Message::binary(frame)).await {
-                return Err(self.ws_error(&e));
-            }
-        }
-        if wrote {
-            self.sink.flush().await.map_err(|e| self.ws_error(&e))?;
-        }
-        Ok(())
-    }
-
     /// Forwards session events; returns the final event once `channel_closed` arrived.
     fn drain_events(&mut self) -> Option<ChannelEvent> {
         while let Some(event) = self.session.poll_event() {
@@ -274,119 +313,48 @@ impl Driver {
         None
     }
 
-    /// Resumes after a dropped socket (§7.2): ResumeSession for a new token, re-dial the
-    /// ORIGINAL stream URL, keep all sequence state. Returns the final event on failure.
-    async fn reconnect(&mut self, cause: Option<TransportError>) -> Option<ChannelEvent> {
-        self.reader.abort();
-        let mut last_error = cause.unwrap_or(TransportError::Socket("connection closed".into()));
-        tracing::warn!(session = %self.endpoint.session_id, error = %last_error, "websocket dropped, resuming");
+    /// Drops the socket and starts resuming (§7.2): ResumeSession for a new token, re-dial
+    /// the ORIGINAL stream URL, keep all sequence state. Returns the final event when no
+    /// attempt is allowed.
+    fn start_reconnect(&mut self, cause: TransportError) -> Option<ChannelEvent> {
+        tracing::warn!(session = %self.endpoint.session_id, error = %cause, "websocket dropped, resuming");
+        let reconnecting = Reconnecting::start(
+            Arc::clone(&self.connect),
+            Arc::clone(&self.resumer),
+            self.endpoint.stream_url.clone(),
+            self.options.backoff,
+            &cause,
+        );
         let _ = self.events.send(ChannelEvent::Reconnecting);
-        for attempt in 0..self.options.backoff.attempts {
-            tokio::time::sleep(self.options.backoff.delay(attempt)).await;
-            let token = match (self.resumer)().await {
-                Ok(Some(token)) => token,
-                Ok(None) => return Some(ChannelEvent::Lost(TransportError::SessionTimedOut)),
-                Err(message) => {
-                    last_error = TransportError::ResumeFailed(message);
-                    continue;
-                }
-            };
-            self.endpoint.token = token;
-            match self
-                .dialer
-                .dial(&self.endpoint.stream_url, &self.endpoint.token)
-                .await
-            {
-                Ok(ws) => {
-                    self.install(ws);
-                    self.session.handle_reconnect(Instant::now());
-                    tracing::info!(session = %self.endpoint.session_id, attempt, "resumed");
-                    let _ = self.events.send(ChannelEvent::Reconnected);
-                    return None;
-                }
-                Err(error) => last_error = error,
+        match reconnecting {
+            Ok(reconnecting) => {
+                self.link = Link::Reconnecting(reconnecting);
+                None
             }
-        }
-        Some(ChannelEvent::Lost(TransportError::ResumeFailed(
-            last_error.to_string(),
-        )))
-    }
-
-    fn install(&mut self, ws: WsStream) {
-        let (sink, inbound, reader) = split_socket(ws);
-        self.sink = sink;
-        self.inbound = inbound;
-        self.reader = reader;
-        self.last_heard = Instant::now();
-        self.malformed_streak = 0;
-    }
-
-    fn ws_error(&self, error: &tokio_tungstenite::tungstenite::Error) -> TransportError {
-        TransportError::from_ws(error, "data channel")
-    }
-}
-
-enum Step {
-    Continue,
-    Disconnected(Option<TransportError>),
-    End(ChannelEvent),
-}
-
-fn split_socket(
-    ws: WsStream,
-) -> (
-    SplitSink<WsStream, Message>,
-    mpsc::UnboundedReceiver<Inbound>,
-    JoinHandle<()>,
-) {
-    let (sink, stream) = ws.split();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let reader = tokio::spawn(read_socket(stream, tx));
-    (sink, rx, reader)
-}
-
-async fn read_socket(mut stream: SplitStream<WsStream>, tx: mpsc::UnboundedSender<Inbound>) {
-    while let Some(message) = stream.next().await {
-        let inbound = match message {
-            Ok(Message::Binary(bytes)) => Inbound::Frame(bytes),
-            // §1.4: the reference runs any text frame through the binary parser too; the
-            // session drops it as malformed unless it really is a frame.
-            Ok(Message::Text(text)) => Inbound::Frame(Bytes::from(text)),
-            Ok(Message::Ping(_) | Message::Pong(_)) => Inbound::Alive,
-            Ok(Message::Close(_)) => break,
-            Ok(Message::Frame(_)) => continue,
             Err(error) => {
-                let _ = tx.send(Inbound::Gone(Some(TransportError::from_ws(
-                    &error,
-                    "data channel",
-                ))));
-                return;
+                self.link = Link::Closed;
+                Some(ChannelEvent::Lost(error))
             }
-        };
-        if tx.send(inbound).is_err() {
-            return;
         }
     }
-    let _ = tx.send(Inbound::Gone(None));
+
+    fn on_resumed(&mut self, attempt: u32, token: SecretString, ws: BoxedWs) -> Step {
+        self.endpoint.token = token;
+        self.link = Link::Connected(Socket::new(ws, self.options.ping_interval));
+        self.session.handle_reconnect(Instant::now().into_std());
+        tracing::info!(session = %self.endpoint.session_id, attempt, "resumed");
+        let _ = self.events.send(ChannelEvent::Reconnected);
+        Step::Continue
+    }
 }
 
-/// `first`, then what `try_next` has ready, `limit` items at most. It takes nothing it
-/// does not return: an item dropped here would be an ack or a frame lost, costing a
-/// retransmission timeout (an earlier loop did that to 1 message in 257 on a deep queue).
-fn take_batch<T>(first: T, limit: usize, mut try_next: impl FnMut() -> Option<T>) -> Vec<T> {
-    let mut batch = vec![first];
-    while batch.len() < limit {
-        match try_next() {
-            Some(item) => batch.push(item),
-            None => break,
-        }
-    }
-    batch
+fn closed() -> TransportError {
+    TransportError::Socket("connection closed".into())
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,
     }
 }
@@ -396,23 +364,4 @@ fn unix_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_batch_returns_every_item_it_takes_and_leaves_the_rest() {
-        let mut queue: VecDeque<u32> = (1..1000).collect();
-        let batch = take_batch(0, 256, || queue.pop_front());
-        assert_eq!(batch, (0..256).collect::<Vec<_>>());
-        assert_eq!(
-            queue.front(),
-            Some(&256),
-            "an item was taken and not returned"
-        );
-        let mut short: VecDeque<u32> = (1..3).collect();
-        assert_eq!(take_batch(0, 256, || short.pop_front()), vec![0, 1, 2]);
-    }
 }

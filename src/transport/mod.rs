@@ -13,6 +13,11 @@ mod driver;
 mod error;
 mod open_frame;
 mod proxy;
+mod reconnect;
+mod socket;
+
+#[cfg(test)]
+mod driver_tests;
 
 pub use crate::secret::SecretString;
 pub use channel::{
