@@ -11,7 +11,19 @@ use crate::support::agent_client::{
 };
 use crate::support::aws_clients::{ADMIN, DEV, ssm};
 use crate::support::emulator::{gangway, start};
-use crate::support::{PATIENCE, eventually};
+use crate::support::{PATIENCE, eventually, unix_ms};
+
+/// Whether a process with exactly this command line (arguments joined by spaces) runs.
+fn running(command_line: &str) -> bool {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .any(|raw| {
+            let args: Vec<&[u8]> = raw.split(|&b| b == 0).filter(|a| !a.is_empty()).collect();
+            args.join(&b' ') == command_line.as_bytes()
+        })
+}
 
 #[tokio::test]
 async fn shell_runs_echo_resizes_takes_ctrl_c_and_exits_with_channel_closed() {
@@ -33,13 +45,17 @@ async fn shell_runs_echo_resizes_takes_ctrl_c_and_exits_with_channel_closed() {
     client.send(b"stty size\r");
     client.until_stdout_contains("40 120").await;
 
-    client.send(b"sleep 1000\r");
-    client.until_stdout_contains("sleep 1000\r\n").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The emulator's shells are processes on this machine: wait until the sleep runs, so the
+    // ^C interrupts it rather than the shell still reading the line. Its argument is unique, so
+    // no other test (or run) has a process with that command line.
+    let nap = format!("sleep 4000.{}{}", std::process::id(), unix_ms() % 1000);
+    client.send(format!("{nap}\r").as_bytes());
+    client.pump_until(PATIENCE, |_| running(&nap)).await;
     client.send(&[0x03]);
     client.send(b"echo rc=$?\r");
     // 130 = 128 + SIGINT: the byte reached the PTY and its line discipline made it a signal.
     client.until_stdout_contains("rc=130").await;
+    eventually(PATIENCE, "the interrupted sleep to end", || !running(&nap)).await;
 
     client.send(b"exit\r");
     let output = client.until_closed(PATIENCE).await;
