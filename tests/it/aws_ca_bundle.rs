@@ -2,11 +2,11 @@
 //! endpoint signed by a private CA is rejected without the bundle and trusted with it. The API
 //! endpoint is `openssl s_server`, so the trusted case fails later, at HTTP, which is exactly
 //! what shows the TLS trust changed; the websocket endpoint is a real wss:// server.
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use crate::support::emulator::GANGWAY;
+use crate::support::line_after;
 
 fn openssl(dir: &Path, args: &[&str]) {
     let status = Command::new("openssl")
@@ -92,39 +92,40 @@ struct TlsServer {
 }
 
 impl TlsServer {
-    /// `s_server -rev` answers every line with garbage, never HTTP, and never hangs.
+    /// `s_server -rev` answers every line with garbage, never HTTP, and never hangs. It binds
+    /// port 0 itself and reports the port on its `ACCEPT` line (printed once it listens), so
+    /// no port changes hands and nothing needs to poll for it.
     fn start(dir: &Path) -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("openssl")
+        let mut child = Command::new("openssl")
             .args([
                 "s_server",
                 "-accept",
-                &format!("127.0.0.1:{port}"),
+                "127.0.0.1:0",
                 "-cert",
                 "leaf.pem",
                 "-key",
                 "leaf.key",
                 "-rev",
-                "-quiet",
             ])
             .current_dir(dir)
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let address = format!("127.0.0.1:{port}");
-        while TcpStream::connect(&address).is_err() {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        Self {
+        let stdout = child.stdout.take().unwrap();
+        // Owned before waiting, so a panic below still kills the child.
+        let mut server = Self {
             child,
-            endpoint: format!("https://{address}"),
-        }
+            endpoint: String::new(),
+        };
+        let address = line_after(stdout, "ACCEPT ", "openssl s_server");
+        server.endpoint = format!("https://{address}");
+        server
+    }
+
+    fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
     }
 }
 
@@ -157,7 +158,7 @@ fn list(endpoint: &str, ca_bundle: Option<&Path>) -> Output {
 #[test]
 fn a_private_ca_is_trusted_only_through_aws_ca_bundle() {
     let dir = make_certificates("api");
-    let server = TlsServer::start(&dir);
+    let mut server = TlsServer::start(&dir);
 
     let untrusted = list(&server.endpoint, None);
     let stderr = String::from_utf8(untrusted.stderr).unwrap();
@@ -174,7 +175,11 @@ fn a_private_ca_is_trusted_only_through_aws_ca_bundle() {
         !stderr.contains("certificate"),
         "TLS passed, HTTP failed: {stderr}"
     );
+    // What only a completed handshake gives: the server's (reversed, so not HTTP) answer to
+    // the request. A server that is gone would be "Connection refused" instead.
+    assert!(stderr.contains("invalid HTTP"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(server.is_running(), "openssl s_server exited");
 
     let missing = list(&server.endpoint, Some(&dir.join("no-such.pem")));
     let stderr = String::from_utf8(missing.stderr).unwrap();
