@@ -138,3 +138,32 @@ async fn a_shell_acks_and_ignores_the_terminate_session_flag() {
     client.until_stdout_contains("after-12").await;
     assert!(client.closed.is_none());
 }
+
+#[tokio::test]
+async fn aws_non_interactive_command_takes_separate_output_stream_as_a_parameter() {
+    let emulator = start(config(6)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    let response = dev
+        .start_session()
+        .target(&target.id)
+        .document_name("AWS-StartNonInteractiveCommand")
+        .parameters(
+            "command",
+            vec!["sh -c 'echo out; echo err >&2; exit 4'".into()],
+        )
+        .parameters("separateOutputStream", vec!["true".into()])
+        .send()
+        .await
+        .unwrap();
+    let started = StartedSession {
+        session_id: response.session_id().unwrap().to_string(),
+        token: response.token_value().unwrap().to_string(),
+        stream_url: response.stream_url().unwrap().to_string(),
+    };
+    let mut client = Client::open(dev, started).await;
+    assert_eq!(client.until_closed(PATIENCE).await, "");
+    assert_eq!(client.stdout, b"out\n");
+    assert_eq!(client.stderr, b"err\n");
+    assert_eq!(client.exit_code, Some(4));
+}

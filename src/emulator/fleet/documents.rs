@@ -93,34 +93,59 @@ fn render_text(text: &str, parameters: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// AWS's own command documents, with the properties AWS gives them: `command` goes into
-/// `commands`, and AWS-StartNonInteractiveCommand sets no `separateOutputStream`, so its
-/// output is merged and it sends no exit code (§6.2.1).
+/// AWS's own command documents, as far as their bodies are known (protocol.md §8): `command`
+/// goes into `commands`. AWS-StartNonInteractiveCommand also takes an optional
+/// `separateOutputStream` parameter; without it the output is merged and no exit code is sent
+/// (§6.2.1). That parameter is attested by users passing `separateOutputStream=true` to it and
+/// getting `EXIT_CODE:` back (aws/session-manager-plugin issue 59); its default of false is
+/// what a session without it shows. The prefix parameters are not attested and left out.
 pub fn aws_command_documents() -> Vec<SessionDocument> {
+    let command = json!({ "type": "String", "description": "The command to run on the instance" });
+    let interactive = json!({ "commands": "{{ command }}", "runAsElevated": false });
+    let non_interactive = json!({
+        "commands": "{{ command }}",
+        "runAsElevated": false,
+        "separateOutputStream": "{{ separateOutputStream }}",
+    });
     [
-        (INTERACTIVE_COMMAND, "InteractiveCommands"),
-        (NON_INTERACTIVE_COMMAND, "NonInteractiveCommands"),
+        (
+            INTERACTIVE_COMMAND,
+            "InteractiveCommands",
+            json!({ "command": command }),
+            interactive,
+        ),
+        (
+            NON_INTERACTIVE_COMMAND,
+            "NonInteractiveCommands",
+            json!({
+                "command": command,
+                "separateOutputStream": {
+                    "type": "String",
+                    "description": "Send stderr apart and the exit code at the end",
+                    "allowedValues": ["true", "false"],
+                    "default": "false",
+                },
+            }),
+            non_interactive,
+        ),
     ]
     .into_iter()
-    .map(|(name, session_type)| {
-        let properties = json!({ "commands": "{{ command }}", "runAsElevated": false });
-        SessionDocument {
+    .map(
+        |(name, session_type, parameters, properties)| SessionDocument {
             name: name.to_owned(),
             content: json!({
                 "schemaVersion": "1.0",
-                "description": "Document to run single interactive command on an instance",
+                "description": "Document to run a single command on an instance",
                 "sessionType": session_type,
-                "parameters": {
-                    "command": { "type": "String", "description": "The command to run on the instance" },
-                },
+                "parameters": parameters,
                 "properties": {
                     "windows": properties,
                     "linux": properties,
                     "macos": properties,
                 },
             }),
-        }
-    })
+        },
+    )
     .collect()
 }
 
