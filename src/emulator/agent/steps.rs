@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::ending::Ending;
 use super::link::OUTBOX_HIGH_WATER;
 use super::process::{Output, Process};
-use super::task::{DRAIN_STALL, EXIT_LINGER, HANDSHAKE_WAIT, SessionTask};
+use super::task::{DRAIN_WAIT, EXIT_LINGER, HANDSHAKE_WAIT, SessionTask};
 use super::timers::Timer;
 use super::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::emulator::faults::Direction;
@@ -128,7 +128,7 @@ impl SessionTask {
                 self.detach(now);
                 None
             }
-            // The drain gives up in `check_finished`, which first re-arms it on progress.
+            // The drain gives up in `check_finished`.
             Timer::DrainStall => None,
         }
     }
@@ -326,10 +326,10 @@ impl SessionTask {
         if unacked == 0 {
             return Some(Ending::ProcessExited { code });
         }
-        if self.timers.get(Timer::DrainStall).is_none() || unacked < channel.last_unacked {
-            self.timers.set(Timer::DrainStall, now + DRAIN_STALL);
+        // 2 s in all, progress or not (§0 item 20).
+        if self.timers.get(Timer::DrainStall).is_none() {
+            self.timers.set(Timer::DrainStall, now + DRAIN_WAIT);
         }
-        channel.last_unacked = unacked;
         let stalled = self.timers.is_expired(Timer::DrainStall, now);
         (stalled && self.client.link.is_some()).then_some(Ending::ProcessExited { code })
     }
