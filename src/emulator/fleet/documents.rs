@@ -172,4 +172,37 @@ mod tests {
             BTreeMap::from([("command".into(), true), ("flag".into(), false)])
         );
     }
+
+    fn document(name: &str, session_type: &str, properties: &str) -> String {
+        format!(
+            "[[documents]]\nname = \"{name}\"\nsessionType = \"{session_type}\"\n\
+             [documents.parameters.command]\ntype = \"String\"\n\
+             [documents.properties{properties}]\ncommands = \"{{{{ command }}}}\"\n"
+        )
+    }
+
+    #[test]
+    fn fleet_files_define_documents_and_name_what_is_wrong() {
+        use crate::emulator::fleet::Fleet;
+        let fleet = Fleet::from_toml(
+            &document("gangway-exec", "NonInteractiveCommands", ".linux"),
+            "inline",
+        )
+        .unwrap();
+        let exec = fleet.session_document("gangway-exec").unwrap();
+        assert_eq!(exec.session_type(), "NonInteractiveCommands");
+        assert!(fleet.session_document(NON_INTERACTIVE_COMMAND).is_some());
+        let error = |text: String| Fleet::from_toml(&text, "inline").unwrap_err().to_string();
+        let reserved = error(document("AWS-Mine", "NonInteractiveCommands", ".linux"));
+        assert!(
+            reserved.contains("`name`") && reserved.contains("AWS-"),
+            "{reserved}"
+        );
+        let port = error(document("fwd", "Port", ".linux"));
+        assert!(port.contains("`sessionType`"), "{port}");
+        let no_linux = error(document("w-only", "InteractiveCommands", ".windows"));
+        assert!(no_linux.contains("`properties`"), "{no_linux}");
+        let twice = document("twice", "InteractiveCommands", ".linux").repeat(2);
+        assert!(error(twice).contains("duplicate"));
+    }
 }
