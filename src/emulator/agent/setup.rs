@@ -26,7 +26,12 @@ impl SessionSetup {
             .iter()
             .find(|i| i.id == record.target);
         let shell = instance.map_or("/bin/sh", |i| i.shell.as_str());
-        let plan = documents::plan_for(&record.document_name, &record.parameters, shell);
+        let plan = documents::plan_for(
+            &record.document_name,
+            &record.parameters,
+            shell,
+            state.fleet(),
+        );
         let program = plan.as_ref().map_or_else(
             |_| Program::Shell { path: shell.into() },
             |plan| plan.program.clone(),

@@ -29,9 +29,10 @@ use crate::proto::Session;
 /// How long output may keep coming after the shell exited (background jobs holding the
 /// PTY) before everything left in its session is killed.
 pub(super) const EXIT_LINGER: Duration = Duration::from_secs(1);
-/// The pre-close drain: wait at most this long without an ack making progress. The reference
-/// agent waits at most 2 s in all (§7.3).
-pub(super) const DRAIN_STALL: Duration = Duration::from_secs(5);
+/// The pre-close drain: the real agent gives its outgoing buffer at most 2 s in all to empty
+/// before Terminating (§0 item 20, §6.1; agent: shell/shell.go, func executeCommandsWithPty).
+/// The emulator restarts the wait when a client resumes meanwhile (`attach`).
+pub(super) const DRAIN_WAIT: Duration = Duration::from_secs(2);
 /// Unacknowledged output messages in flight. The proto default (4096) lets frames queue so
 /// long behind a slow client (debug builds, 50 sessions on 2 cores) that the RTO, capped at
 /// 1 s (§5.3), fires for frames still in transit: in the 64 MiB test under faults, 256
@@ -69,10 +70,8 @@ pub(super) struct SessionTask {
 /// The data channel in the agent role, and how far its ending has got.
 pub(super) struct Channel {
     pub(super) session: Session,
-    /// The exit code went out (non-interactive commands, §6.1).
+    /// The exit code went out (separateOutputStream commands only, §6.2.1).
     pub(super) exit_code_sent: bool,
-    /// Unacknowledged messages when the drain last looked: fewer now means progress (§7.3).
-    pub(super) last_unacked: usize,
 }
 
 /// The shell or command, once started, and what is left of its output.
@@ -156,7 +155,6 @@ impl SessionTask {
             channel: Channel {
                 session,
                 exit_code_sent: false,
-                last_unacked: 0,
             },
             process: ProcessSide::default(),
             client: ClientSide {
@@ -246,7 +244,7 @@ impl SessionTask {
         client.attached_once = true;
         self.timers.stop(Timer::Detached);
         if self.timers.get(Timer::DrainStall).is_some() {
-            self.timers.set(Timer::DrainStall, now + DRAIN_STALL);
+            self.timers.set(Timer::DrainStall, now + DRAIN_WAIT);
         }
         self.state.sessions.mark_attached(&self.record.id);
     }

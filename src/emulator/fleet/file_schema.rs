@@ -22,6 +22,22 @@ pub(super) struct FleetFile {
     pub(super) images: Vec<ImageFile>,
     #[serde(default)]
     pub(super) instances: Vec<InstanceFile>,
+    #[serde(default)]
+    pub(super) documents: Vec<DocumentFile>,
+}
+
+/// A custom session document, with the keys of the SSM document schema (protocol.md §8).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DocumentFile {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) description: String,
+    #[serde(rename = "sessionType")]
+    pub(super) session_type: Spanned<String>,
+    #[serde(default)]
+    pub(super) parameters: toml::Table,
+    pub(super) properties: Spanned<toml::Table>,
 }
 
 #[derive(Default, Deserialize)]
