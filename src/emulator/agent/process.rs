@@ -21,9 +21,25 @@ use super::utf8_chunks::Utf8Chunker;
 /// Output payloads buffered between the readers and the session loop. Small, so a client
 /// that does not ack stops the readers, and the PTY then stops the shell (backpressure).
 const OUTPUT_QUEUE: usize = 16;
-/// One read takes up to this much output (then cut into ≤ 1024-byte payloads): a PTY read
-/// costs a flush of the tty flip buffer, so 1024-byte reads spent most of the agent's CPU.
+/// With the pace off (benchmarks only), one read takes up to this much output (then cut
+/// into ≤ 1024-byte payloads): a PTY read costs a flush of the tty flip buffer, so 1024-byte
+/// reads spent most of the agent's CPU.
 const OUTPUT_READ_BUFFER: usize = 16 * 1024;
+
+/// How the agent reads the process's output (protocol.md §0 item 16, §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AgentPace {
+    /// The real agent's pace: read at most 1024 bytes, send them, sleep 1 ms, read again
+    /// (agent: agent/session/shell/shell.go, func writePump). Caps output near 1 MiB/s.
+    #[default]
+    Agent,
+    /// Read as much as is there, no pause: only for benchmarks of gangway's own ceiling,
+    /// never for a test or figure that claims what AWS does.
+    Off,
+}
+
+/// The real agent's pause between two reads of the pty or TCP side (§5.3).
+pub const AGENT_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
 /// Queued input frames are joined into one PTY write up to about this size (one syscall and
 /// tty wakeup per batch instead of per frame).
 const INPUT_WRITE_BATCH: usize = 16 * 1024;
@@ -36,6 +52,8 @@ pub struct LaunchSpec {
     pub home: PathBuf,
     /// Shown in the prompt and set as HOSTNAME; already sanitised.
     pub host_name: String,
+    /// How output is read (the real agent's pace unless a benchmark turns it off).
+    pub pace: AgentPace,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -195,7 +213,7 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
         .map_err(std::io::Error::other)?;
     let (reader, writer) = pty.into_split();
     let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
-    tokio::spawn(read_output(reader, output_tx, Output::Stdout));
+    tokio::spawn(read_output(reader, output_tx, Output::Stdout, spec.pace));
     let (control, control_rx) = mpsc::unbounded_channel();
     let queued_input = Arc::new(AtomicUsize::new(0));
     tokio::spawn(pty_control(writer, control_rx, Arc::clone(&queued_input)));
@@ -217,10 +235,15 @@ fn spawn_piped(spec: &LaunchSpec, command: &str) -> std::io::Result<Process> {
         .spawn()?;
     let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
     if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(read_output(stdout, output_tx.clone(), Output::Stdout));
+        tokio::spawn(read_output(
+            stdout,
+            output_tx.clone(),
+            Output::Stdout,
+            spec.pace,
+        ));
     }
     if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(read_output(stderr, output_tx, Output::Stderr));
+        tokio::spawn(read_output(stderr, output_tx, Output::Stderr, spec.pace));
     }
     let (control, control_rx) = mpsc::unbounded_channel();
     let queued_input = Arc::new(AtomicUsize::new(0));
@@ -261,15 +284,23 @@ fn finish_spawn(
 }
 
 /// Reads until EOF (or EIO, which is how a PTY reports that every slave fd closed).
+/// With [`AgentPace::Agent`] each read takes at most one payload's worth and is followed by
+/// a 1 ms pause, like the real agent's writePump (shell.go); the chunker keeps a payload
+/// ≤ 1024 bytes by shrinking the read where the agent would carry a split UTF-8 sequence.
 async fn read_output<R: AsyncRead + Unpin>(
     mut reader: R,
     sink: mpsc::Sender<Output>,
     wrap: fn(Vec<u8>) -> Output,
+    pace: AgentPace,
 ) {
     let mut chunker = Utf8Chunker::default();
     let mut buffer = vec![0u8; OUTPUT_READ_BUFFER];
     loop {
-        let read = match reader.read(&mut buffer).await {
+        let limit = match pace {
+            AgentPace::Agent => chunker.read_budget(),
+            AgentPace::Off => OUTPUT_READ_BUFFER,
+        };
+        let read = match reader.read(&mut buffer[..limit]).await {
             Ok(0) | Err(_) => break,
             Ok(read) => read,
         };
@@ -282,6 +313,9 @@ async fn read_output<R: AsyncRead + Unpin>(
             if !payload.is_empty() && sink.send(wrap(payload)).await.is_err() {
                 return;
             }
+        }
+        if pace == AgentPace::Agent {
+            tokio::time::sleep(AGENT_READ_PAUSE).await;
         }
     }
     let rest = chunker.finish();
