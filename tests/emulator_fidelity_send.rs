@@ -25,20 +25,25 @@ struct Unacked {
 }
 
 /// Reads output frames without ever acking until `bytes` distinct payload bytes arrived, or
-/// until nothing new came for `quiet` (then returns what it has).
+/// until no new sequence number came for `quiet` (then returns what it has; resends of old
+/// ones do not count).
 async fn read_without_acking(socket: &mut Socket, bytes: usize, quiet: Duration) -> Unacked {
     let mut seen = Unacked {
         sizes: BTreeMap::new(),
         first: None,
         last: None,
     };
-    let give_up = Instant::now() + PATIENCE;
+    let started = Instant::now();
+    let give_up = started + PATIENCE;
     while seen.sizes.values().sum::<usize>() < bytes {
         assert!(
             Instant::now() < give_up,
             "gave up after {} frames",
             seen.sizes.len()
         );
+        if seen.last.unwrap_or(started).elapsed() > quiet {
+            break;
+        }
         let Ok(Some(Ok(message))) = tokio::time::timeout(quiet, socket.next()).await else {
             break;
         };
