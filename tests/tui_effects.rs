@@ -119,11 +119,7 @@ async fn fleet_preferences_and_connectivity_come_back_as_messages() {
         panic!("{:?}", ui.model.fleet.connectivity)
     };
     assert!(!diagnosis.can_connect());
-    assert!(
-        diagnosis.summary.contains("Env=dev"),
-        "{}",
-        diagnosis.summary
-    );
+    assert!(diagnosis.summary.contains("Env=dev"), "{}", diagnosis.summary);
     assert!(diagnosis.fix.is_some());
 }
 
