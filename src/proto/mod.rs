@@ -28,5 +28,5 @@ pub use payloads::{
     TerminalSize,
 };
 pub use rto::{CLOCK_GRANULARITY, INITIAL_RTO, MAX_RTO};
-pub use session::{Event, Role, Session, SessionConfig, Stats};
+pub use session::{AGENT_RESEND_TICK, Event, ResendPolicy, Role, Session, SessionConfig, Stats};
 pub use types::{MessageType, PayloadType};

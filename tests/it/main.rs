@@ -24,6 +24,7 @@ mod emulator_api_sessions;
 mod emulator_api_ssm;
 mod emulator_awscli;
 mod emulator_fidelity_process;
+mod emulator_fidelity_send;
 mod emulator_hardening;
 mod list_cli;
 mod logging_secrets;

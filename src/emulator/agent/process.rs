@@ -22,9 +22,25 @@ use super::utf8_chunks::Utf8Chunker;
 /// Output payloads buffered between the readers and the session loop. Small, so a client
 /// that does not ack stops the readers, and the PTY then stops the shell (backpressure).
 const OUTPUT_QUEUE: usize = 16;
-/// One read takes up to this much output (then cut into ≤ 1024-byte payloads): a PTY read
-/// costs a flush of the tty flip buffer, so 1024-byte reads spent most of the agent's CPU.
+/// With the pace off (benchmarks only), one read takes up to this much output (then cut
+/// into ≤ 1024-byte payloads): a PTY read costs a flush of the tty flip buffer, so 1024-byte
+/// reads spent most of the agent's CPU.
 const OUTPUT_READ_BUFFER: usize = 16 * 1024;
+
+/// How the agent reads the process's output (protocol.md §0 item 16, §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AgentPace {
+    /// The real agent's pace: read at most 1024 bytes, send them, sleep 1 ms, read again
+    /// (agent: agent/session/shell/shell.go, func writePump). Caps output near 1 MiB/s.
+    #[default]
+    Agent,
+    /// Read as much as is there, no pause: only for benchmarks of gangway's own ceiling,
+    /// never for a test or figure that claims what AWS does.
+    Off,
+}
+
+/// The real agent's pause between two reads of the pty or TCP side (§5.3).
+pub const AGENT_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
 /// Queued input frames are joined into one PTY write up to about this size (one syscall and
 /// tty wakeup per batch instead of per frame).
 const INPUT_WRITE_BATCH: usize = 16 * 1024;
@@ -37,6 +53,8 @@ pub struct LaunchSpec {
     pub home: PathBuf,
     /// Shown in the prompt and set as HOSTNAME; already sanitised.
     pub host_name: String,
+    /// How output is read (the real agent's pace unless a benchmark turns it off).
+    pub pace: AgentPace,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -221,6 +239,7 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
         output_tx,
         Output::Stdout,
         String::new(),
+        spec.pace,
     ));
     let (control, control_rx) = mpsc::unbounded_channel();
     let queued_input = Arc::new(AtomicUsize::new(0));
@@ -277,11 +296,18 @@ fn spawn_piped(
             output_tx.clone(),
             Output::Stdout,
             prefix,
+            spec.pace,
         ));
     }
     if let Some(stderr) = child.stderr.take() {
         let prefix = separators.stderr_prefix.clone();
-        tokio::spawn(read_output(stderr, output_tx, Output::Stderr, prefix));
+        tokio::spawn(read_output(
+            stderr,
+            output_tx,
+            Output::Stderr,
+            prefix,
+            spec.pace,
+        ));
     }
     let (control, queued_input) = spawn_piped_control(child.id());
     Ok(finish_spawn(
@@ -312,7 +338,7 @@ fn spawn_merged(spec: &LaunchSpec, argv: &[String]) -> std::io::Result<Process> 
     let child = exec_command(spec, argv, file.try_clone()?.into(), file.into())?;
     let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
     let (control, queued_input) = spawn_piped_control(child.id());
-    let send_file = read_output(reader, output_tx, Output::Stdout, String::new());
+    let send_file = read_output(reader, output_tx, Output::Stdout, String::new(), spec.pace);
     Ok(finish_spawn(
         child,
         output,
@@ -376,18 +402,26 @@ fn finish_spawn(
 /// Reads until EOF (or EIO, which is how a PTY reports that every slave fd closed).
 /// `prefix` (may be empty) goes before the first non-empty read and before every read that
 /// follows one ending in LF: per read, not per line, as the agent does it (§6.2.1).
+/// With [`AgentPace::Agent`] each read takes at most one payload's worth and is followed by
+/// a 1 ms pause, like the real agent's writePump (shell.go); the chunker keeps a payload
+/// ≤ 1024 bytes by shrinking the read where the agent would carry a split UTF-8 sequence.
 async fn read_output<R: AsyncRead + Unpin>(
     mut reader: R,
     sink: mpsc::Sender<Output>,
     wrap: fn(Vec<u8>) -> Output,
     prefix: String,
+    pace: AgentPace,
 ) {
     let mut chunker = Utf8Chunker::default();
     let mut buffer = vec![0u8; OUTPUT_READ_BUFFER];
     let mut at_line_start = true;
     let mut prefixed = Vec::new();
     loop {
-        let read = match reader.read(&mut buffer).await {
+        let limit = match pace {
+            AgentPace::Agent => chunker.read_budget(),
+            AgentPace::Off => OUTPUT_READ_BUFFER,
+        };
+        let read = match reader.read(&mut buffer[..limit]).await {
             Ok(0) | Err(_) => break,
             Ok(read) => read,
         };
@@ -411,6 +445,9 @@ async fn read_output<R: AsyncRead + Unpin>(
             if !payload.is_empty() && sink.send(wrap(payload)).await.is_err() {
                 return;
             }
+        }
+        if pace == AgentPace::Agent {
+            tokio::time::sleep(AGENT_READ_PAUSE).await;
         }
     }
     let rest = chunker.finish();

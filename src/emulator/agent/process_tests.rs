@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::process::{LaunchSpec, Output, Process, Program, Separators};
+use super::process::{AgentPace, LaunchSpec, Output, Process, Program, Separators};
 use super::reaper::process_exists;
 
 fn spec(program: Program) -> LaunchSpec {
@@ -11,6 +11,7 @@ fn spec(program: Program) -> LaunchSpec {
         program,
         home,
         host_name: "web-1".into(),
+        pace: AgentPace::Agent,
     }
 }
 

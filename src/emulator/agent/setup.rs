@@ -8,7 +8,7 @@ use super::process::{LaunchSpec, Program};
 use crate::emulator::faults::{FaultInjector, FaultSpec};
 use crate::emulator::sessions::SessionRecord;
 use crate::emulator::state::EmulatorState;
-use crate::proto::{SeededIds, Session, SessionConfig};
+use crate::proto::{AGENT_RESEND_TICK, ResendPolicy, SeededIds, Session, SessionConfig};
 
 pub(super) struct SessionSetup {
     /// Err: why the session cannot run (sent as the channel_closed Output).
@@ -40,6 +40,7 @@ impl SessionSetup {
             program,
             home: super::homes_root().join(super::file_name_safe(&record.target)),
             host_name: super::host_name(instance.and_then(|i| i.name()), &record.target),
+            pace: state.config.agent_pace,
         };
         let agent_version = instance
             .map(|i| i.agent_version.clone())
@@ -53,13 +54,18 @@ impl SessionSetup {
     }
 }
 
-/// The proto session in the agent role, with ids from OS randomness.
-pub(super) fn agent_session(session_id: &str, window: usize, now: Instant) -> Session {
+/// The proto session in the agent role, with ids from OS randomness, resending like the real
+/// agent: the oldest unacked frame only, once per 100 ms tick, nothing replayed on a resume
+/// (protocol.md §0 items 17–18; agent: datachannel.go, func ResendStreamDataMessageScheduler).
+pub(super) fn agent_session(session_id: &str, buffer_limit: usize, now: Instant) -> Session {
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let config = SessionConfig {
-        outgoing_capacity: window,
+        outgoing_capacity: buffer_limit,
+        resend: ResendPolicy::HeadOnly {
+            tick: AGENT_RESEND_TICK,
+        },
         ..SessionConfig::agent(session_id)
     };
     Session::new(

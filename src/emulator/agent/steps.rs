@@ -256,6 +256,16 @@ impl SessionTask {
                     drained = true;
                     break;
                 };
+                if client
+                    .faults
+                    .as_mut()
+                    .is_some_and(|f| f.cuts_socket(&frame))
+                {
+                    // The frame and everything still queued for this socket go with it.
+                    tracing::debug!(session_id = %self.record.id, "fault injection: cutting the websocket");
+                    self.detach(now);
+                    return;
+                }
                 match client.faults.as_mut() {
                     Some(faults) => faults.apply(Direction::ToClient, frame, &mut link.outbox),
                     None => link.outbox.push_back(frame),

@@ -13,6 +13,21 @@ pub enum Role {
     Agent,
 }
 
+/// What `handle_timeout` resends and what `handle_reconnect` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResendPolicy {
+    /// gangway's own policy: every timed-out frame, `retransmit_burst` at a time and one
+    /// burst per `retransmit_pacing`; after a reconnect every unacked frame is due at once.
+    Burst,
+    /// The real agent's scheduler (§5.3, §7.4; agent: datachannel.go, func
+    /// ResendStreamDataMessageScheduler): once per `tick` it looks only at the oldest
+    /// unacked frame and resends it if its timeout passed; a reconnect changes nothing.
+    HeadOnly { tick: Duration },
+}
+
+/// The real agent's resend tick (§5.3).
+pub const AGENT_RESEND_TICK: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     pub role: Role,
@@ -28,7 +43,9 @@ pub struct SessionConfig {
     pub incoming_capacity: usize,
     /// ClientVersion in the HandshakeResponse (§4.4).
     pub client_version: String,
-    /// At most this many retransmissions per `handle_timeout` call ...
+    /// Which timed-out frames are resent, and how often (see [`ResendPolicy`]).
+    pub resend: ResendPolicy,
+    /// `ResendPolicy::Burst`: at most this many retransmissions per `handle_timeout` call ...
     pub retransmit_burst: usize,
     /// ... and at least this long between two bursts, so a dead link is not flooded.
     pub retransmit_pacing: Duration,
@@ -53,6 +70,7 @@ impl SessionConfig {
             outgoing_capacity: 4096,
             incoming_capacity: 10_000,
             client_version: "1.2.0.0".to_owned(),
+            resend: ResendPolicy::Burst,
             retransmit_burst: 64,
             retransmit_pacing: CLOCK_GRANULARITY,
             min_rto: Duration::ZERO,

@@ -4,12 +4,14 @@ mod config;
 mod event;
 mod handshake;
 mod receive;
+#[cfg(test)]
+mod resend_tests;
 mod send;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use config::{Role, SessionConfig};
+pub use config::{AGENT_RESEND_TICK, ResendPolicy, Role, SessionConfig};
 pub use event::{Event, Stats};
 
 use super::frame::{FLAG_FIN, FLAG_SYN, Frame, FrameRef};
@@ -199,7 +201,10 @@ impl Session {
         if self.phase == Phase::Closed {
             return None;
         }
-        let due = self.outgoing.next_deadline()?;
+        let due = match self.config.resend {
+            ResendPolicy::Burst => self.outgoing.next_deadline()?,
+            ResendPolicy::HeadOnly { .. } => self.outgoing.head_deadline()?,
+        };
         Some(match self.retransmit_paced_until {
             Some(paced) if paced > due => paced,
             _ => due,
@@ -225,8 +230,9 @@ impl Session {
 
     // ---- timer inputs --------------------------------------------------------------------
 
-    /// Queues the timed-out stream frames for retransmission: at most `retransmit_burst` per
-    /// call and per `retransmit_pacing` interval, oldest deadline first.
+    /// Queues timed-out stream frames for retransmission. `ResendPolicy::Burst`: at most
+    /// `retransmit_burst` per call and per `retransmit_pacing` interval, oldest deadline
+    /// first. `ResendPolicy::HeadOnly`: only the oldest unacked frame, at most once per tick.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.phase == Phase::Closed {
             return;
@@ -234,15 +240,27 @@ impl Session {
         if self.retransmit_paced_until.is_some_and(|paced| now < paced) {
             return;
         }
-        let burst = self.config.retransmit_burst.max(1);
-        let moved = self.outgoing.expire(now, burst);
-        self.retransmit_paced_until = (moved > 0).then(|| now + self.config.retransmit_pacing);
+        let (moved, pacing) = match self.config.resend {
+            ResendPolicy::Burst => {
+                let burst = self.config.retransmit_burst.max(1);
+                (
+                    self.outgoing.expire(now, burst),
+                    self.config.retransmit_pacing,
+                )
+            }
+            ResendPolicy::HeadOnly { tick } => (usize::from(self.outgoing.expire_head(now)), tick),
+        };
+        self.retransmit_paced_until = (moved > 0).then(|| now + pacing);
     }
 
-    /// The link was re-established (resume, §7.2): every unacked frame becomes due now, where
-    /// the references resend only the oldest one per 100 ms tick (§7.4).
-    /// Sequence state, buffers and the handshake outcome are kept.
+    /// The link was re-established (resume, §7.2). `ResendPolicy::Burst`: every unacked
+    /// frame becomes due now. `ResendPolicy::HeadOnly`: nothing happens, the head-only
+    /// resend just goes on, as in the real agent (§7.4; agent: datachannel.go, func
+    /// Reconnect). Sequence state, buffers and the handshake outcome are kept.
     pub fn handle_reconnect(&mut self, now: Instant) {
+        if matches!(self.config.resend, ResendPolicy::HeadOnly { .. }) {
+            return;
+        }
         self.retransmit_paced_until = None;
         self.outgoing.make_all_due(now);
     }
