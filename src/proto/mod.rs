@@ -16,6 +16,7 @@ mod reader;
 mod rto;
 mod session;
 mod types;
+pub mod version;
 
 pub use error::{DecodeError, SendError};
 pub use frame::{
@@ -30,3 +31,4 @@ pub use payloads::{
 pub use rto::{CLOCK_GRANULARITY, INITIAL_RTO, MAX_RTO};
 pub use session::{Event, Role, Session, SessionConfig, Stats};
 pub use types::{MessageType, PayloadType};
+pub use version::CLIENT_VERSION;

@@ -116,6 +116,7 @@ async fn serve_socket(state: Arc<EmulatorState>, session_id: String, mut socket:
         Ok(record) => record,
         Err(err) => return refuse(socket, &session_id, &err.to_string()).await,
     };
+    // Logged only: like the real agent, version decisions read the HandshakeResponse (§4.4.1).
     tracing::info!(%session_id, client_version = ?open.client_version, "data channel opened");
     let accepted = state
         .agents
