@@ -20,7 +20,8 @@ pub mod version;
 
 pub use error::{DecodeError, SendError};
 pub use frame::{
-    FLAG_FIN, FLAG_SYN, Frame, HEADER_LENGTH, HEADER_SIZE, message_id_from_wire, message_id_to_wire,
+    FLAG_FIN, FLAG_SYN, Frame, HEADER_LENGTH, HEADER_SIZE, Received, message_id_from_wire,
+    message_id_to_wire,
 };
 pub use ids::{MessageIdSource, SeededIds, SplitMix64};
 pub use payloads::{

@@ -111,6 +111,11 @@ impl Driver {
                 Err(error) => Step::Disconnected(Some(error)),
             };
             if let Some(end) = self.drain_events() {
+                // A refused handshake leaves its answer to write: the agent learns why the
+                // client ended (§4.4). Best effort; the session is over either way.
+                if let Err(error) = self.flush().await {
+                    tracing::debug!(%error, "last frames not written");
+                }
                 return end;
             }
             match step {
@@ -170,7 +175,15 @@ impl Driver {
 
     fn on_frame(&mut self, bytes: &[u8]) -> Option<TransportError> {
         let before = self.session.stats().malformed_dropped;
+        let noncanonical = self.session.stats().noncanonical_accepted;
         self.session.handle_frame(Instant::now(), bytes);
+        if self.session.stats().noncanonical_accepted > noncanonical {
+            // Accepted as the references accept it (§2.1), but worth knowing about.
+            tracing::debug!(
+                len = bytes.len(),
+                "frame with an unusual HeaderLength or PayloadLength accepted"
+            );
+        }
         if self.session.stats().malformed_dropped > before {
             self.malformed_streak += 1;
             tracing::debug!(streak = self.malformed_streak, "malformed frame dropped");
@@ -266,6 +279,20 @@ impl Driver {
                 Event::ChannelClosed(closed) => {
                     let reason = Some(closed.output).filter(|text| !text.trim().is_empty());
                     return Some(ChannelEvent::Closed { reason });
+                }
+                Event::Refused { reason } => {
+                    tracing::warn!(%reason, "handshake answered Failed; ending the session");
+                    return Some(ChannelEvent::Closed {
+                        reason: Some(reason),
+                    });
+                }
+                Event::Paused => {
+                    tracing::info!("pause_publication: input held until the agent is back");
+                    continue;
+                }
+                Event::Resumed => {
+                    tracing::info!("publication resumed");
+                    continue;
                 }
                 _ => continue,
             };

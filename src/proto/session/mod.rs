@@ -5,6 +5,8 @@ mod event;
 mod handshake;
 mod receive;
 mod send;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -24,6 +26,7 @@ use super::types::{MessageType, PayloadType};
 /// ```text
 /// client: Waiting ──Output──────────────────────────────────────────────► Open
 ///         Waiting ──HandshakeRequest──► Handshaking ──HandshakeComplete──► Open
+///         Waiting ──HandshakeRequest it cannot honour (answered Failed)──► Closed
 /// agent:  Waiting ──send_data───────────────────────────────────────────► Open
 ///         Waiting ──start_handshake──► Handshaking ──HandshakeResponse──► Responded
 ///                                                  Responded ──complete_handshake──► Open
@@ -73,6 +76,8 @@ pub struct Session {
     incoming: ReorderBuffer,
     /// §5.2 "handler not ready": while false, the next in-order stream message is refused.
     receive_ready: bool,
+    /// pause_publication received and not yet lifted: no stream frame goes out (§5.4).
+    paused: bool,
     rtt: RttEstimator,
     retransmit_paced_until: Option<Instant>,
     events: VecDeque<Event>,
@@ -117,6 +122,7 @@ impl Session {
             control: VecDeque::new(),
             incoming,
             receive_ready: true,
+            paused: false,
             rtt,
             retransmit_paced_until: None,
             events: VecDeque::new(),
@@ -167,6 +173,11 @@ impl Session {
         self.rtt.smoothed_rtt()
     }
 
+    /// pause_publication is in force: stream frames wait, acks still go out (§5.4).
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
     /// Ahead-of-order messages currently held for reordering.
     pub fn reorder_buffer_len(&self) -> usize {
         self.incoming.len()
@@ -181,7 +192,7 @@ impl Session {
             self.stats.frames_sent += 1;
             return Some(frame);
         }
-        if self.phase == Phase::Closed {
+        if self.phase == Phase::Closed || self.paused {
             return None;
         }
         let transmission = self.outgoing.next_transmission(now, &self.rtt)?;
@@ -196,7 +207,8 @@ impl Session {
 
     /// When `handle_timeout` should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.phase == Phase::Closed {
+        // While paused nothing is resent, so there is nothing to wake up for (§5.4).
+        if self.phase == Phase::Closed || self.paused {
             return None;
         }
         let due = self.outgoing.next_deadline()?;
@@ -228,7 +240,7 @@ impl Session {
     /// Queues the timed-out stream frames for retransmission: at most `retransmit_burst` per
     /// call and per `retransmit_pacing` interval, oldest deadline first.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.phase == Phase::Closed {
+        if self.phase == Phase::Closed || self.paused {
             return;
         }
         if self.retransmit_paced_until.is_some_and(|paced| now < paced) {
@@ -241,8 +253,10 @@ impl Session {
 
     /// The link was re-established (resume, §7.2): every unacked frame becomes due now, where
     /// the references resend only the oldest one per 100 ms tick (§7.4).
-    /// Sequence state, buffers and the handshake outcome are kept.
+    /// Sequence state, buffers and the handshake outcome are kept; a pause ends, as the
+    /// agent's Reconnect ends it (§5.4).
     pub fn handle_reconnect(&mut self, now: Instant) {
+        self.resume_publication();
         self.retransmit_paced_until = None;
         self.outgoing.make_all_due(now);
     }
@@ -281,6 +295,12 @@ impl Session {
     /// Frames one stream message with the next sequence number and buffers it for sending.
     /// Flags per §2: the agent sets SYN on seq 0, the client never does (quirk 5).
     fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) {
+        let frame = self.frame_stream(now, payload_type, payload);
+        self.outgoing.push(frame);
+    }
+
+    /// Encodes the next stream message, taking its sequence number, without buffering it.
+    fn frame_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) -> Vec<u8> {
         let sequence = self.next_out_seq;
         self.next_out_seq += 1;
         let flags = match self.config.role {
@@ -297,7 +317,7 @@ impl Session {
             payload_type,
             payload,
         };
-        self.outgoing.push(frame.encode());
+        frame.encode()
     }
 
     /// Frames an unsequenced control message (seq 0, flags SYN|FIN, §3).
