@@ -120,6 +120,13 @@ impl Driver {
             // A channel_closed from the service wins over everything else the driver was
             // doing, including a failure of the same step (issue 16, bug 5).
             if let Some(end) = self.drain_events() {
+                // A refused handshake leaves its answer to write: the agent learns why the
+                // client ended (§4.4). Best effort; the session is over either way.
+                if let Link::Connected(socket) = &mut self.link
+                    && let Err(error) = socket.write_transmits(&mut self.session).await
+                {
+                    tracing::debug!(%error, "last frames not written");
+                }
                 return end;
             }
             match step {
@@ -305,6 +312,20 @@ impl Driver {
                 Event::ChannelClosed(closed) => {
                     let reason = Some(closed.output).filter(|text| !text.trim().is_empty());
                     return Some(ChannelEvent::Closed { reason });
+                }
+                Event::Refused { reason } => {
+                    tracing::warn!(%reason, "handshake answered Failed; ending the session");
+                    return Some(ChannelEvent::Closed {
+                        reason: Some(reason),
+                    });
+                }
+                Event::Paused => {
+                    tracing::info!("pause_publication: input held until the agent is back");
+                    continue;
+                }
+                Event::Resumed => {
+                    tracing::info!("publication resumed");
+                    continue;
                 }
                 _ => continue,
             };

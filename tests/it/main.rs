@@ -26,6 +26,7 @@ mod emulator_awscli;
 mod emulator_fidelity_process;
 mod emulator_fidelity_send;
 mod emulator_hardening;
+mod fidelity_client;
 mod list_cli;
 mod logging_secrets;
 mod proto_captures;

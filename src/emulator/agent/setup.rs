@@ -8,7 +8,7 @@ use super::process::{LaunchSpec, Program};
 use crate::emulator::faults::{FaultInjector, FaultSpec};
 use crate::emulator::sessions::SessionRecord;
 use crate::emulator::state::EmulatorState;
-use crate::proto::{AGENT_RESEND_TICK, ResendPolicy, SeededIds, Session, SessionConfig};
+use crate::proto::{AGENT_RESEND_TICK, ResendPolicy, SeededIds, Session, SessionConfig, version};
 
 pub(super) struct SessionSetup {
     /// Err: why the session cannot run (sent as the channel_closed Output).
@@ -50,6 +50,23 @@ impl SessionSetup {
             plan,
             launch,
             agent_version,
+        }
+    }
+}
+
+impl SessionSetup {
+    /// HandshakeComplete's CustomerMessage (§4.5), decided on the ClientVersion of the
+    /// HandshakeResponse and never on OpenDataChannel's (§0 item 7, quirk 29; agent:
+    /// datachannel.go, func buildHandshakeCompletePayload): old clients are told to update
+    /// when a NonInteractiveCommands session separates its output streams (§6.2.1).
+    pub(super) fn customer_message(&self, client_version: &str) -> String {
+        let separate_output = self.plan.as_ref().is_ok_and(|plan| {
+            plan.handshake_session_type == Some("NonInteractiveCommands") && plan.sends_exit_code
+        });
+        if separate_output && version::wants_update_notice(client_version) {
+            version::UPDATE_NOTICE.to_owned()
+        } else {
+            String::new()
         }
     }
 }

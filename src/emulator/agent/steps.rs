@@ -174,7 +174,7 @@ impl SessionTask {
                 }
                 let complete = HandshakeComplete {
                     handshake_time_to_complete: 0,
-                    customer_message: String::new(),
+                    customer_message: self.setup.customer_message(&response.client_version),
                 };
                 if let Err(err) = self.channel.session.complete_handshake(now, complete) {
                     return Some(Ending::Failed(format!("Handshake failed: {err}")));

@@ -41,7 +41,9 @@ pub struct SessionConfig {
     pub outgoing_capacity: usize,
     /// Ahead-of-order messages held for reordering; beyond it they are dropped unacked.
     pub incoming_capacity: usize,
-    /// ClientVersion in the HandshakeResponse (§4.4).
+    /// ClientVersion in the HandshakeResponse (§4.4.1): the agent reads it there and nowhere
+    /// else, so it defaults to the same [`CLIENT_VERSION`](crate::proto::CLIENT_VERSION) the
+    /// transport sends in OpenDataChannel.
     pub client_version: String,
     /// Which timed-out frames are resent, and how often (see [`ResendPolicy`]).
     pub resend: ResendPolicy,
@@ -69,7 +71,7 @@ impl SessionConfig {
             max_payload_bytes: 1024,
             outgoing_capacity: 4096,
             incoming_capacity: 10_000,
-            client_version: "1.2.0.0".to_owned(),
+            client_version: crate::proto::version::CLIENT_VERSION.to_owned(),
             resend: ResendPolicy::Burst,
             retransmit_burst: 64,
             retransmit_pacing: CLOCK_GRANULARITY,

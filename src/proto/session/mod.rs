@@ -7,6 +7,8 @@ mod receive;
 #[cfg(test)]
 mod resend_tests;
 mod send;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -26,6 +28,7 @@ use super::types::{MessageType, PayloadType};
 /// ```text
 /// client: Waiting ──Output──────────────────────────────────────────────► Open
 ///         Waiting ──HandshakeRequest──► Handshaking ──HandshakeComplete──► Open
+///         Waiting ──HandshakeRequest it cannot honour (answered Failed)──► Closed
 /// agent:  Waiting ──send_data───────────────────────────────────────────► Open
 ///         Waiting ──start_handshake──► Handshaking ──HandshakeResponse──► Responded
 ///                                                  Responded ──complete_handshake──► Open
@@ -75,6 +78,8 @@ pub struct Session {
     incoming: ReorderBuffer,
     /// §5.2 "handler not ready": while false, the next in-order stream message is refused.
     receive_ready: bool,
+    /// pause_publication received and not yet lifted: no stream frame goes out (§5.4).
+    paused: bool,
     rtt: RttEstimator,
     retransmit_paced_until: Option<Instant>,
     events: VecDeque<Event>,
@@ -119,6 +124,7 @@ impl Session {
             control: VecDeque::new(),
             incoming,
             receive_ready: true,
+            paused: false,
             rtt,
             retransmit_paced_until: None,
             events: VecDeque::new(),
@@ -169,6 +175,11 @@ impl Session {
         self.rtt.smoothed_rtt()
     }
 
+    /// pause_publication is in force: stream frames wait, acks still go out (§5.4).
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
     /// Ahead-of-order messages currently held for reordering.
     pub fn reorder_buffer_len(&self) -> usize {
         self.incoming.len()
@@ -183,7 +194,7 @@ impl Session {
             self.stats.frames_sent += 1;
             return Some(frame);
         }
-        if self.phase == Phase::Closed {
+        if self.phase == Phase::Closed || self.paused {
             return None;
         }
         let transmission = self.outgoing.next_transmission(now, &self.rtt)?;
@@ -198,7 +209,8 @@ impl Session {
 
     /// When `handle_timeout` should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.phase == Phase::Closed {
+        // While paused nothing is resent, so there is nothing to wake up for (§5.4).
+        if self.phase == Phase::Closed || self.paused {
             return None;
         }
         let due = match self.config.resend {
@@ -234,7 +246,7 @@ impl Session {
     /// `retransmit_burst` per call and per `retransmit_pacing` interval, oldest deadline
     /// first. `ResendPolicy::HeadOnly`: only the oldest unacked frame, at most once per tick.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.phase == Phase::Closed {
+        if self.phase == Phase::Closed || self.paused {
             return;
         }
         if self.retransmit_paced_until.is_some_and(|paced| now < paced) {
@@ -253,11 +265,13 @@ impl Session {
         self.retransmit_paced_until = (moved > 0).then(|| now + pacing);
     }
 
-    /// The link was re-established (resume, §7.2). `ResendPolicy::Burst`: every unacked
-    /// frame becomes due now. `ResendPolicy::HeadOnly`: nothing happens, the head-only
-    /// resend just goes on, as in the real agent (§7.4; agent: datachannel.go, func
-    /// Reconnect). Sequence state, buffers and the handshake outcome are kept.
+    /// The link was re-established (resume, §7.2); a pause ends, as the agent's Reconnect ends
+    /// it (§5.4). `ResendPolicy::Burst`: every unacked frame becomes due now.
+    /// `ResendPolicy::HeadOnly`: nothing more happens, the head-only resend just goes on, as
+    /// in the real agent (§7.4; agent: datachannel.go, func Reconnect). Sequence state,
+    /// buffers and the handshake outcome are kept.
     pub fn handle_reconnect(&mut self, now: Instant) {
+        self.resume_publication();
         if matches!(self.config.resend, ResendPolicy::HeadOnly { .. }) {
             return;
         }
@@ -299,6 +313,12 @@ impl Session {
     /// Frames one stream message with the next sequence number and buffers it for sending.
     /// Flags per §2: the agent sets SYN on seq 0, the client never does (quirk 5).
     fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) {
+        let frame = self.frame_stream(now, payload_type, payload);
+        self.outgoing.push(frame);
+    }
+
+    /// Encodes the next stream message, taking its sequence number, without buffering it.
+    fn frame_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) -> Vec<u8> {
         let sequence = self.next_out_seq;
         self.next_out_seq += 1;
         let flags = match self.config.role {
@@ -315,7 +335,7 @@ impl Session {
             payload_type,
             payload,
         };
-        self.outgoing.push(frame.encode());
+        frame.encode()
     }
 
     /// Frames an unsequenced control message (seq 0, flags SYN|FIN, §3).
