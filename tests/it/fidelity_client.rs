@@ -26,7 +26,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::support::agent_client::{config, instance_in, start_session};
+use crate::support::agent_client::{StartedSession, config, instance_in};
 use crate::support::aws_clients::{DEV, ssm};
 use crate::support::emulator::start;
 use crate::support::unix_ms;
@@ -402,13 +402,21 @@ async fn customer_message(open_version: &str, handshake_version: &str) -> String
     let emulator = start(config(6)).await;
     let target = instance_in(&emulator, "dev");
     let dev = ssm(&emulator, DEV);
-    let started = start_session(
-        &dev,
-        &target.id,
-        Some("AWS-StartNonInteractiveCommand"),
-        Some("echo hi"),
-    )
-    .await;
+    // The notice concerns separate output streams, so only such a session gets it (§4.5).
+    let started = dev
+        .start_session()
+        .target(&target.id)
+        .document_name("AWS-StartNonInteractiveCommand")
+        .parameters("command", vec!["echo hi".into()])
+        .parameters("separateOutputStream", vec!["true".into()])
+        .send()
+        .await
+        .unwrap();
+    let started = StartedSession {
+        session_id: started.session_id().unwrap().to_owned(),
+        token: started.token_value().unwrap().to_owned(),
+        stream_url: started.stream_url().unwrap().to_owned(),
+    };
     let (mut socket, _) = tokio_tungstenite::connect_async(started.stream_url.as_str())
         .await
         .unwrap();
