@@ -25,11 +25,12 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// One region's EC2 and SSM clients. Cheap to clone (the SDK clients are `Arc`s inside).
+/// One region's EC2, SSM and STS clients. Cheap to clone (the SDK clients are `Arc`s inside).
 #[derive(Clone, Debug)]
 pub struct AwsClient {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
     region: String,
     endpoint_url: Option<String>,
     pub(crate) errors: ErrorContext,
@@ -69,9 +70,12 @@ impl AwsClient {
                 let ssm = aws_sdk_ssm::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
+                let sts = aws_sdk_sts::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
                 let endpoint_url = shared.endpoint_url().map(str::to_owned);
                 let source = CredentialSource::detect(opts.profile.as_deref());
-                Self::assemble(ec2, ssm, region, endpoint_url, source)
+                Self::assemble(ec2, ssm, sts, region, endpoint_url, source)
             })
             .collect();
         Ok(clients)
@@ -103,11 +107,19 @@ impl AwsClient {
             .region(Region::new(region.to_owned()))
             .endpoint_url(endpoint_url)
             .timeout_config(timeouts())
+            .credentials_provider(credentials.clone())
+            .build();
+        let sts = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint_url)
+            .timeout_config(timeouts())
             .credentials_provider(credentials)
             .build();
         Self::assemble(
             ec2,
             ssm,
+            sts,
             region.to_owned(),
             Some(endpoint_url.to_owned()),
             CredentialSource::Unknown,
@@ -117,6 +129,7 @@ impl AwsClient {
     fn assemble(
         ec2: aws_sdk_ec2::Config,
         ssm: aws_sdk_ssm::Config,
+        sts: aws_sdk_sts::Config,
         region: String,
         endpoint_url: Option<String>,
         source: CredentialSource,
@@ -127,6 +140,7 @@ impl AwsClient {
         AwsClient {
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             ssm: aws_sdk_ssm::Client::from_conf(ssm),
+            sts: aws_sdk_sts::Client::from_conf(sts),
             region,
             endpoint_url,
             errors: ErrorContext { source, endpoint },
@@ -135,6 +149,22 @@ impl AwsClient {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// Who these credentials are (STS GetCallerIdentity): the ARN DescribeSessions names as a
+    /// session's owner, so the UI can show it and mark the user's own sessions. Needs no
+    /// permission: AWS answers it for any valid credentials.
+    pub async fn caller_arn(&self) -> Result<String, AwsError> {
+        let output = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.errors.map(e))?;
+        output
+            .arn()
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::BadResponse("GetCallerIdentity without an Arn".into()))
     }
 
     /// The endpoint override, if any (`None` means the real AWS endpoints).
