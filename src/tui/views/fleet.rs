@@ -113,10 +113,7 @@ fn group_row(model: &Model, first: usize, count: usize, width: usize) -> RowData
         Value::styled(format!("{count} inst."), style),
     ];
     cells.resize_with(width, || Value::plain(""));
-    RowData {
-        cells,
-        style: Style::new(),
-    }
+    RowData::new(cells, Style::new())
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
@@ -155,10 +152,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         fleet.rows.len(),
         &fleet.cursor,
         |at| match fleet.rows[at] {
-            FleetRow::Instance(i) => RowData {
-                cells: cells(model, &fleet.instances[i]),
-                style: Style::new(),
-            },
+            FleetRow::Instance(i) => RowData::new(cells(model, &fleet.instances[i]), Style::new()),
             FleetRow::Group { first, count } => group_row(model, first, count, width),
         },
     );

@@ -251,3 +251,27 @@ fn the_last_two_minutes_of_a_countdown_are_red() {
     let x = u16::try_from(UnicodeWidthStr::width(&line[..x])).unwrap();
     assert_eq!(buffer[(x, u16::try_from(y).unwrap())].fg, Color::Red);
 }
+
+#[test]
+fn empty_columns_give_their_room_to_the_reason() {
+    let mut m = loaded(false);
+    let mut sessions = fixtures::active_sessions();
+    sessions[0].reason = Some("JIRA-4711 rotate TLS certs".into());
+    update(
+        &mut m,
+        Msg::SessionsLoaded {
+            region: "us-east-1".into(),
+            result: Ok(sessions),
+        },
+    );
+    press(&mut m, "2");
+    let text = text_of(&render(&mut m, 120, 40));
+    assert!(text.contains("JIRA-4711 rotate TLS certs"), "{text}");
+    let text = text_of(&render(&mut m, 80, 24));
+    let header = text.lines().nth(1).unwrap();
+    assert!(header.contains("REASON"), "{text}");
+    assert!(
+        !header.contains("IDLE"),
+        "no row has an idle time: {header}"
+    );
+}
