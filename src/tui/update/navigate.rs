@@ -34,6 +34,19 @@ pub fn on_move(model: &mut Model, action: Action) -> Vec<Effect> {
         model.fleet.cursor.selected = at;
     }
     settle_all(model);
+    // The first instance of a group brings its header into view with it.
+    let fleet = &mut model.fleet;
+    let at = fleet.cursor.selected;
+    if screen == Screen::Fleet
+        && at > 0
+        && fleet.cursor.offset == at
+        && matches!(
+            fleet.rows.get(at - 1),
+            Some(crate::tui::fleet_list::FleetRow::Group { .. })
+        )
+    {
+        fleet.cursor.offset = at - 1;
+    }
     if screen == Screen::History {
         return more_history_if_near_end(model);
     }

@@ -9,7 +9,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row, Table, TableState};
+use ratatui::widgets::{Cell, Paragraph, Row, Table, TableState};
 
 use crate::text::fit;
 use crate::tui::model::Cursor;
@@ -110,11 +110,26 @@ impl Value {
 pub struct RowData {
     pub cells: Vec<Value>,
     pub style: Style,
+    /// A line drawn across the whole row instead of the cells (a group header), already
+    /// escaped and fitted to the width it is given by [`RowData::spanning`]'s caller.
+    pub span: Option<Line<'static>>,
 }
 
 impl RowData {
     pub fn new(cells: Vec<Value>, style: Style) -> Self {
-        Self { cells, style }
+        Self {
+            cells,
+            style,
+            span: None,
+        }
+    }
+
+    pub fn spanning(line: Line<'static>) -> Self {
+        Self {
+            cells: Vec::new(),
+            style: Style::new(),
+            span: Some(line),
+        }
     }
 }
 
@@ -137,6 +152,7 @@ pub fn draw(
     let empty: Vec<bool> = (0..columns.len())
         .map(|col| {
             data.iter()
+                .filter(|d| d.span.is_none())
                 .all(|d| d.cells.get(col).is_none_or(Value::is_empty))
         })
         .collect();
@@ -168,6 +184,19 @@ pub fn draw(
         (len > 0 && cursor.selected >= cursor.offset).then(|| cursor.selected - cursor.offset);
     let mut state = TableState::default().with_selected(selected);
     frame.render_stateful_widget(table, area, &mut state);
+    // Spanning rows are drawn over their (empty) cells, on the same screen line.
+    for (at, data) in data.into_iter().enumerate() {
+        let Some(line) = data.span else { continue };
+        let Ok(at) = u16::try_from(at + 1) else { break };
+        let line_area = Rect {
+            y: area.y + at,
+            height: 1,
+            ..area
+        };
+        if line_area.y < area.bottom() {
+            frame.render_widget(Paragraph::new(line), line_area);
+        }
+    }
 }
 
 #[cfg(test)]

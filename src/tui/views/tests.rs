@@ -275,3 +275,48 @@ fn empty_columns_give_their_room_to_the_reason() {
         "no row has an idle time: {header}"
     );
 }
+
+#[test]
+fn group_headers_show_the_name_the_whole_id_and_the_count() {
+    let mut m = loaded(false);
+    let mut instances = fixtures::generated_instances(4444);
+    for instance in &mut instances {
+        let (id, name) = if instance.image_id.as_deref() == Some("ami-a1b2c3d4e5f60001") {
+            (
+                "ami-0123456789abcdef1",
+                "al2023-ami-2023.6.20241010.0-kernel-6.1-x86_64",
+            )
+        } else {
+            (
+                "ami-0123456789abcdef2",
+                "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20241004",
+            )
+        };
+        instance.image_id = Some(id.into());
+        instance.image_name = Some(name.into());
+    }
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(instances),
+        },
+    );
+    // Grouped, from the top: the first group is the 3333 instances of ...def1.
+    press(&mut m, "ig");
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = text_of(&render(&mut m, w, h));
+        let header = text.lines().find(|l| l.starts_with('▸')).expect(&text);
+        assert!(
+            header.contains("ami-0123456789abcdef1"),
+            "{w}x{h}: {header}"
+        );
+        assert!(header.contains("3333 instances"), "{w}x{h}: {header}");
+        if w == 120 {
+            assert!(
+                header.contains("al2023-ami-2023.6.20241010.0-kernel-6.1-x86_64"),
+                "{header}"
+            );
+        }
+    }
+}
