@@ -7,7 +7,7 @@ use crate::tui::effect::Effect;
 use crate::tui::keymap::Action;
 use crate::tui::model::{
     Confirm, Connectivity, Level, Load, Mode, Model, ReasonMode, ReasonPrompt, Screen, SessionRef,
-    ShellTarget,
+    ShellTarget, Status,
 };
 use crate::tui::update::keys::{Edit, edit};
 use crate::tui::update::navigate;
@@ -37,6 +37,12 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Help => show(model, Screen::Help),
         Action::Command => {
             model.mode = Mode::Command(String::new());
+            Vec::new()
+        }
+        Action::Message => {
+            if model.status.is_some() || model.banner.is_some() || model.config_warning.is_some() {
+                model.mode = Mode::Message;
+            }
             Vec::new()
         }
         a if is_movement(a) => navigate::on_move(model, a),
@@ -195,10 +201,11 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
     let diagnosis = crate::aws::diagnose(instance, None, &model.access_scope());
     if !diagnosis.can_connect() {
         let name = crate::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
-        model.set_status(
+        model.status = Some(Status::because(
             Level::Error,
-            format!("no shell on {name}: {}", diagnosis.line()),
-        );
+            &format!("no shell on {name}"),
+            &diagnosis.line(),
+        ));
         return Vec::new();
     }
     let target = ShellTarget {

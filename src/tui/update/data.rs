@@ -6,7 +6,7 @@ use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
 use crate::text;
 use crate::tui::effect::Effect;
 use crate::tui::model::{
-    Banner, Connectivity, Level, Load, LoadError, Model, OpenedSession, ShellTarget,
+    Banner, Connectivity, Level, Load, LoadError, Model, OpenedSession, ShellTarget, Status,
 };
 use crate::tui::msg::{HistoryPage, ShellReport};
 
@@ -18,12 +18,7 @@ fn report(model: &mut Model, what: &str, error: &LoadError) {
             hint: error.hint.clone(),
         });
     } else {
-        let hint = error
-            .hint
-            .as_deref()
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
-        model.set_status(Level::Error, format!("{what}: {}{hint}", error.message));
+        model.status = Some(Status::failure(what, &error.message, error.hint.as_deref()));
     }
 }
 
@@ -167,9 +162,13 @@ pub fn on_terminated(
     match result {
         Ok(()) => model.set_status(Level::Info, format!("terminated {session_id}")),
         Err(error) => {
-            // A denied terminate shows AWS's own reason (issue 6).
-            let message = format!("could not terminate {session_id}: {}", error.message);
-            model.set_status(Level::Error, message);
+            // A denied terminate shows AWS's own reason (issue 6), the reason first.
+            let what = format!("could not terminate {}", text::fit(session_id, 40));
+            model.status = Some(Status::failure(
+                &what,
+                &error.message,
+                error.hint.as_deref(),
+            ));
         }
     }
     model.sessions.load = Load::Loading;
@@ -208,10 +207,12 @@ pub fn on_shell_ended(
             );
         }
         Err(reason) => {
-            model.set_status(
-                Level::Error,
-                format!("no shell on {label}: {}", text::fit(&reason, 200)),
-            );
+            // The whole text stays for the popup; the line leads with why.
+            model.status = Some(Status::failure(
+                &format!("no shell on {label}"),
+                &reason,
+                None,
+            ));
         }
     }
     model.sessions.load = Load::Loading;

@@ -4,11 +4,11 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
-use crate::text::{escape_for_terminal, fit};
+use crate::text::{display_width, escape_for_terminal, fit, wrap};
 use crate::tui::keymap::Action;
-use crate::tui::model::{Level, Load, Mode, Model, Screen};
+use crate::tui::model::{Level, Load, Mode, Model, Screen, Status};
 
 const TABS: [(Screen, &str); 4] = [
     (Screen::Fleet, "fleet"),
@@ -44,20 +44,122 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Most rows the banner takes; the popup (`m`) has the rest.
+const MAX_BANNER_ROWS: usize = 4;
+/// Most rows the status line takes.
+const MAX_STATUS_ROWS: usize = 2;
+
+/// `first` before the first line of `rows`, `rest` (as wide) before the others.
+fn indented(rows: Vec<String>, first: &str, rest: &str) -> Vec<String> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(at, row)| format!("{}{row}", if at == 0 { first } else { rest }))
+        .collect()
+}
+
+/// Keeps `max` rows; the last one says that more follows.
+fn truncated(mut rows: Vec<String>, max: usize, width: usize, marker: &str) -> Vec<String> {
+    if rows.len() > max {
+        rows.truncate(max);
+        if let Some(last) = rows.last_mut() {
+            let room = width.saturating_sub(display_width(marker));
+            *last = format!("{}{marker}", fit(&format!("{last} …"), room));
+        }
+    }
+    rows
+}
+
+/// " · m: whole message", with the key the keymap binds.
+fn more_marker(model: &Model) -> String {
+    model
+        .keymap
+        .keys_for(Action::Message)
+        .first()
+        .map(|key| format!("  · {key}: whole message"))
+        .unwrap_or_default()
+}
+
+/// The banner's rows: the problem, then the fix, wrapped at spaces so no word is cut.
+pub fn banner_rows(model: &Model) -> Vec<String> {
+    let Some(banner) = &model.banner else {
+        return Vec::new();
+    };
+    let width = usize::from(model.size.0).max(1);
+    let message = format!("{} (showing the last data)", banner.message);
+    let mut rows = indented(wrap(&message, width.saturating_sub(3)), " ✖ ", "   ");
+    if let Some(hint) = &banner.hint {
+        rows.extend(indented(
+            wrap(hint, width.saturating_sub(8)),
+            "   fix: ",
+            "        ",
+        ));
+    }
+    truncated(rows, MAX_BANNER_ROWS, width, &more_marker(model))
+}
+
 pub fn banner(frame: &mut Frame<'_>, area: Rect, model: &Model) {
-    let Some(banner) = &model.banner else { return };
     let style = Style::new()
         .fg(Color::White)
         .bg(Color::Red)
         .add_modifier(Modifier::BOLD);
-    let mut lines = vec![Line::raw(format!(
-        " ✖ {} (showing the last data)",
-        escape_for_terminal(&banner.message)
-    ))];
-    if let Some(hint) = &banner.hint {
-        lines.push(Line::raw(format!("   fix: {}", escape_for_terminal(hint))));
-    }
+    let lines: Vec<Line<'_>> = banner_rows(model).into_iter().map(Line::raw).collect();
     frame.render_widget(Paragraph::new(lines).style(style), area);
+}
+
+/// The status message (or the config warning) as the rows the status line shows, and its
+/// colour. The reason is never cut (issue 16, bug 3): the advice goes first when room runs
+/// out, then what came before the reason; the popup always has the whole message.
+pub fn message_rows(model: &Model) -> Option<(Vec<String>, Color)> {
+    let width = usize::from(model.size.0).max(1);
+    let more = more_marker(model);
+    match (&model.status, &model.config_warning) {
+        (Some(status), _) => {
+            let colour = match status.level {
+                Level::Info => Color::Green,
+                Level::Warn => Color::Yellow,
+                Level::Error => Color::Red,
+            };
+            Some((status_rows(status, width, &more), colour))
+        }
+        (None, Some(warning)) => {
+            let rows = wrap(warning, width);
+            Some((
+                truncated(rows, MAX_STATUS_ROWS, width, &more),
+                Color::Yellow,
+            ))
+        }
+        (None, None) => None,
+    }
+}
+
+fn status_rows(status: &Status, width: usize, more: &str) -> Vec<String> {
+    let fits = |line: &str| {
+        let rows = wrap(line, width);
+        (rows.len() <= MAX_STATUS_ROWS).then_some(rows)
+    };
+    let marker = if status.has_more() { more } else { "" };
+    let text = &status.text;
+    if let Some(hint) = &status.hint
+        && let Some(rows) = fits(&format!("{text} ({hint}){marker}"))
+    {
+        return rows;
+    }
+    if let Some(rows) = fits(&format!("{text}{marker}")) {
+        return rows;
+    }
+    // Something is cut from here on: the popup has it.
+    let at = status.reason_at.min(text.len());
+    let (lead, reason) = text.split_at(if text.is_char_boundary(at) { at } else { 0 });
+    let lead = lead.trim_end();
+    for budget in (1..display_width(lead)).rev() {
+        if let Some(rows) = fits(&format!("{} {reason}{more}", fit(lead, budget))) {
+            return rows;
+        }
+    }
+    if let Some(rows) = fits(&format!("{reason}{more}")) {
+        return rows;
+    }
+    truncated(wrap(reason, width), MAX_STATUS_ROWS, width, more)
 }
 
 pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
@@ -72,32 +174,26 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             Span::raw(escape_for_terminal(text).into_owned()),
             Span::styled("█", Style::new().fg(Color::Yellow)),
         ]),
-        _ => match (&model.status, &model.config_warning) {
-            (Some(status), _) => {
-                let colour = match status.level {
-                    Level::Info => Color::Green,
-                    Level::Warn => Color::Yellow,
-                    Level::Error => Color::Red,
-                };
-                Line::styled(
-                    escape_for_terminal(&status.text).into_owned(),
-                    Style::new().fg(colour),
-                )
+        _ => match message_rows(model) {
+            Some((rows, colour)) => {
+                let style = Style::new().fg(colour);
+                let lines: Vec<Line<'_>> = rows
+                    .into_iter()
+                    .map(|row| Line::styled(row, style))
+                    .collect();
+                frame.render_widget(Paragraph::new(lines), area);
+                return;
             }
-            (None, Some(warning)) => Line::styled(
-                escape_for_terminal(warning).into_owned(),
-                Style::new().fg(Color::Yellow),
-            ),
-            (None, None) if !model.fleet.filter.is_empty() && model.screen == Screen::Fleet => {
+            None if !model.fleet.filter.is_empty() && model.screen == Screen::Fleet => {
                 Line::styled(
                     format!("filter: {}", escape_for_terminal(&model.fleet.filter)),
                     Style::new().fg(Color::Yellow),
                 )
             }
-            (None, None) => Line::default(),
+            None => Line::default(),
         },
     };
-    frame.render_widget(Paragraph::new(line).wrap(Wrap { trim: false }), area);
+    frame.render_widget(Paragraph::new(line), area);
 }
 
 fn hint_actions(screen: Screen) -> &'static [Action] {
@@ -135,6 +231,7 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         Mode::Command(_) => vec![("enter".into(), "run"), ("esc".into(), "cancel")],
         Mode::Confirm(_) => vec![("y".into(), "yes"), ("n".into(), "no")],
         Mode::Reason(_) => vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
+        Mode::Message => vec![("esc".into(), "close")],
         Mode::Normal => model
             .keymap
             .hints(model.screen.scope(), hint_actions(model.screen)),

@@ -42,6 +42,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
     match &model.mode {
         Mode::Confirm(confirm) => popup::confirm(frame, area, confirm),
         Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
+        Mode::Message => popup::message(frame, area, model),
         _ => {}
     }
 }

@@ -150,6 +150,35 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "/batch-1\n\n");
     out.push(("fleet_long_status", m));
+    let mut m = loaded(false);
+    press(&mut m, "2");
+    update(
+        &mut m,
+        Msg::Terminated {
+            session_id: "admin-0a1b2c3d4e5f60003".into(),
+            result: Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+        },
+    );
+    out.push(("sessions_denied", m.clone()));
+    press(&mut m, "m");
+    out.push(("message_popup", m));
+    let mut m = loaded(false);
+    update(
+        &mut m,
+        Msg::ShellEnded {
+            target: web_1(),
+            result: Err(denied_start_session()),
+        },
+    );
+    out.push(("fleet_shell_denied", m));
+    let mut m = loaded(false);
+    m.banner = Some(Banner {
+        message: "cannot reach AWS at https://ssm.us-east-1.amazonaws.com: error sending \
+                  request: client error (Connect): tcp connect error: Connection refused"
+            .into(),
+        hint: Some("check your network, proxy, --region and --endpoint-url".into()),
+    });
+    out.push(("fleet_long_banner", m));
     out
 }
 
@@ -318,5 +347,120 @@ fn group_headers_show_the_name_the_whole_id_and_the_count() {
                 "{header}"
             );
         }
+    }
+}
+
+/// The screen as one line, runs of spaces as one: a message wrapped at spaces reads whole.
+fn joined(buffer: &Buffer) -> String {
+    text_of(buffer)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn web_1() -> crate::tui::model::ShellTarget {
+    crate::tui::model::ShellTarget {
+        instance_id: crate::aws::types::InstanceId::from_aws("i-a1b2c3d4e5f600001"),
+        name: Some("web-1".into()),
+        region: "us-east-1".into(),
+    }
+}
+
+/// What `shell::run` reports when StartSession is denied: AWS's text, then the advice.
+fn denied_start_session() -> String {
+    crate::shell::ShellError::Aws(crate::aws::AwsError::AccessDenied(
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: \
+         ssm:StartSession on resource: arn:aws:ec2:us-east-1:123456789012:instance/\
+         i-a1b2c3d4e5f600001 because no identity-based policy allows the ssm:StartSession action"
+            .into(),
+    ))
+    .to_string()
+}
+
+/// What the executor makes of a TerminateSession denial.
+fn denied_terminate(session_id: &str) -> crate::tui::model::LoadError {
+    let error = crate::aws::AwsError::AccessDenied(format!(
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: \
+         ssm:TerminateSession on resource: arn:aws:ssm:us-east-1:123456789012:session/\
+         {session_id} because the session belongs to another user"
+    ));
+    crate::tui::executor::load_error(&error)
+}
+
+#[test]
+fn a_denied_start_session_keeps_its_reason_at_every_width() {
+    for (w, h) in [(80, 24), (120, 40), (220, 50)] {
+        let mut m = loaded(false);
+        update(
+            &mut m,
+            Msg::ShellEnded {
+                target: web_1(),
+                result: Err(denied_start_session()),
+            },
+        );
+        let text = joined(&render(&mut m, w, h));
+        assert!(
+            text.contains("because no identity-based policy allows the ssm:StartSession action"),
+            "{w}x{h}:\n{}",
+            text_of(&render(&mut m, w, h))
+        );
+    }
+}
+
+#[test]
+fn a_denied_terminate_keeps_its_reason_at_every_width() {
+    for (w, h) in [(80, 24), (120, 40), (220, 50)] {
+        let mut m = loaded(false);
+        press(&mut m, "2");
+        update(
+            &mut m,
+            Msg::Terminated {
+                session_id: "admin-0a1b2c3d4e5f60003".into(),
+                result: Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+            },
+        );
+        let text = joined(&render(&mut m, w, h));
+        assert!(
+            text.contains("because the session belongs to another user"),
+            "{w}x{h}:\n{}",
+            text_of(&render(&mut m, w, h))
+        );
+    }
+}
+
+#[test]
+fn the_whole_message_opens_in_a_popup() {
+    let mut m = loaded(false);
+    press(&mut m, "2");
+    update(
+        &mut m,
+        Msg::Terminated {
+            session_id: "admin-0a1b2c3d4e5f60003".into(),
+            result: Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+        },
+    );
+    press(&mut m, "m");
+    let text = text_of(&render(&mut m, 80, 24));
+    assert!(text.contains("Whole message"), "{text}");
+    assert!(text.contains("ssm:TerminateSession"), "{text}");
+    assert!(text.contains("ask an administrator"), "{text}");
+    press(&mut m, "\x1b");
+    let text = text_of(&render(&mut m, 80, 24));
+    assert!(!text.contains("Whole message"), "esc closes it:\n{text}");
+}
+
+#[test]
+fn a_long_banner_wraps_instead_of_cutting_words() {
+    let message = "cannot reach AWS at https://ssm.us-east-1.amazonaws.com: error sending \
+                   request: client error (Connect): tcp connect error: Connection refused";
+    let mut m = loaded(false);
+    m.banner = Some(Banner {
+        message: message.into(),
+        hint: Some("check your network, proxy, --region and --endpoint-url".into()),
+    });
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = joined(&render(&mut m, w, h));
+        assert!(text.contains(message), "{w}x{h}:\n{text}");
+        assert!(text.contains("--endpoint-url"), "{w}x{h}:\n{text}");
     }
 }
