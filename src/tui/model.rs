@@ -152,6 +152,8 @@ pub struct Status {
     pub hint: Option<String>,
     /// The whole message as AWS or the shell gave it, for the popup (`m`).
     pub detail: Option<String>,
+    /// The load this failure came from ("fleet (us-east-1)"): its next success clears it.
+    pub source: Option<String>,
 }
 
 impl Status {
@@ -162,6 +164,7 @@ impl Status {
             reason_at: 0,
             hint: None,
             detail: None,
+            source: None,
         }
     }
 

@@ -28,6 +28,11 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     if !model.keymap.available(action) {
         return Vec::new();
     }
+    // A message is about the last thing done: the next command replaces it, even when it
+    // succeeds silently (issue 16, bug 8). Moving around and reading it keep it.
+    if !is_movement(action) && !matches!(action, Action::Message | Action::Command) {
+        model.status = None;
+    }
     match action {
         Action::Quit => {
             model.quit = true;

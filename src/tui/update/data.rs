@@ -18,12 +18,23 @@ fn report(model: &mut Model, what: &str, error: &LoadError) {
             hint: error.hint.clone(),
         });
     } else {
-        model.status = Some(Status::failure(what, &error.message, error.hint.as_deref()));
+        model.status = Some(Status {
+            source: Some(what.to_owned()),
+            ..Status::failure(what, &error.message, error.hint.as_deref())
+        });
     }
 }
 
-fn loaded(model: &mut Model) -> Load {
+/// A load worked: its banner and its own earlier failure are gone (issue 16, bug 8).
+fn loaded(model: &mut Model, what: &str) -> Load {
     model.banner = None;
+    if model
+        .status
+        .as_ref()
+        .is_some_and(|s| s.source.as_deref() == Some(what))
+    {
+        model.status = None;
+    }
     Load::Loaded(model.now)
 }
 
@@ -35,7 +46,7 @@ pub fn on_fleet(
     match result {
         Ok(instances) => {
             model.fleet.set_region(region, instances);
-            model.fleet.load = loaded(model);
+            model.fleet.load = loaded(model, &format!("fleet ({region})"));
         }
         Err(error) => {
             model.fleet.load = Load::Failed(model.now);
@@ -89,7 +100,7 @@ pub fn on_sessions(
             {
                 sessions.cursor.selected = at;
             }
-            model.sessions.load = loaded(model);
+            model.sessions.load = loaded(model, &format!("sessions ({region})"));
         }
         Err(error) => {
             model.sessions.load = Load::Failed(model.now);
@@ -130,7 +141,7 @@ pub fn on_history(
         Err(error) => report(model, &format!("history ({region})"), &error),
     }
     if model.history.pending_regions.is_empty() {
-        model.history.load = loaded(model);
+        model.history.load = loaded(model, &format!("history ({region})"));
         return crate::tui::update::navigate::more_history_if_near_end(model);
     }
     Vec::new()
@@ -144,7 +155,7 @@ pub fn on_preferences(
     match result {
         Ok(prefs) => {
             model.preferences.insert(region.to_owned(), prefs);
-            model.preferences_load = loaded(model);
+            model.preferences_load = loaded(model, &format!("preferences ({region})"));
         }
         Err(error) => {
             model.preferences_load = Load::Failed(model.now);

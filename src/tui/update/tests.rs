@@ -634,3 +634,46 @@ fn history_targets_may_be_given_by_name() {
             .contains("no instance named `nosuch`")
     );
 }
+
+#[test]
+fn a_later_command_clears_an_old_error() {
+    let mut m = model();
+    update(&mut m, ch(':'));
+    typed(&mut m, "nonsense");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.status.clone().unwrap().level, Level::Error);
+    update(&mut m, ch('s'));
+    assert_eq!(m.status, None, "sorting worked: the error is old news");
+
+    update(&mut m, ch('/'));
+    typed(&mut m, "batch-1");
+    update(&mut m, key(KeyCode::Enter));
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.status.clone().unwrap().level, Level::Error);
+    update(&mut m, ch(':'));
+    typed(&mut m, "history owner=dev");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.status, None);
+
+    let throttled = LoadError {
+        kind: ErrorKind::Other,
+        message: "AWS is throttling requests".into(),
+        hint: None,
+    };
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Err(throttled),
+        },
+    );
+    assert_eq!(m.status.clone().unwrap().level, Level::Error);
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    assert_eq!(m.status, None, "the next fleet load worked");
+}
