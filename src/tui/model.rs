@@ -228,6 +228,29 @@ fn split_advice(reason: &str) -> (&str, Option<&str>) {
     (reason, None)
 }
 
+/// A multi-session terminate in flight: each answer is kept until the last one arrives, then
+/// all of them are reported together (issue 16, bug 4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminateBatch {
+    pub asked: Vec<String>,
+    pub done: Vec<String>,
+    pub failed: Vec<(String, LoadError)>,
+}
+
+impl TerminateBatch {
+    pub fn new(asked: Vec<String>) -> Self {
+        Self {
+            asked,
+            done: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+
+    pub fn answered(&self) -> bool {
+        self.done.len() + self.failed.len() >= self.asked.len()
+    }
+}
+
 /// `GetConnectionStatus` plus the diagnosis in plain words (from `aws::diagnose`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Connectivity {
@@ -335,6 +358,8 @@ pub struct Model {
     pub preferences_load: Load,
     pub opened: HashMap<String, OpenedSession>,
     pub status: Option<Status>,
+    /// The terminate whose answers are still arriving.
+    pub terminating: Option<TerminateBatch>,
     pub banner: Option<Banner>,
     pub config_warning: Option<String>,
     pub quit: bool,
@@ -371,6 +396,7 @@ impl Model {
             preferences_load: Load::Idle,
             opened: HashMap::new(),
             status: None,
+            terminating: None,
             banner: None,
             config_warning: None,
             quit: false,

@@ -7,7 +7,7 @@ use crate::tui::effect::Effect;
 use crate::tui::keymap::Action;
 use crate::tui::model::{
     Confirm, Connectivity, Level, Load, Mode, Model, ReasonMode, ReasonPrompt, Screen, SessionRef,
-    ShellTarget, Status,
+    ShellTarget, Status, TerminateBatch,
 };
 use crate::tui::update::keys::{Edit, edit};
 use crate::tui::update::navigate;
@@ -343,6 +343,13 @@ pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Ve
             model.sessions.marked.clear();
             let count = confirm.sessions.len();
             model.set_status(Level::Info, format!("terminating {count} session(s)…"));
+            model.terminating = Some(TerminateBatch::new(
+                confirm
+                    .sessions
+                    .iter()
+                    .map(|s| s.session_id.clone())
+                    .collect(),
+            ));
             confirm
                 .sessions
                 .into_iter()

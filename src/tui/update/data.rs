@@ -7,6 +7,7 @@ use crate::text;
 use crate::tui::effect::Effect;
 use crate::tui::model::{
     Banner, Connectivity, Level, Load, LoadError, Model, OpenedSession, ShellTarget, Status,
+    TerminateBatch, reason_of,
 };
 use crate::tui::msg::{HistoryPage, ShellReport};
 
@@ -170,20 +171,97 @@ pub fn on_terminated(
     session_id: &str,
     result: Result<(), LoadError>,
 ) -> Vec<Effect> {
-    match result {
-        Ok(()) => model.set_status(Level::Info, format!("terminated {session_id}")),
-        Err(error) => {
-            // A denied terminate shows AWS's own reason (issue 6), the reason first.
-            let what = format!("could not terminate {}", text::fit(session_id, 40));
-            model.status = Some(Status::failure(
-                &what,
-                &error.message,
-                error.hint.as_deref(),
-            ));
+    let mut batch = match model.terminating.take() {
+        Some(batch) if batch.asked.iter().any(|id| id == session_id) => batch,
+        other => {
+            model.terminating = other;
+            TerminateBatch::new(vec![session_id.to_owned()])
         }
+    };
+    match result {
+        Ok(()) => batch.done.push(session_id.to_owned()),
+        Err(error) => batch.failed.push((session_id.to_owned(), error)),
+    }
+    if batch.answered() {
+        model.status = Some(terminate_report(&batch));
+    } else {
+        model.terminating = Some(batch);
     }
     model.sessions.load = Load::Loading;
     vec![Effect::LoadSessions]
+}
+
+/// Session ids, the first few by name: "dev-…, dev-… and 3 more".
+fn id_list(ids: &[String]) -> String {
+    const NAMED: usize = 4;
+    let mut out = ids
+        .iter()
+        .take(NAMED)
+        .map(|id| text::fit(id, 40))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > NAMED {
+        out.push_str(&format!(" and {} more", ids.len() - NAMED));
+    }
+    out
+}
+
+/// One line for the whole terminate: every session ended and every one refused, with its
+/// reason ("terminated 2 of 3: dev-…, dev-…; admin-… denied because the session belongs to
+/// another user"). AWS's full answers go to the popup.
+fn terminate_report(batch: &TerminateBatch) -> Status {
+    let asked = batch.asked.len();
+    if let ([], [(id, error)]) = (batch.done.as_slice(), batch.failed.as_slice()) {
+        let what = format!("could not terminate {}", text::fit(id, 40));
+        return Status::failure(&what, &error.message, error.hint.as_deref());
+    }
+    if batch.failed.is_empty() {
+        let text = match batch.done.as_slice() {
+            [one] => format!("terminated {}", text::fit(one, 40)),
+            all => format!("terminated {} sessions: {}", all.len(), id_list(all)),
+        };
+        return Status::new(Level::Info, text);
+    }
+    // Sessions refused for the same reason are named together.
+    let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
+    for (id, error) in &batch.failed {
+        let reason = reason_of(&error.message);
+        match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, ids)) => ids.push(id.clone()),
+            None => by_reason.push((reason, vec![id.clone()])),
+        }
+    }
+    let failures = by_reason
+        .iter()
+        .map(|(reason, ids)| {
+            let sep = if reason.starts_with("denied") {
+                " "
+            } else {
+                ": "
+            };
+            format!("{}{sep}{reason}", id_list(ids))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let what = match batch.done.as_slice() {
+        [] => format!("terminated 0 of {asked}"),
+        done => format!("terminated {} of {asked}: {}", done.len(), id_list(done)),
+    };
+    let sep = "; ";
+    let detail = batch
+        .failed
+        .iter()
+        .map(|(id, error)| format!("{id}: {}", error.message))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Status {
+        level: Level::Error,
+        reason_at: what.len() + sep.len(),
+        text: format!("{what}{sep}{failures}"),
+        hint: batch.failed.iter().find_map(|(_, e)| e.hint.clone()),
+        detail: Some(detail),
+        source: None,
+    }
 }
 
 pub fn on_shell_ended(

@@ -163,6 +163,25 @@ fn screens() -> Vec<(&'static str, Model)> {
     press(&mut m, "m");
     out.push(("message_popup", m));
     let mut m = loaded(false);
+    press(&mut m, "2   \x04y");
+    for (id, result) in [
+        ("dev-0a1b2c3d4e5f60001", Ok(())),
+        (
+            "admin-0a1b2c3d4e5f60003",
+            Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+        ),
+        ("dev-0a1b2c3d4e5f60002", Ok(())),
+    ] {
+        update(
+            &mut m,
+            Msg::Terminated {
+                session_id: id.into(),
+                result,
+            },
+        );
+    }
+    out.push(("sessions_partly_denied", m));
+    let mut m = loaded(false);
     update(
         &mut m,
         Msg::ShellEnded {
