@@ -360,6 +360,8 @@ pub struct Model {
     pub status: Option<Status>,
     /// The terminate whose answers are still arriving.
     pub terminating: Option<TerminateBatch>,
+    /// First line of the help screen on display.
+    pub help_scroll: usize,
     pub banner: Option<Banner>,
     pub config_warning: Option<String>,
     pub quit: bool,
@@ -397,6 +399,7 @@ impl Model {
             opened: HashMap::new(),
             status: None,
             terminating: None,
+            help_scroll: 0,
             banner: None,
             config_warning: None,
             quit: false,

@@ -119,6 +119,7 @@ pub fn show(model: &mut Model, screen: Screen) -> Vec<Effect> {
         model.back_stack.push(model.screen);
     }
     model.screen = screen;
+    model.help_scroll = 0;
     match screen {
         Screen::Sessions if model.sessions.load != Load::Loading => {
             model.sessions.load = Load::Loading;

@@ -221,23 +221,57 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
             A::Quit,
         ],
         Screen::History => &[A::Refresh, A::Command, A::Back, A::Help, A::Quit],
-        Screen::Preferences | Screen::Help => &[A::Refresh, A::Back, A::Quit],
+        Screen::Preferences => &[A::Refresh, A::Back, A::Help, A::Quit],
+        Screen::Help => &[A::Back, A::Quit],
     }
 }
 
+/// A key and what it does, as the hint bar shows it.
+type Hint = (String, &'static str);
+
+/// The hint bar. `?` and `q` are always on it (issue 16, bug 7): the other hints are shown in
+/// the table's order while they fit before them.
 pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
-    let pairs: Vec<(String, &str)> = match &model.mode {
-        Mode::Filter => vec![("enter".into(), "keep filter"), ("esc".into(), "clear")],
-        Mode::Command(_) => vec![("enter".into(), "run"), ("esc".into(), "cancel")],
-        Mode::Confirm(_) => vec![("y".into(), "yes"), ("n".into(), "no")],
-        Mode::Reason(_) => vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
-        Mode::Message => vec![("esc".into(), "close")],
-        Mode::Normal => model
-            .keymap
-            .hints(model.screen.scope(), hint_actions(model.screen)),
+    let keep_last = [Action::Help, Action::Quit];
+    let (pairs, last): (Vec<Hint>, Vec<Hint>) = match &model.mode {
+        Mode::Filter => (
+            vec![("enter".into(), "keep filter"), ("esc".into(), "clear")],
+            Vec::new(),
+        ),
+        Mode::Command(_) => (
+            vec![("enter".into(), "run"), ("esc".into(), "cancel")],
+            Vec::new(),
+        ),
+        Mode::Confirm(_) => (vec![("y".into(), "yes"), ("n".into(), "no")], Vec::new()),
+        Mode::Reason(_) => (
+            vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
+            Vec::new(),
+        ),
+        Mode::Message => (vec![("esc".into(), "close")], Vec::new()),
+        Mode::Normal => {
+            let scope = model.screen.scope();
+            let actions = hint_actions(model.screen);
+            let (first, last): (Vec<Action>, Vec<Action>) =
+                actions.iter().partition(|a| !keep_last.contains(a));
+            (
+                model.keymap.hints(scope, &first),
+                model.keymap.hints(scope, &last),
+            )
+        }
     };
-    let mut spans = Vec::with_capacity(pairs.len() * 2);
-    for (key, name) in pairs {
+    let cells = |(key, name): &Hint| display_width(key) + display_width(name) + 3;
+    let mut room = usize::from(area.width).saturating_sub(last.iter().map(cells).sum());
+    let mut shown = Vec::new();
+    for pair in pairs {
+        if cells(&pair) > room {
+            break;
+        }
+        room -= cells(&pair);
+        shown.push(pair);
+    }
+    shown.extend(last);
+    let mut spans = Vec::with_capacity(shown.len() * 2);
+    for (key, name) in shown {
         spans.push(Span::styled(
             format!(" {key}"),
             Style::new().fg(Color::Cyan).bold(),

@@ -47,5 +47,10 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
     }
 }
 
+/// How far the help screen scrolls at the current size (`update` keeps the offset in range).
+pub fn help_scroll_limit(model: &Model) -> usize {
+    help::scroll_limit(model)
+}
+
 #[cfg(test)]
 mod tests;

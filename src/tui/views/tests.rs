@@ -198,6 +198,9 @@ fn screens() -> Vec<(&'static str, Model)> {
         hint: Some("check your network, proxy, --region and --endpoint-url".into()),
     });
     out.push(("fleet_long_banner", m));
+    let mut m = loaded(false);
+    press(&mut m, "?G");
+    out.push(("help_scrolled", m));
     out
 }
 
@@ -482,4 +485,37 @@ fn a_long_banner_wraps_instead_of_cutting_words() {
         assert!(text.contains(message), "{w}x{h}:\n{text}");
         assert!(text.contains("--endpoint-url"), "{w}x{h}:\n{text}");
     }
+}
+
+#[test]
+fn at_80x24_the_hint_bar_keeps_help_and_quit() {
+    for keys in ["", "d", "2", "3", "4", "?"] {
+        let mut m = loaded(false);
+        press(&mut m, keys);
+        let text = text_of(&render(&mut m, 80, 24));
+        let hints = text.lines().last().unwrap();
+        assert!(hints.contains("q quit"), "after {keys:?}: {hints}");
+        if keys != "?" {
+            assert!(hints.contains("? help"), "after {keys:?}: {hints}");
+        }
+    }
+}
+
+#[test]
+fn the_help_screen_scrolls_to_every_description_at_80x24() {
+    let mut m = loaded(false);
+    press(&mut m, "?");
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen.push_str(&text_of(&render(&mut m, 80, 24)));
+        press(&mut m, "j");
+    }
+    for spec in crate::tui::keymap::ACTIONS {
+        assert!(
+            seen.contains(spec.help),
+            "{:?} never shown whole",
+            spec.help
+        );
+    }
+    assert!(seen.contains("before=…]"), "the commands are shown whole");
 }
