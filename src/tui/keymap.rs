@@ -260,6 +260,20 @@ impl Keymap {
             .find(|a| self.available(*a) && scope_applies(spec_of(*a).scope, screen))
     }
 
+    /// The dangerous action a key would mean on a screen if `--readonly` had not removed it,
+    /// so the UI can say why the key does nothing.
+    pub fn refused(&self, screen: Scope, key: &KeyEvent) -> Option<Action> {
+        if !self.readonly {
+            return None;
+        }
+        let chord = Chord::from_event(key);
+        self.bindings
+            .iter()
+            .filter(|(c, _)| *c == chord)
+            .map(|(_, a)| *a)
+            .find(|a| !self.available(*a) && scope_applies(spec_of(*a).scope, screen))
+    }
+
     pub fn available(&self, action: Action) -> bool {
         !(self.readonly && spec_of(action).dangerous)
     }

@@ -750,3 +750,12 @@ fn a_two_session_terminate_names_both() {
         assert!(status.text.contains(id.as_str()), "{id} in {}", status.text);
     }
 }
+
+#[test]
+fn in_readonly_mode_enter_says_why_nothing_happens() {
+    let mut m = model_with(Settings::default(), true);
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let status = m.status.clone().expect("a word on why no shell opens");
+    assert!(status.text.contains("--readonly"), "{}", status.text);
+    assert!(status.text.contains("open a shell"), "{}", status.text);
+}
