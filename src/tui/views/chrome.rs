@@ -17,6 +17,61 @@ const TABS: [(Screen, &str); 4] = [
     (Screen::Preferences, "prefs"),
 ];
 
+/// The rows a screen lists, for its tab: `12`, `2/12` while the fleet is filtered, `30+` when
+/// history has more pages. Nothing before the first answer.
+fn row_count(model: &Model, screen: Screen) -> Option<String> {
+    let started = |load: &Load| !matches!(load, Load::Idle | Load::Loading);
+    match screen {
+        Screen::Fleet => {
+            let fleet = &model.fleet;
+            if fleet.instances.is_empty() && !started(&fleet.load) {
+                None
+            } else if fleet.filter.is_empty() {
+                Some(fleet.instances.len().to_string())
+            } else {
+                Some(format!("{}/{}", fleet.shown, fleet.instances.len()))
+            }
+        }
+        Screen::Sessions => {
+            let sessions = &model.sessions;
+            (!sessions.by_region.is_empty()).then(|| sessions.items.len().to_string())
+        }
+        Screen::History => {
+            let history = &model.history;
+            let more = if history.next_tokens.is_empty() {
+                ""
+            } else {
+                "+"
+            };
+            (!history.items.is_empty() || started(&history.load))
+                .then(|| format!("{}{more}", history.items.len()))
+        }
+        Screen::Preferences | Screen::Help => None,
+    }
+}
+
+/// How fresh the current screen's data is: `refreshing…` while `r` (or the timer) is at work,
+/// then `refreshed 12s ago`.
+fn freshness(model: &Model) -> Option<String> {
+    let load = match model.screen {
+        Screen::Fleet => &model.fleet.load,
+        Screen::Sessions => &model.sessions.load,
+        Screen::History => &model.history.load,
+        Screen::Preferences => &model.preferences_load,
+        Screen::Help => return None,
+    };
+    let ago = |at: &std::time::SystemTime| {
+        let secs = model.now.duration_since(*at).map_or(0, |d| d.as_secs());
+        crate::tui::duration::human_duration(secs)
+    };
+    match load {
+        Load::Idle => None,
+        Load::Loading => Some("refreshing…".to_owned()),
+        Load::Loaded(at) => Some(format!("refreshed {} ago", ago(at))),
+        Load::Failed(at) => Some(format!("refresh failed {} ago", ago(at))),
+    }
+}
+
 pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let mut spans = vec![Span::styled(" gangway ", Style::new().bold().reversed())];
     for (n, (screen, label)) in TABS.iter().enumerate() {
@@ -27,19 +82,41 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         } else {
             Style::new().fg(Color::Gray)
         };
-        spans.push(Span::styled(format!(" {}:{label}", n + 1), style));
+        let count = row_count(model, *screen)
+            .map(|c| format!("({c})"))
+            .unwrap_or_default();
+        spans.push(Span::styled(format!(" {}:{label}{count}", n + 1), style));
     }
-    let regions = model.regions.join(",");
-    let mut right = format!("  {}", fit(&regions, 40));
+    // The right-hand facts in display order, each with the rank it keeps when the line is too
+    // short (higher stays longer): read-only always, then freshness, the user, the regions.
+    let mut right: Vec<(u8, String)> = vec![(1, fit(&model.regions.join(","), 40))];
     if let Some(me) = &model.settings.identity {
-        right.push_str(&format!("  user {}", fit(me, 20)));
+        right.push((2, format!("user {}", fit(me, 20))));
     }
     if model.keymap.is_readonly() {
-        right.push_str("  [read-only]");
+        right.push((4, "[read-only]".to_owned()));
     }
-    if [&model.fleet.load, &model.sessions.load, &model.history.load].contains(&&Load::Loading) {
-        right.push_str("  loading…");
+    if let Some(fresh) = freshness(model) {
+        right.push((3, fresh));
     }
+    let used: usize = spans.iter().map(|s| display_width(&s.content)).sum();
+    let room = usize::from(area.width).saturating_sub(used);
+    let cost = |items: &[(u8, String)]| -> usize {
+        items.iter().map(|(_, text)| display_width(text) + 2).sum()
+    };
+    while cost(&right) > room {
+        let Some(at) = right
+            .iter()
+            .enumerate()
+            .filter(|(_, (rank, _))| *rank < 4)
+            .min_by_key(|(_, (rank, _))| *rank)
+            .map(|(at, _)| at)
+        else {
+            break;
+        };
+        right.remove(at);
+    }
+    let right: String = right.iter().map(|(_, text)| format!("  {text}")).collect();
     spans.push(Span::styled(right, Style::new().fg(Color::DarkGray)));
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -519,3 +519,89 @@ fn the_help_screen_scrolls_to_every_description_at_80x24() {
     }
     assert!(seen.contains("before=…]"), "the commands are shown whole");
 }
+
+fn title(model: &mut Model, width: u16) -> String {
+    text_of(&render(model, width, 24))
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn each_tab_counts_its_rows() {
+    let mut m = loaded(false);
+    assert!(
+        title(&mut m, 120).contains("1:fleet(12)"),
+        "{}",
+        title(&mut m, 120)
+    );
+    assert!(
+        title(&mut m, 120).contains("2:sessions(3)"),
+        "{}",
+        title(&mut m, 120)
+    );
+    press(&mut m, "/web");
+    let filtered = format!("1:fleet({}/12)", m.fleet.shown);
+    assert!(m.fleet.shown < 12);
+    assert!(
+        title(&mut m, 120).contains(&filtered),
+        "{}",
+        title(&mut m, 120)
+    );
+    press(&mut m, "\n3");
+    let query = m.history.query.clone();
+    update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query,
+            result: Ok(HistoryPage {
+                sessions: fixtures::history_sessions(),
+                next_token: Some("more".into()),
+            }),
+        },
+    );
+    assert!(
+        title(&mut m, 80).contains("3:history(30+)"),
+        "{}",
+        title(&mut m, 80)
+    );
+}
+
+#[test]
+fn the_title_says_when_the_screen_was_refreshed_and_r_shows() {
+    let mut m = loaded(false);
+    update(
+        &mut m,
+        Msg::Tick(fixtures::now() + std::time::Duration::from_secs(12)),
+    );
+    assert!(
+        title(&mut m, 120).contains("refreshed 12s ago"),
+        "{}",
+        title(&mut m, 120)
+    );
+    press(&mut m, "r");
+    assert!(
+        title(&mut m, 120).contains("refreshing…"),
+        "{}",
+        title(&mut m, 120)
+    );
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    assert!(
+        title(&mut m, 120).contains("refreshed 0s ago"),
+        "{}",
+        title(&mut m, 120)
+    );
+    assert!(
+        title(&mut m, 80).contains("refreshed 0s ago"),
+        "{}",
+        title(&mut m, 80)
+    );
+}
