@@ -189,7 +189,14 @@ impl Status {
 
     /// Whether the popup has more to say than the text.
     pub fn has_more(&self) -> bool {
-        self.hint.is_some() || self.detail.as_deref().is_some_and(|d| d != self.text)
+        self.hint.is_some() || self.detail_beyond_text().is_some()
+    }
+
+    /// The whole message, unless the text already ends with all of it (a short error).
+    pub fn detail_beyond_text(&self) -> Option<&str> {
+        self.detail
+            .as_deref()
+            .filter(|d| !self.text.ends_with(d.trim()))
     }
 }
 

@@ -759,3 +759,23 @@ fn in_readonly_mode_enter_says_why_nothing_happens() {
     assert!(status.text.contains("--readonly"), "{}", status.text);
     assert!(status.text.contains("open a shell"), "{}", status.text);
 }
+
+#[test]
+fn a_short_error_does_not_offer_a_popup_with_nothing_more() {
+    let mut m = model();
+    let target = ShellTarget {
+        instance_id: crate::aws::types::InstanceId::from_aws("i-a1b2c3d4e5f600001"),
+        name: Some("web-1".into()),
+        region: "us-east-1".into(),
+    };
+    update(
+        &mut m,
+        Msg::ShellEnded {
+            target,
+            result: Err("the agent went away".into()),
+        },
+    );
+    let status = m.status.clone().unwrap();
+    assert_eq!(status.text, "no shell on web-1: the agent went away");
+    assert!(!status.has_more());
+}

@@ -147,7 +147,7 @@ pub fn message(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                 Style::new().fg(Color::Green),
             );
         }
-        if let Some(detail) = status.detail.as_deref().filter(|d| *d != status.text) {
+        if let Some(detail) = status.detail_beyond_text() {
             push("", dim);
             push("in full:", dim);
             for line in detail.lines() {
