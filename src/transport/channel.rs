@@ -147,8 +147,8 @@ pub(crate) struct OutputBacklog {
 }
 
 impl OutputBacklog {
-    /// Stop accepting above this: a few hundred milliseconds of output even at gangway's
-    /// fastest, so a consumer that keeps up never sees the brake.
+    /// Stop accepting above this: seconds of output at the real agent's pace (~1 MiB/s),
+    /// tens of milliseconds at gangway's fastest; a consumer that keeps up never meets it.
     pub(crate) const HIGH: usize = 4 << 20;
     /// Accept again at or below this, so one resend cycle moves megabytes, not a frame.
     pub(crate) const LOW: usize = 1 << 20;
