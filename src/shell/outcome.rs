@@ -14,8 +14,12 @@ pub enum ShellEnd {
     TimedOut,
     /// The connection dropped and every resume attempt failed, or the link is corrupted.
     ConnectionLost { error: String },
-    /// A local signal (SIGTERM, SIGHUP) ended gangway; the session was asked to end.
+    /// A local signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT) ended gangway; the session was
+    /// asked to end.
     Signal(i32),
+    /// Whoever read gangway's output closed it (`| head -c 10`); the session was asked to
+    /// end.
+    OutputClosed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +49,9 @@ impl ShellOutcome {
                 format!("Connection to session {sid} lost: {error}")
             }
             ShellEnd::Signal(signal) => format!("Session {sid} left on signal {signal}."),
+            ShellEnd::OutputClosed => {
+                format!("Session {sid} ended: the reader of its output went away.")
+            }
         }
     }
 }
