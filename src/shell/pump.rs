@@ -31,10 +31,16 @@ pub enum PumpMode {
     Terminal,
     /// Pipes or files: bytes both ways; EOF on stdin sends EOT.
     Pipe,
+    /// One command (`gangway exec`, NonInteractiveCommands): stdin is never read, since the
+    /// agent gives the command none (§6.2.1) and a script's stdin must stay with the script;
+    /// Ctrl-C ends the session like SIGTERM.
+    Command,
 }
 
 struct Signals {
     winch: Option<Signal>,
+    /// Only for [`PumpMode::Command`]: elsewhere Ctrl-C is a byte for the remote shell.
+    int: Option<Signal>,
     term: Signal,
     hup: Signal,
 }
@@ -43,10 +49,15 @@ impl Signals {
     fn install(mode: PumpMode) -> std::io::Result<Self> {
         let winch = match mode {
             PumpMode::Terminal => Some(signal(SignalKind::window_change())?),
-            PumpMode::Pipe => None,
+            PumpMode::Pipe | PumpMode::Command => None,
+        };
+        let int = match mode {
+            PumpMode::Command => Some(signal(SignalKind::interrupt())?),
+            PumpMode::Terminal | PumpMode::Pipe => None,
         };
         Ok(Self {
             winch,
+            int,
             term: signal(SignalKind::terminate())?,
             hup: signal(SignalKind::hangup())?,
         })
@@ -64,6 +75,7 @@ pub async fn pump(
     let on_eof = match mode {
         PumpMode::Terminal => OnEof::Stop,
         PumpMode::Pipe => OnEof::SendEot,
+        PumpMode::Command => OnEof::Stop,
     };
     let mut signals = Signals::install(mode)?;
     let mut state = PumpState {
@@ -79,7 +91,10 @@ pub async fn pump(
     // §6.1: the real size is the first input once the session opens. Queued before stdin is
     // read, it stays ahead of anything typed early; the transport holds it until open.
     state.send_size().await;
-    let stdin_pump = StdinPump::spawn(state.input.clone(), on_eof)?;
+    let stdin_pump = match mode {
+        PumpMode::Terminal | PumpMode::Pipe => Some(StdinPump::spawn(state.input.clone(), on_eof)?),
+        PumpMode::Command => None,
+    };
     let end = loop {
         let next = match state.held.take() {
             Some(event) => Some(event),
@@ -93,6 +108,7 @@ pub async fn pump(
                     state.send_size().await;
                     continue;
                 }
+                () = next_signal(&mut signals.int) => break state.leave(2, &mut channel).await,
                 _ = signals.term.recv() => break state.leave(15, &mut channel).await,
                 _ = signals.hup.recv() => break state.leave(1, &mut channel).await,
             },
@@ -207,7 +223,7 @@ impl PumpState {
     async fn notice(&mut self, text: &str) -> std::io::Result<()> {
         let line = match self.mode {
             PumpMode::Terminal => format!("\r\n[gangway: {text}]\r\n"),
-            PumpMode::Pipe => format!("[gangway: {text}]\n"),
+            PumpMode::Pipe | PumpMode::Command => format!("[gangway: {text}]\n"),
         };
         write_all_flush(&mut self.stderr, line.as_bytes()).await
     }
