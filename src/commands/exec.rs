@@ -172,6 +172,7 @@ pub fn quote_for_agent(argv: &[String]) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

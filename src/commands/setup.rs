@@ -165,6 +165,7 @@ fn judge_existing(name: &str, region: &str, existing: &str, ours: &str) -> Resul
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
