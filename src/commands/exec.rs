@@ -97,6 +97,8 @@ fn report(outcome: &ShellOutcome) {
         return;
     }
     match outcome.end {
+        // Whoever read our stdout has gone: nobody is waiting for a word (`| head -1`).
+        ShellEnd::Signal(crate::shell::SIGPIPE) => {}
         ShellEnd::Exited => eprintln!(
             "gangway: session {} ended without the command's exit status",
             escape_for_terminal(&outcome.session_id)

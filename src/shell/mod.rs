@@ -16,4 +16,4 @@ pub use error::ShellError;
 pub use interactive::run;
 pub use open::{Terminator, open_channel, terminator_for};
 pub use outcome::{ShellEnd, ShellOutcome};
-pub use pump::{PumpMode, pump};
+pub use pump::{PumpMode, SIGPIPE, pump};

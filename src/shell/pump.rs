@@ -2,6 +2,7 @@
 //! signals that must end a session cleanly. The same loop serves TTY mode (raw terminal,
 //! owned by the caller through a `RawModeGuard`) and pipe mode (no terminal changes).
 
+use std::io::ErrorKind;
 use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -12,6 +13,9 @@ use super::outcome::{ShellEnd, ShellOutcome};
 use super::stdin::{OnEof, StdinPump};
 use super::terminal::terminal_size;
 use crate::transport::{ChannelEvent, InputSender, SessionChannel, TransportError};
+
+/// The signal a writer to a closed pipe gets (Linux numbering, as SIGTERM's 15 below).
+pub const SIGPIPE: i32 = 13;
 
 /// Output gathered from ready events before one write: fewer syscalls under load, no
 /// added latency (we only take what is already there).
@@ -118,8 +122,16 @@ pub async fn pump(
                 error: "the data channel stopped".into(),
             };
         };
-        if let Some(end) = state.on_event(event, &mut channel).await? {
-            break end;
+        match state.on_event(event, &mut channel).await {
+            Ok(Some(end)) => break end,
+            Ok(None) => {}
+            // `gangway exec … | head -1`: the reader is gone. End the remote command's session
+            // instead of leaving it running unread, and report it as the local convention has
+            // it (SIGPIPE, 141), as a local command in that pipe would end.
+            Err(error) if mode == PumpMode::Command && error.kind() == ErrorKind::BrokenPipe => {
+                break state.leave(SIGPIPE, &mut channel).await;
+            }
+            Err(error) => return Err(error),
         }
     };
     drop(stdin_pump);

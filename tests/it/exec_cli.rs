@@ -210,3 +210,51 @@ async fn a_document_without_separate_output_is_refused_by_name() {
         );
     }
 }
+
+/// `gangway exec … yes | head -2`: when the reader goes, gangway ends the remote session
+/// instead of leaving `yes` running unread, and exits as SIGPIPE would end a local command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_ends_the_remote_command() {
+    use aws_sdk_ssm::types::SessionState;
+    use tokio::io::AsyncReadExt;
+
+    let (emulator, id) = set_up().await;
+    let mut child = tokio::process::Command::new(GANGWAY)
+        .args(["exec", &id, "--", "yes"])
+        .envs(aws_env(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 4];
+    stdout.read_exact(&mut first).await.unwrap();
+    assert_eq!(&first, b"y\ny\n");
+    drop(stdout);
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("gangway kept running after its reader left")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", text(&out.stderr));
+    assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
+    let ssm = crate::support::aws_clients::ssm_at(&emulator.endpoint, ADMIN);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let active = ssm
+            .describe_sessions()
+            .state(SessionState::Active)
+            .send()
+            .await
+            .unwrap();
+        if active.sessions().is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the remote session stayed active"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
