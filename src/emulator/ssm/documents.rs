@@ -136,10 +136,12 @@ pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Resul
     if !call.caller.is_admin() {
         return Err(create_denied(call.caller, &name));
     }
-    let reserved = ["AWS-", "SSM-", "Amazon"].iter().any(|prefix| {
-        name.to_ascii_lowercase()
-            .starts_with(&prefix.to_ascii_lowercase())
-    });
+    // AWS keeps names starting aws, amazon or amzn (any case) for its own documents; the
+    // emulator keeps SSM- as well, where its preferences document lives.
+    let lowered = name.to_ascii_lowercase();
+    let reserved = ["aws", "amazon", "amzn", "ssm-"]
+        .iter()
+        .any(|prefix| lowered.starts_with(prefix));
     let valid_name = (3..=128).contains(&name.len())
         && name
             .bytes()
@@ -152,7 +154,7 @@ pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Resul
     }
     if reserved {
         return Err(SsmError::validation(
-            "Document name must not start with 'aws', 'amazon' or 'amzn' prefix.",
+            "Document names may not start with aws, amazon or amzn (nor SSM- here): those are AWS's.",
         ));
     }
     if request.document_type.as_deref() != Some("Session") {
