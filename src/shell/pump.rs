@@ -76,11 +76,6 @@ pub async fn pump(
     terminate: Terminator,
 ) -> std::io::Result<ShellOutcome> {
     let input = channel.input();
-    let on_eof = match mode {
-        PumpMode::Terminal => OnEof::Stop,
-        PumpMode::Pipe => OnEof::SendEot,
-        PumpMode::Command => OnEof::Stop,
-    };
     let mut signals = Signals::install(mode)?;
     let mut state = PumpState {
         stdout: tokio::io::stdout(),
@@ -96,7 +91,8 @@ pub async fn pump(
     // read, it stays ahead of anything typed early; the transport holds it until open.
     state.send_size().await;
     let stdin_pump = match mode {
-        PumpMode::Terminal | PumpMode::Pipe => Some(StdinPump::spawn(state.input.clone(), on_eof)?),
+        PumpMode::Terminal => Some(StdinPump::spawn(state.input.clone(), OnEof::Stop)?),
+        PumpMode::Pipe => Some(StdinPump::spawn(state.input.clone(), OnEof::SendEot)?),
         PumpMode::Command => None,
     };
     let end = loop {

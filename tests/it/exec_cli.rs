@@ -211,11 +211,73 @@ async fn a_document_without_separate_output_is_refused_by_name() {
     }
 }
 
+/// Ctrl-C on `gangway exec` ends the remote command's session too (TerminateSession), and
+/// gangway exits 130 as an interrupted local command would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_ends_the_remote_command() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    use tokio::io::AsyncReadExt;
+
+    let (emulator, id) = set_up().await;
+    let mut child = tokio::process::Command::new(GANGWAY)
+        .args([
+            "exec",
+            &id,
+            "--",
+            "sh",
+            "-c",
+            "echo started; exec sleep 600",
+        ])
+        .envs(aws_env(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut started = [0u8; 8];
+    stdout.read_exact(&mut started).await.unwrap();
+    assert_eq!(&started, b"started\n");
+    let pid = Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap());
+    kill(pid, Signal::SIGINT).unwrap();
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("gangway ignored Ctrl-C")
+        .unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    no_active_sessions(&emulator).await;
+}
+
+/// Waits, with a deadline, until the emulator has no active session left.
+async fn no_active_sessions(emulator: &SpawnedEmulator) {
+    use aws_sdk_ssm::types::SessionState;
+
+    let ssm = crate::support::aws_clients::ssm_at(&emulator.endpoint, ADMIN);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let active = ssm
+            .describe_sessions()
+            .state(SessionState::Active)
+            .send()
+            .await
+            .unwrap();
+        if active.sessions().is_empty() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the remote session stayed active"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// `gangway exec … yes | head -2`: when the reader goes, gangway ends the remote session
 /// instead of leaving `yes` running unread, and exits as SIGPIPE would end a local command.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_stdout_ends_the_remote_command() {
-    use aws_sdk_ssm::types::SessionState;
     use tokio::io::AsyncReadExt;
 
     let (emulator, id) = set_up().await;
@@ -239,22 +301,5 @@ async fn a_closed_stdout_ends_the_remote_command() {
         .unwrap();
     assert_eq!(out.status.code(), Some(141), "{}", text(&out.stderr));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
-    let ssm = crate::support::aws_clients::ssm_at(&emulator.endpoint, ADMIN);
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let active = ssm
-            .describe_sessions()
-            .state(SessionState::Active)
-            .send()
-            .await
-            .unwrap();
-        if active.sessions().is_empty() {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the remote session stayed active"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    no_active_sessions(&emulator).await;
 }
