@@ -14,6 +14,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::aws::AwsOptions;
+use crate::aws::documents::EXEC_DOCUMENT;
 use crate::aws::types::parse_key_value;
 
 #[derive(Debug, Parser)]
@@ -123,6 +124,11 @@ pub enum Command {
     Connect(ConnectArgs),
     /// List the instances you may reach, joined with their SSM agent state.
     List(ListArgs),
+    /// Run one command on an instance: its stdout and stderr apart, its exit status as
+    /// gangway's. Needs a session document with separateOutputStream (`gangway setup`).
+    Exec(ExecArgs),
+    /// Create the session document `gangway exec` uses, once per account and region.
+    Setup(SetupArgs),
 }
 
 /// What to run, with every option where it belongs: the result of [`Cli::resolve`].
@@ -137,6 +143,8 @@ pub enum Invocation {
     Emulator(EmulatorArgs),
     Connect(ConnectArgs),
     List(ListArgs),
+    Exec(ExecArgs),
+    Setup(SetupArgs),
 }
 
 impl Cli {
@@ -181,6 +189,32 @@ impl Cli {
                 args.aws = args.aws.over(aws);
                 args.config = args.config.or(ui.config);
                 Invocation::Connect(args)
+            }
+            Some(Command::Exec(mut args)) => {
+                if ui.readonly || args.readonly {
+                    return Err(
+                        "--readonly forbids running commands: `gangway exec` refused".into(),
+                    );
+                }
+                args.aws = args.aws.over(aws);
+                args.config = args.config.or(ui.config);
+                Invocation::Exec(args)
+            }
+            Some(Command::Setup(mut args)) => {
+                if ui.readonly || args.readonly {
+                    return Err(
+                        "--readonly forbids changing the account: `gangway setup` refused".into(),
+                    );
+                }
+                if ui.config.is_some() || !aws.tags.is_empty() || !args.aws.tags.is_empty() {
+                    return refuse(
+                        "--config and --tag",
+                        "setup",
+                        "it creates a document in the account, for no instance in particular",
+                    );
+                }
+                args.aws = args.aws.over(aws);
+                Invocation::Setup(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -280,6 +314,56 @@ pub struct ConnectArgs {
     pub config: Option<PathBuf>,
 
     /// Read-only mode forbids opening shells: with it, connect refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Instance id, `Name` tag value, or `tag:KEY=VALUE`.
+    pub target: String,
+
+    /// The command and its arguments, after `--`. They reach the remote program as they are
+    /// here (no remote shell: use `sh -c '…'` for pipes, variables and globs).
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// Session document to run it through: NonInteractiveCommands with separateOutputStream
+    /// (what `gangway setup` creates). AWS-StartNonInteractiveCommand works without setup
+    /// where it takes a separateOutputStream parameter.
+    #[arg(long, value_name = "NAME", env = "GANGWAY_EXEC_DOCUMENT", default_value = EXEC_DOCUMENT)]
+    pub document: String,
+
+    /// Reason recorded with the session.
+    #[arg(long)]
+    pub reason: Option<String>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids running commands: with it, exec refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SetupArgs {
+    /// Name of the session document to create.
+    #[arg(long, value_name = "NAME", env = "GANGWAY_EXEC_DOCUMENT", default_value = EXEC_DOCUMENT)]
+    pub document: String,
+
+    /// Show the document that would be created, and call nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Read-only mode forbids changing the account: with it, setup refuses to run.
     #[arg(long)]
     pub readonly: bool,
 }
@@ -398,6 +482,45 @@ mod tests {
         assert!(matches!(
             resolve(&["gangway", "connect", "web-1"]),
             Ok(Invocation::Connect(_))
+        ));
+    }
+
+    #[test]
+    fn exec_takes_its_command_after_the_separator_verbatim() {
+        let Ok(Invocation::Exec(args)) = resolve(&[
+            "gangway",
+            "--profile",
+            "p",
+            "exec",
+            "web-1",
+            "--",
+            "printf",
+            "%s|",
+            "",
+            "a b",
+            "--x",
+        ]) else {
+            panic!("exec");
+        };
+        assert_eq!(args.command, ["printf", "%s|", "", "a b", "--x"]);
+        assert_eq!(args.aws.profile.as_deref(), Some("p"));
+        assert_eq!(args.document, EXEC_DOCUMENT);
+        assert!(
+            resolve(&["gangway", "exec", "web-1"]).is_err(),
+            "no command"
+        );
+        for args in [
+            &["gangway", "--readonly", "exec", "web-1", "--", "id"][..],
+            &["gangway", "exec", "--readonly", "web-1", "--", "id"],
+            &["gangway", "setup", "--readonly"],
+        ] {
+            let error = resolve(args).expect_err("refused");
+            assert!(error.contains("--readonly"), "{error}");
+        }
+        assert!(resolve(&["gangway", "setup", "--tag", "Env=dev"]).is_err());
+        assert!(matches!(
+            resolve(&["gangway", "setup", "--document", "mine"]),
+            Ok(Invocation::Setup(SetupArgs { document, .. })) if document == "mine"
         ));
     }
 

@@ -18,5 +18,7 @@ fn main() -> ExitCode {
         Invocation::Emulator(args) => commands::emulator::run(args),
         Invocation::Connect(args) => commands::connect::run(args),
         Invocation::List(args) => commands::list::run(&args),
+        Invocation::Exec(args) => commands::exec::run(args),
+        Invocation::Setup(args) => commands::setup::run(&args),
     }
 }

@@ -5,6 +5,7 @@
 pub mod client;
 mod credential_source;
 pub mod diagnosis;
+pub mod documents;
 pub mod error;
 pub mod http;
 pub mod inventory;

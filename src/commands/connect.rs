@@ -17,7 +17,7 @@ use crate::shell::{PumpMode, ShellEnd, ShellError, ShellOutcome};
 
 /// Why `connect` stopped before or while running the session; one line each.
 #[derive(Debug, thiserror::Error)]
-enum ConnectError {
+pub(super) enum ConnectError {
     #[error("{}", .0.to_line())]
     Aws(#[from] AwsError),
     #[error(transparent)]
@@ -30,7 +30,7 @@ enum ConnectError {
 }
 
 impl ConnectError {
-    fn exit_status(&self) -> u8 {
+    pub(super) fn exit_status(&self) -> u8 {
         match self {
             Self::Aws(error) => exit::for_aws(error),
             Self::Target(_) => exit::USAGE,
@@ -122,7 +122,7 @@ fn start_request(args: &ConnectArgs, target: &InstanceId) -> StartSessionRequest
 
 /// Narrows the listing with EC2 filters where the target allows it (an id, a Name or a
 /// tag), then resolves over every region asked for.
-async fn find_target(
+pub(super) async fn find_target(
     clients: &[AwsClient],
     target: &str,
     scope: &[(String, String)],
@@ -156,7 +156,7 @@ async fn find_target(
 }
 
 /// Says why before starting anything when the instance cannot take a session (issue 5).
-fn check_reachable(instance: &Instance) -> Result<(), ConnectError> {
+pub(super) fn check_reachable(instance: &Instance) -> Result<(), ConnectError> {
     let diagnosis = diagnose(instance, None, &AccessScope::default());
     if diagnosis.can_connect() {
         return Ok(());

@@ -33,6 +33,13 @@ pub const CONNECTION_LOST: u8 = 11;
 /// The service ended the session with a reason: idle timeout, maximum duration, or an
 /// administrator's TerminateSession.
 pub const TERMINATED: u8 = 12;
+/// `gangway exec`: the session ended without the command's exit status (AWS sends one only
+/// from a document with separateOutputStream, and not when the session is cancelled). Never 0:
+/// a script must not take an unknown result for success.
+pub const NO_REMOTE_STATUS: u8 = 13;
+/// `gangway exec` and `setup`: the session document is missing, or cannot give stderr apart
+/// and an exit code (not NonInteractiveCommands, no separateOutputStream, no `command`).
+pub const DOCUMENT_UNUSABLE: u8 = 14;
 /// Base for "ended by signal n" (SIGHUP → 129, SIGINT → 130, SIGQUIT → 131, SIGTERM → 143),
 /// as shells report it.
 pub const SIGNAL_BASE: u8 = 128;
@@ -77,6 +84,15 @@ pub fn for_outcome(outcome: &ShellOutcome) -> u8 {
     }
 }
 
+/// The status of `gangway exec`: the remote status, and never OK without one (a channel
+/// closed normally but no PT 12 came: the command's result is unknown).
+pub fn for_command_outcome(outcome: &ShellOutcome) -> u8 {
+    match (&outcome.end, outcome.remote_exit_code) {
+        (ShellEnd::Exited, None) => NO_REMOTE_STATUS,
+        _ => for_outcome(outcome),
+    }
+}
+
 /// Turns a remote exit code into a process status (Unix keeps the low 8 bits).
 pub fn from_remote(code: i32) -> u8 {
     u8::try_from(code.rem_euclid(256)).unwrap_or(1)
@@ -107,6 +123,20 @@ mod tests {
     fn remote_exit_codes_win() {
         assert_eq!(for_outcome(&outcome(ShellEnd::Exited, Some(3))), 3);
         assert_eq!(for_outcome(&outcome(ShellEnd::Exited, None)), OK);
+    }
+
+    #[test]
+    fn exec_never_reports_success_without_a_remote_status() {
+        assert_eq!(
+            for_command_outcome(&outcome(ShellEnd::Exited, None)),
+            NO_REMOTE_STATUS
+        );
+        assert_eq!(for_command_outcome(&outcome(ShellEnd::Exited, Some(0))), OK);
+        assert_eq!(for_command_outcome(&outcome(ShellEnd::Exited, Some(3))), 3);
+        assert_eq!(
+            for_command_outcome(&outcome(ShellEnd::Signal(2), None)),
+            130
+        );
     }
 
     #[test]
@@ -163,6 +193,8 @@ mod tests {
             CONNECTION_LOST,
             TERMINATED,
             BROKEN_PIPE,
+            NO_REMOTE_STATUS,
+            DOCUMENT_UNUSABLE,
         ];
         codes.sort_unstable();
         let before = codes.len();

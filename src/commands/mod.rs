@@ -5,7 +5,9 @@
 pub mod connect;
 pub mod demo;
 pub mod emulator;
+pub mod exec;
 pub mod exit;
 pub mod list;
 pub mod settings;
+pub mod setup;
 pub mod ui;

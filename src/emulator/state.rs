@@ -1,6 +1,6 @@
 //! What every request handler and agent task shares, behind one `Arc`.
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 use super::EmulatorConfig;
 use super::agent::AgentDirectory;
 use super::fleet::Fleet;
+use super::fleet::documents::SessionDocument;
 use super::sessions::SessionRegistry;
 
 pub struct EmulatorState {
@@ -20,6 +21,9 @@ pub struct EmulatorState {
     /// One permit per data-channel websocket that has not yet passed its token check
     /// (`EmulatorConfig::max_unauthenticated_sockets`).
     pub unauthenticated: Arc<Semaphore>,
+    /// Session documents made with CreateDocument while the emulator runs; the fleet's own
+    /// stay in the (immutable) fleet.
+    created_documents: RwLock<Vec<SessionDocument>>,
 }
 
 impl EmulatorState {
@@ -31,7 +35,36 @@ impl EmulatorState {
             agents: AgentDirectory::default(),
             base_url,
             unauthenticated,
+            created_documents: RwLock::new(Vec::new()),
         }
+    }
+
+    /// A command session document by name: the fleet's (AWS's own and the fleet file's),
+    /// then those created at run time. A clone: the store may change meanwhile.
+    pub fn session_document(&self, name: &str) -> Option<SessionDocument> {
+        if let Some(document) = self.fleet().session_document(name) {
+            return Some(document.clone());
+        }
+        let created = self
+            .created_documents
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        created.iter().find(|d| d.name == name).cloned()
+    }
+
+    /// Adds a document unless one of that name exists (fleet or created); `false` then.
+    /// Checked and added under one lock, so two racing CreateDocument calls make one.
+    pub fn add_document(&self, document: SessionDocument) -> bool {
+        let mut created = self
+            .created_documents
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        let exists = self.fleet().session_document(&document.name).is_some()
+            || created.iter().any(|d| d.name == document.name);
+        if !exists {
+            created.push(document);
+        }
+        !exists
     }
 
     pub fn fleet(&self) -> &Fleet {

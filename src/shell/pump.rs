@@ -32,6 +32,10 @@ pub enum PumpMode {
     Terminal,
     /// Pipes or files: bytes both ways; EOF on stdin sends EOT.
     Pipe,
+    /// One command (`gangway exec`, NonInteractiveCommands): stdin is never read, since the
+    /// agent gives the command none (§6.2.1) and a script's stdin must stay with the script;
+    /// Ctrl-C ends the session like SIGTERM.
+    Command,
 }
 
 /// The signals the pump acts on. Everything that can end or stop gangway is caught, so
@@ -56,7 +60,7 @@ impl Signals {
     fn install(mode: PumpMode) -> std::io::Result<Self> {
         let terminal_only = |kind| match mode {
             PumpMode::Terminal => signal(kind).map(Some),
-            PumpMode::Pipe => Ok(None),
+            PumpMode::Pipe | PumpMode::Command => Ok(None),
         };
         Ok(Self {
             winch: terminal_only(SignalKind::window_change())?,
@@ -113,10 +117,6 @@ pub async fn pump(
     terminate: Terminator,
 ) -> std::io::Result<ShellOutcome> {
     let input = channel.input();
-    let on_eof = match mode {
-        PumpMode::Terminal => OnEof::Stop,
-        PumpMode::Pipe => OnEof::SendEot,
-    };
     let mut signals = Signals::install(mode)?;
     let mut state = PumpState {
         stdout: tokio::io::stdout(),
@@ -132,7 +132,13 @@ pub async fn pump(
     // §6.1: the real size is the first input once the session opens. Queued before stdin is
     // read, it stays ahead of anything typed early; the transport holds it until open.
     state.send_size().await;
-    let stdin_pump = StdinPump::spawn(state.input.clone(), on_eof)?;
+    // `gangway exec` reads no stdin: the agent gives the command none (§6.2.1), and a
+    // script's own stdin must stay with the script.
+    let stdin_pump = match mode {
+        PumpMode::Terminal => Some(StdinPump::spawn(state.input.clone(), OnEof::Stop)?),
+        PumpMode::Pipe => Some(StdinPump::spawn(state.input.clone(), OnEof::SendEot)?),
+        PumpMode::Command => None,
+    };
     let end = run_loop(&mut state, &mut channel, &mut signals).await;
     drop(stdin_pump);
     if mode == PumpMode::Terminal {
@@ -309,7 +315,7 @@ impl PumpState {
     async fn notice(&mut self, text: &str) -> std::io::Result<()> {
         let line = match self.mode {
             PumpMode::Terminal => format!("\r\n[gangway: {text}]\r\n"),
-            PumpMode::Pipe => format!("[gangway: {text}]\n"),
+            PumpMode::Pipe | PumpMode::Command => format!("[gangway: {text}]\n"),
         };
         write_all_flush(&mut self.stderr, line.as_bytes()).await
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::process::{Program, Separators};
 use super::words;
-use crate::emulator::fleet::Fleet;
+use crate::emulator::fleet::documents::SessionDocument;
 
 pub const RUN_SHELL: &str = "SSM-SessionManagerRunShell";
 
@@ -22,12 +22,13 @@ pub struct SessionPlan {
 }
 
 /// Maps a StartSession document and its parameters to a plan, or a reason to refuse that is
-/// sent to the client as the channel_closed Output.
+/// sent to the client as the channel_closed Output. `document` is the command document of
+/// that name, if the account has one (fleet or CreateDocument).
 pub fn plan_for(
     document_name: &str,
     parameters: &BTreeMap<String, Vec<String>>,
     shell_path: &str,
-    fleet: &Fleet,
+    document: Option<&SessionDocument>,
 ) -> Result<SessionPlan, String> {
     if document_name.is_empty() || document_name == RUN_SHELL {
         // Standard_Stream always runs with empty shell properties: a plain shell (§6.1).
@@ -39,7 +40,7 @@ pub fn plan_for(
             sends_exit_code: false,
         });
     }
-    let Some(document) = fleet.session_document(document_name) else {
+    let Some(document) = document else {
         return Err(
             if document_name.contains("PortForwarding") || document_name == "AWS-StartSSHSession" {
                 format!(
@@ -132,6 +133,17 @@ fn separators(linux: &Value) -> Result<Separators, String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::emulator::fleet::Fleet;
+
+    /// `plan_for` with the document looked up in `fleet`, as the session setup does.
+    fn plan_in(
+        name: &str,
+        parameters: &BTreeMap<String, Vec<String>>,
+        shell: &str,
+        fleet: &Fleet,
+    ) -> Result<SessionPlan, String> {
+        plan_for(name, parameters, shell, fleet.session_document(name))
+    }
 
     fn params(command: &str) -> BTreeMap<String, Vec<String>> {
         BTreeMap::from([("command".to_string(), vec![command.to_string()])])
@@ -148,7 +160,7 @@ mod tests {
 
     #[test]
     fn shell_is_the_default() {
-        let plan = plan_for("", &BTreeMap::new(), "/bin/bash", &Fleet::generated(0)).unwrap();
+        let plan = plan_in("", &BTreeMap::new(), "/bin/bash", &Fleet::generated(0)).unwrap();
         assert_eq!(
             plan.program,
             Program::Shell {
@@ -162,7 +174,7 @@ mod tests {
     #[test]
     fn aws_non_interactive_command_is_split_and_merged_without_exit_code() {
         let fleet = Fleet::generated(0);
-        let plan = plan_for(
+        let plan = plan_in(
             "AWS-StartNonInteractiveCommand",
             &params("sh -c 'exit 3'"),
             "/bin/sh",
@@ -180,28 +192,28 @@ mod tests {
         );
         let interactive = "AWS-StartInteractiveCommand";
         // (A missing parameter never gets here: StartSession refuses it.)
-        assert!(plan_for(interactive, &params("  "), "/bin/sh", &fleet).is_err());
+        assert!(plan_in(interactive, &params("  "), "/bin/sh", &fleet).is_err());
     }
 
     #[test]
     fn separate_output_stream_comes_from_the_document_properties() {
         let fleet = fleet_with("separateOutputStream = \"true\"\nstdErrSeparatorPrefix = \"E:\"");
-        let plan = plan_for("gangway-exec", &params("date"), "/bin/sh", &fleet).unwrap();
+        let plan = plan_in("gangway-exec", &params("date"), "/bin/sh", &fleet).unwrap();
         assert!(plan.sends_exit_code);
         let Program::Exec { separators, .. } = plan.program else {
             panic!("not exec");
         };
         assert_eq!(separators.unwrap().stderr_prefix, "E:");
         let bad = fleet_with("separateOutputStream = \"yes\"");
-        let err = plan_for("gangway-exec", &params("date"), "/bin/sh", &bad).unwrap_err();
+        let err = plan_in("gangway-exec", &params("date"), "/bin/sh", &bad).unwrap_err();
         assert!(err.contains("separateOutputStream"), "{err}");
         let bad = fleet_with("separateOutputStream = true\nstdOutSeparatorPrefix = \"a b\"");
-        assert!(plan_for("gangway-exec", &params("date"), "/bin/sh", &bad).is_err());
+        assert!(plan_in("gangway-exec", &params("date"), "/bin/sh", &bad).is_err());
     }
 
     #[test]
     fn port_forwarding_is_refused_with_a_reason() {
-        let err = plan_for(
+        let err = plan_in(
             "AWS-StartPortForwardingSession",
             &BTreeMap::new(),
             "/bin/sh",

@@ -30,7 +30,7 @@ impl SessionSetup {
             &record.document_name,
             &record.parameters,
             shell,
-            state.fleet(),
+            state.session_document(&record.document_name).as_ref(),
         );
         let program = plan.as_ref().map_or_else(
             |_| Program::Shell { path: shell.into() },

@@ -91,6 +91,7 @@ fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmErro
         "AmazonSSM.TerminateSession" => session_ops::terminate_session(call, parse(body)?),
         "AmazonSSM.DescribeSessions" => describe_sessions::describe_sessions(call, parse(body)?),
         "AmazonSSM.GetDocument" => documents::get_document(call, parse(body)?),
+        "AmazonSSM.CreateDocument" => documents::create_document(call, parse(body)?),
         _ => Err(SsmError::unknown_operation(target)),
     }
 }

@@ -56,7 +56,7 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
     let document_name = request
         .document_name
         .unwrap_or_else(|| documents::RUN_SHELL.to_owned());
-    SessionDocument::for_start_session(&document_name, call.state.fleet())?
+    SessionDocument::for_start_session(&document_name, call.state)?
         .check_parameters(&request.parameters)?;
     authorize_target(call, target)?;
     let (record, token) = call.state.sessions.create(NewSession {
