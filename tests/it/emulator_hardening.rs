@@ -1,10 +1,10 @@
 //! Hardening of the emulator against what an unauthenticated or hostile client sends
-//! (issue 17, F1, F2, F4): loopback only, bounded in count and time.
+//! (issue 17, F1-F4, F10 and the fleet, process and shutdown findings): loopback only, bounded in count and time.
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
@@ -13,9 +13,10 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::support::PATIENCE;
-use crate::support::agent_client::{config, instance_in, start_session};
+use crate::support::agent_client::{config, dial, instance_in, start_session};
 use crate::support::aws_clients::{DEV, ssm};
 use crate::support::emulator::start;
+use crate::support::frames::input;
 
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIAGANGWAYDEV/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
 
@@ -287,5 +288,81 @@ async fn no_log_line_at_trace_holds_the_first_message() {
     assert!(
         !text.contains("ClientVersion"),
         "the first message is in a log line"
+    );
+}
+
+/// Reads the agent's messages until the ack for `sequence` has come `times` times, and
+/// returns every acknowledged input sequence number on the way (its output is not acked: it
+/// is resent, which does not matter here). `None` if the socket ended first.
+async fn acks_until(
+    socket: &mut crate::support::agent_client::Socket,
+    sequence: i64,
+    times: usize,
+) -> Option<Vec<i64>> {
+    let mut acked = Vec::new();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while acked.iter().filter(|&&s| s == sequence).count() < times {
+        let message = tokio::time::timeout_at(deadline, socket.next())
+            .await
+            .expect("the agent answers in time");
+        let bytes = match message {
+            Some(Ok(Message::Binary(bytes))) => bytes,
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return None,
+            Some(Ok(_)) => continue,
+        };
+        let frame = gangway::proto::Frame::decode(&bytes).unwrap();
+        if frame.message_type == gangway::proto::MessageType::Acknowledge {
+            let ack = gangway::proto::Acknowledge::from_json(&frame.payload).unwrap();
+            if ack.acknowledged_message_type == "input_stream_data" {
+                acked.push(ack.acknowledged_message_sequence_number);
+            }
+        }
+    }
+    Some(acked)
+}
+
+/// F3: input sent far ahead of the expected sequence number, never filling the gap, is held
+/// (and acked) up to the reorder buffer's byte bound only; a frame beyond the span any
+/// honest client can send is not acked; a message bigger than a frame can be fails the
+/// socket instead of being read and held.
+#[tokio::test]
+async fn far_ahead_input_is_bounded_by_bytes_and_span() {
+    let emulator = start(config(5)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    let started = start_session(&dev, &target.id, None, None).await;
+    let mut socket = dial(&started.stream_url, &started.token).await;
+
+    let chunk = vec![b'x'; 32 << 10];
+    for seq in 1..=300 {
+        socket
+            .send(Message::Binary(input(seq, &chunk).into()))
+            .await
+            .unwrap();
+    }
+    socket
+        .send(Message::Binary(input(1_000_000, b"far").into()))
+        .await
+        .unwrap();
+    // Held already: acked again, which marks the end of what the agent read before it.
+    socket
+        .send(Message::Binary(input(1, &chunk).into()))
+        .await
+        .unwrap();
+    let acked = acks_until(&mut socket, 1, 2)
+        .await
+        .expect("the socket stays");
+    let held = gangway::proto::DEFAULT_INCOMING_CAPACITY_BYTES / chunk.len();
+    let mut expected: Vec<i64> = (1..=held as i64).collect();
+    expected.push(1);
+    assert_eq!(acked, expected, "acked {} of 300", acked.len() - 1);
+
+    let huge = input(301, &vec![b'y'; 1 << 20]);
+    let _ = socket.send(Message::Binary(huge.into())).await;
+    let _ = socket.send(Message::Binary(input(1, &chunk).into())).await;
+    assert_eq!(
+        acks_until(&mut socket, 1, 1).await,
+        None,
+        "a 1 MiB message is read and the socket goes on"
     );
 }
