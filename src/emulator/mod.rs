@@ -57,6 +57,12 @@ pub struct EmulatorConfig {
     /// How many data-channel websockets may be open at once without having sent a valid
     /// OpenDataChannel yet (`agent::DEFAULT_MAX_UNAUTHENTICATED`); more are refused.
     pub max_unauthenticated_sockets: usize,
+    /// How long a started session may stay `Connecting` (no data channel opened) before it
+    /// ends as Failed (`sessions::DEFAULT_CONNECT_TIMEOUT`).
+    pub connect_timeout: Duration,
+    /// Sessions one user may hold that have not ended (`sessions::DEFAULT_MAX_ACTIVE_PER_OWNER`);
+    /// StartSession past it gets `ServiceQuotaExceededException`.
+    pub max_sessions_per_owner: usize,
 }
 
 impl EmulatorConfig {
@@ -73,6 +79,8 @@ impl EmulatorConfig {
             detached_grace: agent::DEFAULT_DETACHED_GRACE,
             body_deadline: api::DEFAULT_BODY_DEADLINE,
             max_unauthenticated_sockets: agent::DEFAULT_MAX_UNAUTHENTICATED,
+            connect_timeout: sessions::DEFAULT_CONNECT_TIMEOUT,
+            max_sessions_per_owner: sessions::DEFAULT_MAX_ACTIVE_PER_OWNER,
         }
     }
 }

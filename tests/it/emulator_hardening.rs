@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::support::PATIENCE;
 use crate::support::agent_client::{config, dial, instance_in, start_session};
-use crate::support::aws_clients::{DEV, ssm};
+use crate::support::aws_clients::{ADMIN, DEV, error_code, ssm};
 use crate::support::emulator::start;
 use crate::support::frames::input;
 
@@ -365,4 +365,61 @@ async fn far_ahead_input_is_bounded_by_bytes_and_span() {
         None,
         "a 1 MiB message is read and the socket goes on"
     );
+}
+
+/// F10: a session nobody opens ends by itself (Failed, in History) once the connect timeout
+/// passes, and its token opens nothing afterwards; one user holds at most the configured
+/// number of sessions that have not ended, and an ended one gives its slot back.
+#[tokio::test]
+async fn sessions_never_connected_time_out_and_one_user_holds_a_bounded_number() {
+    let mut config = config(5);
+    config.connect_timeout = Duration::from_millis(500);
+    config.max_sessions_per_owner = 2;
+    let emulator = start(config).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    let never = start_session(&dev, &target.id, None, None).await;
+    let _second = start_session(&dev, &target.id, None, None).await;
+    let refused = dev.start_session().target(&target.id).send().await;
+    assert_eq!(error_code(refused), "ServiceQuotaExceededException");
+    // Another user is not affected.
+    let admin = ssm(&emulator, ADMIN);
+    admin
+        .start_session()
+        .target(&target.id)
+        .send()
+        .await
+        .unwrap();
+
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let ended = loop {
+        let history = dev
+            .describe_sessions()
+            .state(aws_sdk_ssm::types::SessionState::History)
+            .send()
+            .await
+            .unwrap();
+        if let Some(ended) = history
+            .sessions()
+            .iter()
+            .find(|s| s.session_id() == Some(never.session_id.as_str()))
+        {
+            break ended.clone();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never timed out");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(
+        ended.status(),
+        Some(&aws_sdk_ssm::types::SessionStatus::Failed)
+    );
+    let mut stream = raw_upgrade(&never.stream_url).await.unwrap();
+    stream
+        .write_all(&masked_text_frame(&open_data_channel(&never.token, 36)))
+        .await
+        .unwrap();
+    assert_eq!(after_first_message(stream).await, Some(false));
+    // Both of dev's sessions have timed out by now (same timeout, started together).
+    start_session(&dev, &target.id, None, None).await;
+    start_session(&dev, &target.id, None, None).await;
 }
