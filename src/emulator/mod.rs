@@ -5,6 +5,7 @@
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
 mod api;
+pub mod clean_env;
 mod ec2;
 pub mod fleet;
 mod identity;

@@ -14,8 +14,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::support::PATIENCE;
 use crate::support::agent_client::{config, dial, instance_in, start_session};
-use crate::support::aws_clients::{ADMIN, DEV, error_code, ssm};
-use crate::support::emulator::start;
+use crate::support::aws_clients::{ADMIN, DEV, error_code, ssm, ssm_at};
+use crate::support::emulator::{gangway, start};
 use crate::support::frames::input;
 
 const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIAGANGWAYDEV/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
@@ -422,4 +422,92 @@ async fn sessions_never_connected_time_out_and_one_user_holds_a_bounded_number()
     // Both of dev's sessions have timed out by now (same timeout, started together).
     start_session(&dev, &target.id, None, None).await;
     start_session(&dev, &target.id, None, None).await;
+}
+
+/// `gangway emulator` started with `env`: its endpoint and the child (killed on drop).
+struct EmulatorProcess {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl Drop for EmulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn spawn_emulator_with(args: &[&str], env: &[(&str, &str)]) -> EmulatorProcess {
+    let mut child = gangway()
+        .arg("emulator")
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut process = EmulatorProcess {
+        child,
+        endpoint: String::new(),
+    };
+    process.endpoint = crate::support::line_after(stdout, "endpoint=", "gangway emulator");
+    process
+}
+
+/// The first connectable `Env=dev` instance of `Fleet::generated(count)`.
+fn generated_dev_instance(count: usize) -> String {
+    gangway::emulator::Fleet::generated(count)
+        .instances
+        .into_iter()
+        .find(|i| i.is_connectable() && i.tags.get("Env").map(String::as_str) == Some("dev"))
+        .unwrap()
+        .id
+}
+
+/// Runs `command` in a new shell session on `endpoint` and returns what follows `ANSWER=` on
+/// its output line (the command prints it as `ANS""WER=`, so the echoed input never matches).
+async fn shell_answer(endpoint: &str, instance: &str, command: &str) -> String {
+    let dev = ssm_at(endpoint, DEV);
+    let started = start_session(&dev, instance, None, None).await;
+    let mut client = crate::support::agent_client::Client::open(dev, started).await;
+    client.send(format!("{command}\n").as_bytes());
+    client
+        .pump_until(PATIENCE, |c| {
+            let text = c.stdout_text();
+            text.split("ANSWER=")
+                .nth(1)
+                .is_some_and(|rest| rest.contains('\n'))
+        })
+        .await;
+    let text = client.stdout_text();
+    let rest = text.split("ANSWER=").nth(1).unwrap();
+    rest[..rest.find(['\r', '\n']).unwrap()].to_owned()
+}
+
+/// The emulator's start-up environment (an AWS secret, say) is in no process a session
+/// shell can read: not its parent's (the emulator's) `/proc/$PPID/environ`, nor any other
+/// under `/proc`. The parent's file is readable, as the `PATH=` count shows.
+#[tokio::test]
+async fn a_session_cannot_read_the_emulator_s_environment() {
+    let marker = format!("gangway-env-marker-{}", std::process::id());
+    let emulator = spawn_emulator_with(
+        &["--instances", "5"],
+        &[
+            ("AWS_SECRET_ACCESS_KEY", marker.as_str()),
+            ("GANGWAY_TEST_MARKER", marker.as_str()),
+        ],
+    );
+    let (head, tail) = marker.split_at(10);
+    let command = format!(
+        "a=$(tr '\\0' '\\n' < /proc/$PPID/environ | grep -c '^PATH='); \
+         b=$(for f in /proc/[0-9]*/environ; do cat \"$f\" 2>/dev/null; echo; done | tr '\\0' '\\n' | grep -c '{head}''{tail}'); \
+         echo \"ANS\"\"WER=$a,$b\""
+    );
+    let answer = shell_answer(&emulator.endpoint, &generated_dev_instance(5), &command).await;
+    assert_eq!(
+        answer, "1,0",
+        "parent's PATH lines, then marker lines anywhere"
+    );
 }
