@@ -437,6 +437,25 @@ impl Drop for EmulatorProcess {
     }
 }
 
+impl EmulatorProcess {
+    /// Sends SIGTERM and waits (with a deadline) for the exit status.
+    async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no exit after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 fn spawn_emulator_with(args: &[&str], env: &[(&str, &str)]) -> EmulatorProcess {
     let mut child = gangway()
         .arg("emulator")
@@ -510,4 +529,38 @@ async fn a_session_cannot_read_the_emulator_s_environment() {
         answer, "1,0",
         "parent's PATH lines, then marker lines anywhere"
     );
+}
+
+/// F6 and the run directories: SIGTERM ends an attached session with channel_closed (the
+/// client does not try to resume), the emulator exits 0, its run directory is gone, and the
+/// directory a killed emulator left behind was swept at start.
+#[tokio::test]
+async fn sigterm_closes_sessions_and_removes_the_run_directory() {
+    let temp = std::env::temp_dir().join(format!("gangway-sigterm-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&temp);
+    // Above the kernel's pid_max (2^22): the emulator that made it cannot be running.
+    let stale = temp.join("gangway-emulator-4194305");
+    std::fs::create_dir_all(stale.join("home")).unwrap();
+    let mut emulator =
+        spawn_emulator_with(&["--instances", "5"], &[("TMPDIR", temp.to_str().unwrap())]);
+    let run_dir = temp.join(format!("gangway-emulator-{}", emulator.child.id()));
+
+    let dev = ssm_at(&emulator.endpoint, DEV);
+    let started = start_session(&dev, &generated_dev_instance(5), None, None).await;
+    let mut client = crate::support::agent_client::Client::open(dev, started).await;
+    client.auto_resume = false;
+    client.send(b"echo st''arted > here\n");
+    client.until_stdout_contains("$ ").await;
+    crate::support::eventually(PATIENCE, "the session's home", || {
+        std::fs::read_dir(run_dir.join("home")).is_ok_and(|mut homes| homes.next().is_some())
+    })
+    .await;
+
+    let status = emulator.terminate().await;
+    let output = client.until_closed(PATIENCE).await;
+    assert!(output.contains("emulator shutdown"), "{output:?}");
+    assert!(status.success(), "{status:?}");
+    assert!(!run_dir.exists(), "the run directory is left behind");
+    assert!(!stale.exists(), "the stale run directory was not swept");
+    std::fs::remove_dir_all(&temp).unwrap();
 }
