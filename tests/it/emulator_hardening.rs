@@ -491,6 +491,10 @@ async fn shell_answer(endpoint: &str, instance: &str, command: &str) -> String {
     let dev = ssm_at(endpoint, DEV);
     let started = start_session(&dev, instance, None, None).await;
     let mut client = crate::support::agent_client::Client::open(dev, started).await;
+    answer_in(&mut client, command).await
+}
+
+async fn answer_in(client: &mut crate::support::agent_client::Client, command: &str) -> String {
     client.send(format!("{command}\n").as_bytes());
     client
         .pump_until(PATIENCE, |c| {
@@ -563,4 +567,40 @@ async fn sigterm_closes_sessions_and_removes_the_run_directory() {
     assert!(!run_dir.exists(), "the run directory is left behind");
     assert!(!stale.exists(), "the stale run directory was not swept");
     std::fs::remove_dir_all(&temp).unwrap();
+}
+
+/// True while `pid` exists and is not a zombie (killed, waiting for whoever reaps it).
+fn is_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        let state = stat[stat.rfind(')').unwrap() + 1..]
+            .split_whitespace()
+            .next();
+        state != Some("Z")
+    })
+}
+
+/// A background job started in a session (in the shell's process group or in a job group
+/// of its own) is killed when the emulator is, by `kill -9`: nothing of a session outlives it.
+#[tokio::test]
+async fn background_jobs_die_with_a_killed_emulator() {
+    let mut emulator = spawn_emulator_with(&["--instances", "5"], &[]);
+    let dev = ssm_at(&emulator.endpoint, DEV);
+    let started = start_session(&dev, &generated_dev_instance(5), None, None).await;
+    let mut client = crate::support::agent_client::Client::open(dev, started).await;
+    client.auto_resume = false;
+    let answer = answer_in(
+        &mut client,
+        "sleep 1000 & a=$!; set -m; sleep 1001 & echo \"ANS\"\"WER=$a $!\"",
+    )
+    .await;
+    let jobs: Vec<u32> = answer.split(' ').map(|pid| pid.parse().unwrap()).collect();
+    assert_eq!(jobs.len(), 2, "{answer}");
+    assert!(jobs.iter().all(|&pid| is_running(pid)), "{answer}");
+
+    emulator.child.kill().unwrap();
+    emulator.child.wait().unwrap();
+    crate::support::eventually(PATIENCE, "the background jobs to be killed", || {
+        jobs.iter().all(|&pid| !is_running(pid))
+    })
+    .await;
 }

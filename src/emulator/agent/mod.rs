@@ -25,6 +25,7 @@ mod task;
 mod timers;
 mod upgrade;
 pub mod utf8_chunks;
+mod watchdog;
 mod words;
 
 use std::path::PathBuf;
