@@ -64,10 +64,12 @@ pub fn sweep_stale(temp_dir: &Path) -> usize {
             continue;
         };
         let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
-        if pid != own && is_dir && !Path::new(&format!("/proc/{pid}")).exists() {
-            if std::fs::remove_dir_all(entry.path()).is_ok() {
-                removed += 1;
-            }
+        if pid != own
+            && is_dir
+            && !Path::new(&format!("/proc/{pid}")).exists()
+            && std::fs::remove_dir_all(entry.path()).is_ok()
+        {
+            removed += 1;
         }
     }
     removed
@@ -75,6 +77,8 @@ pub fn sweep_stale(temp_dir: &Path) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     #[test]
