@@ -166,6 +166,9 @@ struct Entry {
     record: SessionRecord,
     token: Option<SessionToken>,
     terminate: watch::Sender<Option<TerminateRequest>>,
+    /// A data channel passed the token check: the agent task is starting, so the connect
+    /// timeout no longer applies even before `mark_attached`.
+    opened: bool,
 }
 
 #[derive(Default)]
@@ -261,6 +264,7 @@ impl SessionRegistry {
                 record: record.clone(),
                 token: Some(token.clone()),
                 terminate,
+                opened: false,
             },
         );
         Ok((record, token))
@@ -291,16 +295,19 @@ impl SessionRegistry {
 
     /// Checks the OpenDataChannel token (protocol.md §1.4) against the current one.
     pub fn authenticate(&self, session_id: &str, token: &str) -> Result<SessionRecord, AuthError> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         let entry = inner
             .entries
-            .get(session_id)
+            .get_mut(session_id)
             .ok_or(AuthError::UnknownSession)?;
         if !entry.record.is_active() {
             return Err(AuthError::Ended);
         }
         match &entry.token {
-            Some(current) if current.matches(token) => Ok(entry.record.clone()),
+            Some(current) if current.matches(token) => {
+                entry.opened = true;
+                Ok(entry.record.clone())
+            }
             _ => Err(AuthError::BadToken),
         }
     }
@@ -435,6 +442,7 @@ impl Inner {
                 && entry.record.is_active()
                 && entry.record.status == SessionStatus::Connecting
                 && !entry.record.agent_attached
+                && !entry.opened
             {
                 let ended_at = entry.record.started_at + timeout;
                 let reason = format!(

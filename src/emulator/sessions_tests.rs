@@ -151,6 +151,9 @@ fn sessions_never_connected_end_at_the_connect_timeout() {
     let (never, _) = registry.create(new_session("dev")).unwrap();
     let (used, _) = registry.create(new_session("dev")).unwrap();
     registry.mark_attached(&used.id);
+    // Its token was checked in time; the agent task has not attached yet.
+    let (opening, token) = registry.create(new_session("dev")).unwrap();
+    registry.authenticate(&opening.id, token.expose()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     while registry.get(&never.id).unwrap().is_active() {
         assert!(Instant::now() < deadline, "never expired");
@@ -167,7 +170,8 @@ fn sessions_never_connected_end_at_the_connect_timeout() {
         registry.get(&used.id).unwrap().status,
         SessionStatus::Connected
     );
-    assert_eq!(registry.active().len(), 1);
+    assert!(registry.get(&opening.id).unwrap().is_active());
+    assert_eq!(registry.active().len(), 2);
 }
 
 /// F10: one owner holds at most the limit of sessions that have not ended; another owner is
