@@ -37,7 +37,16 @@ fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, EmulatorError
 /// Entry point of `gangway emulator`. The first stdout line is `endpoint=http://…`, flushed
 /// at once so scripts and tests can read it; request logs go to stderr.
 pub fn run(args: EmulatorArgs) -> ExitCode {
+    // Before anything else: the sessions' shells must not find this process's start-up
+    // environment in /proc (issue 17). Returns only when there was nothing to drop or the
+    // exec failed; the latter is reported once logging is up.
+    let clean = crate::emulator::clean_env::reexec_with_clean_environment();
     crate::logging::init_stderr_logging();
+    if let Err(err) = clean {
+        tracing::warn!(
+            "could not restart with a clean environment ({err}); sessions can read this process's environment"
+        );
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {

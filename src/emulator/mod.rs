@@ -5,12 +5,14 @@
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
 mod api;
+pub mod clean_env;
 mod ec2;
 pub mod fleet;
 mod identity;
 pub mod ids;
 mod pagination;
 mod router;
+pub mod run_dir;
 mod server;
 mod session_token;
 pub mod sessions;
@@ -58,6 +60,12 @@ pub struct EmulatorConfig {
     /// How many data-channel websockets may be open at once without having sent a valid
     /// OpenDataChannel yet (`agent::DEFAULT_MAX_UNAUTHENTICATED`); more are refused.
     pub max_unauthenticated_sockets: usize,
+    /// How long a started session may stay `Connecting` (no data channel opened) before it
+    /// ends as Failed (`sessions::DEFAULT_CONNECT_TIMEOUT`).
+    pub connect_timeout: Duration,
+    /// Sessions one user may hold that have not ended (`sessions::DEFAULT_MAX_ACTIVE_PER_OWNER`);
+    /// StartSession past it gets `ServiceQuotaExceededException`.
+    pub max_sessions_per_owner: usize,
 }
 
 impl EmulatorConfig {
@@ -74,6 +82,8 @@ impl EmulatorConfig {
             detached_grace: agent::DEFAULT_DETACHED_GRACE,
             body_deadline: api::DEFAULT_BODY_DEADLINE,
             max_unauthenticated_sockets: agent::DEFAULT_MAX_UNAUTHENTICATED,
+            connect_timeout: sessions::DEFAULT_CONNECT_TIMEOUT,
+            max_sessions_per_owner: sessions::DEFAULT_MAX_ACTIVE_PER_OWNER,
         }
     }
 }
@@ -103,17 +113,36 @@ pub struct RunningEmulator {
     state: Arc<EmulatorState>,
     stop: Option<oneshot::Sender<()>>,
     server: JoinHandle<()>,
+    /// Removes the run directory when the last emulator of the process stops.
+    run_dir: Option<run_dir::RunDirGuard>,
 }
+
+/// How long a clean stop waits for the agent tasks to send channel_closed and flush it.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 impl RunningEmulator {
     pub fn state(&self) -> &Arc<EmulatorState> {
         &self.state
     }
 
-    /// Stops accepting, ends open connections and asks every agent task to end its session.
+    /// Stops accepting, ends open connections and asks every agent task to end its session;
+    /// waits (at most [`SHUTDOWN_GRACE`]) until they have, so each attached client gets its
+    /// channel_closed ("Session terminated by emulator shutdown.") and ends at once instead
+    /// of trying to resume against a server that is gone (issue 17, F6). Then the run
+    /// directory goes, if no other emulator of this process runs.
     pub async fn shutdown(mut self) {
         self.signal_stop();
         let _ = (&mut self.server).await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.state.agents.until_empty())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running = self.state.agents.running(),
+                "sessions still ending after {SHUTDOWN_GRACE:?}; stopping anyway"
+            );
+        }
+        self.run_dir.take();
     }
 
     fn signal_stop(&mut self) {
@@ -145,6 +174,17 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
     // Finds out once, off the runtime's threads, whether sessions can have their own host
     // name, so the first session does not wait for it.
     tokio::task::spawn_blocking(agent::own_host_name::supported);
+    let run_dir = run_dir::acquire();
+    // Directories left by emulators that did not stop cleanly (kill -9, a crash).
+    tokio::task::spawn_blocking(|| {
+        let removed = run_dir::sweep_stale(&std::env::temp_dir());
+        if removed > 0 {
+            tracing::info!(
+                removed,
+                "removed run directories of emulators no longer running"
+            );
+        }
+    });
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|source| EmulatorError::Bind {
@@ -167,6 +207,7 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         state,
         stop: Some(stop),
         server,
+        run_dir: Some(run_dir),
     })
 }
 

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //!  create ──► Connecting ──mark_attached──► Connected ◄──mark_detached──► Disconnected
+//!                 │   └── not attached within connect_timeout: Failed         │
 //!                 │                            │                              │
 //!                 └──────── request_terminate / timers / shell exit ──────────┘
 //!                                              │
@@ -13,12 +14,16 @@
 //!                                  finish(status, reason) ──► History
 //! ```
 //!
+//! A session that is never connected ends by itself (`Limits::connect_timeout`), and one
+//! owner may hold at most `Limits::max_active_per_owner` sessions that have not ended, so
+//! StartSession alone cannot make the registry grow without bound.
+//!
 //! Tokens are secrets (protocol.md §1.1): they live only in `SessionToken`, whose `Debug`
 //! hides the value, and never in the `SessionRecord` snapshots handed out.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use rand::Rng;
 use tokio::sync::watch;
@@ -125,6 +130,35 @@ pub enum AuthError {
 pub enum RegistryError {
     #[error("Session {0} does not exist")]
     UnknownSession(String),
+    #[error("{owner} already has {limit} sessions that have not ended")]
+    TooManySessions { owner: String, limit: usize },
+}
+
+/// How long a session may stay `Connecting` before it ends by itself. AWS ends such
+/// sessions too but documents no figure; 60 s is the emulator's choice: the same grace a
+/// detached session gets to resume (`agent::DEFAULT_DETACHED_GRACE`), and far more than any
+/// client needs between StartSession and dialing its StreamUrl.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Sessions one owner may hold that have not ended (Connecting, Connected, Disconnected,
+/// Terminating). SSM documents no such quota; 1,000 bounds what one identity can make the
+/// emulator hold (each Connected one is a process) and stays above what tests open at once.
+pub const DEFAULT_MAX_ACTIVE_PER_OWNER: usize = 1000;
+
+/// The registry's bounds (`EmulatorConfig::connect_timeout`, `max_sessions_per_owner`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub connect_timeout: Duration,
+    pub max_active_per_owner: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_active_per_owner: DEFAULT_MAX_ACTIVE_PER_OWNER,
+        }
+    }
 }
 
 struct Entry {
@@ -132,18 +166,27 @@ struct Entry {
     record: SessionRecord,
     token: Option<SessionToken>,
     terminate: watch::Sender<Option<TerminateRequest>>,
+    /// A data channel passed the token check: the agent task is starting, so the connect
+    /// timeout no longer applies even before `mark_attached`.
+    opened: bool,
 }
 
 #[derive(Default)]
 struct Inner {
     next_serial: u64,
     entries: HashMap<String, Entry>,
+    /// Sessions created, with the instant they must be attached by, oldest first (one
+    /// timeout for all, so creation order is deadline order).
+    connect_deadlines: VecDeque<(Instant, String)>,
+    /// Sessions not yet ended, per owner.
+    active_per_owner: HashMap<String, usize>,
 }
 
 /// All sessions, Active and History. Cheap to share behind the `EmulatorState` Arc.
 #[derive(Default)]
 pub struct SessionRegistry {
     inner: Mutex<Inner>,
+    limits: Limits,
 }
 
 impl SessionRegistry {
@@ -151,16 +194,37 @@ impl SessionRegistry {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain data behind; keep serving.
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub fn with_limits(limits: Limits) -> Self {
+        Self {
+            inner: Mutex::default(),
+            limits,
+        }
     }
 
-    /// Starts a session in `Connecting` with a fresh id (`<owner>-<17 hex>`) and token.
-    pub fn create(&self, new: NewSession) -> (SessionRecord, SessionToken) {
+    /// The registry, with every session whose connect deadline has passed ended first. The
+    /// expiry happens here rather than on a timer, so every reader (DescribeSessions, the
+    /// token check, StartSession's count) sees it on time and nothing is left running.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic while holding the lock leaves plain data behind; keep serving.
+        let mut inner = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        inner.expire_unconnected(Instant::now(), self.limits.connect_timeout);
+        inner
+    }
+
+    /// Starts a session in `Connecting` with a fresh id (`<owner>-<17 hex>`) and token, or
+    /// refuses when the owner already holds `max_active_per_owner` sessions.
+    pub fn create(&self, new: NewSession) -> Result<(SessionRecord, SessionToken), RegistryError> {
         let mut inner = self.lock();
+        let held = inner.active_per_owner.get(&new.owner).copied().unwrap_or(0);
+        if held >= self.limits.max_active_per_owner {
+            return Err(RegistryError::TooManySessions {
+                owner: new.owner,
+                limit: self.limits.max_active_per_owner,
+            });
+        }
         let id = loop {
             let suffix: u128 = rand::rng().random::<u128>() & ((1u128 << 68) - 1);
             let id = format!("{}-{suffix:017x}", new.owner);
@@ -186,6 +250,13 @@ impl SessionRegistry {
         let serial = inner.next_serial;
         inner.next_serial += 1;
         let (terminate, _) = watch::channel(None);
+        *inner
+            .active_per_owner
+            .entry(record.owner.clone())
+            .or_default() += 1;
+        inner
+            .connect_deadlines
+            .push_back((Instant::now() + self.limits.connect_timeout, id.clone()));
         inner.entries.insert(
             id,
             Entry {
@@ -193,9 +264,10 @@ impl SessionRegistry {
                 record: record.clone(),
                 token: Some(token.clone()),
                 terminate,
+                opened: false,
             },
         );
-        (record, token)
+        Ok((record, token))
     }
 
     pub fn get(&self, session_id: &str) -> Option<SessionRecord> {
@@ -223,16 +295,19 @@ impl SessionRegistry {
 
     /// Checks the OpenDataChannel token (protocol.md §1.4) against the current one.
     pub fn authenticate(&self, session_id: &str, token: &str) -> Result<SessionRecord, AuthError> {
-        let inner = self.lock();
+        let mut inner = self.lock();
         let entry = inner
             .entries
-            .get(session_id)
+            .get_mut(session_id)
             .ok_or(AuthError::UnknownSession)?;
         if !entry.record.is_active() {
             return Err(AuthError::Ended);
         }
         match &entry.token {
-            Some(current) if current.matches(token) => Ok(entry.record.clone()),
+            Some(current) if current.matches(token) => {
+                entry.opened = true;
+                Ok(entry.record.clone())
+            }
             _ => Err(AuthError::BadToken),
         }
     }
@@ -283,6 +358,7 @@ impl SessionRegistry {
     /// Authorization (own session unless admin) is the caller's job.
     pub fn request_terminate(&self, session_id: &str, by_user: &str) -> Result<(), RegistryError> {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         let entry = inner
             .entries
             .get_mut(session_id)
@@ -300,7 +376,13 @@ impl SessionRegistry {
             entry.terminate.send_replace(Some(request));
         } else {
             entry.terminate.send_replace(Some(request));
-            end(entry, SessionStatus::Terminated, reason);
+            end(
+                &mut inner.active_per_owner,
+                entry,
+                SessionStatus::Terminated,
+                reason,
+                SystemTime::now(),
+            );
         }
         Ok(())
     }
@@ -309,10 +391,17 @@ impl SessionRegistry {
     /// counts: the reason a session ended does not change afterwards.
     pub fn finish(&self, session_id: &str, status: SessionStatus, reason: impl Into<String>) {
         let mut inner = self.lock();
+        let inner = &mut *inner;
         if let Some(entry) = inner.entries.get_mut(session_id)
             && entry.record.is_active()
         {
-            end(entry, status, reason.into());
+            end(
+                &mut inner.active_per_owner,
+                entry,
+                status,
+                reason.into(),
+                SystemTime::now(),
+            );
         }
     }
 
@@ -338,9 +427,55 @@ impl SessionRegistry {
     }
 }
 
-fn end(entry: &mut Entry, status: SessionStatus, reason: String) {
+impl Inner {
+    /// Ends, as `Failed`, every session still `Connecting` (no agent ever attached) whose
+    /// connect deadline is before `now`; its end time is its deadline.
+    fn expire_unconnected(&mut self, now: Instant, timeout: Duration) {
+        while let Some((deadline, _)) = self.connect_deadlines.front() {
+            if *deadline > now {
+                return;
+            }
+            let Some((_, id)) = self.connect_deadlines.pop_front() else {
+                return;
+            };
+            if let Some(entry) = self.entries.get_mut(&id)
+                && entry.record.is_active()
+                && entry.record.status == SessionStatus::Connecting
+                && !entry.record.agent_attached
+                && !entry.opened
+            {
+                let ended_at = entry.record.started_at + timeout;
+                let reason = format!(
+                    "The session was not connected within {} s.",
+                    timeout.as_secs()
+                );
+                end(
+                    &mut self.active_per_owner,
+                    entry,
+                    SessionStatus::Failed,
+                    reason,
+                    ended_at,
+                );
+            }
+        }
+    }
+}
+
+fn end(
+    active_per_owner: &mut HashMap<String, usize>,
+    entry: &mut Entry,
+    status: SessionStatus,
+    reason: String,
+    ended_at: SystemTime,
+) {
+    if let Some(count) = active_per_owner.get_mut(&entry.record.owner) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            active_per_owner.remove(&entry.record.owner);
+        }
+    }
     entry.record.status = status;
-    entry.record.ended_at = Some(SystemTime::now());
+    entry.record.ended_at = Some(ended_at);
     entry.record.end_reason = Some(reason);
     entry.record.agent_attached = false;
     entry.token = None;

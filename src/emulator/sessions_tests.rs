@@ -16,7 +16,7 @@ fn new_session(owner: &str) -> NewSession {
 #[test]
 fn session_ids_are_owner_dash_17_hex() {
     let registry = SessionRegistry::new();
-    let (record, _) = registry.create(new_session("dev"));
+    let (record, _) = registry.create(new_session("dev")).unwrap();
     let suffix = record.id.strip_prefix("dev-").unwrap();
     assert_eq!(suffix.len(), 17);
     assert!(suffix.bytes().all(|b| b.is_ascii_hexdigit()));
@@ -26,7 +26,7 @@ fn session_ids_are_owner_dash_17_hex() {
 #[test]
 fn only_the_current_token_authenticates() {
     let registry = SessionRegistry::new();
-    let (record, first) = registry.create(new_session("dev"));
+    let (record, first) = registry.create(new_session("dev")).unwrap();
     assert!(registry.authenticate(&record.id, first.expose()).is_ok());
     let second = registry.resume(&record.id).unwrap().unwrap();
     assert_ne!(first, second);
@@ -44,14 +44,14 @@ fn only_the_current_token_authenticates() {
 #[test]
 fn tokens_never_show_in_debug_output() {
     let registry = SessionRegistry::new();
-    let (_, token) = registry.create(new_session("dev"));
+    let (_, token) = registry.create(new_session("dev")).unwrap();
     assert!(!format!("{token:?}").contains(token.expose()));
 }
 
 #[test]
 fn finished_sessions_move_to_history_and_lose_their_token() {
     let registry = SessionRegistry::new();
-    let (record, token) = registry.create(new_session("dev"));
+    let (record, token) = registry.create(new_session("dev")).unwrap();
     registry.mark_attached(&record.id);
     assert_eq!(
         registry.get(&record.id).unwrap().status,
@@ -75,7 +75,7 @@ fn finished_sessions_move_to_history_and_lose_their_token() {
 #[test]
 fn terminate_without_agent_ends_at_once() {
     let registry = SessionRegistry::new();
-    let (record, _) = registry.create(new_session("dev"));
+    let (record, _) = registry.create(new_session("dev")).unwrap();
     registry.request_terminate(&record.id, "admin").unwrap();
     let ended = registry.get(&record.id).unwrap();
     assert_eq!(ended.status, SessionStatus::Terminated);
@@ -92,7 +92,7 @@ fn terminate_without_agent_ends_at_once() {
 #[test]
 fn terminate_with_agent_signals_it_and_waits_for_finish() {
     let registry = SessionRegistry::new();
-    let (record, _) = registry.create(new_session("dev"));
+    let (record, _) = registry.create(new_session("dev")).unwrap();
     let mut signal = registry.subscribe_terminate(&record.id).unwrap();
     registry.mark_attached(&record.id);
     registry.request_terminate(&record.id, "dev").unwrap();
@@ -115,7 +115,7 @@ fn terminate_with_agent_signals_it_and_waits_for_finish() {
 fn listings_keep_creation_order() {
     let registry = SessionRegistry::new();
     let ids: Vec<String> = (0..20)
-        .map(|_| registry.create(new_session("dev")).0.id)
+        .map(|_| registry.create(new_session("dev")).unwrap().0.id)
         .collect();
     let listed: Vec<String> = registry.active().into_iter().map(|r| r.id).collect();
     assert_eq!(listed, ids);
@@ -134,4 +134,63 @@ fn statuses_round_trip_through_their_aws_names() {
         assert_eq!(SessionStatus::parse(status.as_str()), Some(status));
     }
     assert_eq!(SessionStatus::parse("connected"), None);
+}
+
+fn limits(connect_timeout: Duration, max_active_per_owner: usize) -> Limits {
+    Limits {
+        connect_timeout,
+        max_active_per_owner,
+    }
+}
+
+/// F10: a session nobody connects to ends by itself, as Failed, at its deadline; one that
+/// was attached in time is not touched.
+#[test]
+fn sessions_never_connected_end_at_the_connect_timeout() {
+    let registry = SessionRegistry::with_limits(limits(Duration::from_millis(50), 10));
+    let (never, _) = registry.create(new_session("dev")).unwrap();
+    let (used, _) = registry.create(new_session("dev")).unwrap();
+    registry.mark_attached(&used.id);
+    // Its token was checked in time; the agent task has not attached yet.
+    let (opening, token) = registry.create(new_session("dev")).unwrap();
+    registry.authenticate(&opening.id, token.expose()).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while registry.get(&never.id).unwrap().is_active() {
+        assert!(Instant::now() < deadline, "never expired");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let ended = registry.get(&never.id).unwrap();
+    assert_eq!(ended.status, SessionStatus::Failed);
+    assert_eq!(
+        ended.ended_at,
+        Some(ended.started_at + Duration::from_millis(50))
+    );
+    assert!(ended.end_reason.unwrap().contains("not connected"));
+    assert_eq!(
+        registry.get(&used.id).unwrap().status,
+        SessionStatus::Connected
+    );
+    assert!(registry.get(&opening.id).unwrap().is_active());
+    assert_eq!(registry.active().len(), 2);
+}
+
+/// F10: one owner holds at most the limit of sessions that have not ended; another owner is
+/// not affected, and ending one gives a slot back.
+#[test]
+fn one_owner_holds_at_most_the_limit() {
+    let registry = SessionRegistry::with_limits(limits(Duration::from_secs(600), 2));
+    let (first, _) = registry.create(new_session("dev")).unwrap();
+    registry.create(new_session("dev")).unwrap();
+    assert_eq!(
+        registry.create(new_session("dev")).unwrap_err(),
+        RegistryError::TooManySessions {
+            owner: "dev".to_owned(),
+            limit: 2
+        }
+    );
+    registry.create(new_session("ops")).unwrap();
+    registry.finish(&first.id, SessionStatus::Terminated, "done");
+    registry.create(new_session("dev")).unwrap();
+    registry.request_terminate(&first.id, "dev").unwrap();
+    assert!(registry.create(new_session("dev")).is_err());
 }

@@ -9,7 +9,7 @@ use super::EmulatorConfig;
 use super::agent::AgentDirectory;
 use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
-use super::sessions::SessionRegistry;
+use super::sessions::{Limits, SessionRegistry};
 
 pub struct EmulatorState {
     pub config: EmulatorConfig,
@@ -29,9 +29,13 @@ pub struct EmulatorState {
 impl EmulatorState {
     pub fn new(config: EmulatorConfig, base_url: String) -> Self {
         let unauthenticated = Arc::new(Semaphore::new(config.max_unauthenticated_sockets));
+        let sessions = SessionRegistry::with_limits(Limits {
+            connect_timeout: config.connect_timeout,
+            max_active_per_owner: config.max_sessions_per_owner,
+        });
         Self {
             config,
-            sessions: SessionRegistry::new(),
+            sessions,
             agents: AgentDirectory::default(),
             base_url,
             unauthenticated,

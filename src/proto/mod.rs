@@ -30,6 +30,9 @@ pub use payloads::{
     TerminalSize,
 };
 pub use rto::{CLOCK_GRANULARITY, INITIAL_RTO, MAX_RTO};
-pub use session::{AGENT_RESEND_TICK, Event, ResendPolicy, Role, Session, SessionConfig, Stats};
+pub use session::{
+    AGENT_RESEND_TICK, DEFAULT_INCOMING_CAPACITY_BYTES, DEFAULT_MAX_INCOMING_PAYLOAD, Event,
+    ResendPolicy, Role, Session, SessionConfig, Stats,
+};
 pub use types::{MessageType, PayloadType};
 pub use version::CLIENT_VERSION;

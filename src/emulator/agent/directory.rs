@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 
 use super::link::AgentSocket;
 
@@ -14,6 +14,8 @@ const PENDING_SOCKETS: usize = 4;
 #[derive(Default)]
 pub struct AgentDirectory {
     tasks: Mutex<HashMap<String, mpsc::Sender<AgentSocket>>>,
+    /// Woken whenever the last task ends (shutdown waits for it).
+    emptied: Notify,
 }
 
 impl AgentDirectory {
@@ -45,7 +47,23 @@ impl AgentDirectory {
 
     /// Called by a task as it ends.
     pub fn remove(&self, session_id: &str) {
-        self.lock().remove(session_id);
+        let mut tasks = self.lock();
+        tasks.remove(session_id);
+        if tasks.is_empty() {
+            self.emptied.notify_waiters();
+        }
+    }
+
+    /// Returns once no agent task runs.
+    pub async fn until_empty(&self) {
+        loop {
+            // Created before the check: notify_waiters reaches it even before it is polled.
+            let emptied = self.emptied.notified();
+            if self.running() == 0 {
+                return;
+            }
+            emptied.await;
+        }
     }
 
     /// Number of running agent tasks.

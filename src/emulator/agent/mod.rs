@@ -25,6 +25,7 @@ mod task;
 mod timers;
 mod upgrade;
 pub mod utf8_chunks;
+mod watchdog;
 mod words;
 
 use std::path::PathBuf;
@@ -38,12 +39,10 @@ pub use upgrade::{
 /// Default time a session waits for a client to resume after its websocket dropped.
 pub const DEFAULT_DETACHED_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// Where the per-instance home directories live: one directory per emulator process under
-/// the system temp dir, so concurrent emulators (tests) never share homes.
+/// Where the per-instance home directories live: in the emulator process's run directory
+/// (`run_dir`), removed on a clean stop and swept after a crash.
 pub fn homes_root() -> PathBuf {
-    std::env::temp_dir()
-        .join(format!("gangway-emulator-{}", std::process::id()))
-        .join("home")
+    crate::emulator::run_dir::path().join("home")
 }
 
 /// The host name a session shows (prompt, HOSTNAME): the instance's Name tag when it is a

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::own_host_name;
 use super::reaper;
 use super::utf8_chunks::Utf8Chunker;
+use super::watchdog;
 
 /// Output payloads buffered between the readers and the session loop. Small, so a client
 /// that does not ack stops the readers, and the PTY then stops the shell (backpressure).
@@ -115,7 +116,14 @@ pub struct Process {
 }
 
 impl Process {
+    /// Starts the process, watched by the [`watchdog`] until it is dropped.
     pub fn spawn(spec: &LaunchSpec) -> std::io::Result<Self> {
+        let process = Self::spawn_unwatched(spec)?;
+        watchdog::watch(process.pid);
+        Ok(process)
+    }
+
+    fn spawn_unwatched(spec: &LaunchSpec) -> std::io::Result<Self> {
         std::fs::create_dir_all(&spec.home)?;
         match &spec.program {
             // bash would read /etc/bash.bashrc, whose PS1 names the emulator's own host.
@@ -198,6 +206,7 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
+        watchdog::forget(self.pid);
     }
 }
 

@@ -23,7 +23,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
 use super::link::AgentSocket;
 use super::open_channel::OpenDataChannel;
@@ -119,6 +119,20 @@ fn accept_key(request: &Request<Incoming>) -> Result<String, &'static str> {
     Ok(derive_accept_key(key.as_bytes()))
 }
 
+/// The largest data-channel message accepted after the token check: one frame of the
+/// agent session's largest payload plus its header and room for a longer HeaderLength (§2.1).
+/// The websocket library's own default (64 MiB) would let one message cost that much before
+/// the protocol could refuse it; past this the library fails the socket, and the session
+/// waits for a resume as after any dropped socket.
+pub(super) const MAX_DATA_MESSAGE: usize =
+    crate::proto::DEFAULT_MAX_INCOMING_PAYLOAD + crate::proto::HEADER_SIZE + 1024;
+
+fn socket_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_DATA_MESSAGE))
+        .max_frame_size(Some(MAX_DATA_MESSAGE))
+}
+
 /// Reads the OpenDataChannel frame, checks its token, and hands the socket to the session's
 /// agent task (starting it on the first connection). `permit` is one of the unauthenticated
 /// sockets' slots, given back once the token check is over either way.
@@ -133,7 +147,7 @@ async fn serve_socket(
         read_first_text(&mut io, FIRST_MESSAGE_LIMIT),
     )
     .await;
-    let socket = WebSocketStream::from_raw_socket(io, Role::Server, None).await;
+    let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
     let text = match first {
         Ok(Ok(text)) => text,
         Ok(Err(err)) => return refuse(socket, &session_id, &err.to_string(), permit).await,

@@ -234,6 +234,9 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
         {
             return Err(locator.error(key_span, Some("access_key_id"), "duplicate access key id"));
         }
+        if let Err(why) = check_user_name(user.name.get_ref()) {
+            return Err(locator.error(Some(user.name.span()), Some("name"), why));
+        }
         let expires = instant(user.expires.as_ref(), "expires", locator)?;
         let credentials_expire = instant(
             user.credentials_expire.as_ref(),
@@ -241,7 +244,7 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
             locator,
         )?;
         users.push(User {
-            name: user.name,
+            name: user.name.into_inner(),
             access_key_id: user.access_key_id.into_inner(),
             role: match user.role {
                 RoleFile::Engineer => Role::Engineer,
@@ -253,6 +256,23 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
         });
     }
     Ok(users)
+}
+
+/// IAM's rule for user names (CreateUser's `UserName`: pattern `[\w+=,.@-]+`, 1 to 64
+/// characters, `\w` being ASCII letters, digits and `_`). The name becomes the prefix of
+/// session ids and of the data-channel path, so a name outside it could start sessions that
+/// never open.
+fn check_user_name(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() || name.len() > 64 {
+        return Err("a user name is 1 to 64 characters (IAM's rule)");
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c);
+    if !name.chars().all(allowed) {
+        return Err(
+            "a user name may hold only ASCII letters, digits and _+=,.@- (IAM's rule for user names)",
+        );
+    }
+    Ok(())
 }
 
 fn instant(

@@ -64,7 +64,7 @@ pub(super) struct PreferencesFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UserFile {
-    pub(super) name: String,
+    pub(super) name: Spanned<String>,
     pub(super) access_key_id: Spanned<String>,
     pub(super) role: RoleFile,
     #[serde(default)]

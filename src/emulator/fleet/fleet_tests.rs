@@ -225,3 +225,23 @@ mod props {
         }
     }
 }
+
+/// IAM's rule for user names: a name with a space, a slash, an escape or non-ASCII letters,
+/// an empty one or one over 64 characters is refused with its line.
+#[test]
+fn user_names_follow_iam_rules() {
+    let user = |name: &str| {
+        format!("\n[[users]]\nname = \"{name}\"\naccess_key_id = \"AKIAX\"\nrole = \"engineer\"\n")
+    };
+    let long = "a".repeat(65);
+    for bad in ["a b", "a/b", "a\\u001bb", "한국어", "", long.as_str()] {
+        let (line, field, message) = fleet_error(&user(bad));
+        assert_eq!((line, field.as_str()), (3, "name"), "{bad:?}");
+        assert!(message.contains("IAM"), "{message}");
+    }
+    let good = "a".repeat(64);
+    for name in ["Jane.Doe+ops=x,y@corp_1-2", good.as_str()] {
+        let fleet = Fleet::from_toml(&user(name), "inline").unwrap();
+        assert!(fleet.users.iter().any(|u| u.name == name), "{name}");
+    }
+}

@@ -59,14 +59,18 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
     SessionDocument::for_start_session(&document_name, call.state)?
         .check_parameters(&request.parameters)?;
     authorize_target(call, target)?;
-    let (record, token) = call.state.sessions.create(NewSession {
-        owner: caller.name.clone(),
-        owner_arn: caller.arn(),
-        target: target.to_owned(),
-        document_name,
-        parameters: request.parameters,
-        reason: request.reason.filter(|reason| !reason.is_empty()),
-    });
+    let (record, token) = call
+        .state
+        .sessions
+        .create(NewSession {
+            owner: caller.name.clone(),
+            owner_arn: caller.arn(),
+            target: target.to_owned(),
+            document_name,
+            parameters: request.parameters,
+            reason: request.reason.filter(|reason| !reason.is_empty()),
+        })
+        .map_err(from_registry)?;
     tracing::info!(
         "session {} started by {} on {}",
         record.id,
@@ -163,6 +167,14 @@ fn does_not_exist(session_id: &str) -> SsmError {
 fn from_registry(err: RegistryError) -> SsmError {
     match err {
         RegistryError::UnknownSession(id) => does_not_exist(&id),
+        // StartSession models no quota error; this is SSM's generic one (not retryable,
+        // which is right: only ending a session frees a slot), worded like its others.
+        RegistryError::TooManySessions { limit, .. } => SsmError::new(
+            "ServiceQuotaExceededException",
+            format!(
+                "The request exceeds the service quota: a user may hold {limit} sessions that have not ended. Terminate a session and try again."
+            ),
+        ),
     }
 }
 

@@ -25,6 +25,14 @@ pub enum ResendPolicy {
     HeadOnly { tick: Duration },
 }
 
+/// The default [`SessionConfig::max_incoming_payload_bytes`]: 64 times what the references
+/// send per message (§5.3).
+pub const DEFAULT_MAX_INCOMING_PAYLOAD: usize = 64 * 1024;
+
+/// The default [`SessionConfig::incoming_capacity_bytes`]: 8 MiB, room for 8 000 of the
+/// references' 1 KiB messages.
+pub const DEFAULT_INCOMING_CAPACITY_BYTES: usize = 8 << 20;
+
 /// The real agent's resend tick (§5.3).
 pub const AGENT_RESEND_TICK: Duration = Duration::from_millis(100);
 
@@ -41,6 +49,17 @@ pub struct SessionConfig {
     pub outgoing_capacity: usize,
     /// Ahead-of-order messages held for reordering; beyond it they are dropped unacked.
     pub incoming_capacity: usize,
+    /// ... and their payload bytes together: past this, too, they are dropped unacked, so a
+    /// peer that never fills a gap holds at most this much here.
+    pub incoming_capacity_bytes: usize,
+    /// Stream messages more than this many sequence numbers ahead of the expected one are
+    /// dropped unacked (`stats.beyond_span_dropped`): no honest peer has more unacknowledged
+    /// messages out than its own send buffer holds (plugin 10 000, agent 100 000, §5.3).
+    pub incoming_span: i64,
+    /// A received frame whose payload is longer than this is dropped as malformed. The
+    /// protocol sets no maximum (§5.3); both references send at most ~1 KiB, so the default
+    /// leaves a wide margin while keeping one frame's cost bounded.
+    pub max_incoming_payload_bytes: usize,
     /// ClientVersion in the HandshakeResponse (§4.4.1): the agent reads it there and nowhere
     /// else, so it defaults to the same [`CLIENT_VERSION`](crate::proto::CLIENT_VERSION) the
     /// transport sends in OpenDataChannel.
@@ -71,6 +90,9 @@ impl SessionConfig {
             max_payload_bytes: 1024,
             outgoing_capacity: 4096,
             incoming_capacity: 10_000,
+            incoming_capacity_bytes: DEFAULT_INCOMING_CAPACITY_BYTES,
+            incoming_span: 100_000,
+            max_incoming_payload_bytes: DEFAULT_MAX_INCOMING_PAYLOAD,
             client_version: crate::proto::version::CLIENT_VERSION.to_owned(),
             resend: ResendPolicy::Burst,
             retransmit_burst: 64,

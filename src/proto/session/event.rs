@@ -59,11 +59,15 @@ pub struct Stats {
     pub duplicates_received: u64,
     /// Stream frames that arrived ahead of order and were buffered.
     pub out_of_order_received: u64,
-    /// Ahead-of-order frames dropped unacked because the reorder buffer was full.
+    /// Ahead-of-order frames dropped unacked because the reorder buffer was full (its count
+    /// or its bytes).
     pub reorder_overflow_dropped: u64,
+    /// Stream frames dropped unacked for being more than `incoming_span` ahead.
+    pub beyond_span_dropped: u64,
     /// In-order stream messages refused unacked while not ready (`set_receive_ready`).
     pub not_ready_refused: u64,
-    /// Frames that failed to decode, or control payloads that failed to parse.
+    /// Frames that failed to decode, frames whose payload is over
+    /// `max_incoming_payload_bytes`, or control payloads that failed to parse.
     pub malformed_dropped: u64,
     /// Frames accepted with a HeaderLength other than 116 or a PayloadLength that disagrees
     /// with the bytes after the header, as the references accept them (§2.1, quirk 30).

@@ -13,7 +13,10 @@ mod tests;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use config::{AGENT_RESEND_TICK, ResendPolicy, Role, SessionConfig};
+pub use config::{
+    AGENT_RESEND_TICK, DEFAULT_INCOMING_CAPACITY_BYTES, DEFAULT_MAX_INCOMING_PAYLOAD, ResendPolicy,
+    Role, SessionConfig,
+};
 pub use event::{Event, Stats};
 
 use super::frame::{FLAG_FIN, FLAG_SYN, Frame, FrameRef};
@@ -109,7 +112,7 @@ impl Session {
         now: Instant,
         unix_ms_at_now: u64,
     ) -> Self {
-        let incoming = ReorderBuffer::new(config.incoming_capacity);
+        let incoming = ReorderBuffer::new(config.incoming_capacity, config.incoming_capacity_bytes);
         let rtt = RttEstimator::with_floor(config.min_rto);
         Self {
             config,
@@ -183,6 +186,11 @@ impl Session {
     /// Ahead-of-order messages currently held for reordering.
     pub fn reorder_buffer_len(&self) -> usize {
         self.incoming.len()
+    }
+
+    /// Payload bytes of the ahead-of-order messages currently held.
+    pub fn reorder_buffer_bytes(&self) -> usize {
+        self.incoming.held_bytes()
     }
 
     // ---- outputs -------------------------------------------------------------------------

@@ -12,6 +12,8 @@ impl Session {
     /// Feeds one binary websocket message, decoded as leniently as the references read
     /// frames ([`Frame::decode_received`], §2.1). A frame that fails even that is counted in
     /// `stats.malformed_dropped` and otherwise ignored: never acknowledged, never delivered.
+    /// So is a frame whose payload is over `max_incoming_payload_bytes`: no reference sends
+    /// one (§5.3), and accepting it would let one message cost what the peer likes.
     pub fn handle_frame(&mut self, now: Instant, bytes: &[u8]) {
         if self.phase == Phase::Closed {
             self.stats.ignored += 1;
@@ -25,6 +27,10 @@ impl Session {
             self.stats.malformed_dropped += 1;
             return;
         };
+        if frame.payload.len() > self.config.max_incoming_payload_bytes {
+            self.stats.malformed_dropped += 1;
+            return;
+        }
         if noncanonical {
             self.stats.noncanonical_accepted += 1;
         }
@@ -121,12 +127,18 @@ impl Session {
     /// §5.2, for both roles: in-order frames are delivered then acked (the ack is queued
     /// ahead of anything the delivery sends, which gives the client's "ack before handling"
     /// order for handshake messages); ahead-of-order frames are acked and held if there is
-    /// room; duplicates are re-acked (quirk 6).
+    /// room and they are within `incoming_span` of the expected one; duplicates are re-acked
+    /// (quirk 6).
     fn on_stream(&mut self, now: Instant, frame: Frame) {
         let sequence = frame.sequence;
         if sequence < self.expected_in_seq {
             self.stats.duplicates_received += 1;
             self.queue_ack(now, &frame);
+            return;
+        }
+        if sequence - self.expected_in_seq > self.config.incoming_span {
+            // Further ahead than any honest sender can be: neither held nor acked.
+            self.stats.beyond_span_dropped += 1;
             return;
         }
         if sequence > self.expected_in_seq {

@@ -1,5 +1,6 @@
 //! Unit tests of the client's handshake answer (§4.4), the publication pause (§5.4) and the
-//! lenient reading of service frames (§2.1, §3).
+//! lenient reading of service frames (§2.1, §3), and the bounds on what a peer can make this
+//! side hold (issue 17, F3).
 
 #![allow(clippy::unwrap_used)]
 
@@ -240,4 +241,64 @@ fn output_with_a_longer_header_is_delivered() {
         payload_type: PayloadType::Output,
         bytes: b"hi".to_vec()
     }));
+}
+
+/// The acknowledged sequence numbers among `frames`.
+fn acked(frames: &[Frame]) -> Vec<i64> {
+    frames
+        .iter()
+        .filter(|f| f.message_type == MessageType::Acknowledge)
+        .map(|f| {
+            Acknowledge::from_json(&f.payload)
+                .unwrap()
+                .acknowledged_message_sequence_number
+        })
+        .collect()
+}
+
+#[test]
+fn a_payload_over_the_maximum_is_dropped_as_malformed() {
+    let now = Instant::now();
+    let mut config = SessionConfig::client("sid-1");
+    config.max_incoming_payload_bytes = 16;
+    let mut client = Session::new(config, Box::new(SeededIds::new(1)), now, 1);
+    client.handle_frame(now, &output(0, &[b'x'; 17]));
+    assert!(transmit_all(&mut client, now).is_empty());
+    assert!(events(&mut client).is_empty());
+    assert_eq!(client.stats().malformed_dropped, 1);
+    client.handle_frame(now, &output(0, &[b'x'; 16]));
+    assert_eq!(acked(&transmit_all(&mut client, now)), vec![0]);
+}
+
+#[test]
+fn frames_beyond_the_span_are_neither_held_nor_acked() {
+    let now = Instant::now();
+    let mut config = SessionConfig::client("sid-1");
+    config.incoming_span = 10;
+    let mut client = Session::new(config, Box::new(SeededIds::new(1)), now, 1);
+    client.handle_frame(now, &output(11, b"far"));
+    client.handle_frame(now, &output(10, b"near"));
+    assert_eq!(acked(&transmit_all(&mut client, now)), vec![10]);
+    assert_eq!(client.stats().beyond_span_dropped, 1);
+    assert_eq!(client.reorder_buffer_len(), 1);
+}
+
+/// F3: far-ahead messages that never see their gap filled are held up to the byte bound
+/// only; past it they are dropped unacked, and the memory comes back once the gap fills.
+#[test]
+fn the_reorder_buffer_is_bounded_by_bytes() {
+    let now = Instant::now();
+    let mut config = SessionConfig::client("sid-1");
+    config.incoming_capacity_bytes = 4096;
+    let mut client = Session::new(config, Box::new(SeededIds::new(1)), now, 1);
+    for seq in 1..=10 {
+        client.handle_frame(now, &output(seq, &[b'x'; 1024]));
+    }
+    assert_eq!(acked(&transmit_all(&mut client, now)), vec![1, 2, 3, 4]);
+    assert_eq!(client.reorder_buffer_bytes(), 4096);
+    assert_eq!(client.stats().reorder_overflow_dropped, 6);
+    client.handle_frame(now, &output(0, b"$ "));
+    assert_eq!(acked(&transmit_all(&mut client, now)), vec![0]);
+    assert_eq!(client.reorder_buffer_bytes(), 0);
+    assert_eq!(client.stats().bytes_delivered, 2 + 4 * 1024);
 }
