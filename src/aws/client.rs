@@ -95,27 +95,21 @@ impl AwsClient {
             None,
             "gangway-static",
         );
-        let ec2 = aws_sdk_ec2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(endpoint_url)
-            .timeout_config(timeouts())
-            .credentials_provider(credentials.clone())
-            .build();
-        let ssm = aws_sdk_ssm::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(endpoint_url)
-            .timeout_config(timeouts())
-            .credentials_provider(credentials.clone())
-            .build();
-        let sts = aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .endpoint_url(endpoint_url)
-            .timeout_config(timeouts())
-            .credentials_provider(credentials)
-            .build();
+        // The three SDKs' config builders are distinct types with the same methods.
+        macro_rules! static_config {
+            ($sdk:ident) => {
+                $sdk::Config::builder()
+                    .behavior_version(BehaviorVersion::latest())
+                    .region(Region::new(region.to_owned()))
+                    .endpoint_url(endpoint_url)
+                    .timeout_config(timeouts())
+                    .credentials_provider(credentials.clone())
+                    .build()
+            };
+        }
+        let ec2 = static_config!(aws_sdk_ec2);
+        let ssm = static_config!(aws_sdk_ssm);
+        let sts = static_config!(aws_sdk_sts);
         Self::assemble(
             ec2,
             ssm,

@@ -44,19 +44,12 @@ impl ConnectError {
 pub fn run(args: ConnectArgs) -> ExitCode {
     // Logs go to a file only: the terminal belongs to the remote shell.
     let _log_guard = crate::logging::init_file_logging("connect").ok();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::command_runtime() {
         Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("gangway: cannot start the async runtime: {error}");
-            return ExitCode::from(exit::OTHER);
-        }
+        Err(status) => return status,
     };
-    let scope = match super::settings::load_config(args.config.as_deref(), false) {
-        Ok(loaded) => super::settings::scope_tags(loaded, &args.aws.tags),
+    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
+        Ok(scope) => scope,
         Err(status) => return status,
     };
     let tty = stdio_is_tty();

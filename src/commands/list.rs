@@ -13,25 +13,19 @@ use crate::text::{display_width, escape_and_fit};
 const MAX_TEXT_COLUMNS: usize = 40;
 /// Runs the command; errors are one line on stderr and a distinct exit status.
 pub fn run(args: &ListArgs) -> ExitCode {
-    let filters = match super::settings::load_config(args.config.as_deref(), false) {
-        Ok(loaded) => super::settings::scope_tags(loaded, &args.aws.tags),
+    let filters = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
+        Ok(filters) => filters,
         Err(status) => return status,
     };
-    ExitCode::from(list(args, &filters))
+    let runtime = match super::command_runtime() {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    ExitCode::from(list(&runtime, args, &filters))
 }
 
-fn list(args: &ListArgs, filters: &[(String, String)]) -> u8 {
+fn list(runtime: &tokio::runtime::Runtime, args: &ListArgs, filters: &[(String, String)]) -> u8 {
     let aws = &args.aws;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("gangway list: cannot start the async runtime: {err}");
-            return exit::OTHER;
-        }
-    };
     let (instances, errors) = runtime.block_on(fetch_all(&aws.options(), filters));
     let show_region = aws.region.len() > 1;
     // Nothing fetched at all: print no empty table or `[]` a script could take for "no instances".

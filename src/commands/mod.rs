@@ -11,3 +11,16 @@ pub mod list;
 pub mod settings;
 pub mod setup;
 pub mod ui;
+
+/// The runtime of a command that runs one session or a few calls: two workers are plenty,
+/// and the machines gangway runs on are laptops. An error has been printed already.
+pub(crate) fn command_runtime() -> Result<tokio::runtime::Runtime, std::process::ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|error| {
+            eprintln!("gangway: cannot start the async runtime: {error}");
+            std::process::ExitCode::from(exit::OTHER)
+        })
+}

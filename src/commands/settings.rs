@@ -23,6 +23,15 @@ pub fn load_config(path: Option<&Path>, readonly: bool) -> Result<config::Loaded
     Ok(config::load(path, readonly))
 }
 
+/// The scope of a command that lists or picks instances: the config file named (or the
+/// default one) read, then its tags with `--tag`'s. An error has been printed already.
+pub fn scope(
+    config: Option<&Path>,
+    tags: &[(String, String)],
+) -> Result<Vec<(String, String)>, ExitCode> {
+    Ok(scope_tags(load_config(config, false)?, tags))
+}
+
 /// The tags a target must carry: the config file's `[fleet] tags`, then `--tag`. A problem in
 /// the config file is said on stderr and costs only that setting.
 pub fn scope_tags(loaded: config::Loaded, tags: &[(String, String)]) -> Vec<(String, String)> {
