@@ -6,6 +6,7 @@
 //! reads a clock or uses global randomness: time is a parameter and message ids come from an
 //! injected [`MessageIdSource`].
 
+pub mod crypto;
 mod error;
 mod frame;
 mod ids;
@@ -17,6 +18,7 @@ mod rto;
 mod session;
 mod types;
 
+pub use crypto::{CounterNonces, CryptoError, NonceSource, SessionKeys};
 pub use error::{DecodeError, SendError};
 pub use frame::{
     FLAG_FIN, FLAG_SYN, Frame, HEADER_LENGTH, HEADER_SIZE, message_id_from_wire, message_id_to_wire,

@@ -31,6 +31,15 @@ pub enum Event {
     HandshakeCompleted(HandshakeComplete),
     /// Either role: the channel is closed and the session with it.
     ChannelClosed(ChannelClosed),
+    /// Client (with `SessionConfig::kms_encryption`): call KMS GenerateDataKey for this key
+    /// (§4.6 step 1), then `complete_kms` or `fail_kms`.
+    KmsDataKeyRequested { key_id: String, challenge: String },
+    /// Agent: the client answered the encryption challenge correctly; send
+    /// HandshakeComplete (§4.6 step 7).
+    ChallengeVerified,
+    /// Either role: a payload that must be encrypted did not decrypt. Nothing more is
+    /// delivered; the owner ends the session with this reason (§4.6 step 6).
+    EncryptionFailed(String),
 }
 
 /// Counters for tests, logs and benchmarks. All monotonically increasing.
@@ -65,4 +74,6 @@ pub struct Stats {
     /// Payload bytes accepted by `send_data`/`send_stderr`.
     pub bytes_accepted: u64,
     pub rtt_samples: u64,
+    /// Encrypted payloads that did not decrypt, and wrong challenge answers (§4.6).
+    pub undecryptable: u64,
 }

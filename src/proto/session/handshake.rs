@@ -81,13 +81,16 @@ impl Session {
             return;
         }
         self.phase = Phase::Handshaking;
+        if self.kms_answer_deferred(&request) {
+            return; // KMS (§4.6): answered by complete_kms / fail_kms, see kms.rs
+        }
         let response = self.answer(&request);
         // Handshake messages pass the closed gate: they are framed directly.
         self.push_stream(now, PayloadType::HandshakeResponse, &response.to_json());
         self.events.push_back(Event::HandshakeRequested(request));
     }
 
-    fn answer(&self, request: &HandshakeRequest) -> HandshakeResponse {
+    pub(super) fn answer(&self, request: &HandshakeRequest) -> HandshakeResponse {
         let mut errors = Vec::new();
         let processed = request
             .requested_client_actions

@@ -3,6 +3,9 @@
 mod config;
 mod event;
 mod handshake;
+mod kms;
+#[cfg(test)]
+mod kms_tests;
 mod receive;
 mod send;
 
@@ -77,6 +80,8 @@ pub struct Session {
     retransmit_paced_until: Option<Instant>,
     events: VecDeque<Event>,
     stats: Stats,
+    /// KMS encryption (§4.6): keys, the deferred answer, the agent's challenge.
+    kms: kms::KmsState,
 }
 
 /// A summary for logs: state and counters, never payload bytes.
@@ -121,6 +126,7 @@ impl Session {
             retransmit_paced_until: None,
             events: VecDeque::new(),
             stats: Stats::default(),
+            kms: kms::KmsState::default(),
         }
     }
 
@@ -280,7 +286,16 @@ impl Session {
 
     /// Frames one stream message with the next sequence number and buffers it for sending.
     /// Flags per §2: the agent sets SYN on seq 0, the client never does (quirk 5).
+    /// With KMS on, the payload is sealed here, so the digest covers the encrypted bytes
+    /// and a retransmission resends the same ciphertext (§4.6 step 6).
     fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) {
+        let sealed;
+        let payload = if self.seals(payload_type) {
+            sealed = self.seal_outgoing(payload_type, payload);
+            sealed.as_slice()
+        } else {
+            payload
+        };
         let sequence = self.next_out_seq;
         self.next_out_seq += 1;
         let flags = match self.config.role {
