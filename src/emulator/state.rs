@@ -8,6 +8,7 @@ use tokio::sync::Semaphore;
 use super::EmulatorConfig;
 use super::agent::AgentDirectory;
 use super::fleet::Fleet;
+use super::kms::KeyStore;
 use super::sessions::SessionRegistry;
 
 pub struct EmulatorState {
@@ -20,12 +21,16 @@ pub struct EmulatorState {
     /// One permit per data-channel websocket that has not yet passed its token check
     /// (`EmulatorConfig::max_unauthenticated_sockets`).
     pub unauthenticated: Arc<Semaphore>,
+    /// KMS keys: the fleet's `[[kms_keys]]` with secrets drawn at start, plus CreateKey's.
+    pub kms: KeyStore,
 }
 
 impl EmulatorState {
     pub fn new(config: EmulatorConfig, base_url: String) -> Self {
         let unauthenticated = Arc::new(Semaphore::new(config.max_unauthenticated_sockets));
+        let kms = KeyStore::new(&config.fleet.kms_keys, super::kms::now());
         Self {
+            kms,
             config,
             sessions: SessionRegistry::new(),
             agents: AgentDirectory::default(),

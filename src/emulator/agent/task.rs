@@ -73,6 +73,19 @@ pub(super) struct Channel {
     pub(super) exit_code_sent: bool,
     /// Unacknowledged messages when the drain last looked: fewer now means progress (§7.3).
     pub(super) last_unacked: usize,
+    /// How far KMS encryption got (§4.6, `kms.rs`).
+    pub(super) kms: KmsStage,
+}
+
+/// The KMS part of the handshake (§4.6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KmsStage {
+    /// No KMS in this session.
+    Off,
+    /// KMSEncryption was requested; the HandshakeResponse has not come.
+    AwaitingResponse,
+    /// The data key decrypted, EncChallengeRequest sent.
+    ChallengeSent,
 }
 
 /// The shell or command, once started, and what is left of its output.
@@ -157,6 +170,7 @@ impl SessionTask {
                 session,
                 exit_code_sent: false,
                 last_unacked: 0,
+                kms: KmsStage::Off,
             },
             process: ProcessSide::default(),
             client: ClientSide {

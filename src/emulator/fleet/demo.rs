@@ -86,6 +86,7 @@ impl Fleet {
             images: standard_images(),
             instances: SPECS.iter().enumerate().map(demo_instance).collect(),
             faults: FaultSpec::default(),
+            kms_keys: Vec::new(),
         }
         .with_default_users()
     }

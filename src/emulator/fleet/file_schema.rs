@@ -22,6 +22,27 @@ pub(super) struct FleetFile {
     pub(super) images: Vec<ImageFile>,
     #[serde(default)]
     pub(super) instances: Vec<InstanceFile>,
+    /// KMS keys for encrypted sessions (`preferences.kms_key_id` names one).
+    #[serde(default)]
+    pub(super) kms_keys: Vec<KmsKeyFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KmsKeyFile {
+    pub(super) id: Spanned<String>,
+    pub(super) alias: Option<Spanned<String>>,
+    /// Names of the users the key policy allows; nobody else may use the key.
+    #[serde(default)]
+    pub(super) users: Vec<String>,
+    #[serde(default = "default_enabled")]
+    pub(super) enabled: bool,
+    #[serde(default)]
+    pub(super) description: String,
+}
+
+fn default_enabled() -> bool {
+    true
 }
 
 #[derive(Default, Deserialize)]

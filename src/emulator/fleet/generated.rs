@@ -63,6 +63,7 @@ impl Fleet {
             images: standard_images(),
             instances: (0..count).map(generated_instance).collect(),
             faults: FaultSpec::default(),
+            kms_keys: Vec::new(),
         }
         .with_default_users()
     }
