@@ -25,11 +25,13 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// One region's EC2 and SSM clients. Cheap to clone (the SDK clients are `Arc`s inside).
+/// One region's EC2, SSM and KMS clients. Cheap to clone (the SDK clients are `Arc`s inside).
 #[derive(Clone, Debug)]
 pub struct AwsClient {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
+    /// GenerateDataKey for KMS-encrypted sessions (protocol.md §4.6), same credentials.
+    pub(crate) kms: aws_sdk_kms::Client,
     region: String,
     endpoint_url: Option<String>,
     pub(crate) errors: ErrorContext,
@@ -69,9 +71,12 @@ impl AwsClient {
                 let ssm = aws_sdk_ssm::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
+                let kms = aws_sdk_kms::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
                 let endpoint_url = shared.endpoint_url().map(str::to_owned);
                 let source = CredentialSource::detect(opts.profile.as_deref());
-                Self::assemble(ec2, ssm, region, endpoint_url, source)
+                Self::assemble((ec2, ssm, kms), region, endpoint_url, source)
             })
             .collect();
         Ok(clients)
@@ -103,11 +108,17 @@ impl AwsClient {
             .region(Region::new(region.to_owned()))
             .endpoint_url(endpoint_url)
             .timeout_config(timeouts())
+            .credentials_provider(credentials.clone())
+            .build();
+        let kms = aws_sdk_kms::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint_url)
+            .timeout_config(timeouts())
             .credentials_provider(credentials)
             .build();
         Self::assemble(
-            ec2,
-            ssm,
+            (ec2, ssm, kms),
             region.to_owned(),
             Some(endpoint_url.to_owned()),
             CredentialSource::Unknown,
@@ -115,8 +126,11 @@ impl AwsClient {
     }
 
     fn assemble(
-        ec2: aws_sdk_ec2::Config,
-        ssm: aws_sdk_ssm::Config,
+        (ec2, ssm, kms): (
+            aws_sdk_ec2::Config,
+            aws_sdk_ssm::Config,
+            aws_sdk_kms::Config,
+        ),
         region: String,
         endpoint_url: Option<String>,
         source: CredentialSource,
@@ -127,6 +141,7 @@ impl AwsClient {
         AwsClient {
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             ssm: aws_sdk_ssm::Client::from_conf(ssm),
+            kms: aws_sdk_kms::Client::from_conf(kms),
             region,
             endpoint_url,
             errors: ErrorContext { source, endpoint },

@@ -2,6 +2,7 @@
 //! UI (the status line).
 
 use crate::text::escape_for_terminal;
+use crate::transport::KeyRefusal;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShellEnd {
@@ -16,6 +17,9 @@ pub enum ShellEnd {
     ConnectionLost { error: String },
     /// A local signal (SIGTERM, SIGHUP) ended gangway; the session was asked to end.
     Signal(i32),
+    /// The account encrypts sessions with KMS and KMS refused this caller the data key
+    /// (§4.6). `line` names the key and the permission.
+    KmsRefused { line: String, refusal: KeyRefusal },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +49,9 @@ impl ShellOutcome {
                 format!("Connection to session {sid} lost: {error}")
             }
             ShellEnd::Signal(signal) => format!("Session {sid} left on signal {signal}."),
+            ShellEnd::KmsRefused { line, .. } => {
+                format!("Session {sid} could not be opened: {line}")
+            }
         }
     }
 }

@@ -21,6 +21,7 @@ use tokio::time::{Duration, Instant};
 
 use super::channel::{ChannelEvent, ChannelOptions, Command, Resumer, SessionEndpoint};
 use super::dial::Connect;
+use super::kms::{DataKey, DataKeyFuture, DataKeySource, KeyRefused, RandomNonces};
 use super::reconnect::{Next, Reconnecting};
 use super::socket::{BoxedWs, INBOUND_BATCH, Inbound, Socket, take_batch};
 use super::{SecretString, TransportError};
@@ -61,6 +62,11 @@ pub(crate) struct Driver {
     commands_closed: bool,
     pending: VecDeque<Command>,
     events: mpsc::UnboundedSender<ChannelEvent>,
+    /// GenerateDataKey for KMS-encrypted sessions (§4.6), and the call in flight.
+    data_keys: Option<DataKeySource>,
+    data_key_call: Option<DataKeyFuture>,
+    /// Write what the session still has before closing (a failed KMS answer for the agent).
+    flush_on_end: bool,
 }
 
 enum Step {
@@ -70,10 +76,12 @@ enum Step {
 }
 
 impl Driver {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         endpoint: SessionEndpoint,
         connect: Arc<dyn Connect>,
         resumer: Resumer,
+        data_keys: Option<DataKeySource>,
         options: ChannelOptions,
         ws: BoxedWs,
         commands: mpsc::Receiver<Command>,
@@ -83,6 +91,7 @@ impl Driver {
         config.max_payload_bytes = options.max_payload_bytes;
         config.outgoing_capacity = options.max_in_flight_messages;
         config.min_rto = options.min_rto;
+        config.kms_encryption = data_keys.is_some();
         let now = Instant::now().into_std();
         let session = Session::new(config, Box::new(RandomIds), now, unix_ms());
         let link = Link::Connected(Socket::new(ws, options.ping_interval));
@@ -97,6 +106,9 @@ impl Driver {
             commands_closed: false,
             pending: VecDeque::new(),
             events,
+            data_keys,
+            data_key_call: None,
+            flush_on_end: false,
         }
     }
 
@@ -104,7 +116,11 @@ impl Driver {
         let end = self.run_until_end().await;
         tracing::info!(session = %self.endpoint.session_id, ?end, stats = ?self.session.stats(), "data channel ended");
         let _ = self.events.send(end);
-        if let Link::Connected(socket) = std::mem::replace(&mut self.link, Link::Closed) {
+        if let Link::Connected(mut socket) = std::mem::replace(&mut self.link, Link::Closed) {
+            if self.flush_on_end {
+                let flush = socket.write_transmits(&mut self.session);
+                let _ = tokio::time::timeout(DRAIN_AFTER_WRITE_ERROR, flush).await;
+            }
             socket.close().await;
         }
     }
@@ -153,6 +169,7 @@ impl Driver {
                 Step::Continue
             }
             () = tokio::time::sleep_until(dead_at) => self.on_silence(),
+            result = in_flight(&mut self.data_key_call) => self.on_data_key(result),
             // A ping due at the instant the service closes (420 s is a multiple of 20 s)
             // finds a closed socket; what the socket received before still counts.
             _ = socket.ping.tick() => match socket.send_ping().await {
@@ -195,6 +212,40 @@ impl Driver {
                 }
             }
             command = self.commands.recv(), if accepting => self.on_command(command),
+            result = in_flight(&mut self.data_key_call) => self.on_data_key(result),
+        }
+    }
+
+    /// GenerateDataKey answered (§4.6): the session answers the handshake and encrypts from
+    /// now on; a refusal is answered as a failed action and ends the channel with its line.
+    fn on_data_key(&mut self, result: Result<DataKey, KeyRefused>) -> Step {
+        self.data_key_call = None;
+        let now = Instant::now().into_std();
+        match result {
+            Ok(key) => {
+                let answered = self.session.complete_kms(
+                    now,
+                    &key.ciphertext_blob,
+                    &key.plaintext,
+                    Box::new(RandomNonces),
+                );
+                match answered {
+                    Ok(()) => Step::Continue,
+                    Err(error) => {
+                        self.flush_on_end = true;
+                        Step::End(ChannelEvent::Lost(TransportError::Encryption(
+                            error.to_string(),
+                        )))
+                    }
+                }
+            }
+            Err(refused) => {
+                if let Err(error) = self.session.fail_kms(now, &refused.line) {
+                    tracing::debug!(?error, "KMS failure not answered");
+                }
+                self.flush_on_end = true;
+                Step::End(ChannelEvent::Lost(TransportError::KmsRefused(refused)))
+            }
         }
     }
 
@@ -306,6 +357,16 @@ impl Driver {
                     let reason = Some(closed.output).filter(|text| !text.trim().is_empty());
                     return Some(ChannelEvent::Closed { reason });
                 }
+                Event::KmsDataKeyRequested { key_id, .. } => {
+                    if let Some(data_keys) = &self.data_keys {
+                        self.data_key_call = Some(data_keys(key_id));
+                    }
+                    continue;
+                }
+                // Nothing undecrypted is ever delivered: the session ends here (§4.6).
+                Event::EncryptionFailed(reason) => {
+                    return Some(ChannelEvent::Lost(TransportError::Encryption(reason)));
+                }
                 _ => continue,
             };
             let _ = self.events.send(mapped);
@@ -350,6 +411,14 @@ impl Driver {
 
 fn closed() -> TransportError {
     TransportError::Socket("connection closed".into())
+}
+
+/// The GenerateDataKey call in flight, or never.
+async fn in_flight(call: &mut Option<DataKeyFuture>) -> Result<DataKey, KeyRefused> {
+    match call {
+        Some(call) => call.await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
