@@ -105,7 +105,7 @@ fn usable(
     action: &str,
 ) -> Result<StoredKey, KmsError> {
     let key = keys.find(key_id)?;
-    if !key.users.iter().any(|name| *name == caller.name) {
+    if !key.users.contains(&caller.name) {
         return Err(KmsError::access_denied(&caller.arn(), action, &key.arn()));
     }
     if !key.enabled && action != "DescribeKey" {

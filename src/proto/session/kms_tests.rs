@@ -1,4 +1,5 @@
 //! A client and an agent session wired back to back through a KMS handshake (§4.6).
+#![allow(clippy::unwrap_used)]
 
 use std::time::Instant;
 
