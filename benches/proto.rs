@@ -7,7 +7,10 @@
 
 #![allow(clippy::unwrap_used)]
 
-#[path = "../tests/support/pair.rs"]
+// The tests' simulated pair, shared so the bench measures what the tests exercise; some of
+// its helpers only the tests call.
+#[allow(dead_code)]
+#[path = "../tests/it/support/pair.rs"]
 mod pair;
 
 use std::hint::black_box;

@@ -383,7 +383,7 @@ impl Harness {
         }
     }
 
-    /// The agent's first output opens the session (§9.9).
+    /// The agent's first output opens the session (quirk 9).
     async fn opened(&mut self) {
         self.order(Order::Output(b"hello\n"));
         assert_eq!(self.next_event().await, ChannelEvent::Opened);

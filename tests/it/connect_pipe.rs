@@ -1,0 +1,220 @@
+//! `gangway connect` with pipes (no terminal): 32 MiB in and back byte-exact, with and
+//! without the emulator's faults; and the error cases, each one line with its status.
+
+use std::process::Stdio;
+
+use gangway::commands::exit;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::Command;
+
+use crate::support::aws_clients::{ADMIN, DEV};
+use crate::support::cli::{aws_env, fleet, online_instance};
+use crate::support::emulator::{GANGWAY, spawn};
+use crate::support::{PATIENCE, unreachable_endpoint};
+
+const SIZE: usize = 32 << 20;
+
+fn payload() -> Vec<u8> {
+    // Deterministic bytes covering all 256 values (raw mode passes them unchanged).
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..SIZE)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+async fn round_trip(emulator_args: &[&str]) {
+    let emulator = spawn(emulator_args);
+    let instance = online_instance(&emulator.endpoint).await;
+    let command = format!("command=stty raw -echo; printf READY; head -c {SIZE}");
+    let mut child = Command::new(GANGWAY)
+        .args(["connect", instance["id"].as_str().unwrap()])
+        .args([
+            "--document",
+            "AWS-StartInteractiveCommand",
+            "--parameter",
+            &command,
+        ])
+        .envs(aws_env(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let data = payload();
+    let expected = Sha256::digest(&data);
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = tokio::spawn(async move {
+        stdin.write_all(&data).await.unwrap();
+        // stdin closes here: gangway sends EOT after the data.
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = tokio::spawn(async move {
+        let mut out = Vec::with_capacity(SIZE + 16);
+        stdout.read_to_end(&mut out).await.unwrap();
+        out
+    });
+    let status = tokio::time::timeout(PATIENCE * 5, child.wait())
+        .await
+        .expect("hung")
+        .unwrap();
+    writer.await.unwrap();
+    let out = reader.await.unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    let body = out.strip_prefix(b"READY").expect("READY first");
+    assert_eq!(body.len(), SIZE, "stderr: {stderr}");
+    assert_eq!(Sha256::digest(body), expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_mode_moves_32_mib_each_way_byte_exact() {
+    round_trip(&["--instances", "3"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
+    round_trip(&[
+        "--instances",
+        "3",
+        "--faults",
+        "drop=0.02,dup=0.02,reorder=0.02,cut-every=3s,seed=5",
+    ])
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_on_stdin_runs_in_the_remote_shell() {
+    let emulator = spawn(&["--instances", "3"]);
+    let instance = online_instance(&emulator.endpoint).await;
+    let mut child = Command::new(GANGWAY)
+        .args(["connect", instance["name"].as_str().unwrap()])
+        .envs(aws_env(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(b"echo piped-$((3*3))\nexit\n")
+        .await
+        .unwrap();
+    drop(stdin);
+    let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("hung")
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("piped-9"), "stdout: {text}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `connect` expecting failure: (status, stderr).
+async fn connect_error(env: Vec<(String, String)>, args: &[&str]) -> (i32, String) {
+    let out = tokio::time::timeout(
+        PATIENCE,
+        Command::new(GANGWAY)
+            .arg("connect")
+            .args(args)
+            .envs(env)
+            .stdin(Stdio::null())
+            .output(),
+    )
+    .await
+    .expect("hung")
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code().unwrap_or(-1), stderr)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_are_one_clear_line_with_their_status() {
+    let emulator = spawn(&[]);
+    let env = || aws_env(&emulator.endpoint, ADMIN);
+
+    let (status, stderr) = connect_error(env(), &["no-such-host"]).await;
+    assert_eq!(status, i32::from(exit::USAGE), "{stderr}");
+    assert!(stderr.contains("no instance matches"), "{stderr}");
+
+    let bad_key = aws_env(&emulator.endpoint, "AKIAUNKNOWNKEY");
+    let (status, stderr) = connect_error(bad_key, &["web-1"]).await;
+    assert_eq!(status, i32::from(exit::CREDENTIALS), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+
+    // Temporary credentials that expired: AWS's ExpiredTokenException, and advice that
+    // fits where they came from (the environment here, not an SSO login).
+    let mut expired = aws_env(&emulator.endpoint, "ASIAGANGWAYEXPIRED");
+    expired.push(("AWS_SESSION_TOKEN".into(), "IQoJb3JpZ2luX2VjEXAMPLE".into()));
+    let (status, stderr) = connect_error(expired, &["web-1"]).await;
+    assert_eq!(status, i32::from(exit::CREDENTIALS), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("security token included in the request is expired"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("export fresh ones"), "{stderr}");
+    assert!(
+        !stderr.contains("sso") && !stderr.contains("IQoJb3"),
+        "{stderr}"
+    );
+
+    let unreachable = aws_env(&unreachable_endpoint(), ADMIN);
+    let (status, stderr) = connect_error(unreachable, &["web-1"]).await;
+    assert_eq!(status, i32::from(exit::UNREACHABLE), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+
+    // A stopped or offline instance is explained before any session starts.
+    let unavailable = fleet(&emulator.endpoint)
+        .await
+        .into_iter()
+        .find(|i| {
+            i["ping_status"] != "Online"
+                || !i["state"]
+                    .as_str()
+                    .unwrap_or("")
+                    .eq_ignore_ascii_case("running")
+        })
+        .expect("the demo fleet has an unavailable instance");
+    let (status, stderr) = connect_error(env(), &[unavailable["id"].as_str().unwrap()]).await;
+    assert_eq!(status, i32::from(exit::TARGET_UNAVAILABLE), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_outside_the_tag_scope_is_denied() {
+    let emulator = spawn(&["--instances", "6"]);
+    // `dev` may only open sessions on Env=dev instances.
+    let prod = fleet(&emulator.endpoint)
+        .await
+        .into_iter()
+        .find(|i| i["tags"]["Env"] == "prod" && i["ping_status"] == "Online")
+        .expect("a prod instance");
+    let (status, stderr) = connect_error(
+        aws_env(&emulator.endpoint, DEV),
+        &[prod["id"].as_str().unwrap()],
+    )
+    .await;
+    assert_eq!(status, i32::from(exit::ACCESS_DENIED), "{stderr}");
+    assert!(stderr.contains("access denied"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+}

@@ -1,0 +1,126 @@
+//! The AWS CLI from PyPI (`pip install awscli`) against a spawned `gangway emulator`: the
+//! emulator speaks the wire formats botocore parses, not just the Rust SDK's. The CLI is
+//! installed into a venv under the target dir on first use and reused afterwards.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+use crate::support::emulator::spawn;
+
+/// Both tests may race to install; one installs, the other waits.
+static INSTALL: Mutex<()> = Mutex::new(());
+
+fn aws_cli() -> PathBuf {
+    let _guard = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("awscli-venv");
+    let aws = venv.join("bin/aws");
+    if aws.exists() {
+        return aws;
+    }
+    let created = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(created.success(), "python3 -m venv failed");
+    let installed = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "awscli"])
+        .status()
+        .unwrap();
+    assert!(installed.success(), "pip install awscli failed");
+    aws
+}
+
+/// Runs `aws --endpoint-url … ARGS --output json` as the given identity, isolated from any
+/// AWS configuration on the machine.
+fn aws_json(endpoint: &str, access_key_id: &str, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(aws_cli())
+        .arg("--endpoint-url")
+        .arg(endpoint)
+        .args(args)
+        .args(["--output", "json"])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_ACCESS_KEY_ID", access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", "gangway")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "aws {args:?} failed: {stderr}");
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+#[test]
+fn aws_cli_describes_instances_with_a_tag_filter() {
+    // The demo fleet includes a tag value with control characters (C1 CSI, DEL, CR LF):
+    // botocore's XML parser must accept the response all the same.
+    let emulator = spawn(&[]);
+    let reply = aws_json(
+        &emulator.endpoint,
+        "AKIAGANGWAYDEV",
+        &[
+            "ec2",
+            "describe-instances",
+            "--filters",
+            "Name=tag:Env,Values=dev",
+        ],
+    );
+    let mut names: Vec<String> = reply["Reservations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["Instances"].as_array().unwrap().iter())
+        .map(|i| {
+            let tags = i["Tags"].as_array().unwrap();
+            let name = tags.iter().find(|t| t["Key"] == "Name").unwrap();
+            name["Value"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "build-1",
+            "legacy-batch",
+            "unmanaged-1",
+            "worker-1",
+            "worker-2",
+            "결제-api-1"
+        ]
+    );
+    let note = reply["Reservations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["Instances"].as_array().unwrap().iter())
+        .flat_map(|i| i["Tags"].as_array().unwrap().iter())
+        .find(|t| t["Key"] == "Note")
+        .unwrap();
+    assert_eq!(note["Value"], gangway::emulator::fleet::HOSTILE_TAG_VALUE);
+}
+
+#[test]
+fn aws_cli_describes_instance_information() {
+    let emulator = spawn(&["--instances", "120"]);
+    // The CLI follows NextToken itself: 120 instances arrive over three pages of 50.
+    let reply = aws_json(
+        &emulator.endpoint,
+        "AKIAGANGWAYADMIN",
+        &["ssm", "describe-instance-information"],
+    );
+    let list = reply["InstanceInformationList"].as_array().unwrap();
+    assert_eq!(list.len(), 120);
+    assert_eq!(list[0]["PingStatus"], "Online");
+    assert_eq!(list[0]["PlatformType"], "Linux");
+    assert!(list[0]["LastPingDateTime"].is_string() || list[0]["LastPingDateTime"].is_number());
+    let online = list.iter().filter(|i| i["PingStatus"] == "Online").count();
+    assert_eq!(online, 108);
+}

@@ -1,0 +1,35 @@
+//! The integration tests, as one test binary: linking the AWS SDK, hyper and ratatui once
+//! instead of once per file is most of what a change costs in CI. `support` is what the
+//! tests share (one module per job); every other module is one area of the product.
+//! Run one area with `cargo test --test it proto_pair::`.
+
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+mod aws_ca_bundle;
+mod aws_client;
+mod aws_profiles;
+mod cli_startup;
+mod connect_pipe;
+mod connect_pty;
+mod emulator_agent;
+mod emulator_agent_stress;
+mod emulator_api;
+mod emulator_api_cli;
+mod emulator_api_concurrency;
+mod emulator_api_describe_sessions;
+mod emulator_api_sessions;
+mod emulator_api_ssm;
+mod emulator_awscli;
+mod emulator_hardening;
+mod list_cli;
+mod logging_secrets;
+mod proto_captures;
+mod proto_pair;
+mod proto_props;
+mod proto_session;
+mod protocol_citations;
+mod transport;
+mod tui_demo;
+mod tui_effects;

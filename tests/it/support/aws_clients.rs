@@ -1,0 +1,118 @@
+//! AWS clients pointed at an emulator (in-process or spawned): explicit credentials, region
+//! and endpoint, never the developer's ~/.aws. The SDK clients are the real aws-sdk-ec2 and
+//! aws-sdk-ssm; `aws_client` is the product's own `AwsClient`.
+
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_smithy_types::retry::RetryConfig;
+use gangway::aws::AwsClient;
+use gangway::emulator::{Fleet, RunningEmulator};
+
+/// The demo and generated fleets' administrator and their `Env=dev` engineer.
+pub const ADMIN: &str = "AKIAGANGWAYADMIN";
+pub const DEV: &str = "AKIAGANGWAYDEV";
+pub const REGION: &str = "us-east-1";
+
+fn credentials(access_key_id: &str) -> Credentials {
+    Credentials::new(access_key_id, "gangway", None, None, "gangway-tests")
+}
+
+/// Retries off: a test must see the first answer, and a 5xx must fail loudly.
+pub fn ec2(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ec2::Client {
+    let config = aws_sdk_ec2::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(credentials(access_key_id))
+        .endpoint_url(&emulator.endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_ec2::Client::from_conf(config)
+}
+
+/// Retries off, as for EC2: every test sees each answer the emulator gives, at once.
+pub fn ssm(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ssm::Client {
+    ssm_at(&emulator.endpoint, access_key_id)
+}
+
+/// An SSM client for an emulator at `endpoint` (also a spawned one).
+pub fn ssm_at(endpoint: &str, access_key_id: &str) -> aws_sdk_ssm::Client {
+    let config = aws_sdk_ssm::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(credentials(access_key_id))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_ssm::Client::from_conf(config)
+}
+
+/// The product's client for `endpoint`, with static credentials.
+pub fn aws_client(endpoint: &str, access_key_id: &str) -> AwsClient {
+    AwsClient::with_static_credentials(REGION, endpoint, access_key_id, "gangway")
+}
+
+/// The AWS error code of a failed SDK call.
+pub fn error_code<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_ssm::error::SdkError<E, R>>,
+) -> String
+where
+    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    let err = result.expect_err("the call should fail");
+    match err.as_service_error() {
+        Some(service) => service.code().unwrap_or("<no code>").to_owned(),
+        None => panic!("not a service error: {err:?}"),
+    }
+}
+
+/// The demo fleet plus two more engineers: one in the dev scope, one whose access expired.
+pub fn fleet_with_extra_engineers() -> Fleet {
+    let mut fleet = Fleet::demo();
+    let extra = Fleet::from_toml(
+        r#"
+[[users]]
+name = "ops2"
+access_key_id = "AKIAOPS2"
+role = "engineer"
+scope = { Env = "dev" }
+
+[[users]]
+name = "former"
+access_key_id = "AKIAFORMER"
+role = "engineer"
+expires = 2021-06-30T00:00:00Z
+"#,
+        "inline",
+    )
+    .unwrap();
+    fleet.users.extend(
+        extra
+            .users
+            .into_iter()
+            .filter(|u| u.name == "ops2" || u.name == "former"),
+    );
+    fleet
+}
+
+/// The id of the fleet instance whose Name tag is `name`.
+pub fn id_of(fleet: &Fleet, name: &str) -> String {
+    fleet
+        .instances
+        .iter()
+        .find(|i| i.name() == Some(name))
+        .unwrap()
+        .id
+        .clone()
+}
+
+/// StartSession on `target` with the default document; the new session's id.
+pub async fn session_on(ssm: &aws_sdk_ssm::Client, target: &str) -> String {
+    ssm.start_session()
+        .target(target)
+        .send()
+        .await
+        .unwrap()
+        .session_id()
+        .unwrap()
+        .to_owned()
+}

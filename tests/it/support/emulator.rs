@@ -1,0 +1,72 @@
+//! The emulator the tests run against: in-process (`start`) or as the `gangway emulator`
+//! program that scripts, the AWS CLI and `gangway connect` meet (`spawn`). One way each.
+
+use std::process::{Child, Command, Stdio};
+
+use gangway::emulator::{EmulatorConfig, Fleet, RunningEmulator};
+
+use super::line_after;
+
+pub const GANGWAY: &str = env!("CARGO_BIN_EXE_gangway");
+
+/// The in-process emulator on 127.0.0.1:0.
+pub async fn start(config: EmulatorConfig) -> RunningEmulator {
+    gangway::emulator::start(config)
+        .await
+        .expect("emulator starts on 127.0.0.1:0")
+}
+
+/// The in-process emulator serving `fleet` with everything else at its defaults.
+pub async fn start_fleet(fleet: Fleet) -> RunningEmulator {
+    start(EmulatorConfig::new(fleet)).await
+}
+
+/// The `gangway` binary with no AWS configuration files and no profile from the environment.
+pub fn gangway() -> Command {
+    let mut command = Command::new(GANGWAY);
+    command
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE");
+    command
+}
+
+/// `gangway emulator` as a child process; killed when dropped.
+pub struct SpawnedEmulator {
+    child: Child,
+    /// `http://127.0.0.1:PORT`, from the first stdout line.
+    pub endpoint: String,
+}
+
+impl Drop for SpawnedEmulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `gangway emulator ARGS` (listening on 127.0.0.1:0, its default) and waits for its
+/// `endpoint=` line: the child picks its port and says which, so no port changes hands.
+pub fn spawn(args: &[&str]) -> SpawnedEmulator {
+    spawn_with_stderr(args, Stdio::null())
+}
+
+/// The same, with the request log (stderr) going where the caller wants it.
+pub fn spawn_with_stderr(args: &[&str], stderr: impl Into<Stdio>) -> SpawnedEmulator {
+    let mut child = gangway()
+        .arg("emulator")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("gangway binary runs");
+    let stdout = child.stdout.take().unwrap();
+    // Owned before waiting, so a panic below still kills the child.
+    let mut emulator = SpawnedEmulator {
+        child,
+        endpoint: String::new(),
+    };
+    emulator.endpoint = line_after(stdout, "endpoint=", "gangway emulator");
+    emulator
+}

@@ -1,0 +1,242 @@
+//! `gangway demo` end to end inside a real pseudo-terminal, read through a VT parser (vt100):
+//! wait for the fleet, filter by a Name, open a shell, run `hostname`, exit back to the list,
+//! open the sessions view, find the session in history, quit, and check that the terminal
+//! modes are what they were before. HOME and XDG dirs point at a fresh directory and the
+//! AWS environment is dummy, so nothing of the developer's setup is read.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use nix::sys::termios::{self, Termios};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::emulator::{GANGWAY, start_fleet};
+use crate::support::pty::modes;
+/// A bound against hangs, never a speed assertion.
+const PATIENCE: Duration = Duration::from_secs(90);
+const ROWS: u16 = 35;
+const COLS: u16 = 120;
+
+struct Screen {
+    pty: pty_process::Pty,
+    pts: pty_process::Pts,
+    child: tokio::process::Child,
+    parser: vt100::Parser,
+}
+
+impl Screen {
+    fn spawn(home: &PathBuf, args: &[&str]) -> Self {
+        Self::spawn_with(home, args, &[])
+    }
+
+    /// `env` comes after (and overrides) the dummy AWS environment.
+    fn spawn_with(home: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let (pty, pts) = pty_process::open().unwrap();
+        pty.resize(pty_process::Size::new(ROWS, COLS)).unwrap();
+        let dir = |sub: &str| home.join(sub).to_str().unwrap().to_owned();
+        let mut command = pty_process::Command::new(GANGWAY)
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", home)
+            .env("XDG_CONFIG_HOME", dir("config"))
+            .env("XDG_STATE_HOME", dir("state"))
+            .env("XDG_DATA_HOME", dir("data"))
+            .env("AWS_CONFIG_FILE", "/dev/null")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+            .env("AWS_ACCESS_KEY_ID", "AKIAUNUSEDDUMMY")
+            .env("AWS_SECRET_ACCESS_KEY", "dummy")
+            .env("TERM", "xterm-256color")
+            .envs(env.iter().copied())
+            .kill_on_drop(true);
+        let child = command.spawn_borrowed(&pts).unwrap();
+        let size = |n| std::num::NonZeroU16::new(n).unwrap();
+        let parser = vt100::Parser::new(size(ROWS), size(COLS), 0);
+        Self {
+            pty,
+            pts,
+            child,
+            parser,
+        }
+    }
+
+    fn termios(&self) -> Termios {
+        termios::tcgetattr(&self.pts).unwrap()
+    }
+
+    fn text(&self) -> String {
+        self.parser.screen().contents()
+    }
+
+    async fn keys(&mut self, bytes: &str) {
+        self.pty.write_all(bytes.as_bytes()).await.unwrap();
+        self.pty.flush().await.unwrap();
+    }
+
+    /// Reads output until the screen satisfies `done`.
+    async fn wait_until(&mut self, what: &str, done: impl Fn(&str) -> bool) {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !done(&self.text()) {
+            let mut buf = [0u8; 16384];
+            match tokio::time::timeout_at(deadline, self.pty.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => self.parser.process(&buf[..n]),
+                Ok(_) => panic!(
+                    "pty closed while waiting for {what}; screen:\n{}",
+                    self.text()
+                ),
+                Err(_) => panic!("timed out waiting for {what}; screen:\n{}", self.text()),
+            }
+        }
+    }
+
+    async fn wait_for(&mut self, needle: &str) {
+        self.wait_until(needle, |screen| screen.contains(needle))
+            .await;
+    }
+
+    async fn exit_status(&mut self) -> i32 {
+        let wait = tokio::time::timeout(PATIENCE, self.child.wait()).await;
+        wait.expect("gangway did not exit")
+            .unwrap()
+            .code()
+            .unwrap_or(-1)
+    }
+}
+
+/// A directory of its own for each test (they run in parallel).
+fn fresh_home(test: &str) -> PathBuf {
+    let name = format!("tui-home-{test}-{}", std::process::id());
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn local_hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+/// The session id from the status line `shell on worker-1 ended: session dev-… exited…`.
+fn ended_session_id(screen: &str) -> String {
+    let line = screen
+        .lines()
+        .find(|l| l.contains("shell on worker-1 ended"))
+        .unwrap();
+    let after = line.split("session ").nth(1).unwrap();
+    after
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches('.')
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+
+async fn demo_fleet_shell_sessions_history_and_quit() {
+    let home = fresh_home("demo");
+    let mut screen = Screen::spawn(&home, &["demo"]);
+    let before = screen.termios();
+
+    screen.wait_for("worker-1").await;
+    screen.wait_for("결제-api-1").await;
+    screen.keys("/worker-1").await;
+    screen
+        .wait_until("the filter to leave one row", |s| {
+            s.contains("/worker-1") && !s.contains("web-1")
+        })
+        .await;
+    screen.keys("\r").await;
+    screen.keys("\r").await;
+
+    // The shell owns the terminal now: the UI is gone and the demo's prompt names the host.
+    // (Keys typed before the prompt would still belong to the UI.)
+    screen
+        .wait_until("the shell prompt", |s| {
+            !s.contains("group_by_image") && s.contains("@worker-1")
+        })
+        .await;
+    screen.keys("hostname; echo done-$((6*7))\r").await;
+    screen.wait_for("done-42").await;
+    // The instance's own name where the machine allows a UTS namespace (root), else the
+    // machine's (docs/emulator.md).
+    let expected = if gangway::emulator::agent::own_host_name::supported() {
+        "\nworker-1".to_owned()
+    } else {
+        local_hostname()
+    };
+    assert!(screen.text().contains(&expected), "{}", screen.text());
+    screen.keys("exit\r").await;
+
+    screen.wait_for("shell on worker-1 ended").await;
+    let session_id = ended_session_id(&screen.text());
+    assert!(session_id.starts_with("dev-"), "{session_id}");
+
+    // The shell's session ended with the shell (the emulator moves it to History before the
+    // client reads channel_closed), and the demo starts no other: the view is empty.
+    screen.keys("2").await;
+    screen.wait_for("no active sessions").await;
+    screen.keys("3").await;
+    screen.wait_for(&session_id).await;
+    assert!(screen.text().contains("worker-1"));
+
+    screen.keys("q").await;
+    assert_eq!(screen.exit_status().await, 0, "screen:\n{}", screen.text());
+    assert_eq!(
+        modes(&screen.termios()),
+        modes(&before),
+        "terminal modes not restored"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_config_is_reported_with_file_and_line_and_the_ui_still_runs() {
+    let home = fresh_home("broken-config");
+    std::fs::create_dir_all(home.join("config/gangway")).unwrap();
+    std::fs::write(
+        home.join("config/gangway/config.toml"),
+        "[keys]\nterminate = \"ctrl-\"\n",
+    )
+    .unwrap();
+    let mut screen = Screen::spawn(&home, &["demo", "--readonly"]);
+    let before = screen.termios();
+    screen.wait_for("worker-1").await;
+    screen.wait_for("config.toml:2: keys.terminate").await;
+    assert!(screen.text().contains("[read-only]"));
+    assert!(
+        !screen.text().contains("enter shell"),
+        "read-only hides the shell key"
+    );
+    screen.keys(":q\r").await;
+    assert_eq!(screen.exit_status().await, 0);
+    assert_eq!(modes(&screen.termios()), modes(&before));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gangway_merges_several_regions_with_a_region_column() {
+    let emulator = start_fleet(gangway::emulator::Fleet::demo()).await;
+    let home = fresh_home("regions");
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAGANGWAYADMIN"),
+        ("AWS_SECRET_ACCESS_KEY", "gangway"),
+        ("AWS_ENDPOINT_URL", emulator.endpoint.as_str()),
+    ];
+    let args = ["--region", "us-east-1,eu-west-1", "--tag", "Team=web"];
+    let mut screen = Screen::spawn_with(&home, &args, &env);
+    let before = screen.termios();
+    screen.wait_for("REGION").await;
+    // Team=web in the demo fleet: web-1, web-2, cache-1, unmanaged-1; once per region.
+    let rows = |s: &str| s.lines().filter(|l| l.contains("i-000de")).count();
+    screen
+        .wait_until("eight rows", |s| {
+            rows(s) == 8 && s.contains("us-east-1") && s.contains("eu-west-1")
+        })
+        .await;
+    let text = screen.text();
+    assert!(!text.contains("worker-1"), "the tag filter applies");
+    screen.keys("q").await;
+    assert_eq!(screen.exit_status().await, 0);
+    assert_eq!(modes(&screen.termios()), modes(&before));
+}

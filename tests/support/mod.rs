@@ -1,2 +1,0 @@
-pub mod frames;
-pub mod pair;
