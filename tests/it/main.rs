@@ -23,6 +23,7 @@ mod emulator_api_sessions;
 mod emulator_api_ssm;
 mod emulator_awscli;
 mod emulator_hardening;
+mod kms_sessions;
 mod list_cli;
 mod logging_secrets;
 mod proto_captures;

@@ -2,15 +2,11 @@
 //! Session Manager preferences name a KMS key, served by the emulator's KMS and its agent,
 //! which encrypts exactly as the real agent does. `gangway connect` runs as a real process
 //! (a pty, or pipes); the corrupted-ciphertext case uses a client built from `gangway::proto`.
-#![allow(clippy::unwrap_used)]
-
-mod connect_support;
 
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use connect_support::{Emulator, GANGWAY, PATIENCE, PtyConnect, aws_env, temp_home};
 use futures_util::{SinkExt, StreamExt};
 use gangway::commands::exit;
 use gangway::proto::{CounterNonces, Event, Frame, PayloadType, SeededIds, Session, SessionConfig};
@@ -18,6 +14,12 @@ use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
+
+use crate::support::PATIENCE;
+use crate::support::aws_clients::{ADMIN, DEV, ssm_at};
+use crate::support::cli::{aws_env, temp_home};
+use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn, start_fleet};
+use crate::support::pty::PtyConnect;
 
 const INSTANCE: &str = "i-0123456789abcdef0";
 const KEY_ID: &str = "1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -67,13 +69,13 @@ fn fleet_file(toml: &str) -> PathBuf {
     path
 }
 
-async fn kms_emulator(preferences_key: &str) -> Emulator {
-    emulator_for(&fleet_toml(preferences_key)).await
+fn kms_emulator(preferences_key: &str) -> SpawnedEmulator {
+    emulator_for(&fleet_toml(preferences_key))
 }
 
-async fn emulator_for(toml: &str) -> Emulator {
+fn emulator_for(toml: &str) -> SpawnedEmulator {
     let fleet = fleet_file(toml);
-    Emulator::spawn(&["--fleet", fleet.to_str().unwrap()]).await
+    spawn(&["--fleet", fleet.to_str().unwrap()])
 }
 
 /// `gangway connect ARGS` with pipes; returns (status, stdout, stderr).
@@ -109,9 +111,8 @@ async fn connect_piped(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shell_in_a_kms_account_opens_encrypted_in_a_terminal() {
-    let emulator = kms_emulator("alias/sessions").await;
-    let mut connect =
-        PtyConnect::spawn(&emulator.endpoint, "AKIAGANGWAYDEV", &["vault-1"], 24, 80).await;
+    let emulator = kms_emulator("alias/sessions");
+    let mut connect = PtyConnect::spawn(&emulator.endpoint, DEV, &["vault-1"], 24, 80).await;
     let after_notice = connect.expect(KMS_NOTICE).await;
     connect.expect_from(after_notice, "@vault-1$ ").await;
     connect.write(b"echo kms-$((6*7))\r").await;
@@ -122,10 +123,10 @@ async fn a_shell_in_a_kms_account_opens_encrypted_in_a_terminal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_interactive_command_in_a_kms_account_runs_encrypted() {
-    let emulator = kms_emulator("alias/sessions").await;
+    let emulator = kms_emulator("alias/sessions");
     let (status, stdout, stderr) = connect_piped(
         &emulator.endpoint,
-        "AKIAGANGWAYDEV",
+        DEV,
         &[
             INSTANCE,
             "--document",
@@ -160,17 +161,21 @@ fn payload() -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipe_mode_moves_32_mib_each_way_encrypted_and_byte_exact() {
-    round_trip(&kms_emulator("alias/sessions").await).await;
+    round_trip(&kms_emulator("alias/sessions")).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn encrypted_pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
     let faults = "drop=0.02,dup=0.02,reorder=0.02,cut-every=3s,seed=5";
-    round_trip(&emulator_for(&fleet_toml_with_faults("alias/sessions", faults)).await).await;
+    round_trip(&emulator_for(&fleet_toml_with_faults(
+        "alias/sessions",
+        faults,
+    )))
+    .await;
 }
 
 /// 32 MiB up through `head -c` in a raw pty and back down, SHA-256 compared.
-async fn round_trip(emulator: &Emulator) {
+async fn round_trip(emulator: &SpawnedEmulator) {
     let command = format!("command=stty raw -echo; printf READY; head -c {SIZE}");
     let mut child = Command::new(GANGWAY)
         .args(["connect", INSTANCE])
@@ -180,7 +185,7 @@ async fn round_trip(emulator: &Emulator) {
             "--parameter",
             &command,
         ])
-        .envs(aws_env(&emulator.endpoint, "AKIAGANGWAYADMIN"))
+        .envs(aws_env(&emulator.endpoint, ADMIN))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -222,7 +227,7 @@ async fn round_trip(emulator: &Emulator) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_the_key_does_not_list_gets_one_line_and_access_denied() {
-    let emulator = kms_emulator("alias/sessions").await;
+    let emulator = kms_emulator("alias/sessions");
     let (status, stdout, stderr) =
         connect_piped(&emulator.endpoint, OUTSIDER, &[INSTANCE], b"echo never\n").await;
     assert_eq!(
@@ -244,14 +249,9 @@ async fn a_user_the_key_does_not_list_gets_one_line_and_access_denied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_that_does_not_exist_gives_a_clear_error_and_not_found() {
-    let emulator = kms_emulator("alias/retired").await;
-    let (status, stdout, stderr) = connect_piped(
-        &emulator.endpoint,
-        "AKIAGANGWAYDEV",
-        &[INSTANCE],
-        b"echo never\n",
-    )
-    .await;
+    let emulator = kms_emulator("alias/retired");
+    let (status, stdout, stderr) =
+        connect_piped(&emulator.endpoint, DEV, &[INSTANCE], b"echo never\n").await;
     assert_eq!(status, Some(i32::from(exit::NOT_FOUND)), "stderr: {stderr}");
     assert!(stdout.is_empty());
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -267,10 +267,6 @@ async fn a_key_that_does_not_exist_gives_a_clear_error_and_not_found() {
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-fn credentials() -> aws_sdk_ssm::config::Credentials {
-    aws_sdk_ssm::config::Credentials::new("AKIAGANGWAYDEV", "gangway", None, None, "test")
-}
-
 struct ProtoClient {
     session: Session,
     socket: Socket,
@@ -283,21 +279,14 @@ struct ProtoClient {
 
 impl ProtoClient {
     async fn open(endpoint: &str) -> Self {
-        let region = aws_sdk_ssm::config::Region::new("us-east-1");
-        let behavior = aws_sdk_ssm::config::BehaviorVersion::latest();
-        let ssm = aws_sdk_ssm::Client::from_conf(
-            aws_sdk_ssm::Config::builder()
-                .behavior_version(behavior)
-                .credentials_provider(credentials())
-                .region(region.clone())
-                .endpoint_url(endpoint)
-                .build(),
-        );
+        let ssm = ssm_at(endpoint, DEV);
         let kms = aws_sdk_kms::Client::from_conf(
             aws_sdk_kms::Config::builder()
-                .behavior_version(behavior)
-                .credentials_provider(credentials())
-                .region(region)
+                .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
+                .credentials_provider(aws_sdk_kms::config::Credentials::new(
+                    DEV, "gangway", None, None, "test",
+                ))
+                .region(aws_sdk_kms::config::Region::new("us-east-1"))
                 .endpoint_url(endpoint)
                 .build(),
         );
@@ -399,9 +388,7 @@ impl ProtoClient {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupted_ciphertext_ends_the_session_and_is_never_run() {
     let fleet = gangway::emulator::Fleet::from_toml(&fleet_toml("alias/sessions"), "test").unwrap();
-    let emulator = gangway::emulator::start(gangway::emulator::EmulatorConfig::new(fleet))
-        .await
-        .unwrap();
+    let emulator = start_fleet(fleet).await;
     let mut client = ProtoClient::open(&emulator.endpoint).await;
     client
         .until("the encrypted session to open", |c| {
