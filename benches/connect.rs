@@ -87,8 +87,18 @@ async fn run() {
 // ---- processes ---------------------------------------------------------------------------
 
 async fn spawn_emulator() -> (Child, String) {
+    // `--agent-pace off`: these rows measure gangway's own ceiling, not what AWS does (the
+    // real agent's pace caps a download near 1 MiB/s, docs/emulator.md).
     let mut child = Command::new(GANGWAY)
-        .args(["emulator", "--listen", "127.0.0.1:0", "--instances", "3"])
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--instances",
+            "3",
+            "--agent-pace",
+            "off",
+        ])
         .env("GANGWAY_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

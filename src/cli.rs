@@ -237,9 +237,22 @@ pub struct EmulatorArgs {
     #[arg(long, value_name = "SECS")]
     pub max_duration: Option<u64>,
 
-    /// Fault injection, e.g. `drop=0.05,dup=0.05,reorder=0.05,cut-every=10s`.
+    /// Fault injection, e.g. `drop=0.001,dup=0.05,reorder=0.05,cut-every=10s`.
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+
+    /// The agent's output pace: `agent` (default) reads ≤ 1024 bytes then pauses 1 ms like
+    /// the real agent; `off` is for benchmarks of gangway's own ceiling only, never for a
+    /// figure that claims what AWS does.
+    #[arg(long, value_name = "PACE", default_value = "agent")]
+    pub agent_pace: AgentPaceArg,
+}
+
+/// `--agent-pace` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AgentPaceArg {
+    Agent,
+    Off,
 }
 
 #[derive(Debug, Clone, Args)]

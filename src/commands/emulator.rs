@@ -4,7 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::cli::{EmulatorArgs, FleetArgs};
+use crate::cli::{AgentPaceArg, EmulatorArgs, FleetArgs};
+use crate::emulator::agent::process::AgentPace;
 use crate::emulator::faults::FaultSpec;
 use crate::emulator::{EmulatorConfig, EmulatorError, Fleet};
 
@@ -26,6 +27,10 @@ fn config_from_args(args: &EmulatorArgs) -> Result<EmulatorConfig, EmulatorError
     if let Some(spec) = &args.faults {
         config.faults = FaultSpec::parse(spec)?;
     }
+    config.agent_pace = match args.agent_pace {
+        AgentPaceArg::Agent => AgentPace::Agent,
+        AgentPaceArg::Off => AgentPace::Off,
+    };
     Ok(config)
 }
 

@@ -1,9 +1,19 @@
 //! Fault injection for the emulator's data channel (issue 4), off by default.
 //!
-//! `--faults drop=0.05,dup=0.05,reorder=0.05,cut-every=10s[,seed=N]` perturbs binary frames in
-//! both directions at the websocket edge, after the OpenDataChannel frame: a frame may be
-//! dropped, sent twice, or held back and sent after the next one. `cut-every` closes the TCP
-//! connection of every attached websocket that often, which makes a client resume (§7.2).
+//! `--faults drop=0.001,dup=0.05,reorder=0.05,cut-every=10s[,seed=N]` perturbs binary frames in
+//! both directions at the websocket edge, after the OpenDataChannel frame, the way they really
+//! go wrong over TCP (protocol.md §7.2, §7.4):
+//!
+//! - `drop`: a live TCP socket loses nothing, so a frame is only ever lost with its socket.
+//!   Each frame has this probability of cutting the socket where it stands: that frame and
+//!   everything queued behind it on that socket are lost, the TCP connection is closed and
+//!   the client resumes (§7.2). Keep it small: every cut costs a resume, and the frames it
+//!   lost come back one per 100 ms (the agent's head-only resend, §7.4).
+//! - `dup`, `reorder`: only the first [`RESUME_WINDOW_FRAMES`] frames each way after a
+//!   resume may be sent twice, or held back and sent after the next one: what an old and a
+//!   new socket can do to each other. On a live socket frames pass once and in order.
+//! - `cut-every` closes the TCP connection of every attached websocket that often.
+//!
 //! Everything is driven by a seeded RNG so a failing run can be replayed.
 //!
 //! `channel_closed` frames are never perturbed: they are not sequenced or retransmitted
@@ -15,17 +25,20 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+/// After a resume, this many frames each way may be duplicated or reordered.
+pub const RESUME_WINDOW_FRAMES: u32 = 32;
+
 /// Seed used when the spec names none, so runs are reproducible by default.
 const DEFAULT_SEED: u64 = 0x6761_6e67_7761_7921;
 
 /// What to perturb and how often. `FaultSpec::default()` injects nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FaultSpec {
-    /// Probability that a frame is silently dropped.
+    /// Probability that a frame cuts its socket (it and everything queued behind it lost).
     pub drop: f64,
-    /// Probability that a frame is sent twice.
+    /// Probability that a frame just after a resume is sent twice.
     pub dup: f64,
-    /// Probability that a frame is held back and sent after the next frame.
+    /// Probability that a frame just after a resume is held back and sent after the next one.
     pub reorder: f64,
     /// Close each attached websocket after this long.
     pub cut_every: Option<Duration>,
@@ -142,6 +155,9 @@ pub struct FaultInjector {
     rng: StdRng,
     held_to_client: Option<Vec<u8>>,
     held_from_client: Option<Vec<u8>>,
+    /// Frames left in each direction that may still be duplicated or reordered.
+    resume_window_to_client: u32,
+    resume_window_from_client: u32,
     stats: FaultStats,
 }
 
@@ -154,6 +170,8 @@ impl FaultInjector {
             rng,
             held_to_client: None,
             held_from_client: None,
+            resume_window_to_client: 0,
+            resume_window_from_client: 0,
             stats: FaultStats::default(),
         }
     }
@@ -166,24 +184,52 @@ impl FaultInjector {
         self.stats
     }
 
-    /// Pushes what should really travel for `frame` onto `out`: nothing, the frame, the frame
-    /// twice, or (when a frame was held back) the frame followed by the held one.
+    /// Whether `frame` cuts its socket: the caller then closes the socket, losing the frame
+    /// and everything queued behind it (counted as dropped). channel_closed never cuts.
+    pub fn cuts_socket(&mut self, frame: &[u8]) -> bool {
+        if self.spec.drop == 0.0 || is_channel_closed(frame) {
+            return false;
+        }
+        let cut = self.rng.random::<f64>() < self.spec.drop;
+        if cut {
+            self.stats.dropped += 1;
+        }
+        cut
+    }
+
+    /// A client resumed: the next frames each way may be duplicated or reordered.
+    pub fn on_resume(&mut self) {
+        self.resume_window_to_client = RESUME_WINDOW_FRAMES;
+        self.resume_window_from_client = RESUME_WINDOW_FRAMES;
+    }
+
+    /// Pushes what should really travel for `frame` onto `out`: the frame, or just after a
+    /// resume maybe the frame twice, nothing yet (held back), or the frame followed by the
+    /// held one.
     pub fn apply(&mut self, direction: Direction, frame: Vec<u8>, out: &mut VecDeque<Vec<u8>>) {
         if is_channel_closed(&frame) {
             self.flush(direction, out);
             out.push_back(frame);
             return;
         }
+        let window = match direction {
+            Direction::ToClient => &mut self.resume_window_to_client,
+            Direction::FromClient => &mut self.resume_window_from_client,
+        };
+        if *window == 0 {
+            out.push_back(frame);
+            self.release_held(direction, out);
+            return;
+        }
+        *window -= 1;
         let roll: f64 = self.rng.random();
-        let (drop, dup, reorder) = (self.spec.drop, self.spec.dup, self.spec.reorder);
-        if roll < drop {
-            self.stats.dropped += 1;
-        } else if roll < drop + dup {
+        let (dup, reorder) = (self.spec.dup, self.spec.reorder);
+        if roll < dup {
             self.stats.duplicated += 1;
             out.push_back(frame.clone());
             out.push_back(frame);
             self.release_held(direction, out);
-        } else if roll < drop + dup + reorder && self.held(direction).is_none() {
+        } else if roll < dup + reorder && self.held(direction).is_none() {
             self.stats.reordered += 1;
             *self.held(direction) = Some(frame);
         } else {
@@ -279,26 +325,50 @@ mod tests {
     }
 
     #[test]
-    fn faults_drop_duplicate_and_reorder_at_roughly_the_asked_rates() {
-        let spec = FaultSpec::parse("drop=0.1,dup=0.1,reorder=0.1").unwrap();
+    fn cuts_come_at_roughly_the_asked_rate_and_never_on_channel_closed() {
+        let spec = FaultSpec::parse("drop=0.1").unwrap();
+        let mut injector = FaultInjector::new(spec, 42);
+        let cuts = (0..10_000u32)
+            .filter(|&i| injector.cuts_socket(&frame((i % 250) as u8)))
+            .count() as u64;
+        assert!((800..1200).contains(&cuts), "{cuts}");
+        assert_eq!(injector.stats().dropped, cuts);
+        let mut closed = vec![b' '; 40];
+        closed[4..18].copy_from_slice(b"channel_closed");
+        let always = FaultSpec::parse("drop=1.0").unwrap();
+        assert!(!FaultInjector::new(always, 1).cuts_socket(&closed));
+    }
+
+    #[test]
+    fn a_live_socket_neither_duplicates_nor_reorders_only_a_resume_does() {
+        let spec = FaultSpec::parse("dup=0.3,reorder=0.3").unwrap();
         let mut injector = FaultInjector::new(spec, 42);
         let mut out = VecDeque::new();
-        for i in 0..10_000u32 {
-            injector.apply(Direction::FromClient, frame((i % 250) as u8), &mut out);
+        for tag in 0..100 {
+            injector.apply(Direction::ToClient, frame(tag), &mut out);
+        }
+        let tags: Vec<u8> = out.drain(..).map(|f| f[39]).collect();
+        assert_eq!(tags, (0..100).collect::<Vec<u8>>(), "live socket");
+        assert_eq!(injector.stats(), FaultStats::default());
+
+        injector.on_resume();
+        for tag in 0..100 {
+            injector.apply(Direction::ToClient, frame(tag), &mut out);
         }
         let stats = injector.stats();
-        for count in [stats.dropped, stats.duplicated, stats.reordered] {
-            assert!((600..1400).contains(&count), "{stats:?}");
-        }
-        let expected = 10_000 - stats.dropped + stats.duplicated;
-        let held = u64::from(injector.held_from_client.is_some());
-        assert_eq!(out.len() as u64 + held, expected);
+        assert!(stats.duplicated + stats.reordered > 0, "{stats:?}");
+        let held = u64::from(injector.held_to_client.is_some());
+        assert_eq!(out.len() as u64 + held, 100 + stats.duplicated);
+        // Past the window everything is in order again.
+        let tail: Vec<u8> = out.iter().skip(out.len() - 50).map(|f| f[39]).collect();
+        assert_eq!(tail, (50..100).collect::<Vec<u8>>());
     }
 
     #[test]
     fn channel_closed_is_never_perturbed_and_releases_held_frame() {
         let spec = FaultSpec::parse("drop=0.0,reorder=1.0").unwrap();
         let mut injector = FaultInjector::new(spec, 0);
+        injector.on_resume();
         let mut out = VecDeque::new();
         injector.apply(Direction::ToClient, frame(1), &mut out);
         assert!(out.is_empty());

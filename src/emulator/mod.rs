@@ -47,6 +47,9 @@ pub struct EmulatorConfig {
     pub max_duration: Option<Duration>,
     /// Fault injection on the data channel (issue 4); off by default.
     pub faults: faults::FaultSpec,
+    /// The agent's output pace (protocol.md §0 item 16). `AgentPace::Off` is for benchmarks
+    /// of gangway's own ceiling only.
+    pub agent_pace: agent::process::AgentPace,
     /// How long a session whose websocket dropped waits for the client to resume before
     /// its process is killed and the session ends.
     pub detached_grace: Duration,
@@ -68,6 +71,7 @@ impl EmulatorConfig {
             idle_timeout: None,
             max_duration: None,
             faults,
+            agent_pace: agent::process::AgentPace::Agent,
             detached_grace: agent::DEFAULT_DETACHED_GRACE,
             body_deadline: api::DEFAULT_BODY_DEADLINE,
             max_unauthenticated_sockets: agent::DEFAULT_MAX_UNAUTHENTICATED,

@@ -47,7 +47,8 @@ impl Frame {
         .encode()
     }
 
-    /// Decodes one frame strictly: at least 120 bytes, HeaderLength 116, PayloadLength equal to
+    /// Decodes one frame strictly, as a sender writes it (receivers use the lenient
+    /// [`Frame::decode_received`]): at least 120 bytes, HeaderLength 116, PayloadLength equal to
     /// the bytes that follow, a non-empty ASCII MessageType and a matching SHA-256 digest.
     ///
     /// Like the reference (§2.1) the digest of an empty payload is not checked, since the
@@ -86,6 +87,78 @@ impl Frame {
             message_id: message_id_from_wire(id_field),
             payload_type: PayloadType::from_u32(payload_type),
             payload: payload.to_vec(),
+        })
+    }
+}
+
+/// A frame as a receiver accepts it (§2.1), with what was not canonical about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub frame: Frame,
+    /// HeaderLength was not 116, or PayloadLength disagreed with the bytes after the header:
+    /// accepted like the references do, worth a log line.
+    pub noncanonical: bool,
+}
+
+impl Frame {
+    /// Decodes one frame as leniently as the reference client reads what it receives
+    /// (§2.1, quirk 30; plugin: src/message/messageparser.go, funcs DeserializeClientMessage
+    /// and Validate): at least 120 bytes, a non-empty ASCII MessageType, 116 ≤ HeaderLength ≤
+    /// length − 4, and the payload is everything after the PayloadLength field at offset
+    /// HeaderLength; a PayloadLength that disagrees is only reported. The digest is checked
+    /// per kind of sender: never for the service's start/pause_publication, for channel_closed
+    /// only when PayloadLength ≠ 0 (the plugin's rule), and for everything else (stream data
+    /// and acks from the peer) whenever there is a payload or one is declared.
+    pub fn decode_received(bytes: &[u8]) -> Result<Received, DecodeError> {
+        let mut reader = Reader::new(bytes);
+        let header_length = reader.u32("header length")?;
+        let type_field = reader.take(MESSAGE_TYPE_LEN, "message type")?;
+        let schema_version = reader.u32("schema version")?;
+        let created_ms = reader.u64("created date")?;
+        let sequence = reader.i64("sequence number")?;
+        let flags = reader.u64("flags")?;
+        let id_field: [u8; 16] = reader.take_array("message id")?;
+        let digest: [u8; 32] = reader.take_array("payload digest")?;
+        let payload_type = reader.u32("payload type")?;
+        // The 120-byte minimum: PayloadLength must be there even when HL puts it elsewhere.
+        reader.u32("payload length")?;
+        let message_type = parse_message_type(type_field)?;
+        let offset = usize::try_from(header_length)
+            .ok()
+            .filter(|offset| *offset >= HEADER_LENGTH as usize)
+            .ok_or(DecodeError::HeaderLength(header_length))?;
+        // A bounds check the plugin lacks (quirk 19): HL + 4 past the end is refused.
+        let (Some(length_field), Some(payload)) = (
+            bytes.get(offset..offset.saturating_add(4)),
+            bytes.get(offset.saturating_add(4)..),
+        ) else {
+            return Err(DecodeError::HeaderLength(header_length));
+        };
+        let mut declared = [0u8; 4];
+        declared.copy_from_slice(length_field);
+        let declared = u32::from_be_bytes(declared);
+        let check_digest = match message_type {
+            MessageType::StartPublication | MessageType::PausePublication => false,
+            MessageType::ChannelClosed => declared != 0,
+            _ => declared != 0 || !payload.is_empty(),
+        };
+        if check_digest && <[u8; 32]>::from(Sha256::digest(payload)) != digest {
+            return Err(DecodeError::Digest);
+        }
+        let noncanonical =
+            header_length != HEADER_LENGTH || usize::try_from(declared).ok() != Some(payload.len());
+        Ok(Received {
+            frame: Frame {
+                message_type,
+                schema_version,
+                created_ms,
+                sequence,
+                flags,
+                message_id: message_id_from_wire(id_field),
+                payload_type: PayloadType::from_u32(payload_type),
+                payload: payload.to_vec(),
+            },
+            noncanonical,
         })
     }
 }
@@ -229,5 +302,131 @@ mod tests {
         bytes[4 + 17..36].fill(0);
         let frame = Frame::decode(&bytes).unwrap();
         assert_eq!(frame.message_type, MessageType::InputStreamData);
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod lenient_tests {
+    use super::*;
+
+    fn frame(message_type: MessageType, payload: &[u8]) -> Frame {
+        Frame {
+            message_type,
+            schema_version: 1,
+            created_ms: 1_503_434_274_948,
+            sequence: 3,
+            flags: 0,
+            message_id: Uuid::from_u128(42),
+            payload_type: PayloadType::Output,
+            payload: payload.to_vec(),
+        }
+    }
+
+    /// The frame laid out with HeaderLength `header_length`: `header_length - 116` filler
+    /// bytes between PayloadType and PayloadLength, as a sender with a longer header would.
+    fn with_header_length(frame: &Frame, header_length: u32) -> Vec<u8> {
+        let canonical = frame.encode();
+        let mut bytes = canonical[..116].to_vec();
+        bytes[..4].copy_from_slice(&header_length.to_be_bytes());
+        bytes.resize(header_length as usize, 0xee);
+        bytes.extend_from_slice(&canonical[116..]);
+        bytes
+    }
+
+    #[test]
+    fn a_longer_header_is_accepted_and_its_payload_found_after_it() {
+        let sent = frame(MessageType::OutputStreamData, b"hello");
+        let bytes = with_header_length(&sent, 124);
+        assert_eq!(
+            Frame::decode(&bytes).unwrap_err(),
+            DecodeError::HeaderLength(124)
+        );
+        let received = Frame::decode_received(&bytes).unwrap();
+        assert_eq!(received.frame, sent);
+        assert!(received.noncanonical);
+        let canonical = Frame::decode_received(&sent.encode()).unwrap();
+        assert!(!canonical.noncanonical);
+    }
+
+    #[test]
+    fn header_lengths_outside_116_to_len_minus_4_are_refused() {
+        let bytes = frame(MessageType::OutputStreamData, b"abc").encode();
+        for header_length in [0, 115, 120, 124, u32::MAX] {
+            let mut bad = bytes.clone();
+            bad[..4].copy_from_slice(&header_length.to_be_bytes());
+            assert_eq!(
+                Frame::decode_received(&bad).unwrap_err(),
+                DecodeError::HeaderLength(header_length),
+                "{header_length}"
+            );
+        }
+        for len in 0..HEADER_SIZE {
+            assert!(matches!(
+                Frame::decode_received(&bytes[..len]),
+                Err(DecodeError::TooShort { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn a_payload_length_that_disagrees_is_only_reported() {
+        let sent = frame(MessageType::OutputStreamData, b"hello");
+        let mut bytes = sent.encode();
+        bytes[116..120].copy_from_slice(&99u32.to_be_bytes());
+        assert!(Frame::decode(&bytes).is_err());
+        let received = Frame::decode_received(&bytes).unwrap();
+        assert_eq!(received.frame.payload, b"hello");
+        assert!(received.noncanonical);
+    }
+
+    #[test]
+    fn digests_are_checked_per_sender_as_in_the_plugin() {
+        // Stream data from the peer: a wrong digest is refused, even with PayloadLength 0.
+        let mut stream = frame(MessageType::OutputStreamData, b"data").encode();
+        stream[80] ^= 1;
+        assert_eq!(
+            Frame::decode_received(&stream).unwrap_err(),
+            DecodeError::Digest
+        );
+        stream[116..120].fill(0);
+        assert_eq!(
+            Frame::decode_received(&stream).unwrap_err(),
+            DecodeError::Digest
+        );
+        // The service's publication messages are not validated at all.
+        let mut pause = frame(MessageType::PausePublication, b"{}").encode();
+        pause[80..112].fill(0);
+        let pause = Frame::decode_received(&pause).unwrap();
+        assert_eq!(pause.frame.message_type, MessageType::PausePublication);
+        // channel_closed: the digest only when PayloadLength is not 0.
+        let mut closed = frame(MessageType::ChannelClosed, b"{}").encode();
+        closed[80..112].fill(0);
+        assert_eq!(
+            Frame::decode_received(&closed).unwrap_err(),
+            DecodeError::Digest
+        );
+        closed[116..120].fill(0);
+        assert_eq!(
+            Frame::decode_received(&closed).unwrap().frame.payload,
+            b"{}"
+        );
+    }
+
+    #[test]
+    fn whatever_the_strict_decoder_accepts_the_lenient_one_accepts_the_same() {
+        for message_type in [
+            MessageType::OutputStreamData,
+            MessageType::Acknowledge,
+            MessageType::ChannelClosed,
+            MessageType::StartPublication,
+            MessageType::parse("something_new"),
+        ] {
+            for payload in [&b""[..], b"x", b"{\"Output\":\"\"}"] {
+                let bytes = frame(message_type.clone(), payload).encode();
+                let strict = Frame::decode(&bytes).unwrap();
+                assert_eq!(Frame::decode_received(&bytes).unwrap().frame, strict);
+            }
+        }
     }
 }

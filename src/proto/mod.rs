@@ -17,11 +17,13 @@ mod reader;
 mod rto;
 mod session;
 mod types;
+pub mod version;
 
 pub use crypto::{CounterNonces, CryptoError, NonceSource, SessionKeys};
 pub use error::{DecodeError, SendError};
 pub use frame::{
-    FLAG_FIN, FLAG_SYN, Frame, HEADER_LENGTH, HEADER_SIZE, message_id_from_wire, message_id_to_wire,
+    FLAG_FIN, FLAG_SYN, Frame, HEADER_LENGTH, HEADER_SIZE, Received, message_id_from_wire,
+    message_id_to_wire,
 };
 pub use ids::{MessageIdSource, SeededIds, SplitMix64};
 pub use payloads::{
@@ -30,5 +32,6 @@ pub use payloads::{
     TerminalSize,
 };
 pub use rto::{CLOCK_GRANULARITY, INITIAL_RTO, MAX_RTO};
-pub use session::{Event, Role, Session, SessionConfig, Stats};
+pub use session::{AGENT_RESEND_TICK, Event, ResendPolicy, Role, Session, SessionConfig, Stats};
 pub use types::{MessageType, PayloadType};
+pub use version::CLIENT_VERSION;

@@ -154,6 +154,29 @@ impl OutgoingBuffer {
         moved
     }
 
+    /// Moves the oldest unacknowledged entry to the retransmit queue if its timer expired;
+    /// the entries behind it are not looked at (the agent's head-only resend, §5.3).
+    pub(crate) fn expire_head(&mut self, now: Instant) -> bool {
+        let seq = self.base;
+        let Some(entry) = self.entry_mut(seq) else {
+            return false;
+        };
+        match entry.due {
+            Some(due) if due <= now => {
+                entry.due = None;
+                self.timers.remove(&(due, seq));
+                self.retransmit_queue.push_back(seq);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// When the oldest unacknowledged entry times out, if it is in flight.
+    pub(crate) fn head_deadline(&self) -> Option<Instant> {
+        self.entries.front()?.as_ref()?.due
+    }
+
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.timers.first().map(|&(due, _)| due)
     }

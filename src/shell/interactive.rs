@@ -2,7 +2,7 @@
 //! releasing the terminal, and the one `gangway connect` uses in both modes.
 
 use super::error::ShellError;
-use super::open::open_channel;
+use super::open::{open_channel, terminator_for};
 use super::outcome::ShellOutcome;
 use super::pump::{PumpMode, pump};
 use super::terminal::RawModeGuard;
@@ -18,13 +18,14 @@ pub async fn run(
     mode: PumpMode,
 ) -> Result<ShellOutcome, ShellError> {
     let (channel, session_id) = open_channel(client, request).await?;
+    let terminate = terminator_for(client.clone(), session_id.clone());
     match mode {
         PumpMode::Terminal => {
             let guard = RawModeGuard::enter()?;
-            let outcome = pump(channel, session_id, mode).await;
+            let outcome = pump(channel, session_id, mode, terminate).await;
             drop(guard);
             Ok(outcome?)
         }
-        PumpMode::Pipe => Ok(pump(channel, session_id, mode).await?),
+        PumpMode::Pipe => Ok(pump(channel, session_id, mode, terminate).await?),
     }
 }

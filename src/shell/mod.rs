@@ -14,6 +14,6 @@ pub mod terminal;
 
 pub use error::ShellError;
 pub use interactive::run;
-pub use open::open_channel;
+pub use open::{Terminator, open_channel, terminator_for};
 pub use outcome::{ShellEnd, ShellOutcome};
 pub use pump::{PumpMode, pump};

@@ -2,6 +2,8 @@
 //! transport, with ResumeSession wired in for reconnects and KMS GenerateDataKey for
 //! encrypted sessions.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::error::ShellError;
@@ -37,6 +39,26 @@ pub async fn open_channel(
             |error| tracing::warn!(session = %started.session_id, %error, "dial failed"),
         )?;
     Ok((channel, started.session_id))
+}
+
+/// What ends the session on the service when gangway gives up on it: the TerminateSession
+/// API, since shell-type sessions ignore the TerminateSession flag (§6.1, quirk 26). Boxed
+/// like the transport's `Resumer` so the pump needs no AWS client of its own.
+pub type Terminator =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// TerminateSession through the AWS layer, for the pump's signal handling.
+pub fn terminator_for(client: AwsClient, session_id: String) -> Terminator {
+    Arc::new(move || {
+        let client = client.clone();
+        let session_id = session_id.clone();
+        Box::pin(async move {
+            client
+                .terminate_session(&session_id)
+                .await
+                .map_err(|error| error.to_line())
+        })
+    })
 }
 
 /// ResumeSession through the AWS layer, for the transport's reconnects (§7.2).

@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use super::open::Terminator;
 use super::outcome::{ShellEnd, ShellOutcome};
 use super::stdin::{OnEof, StdinPump};
 use super::terminal::terminal_size;
@@ -16,7 +17,8 @@ use crate::transport::{ChannelEvent, InputSender, SessionChannel, TransportError
 /// added latency (we only take what is already there).
 const OUTPUT_BATCH_BYTES: usize = 256 * 1024;
 
-/// How long a signalled gangway waits for the session to confirm its end.
+/// How long a signalled gangway waits for the session to confirm its end (the
+/// TerminateSession call included).
 const TERMINATE_GRACE: Duration = Duration::from_secs(1);
 
 /// A resume quicker than this goes unmentioned (it is invisible anyway); a slower one is
@@ -56,6 +58,7 @@ pub async fn pump(
     mut channel: SessionChannel,
     session_id: String,
     mode: PumpMode,
+    terminate: Terminator,
 ) -> std::io::Result<ShellOutcome> {
     let input = channel.input();
     let on_eof = match mode {
@@ -71,6 +74,7 @@ pub async fn pump(
         exit_code: None,
         held: None,
         reconnect_notice: ReconnectNotice::None,
+        terminate,
     };
     // §6.1: the real size is the first input once the session opens. Queued before stdin is
     // read, it stays ahead of anything typed early; the transport holds it until open.
@@ -120,6 +124,8 @@ struct PumpState {
     /// A non-output event met while batching output, handled next.
     held: Option<ChannelEvent>,
     reconnect_notice: ReconnectNotice,
+    /// Ends the session on the service (TerminateSession API) when a signal ends gangway.
+    terminate: Terminator,
 }
 
 /// Whether the user was told about a resume in progress.
@@ -237,12 +243,18 @@ impl PumpState {
         }
     }
 
-    /// SIGTERM/SIGHUP: ask the agent to end the session (Flag TerminateSession) and give
-    /// its channel_closed a moment to arrive, so the remote shell does not linger.
+    /// SIGTERM/SIGHUP: end the session with the TerminateSession API and give its
+    /// channel_closed a moment to arrive, so the remote shell does not linger. The
+    /// TerminateSession flag would not do: shell-type sessions ack and ignore it (§6.1,
+    /// quirk 26; agent: shell/shell_unix.go, func InputStreamMessageHandler).
     async fn leave(&mut self, signal_number: i32, channel: &mut SessionChannel) -> ShellEnd {
         tracing::warn!(signal_number, "leaving the session on a signal");
-        let _ = self.input.terminate().await;
+        let terminate = (self.terminate)();
         let wait_for_close = async {
+            if let Err(error) = terminate.await {
+                tracing::warn!(%error, "TerminateSession failed");
+                return;
+            }
             while let Some(event) = channel.next_event().await {
                 if event.is_final() {
                     return;

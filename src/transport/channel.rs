@@ -37,7 +37,9 @@ pub enum ChannelEvent {
     /// The websocket dropped; resuming. Input keeps being buffered meanwhile.
     Reconnecting,
     Reconnected,
-    /// `channel_closed` arrived (§3); `reason` is its Output when not empty. Final event.
+    /// `channel_closed` arrived (§3); `reason` is its Output when not empty. Also the end of
+    /// a session whose handshake gangway had to answer Failed (a Port session, §4.4), with
+    /// the reason. Final event.
     Closed {
         reason: Option<String>,
     },

@@ -25,7 +25,9 @@ use super::kms::{DataKey, DataKeyFuture, DataKeySource, KeyRefused, RandomNonces
 use super::reconnect::{Next, Reconnecting};
 use super::socket::{BoxedWs, INBOUND_BATCH, Inbound, Socket, take_batch};
 use super::{SecretString, TransportError};
-use crate::proto::{self, Event, PayloadFlag, PayloadType, Session, SessionConfig, TerminalSize};
+use crate::proto::{
+    self, Event, PayloadFlag, PayloadType, SendError, Session, SessionConfig, TerminalSize,
+};
 
 /// After a write fails, how long the reader may still take to hand over what the socket
 /// had already received: a channel_closed among it must end the channel as Closed, not
@@ -65,8 +67,9 @@ pub(crate) struct Driver {
     /// GenerateDataKey for KMS-encrypted sessions (§4.6), and the call in flight.
     data_keys: Option<DataKeySource>,
     data_key_call: Option<DataKeyFuture>,
-    /// Write what the session still has before closing (a failed KMS answer for the agent).
-    flush_on_end: bool,
+    /// Why the KMS answer failed: how the channel ends once the session reports the
+    /// refusal (the failed answer is written first, like any refused handshake).
+    kms_failure: Option<TransportError>,
 }
 
 enum Step {
@@ -108,7 +111,7 @@ impl Driver {
             events,
             data_keys,
             data_key_call: None,
-            flush_on_end: false,
+            kms_failure: None,
         }
     }
 
@@ -116,11 +119,7 @@ impl Driver {
         let end = self.run_until_end().await;
         tracing::info!(session = %self.endpoint.session_id, ?end, stats = ?self.session.stats(), "data channel ended");
         let _ = self.events.send(end);
-        if let Link::Connected(mut socket) = std::mem::replace(&mut self.link, Link::Closed) {
-            if self.flush_on_end {
-                let flush = socket.write_transmits(&mut self.session);
-                let _ = tokio::time::timeout(DRAIN_AFTER_WRITE_ERROR, flush).await;
-            }
+        if let Link::Connected(socket) = std::mem::replace(&mut self.link, Link::Closed) {
             socket.close().await;
         }
     }
@@ -136,6 +135,13 @@ impl Driver {
             // A channel_closed from the service wins over everything else the driver was
             // doing, including a failure of the same step (issue 16, bug 5).
             if let Some(end) = self.drain_events() {
+                // A refused handshake leaves its answer to write: the agent learns why the
+                // client ended (§4.4). Best effort; the session is over either way.
+                if let Link::Connected(socket) = &mut self.link
+                    && let Err(error) = socket.write_transmits(&mut self.session).await
+                {
+                    tracing::debug!(%error, "last frames not written");
+                }
                 return end;
             }
             match step {
@@ -230,22 +236,23 @@ impl Driver {
                     Box::new(RandomNonces),
                 );
                 match answered {
-                    Ok(()) => Step::Continue,
-                    Err(error) => {
-                        self.flush_on_end = true;
-                        Step::End(ChannelEvent::Lost(TransportError::Encryption(
-                            error.to_string(),
-                        )))
+                    Ok(()) => {}
+                    // An unusable key: the session answered Failed and reports Refused.
+                    Err(SendError::Crypto(error)) => {
+                        self.kms_failure = Some(TransportError::Encryption(error.to_string()));
                     }
+                    Err(error) => tracing::debug!(?error, "data key not used"),
                 }
+                Step::Continue
             }
-            Err(refused) => {
-                if let Err(error) = self.session.fail_kms(now, &refused.line) {
-                    tracing::debug!(?error, "KMS failure not answered");
+            Err(refused) => match self.session.fail_kms(now, &refused.line) {
+                Ok(()) => {
+                    self.kms_failure = Some(TransportError::KmsRefused(refused));
+                    Step::Continue
                 }
-                self.flush_on_end = true;
-                Step::End(ChannelEvent::Lost(TransportError::KmsRefused(refused)))
-            }
+                // Nothing was waiting for the key any more: end with KMS's reason anyway.
+                Err(_) => Step::End(ChannelEvent::Lost(TransportError::KmsRefused(refused))),
+            },
         }
     }
 
@@ -366,6 +373,24 @@ impl Driver {
                 // Nothing undecrypted is ever delivered: the session ends here (§4.6).
                 Event::EncryptionFailed(reason) => {
                     return Some(ChannelEvent::Lost(TransportError::Encryption(reason)));
+                }
+                Event::Refused { .. } if self.kms_failure.is_some() => {
+                    let failure = self.kms_failure.take();
+                    return failure.map(ChannelEvent::Lost);
+                }
+                Event::Refused { reason } => {
+                    tracing::warn!(%reason, "handshake answered Failed; ending the session");
+                    return Some(ChannelEvent::Closed {
+                        reason: Some(reason),
+                    });
+                }
+                Event::Paused => {
+                    tracing::info!("pause_publication: input held until the agent is back");
+                    continue;
+                }
+                Event::Resumed => {
+                    tracing::info!("publication resumed");
+                    continue;
                 }
                 _ => continue,
             };

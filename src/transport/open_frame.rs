@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::SecretString;
 
-/// The version we announce. It must be a 4-part number the agent compares against its
-/// thresholds (§6.4): above 1.2.331.0 so the agent disables smux keepalives.
-pub const CLIENT_VERSION: &str = "1.2.694.0";
+/// The version we announce: the protocol core's, because the agent reads the one in the
+/// HandshakeResponse and both must be the same string, as the plugin sends them (§4.4.1).
+pub use crate::proto::CLIENT_VERSION;
 
 /// ClientId is made once per process and reused on every reconnect (§1.4, verified).
 pub fn process_client_id() -> Uuid {
@@ -57,7 +57,7 @@ mod tests {
         let json = open_data_channel_json(&SecretString::new("token-1"), request, client);
         assert_eq!(
             json,
-            r#"{"MessageSchemaVersion":"1.0","RequestId":"5184645d-36a7-4499-ae7c-49ac075b30eb","TokenValue":"token-1","ClientId":"c329d795-aced-4c1a-badd-bc50de221c4d","ClientVersion":"1.2.694.0"}"#
+            r#"{"MessageSchemaVersion":"1.0","RequestId":"5184645d-36a7-4499-ae7c-49ac075b30eb","TokenValue":"token-1","ClientId":"c329d795-aced-4c1a-badd-bc50de221c4d","ClientVersion":"1.2.677.0"}"#
         );
     }
 

@@ -85,7 +85,15 @@ impl Socket {
     ) -> Result<(), TransportError> {
         self.last_heard = Instant::now();
         let before = session.stats().malformed_dropped;
+        let noncanonical = session.stats().noncanonical_accepted;
         session.handle_frame(self.last_heard.into_std(), bytes);
+        if session.stats().noncanonical_accepted > noncanonical {
+            // Accepted as the references accept it (§2.1), but worth knowing about.
+            tracing::debug!(
+                len = bytes.len(),
+                "frame with an unusual HeaderLength or PayloadLength accepted"
+            );
+        }
         if session.stats().malformed_dropped == before {
             self.malformed_streak = 0;
             return Ok(());

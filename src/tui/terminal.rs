@@ -58,9 +58,10 @@ fn take_over() -> io::Result<()> {
 }
 
 /// Leaves raw mode and the alternate screen. Each step runs even if an earlier one failed.
-pub fn restore() {
+/// Returns whether there was anything to restore: only the first call after `enter` acts.
+pub fn restore() -> bool {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
-        return;
+        return false;
     }
     if let Err(e) = execute!(io::stdout(), terminal::LeaveAlternateScreen) {
         tracing::warn!("could not leave the alternate screen: {e}");
@@ -71,6 +72,7 @@ pub fn restore() {
     if let Err(e) = terminal::disable_raw_mode() {
         tracing::warn!("could not leave raw mode: {e}");
     }
+    true
 }
 
 fn install_panic_hook() {
@@ -85,9 +87,20 @@ fn install_panic_hook() {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::{ACTIVE, restore};
+
     #[test]
-    fn restore_without_a_terminal_is_a_no_op_and_idempotent() {
-        super::restore();
-        super::restore();
+    fn restore_acts_once_and_is_safe_to_call_again() {
+        // Not entered: nothing to undo.
+        assert!(!restore());
+        // Entered (as `enter` marks it): the first restore undoes it, whatever each step
+        // reports without a terminal; every later call, from a drop or the panic hook, is a
+        // no-op.
+        ACTIVE.store(true, Ordering::SeqCst);
+        assert!(restore());
+        assert!(!ACTIVE.load(Ordering::SeqCst));
+        assert!(!restore());
     }
 }

@@ -82,7 +82,9 @@ async fn round_trip(emulator_args: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipe_mode_moves_32_mib_each_way_byte_exact() {
-    round_trip(&["--instances", "3"]).await;
+    // Benchmark-only pace: this checks gangway's own byte-exactness at volume, not an AWS
+    // figure; the real agent's pace (~1 MiB/s) would only add its sleeps.
+    round_trip(&["--instances", "3", "--agent-pace", "off"]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,8 +92,11 @@ async fn pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
     round_trip(&[
         "--instances",
         "3",
+        // The real pace: it decides how much is in flight when a cut loses it.
+        // Faults as they really happen: `drop` cuts the socket with what is in flight on it,
+        // dup/reorder only right after a resume (docs/emulator.md).
         "--faults",
-        "drop=0.02,dup=0.02,reorder=0.02,cut-every=3s,seed=5",
+        "drop=0.00005,dup=0.2,reorder=0.2,cut-every=3s,seed=5",
     ])
     .await;
 }

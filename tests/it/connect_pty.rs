@@ -3,7 +3,7 @@
 //! idle timeout's channel_closed reason; terminal modes restored on every exit.
 
 use crate::support::aws_clients::ADMIN;
-use crate::support::cli::online_instance;
+use crate::support::cli::{online_instance, temp_home};
 use crate::support::emulator::spawn;
 use crate::support::pty::{PtyConnect, modes};
 
@@ -113,17 +113,36 @@ async fn idle_timeout_prints_the_reason_and_restores_the_terminal() {
     );
 }
 
+/// A fleet with one instance and a session document that sets separateOutputStream: on AWS
+/// (and in the emulator) only such a NonInteractiveCommands document returns the remote exit
+/// status (protocol.md §6.2.1, quirk 27).
+const EXEC_FLEET: &str = r#"
+[[instances]]
+id = "i-0e0e0e0e0e0e0e0e1"
+name = "exec-1"
+
+[[documents]]
+name = "gangway-exec"
+sessionType = "NonInteractiveCommands"
+[documents.parameters.command]
+type = "String"
+[documents.properties.linux]
+commands = "{{ command }}"
+separateOutputStream = true
+"#;
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_remote_exit_code_is_returned() {
-    let emulator = spawn(&["--instances", "3"]);
-    let instance = online_instance(&emulator.endpoint).await;
-    let id = instance["id"].as_str().unwrap();
+    let fleet = temp_home().join("fleet.toml");
+    std::fs::write(&fleet, EXEC_FLEET).unwrap();
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    // No shell runs the command: the agent splits it and execs the words (§6.2.1).
     let args = [
-        id,
+        "i-0e0e0e0e0e0e0e0e1",
         "--document",
-        "AWS-StartNonInteractiveCommand",
+        "gangway-exec",
         "--parameter",
-        "command=echo non-interactive; exit 3",
+        "command=sh -c 'echo non-interactive; exit 3'",
     ];
     let mut session = PtyConnect::spawn(&emulator.endpoint, ADMIN, &args, 24, 80).await;
     let before = session.termios();

@@ -1,5 +1,6 @@
-//! Volume and faults through the emulator's agent: 64 MiB byte-exact under frame loss,
-//! duplication, reordering and two websocket cuts; 50 concurrent sessions echoing 1 MiB each;
+//! Volume and faults through the emulator's agent: 16 MiB byte-exact under random socket
+//! cuts (frames lost with the socket), duplication and reordering across resumes, and two more
+//! cuts; 50 concurrent sessions echoing 1 MiB each;
 //! periodic cuts from `cut-every`. Same client as `emulator_agent.rs` (proto + tungstenite).
 
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,9 @@ use crate::support::agent_client::{Client, config, instance_in, open_command, st
 use crate::support::aws_clients::{DEV, ssm};
 use crate::support::emulator::start;
 
-const SIXTY_FOUR_MIB: u64 = 64 * 1024 * 1024;
+/// At the real agent's pace (~1 MiB/s) this is about 20 s; it was 64 MiB when the emulator
+/// read as fast as it could.
+const SIXTEEN_MIB: u64 = 16 * 1024 * 1024;
 
 /// What `seq 1 N | head -c LIMIT` prints, hashed.
 fn expected_seq_digest(limit: u64) -> [u8; 32] {
@@ -35,13 +38,18 @@ fn expected_seq_digest(limit: u64) -> [u8; 32] {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sixty_four_mib_arrive_byte_exact_under_faults_and_two_cuts() {
+async fn sixteen_mib_arrive_byte_exact_under_faults_and_two_cuts() {
     let mut config = config(3);
-    config.faults = FaultSpec::parse("drop=0.05,dup=0.05,reorder=0.05,seed=11").unwrap();
+    // Faults as they really happen (docs/emulator.md): `drop` cuts the socket with what is in
+    // flight on it, dup/reorder only right after a resume. About 4 random cuts plus the two
+    // below; the frames each cut loses come back one per 100 ms (head-only resend,
+    // protocol.md §7.4). The agent keeps its real pace: it decides how much is in flight at
+    // a cut, so without it a cut would lose far more than it can with AWS.
+    config.faults = FaultSpec::parse("drop=0.0001,dup=0.2,reorder=0.2,seed=11").unwrap();
     let emulator = start(config).await;
     // Raw mode so the PTY passes bytes unchanged (no \n -> \r\n).
-    let command = format!("stty raw -echo; seq 1 100000000 | head -c {SIXTY_FOUR_MIB}");
-    let expected = tokio::task::spawn_blocking(|| expected_seq_digest(SIXTY_FOUR_MIB));
+    let command = format!("stty raw -echo; seq 1 100000000 | head -c {SIXTEEN_MIB}");
+    let expected = tokio::task::spawn_blocking(|| expected_seq_digest(SIXTEEN_MIB));
 
     let mut client = open_command(&emulator, "AWS-StartInteractiveCommand", &command).await;
     let hasher = Arc::new(Mutex::new(Sha256::new()));
@@ -50,7 +58,7 @@ async fn sixty_four_mib_arrive_byte_exact_under_faults_and_two_cuts() {
         sink_hasher.lock().unwrap().update(bytes)
     }));
 
-    for cut_at in [SIXTY_FOUR_MIB / 3, 2 * SIXTY_FOUR_MIB / 3] {
+    for cut_at in [SIXTEEN_MIB / 3, 2 * SIXTEEN_MIB / 3] {
         client
             .pump_until(Duration::from_secs(600), |c| c.received_bytes >= cut_at)
             .await;
@@ -58,21 +66,21 @@ async fn sixty_four_mib_arrive_byte_exact_under_faults_and_two_cuts() {
     }
     client
         .pump_until(Duration::from_secs(600), |c| {
-            c.received_bytes >= SIXTY_FOUR_MIB
+            c.received_bytes >= SIXTEEN_MIB
         })
         .await;
     assert_eq!(client.until_closed(PATIENCE).await, "");
-    assert_eq!(client.received_bytes, SIXTY_FOUR_MIB);
+    assert_eq!(client.received_bytes, SIXTEEN_MIB);
     assert!(client.resumes >= 2, "resumed {} times", client.resumes);
     let digest: [u8; 32] = hasher.lock().unwrap().clone().finalize().into();
     assert_eq!(
         digest,
         expected.await.unwrap(),
-        "SHA-256 of the 64 MiB differs"
+        "SHA-256 of the 16 MiB differs"
     );
     let stats = client.session.stats();
     eprintln!(
-        "64 MiB: {} resumes, client stats: duplicates {} out-of-order {} retransmissions {}",
+        "16 MiB: {} resumes, client stats: duplicates {} out-of-order {} retransmissions {}",
         client.resumes,
         stats.duplicates_received,
         stats.out_of_order_received,

@@ -196,7 +196,7 @@ fn handshake_then_command_output_then_close() {
         panic!()
     };
     assert!(response.all_succeeded());
-    assert_eq!(response.client_version, "1.2.0.0");
+    assert_eq!(response.client_version, gangway::proto::CLIENT_VERSION);
     assert!(
         pair.client
             .events

@@ -1,12 +1,15 @@
-//! Which process a session document asks for (protocol.md §6.1, §6.2, §8).
+//! Which process a session document asks for, read from the document's properties as the
+//! real agent reads them (protocol.md §6.1, §6.2, §6.2.1, §8).
 
 use std::collections::BTreeMap;
 
-use super::process::Program;
+use serde_json::Value;
+
+use super::process::{Program, Separators};
+use super::words;
+use crate::emulator::fleet::Fleet;
 
 pub const RUN_SHELL: &str = "SSM-SessionManagerRunShell";
-pub const INTERACTIVE_COMMAND: &str = "AWS-StartInteractiveCommand";
-pub const NON_INTERACTIVE_COMMAND: &str = "AWS-StartNonInteractiveCommand";
 
 /// What the agent does for a session.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +17,8 @@ pub struct SessionPlan {
     pub program: Program,
     /// NonInteractiveCommands always handshakes (§4.1); shells never do here (no KMS).
     pub handshake_session_type: Option<&'static str>,
+    /// Only NonInteractiveCommands with separateOutputStream sends PT 12 (quirk 27).
+    pub sends_exit_code: bool,
 }
 
 /// Maps a StartSession document and its parameters to a plan, or a reason to refuse that is
@@ -22,45 +27,105 @@ pub fn plan_for(
     document_name: &str,
     parameters: &BTreeMap<String, Vec<String>>,
     shell_path: &str,
+    fleet: &Fleet,
 ) -> Result<SessionPlan, String> {
-    match document_name {
-        "" | RUN_SHELL => Ok(SessionPlan {
+    if document_name.is_empty() || document_name == RUN_SHELL {
+        // Standard_Stream always runs with empty shell properties: a plain shell (§6.1).
+        return Ok(SessionPlan {
             program: Program::Shell {
                 path: shell_path.to_string(),
             },
             handshake_session_type: None,
-        }),
-        INTERACTIVE_COMMAND => Ok(SessionPlan {
+            sends_exit_code: false,
+        });
+    }
+    let Some(document) = fleet.session_document(document_name) else {
+        return Err(
+            if document_name.contains("PortForwarding") || document_name == "AWS-StartSSHSession" {
+                format!(
+                    "The gangway emulator does not support port forwarding yet (document {document_name})."
+                )
+            } else {
+                format!("The gangway emulator does not know the session document {document_name}.")
+            },
+        );
+    };
+    let properties = document.rendered_properties(parameters);
+    let linux = &properties["linux"];
+    // Empty commands fail the session (agent: singlecommand_unix.go, func validateProperties).
+    let commands = linux["commands"].as_str().unwrap_or_default();
+    if commands.trim().is_empty() {
+        return Err(format!(
+            "{document_name}: the document's commands are empty."
+        ));
+    }
+    match document.session_type() {
+        "InteractiveCommands" => Ok(SessionPlan {
             program: Program::PtyCommand {
-                command: command_parameter(document_name, parameters)?,
+                command: commands.to_string(),
             },
             handshake_session_type: None,
+            sends_exit_code: false,
         }),
-        NON_INTERACTIVE_COMMAND => Ok(SessionPlan {
-            program: Program::PipedCommand {
-                command: command_parameter(document_name, parameters)?,
-            },
-            handshake_session_type: Some("NonInteractiveCommands"),
-        }),
-        name if name.contains("PortForwarding") || name == "AWS-StartSSHSession" => Err(format!(
-            "The gangway emulator does not support port forwarding yet (document {name})."
-        )),
-        name => Err(format!(
-            "The gangway emulator does not know the session document {name}."
+        "NonInteractiveCommands" => {
+            let separate = separate_output_stream(linux)?;
+            let separators = separate.then(|| separators(linux)).transpose()?;
+            // No shell: the words are exec'd directly (agent: shell_unix.go, func
+            // StartCommandExecutor, through google/shlex Split).
+            let argv =
+                words::split(commands).map_err(|err| format!("Unable to start command: {err}"))?;
+            if argv.is_empty() {
+                return Err(format!(
+                    "{document_name}: the document's commands are empty."
+                ));
+            }
+            Ok(SessionPlan {
+                program: Program::Exec { argv, separators },
+                handshake_session_type: Some("NonInteractiveCommands"),
+                sends_exit_code: separate,
+            })
+        }
+        other => Err(format!(
+            "The gangway emulator cannot run {other} sessions (document {document_name})."
         )),
     }
 }
 
-/// The `command` parameter; several values are joined by newlines as the agent does.
-fn command_parameter(
-    document_name: &str,
-    parameters: &BTreeMap<String, Vec<String>>,
-) -> Result<String, String> {
-    parameters
-        .get("command")
-        .filter(|values| values.iter().any(|value| !value.trim().is_empty()))
-        .map(|values| values.join("\n"))
-        .ok_or_else(|| format!("{document_name} needs a non-empty `command` parameter."))
+/// `separateOutputStream`: a bool or a string parsed as one; missing or "" is false, anything
+/// else fails the session (agent: constants_unix.go, func GetSeparateOutputStream;
+/// parameters.go, func ConvertToBool, which uses Go's strconv.ParseBool).
+fn separate_output_stream(linux: &Value) -> Result<bool, String> {
+    match &linux["separateOutputStream"] {
+        Value::Null => Ok(false),
+        Value::Bool(value) => Ok(*value),
+        Value::String(text) => match text.as_str() {
+            "" | "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            other => Err(format!(
+                "Failed to get separateOutputStream property: {other:?} is not a boolean."
+            )),
+        },
+        other => Err(format!(
+            "Failed to get separateOutputStream property: {other} is not a boolean."
+        )),
+    }
+}
+
+/// The stdout/stderr prefixes, checked against `^[0-9a-zA-Z\r\n_:-]{0,30}$` (agent: shell.go,
+/// func setSeparateOutputStreamProperties).
+fn separators(linux: &Value) -> Result<Separators, String> {
+    let prefix = |key: &str| -> Result<String, String> {
+        let text = linux[key].as_str().unwrap_or_default();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || "\r\n_:-".contains(c);
+        if text.chars().count() > 30 || !text.chars().all(allowed) {
+            return Err(format!("Invalid {key}: {text:?}"));
+        }
+        Ok(text.to_string())
+    };
+    Ok(Separators {
+        stdout_prefix: prefix("stdOutSeparatorPrefix")?,
+        stderr_prefix: prefix("stdErrSeparatorPrefix")?,
+    })
 }
 
 #[cfg(test)]
@@ -72,9 +137,18 @@ mod tests {
         BTreeMap::from([("command".to_string(), vec![command.to_string()])])
     }
 
+    fn fleet_with(properties: &str) -> Fleet {
+        let text = format!(
+            "[[documents]]\nname = \"gangway-exec\"\nsessionType = \"NonInteractiveCommands\"\n\
+             [documents.parameters.command]\ntype = \"String\"\n\
+             [documents.properties.linux]\ncommands = \"{{{{ command }}}}\"\n{properties}\n"
+        );
+        Fleet::from_toml(&text, "inline").unwrap()
+    }
+
     #[test]
     fn shell_is_the_default() {
-        let plan = plan_for("", &BTreeMap::new(), "/bin/bash").unwrap();
+        let plan = plan_for("", &BTreeMap::new(), "/bin/bash", &Fleet::generated(0)).unwrap();
         assert_eq!(
             plan.program,
             Program::Shell {
@@ -82,14 +156,47 @@ mod tests {
             }
         );
         assert_eq!(plan.handshake_session_type, None);
+        assert!(!plan.sends_exit_code);
     }
 
     #[test]
-    fn commands_need_their_parameter() {
-        let plan = plan_for(NON_INTERACTIVE_COMMAND, &params("date"), "/bin/sh").unwrap();
+    fn aws_non_interactive_command_is_split_and_merged_without_exit_code() {
+        let fleet = Fleet::generated(0);
+        let plan = plan_for(
+            "AWS-StartNonInteractiveCommand",
+            &params("sh -c 'exit 3'"),
+            "/bin/sh",
+            &fleet,
+        )
+        .unwrap();
         assert_eq!(plan.handshake_session_type, Some("NonInteractiveCommands"));
-        assert!(plan_for(INTERACTIVE_COMMAND, &BTreeMap::new(), "/bin/sh").is_err());
-        assert!(plan_for(INTERACTIVE_COMMAND, &params("  "), "/bin/sh").is_err());
+        assert!(!plan.sends_exit_code);
+        assert_eq!(
+            plan.program,
+            Program::Exec {
+                argv: vec!["sh".into(), "-c".into(), "exit 3".into()],
+                separators: None
+            }
+        );
+        let interactive = "AWS-StartInteractiveCommand";
+        // (A missing parameter never gets here: StartSession refuses it.)
+        assert!(plan_for(interactive, &params("  "), "/bin/sh", &fleet).is_err());
+    }
+
+    #[test]
+    fn separate_output_stream_comes_from_the_document_properties() {
+        let fleet = fleet_with("separateOutputStream = \"true\"\nstdErrSeparatorPrefix = \"E:\"");
+        let plan = plan_for("gangway-exec", &params("date"), "/bin/sh", &fleet).unwrap();
+        assert!(plan.sends_exit_code);
+        let Program::Exec { separators, .. } = plan.program else {
+            panic!("not exec");
+        };
+        assert_eq!(separators.unwrap().stderr_prefix, "E:");
+        let bad = fleet_with("separateOutputStream = \"yes\"");
+        let err = plan_for("gangway-exec", &params("date"), "/bin/sh", &bad).unwrap_err();
+        assert!(err.contains("separateOutputStream"), "{err}");
+        let bad = fleet_with("separateOutputStream = true\nstdOutSeparatorPrefix = \"a b\"");
+        assert!(plan_for("gangway-exec", &params("date"), "/bin/sh", &bad).is_err());
     }
 
     #[test]
@@ -98,6 +205,7 @@ mod tests {
             "AWS-StartPortForwardingSession",
             &BTreeMap::new(),
             "/bin/sh",
+            &Fleet::generated(0),
         );
         assert!(err.unwrap_err().contains("port forwarding"));
     }

@@ -15,7 +15,8 @@ pub enum Ending {
     MaxDuration(Duration),
     /// TerminateSession (or emulator shutdown), through the registry.
     Terminated(TerminateRequest),
-    /// The client sent Flag TerminateSession (PT 10, value 2) or a channel_closed.
+    /// The client sent a channel_closed (a TerminateSession Flag does not end a shell-type
+    /// session, §6.1).
     ClosedByClient,
     /// No websocket was attached for the grace period: nobody can resume any more.
     Abandoned(Duration),

@@ -72,16 +72,29 @@ impl SessionTask {
             .session
             .start_challenge(now, &data_key, nonces, challenge)
             .map_err(|err| fail(err.to_string()))?;
-        self.channel.kms = KmsStage::ChallengeSent;
+        self.channel.kms = KmsStage::ChallengeSent {
+            update_notice: self.setup.customer_message(&response.client_version),
+        };
         // The challenge gets its own 15 s (§4.2; agent: datachannel.go, func PerformHandshake).
         self.timers.set(Timer::Handshake, now + HANDSHAKE_WAIT);
         Ok(true)
     }
 
+    /// HandshakeComplete's CustomerMessage with KMS: the update notice, if any, then the KMS
+    /// sentence (§4.5; agent: datachannel.go, func buildHandshakeCompletePayload).
+    pub(super) fn kms_customer_message(&self) -> String {
+        match &self.channel.kms {
+            KmsStage::ChallengeSent { update_notice } => {
+                format!("{update_notice}{KMS_CUSTOMER_MESSAGE}")
+            }
+            _ => KMS_CUSTOMER_MESSAGE.to_string(),
+        }
+    }
+
     /// The reason a handshake wait ran out, by how far the handshake got.
     pub(super) fn handshake_timeout_reason(&self) -> String {
         match self.channel.kms {
-            KmsStage::ChallengeSent => {
+            KmsStage::ChallengeSent { .. } => {
                 "Handshake failed: the client did not answer the encryption challenge correctly."
                     .to_string()
             }

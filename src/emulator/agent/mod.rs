@@ -8,7 +8,8 @@
 //!   `task.rs` declares all of its state, `timers.rs` its deadlines.
 //! - `link.rs`: one attached websocket with its writer task.
 //! - `process.rs`, `reaper.rs`, `utf8_chunks.rs`: the shell or command, and its cleanup.
-//! - `documents.rs`, `ending.rs`: what a document runs, why a session ended.
+//! - `documents.rs`, `words.rs`, `ending.rs`: what a document runs (and how a command line
+//!   splits into words), why a session ended.
 
 pub mod directory;
 pub mod documents;
@@ -25,6 +26,7 @@ mod task;
 mod timers;
 mod upgrade;
 pub mod utf8_chunks;
+mod words;
 
 use std::path::PathBuf;
 

@@ -1,4 +1,5 @@
-//! The process behind a session: a shell or command on a PTY, or a command on pipes.
+//! The process behind a session: a shell or command on a PTY, or an exec'd command whose
+//! output goes to pipes or (merged) to a file.
 //!
 //! Every process gets three small tasks: output reader(s) that turn reads into UTF-8-safe
 //! payloads (`utf8_chunks.rs`), a control task that writes input and applies resizes and
@@ -21,9 +22,25 @@ use super::utf8_chunks::Utf8Chunker;
 /// Output payloads buffered between the readers and the session loop. Small, so a client
 /// that does not ack stops the readers, and the PTY then stops the shell (backpressure).
 const OUTPUT_QUEUE: usize = 16;
-/// One read takes up to this much output (then cut into ≤ 1024-byte payloads): a PTY read
-/// costs a flush of the tty flip buffer, so 1024-byte reads spent most of the agent's CPU.
+/// With the pace off (benchmarks only), one read takes up to this much output (then cut
+/// into ≤ 1024-byte payloads): a PTY read costs a flush of the tty flip buffer, so 1024-byte
+/// reads spent most of the agent's CPU.
 const OUTPUT_READ_BUFFER: usize = 16 * 1024;
+
+/// How the agent reads the process's output (protocol.md §0 item 16, §5.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AgentPace {
+    /// The real agent's pace: read at most 1024 bytes, send them, sleep 1 ms, read again
+    /// (agent: agent/session/shell/shell.go, func writePump). Caps output near 1 MiB/s.
+    #[default]
+    Agent,
+    /// Read as much as is there, no pause: only for benchmarks of gangway's own ceiling,
+    /// never for a test or figure that claims what AWS does.
+    Off,
+}
+
+/// The real agent's pause between two reads of the pty or TCP side (§5.3).
+pub const AGENT_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
 /// Queued input frames are joined into one PTY write up to about this size (one syscall and
 /// tty wakeup per batch instead of per frame).
 const INPUT_WRITE_BATCH: usize = 16 * 1024;
@@ -36,6 +53,8 @@ pub struct LaunchSpec {
     pub home: PathBuf,
     /// Shown in the prompt and set as HOSTNAME; already sanitised.
     pub host_name: String,
+    /// How output is read (the real agent's pace unless a benchmark turns it off).
+    pub pace: AgentPace,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,8 +63,21 @@ pub enum Program {
     Shell { path: String },
     /// `sh -c COMMAND` on a PTY (AWS-StartInteractiveCommand).
     PtyCommand { command: String },
-    /// `sh -c COMMAND` on pipes, stdout and stderr apart (AWS-StartNonInteractiveCommand).
-    PipedCommand { command: String },
+    /// NonInteractiveCommands: the command's words exec'd directly, no shell, no PTY, stdin
+    /// the null device (§6.2.1). Without separators stdout and stderr share one file that is
+    /// sent after the exit; with them they are two pipes, streamed live.
+    Exec {
+        argv: Vec<String>,
+        separators: Option<Separators>,
+    },
+}
+
+/// separateOutputStream's prefixes (empty: none), put before a read's bytes when it is the
+/// first non-empty one or the previous read ended in LF (§6.2.1).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Separators {
+    pub stdout_prefix: String,
+    pub stderr_prefix: String,
 }
 
 /// A chunk of output, at most 1024 bytes, never ending inside a UTF-8 sequence.
@@ -92,7 +124,14 @@ impl Process {
             }
             Program::Shell { path } => spawn_on_pty(spec, path, &[]),
             Program::PtyCommand { command } => spawn_on_pty(spec, "/bin/sh", &["-c", command]),
-            Program::PipedCommand { command } => spawn_piped(spec, command),
+            Program::Exec {
+                argv,
+                separators: Some(separators),
+            } => spawn_piped(spec, argv, separators),
+            Program::Exec {
+                argv,
+                separators: None,
+            } => spawn_merged(spec, argv),
         }
     }
 
@@ -195,60 +234,160 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
         .map_err(std::io::Error::other)?;
     let (reader, writer) = pty.into_split();
     let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
-    tokio::spawn(read_output(reader, output_tx, Output::Stdout));
+    tokio::spawn(read_output(
+        reader,
+        output_tx,
+        Output::Stdout,
+        String::new(),
+        spec.pace,
+    ));
     let (control, control_rx) = mpsc::unbounded_channel();
     let queued_input = Arc::new(AtomicUsize::new(0));
     tokio::spawn(pty_control(writer, control_rx, Arc::clone(&queued_input)));
-    Ok(finish_spawn(child, output, control, queued_input))
+    Ok(finish_spawn(
+        child,
+        output,
+        control,
+        queued_input,
+        ExitCode::Shell,
+        async {},
+    ))
 }
 
-fn spawn_piped(spec: &LaunchSpec, command: &str) -> std::io::Result<Process> {
-    let (program, arguments) =
-        own_host_name::command_line(&spec.host_name, "/bin/sh", &["-c", command]);
-    let mut child = tokio::process::Command::new(program)
+/// The exec'd command, with `stdout`/`stderr` as given: nothing inherited, no stdin, its own
+/// process group (so 0x03/0x1c and the reaper reach everything it started).
+fn exec_command(
+    spec: &LaunchSpec,
+    argv: &[String],
+    stdout: Stdio,
+    stderr: Stdio,
+) -> std::io::Result<tokio::process::Child> {
+    let (first, rest) = argv
+        .split_first()
+        .ok_or_else(|| std::io::Error::other("empty command"))?;
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let (program, arguments) = own_host_name::command_line(&spec.host_name, first, &rest);
+    tokio::process::Command::new(program)
         .args(arguments)
         .env_clear()
         .envs(session_env(spec, "/bin/sh"))
         .current_dir(&spec.home)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
         .process_group(0)
-        .spawn()?;
-    let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
-    if let Some(stdout) = child.stdout.take() {
-        tokio::spawn(read_output(stdout, output_tx.clone(), Output::Stdout));
-    }
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(read_output(stderr, output_tx, Output::Stderr));
-    }
-    let (control, control_rx) = mpsc::unbounded_channel();
-    let queued_input = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(piped_control(
-        child.id(),
-        control_rx,
-        Arc::clone(&queued_input),
-    ));
-    Ok(finish_spawn(child, output, control, queued_input))
+        .spawn()
 }
 
+/// separateOutputStream: stdout and stderr on their own pipes, streamed as they come, each
+/// with its prefix (agent: shell.go, funcs processCommandsWithOutputStreamSeparate,
+/// setupRoutineToWriteCmdPipelineOutput).
+fn spawn_piped(
+    spec: &LaunchSpec,
+    argv: &[String],
+    separators: &Separators,
+) -> std::io::Result<Process> {
+    let mut child = exec_command(spec, argv, Stdio::piped(), Stdio::piped())?;
+    let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
+    if let Some(stdout) = child.stdout.take() {
+        let prefix = separators.stdout_prefix.clone();
+        tokio::spawn(read_output(
+            stdout,
+            output_tx.clone(),
+            Output::Stdout,
+            prefix,
+            spec.pace,
+        ));
+    }
+    if let Some(stderr) = child.stderr.take() {
+        let prefix = separators.stderr_prefix.clone();
+        tokio::spawn(read_output(
+            stderr,
+            output_tx,
+            Output::Stderr,
+            prefix,
+            spec.pace,
+        ));
+    }
+    let (control, queued_input) = spawn_piped_control(child.id());
+    Ok(finish_spawn(
+        child,
+        output,
+        control,
+        queued_input,
+        ExitCode::Go,
+        async {},
+    ))
+}
+
+/// Without separateOutputStream: stdout and stderr both go to one file, and only once the
+/// command has exited is the file sent, all of it as Output (agent: shell.go, funcs
+/// processCommandsWithExec, writePump). The file is unlinked at once; a second descriptor
+/// reads it from the start.
+fn spawn_merged(spec: &LaunchSpec, argv: &[String]) -> std::io::Result<Process> {
+    let path = spec
+        .home
+        .join(format!(".gangway-output-{:016x}", rand::random::<u64>()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    let reader = std::fs::File::open(&path);
+    let _ = std::fs::remove_file(&path);
+    let reader = tokio::fs::File::from_std(reader?);
+    let child = exec_command(spec, argv, file.try_clone()?.into(), file.into())?;
+    let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
+    let (control, queued_input) = spawn_piped_control(child.id());
+    let send_file = read_output(reader, output_tx, Output::Stdout, String::new(), spec.pace);
+    Ok(finish_spawn(
+        child,
+        output,
+        control,
+        queued_input,
+        ExitCode::Go,
+        send_file,
+    ))
+}
+
+fn spawn_piped_control(pid: Option<u32>) -> (mpsc::UnboundedSender<Control>, Arc<AtomicUsize>) {
+    let (control, control_rx) = mpsc::unbounded_channel();
+    let queued_input = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(piped_control(pid, control_rx, Arc::clone(&queued_input)));
+    (control, queued_input)
+}
+
+/// How a signal death is reported.
+#[derive(Clone, Copy)]
+enum ExitCode {
+    /// 128 + signal, as a shell shows it in `$?` (only recorded: shells send no exit code).
+    Shell,
+    /// -1, Go's `ProcessState.ExitCode()`, which the agent sends as `EXIT_CODE: -1` (§6.2.1).
+    Go,
+}
+
+/// `after_exit` runs between the reaping and the exit report (merged output is sent then).
 fn finish_spawn(
     mut child: tokio::process::Child,
     output: mpsc::Receiver<Output>,
     control: mpsc::UnboundedSender<Control>,
     queued_input: Arc<AtomicUsize>,
+    signal_code: ExitCode,
+    after_exit: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Process {
     let pid = child.id().unwrap_or(0);
     let (exit_tx, exit) = oneshot::channel();
     // The waiter always runs to completion, so the child is reaped even if the session task
     // is gone by then.
     tokio::spawn(async move {
-        // A signal death reads as 128 + signal, as a shell reports it in `$?`.
         let code = child.wait().await.ok().and_then(|status| {
-            status
-                .code()
-                .or_else(|| status.signal().map(|sig| 128 + sig))
+            status.code().or_else(|| {
+                status.signal().map(|sig| match signal_code {
+                    ExitCode::Shell => 128 + sig,
+                    ExitCode::Go => -1,
+                })
+            })
         });
+        after_exit.await;
         let _ = exit_tx.send(code);
     });
     Process {
@@ -261,20 +400,44 @@ fn finish_spawn(
 }
 
 /// Reads until EOF (or EIO, which is how a PTY reports that every slave fd closed).
+/// `prefix` (may be empty) goes before the first non-empty read and before every read that
+/// follows one ending in LF: per read, not per line, as the agent does it (§6.2.1).
+/// With [`AgentPace::Agent`] each read takes at most one payload's worth and is followed by
+/// a 1 ms pause, like the real agent's writePump (shell.go); the chunker keeps a payload
+/// ≤ 1024 bytes by shrinking the read where the agent would carry a split UTF-8 sequence.
 async fn read_output<R: AsyncRead + Unpin>(
     mut reader: R,
     sink: mpsc::Sender<Output>,
     wrap: fn(Vec<u8>) -> Output,
+    prefix: String,
+    pace: AgentPace,
 ) {
     let mut chunker = Utf8Chunker::default();
     let mut buffer = vec![0u8; OUTPUT_READ_BUFFER];
+    let mut at_line_start = true;
+    let mut prefixed = Vec::new();
     loop {
-        let read = match reader.read(&mut buffer).await {
+        let limit = match pace {
+            AgentPace::Agent => chunker.read_budget(),
+            AgentPace::Off => OUTPUT_READ_BUFFER,
+        };
+        let read = match reader.read(&mut buffer[..limit]).await {
             Ok(0) | Err(_) => break,
             Ok(read) => read,
         };
+        let mut data = &buffer[..read];
+        if !prefix.is_empty() {
+            let starts_line = at_line_start;
+            at_line_start = data.ends_with(b"\n");
+            if starts_line {
+                prefixed.clear();
+                prefixed.extend_from_slice(prefix.as_bytes());
+                prefixed.extend_from_slice(data);
+                data = &prefixed;
+            }
+        }
         // Payloads stay ≤ 1024 bytes (§5.3); only the read syscall is larger.
-        let mut rest = &buffer[..read];
+        let mut rest = data;
         while !rest.is_empty() {
             let (now, later) = rest.split_at(rest.len().min(chunker.read_budget()));
             rest = later;
@@ -282,6 +445,9 @@ async fn read_output<R: AsyncRead + Unpin>(
             if !payload.is_empty() && sink.send(wrap(payload)).await.is_err() {
                 return;
             }
+        }
+        if pace == AgentPace::Agent {
+            tokio::time::sleep(AGENT_READ_PAUSE).await;
         }
     }
     let rest = chunker.finish();
@@ -345,11 +511,12 @@ async fn piped_control(
         let (Control::Input(bytes), Some(pid)) = (request, pid) else {
             continue;
         };
-        if bytes.contains(&0x03) {
-            reaper::signal_group(pid, Signal::SIGINT);
-        }
-        if bytes.contains(&0x1c) {
-            reaper::signal_group(pid, Signal::SIGQUIT);
+        // The first of the two bytes wins (agent: shell_unix.go, func
+        // InputStreamMessageHandler).
+        match bytes.iter().find(|&&b| b == 0x03 || b == 0x1c) {
+            Some(0x03) => reaper::signal_group(pid, Signal::SIGINT),
+            Some(_) => reaper::signal_group(pid, Signal::SIGQUIT),
+            None => {}
         }
     }
 }

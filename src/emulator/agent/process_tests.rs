@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::process::{LaunchSpec, Output, Process, Program};
+use super::process::{AgentPace, LaunchSpec, Output, Process, Program, Separators};
 use super::reaper::process_exists;
 
 fn spec(program: Program) -> LaunchSpec {
@@ -11,6 +11,7 @@ fn spec(program: Program) -> LaunchSpec {
         program,
         home,
         host_name: "web-1".into(),
+        pace: AgentPace::Agent,
     }
 }
 
@@ -90,10 +91,12 @@ async fn killing_reaps_the_shell_and_its_background_jobs() {
     panic!("shell {shell_pid} or background {background} still exists");
 }
 
-#[tokio::test]
-async fn piped_command_separates_stdout_stderr_and_reports_exit_code() {
-    let command = "echo out; echo err >&2; exit 3".to_string();
-    let mut child = Process::spawn(&spec(Program::PipedCommand { command })).unwrap();
+fn sh_c(script: &str, separators: Option<Separators>) -> Program {
+    let argv = ["sh", "-c", script].map(str::to_string).to_vec();
+    Program::Exec { argv, separators }
+}
+
+async fn collect(child: &mut Process) -> (Vec<u8>, Vec<u8>) {
     let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
     while let Some(output) = child.next_output().await {
         match output {
@@ -101,7 +104,39 @@ async fn piped_command_separates_stdout_stderr_and_reports_exit_code() {
             Output::Stderr(bytes) => stderr.extend(bytes),
         }
     }
-    assert_eq!(stdout, b"out\n");
+    (stdout, stderr)
+}
+
+#[tokio::test]
+async fn separate_streams_keep_stderr_apart_with_prefixes_and_report_exit_code() {
+    let separators = Separators {
+        stdout_prefix: "O:".into(),
+        stderr_prefix: String::new(),
+    };
+    let script = "echo out; echo err >&2; exit 3";
+    let mut child = Process::spawn(&spec(sh_c(script, Some(separators)))).unwrap();
+    let (stdout, stderr) = collect(&mut child).await;
+    assert_eq!(stdout, b"O:out\n");
     assert_eq!(stderr, b"err\n");
+    assert_eq!(child.wait_exit().await, Some(3));
+}
+
+#[tokio::test]
+async fn merged_output_comes_only_after_the_exit() {
+    let script = "echo out; echo err >&2; sleep 0.3; echo late; exit 3";
+    let mut child = Process::spawn(&spec(sh_c(script, None))).unwrap();
+    let started = std::time::Instant::now();
+    let first = child.next_output().await.unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "output before exit"
+    );
+    let Output::Stdout(mut stdout) = first else {
+        panic!("stderr in merged mode");
+    };
+    let (rest, stderr) = collect(&mut child).await;
+    stdout.extend(rest);
+    assert_eq!(stdout, b"out\nerr\nlate\n");
+    assert!(stderr.is_empty());
     assert_eq!(child.wait_exit().await, Some(3));
 }

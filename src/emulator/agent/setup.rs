@@ -8,7 +8,7 @@ use super::process::{LaunchSpec, Program};
 use crate::emulator::faults::{FaultInjector, FaultSpec};
 use crate::emulator::sessions::SessionRecord;
 use crate::emulator::state::EmulatorState;
-use crate::proto::{SeededIds, Session, SessionConfig};
+use crate::proto::{AGENT_RESEND_TICK, ResendPolicy, SeededIds, Session, SessionConfig, version};
 
 pub(super) struct SessionSetup {
     /// Err: why the session cannot run (sent as the channel_closed Output).
@@ -30,7 +30,12 @@ impl SessionSetup {
             .iter()
             .find(|i| i.id == record.target);
         let shell = instance.map_or("/bin/sh", |i| i.shell.as_str());
-        let plan = documents::plan_for(&record.document_name, &record.parameters, shell);
+        let plan = documents::plan_for(
+            &record.document_name,
+            &record.parameters,
+            shell,
+            state.fleet(),
+        );
         let program = plan.as_ref().map_or_else(
             |_| Program::Shell { path: shell.into() },
             |plan| plan.program.clone(),
@@ -39,6 +44,7 @@ impl SessionSetup {
             program,
             home: super::homes_root().join(super::file_name_safe(&record.target)),
             host_name: super::host_name(instance.and_then(|i| i.name()), &record.target),
+            pace: state.config.agent_pace,
         };
         let agent_version = instance
             .map(|i| i.agent_version.clone())
@@ -47,7 +53,7 @@ impl SessionSetup {
         // Port sessions are never encrypted (§4.1), and the emulator refuses them anyway.
         let kms_key_id = Some(state.fleet().preferences.kms_key_id.clone())
             .filter(|key| !key.is_empty() && plan.is_ok());
-        let session_type = session_type_of(&record.document_name, plan.as_ref().ok());
+        let session_type = session_type_of(plan.as_ref().ok());
         Self {
             plan,
             launch,
@@ -65,22 +71,48 @@ impl SessionSetup {
     }
 }
 
-/// The document's sessionType (§6): what the SessionType action carries.
-fn session_type_of(document_name: &str, plan: Option<&documents::SessionPlan>) -> &'static str {
-    match plan.and_then(|plan| plan.handshake_session_type) {
-        Some(session_type) => session_type,
-        None if document_name == documents::INTERACTIVE_COMMAND => "InteractiveCommands",
+/// The document's sessionType (§6): what the SessionType action carries. Commands on a pty
+/// come from InteractiveCommands documents, a shell from Standard_Stream.
+fn session_type_of(plan: Option<&SessionPlan>) -> &'static str {
+    match plan {
+        Some(plan) => match (plan.handshake_session_type, &plan.program) {
+            (Some(session_type), _) => session_type,
+            (None, Program::PtyCommand { .. }) => "InteractiveCommands",
+            (None, _) => "Standard_Stream",
+        },
         None => "Standard_Stream",
     }
 }
 
-/// The proto session in the agent role, with ids from OS randomness.
-pub(super) fn agent_session(session_id: &str, window: usize, now: Instant) -> Session {
+impl SessionSetup {
+    /// HandshakeComplete's CustomerMessage (§4.5), decided on the ClientVersion of the
+    /// HandshakeResponse and never on OpenDataChannel's (§0 item 7, quirk 29; agent:
+    /// datachannel.go, func buildHandshakeCompletePayload): old clients are told to update
+    /// when a NonInteractiveCommands session separates its output streams (§6.2.1).
+    pub(super) fn customer_message(&self, client_version: &str) -> String {
+        let separate_output = self.plan.as_ref().is_ok_and(|plan| {
+            plan.handshake_session_type == Some("NonInteractiveCommands") && plan.sends_exit_code
+        });
+        if separate_output && version::wants_update_notice(client_version) {
+            version::UPDATE_NOTICE.to_owned()
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// The proto session in the agent role, with ids from OS randomness, resending like the real
+/// agent: the oldest unacked frame only, once per 100 ms tick, nothing replayed on a resume
+/// (protocol.md §0 items 17–18; agent: datachannel.go, func ResendStreamDataMessageScheduler).
+pub(super) fn agent_session(session_id: &str, buffer_limit: usize, now: Instant) -> Session {
     let unix_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
     let config = SessionConfig {
-        outgoing_capacity: window,
+        outgoing_capacity: buffer_limit,
+        resend: ResendPolicy::HeadOnly {
+            tick: AGENT_RESEND_TICK,
+        },
         ..SessionConfig::agent(session_id)
     };
     Session::new(

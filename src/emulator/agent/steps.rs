@@ -7,12 +7,12 @@ use std::time::Instant;
 use super::ending::Ending;
 use super::link::OUTBOX_HIGH_WATER;
 use super::process::{Output, Process};
-use super::task::{DRAIN_STALL, EXIT_LINGER, HANDSHAKE_WAIT, SessionTask};
+use super::task::{DRAIN_WAIT, EXIT_LINGER, HANDSHAKE_WAIT, SessionTask};
 use super::timers::Timer;
 use super::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::emulator::faults::Direction;
 use crate::proto::{
-    Event, HandshakeComplete, HandshakeRequest, PayloadFlag, RequestedClientAction, TerminalSize,
+    Event, HandshakeComplete, HandshakeRequest, RequestedClientAction, TerminalSize,
 };
 
 /// The AgentVersion advertised in handshakes when the fleet gives none usable (§4.3).
@@ -129,7 +129,7 @@ impl SessionTask {
                 self.detach(now);
                 None
             }
-            // The drain gives up in `check_finished`, which first re-arms it on progress.
+            // The drain gives up in `check_finished`.
             Timer::DrainStall => None,
         }
     }
@@ -159,9 +159,14 @@ impl SessionTask {
                     process.resize(clamp_dimension(rows), clamp_dimension(cols));
                 }
             }
-            Event::Flag(PayloadFlag::TerminateSession) | Event::ChannelClosed(_) => {
-                return Some(Ending::ClosedByClient);
+            // Every session the emulator runs is shell-type (Standard_Stream,
+            // InteractiveCommands, NonInteractiveCommands): the proto session has acked the
+            // Flag, and it is ignored, TerminateSession included; only Port sessions end on
+            // it (§6.1, quirk 26; agent: shell/shell_unix.go, func InputStreamMessageHandler).
+            Event::Flag(flag) => {
+                tracing::debug!(session_id = %self.record.id, ?flag, "flag ignored by a shell-type session");
             }
+            Event::ChannelClosed(_) => return Some(Ending::ClosedByClient),
             Event::HandshakeResponded(response) => {
                 self.timers.stop(Timer::Handshake);
                 if !response.all_succeeded() {
@@ -171,13 +176,16 @@ impl SessionTask {
                 // With KMS the challenge comes first; HandshakeComplete after it (§4.6).
                 match self.start_kms_challenge(&response, now) {
                     Ok(true) => return None,
-                    Ok(false) => return self.complete_handshake(now, String::new()),
+                    Ok(false) => {
+                        let message = self.setup.customer_message(&response.client_version);
+                        return self.complete_handshake(now, message);
+                    }
                     Err(ending) => return Some(ending),
                 }
             }
             Event::ChallengeVerified => {
                 self.timers.stop(Timer::Handshake);
-                let message = super::KMS_CUSTOMER_MESSAGE.to_string();
+                let message = self.kms_customer_message();
                 return self.complete_handshake(now, message);
             }
             Event::EncryptionFailed(reason) => {
@@ -270,6 +278,16 @@ impl SessionTask {
                     drained = true;
                     break;
                 };
+                if client
+                    .faults
+                    .as_mut()
+                    .is_some_and(|f| f.cuts_socket(&frame))
+                {
+                    // The frame and everything still queued for this socket go with it.
+                    tracing::debug!(session_id = %self.record.id, "fault injection: cutting the websocket");
+                    self.detach(now);
+                    return;
+                }
                 match client.faults.as_mut() {
                     Some(faults) => faults.apply(Direction::ToClient, frame, &mut link.outbox),
                     None => link.outbox.push_back(frame),
@@ -311,18 +329,20 @@ impl SessionTask {
     }
 
     /// After the process exited and its output was handed to the session: the exit code
-    /// (non-interactive commands), then the drain (§6.1, §7.3), then the end.
+    /// (separateOutputStream commands only), then the drain (§6.1, §7.3), then the end.
     fn check_finished(&mut self, now: Instant) -> Option<Ending> {
         let code = self.process.exit?;
         if !self.process.output_done || self.process.pending_output.is_some() {
             return None;
         }
         let channel = &mut self.channel;
+        // Only NonInteractiveCommands with separateOutputStream sends one; a shell's status
+        // is never read (quirk 27; agent: shell.go, funcs sendExitCode, executeCommandsWithPty).
         if self
             .setup
             .plan
             .as_ref()
-            .is_ok_and(|plan| plan.handshake_session_type.is_some())
+            .is_ok_and(|plan| plan.sends_exit_code)
             && !channel.exit_code_sent
         {
             if channel
@@ -338,10 +358,10 @@ impl SessionTask {
         if unacked == 0 {
             return Some(Ending::ProcessExited { code });
         }
-        if self.timers.get(Timer::DrainStall).is_none() || unacked < channel.last_unacked {
-            self.timers.set(Timer::DrainStall, now + DRAIN_STALL);
+        // 2 s in all, progress or not (§0 item 20).
+        if self.timers.get(Timer::DrainStall).is_none() {
+            self.timers.set(Timer::DrainStall, now + DRAIN_WAIT);
         }
-        channel.last_unacked = unacked;
         let stalled = self.timers.is_expired(Timer::DrainStall, now);
         (stalled && self.client.link.is_some()).then_some(Ending::ProcessExited { code })
     }

@@ -21,6 +21,7 @@ use super::link::{AgentSocket, Incoming, Link};
 use super::process::{Output, Process, ProcessEvent};
 use super::setup::{self, SessionSetup};
 use super::timers::{Timer, TimerTable};
+use super::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::emulator::faults::{Direction, FaultInjector};
 use crate::emulator::sessions::{SessionRecord, TerminateRequest};
 use crate::emulator::state::EmulatorState;
@@ -29,14 +30,18 @@ use crate::proto::Session;
 /// How long output may keep coming after the shell exited (background jobs holding the
 /// PTY) before everything left in its session is killed.
 pub(super) const EXIT_LINGER: Duration = Duration::from_secs(1);
-/// The pre-close drain: wait at most this long without an ack making progress. The reference
-/// agent waits at most 2 s in all (§7.3).
-pub(super) const DRAIN_STALL: Duration = Duration::from_secs(5);
-/// Unacknowledged output messages in flight. The proto default (4096) lets frames queue so
-/// long behind a slow client (debug builds, 50 sessions on 2 cores) that the RTO, capped at
-/// 1 s (§5.3), fires for frames still in transit: in the 64 MiB test under faults, 256
-/// gave 4x the needed retransmissions, 128 none spurious at the same speed.
-const AGENT_WINDOW_MESSAGES: usize = 128;
+/// The pre-close drain: the real agent gives its outgoing buffer at most 2 s in all to empty
+/// before Terminating (§0 item 20, §6.1; agent: shell/shell.go, func executeCommandsWithPty).
+/// The emulator restarts the wait when a client resumes meanwhile (`attach`).
+pub(super) const DRAIN_WAIT: Duration = Duration::from_secs(2);
+/// The real agent has no send window (§0 item 16, §5.3): what it reads is sent at once. This
+/// bound on unacknowledged output (8 MiB of 1 KiB messages) is an emulator limit, not protocol
+/// behaviour: it keeps a client that never acks from growing the emulator's memory without
+/// end (the real agent buffers up to 100 000 messages, then sends without buffering). When it
+/// is reached the emulator stops reading the process, as backpressure. It stays below
+/// gangway's reorder capacity (10 000) so a gap never makes the client drop frames.
+const AGENT_BUFFER_LIMIT_BYTES: usize = 8 << 20;
+const AGENT_BUFFER_LIMIT_MESSAGES: usize = AGENT_BUFFER_LIMIT_BYTES / MAX_OUTPUT_CHUNK;
 /// At most this many already-received frames are handled in one pass of the loop.
 const READY_FRAMES_PER_PASS: usize = 128;
 /// Input waiting for the process beyond which more input is refused unacked, the
@@ -69,23 +74,22 @@ pub(super) struct SessionTask {
 /// The data channel in the agent role, and how far its ending has got.
 pub(super) struct Channel {
     pub(super) session: Session,
-    /// The exit code went out (non-interactive commands, §6.1).
+    /// The exit code went out (separateOutputStream commands only, §6.2.1).
     pub(super) exit_code_sent: bool,
-    /// Unacknowledged messages when the drain last looked: fewer now means progress (§7.3).
-    pub(super) last_unacked: usize,
     /// How far KMS encryption got (§4.6, `kms.rs`).
     pub(super) kms: KmsStage,
 }
 
 /// The KMS part of the handshake (§4.6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum KmsStage {
     /// No KMS in this session.
     Off,
     /// KMSEncryption was requested; the HandshakeResponse has not come.
     AwaitingResponse,
-    /// The data key decrypted, EncChallengeRequest sent.
-    ChallengeSent,
+    /// The data key decrypted, EncChallengeRequest sent. `update_notice` is the first part
+    /// of the CustomerMessage, decided on the HandshakeResponse's ClientVersion (§4.5).
+    ChallengeSent { update_notice: String },
 }
 
 /// The shell or command, once started, and what is left of its output.
@@ -151,7 +155,7 @@ impl SessionTask {
         let now = Instant::now();
         let setup = SessionSetup::new(&state, &record);
         let faults = setup::fault_injector(&state.config.faults, &record.id);
-        let session = setup::agent_session(&record.id, AGENT_WINDOW_MESSAGES, now);
+        let session = setup::agent_session(&record.id, AGENT_BUFFER_LIMIT_MESSAGES, now);
         let receiver = state.sessions.subscribe_terminate(&record.id);
         let open = receiver.is_some();
         let receiver = receiver.unwrap_or_else(|| watch::channel(None).1);
@@ -169,7 +173,6 @@ impl SessionTask {
             channel: Channel {
                 session,
                 exit_code_sent: false,
-                last_unacked: 0,
                 kms: KmsStage::Off,
             },
             process: ProcessSide::default(),
@@ -242,8 +245,8 @@ impl SessionTask {
         }
     }
 
-    /// A new socket for this session: replaces any old one (closing its TCP connection)
-    /// and makes every unacknowledged frame due again.
+    /// A new socket for this session: replaces any old one (closing its TCP connection).
+    /// Unacknowledged frames are left to the head-only resend, as in the real agent (§7.4).
     pub(super) fn attach(&mut self, socket: AgentSocket, now: Instant) {
         let client = &mut self.client;
         client.link = Some(Link::new(socket));
@@ -254,13 +257,17 @@ impl SessionTask {
             faults.forget_held();
         }
         if client.attached_once {
+            if let Some(faults) = client.faults.as_mut() {
+                faults.on_resume();
+            }
+            // A no-op for the agent's head-only resend: nothing is replayed (§7.4).
             self.channel.session.handle_reconnect(now);
             tracing::info!(session_id = %self.record.id, "client resumed the data channel");
         }
         client.attached_once = true;
         self.timers.stop(Timer::Detached);
         if self.timers.get(Timer::DrainStall).is_some() {
-            self.timers.set(Timer::DrainStall, now + DRAIN_STALL);
+            self.timers.set(Timer::DrainStall, now + DRAIN_WAIT);
         }
         self.state.sessions.mark_attached(&self.record.id);
     }
@@ -280,6 +287,16 @@ impl SessionTask {
     fn on_incoming(&mut self, incoming: Incoming, now: Instant) {
         match incoming {
             Incoming::Frame(frame) => {
+                if self
+                    .client
+                    .faults
+                    .as_mut()
+                    .is_some_and(|f| f.cuts_socket(&frame))
+                {
+                    tracing::debug!(session_id = %self.record.id, "fault injection: cutting the websocket");
+                    self.detach(now);
+                    return;
+                }
                 let mut frames = VecDeque::new();
                 match self.client.faults.as_mut() {
                     Some(faults) => faults.apply(Direction::FromClient, frame, &mut frames),

@@ -22,7 +22,7 @@ pub(super) enum Timer {
     Linger,
     /// `cut-every` fault injection: when the attached websocket is cut.
     Cut,
-    /// The pre-close drain (§7.3): no ack made progress for this long.
+    /// The pre-close drain (§6.1): its 2 s are over, acked or not.
     DrainStall,
 }
 

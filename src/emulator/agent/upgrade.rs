@@ -151,6 +151,7 @@ async fn serve_socket(
         Err(err) => return refuse(socket, &session_id, &err.to_string(), permit).await,
     };
     drop(permit);
+    // Logged only: like the real agent, version decisions read the HandshakeResponse (§4.4.1).
     tracing::info!(%session_id, client_version = ?open.client_version, "data channel opened");
     let accepted = state
         .agents

@@ -85,6 +85,7 @@ impl Fleet {
             preferences: Preferences::default(),
             images: standard_images(),
             instances: SPECS.iter().enumerate().map(demo_instance).collect(),
+            documents: super::documents::aws_command_documents(),
             faults: FaultSpec::default(),
             kms_keys: Vec::new(),
         }

@@ -10,9 +10,10 @@ use std::time::{Duration, SystemTime};
 
 use toml::Spanned;
 
+use super::documents::{COMMAND_SESSION_TYPES, SessionDocument, aws_command_documents};
 use super::file_schema::{
-    FleetFile, InstanceFile, KmsKeyFile, PingFile, PreferencesFile, RoleFile, ShellFile, StateFile,
-    UserFile,
+    DocumentFile, FleetFile, InstanceFile, KmsKeyFile, PingFile, PreferencesFile, RoleFile,
+    ShellFile, StateFile, UserFile,
 };
 use super::generated::{AMAZON_LINUX, standard_images};
 use super::{
@@ -131,14 +132,70 @@ fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
         instances.push(instance_from_file(index, instance));
     }
     let kms_keys = kms_keys(file.kms_keys, locator)?;
+    let documents = documents(file.documents, locator)?;
     Ok(Fleet {
         users,
         preferences,
         images,
         instances,
+        documents,
         faults,
         kms_keys,
     })
+}
+
+/// AWS's command documents plus the file's own. Names AWS reserves (`AWS-`, `SSM-`, `Amazon`)
+/// cannot be redefined, as CreateDocument refuses them too.
+fn documents(
+    files: Vec<DocumentFile>,
+    locator: &Locator<'_>,
+) -> Result<Vec<SessionDocument>, FleetError> {
+    let mut documents = aws_command_documents();
+    for file in files {
+        let name = file.name.get_ref();
+        let reserved = ["AWS-", "SSM-", "Amazon"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix));
+        let valid_name = (3..=128).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        if reserved || !valid_name {
+            let message = "a document name is 3-128 of a-z A-Z 0-9 _ . - and may not start with AWS-, SSM- or Amazon";
+            return Err(locator.error(Some(file.name.span()), Some("name"), message));
+        }
+        if documents.iter().any(|known| known.name == *name) {
+            let message = "duplicate document name";
+            return Err(locator.error(Some(file.name.span()), Some("name"), message));
+        }
+        let session_type = file.session_type.get_ref();
+        if !COMMAND_SESSION_TYPES.contains(&session_type.as_str()) {
+            let message = "sessionType must be InteractiveCommands or NonInteractiveCommands (the emulator's agent runs no port sessions; Standard_Stream documents hold preferences)";
+            let span = Some(file.session_type.span());
+            return Err(locator.error(span, Some("sessionType"), message));
+        }
+        let span = file.properties.span();
+        let to_json = |table: toml::Table| serde_json::to_value(table).unwrap_or_default();
+        let properties = to_json(file.properties.into_inner());
+        if !properties
+            .as_object()
+            .is_some_and(|p| p.contains_key("linux"))
+        {
+            let message = "properties need a `linux` table (commands, separateOutputStream, …)";
+            return Err(locator.error(Some(span), Some("properties"), message));
+        }
+        documents.push(SessionDocument {
+            name: file.name.into_inner(),
+            content: serde_json::json!({
+                "schemaVersion": "1.0",
+                "description": file.description,
+                "sessionType": file.session_type.into_inner(),
+                "parameters": to_json(file.parameters),
+                "properties": properties,
+            }),
+        });
+    }
+    Ok(documents)
 }
 
 fn kms_keys(files: Vec<KmsKeyFile>, locator: &Locator<'_>) -> Result<Vec<KmsKey>, FleetError> {

@@ -22,6 +22,8 @@ pub(super) struct FleetFile {
     pub(super) images: Vec<ImageFile>,
     #[serde(default)]
     pub(super) instances: Vec<InstanceFile>,
+    #[serde(default)]
+    pub(super) documents: Vec<DocumentFile>,
     /// KMS keys for encrypted sessions (`preferences.kms_key_id` names one).
     #[serde(default)]
     pub(super) kms_keys: Vec<KmsKeyFile>,
@@ -43,6 +45,20 @@ pub(super) struct KmsKeyFile {
 
 fn default_enabled() -> bool {
     true
+}
+
+/// A custom session document, with the keys of the SSM document schema (protocol.md §8).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DocumentFile {
+    pub(super) name: Spanned<String>,
+    #[serde(default)]
+    pub(super) description: String,
+    #[serde(rename = "sessionType")]
+    pub(super) session_type: Spanned<String>,
+    #[serde(default)]
+    pub(super) parameters: toml::Table,
+    pub(super) properties: Spanned<toml::Table>,
 }
 
 #[derive(Default, Deserialize)]

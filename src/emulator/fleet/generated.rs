@@ -62,6 +62,7 @@ impl Fleet {
             preferences: Preferences::default(),
             images: standard_images(),
             instances: (0..count).map(generated_instance).collect(),
+            documents: super::documents::aws_command_documents(),
             faults: FaultSpec::default(),
             kms_keys: Vec::new(),
         }

@@ -4,6 +4,7 @@
 //! fleet (`demo.rs`). Immutable once the emulator runs.
 
 mod demo;
+pub mod documents;
 mod file;
 mod file_schema;
 mod generated;
@@ -27,6 +28,8 @@ pub struct Fleet {
     pub preferences: Preferences,
     pub images: Vec<Image>,
     pub instances: Vec<FleetInstance>,
+    /// Command session documents: AWS's own and the fleet file's `[[documents]]`.
+    pub documents: Vec<documents::SessionDocument>,
     /// Fault injection from the fleet file; `--faults` replaces it.
     pub faults: crate::emulator::faults::FaultSpec,
     /// KMS keys (`[[kms_keys]]`), the emulator's KMS starts with these.
@@ -305,6 +308,12 @@ impl Fleet {
 
     pub fn instance(&self, id: &str) -> Option<&FleetInstance> {
         self.instances.iter().find(|instance| instance.id == id)
+    }
+
+    /// A command session document by name (not SSM-SessionManagerRunShell, whose content
+    /// is the preferences).
+    pub fn session_document(&self, name: &str) -> Option<&documents::SessionDocument> {
+        self.documents.iter().find(|document| document.name == name)
     }
 
     pub fn image(&self, id: &str) -> Option<&Image> {

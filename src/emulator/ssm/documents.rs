@@ -8,11 +8,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{Call, SsmError, epoch_seconds};
+use crate::emulator::fleet::Fleet;
+use crate::emulator::fleet::documents::SessionDocument as FleetDocument;
 use crate::emulator::state::EmulatorState;
 
 pub const RUN_SHELL: &str = "SSM-SessionManagerRunShell";
-const INTERACTIVE: &str = "AWS-StartInteractiveCommand";
-const NON_INTERACTIVE: &str = "AWS-StartNonInteractiveCommand";
 /// Port documents AWS has; the emulator's agent does not forward ports.
 const PORT_DOCUMENTS: [&str; 3] = [
     "AWS-StartPortForwardingSession",
@@ -20,41 +20,41 @@ const PORT_DOCUMENTS: [&str; 3] = [
     "AWS-StartSSHSession",
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionDocument {
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SessionDocument<'a> {
     RunShell,
-    InteractiveCommand,
-    NonInteractiveCommand,
+    /// AWS's command documents and the fleet file's own (`fleet/documents.rs`).
+    Command(&'a FleetDocument),
 }
 
-impl SessionDocument {
+impl<'a> SessionDocument<'a> {
     /// The documents a session may use; port forwarding is refused with a clear reason.
-    pub fn for_start_session(name: &str) -> Result<Self, SsmError> {
-        match name {
-            RUN_SHELL => Ok(Self::RunShell),
-            INTERACTIVE => Ok(Self::InteractiveCommand),
-            NON_INTERACTIVE => Ok(Self::NonInteractiveCommand),
-            port if PORT_DOCUMENTS.contains(&port) => Err(SsmError::new(
-                "InvalidDocument",
-                format!("{port}: port forwarding is not supported by the gangway emulator"),
-            )),
-            other => Err(no_such_document(other)),
+    pub fn for_start_session(name: &str, fleet: &'a Fleet) -> Result<Self, SsmError> {
+        if name == RUN_SHELL {
+            return Ok(Self::RunShell);
         }
+        if let Some(document) = fleet.session_document(name) {
+            return Ok(Self::Command(document));
+        }
+        if PORT_DOCUMENTS.contains(&name) {
+            return Err(SsmError::new(
+                "InvalidDocument",
+                format!("{name}: port forwarding is not supported by the gangway emulator"),
+            ));
+        }
+        Err(no_such_document(name))
     }
 
-    /// The command documents need their `command` parameter; the shell takes none.
+    /// Only the document's own parameters, and every one without a default.
     pub fn check_parameters(
         self,
         parameters: &BTreeMap<String, Vec<String>>,
     ) -> Result<(), SsmError> {
-        let allowed: &[&str] = match self {
-            Self::RunShell => &[],
-            Self::InteractiveCommand | Self::NonInteractiveCommand => &["command"],
+        let declared = match self {
+            Self::RunShell => BTreeMap::new(),
+            Self::Command(document) => document.parameters(),
         };
-        if let Some(unknown) = parameters
-            .keys()
-            .find(|key| !allowed.contains(&key.as_str()))
-        {
+        if let Some(unknown) = parameters.keys().find(|key| !declared.contains_key(*key)) {
             return Err(SsmError::new(
                 "InvalidParameters",
                 format!(
@@ -63,14 +63,16 @@ impl SessionDocument {
                 ),
             ));
         }
-        let has_command = parameters
-            .get("command")
-            .is_some_and(|values| values.iter().any(|v| !v.is_empty()));
-        if !allowed.is_empty() && !has_command {
-            return Err(SsmError::new(
-                "InvalidParameters",
-                "The document requires the parameter command.",
-            ));
+        for (name, required) in declared {
+            let given = parameters
+                .get(&name)
+                .is_some_and(|values| values.iter().any(|v| !v.is_empty()));
+            if required && !given {
+                return Err(SsmError::new(
+                    "InvalidParameters",
+                    format!("The document requires the parameter {}.", printable(&name)),
+                ));
+            }
         }
         Ok(())
     }
@@ -96,9 +98,10 @@ pub struct GetDocumentRequest {
 pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Value, SsmError> {
     let content = match request.name.as_str() {
         RUN_SHELL => preferences_document(call.state),
-        INTERACTIVE => command_document("InteractiveCommands"),
-        NON_INTERACTIVE => command_document("NonInteractiveCommands"),
-        other => return Err(no_such_document(other)),
+        other => match call.state.fleet().session_document(other) {
+            Some(document) => document.content.clone(),
+            None => return Err(no_such_document(other)),
+        },
     };
     Ok(json!({
         "Name": request.name,
@@ -135,20 +138,6 @@ fn preferences_document(state: &EmulatorState) -> Value {
             "runAsEnabled": preferences.run_as_enabled,
             "runAsDefaultUser": preferences.run_as_default_user,
             "shellProfile": { "windows": "", "linux": preferences.shell_profile_linux },
-        },
-    })
-}
-
-fn command_document(session_type: &str) -> Value {
-    json!({
-        "schemaVersion": "1.0",
-        "description": "Document to run a single command in a session",
-        "sessionType": session_type,
-        "parameters": {
-            "command": { "type": "String", "description": "The command to run." },
-        },
-        "properties": {
-            "linux": { "commands": "{{ command }}", "runAsElevated": false },
         },
     })
 }

@@ -56,7 +56,8 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
     let document_name = request
         .document_name
         .unwrap_or_else(|| documents::RUN_SHELL.to_owned());
-    SessionDocument::for_start_session(&document_name)?.check_parameters(&request.parameters)?;
+    SessionDocument::for_start_session(&document_name, call.state.fleet())?
+        .check_parameters(&request.parameters)?;
     authorize_target(call, target)?;
     let (record, token) = call.state.sessions.create(NewSession {
         owner: caller.name.clone(),

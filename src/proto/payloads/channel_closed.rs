@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{from_json, to_json};
+use super::{canonicalize_keys, from_json, to_json};
 use crate::proto::error::DecodeError;
 
 /// The channel_closed payload (§3). The client reads only `Output`, so every field defaults.
@@ -30,6 +30,36 @@ impl ChannelClosed {
     pub fn from_json(bytes: &[u8]) -> Result<Self, DecodeError> {
         from_json("channel_closed", bytes)
     }
+
+    /// For a payload [`from_json`](Self::from_json) refuses: every field that is there with
+    /// the right JSON type (keys in any case, §3), the rest empty; not JSON at all gives an
+    /// empty Output, which the plugin treats as a plain end of session (§3).
+    pub fn from_json_lenient(bytes: &[u8]) -> Self {
+        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+            return Self::default();
+        };
+        canonicalize_keys(&mut value);
+        let text = |key: &str| {
+            value
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .unwrap_or_default()
+        };
+        Self {
+            message_id: text("MessageId"),
+            created_date: text("CreatedDate"),
+            destination_id: text("DestinationId"),
+            session_id: text("SessionId"),
+            message_type: text("MessageType"),
+            schema_version: value
+                .get("SchemaVersion")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|version| u32::try_from(version).ok())
+                .unwrap_or_default(),
+            output: text("Output"),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -45,5 +75,21 @@ mod tests {
         assert_eq!(closed.schema_version, 1);
         let again = ChannelClosed::from_json(&closed.to_json()).unwrap();
         assert_eq!(again, closed);
+    }
+
+    #[test]
+    fn odd_fields_keep_the_readable_rest() {
+        let odd = br#"{"SchemaVersion":"1","output":"bye","SessionId":7,"Extra":[1]}"#;
+        assert!(ChannelClosed::from_json(odd).is_err());
+        let closed = ChannelClosed::from_json_lenient(odd);
+        assert_eq!(closed.output, "bye");
+        assert_eq!(closed.schema_version, 0);
+        assert_eq!(closed.session_id, "");
+        let null_output = ChannelClosed::from_json_lenient(br#"{"Output":null}"#);
+        assert_eq!(null_output.output, "");
+        assert_eq!(
+            ChannelClosed::from_json_lenient(b"\xff not json"),
+            ChannelClosed::default()
+        );
     }
 }

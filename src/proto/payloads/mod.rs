@@ -75,7 +75,7 @@ pub(crate) fn from_json_fast<T: serde::de::DeserializeOwned>(
 
 /// Renames, in every object, a key that equals a canonical key but for case, unless the
 /// canonical spelling is there too (Go prefers the exact match).
-fn canonicalize_keys(value: &mut serde_json::Value) {
+pub(crate) fn canonicalize_keys(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             let renames: Vec<(String, &str)> = map

@@ -13,6 +13,21 @@ pub enum Role {
     Agent,
 }
 
+/// What `handle_timeout` resends and what `handle_reconnect` does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResendPolicy {
+    /// gangway's own policy: every timed-out frame, `retransmit_burst` at a time and one
+    /// burst per `retransmit_pacing`; after a reconnect every unacked frame is due at once.
+    Burst,
+    /// The real agent's scheduler (§5.3, §7.4; agent: datachannel.go, func
+    /// ResendStreamDataMessageScheduler): once per `tick` it looks only at the oldest
+    /// unacked frame and resends it if its timeout passed; a reconnect changes nothing.
+    HeadOnly { tick: Duration },
+}
+
+/// The real agent's resend tick (§5.3).
+pub const AGENT_RESEND_TICK: Duration = Duration::from_millis(100);
+
 #[derive(Debug, Clone)]
 pub struct SessionConfig {
     pub role: Role,
@@ -26,9 +41,13 @@ pub struct SessionConfig {
     pub outgoing_capacity: usize,
     /// Ahead-of-order messages held for reordering; beyond it they are dropped unacked.
     pub incoming_capacity: usize,
-    /// ClientVersion in the HandshakeResponse (§4.4).
+    /// ClientVersion in the HandshakeResponse (§4.4.1): the agent reads it there and nowhere
+    /// else, so it defaults to the same [`CLIENT_VERSION`](crate::proto::CLIENT_VERSION) the
+    /// transport sends in OpenDataChannel.
     pub client_version: String,
-    /// At most this many retransmissions per `handle_timeout` call ...
+    /// Which timed-out frames are resent, and how often (see [`ResendPolicy`]).
+    pub resend: ResendPolicy,
+    /// `ResendPolicy::Burst`: at most this many retransmissions per `handle_timeout` call ...
     pub retransmit_burst: usize,
     /// ... and at least this long between two bursts, so a dead link is not flooded.
     pub retransmit_pacing: Duration,
@@ -56,7 +75,8 @@ impl SessionConfig {
             max_payload_bytes: 1024,
             outgoing_capacity: 4096,
             incoming_capacity: 10_000,
-            client_version: "1.2.0.0".to_owned(),
+            client_version: crate::proto::version::CLIENT_VERSION.to_owned(),
+            resend: ResendPolicy::Burst,
             retransmit_burst: 64,
             retransmit_pacing: CLOCK_GRANULARITY,
             min_rto: Duration::ZERO,

@@ -31,6 +31,15 @@ pub enum Event {
     HandshakeCompleted(HandshakeComplete),
     /// Either role: the channel is closed and the session with it.
     ChannelClosed(ChannelClosed),
+    /// Client: the handshake asked for something gangway cannot do (a Port session, KMS, an
+    /// unknown action), so it answered Failed (§4.4) and the session is closed: write what
+    /// `poll_transmit` still gives (the ack and that answer), then end with `reason`.
+    Refused { reason: String },
+    /// pause_publication arrived: stream frames are held (acks still go out) until
+    /// [`Resumed`](Self::Resumed) (§5.4).
+    Paused,
+    /// The pause ended: start_publication, or stream data or an ack from the peer (§5.4).
+    Resumed,
     /// Client (with `SessionConfig::kms_encryption`): call KMS GenerateDataKey for this key
     /// (§4.6 step 1), then `complete_kms` or `fail_kms`.
     KmsDataKeyRequested { key_id: String, challenge: String },
@@ -65,6 +74,9 @@ pub struct Stats {
     pub not_ready_refused: u64,
     /// Frames that failed to decode, or control payloads that failed to parse.
     pub malformed_dropped: u64,
+    /// Frames accepted with a HeaderLength other than 116 or a PayloadLength that disagrees
+    /// with the bytes after the header, as the references accept them (§2.1, quirk 30).
+    pub noncanonical_accepted: u64,
     /// Acked stream messages whose payload could not be parsed (no event was emitted).
     pub malformed_payloads: u64,
     /// Unknown message types, wrong-direction stream data, unsupported payload types.

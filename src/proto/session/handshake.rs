@@ -12,13 +12,16 @@ use crate::proto::payloads::{
 };
 use crate::proto::types::PayloadType;
 
-/// Session types the client can run (§4.3); anything else fails the SessionType action.
-const KNOWN_SESSION_TYPES: [&str; 4] = [
+/// Session types gangway runs (§4.3). Anything else, Port included until port forwarding
+/// exists, fails the SessionType action: status 1 would commit the agent to running it
+/// (§4.4), status 2 makes it fail the session as the plugin's answer to an unknown type does.
+const RUNNABLE_SESSION_TYPES: [&str; 3] = [
     "Standard_Stream",
     "InteractiveCommands",
     "NonInteractiveCommands",
-    "Port",
 ];
+/// Session types named in a refusal are cut to this many characters (they come from the peer).
+const MAX_NAMED_TYPE_CHARS: usize = 64;
 
 impl Session {
     /// Agent: sends the HandshakeRequest (PT 5) as the very first stream message (seq 0).
@@ -84,30 +87,47 @@ impl Session {
         if self.kms_answer_deferred(&request) {
             return; // KMS (§4.6): answered by complete_kms / fail_kms, see kms.rs
         }
-        let response = self.answer(&request);
+        let (response, refusal) = self.answer(&request);
         // Handshake messages pass the closed gate: they are framed directly.
-        self.push_stream(now, PayloadType::HandshakeResponse, &response.to_json());
+        let frame = self.frame_stream(now, PayloadType::HandshakeResponse, &response.to_json());
         self.events.push_back(Event::HandshakeRequested(request));
+        match refusal {
+            None => self.outgoing.push(frame),
+            Some(reason) => {
+                // The agent fails the session on any status but 1 (§4.4) and nothing says a
+                // channel_closed follows, so the client ends here instead of waiting: the
+                // answer is written once, after the request's ack, then the session is closed.
+                self.control.push_back(frame);
+                self.enter_closed();
+                self.events.push_back(Event::Refused { reason });
+            }
+        }
     }
 
-    pub(super) fn answer(&self, request: &HandshakeRequest) -> HandshakeResponse {
+    /// The response, and the reason to end the session when an action was not a success.
+    pub(super) fn answer(&self, request: &HandshakeRequest) -> (HandshakeResponse, Option<String>) {
         let mut errors = Vec::new();
+        let mut refusal = None;
         let processed = request
             .requested_client_actions
             .iter()
             .map(|action| {
-                let processed = process_action(action);
+                let (processed, reason) = process_action(action);
                 if !processed.error.is_empty() {
                     errors.push(processed.error.clone());
+                }
+                if refusal.is_none() {
+                    refusal = reason;
                 }
                 processed
             })
             .collect();
-        HandshakeResponse {
+        let response = HandshakeResponse {
             client_version: self.config.client_version.clone(),
             processed_client_actions: processed,
             errors: (!errors.is_empty()).then_some(errors),
-        }
+        };
+        (response, refusal)
     }
 
     /// Client: HandshakeComplete ends the handshake and opens the session.
@@ -139,34 +159,53 @@ impl Session {
     }
 }
 
-/// SessionType succeeds for the known types; KMS encryption is not supported yet (§4.6), and
-/// unknown actions are reported Unsupported in the status field (where the plugin errs, §4.4).
-fn process_action(action: &RequestedClientAction) -> ProcessedClientAction {
-    let (status, error) = match action.action_type.as_str() {
+/// SessionType succeeds for the types gangway runs; KMS encryption is not supported yet
+/// (§4.6), and unknown actions are reported Unsupported in the status field (where the plugin
+/// errs, §4.4). Every answer but Success comes with the reason the session cannot go on.
+fn process_action(action: &RequestedClientAction) -> (ProcessedClientAction, Option<String>) {
+    let (status, reason) = match action.action_type.as_str() {
         RequestedClientAction::SESSION_TYPE => match action.requested_session_type() {
-            Some(kind) if KNOWN_SESSION_TYPES.contains(&kind) => {
-                (ActionStatus::Success, String::new())
-            }
-            _ => (
+            Some(kind) if RUNNABLE_SESSION_TYPES.contains(&kind) => (ActionStatus::Success, None),
+            Some("Port") => (
                 ActionStatus::Failed,
-                failure(&action.action_type, "unknown session type"),
+                Some("gangway cannot run Port sessions yet".to_owned()),
+            ),
+            Some(kind) => (
+                ActionStatus::Failed,
+                Some(format!(
+                    "gangway cannot run {} sessions",
+                    kind.chars().take(MAX_NAMED_TYPE_CHARS).collect::<String>()
+                )),
+            ),
+            None => (
+                ActionStatus::Failed,
+                Some("the agent did not say which session type to run".to_owned()),
             ),
         },
         RequestedClientAction::KMS_ENCRYPTION => (
             ActionStatus::Failed,
-            failure(
-                &action.action_type,
-                "KMS encryption is not supported by this client",
-            ),
+            Some("KMS encryption is not supported by this client".to_owned()),
         ),
-        _ => (ActionStatus::Unsupported, String::new()),
+        other => (
+            ActionStatus::Unsupported,
+            Some(format!(
+                "the agent asked for the handshake action {}, which gangway does not support",
+                other.chars().take(MAX_NAMED_TYPE_CHARS).collect::<String>()
+            )),
+        ),
     };
-    ProcessedClientAction {
+    let error = match (&reason, status) {
+        // The plugin leaves Error empty for an unknown action (§4.4).
+        (Some(reason), ActionStatus::Failed) => failure(&action.action_type, reason),
+        _ => String::new(),
+    };
+    let processed = ProcessedClientAction {
         action_type: action.action_type.clone(),
         action_status: status.as_u32(),
         action_result: Value::Null,
         error,
-    }
+    };
+    (processed, reason)
 }
 
 fn failure(action_type: &str, reason: &str) -> String {

@@ -159,14 +159,28 @@ impl Session {
             ))
     }
 
-    /// The usual answer with the KMSEncryption entry replaced by the outcome.
+    /// The usual answer with the KMSEncryption entry replaced by the outcome. Like any
+    /// answer with a failed action, a failed one closes the session after it is written
+    /// (`Event::Refused`, handshake.rs).
     fn send_kms_answer(
         &mut self,
         now: Instant,
         request: &HandshakeRequest,
         outcome: Result<Value, String>,
     ) {
-        let mut response = self.answer(request);
+        let (mut response, _) = self.answer(request);
+        // Whether the other actions let the session go on: the answer without the KMS one.
+        let others = HandshakeRequest {
+            agent_version: request.agent_version.clone(),
+            requested_client_actions: request
+                .requested_client_actions
+                .iter()
+                .filter(|action| action.action_type != RequestedClientAction::KMS_ENCRYPTION)
+                .cloned()
+                .collect(),
+        };
+        let (_, other_refusal) = self.answer(&others);
+        let refusal = outcome.as_ref().err().cloned().or(other_refusal);
         for action in &mut response.processed_client_actions {
             if action.action_type != RequestedClientAction::KMS_ENCRYPTION {
                 continue;
@@ -194,7 +208,15 @@ impl Session {
             .map(|action| action.error.clone())
             .collect();
         response.errors = (!errors.is_empty()).then_some(errors);
-        self.push_stream(now, PayloadType::HandshakeResponse, &response.to_json());
+        let frame = self.frame_stream(now, PayloadType::HandshakeResponse, &response.to_json());
+        match refusal {
+            None => self.outgoing.push(frame),
+            Some(reason) => {
+                self.control.push_back(frame);
+                self.enter_closed();
+                self.events.push_back(Event::Refused { reason });
+            }
+        }
     }
 
     /// Agent: the data key is decrypted; turn encryption on and send EncChallengeRequest

@@ -7,12 +7,16 @@ mod kms;
 #[cfg(test)]
 mod kms_tests;
 mod receive;
+#[cfg(test)]
+mod resend_tests;
 mod send;
+#[cfg(test)]
+mod tests;
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-pub use config::{Role, SessionConfig};
+pub use config::{AGENT_RESEND_TICK, ResendPolicy, Role, SessionConfig};
 pub use event::{Event, Stats};
 
 use super::frame::{FLAG_FIN, FLAG_SYN, Frame, FrameRef};
@@ -27,6 +31,7 @@ use super::types::{MessageType, PayloadType};
 /// ```text
 /// client: Waiting ──Output──────────────────────────────────────────────► Open
 ///         Waiting ──HandshakeRequest──► Handshaking ──HandshakeComplete──► Open
+///         Waiting ──HandshakeRequest it cannot honour (answered Failed)──► Closed
 /// agent:  Waiting ──send_data───────────────────────────────────────────► Open
 ///         Waiting ──start_handshake──► Handshaking ──HandshakeResponse──► Responded
 ///                                                  Responded ──complete_handshake──► Open
@@ -76,6 +81,8 @@ pub struct Session {
     incoming: ReorderBuffer,
     /// §5.2 "handler not ready": while false, the next in-order stream message is refused.
     receive_ready: bool,
+    /// pause_publication received and not yet lifted: no stream frame goes out (§5.4).
+    paused: bool,
     rtt: RttEstimator,
     retransmit_paced_until: Option<Instant>,
     events: VecDeque<Event>,
@@ -122,6 +129,7 @@ impl Session {
             control: VecDeque::new(),
             incoming,
             receive_ready: true,
+            paused: false,
             rtt,
             retransmit_paced_until: None,
             events: VecDeque::new(),
@@ -173,6 +181,11 @@ impl Session {
         self.rtt.smoothed_rtt()
     }
 
+    /// pause_publication is in force: stream frames wait, acks still go out (§5.4).
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
     /// Ahead-of-order messages currently held for reordering.
     pub fn reorder_buffer_len(&self) -> usize {
         self.incoming.len()
@@ -187,7 +200,7 @@ impl Session {
             self.stats.frames_sent += 1;
             return Some(frame);
         }
-        if self.phase == Phase::Closed {
+        if self.phase == Phase::Closed || self.paused {
             return None;
         }
         let transmission = self.outgoing.next_transmission(now, &self.rtt)?;
@@ -202,10 +215,14 @@ impl Session {
 
     /// When `handle_timeout` should be called next, if ever.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.phase == Phase::Closed {
+        // While paused nothing is resent, so there is nothing to wake up for (§5.4).
+        if self.phase == Phase::Closed || self.paused {
             return None;
         }
-        let due = self.outgoing.next_deadline()?;
+        let due = match self.config.resend {
+            ResendPolicy::Burst => self.outgoing.next_deadline()?,
+            ResendPolicy::HeadOnly { .. } => self.outgoing.head_deadline()?,
+        };
         Some(match self.retransmit_paced_until {
             Some(paced) if paced > due => paced,
             _ => due,
@@ -231,24 +248,39 @@ impl Session {
 
     // ---- timer inputs --------------------------------------------------------------------
 
-    /// Queues the timed-out stream frames for retransmission: at most `retransmit_burst` per
-    /// call and per `retransmit_pacing` interval, oldest deadline first.
+    /// Queues timed-out stream frames for retransmission. `ResendPolicy::Burst`: at most
+    /// `retransmit_burst` per call and per `retransmit_pacing` interval, oldest deadline
+    /// first. `ResendPolicy::HeadOnly`: only the oldest unacked frame, at most once per tick.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if self.phase == Phase::Closed {
+        if self.phase == Phase::Closed || self.paused {
             return;
         }
         if self.retransmit_paced_until.is_some_and(|paced| now < paced) {
             return;
         }
-        let burst = self.config.retransmit_burst.max(1);
-        let moved = self.outgoing.expire(now, burst);
-        self.retransmit_paced_until = (moved > 0).then(|| now + self.config.retransmit_pacing);
+        let (moved, pacing) = match self.config.resend {
+            ResendPolicy::Burst => {
+                let burst = self.config.retransmit_burst.max(1);
+                (
+                    self.outgoing.expire(now, burst),
+                    self.config.retransmit_pacing,
+                )
+            }
+            ResendPolicy::HeadOnly { tick } => (usize::from(self.outgoing.expire_head(now)), tick),
+        };
+        self.retransmit_paced_until = (moved > 0).then(|| now + pacing);
     }
 
-    /// The link was re-established (resume, §7.2): every unacked frame becomes due now, where
-    /// the references resend only the oldest one per 100 ms tick (§7.4).
-    /// Sequence state, buffers and the handshake outcome are kept.
+    /// The link was re-established (resume, §7.2); a pause ends, as the agent's Reconnect ends
+    /// it (§5.4). `ResendPolicy::Burst`: every unacked frame becomes due now.
+    /// `ResendPolicy::HeadOnly`: nothing more happens, the head-only resend just goes on, as
+    /// in the real agent (§7.4; agent: datachannel.go, func Reconnect). Sequence state,
+    /// buffers and the handshake outcome are kept.
     pub fn handle_reconnect(&mut self, now: Instant) {
+        self.resume_publication();
+        if matches!(self.config.resend, ResendPolicy::HeadOnly { .. }) {
+            return;
+        }
         self.retransmit_paced_until = None;
         self.outgoing.make_all_due(now);
     }
@@ -286,9 +318,15 @@ impl Session {
 
     /// Frames one stream message with the next sequence number and buffers it for sending.
     /// Flags per §2: the agent sets SYN on seq 0, the client never does (quirk 5).
+    fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) {
+        let frame = self.frame_stream(now, payload_type, payload);
+        self.outgoing.push(frame);
+    }
+
+    /// Encodes the next stream message, taking its sequence number, without buffering it.
     /// With KMS on, the payload is sealed here, so the digest covers the encrypted bytes
     /// and a retransmission resends the same ciphertext (§4.6 step 6).
-    fn push_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) {
+    fn frame_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) -> Vec<u8> {
         let sealed;
         let payload = if self.seals(payload_type) {
             sealed = self.seal_outgoing(payload_type, payload);
@@ -312,7 +350,7 @@ impl Session {
             payload_type,
             payload,
         };
-        self.outgoing.push(frame.encode());
+        frame.encode()
     }
 
     /// Frames an unsequenced control message (seq 0, flags SYN|FIN, §3).

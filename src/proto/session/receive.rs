@@ -3,30 +3,69 @@
 use std::time::Instant;
 
 use super::{Event, Phase, Role, Session};
-use crate::proto::frame::Frame;
+use crate::proto::frame::{Frame, Received};
 use crate::proto::incoming::{Buffered, Hold};
 use crate::proto::payloads::{Acknowledge, ChannelClosed, ExitCode, PayloadFlag, TerminalSize};
 use crate::proto::types::{MessageType, PayloadType};
 
 impl Session {
-    /// Feeds one binary websocket message. A frame that fails to decode is counted in
+    /// Feeds one binary websocket message, decoded as leniently as the references read
+    /// frames ([`Frame::decode_received`], §2.1). A frame that fails even that is counted in
     /// `stats.malformed_dropped` and otherwise ignored: never acknowledged, never delivered.
     pub fn handle_frame(&mut self, now: Instant, bytes: &[u8]) {
         if self.phase == Phase::Closed {
             self.stats.ignored += 1;
             return;
         }
-        let Ok(frame) = Frame::decode(bytes) else {
+        let Ok(Received {
+            frame,
+            noncanonical,
+        }) = Frame::decode_received(bytes)
+        else {
             self.stats.malformed_dropped += 1;
             return;
         };
+        if noncanonical {
+            self.stats.noncanonical_accepted += 1;
+        }
         match frame.message_type {
-            MessageType::Acknowledge => self.on_ack(now, &frame.payload),
+            MessageType::Acknowledge => {
+                self.resume_publication();
+                self.on_ack(now, &frame.payload);
+            }
             MessageType::ChannelClosed => self.on_channel_closed(&frame.payload),
-            ref kind if *kind == self.incoming_stream_type() => self.on_stream(now, frame),
-            // Publication control, agent_session_state, unknown types and stream data in the
-            // wrong direction: the reference logs and ignores them (§2.2, §5.4).
+            MessageType::PausePublication => self.pause_publication(),
+            MessageType::StartPublication => self.resume_publication(),
+            ref kind if *kind == self.incoming_stream_type() => {
+                self.resume_publication();
+                self.on_stream(now, frame);
+            }
+            // agent_session_state, unknown types and stream data in the wrong direction: the
+            // reference logs and ignores them (§2.2).
             _ => self.stats.ignored += 1,
+        }
+    }
+
+    /// pause_publication: the peer's side went inactive, so stream frames (new ones and
+    /// retransmissions) stay in the buffer while acks still go out, as the agent does it
+    /// (§5.4; agent: datachannel.go, funcs handlePausePublicationMessage,
+    /// SendStreamDataMessage, ResendStreamDataMessageScheduler). The reference plugin ignores
+    /// the message; holding back is what keeps input from piling up in a dead socket.
+    fn pause_publication(&mut self) {
+        if !self.paused {
+            self.paused = true;
+            self.events.push_back(Event::Paused);
+        }
+    }
+
+    /// The pause ends on start_publication and, as in the agent, on any incoming stream data
+    /// or ack: the peer is evidently sending again, and a lost start_publication must not
+    /// stall the session (§5.4; agent: datachannel.go, funcs handleStartPublicationMessage,
+    /// handleStreamDataMessage, handleAcknowledgeMessage).
+    pub(super) fn resume_publication(&mut self) {
+        if self.paused {
+            self.paused = false;
+            self.events.push_back(Event::Resumed);
         }
     }
 
@@ -58,11 +97,22 @@ impl Session {
         }
     }
 
-    /// channel_closed is not sequenced and ends the session at once (§3, quirk 11).
+    /// channel_closed is not sequenced and ends the session at once (§3, quirk 11). The client
+    /// ends even when the payload does not parse, keeping whatever fields it can read, as the
+    /// plugin does (plugin: src/datachannel/streaming.go, func HandleChannelClosedMessage);
+    /// the agent acts only on one that parses (agent: datachannel.go, func
+    /// handleChannelClosedMessage).
     fn on_channel_closed(&mut self, payload: &[u8]) {
-        let Ok(closed) = ChannelClosed::from_json(payload) else {
-            self.stats.malformed_dropped += 1;
-            return;
+        let closed = match ChannelClosed::from_json(payload) {
+            Ok(closed) => closed,
+            Err(_) if self.config.role == Role::Client => {
+                self.stats.malformed_payloads += 1;
+                ChannelClosed::from_json_lenient(payload)
+            }
+            Err(_) => {
+                self.stats.malformed_dropped += 1;
+                return;
+            }
         };
         self.enter_closed();
         self.events.push_back(Event::ChannelClosed(closed));

@@ -212,7 +212,14 @@ fn terminate_asks_first_and_covers_every_marked_session() {
 fn declining_the_confirmation_terminates_nothing() {
     let mut m = model();
     update(&mut m, ch('2'));
-    update(&mut m, ctrl('d'));
+    assert!(
+        update(&mut m, ctrl('d')).is_empty(),
+        "nothing happens before the answer"
+    );
+    let Mode::Confirm(confirm) = &m.mode else {
+        panic!("ctrl-d must open the confirmation, got {:?}", m.mode);
+    };
+    assert_eq!(confirm.sessions.len(), 1, "{confirm:?}");
     assert!(update(&mut m, key(KeyCode::Esc)).is_empty());
     assert_eq!(m.mode, Mode::Normal);
 }
