@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::SystemTime;
 
 use aws_sdk_ec2::types::Filter;
-use aws_sdk_ssm::types::{InstanceInformation, InstanceInformationStringFilter};
+use aws_sdk_ssm::types::{
+    InstanceInformation, InstanceInformationStringFilter, ResourceTypeForTagging,
+};
 
 use super::client::AwsClient;
 use super::error::AwsError;
@@ -19,6 +21,8 @@ const SSM_PAGE_SIZE: i32 = 50;
 const SSM_IDS_PER_FILTER: usize = 50;
 /// DescribeImages takes a bounded list of ids; ask in chunks.
 const IMAGE_IDS_PER_CALL: usize = 100;
+/// ListTagsForResource calls in flight at once (one per hybrid node).
+const TAG_CALLS_AT_ONCE: usize = 8;
 
 impl AwsClient {
     /// Every instance matching all `tag_filters` (EC2 filters: same key twice means either
@@ -86,6 +90,8 @@ impl AwsClient {
                 .filter(|info| info.instance_id().is_some_and(|id| id.starts_with("mi-")))
                 .map(|info| self.hybrid_node(info)),
         );
+        // Hybrid nodes have no image, so these two touch different rows; in turn is enough.
+        self.add_hybrid_tags(&mut instances).await;
         self.add_image_names(&mut instances).await;
         instances.sort_by(|a, b| {
             (a.name.is_none(), &a.name, &a.id).cmp(&(b.name.is_none(), &b.name, &b.id))
@@ -227,6 +233,45 @@ impl AwsClient {
         };
         apply_ssm_info(&mut instance, info);
         instance
+    }
+
+    /// EC2 does not know hybrid (`mi-`) nodes, so their tags live in SSM: ListTagsForResource
+    /// per node fills them in, so that the scope check, `tag:` targets, the Name and the JSON
+    /// output see the same tags for every kind of instance (issue 16, bug 1). A failure
+    /// leaves that node's tags empty and is logged.
+    async fn add_hybrid_tags(&self, instances: &mut [Instance]) {
+        let mut hybrid: Vec<&mut Instance> = instances
+            .iter_mut()
+            .filter(|instance| instance.id.as_str().starts_with("mi-"))
+            .collect();
+        for chunk in hybrid.chunks_mut(TAG_CALLS_AT_ONCE) {
+            let calls = chunk.iter().map(|instance| {
+                self.ssm
+                    .list_tags_for_resource()
+                    .resource_type(ResourceTypeForTagging::ManagedInstance)
+                    .resource_id(instance.id.as_str())
+                    .send()
+            });
+            let answers = futures_util::future::join_all(calls).await;
+            for (instance, answer) in chunk.iter_mut().zip(answers) {
+                match answer {
+                    Ok(output) => {
+                        instance.tags = output
+                            .tag_list()
+                            .iter()
+                            .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+                            .collect();
+                        if let Some(name) = instance.tags.get("Name") {
+                            instance.name = Some(name.clone());
+                        }
+                    }
+                    Err(err) => {
+                        let err = self.errors.map(err);
+                        tracing::warn!(node = %instance.id, "tags of a hybrid node: {err}");
+                    }
+                }
+            }
+        }
     }
 
     /// Image names are a nicety: a failure leaves them empty instead of failing the list.

@@ -3,24 +3,32 @@
 use std::fmt;
 
 use super::types::{Instance, InstanceState};
-use crate::text::escape_for_terminal;
+use crate::text::{display_width, escape_and_fit};
 
 /// How many candidates an error lists before saying "and N more".
 const MAX_CANDIDATES_SHOWN: usize = 20;
+/// Columns one value may take in an error line: a 10,000-character Name or target once made
+/// a single line of that length (issue 17).
+const MAX_VALUE_COLUMNS: usize = 40;
+
+/// The escaped text as an error shows it: cut to [`MAX_VALUE_COLUMNS`].
+fn shown(text: &str) -> String {
+    escape_and_fit(text, MAX_VALUE_COLUMNS).into_owned()
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
-    #[error("`{}` is not a valid target: {reason}", escape_for_terminal(.target))]
+    #[error("`{}` is not a valid target: {reason}", shown(.target))]
     Invalid {
         target: String,
         reason: &'static str,
     },
-    #[error("no instance matches `{}`{}", escape_for_terminal(.target), CandidateList(.similar))]
+    #[error("no instance matches `{}`{}", shown(.target), CandidateList(.similar))]
     NoMatch {
         target: String,
         similar: Vec<Candidate>,
     },
-    #[error("`{}` matches {} instances; pick one by id:{}", escape_for_terminal(.target), .candidates.len(), CandidateList(.candidates))]
+    #[error("`{}` matches {} instances; pick one by id:{}", shown(.target), .candidates.len(), CandidateList(.candidates))]
     Ambiguous {
         target: String,
         candidates: Vec<Candidate>,
@@ -47,29 +55,48 @@ impl Candidate {
     }
 }
 
-impl fmt::Display for Candidate {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.name.as_deref().map_or("-".into(), escape_for_terminal);
-        write!(
-            f,
-            "{}  {}  {}  {}",
-            escape_for_terminal(&self.id),
-            name,
-            self.state,
-            self.ping_status
-        )
+impl Candidate {
+    /// The cells of its line: id, Name, state, ping status, escaped and cut.
+    fn cells(&self) -> [String; 4] {
+        [
+            shown(&self.id),
+            self.name.as_deref().map_or_else(|| "-".to_owned(), shown),
+            self.state.clone(),
+            self.ping_status.clone(),
+        ]
     }
 }
 
 struct CandidateList<'a>(&'a [Candidate]);
 
+/// One candidate a line, columns aligned in terminal cells (wide characters included).
 impl fmt::Display for CandidateList<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.0.is_empty() {
             return Ok(());
         }
-        for candidate in self.0.iter().take(MAX_CANDIDATES_SHOWN) {
-            write!(f, "\n  {candidate}")?;
+        let rows: Vec<[String; 4]> = self
+            .0
+            .iter()
+            .take(MAX_CANDIDATES_SHOWN)
+            .map(Candidate::cells)
+            .collect();
+        let mut widths = [0usize; 4];
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(display_width(cell));
+            }
+        }
+        for row in &rows {
+            let mut line = String::from("\n  ");
+            for (column, cell) in row.iter().enumerate() {
+                line.push_str(cell);
+                if column + 1 < row.len() {
+                    let pad = widths[column] - display_width(cell) + 2;
+                    line.extend(std::iter::repeat_n(' ', pad));
+                }
+            }
+            f.write_str(line.trim_end())?;
         }
         if self.0.len() > MAX_CANDIDATES_SHOWN {
             write!(f, "\n  … and {} more", self.0.len() - MAX_CANDIDATES_SHOWN)?;
@@ -271,6 +298,32 @@ mod tests {
             text.contains("i-00000000000000002  web-2  running  Online"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn candidate_lines_are_aligned_and_long_values_cut() {
+        let mut fleet = fleet();
+        fleet[1].name = Some("웹-서버-이름".into());
+        fleet[0].tags.insert("Env".into(), "prod".into());
+        let long = "n".repeat(10_000);
+        fleet[0].name = Some(long.clone());
+        let err = resolve_target(&fleet, "tag:Env=prod")
+            .unwrap_err()
+            .to_string();
+        let lines: Vec<&str> = err.lines().skip(1).collect();
+        assert!(lines.len() >= 2, "{err}");
+        assert!(err.lines().all(|l| display_width(l) < 120), "{err}");
+        // The state column starts at the same screen column on every line.
+        let state_at: Vec<usize> = lines
+            .iter()
+            .map(|l| display_width(&l[..l.find("running").or_else(|| l.find("stopped")).unwrap()]))
+            .collect();
+        assert!(state_at.windows(2).all(|w| w[0] == w[1]), "{err}");
+        let huge_target = format!("tag:Env={long}");
+        let err = resolve_target(&fleet, &huge_target)
+            .unwrap_err()
+            .to_string();
+        assert!(display_width(&err) < 120, "{err}");
     }
 
     #[test]

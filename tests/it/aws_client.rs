@@ -417,3 +417,44 @@ async fn history_pages_chain_without_loss_or_duplicates() {
         "120 sessions take several pages of 50, got {pages}"
     );
 }
+
+/// Hybrid nodes carry the tags SSM holds for them, in every listing, so the scope check, a
+/// `tag:` target and the JSON output agree with what `connect` reaches (issue 16, bug 1).
+#[tokio::test]
+async fn hybrid_nodes_carry_their_tags_and_pass_the_scope_they_are_in() {
+    let emulator = start_fleet(Fleet::demo()).await;
+    let dev = aws_client(&emulator.endpoint, DEV);
+    let env_dev = [("Env".to_owned(), "dev".to_owned())];
+    let full = dev.list_instances(&[]).await.unwrap();
+    let filtered = dev.list_instances(&env_dev).await.unwrap();
+    let by_id = dev
+        .instances_by_id(&[by_name(&full, "onprem-1").id.clone()])
+        .await
+        .unwrap();
+    for listing in [&full, &filtered, &by_id] {
+        let node = by_name(listing, "onprem-1");
+        assert!(node.id.as_str().starts_with("mi-"));
+        assert_eq!(
+            node.tags.get("Env").map(String::as_str),
+            Some("dev"),
+            "{node:?}"
+        );
+        assert_eq!(node.tags.get("Name").map(String::as_str), Some("onprem-1"));
+    }
+    let node = by_name(&filtered, "onprem-1");
+    let scope = AccessScope {
+        required_tags: env_dev.to_vec(),
+        access_expired: false,
+    };
+    let diagnosis = diagnose(node, Some(true), &scope);
+    assert!(diagnosis.can_connect(), "{diagnosis:?}");
+    // A tag target sees it among the candidates, as connect's listing does.
+    let Err(ResolveError::Ambiguous { candidates, .. }) = resolve_target(&filtered, "tag:Env=dev")
+    else {
+        panic!("several dev instances");
+    };
+    assert!(
+        candidates.iter().any(|c| c.id == node.id.as_str()),
+        "{candidates:?}"
+    );
+}

@@ -1,4 +1,5 @@
-//! DescribeInstanceInformation and GetConnectionStatus: the SSM agent's view of the fleet.
+//! DescribeInstanceInformation, GetConnectionStatus and ListTagsForResource: the SSM agent's
+//! view of the fleet.
 
 use std::time::SystemTime;
 
@@ -43,6 +44,14 @@ struct StringFilter {
 #[serde(rename_all = "PascalCase")]
 pub struct GetConnectionStatusRequest {
     target: String,
+}
+
+/// `{"ResourceType": "ManagedInstance", "ResourceId": "mi-…"}`.
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListTagsForResourceRequest {
+    resource_type: String,
+    resource_id: String,
 }
 
 enum Criterion {
@@ -221,6 +230,41 @@ fn information(instance: &FleetInstance, now: SystemTime) -> Value {
         info["RegistrationDate"] = json!(epoch_seconds(instance.launch_time));
     }
     info
+}
+
+/// The tags of a hybrid (`mi-`) node: EC2 does not know those nodes, so SSM is where their
+/// tags live (AWS: ListTagsForResource with ResourceType ManagedInstance). Other resource types
+/// the emulator does not model are refused the way AWS refuses a type it does not know.
+pub fn list_tags_for_resource(
+    call: &Call<'_>,
+    request: ListTagsForResourceRequest,
+) -> Result<Value, SsmError> {
+    if request.resource_type != "ManagedInstance" {
+        return Err(SsmError::new(
+            "InvalidResourceType",
+            format!(
+                "The resource type {} is not valid for this operation.",
+                request.resource_type
+            ),
+        ));
+    }
+    let node = call
+        .state
+        .fleet()
+        .instance(&request.resource_id)
+        .filter(|instance| instance.is_hybrid());
+    let Some(node) = node else {
+        return Err(SsmError::new(
+            "InvalidResourceId",
+            "The resource ID is not valid. Verify that you entered the correct ID and try again.",
+        ));
+    };
+    let tags: Vec<Value> = node
+        .tags
+        .iter()
+        .map(|(key, value)| json!({ "Key": key, "Value": value }))
+        .collect();
+    Ok(json!({ "TagList": tags }))
 }
 
 pub fn get_connection_status(

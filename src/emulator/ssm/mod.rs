@@ -85,6 +85,7 @@ fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmErro
             instances::describe_instance_information(call, parse(body)?)
         }
         "AmazonSSM.GetConnectionStatus" => instances::get_connection_status(call, parse(body)?),
+        "AmazonSSM.ListTagsForResource" => instances::list_tags_for_resource(call, parse(body)?),
         "AmazonSSM.StartSession" => session_ops::start_session(call, parse(body)?),
         "AmazonSSM.ResumeSession" => session_ops::resume_session(call, parse(body)?),
         "AmazonSSM.TerminateSession" => session_ops::terminate_session(call, parse(body)?),
