@@ -446,3 +446,35 @@ async fn a_corrupted_ciphertext_ends_the_session_and_is_never_run() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_challenge_answer_ends_the_session_with_a_reason() {
+    let fleet = gangway::emulator::Fleet::from_toml(&fleet_toml("alias/sessions"), "test").unwrap();
+    let emulator = start_fleet(fleet).await;
+    let mut client = ProtoClient::open(&emulator.endpoint).await;
+    // The EncChallengeResponse (PT 9) with one byte of its sealed challenge changed: the
+    // agent does not ack it, and its 15 s challenge wait runs out (§4.6 step 7).
+    let mut tamper = |frame: &mut Frame| {
+        if frame.payload_type == PayloadType::EncChallengeResponse {
+            let mut answer = gangway::proto::EncChallenge::from_json(&frame.payload).unwrap();
+            let last = answer.challenge.len() - 1;
+            answer.challenge[last] ^= 1;
+            frame.payload = answer.to_json();
+        }
+    };
+    let give_up = Instant::now() + PATIENCE;
+    while client.closed.is_none() {
+        assert!(Instant::now() < give_up, "the session did not end");
+        client.turn(&mut tamper).await;
+    }
+    let reason = client.closed.clone().unwrap();
+    assert!(
+        reason.contains("encryption challenge"),
+        "channel_closed: {reason}"
+    );
+    assert!(
+        !client.opened,
+        "the session opened without a verified challenge"
+    );
+    assert!(client.output.is_empty());
+}
