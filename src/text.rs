@@ -186,6 +186,47 @@ pub fn safe(text: &str) -> String {
     fit(text, MAX_VALUE_CELLS)
 }
 
+/// Escapes `text` and breaks it into lines of at most `width` cells, at spaces where it can
+/// (a word is only split when it is wider than a whole line). Nothing is dropped: a message
+/// that must be read whole (an error's reason) is wrapped with this instead of cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let escaped = escape_for_terminal(text);
+    let width = width.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    let mut used = 0;
+    for word in escaped.split(' ') {
+        let word_width = display_width(word);
+        let gap = usize::from(!line.is_empty());
+        if used + gap + word_width <= width {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            used += gap + word_width;
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+            used = 0;
+        }
+        // A word wider than a line is split by cells, wide characters kept whole.
+        for ch in word.chars() {
+            let cells = ch.width().unwrap_or(0);
+            if used + cells > width && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(ch);
+            used += cells;
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,6 +337,24 @@ mod tests {
         assert_eq!(display_width(&safe(&long)), MAX_VALUE_CELLS);
     }
 
+    #[test]
+    fn wrapping_breaks_at_spaces_and_keeps_every_word() {
+        let text = "denied because the session belongs to another user";
+        let lines = wrap(text, 20);
+        assert_eq!(
+            lines,
+            ["denied because the", "session belongs to", "another user"]
+        );
+        assert_eq!(lines.join(" "), text);
+        assert_eq!(
+            wrap("arn:aws:ssm:us-east-1", 8),
+            ["arn:aws:", "ssm:us-e", "ast-1"]
+        );
+        assert_eq!(wrap("웹서버 a", 3), ["웹", "서", "버", "a"]);
+        assert_eq!(wrap("", 5), [""]);
+        assert_eq!(wrap("a\u{1b}b", 10), ["a\\eb"]);
+    }
+
     proptest::proptest! {
         #[test]
         fn nothing_escapable_survives_and_clean_text_is_untouched(text in "\\PC*|[\\x00-\\x1f\\x7f-\\u{9f}\\u{202a}-\\u{202e}a-z한]{0,64}") {
@@ -304,6 +363,16 @@ mod tests {
             if !text.chars().any(needs_escape) {
                 proptest::prop_assert_eq!(escaped.as_ref(), text.as_str());
             }
+        }
+
+        #[test]
+        fn wrapped_lines_fit_and_lose_nothing(text in "[a-z ]{0,80}", width in 1usize..30) {
+            let lines = wrap(&text, width);
+            for line in &lines {
+                proptest::prop_assert!(display_width(line) <= width);
+            }
+            let words = |t: &str| t.split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect::<Vec<_>>().concat();
+            proptest::prop_assert_eq!(words(&lines.concat()), words(&text));
         }
 
         #[test]

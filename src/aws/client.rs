@@ -25,13 +25,15 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// One region's EC2, SSM and KMS clients. Cheap to clone (the SDK clients are `Arc`s inside).
+/// One region's EC2, SSM, STS and KMS clients. Cheap to clone (the SDK clients are `Arc`s
+/// inside).
 #[derive(Clone, Debug)]
 pub struct AwsClient {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
     /// GenerateDataKey for KMS-encrypted sessions (protocol.md §4.6), same credentials.
     pub(crate) kms: aws_sdk_kms::Client,
+    pub(crate) sts: aws_sdk_sts::Client,
     region: String,
     endpoint_url: Option<String>,
     pub(crate) errors: ErrorContext,
@@ -71,12 +73,15 @@ impl AwsClient {
                 let ssm = aws_sdk_ssm::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
+                let sts = aws_sdk_sts::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
                 let kms = aws_sdk_kms::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
                 let endpoint_url = shared.endpoint_url().map(str::to_owned);
                 let source = CredentialSource::detect(opts.profile.as_deref());
-                Self::assemble((ec2, ssm, kms), region, endpoint_url, source)
+                Self::assemble((ec2, ssm, sts, kms), region, endpoint_url, source)
             })
             .collect();
         Ok(clients)
@@ -110,6 +115,13 @@ impl AwsClient {
             .timeout_config(timeouts())
             .credentials_provider(credentials.clone())
             .build();
+        let sts = aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .endpoint_url(endpoint_url)
+            .timeout_config(timeouts())
+            .credentials_provider(credentials.clone())
+            .build();
         let kms = aws_sdk_kms::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new(region.to_owned()))
@@ -118,7 +130,7 @@ impl AwsClient {
             .credentials_provider(credentials)
             .build();
         Self::assemble(
-            (ec2, ssm, kms),
+            (ec2, ssm, sts, kms),
             region.to_owned(),
             Some(endpoint_url.to_owned()),
             CredentialSource::Unknown,
@@ -126,9 +138,10 @@ impl AwsClient {
     }
 
     fn assemble(
-        (ec2, ssm, kms): (
+        (ec2, ssm, sts, kms): (
             aws_sdk_ec2::Config,
             aws_sdk_ssm::Config,
+            aws_sdk_sts::Config,
             aws_sdk_kms::Config,
         ),
         region: String,
@@ -141,6 +154,7 @@ impl AwsClient {
         AwsClient {
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             ssm: aws_sdk_ssm::Client::from_conf(ssm),
+            sts: aws_sdk_sts::Client::from_conf(sts),
             kms: aws_sdk_kms::Client::from_conf(kms),
             region,
             endpoint_url,
@@ -150,6 +164,22 @@ impl AwsClient {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// Who these credentials are (STS GetCallerIdentity): the ARN DescribeSessions names as a
+    /// session's owner, so the UI can show it and mark the user's own sessions. Needs no
+    /// permission: AWS answers it for any valid credentials.
+    pub async fn caller_arn(&self) -> Result<String, AwsError> {
+        let output = self
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| self.errors.map(e))?;
+        output
+            .arn()
+            .map(str::to_owned)
+            .ok_or_else(|| AwsError::BadResponse("GetCallerIdentity without an Arn".into()))
     }
 
     /// The endpoint override, if any (`None` means the real AWS endpoints).

@@ -34,8 +34,12 @@ pub const CONNECTION_LOST: u8 = 11;
 /// The service ended the session with a reason: idle timeout, maximum duration, or an
 /// administrator's TerminateSession.
 pub const TERMINATED: u8 = 12;
-/// Base for "ended by signal n" (SIGTERM → 143, SIGHUP → 129), as shells report it.
+/// Base for "ended by signal n" (SIGHUP → 129, SIGINT → 130, SIGQUIT → 131, SIGTERM → 143),
+/// as shells report it.
 pub const SIGNAL_BASE: u8 = 128;
+/// Whoever read gangway's output went away (`gangway connect … | head -c 10`): the status of
+/// a process killed by SIGPIPE (128 + 13), as `yes | head` reports it. The session is ended.
+pub const BROKEN_PIPE: u8 = SIGNAL_BASE + 13;
 
 /// The status for a failed AWS call, the same in every command.
 pub fn for_aws(error: &AwsError) -> u8 {
@@ -70,6 +74,7 @@ pub fn for_outcome(outcome: &ShellOutcome) -> u8 {
         ShellEnd::Terminated { .. } => TERMINATED,
         ShellEnd::TimedOut | ShellEnd::ConnectionLost { .. } => CONNECTION_LOST,
         ShellEnd::Signal(signal) => SIGNAL_BASE.saturating_add(u8::try_from(*signal).unwrap_or(0)),
+        ShellEnd::OutputClosed => BROKEN_PIPE,
         // KMS refused the session's data key (§4.6): the same statuses as any AWS refusal.
         ShellEnd::KmsRefused { refusal, .. } => match refusal {
             KeyRefusal::AccessDenied => ACCESS_DENIED,
@@ -122,6 +127,8 @@ mod tests {
             CONNECTION_LOST
         );
         assert_eq!(for_outcome(&outcome(ShellEnd::Signal(15), None)), 143);
+        assert_eq!(for_outcome(&outcome(ShellEnd::Signal(2), None)), 130);
+        assert_eq!(for_outcome(&outcome(ShellEnd::OutputClosed, None)), 141);
         let lost = ShellEnd::ConnectionLost { error: "x".into() };
         assert_eq!(for_outcome(&outcome(lost, Some(0))), CONNECTION_LOST);
         let kms = |refusal| ShellEnd::KmsRefused {
@@ -174,6 +181,7 @@ mod tests {
             COULD_NOT_START,
             CONNECTION_LOST,
             TERMINATED,
+            BROKEN_PIPE,
         ];
         codes.sort_unstable();
         let before = codes.len();

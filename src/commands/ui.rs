@@ -30,9 +30,32 @@ pub fn run(aws: &AwsArgs, ui: &UiArgs) -> ExitCode {
             }
         };
         let regions = clients.iter().map(|c| c.region().to_owned()).collect();
-        finish(runtime::run(Model { regions, ..model }, clients).await)
+        let mut model = Model { regions, ..model };
+        model.settings.identity = caller_arn(&clients).await;
+        finish(runtime::run(model, clients).await)
     })
 }
+
+/// Who the user is, for the header and for marking their own sessions (issue 16: "who am
+/// I"). Best effort and quick: the UI starts without it if STS does not answer in time, and
+/// then learns the identity from the first shell it opens, as before.
+async fn caller_arn(clients: &[AwsClient]) -> Option<String> {
+    let client = clients.first()?;
+    match tokio::time::timeout(IDENTITY_WAIT, client.caller_arn()).await {
+        Ok(Ok(arn)) => Some(arn),
+        Ok(Err(error)) => {
+            tracing::warn!("GetCallerIdentity: {}", error.to_line());
+            None
+        }
+        Err(_) => {
+            tracing::warn!("GetCallerIdentity did not answer within {IDENTITY_WAIT:?}");
+            None
+        }
+    }
+}
+
+/// How long the UI waits for GetCallerIdentity before it starts without knowing the user.
+const IDENTITY_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The UI draws on stdout and reads keys from stdin; without a terminal on both it could only
 /// fail later with an OS error ("No such device or address"), so say what to use instead.

@@ -13,7 +13,7 @@ use hyper::{Request, Response, StatusCode};
 
 use super::router::{ResponseBody, plain};
 use super::state::EmulatorState;
-use super::{ec2, kms, ssm};
+use super::{ec2, identity, kms, ssm, sts};
 
 /// Far above any real request (a DescribeInstances with 1,000 ids is ~40 KiB).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -94,6 +94,9 @@ pub async fn handle(
                 kms::handle(&state, &target, &request)
             }
             Some(target) => ssm::handle(&state, &target, &request),
+            None if identity::signing_service(&parts.headers) == Some("sts") => {
+                sts::handle(&state, &request)
+            }
             None => ec2::handle(&state, &request),
         }
     })

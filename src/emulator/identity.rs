@@ -34,6 +34,19 @@ pub fn access_key_id(headers: &HeaderMap) -> Option<&str> {
     credential.split('/').next().filter(|key| !key.is_empty())
 }
 
+/// The service named in the SigV4 credential scope (`…/us-east-1/sts/aws4_request` → `sts`):
+/// with one endpoint for every service, it is how a Query request for STS is told apart from
+/// one for EC2.
+pub fn signing_service(headers: &HeaderMap) -> Option<&str> {
+    let authorization = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let credential = authorization
+        .strip_prefix("AWS4-HMAC-SHA256")?
+        .split(',')
+        .map(str::trim)
+        .find_map(|field| field.strip_prefix("Credential="))?;
+    credential.split('/').nth(3)
+}
+
 pub fn caller<'f>(fleet: &'f Fleet, headers: &HeaderMap) -> Result<&'f User, CallerError> {
     let key = access_key_id(headers).ok_or(CallerError::MissingCredentials)?;
     let user = fleet
@@ -49,6 +62,19 @@ pub fn caller<'f>(fleet: &'f Fleet, headers: &HeaderMap) -> Result<&'f User, Cal
 mod tests {
     use super::*;
     use hyper::header::HeaderValue;
+
+    #[test]
+    fn the_signing_service_comes_from_the_credential_scope() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKIAGANGWAYDEV/20250101/us-east-1/sts/aws4_request, SignedHeaders=host, Signature=abc",
+            ),
+        );
+        assert_eq!(signing_service(&headers), Some("sts"));
+        assert_eq!(signing_service(&HeaderMap::new()), None);
+    }
 
     #[test]
     fn the_access_key_id_comes_from_the_credential_scope() {

@@ -18,6 +18,7 @@ mod session_token;
 pub mod sessions;
 mod ssm;
 pub mod state;
+mod sts;
 mod wildcard;
 
 use std::net::SocketAddr;

@@ -6,6 +6,7 @@
 
 mod error;
 mod interactive;
+mod modes;
 mod open;
 mod outcome;
 mod pump;

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::error::ShellError;
 use crate::aws::{AwsClient, AwsError, StartSessionRequest};
@@ -13,7 +14,13 @@ use crate::transport::{
     SessionChannel, SessionEndpoint,
 };
 
+/// How long a session that could not be opened may take to be terminated before gangway
+/// gives up on it (the error the user sees does not wait for more).
+const TERMINATE_UNOPENED_WITHIN: Duration = Duration::from_secs(5);
+
 /// StartSession, then dial its stream URL. Returns the live channel and the session id.
+/// A session whose websocket does not open is terminated, so it does not stay `Connecting`
+/// on the service (issue 17, F10).
 pub async fn open_channel(
     client: &AwsClient,
     request: &StartSessionRequest,
@@ -33,12 +40,34 @@ pub async fn open_channel(
         request.target.clone(),
     );
     let options = ChannelOptions::default();
-    let channel = SessionChannel::open_with_kms(endpoint, dialer, resumer, data_keys, options)
-        .await
-        .inspect_err(
-            |error| tracing::warn!(session = %started.session_id, %error, "dial failed"),
-        )?;
-    Ok((channel, started.session_id))
+    let opened = SessionChannel::open_with_kms(endpoint, dialer, resumer, data_keys, options).await;
+    match opened {
+        Ok(channel) => Ok((channel, started.session_id)),
+        Err(error) => {
+            tracing::warn!(session = %started.session_id, %error, "dial failed");
+            terminate_unopened(client, &started.session_id).await;
+            Err(error.into())
+        }
+    }
+}
+
+/// TerminateSession for a session gangway started and could not open. Best effort: the
+/// dial error is what the user needs to read, so a failure here is only logged.
+async fn terminate_unopened(client: &AwsClient, session_id: &str) {
+    let terminated = tokio::time::timeout(
+        TERMINATE_UNOPENED_WITHIN,
+        client.terminate_session(session_id),
+    )
+    .await;
+    match terminated {
+        Ok(Ok(())) => tracing::info!(session = %session_id, "unopened session terminated"),
+        Ok(Err(error)) => {
+            tracing::warn!(session = %session_id, error = %error.to_line(), "terminating the unopened session failed")
+        }
+        Err(_) => {
+            tracing::warn!(session = %session_id, "terminating the unopened session timed out")
+        }
+    }
 }
 
 /// What ends the session on the service when gangway gives up on it: the TerminateSession

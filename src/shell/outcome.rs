@@ -15,8 +15,12 @@ pub enum ShellEnd {
     TimedOut,
     /// The connection dropped and every resume attempt failed, or the link is corrupted.
     ConnectionLost { error: String },
-    /// A local signal (SIGTERM, SIGHUP) ended gangway; the session was asked to end.
+    /// A local signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT) ended gangway; the session was
+    /// asked to end.
     Signal(i32),
+    /// Whoever read gangway's output closed it (`| head -c 10`); the session was asked to
+    /// end.
+    OutputClosed,
     /// The account encrypts sessions with KMS and KMS refused this caller the data key
     /// (§4.6). `line` names the key and the permission.
     KmsRefused { line: String, refusal: KeyRefusal },
@@ -49,6 +53,9 @@ impl ShellOutcome {
                 format!("Connection to session {sid} lost: {error}")
             }
             ShellEnd::Signal(signal) => format!("Session {sid} left on signal {signal}."),
+            ShellEnd::OutputClosed => {
+                format!("Session {sid} ended: the reader of its output went away.")
+            }
             ShellEnd::KmsRefused { line, .. } => {
                 format!("Session {sid} could not be opened: {line}")
             }

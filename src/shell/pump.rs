@@ -7,6 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
+use super::modes::ScreenModes;
 use super::open::Terminator;
 use super::outcome::{ShellEnd, ShellOutcome};
 use super::stdin::{OnEof, StdinPump};
@@ -33,27 +34,78 @@ pub enum PumpMode {
     Pipe,
 }
 
+/// The signals the pump acts on. Everything that can end or stop gangway is caught, so
+/// the terminal is put back and the remote session is not left behind (issue 17, F7).
 struct Signals {
     winch: Option<Signal>,
+    /// SIGTSTP and SIGCONT, in TTY mode: user modes while stopped, raw mode after `fg`.
+    tstp: Option<Signal>,
+    cont: Option<Signal>,
+    leave: LeaveSignals,
+}
+
+/// The signals that end the session: SIGTERM, SIGHUP, SIGINT, SIGQUIT.
+struct LeaveSignals {
     term: Signal,
     hup: Signal,
+    int: Signal,
+    quit: Signal,
 }
 
 impl Signals {
     fn install(mode: PumpMode) -> std::io::Result<Self> {
-        let winch = match mode {
-            PumpMode::Terminal => Some(signal(SignalKind::window_change())?),
-            PumpMode::Pipe => None,
+        let terminal_only = |kind| match mode {
+            PumpMode::Terminal => signal(kind).map(Some),
+            PumpMode::Pipe => Ok(None),
         };
         Ok(Self {
-            winch,
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
+            winch: terminal_only(SignalKind::window_change())?,
+            tstp: terminal_only(SignalKind::from_raw(libc_signal::SIGTSTP))?,
+            cont: terminal_only(SignalKind::from_raw(libc_signal::SIGCONT))?,
+            leave: LeaveSignals {
+                term: signal(SignalKind::terminate())?,
+                hup: signal(SignalKind::hangup())?,
+                int: signal(SignalKind::interrupt())?,
+                quit: signal(SignalKind::quit())?,
+            },
         })
     }
 }
 
-/// Runs until the session ends; never touches terminal modes itself.
+impl LeaveSignals {
+    /// The number of the next signal that ends the session. Cancel-safe.
+    async fn leaving(&mut self) -> i32 {
+        tokio::select! {
+            _ = self.term.recv() => libc_signal::SIGTERM,
+            _ = self.hup.recv() => libc_signal::SIGHUP,
+            _ = self.int.recv() => libc_signal::SIGINT,
+            _ = self.quit.recv() => libc_signal::SIGQUIT,
+        }
+    }
+}
+
+/// Signal numbers as `nix` has them, as the `i32`s `ShellEnd::Signal` carries.
+mod libc_signal {
+    use nix::sys::signal::Signal;
+
+    pub const SIGHUP: i32 = Signal::SIGHUP as i32;
+    pub const SIGINT: i32 = Signal::SIGINT as i32;
+    pub const SIGQUIT: i32 = Signal::SIGQUIT as i32;
+    pub const SIGTERM: i32 = Signal::SIGTERM as i32;
+    pub const SIGTSTP: i32 = Signal::SIGTSTP as i32;
+    pub const SIGCONT: i32 = Signal::SIGCONT as i32;
+}
+
+/// What happened while an event was being handled.
+enum Handled {
+    Done(std::io::Result<Option<ShellEnd>>),
+    /// A signal that ends the session arrived, maybe while stdout was blocked.
+    Signal(i32),
+}
+
+/// Runs until the session ends; never touches terminal modes itself except around a stop
+/// (SIGTSTP/SIGCONT). In TTY mode it ends by resetting the screen modes the remote side may
+/// have left on ([`ScreenModes`]), so the caller's last line lands on a normal screen.
 pub async fn pump(
     mut channel: SessionChannel,
     session_id: String,
@@ -75,12 +127,33 @@ pub async fn pump(
         held: None,
         reconnect_notice: ReconnectNotice::None,
         terminate,
+        screen: ScreenModes::default(),
     };
     // §6.1: the real size is the first input once the session opens. Queued before stdin is
     // read, it stays ahead of anything typed early; the transport holds it until open.
     state.send_size().await;
     let stdin_pump = StdinPump::spawn(state.input.clone(), on_eof)?;
-    let end = loop {
+    let end = run_loop(&mut state, &mut channel, &mut signals).await;
+    drop(stdin_pump);
+    if mode == PumpMode::Terminal {
+        // Best effort: a terminal that is gone cannot be reset, and that is no failure.
+        let reset = state.screen.reset_sequence();
+        let _ = state.stdout.write_all(&reset).await;
+    }
+    let _ = state.stdout.flush().await;
+    Ok(ShellOutcome {
+        session_id,
+        end: end?,
+        remote_exit_code: state.exit_code,
+    })
+}
+
+async fn run_loop(
+    state: &mut PumpState,
+    channel: &mut SessionChannel,
+    signals: &mut Signals,
+) -> std::io::Result<ShellEnd> {
+    loop {
         let next = match state.held.take() {
             Some(event) => Some(event),
             None => tokio::select! {
@@ -93,26 +166,50 @@ pub async fn pump(
                     state.send_size().await;
                     continue;
                 }
-                _ = signals.term.recv() => break state.leave(15, &mut channel).await,
-                _ = signals.hup.recv() => break state.leave(1, &mut channel).await,
+                () = next_signal(&mut signals.tstp) => {
+                    stop_self();
+                    continue;
+                }
+                () = next_signal(&mut signals.cont) => {
+                    state.resume_after_stop().await;
+                    continue;
+                }
+                number = signals.leave.leaving() => return Ok(state.leave(number, channel).await),
             },
         };
         let Some(event) = next else {
-            break ShellEnd::ConnectionLost {
+            return Ok(ShellEnd::ConnectionLost {
                 error: "the data channel stopped".into(),
-            };
+            });
         };
-        if let Some(end) = state.on_event(event, &mut channel).await? {
-            break end;
+        // A stdout nobody reads blocks the write: a signal must still end the session.
+        let handled = tokio::select! {
+            result = state.on_event(event, channel) => Handled::Done(result),
+            number = signals.leave.leaving() => Handled::Signal(number),
+        };
+        match handled {
+            Handled::Done(Ok(Some(end))) => return Ok(end),
+            Handled::Done(Ok(None)) => {}
+            Handled::Done(Err(error)) if error.kind() == std::io::ErrorKind::BrokenPipe => {
+                // `| head -c 10`: whoever read our output is gone, and so is the point of
+                // the remote command (issue 17).
+                return Ok(state.abandon(ShellEnd::OutputClosed, channel).await);
+            }
+            Handled::Done(Err(error)) => return Err(error),
+            Handled::Signal(number) => return Ok(state.leave(number, channel).await),
         }
-    };
-    drop(stdin_pump);
-    let _ = state.stdout.flush().await;
-    Ok(ShellOutcome {
-        session_id,
-        end,
-        remote_exit_code: state.exit_code,
-    })
+    }
+}
+
+/// SIGTSTP (`kill -TSTP`; in raw mode Ctrl-Z is a byte for the remote side): the user's
+/// terminal modes back, then stop for real. SIGSTOP cannot be caught, so this returns only
+/// after a SIGCONT, which the pump then handles.
+fn stop_self() {
+    tracing::info!("stopping on SIGTSTP");
+    super::terminal::suspend_raw_mode();
+    if let Err(error) = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP) {
+        tracing::warn!(%error, "could not stop on SIGTSTP");
+    }
 }
 
 struct PumpState {
@@ -126,6 +223,8 @@ struct PumpState {
     reconnect_notice: ReconnectNotice,
     /// Ends the session on the service (TerminateSession API) when a signal ends gangway.
     terminate: Terminator,
+    /// Which screen modes the remote output left on, for the reset at the end.
+    screen: ScreenModes,
 }
 
 /// Whether the user was told about a resume in progress.
@@ -155,6 +254,9 @@ impl PumpState {
             ChannelEvent::Opened => tracing::info!("session open"),
             ChannelEvent::Output(bytes) => {
                 let batch = self.gather_output(bytes, channel);
+                if self.mode == PumpMode::Terminal {
+                    self.screen.observe(&batch);
+                }
                 write_all_flush(&mut self.stdout, &batch).await?;
             }
             ChannelEvent::Stderr(bytes) => write_all_flush(&mut self.stderr, &bytes).await?,
@@ -243,12 +345,27 @@ impl PumpState {
         }
     }
 
-    /// SIGTERM/SIGHUP: end the session with the TerminateSession API and give its
-    /// channel_closed a moment to arrive, so the remote shell does not linger. The
-    /// TerminateSession flag would not do: shell-type sessions ack and ignore it (§6.1,
-    /// quirk 26; agent: shell/shell_unix.go, func InputStreamMessageHandler).
+    /// SIGCONT: raw mode again (a shell's `fg` hands the terminal back in its own modes),
+    /// and the size, which may have changed while stopped.
+    async fn resume_after_stop(&mut self) {
+        tracing::info!("continuing after a stop");
+        if self.mode == PumpMode::Terminal {
+            super::terminal::reenter_raw_mode();
+        }
+        self.send_size().await;
+    }
+
+    /// SIGTERM, SIGHUP, SIGINT, SIGQUIT: the session is being abandoned, so end it.
     async fn leave(&mut self, signal_number: i32, channel: &mut SessionChannel) -> ShellEnd {
         tracing::warn!(signal_number, "leaving the session on a signal");
+        self.abandon(ShellEnd::Signal(signal_number), channel).await
+    }
+
+    /// Ends the session with the TerminateSession API and gives its channel_closed a moment
+    /// to arrive, so the remote shell does not linger. The TerminateSession flag would not
+    /// do: shell-type sessions ack and ignore it (§6.1, quirk 26; agent:
+    /// shell/shell_unix.go, func InputStreamMessageHandler).
+    async fn abandon(&mut self, end: ShellEnd, channel: &mut SessionChannel) -> ShellEnd {
         let terminate = (self.terminate)();
         let wait_for_close = async {
             if let Err(error) = terminate.await {
@@ -262,7 +379,7 @@ impl PumpState {
             }
         };
         let _ = tokio::time::timeout(TERMINATE_GRACE, wait_for_close).await;
-        ShellEnd::Signal(signal_number)
+        end
     }
 }
 

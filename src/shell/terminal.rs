@@ -56,6 +56,33 @@ pub fn restore_terminal() {
     }
 }
 
+/// SIGTSTP: the modes the user had, while gangway is stopped, without ending raw mode (the
+/// saved modes stay for [`reenter_raw_mode`] and the guard). False when raw mode is off.
+pub fn suspend_raw_mode() -> bool {
+    let saved = SAVED_MODES.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(modes) = saved.as_ref() else {
+        return false;
+    };
+    if let Err(error) = termios::tcsetattr(std::io::stdin(), SetArg::TCSADRAIN, modes) {
+        tracing::warn!(%error, "restoring the terminal modes before stopping failed");
+    }
+    true
+}
+
+/// SIGCONT: raw mode again, from the saved modes, after a stop (a shell's `fg` gives the
+/// terminal back with its own modes). Nothing when raw mode is off.
+pub fn reenter_raw_mode() {
+    let saved = SAVED_MODES.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(modes) = saved.as_ref() else {
+        return;
+    };
+    let mut raw = modes.clone();
+    termios::cfmakeraw(&mut raw);
+    if let Err(error) = termios::tcsetattr(std::io::stdin(), SetArg::TCSADRAIN, &raw) {
+        tracing::warn!(%error, "re-entering raw mode after a stop failed");
+    }
+}
+
 /// Restores the terminal before the previous hook prints the panic (ratatui's pattern).
 fn install_panic_hook() {
     static HOOK: Once = Once::new();

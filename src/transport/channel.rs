@@ -4,9 +4,10 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 
 use super::dial::Connect;
@@ -134,6 +135,74 @@ pub(crate) enum Command {
 #[error("the session channel is closed")]
 pub struct ChannelGone;
 
+/// Output bytes the driver has handed to the owner's event queue and the owner has not
+/// taken yet. Above [`OutputBacklog::HIGH`] the driver stops accepting in-order output
+/// (§5.2 "handler not ready": no ack, the agent resends later), and it accepts again once
+/// the owner has brought the backlog down to [`OutputBacklog::LOW`]. So a stdout that is
+/// not read slows the agent down instead of growing gangway's memory (issue 17, F5).
+#[derive(Debug, Default)]
+pub(crate) struct OutputBacklog {
+    bytes: AtomicUsize,
+    /// Woken when the owner takes the backlog down to `LOW` or below.
+    drained: Notify,
+}
+
+impl OutputBacklog {
+    /// Stop accepting above this: seconds of output at the real agent's pace (~1 MiB/s),
+    /// tens of milliseconds at gangway's fastest; a consumer that keeps up never meets it.
+    pub(crate) const HIGH: usize = 4 << 20;
+    /// Accept again at or below this, so one resend cycle moves megabytes, not a frame.
+    pub(crate) const LOW: usize = 1 << 20;
+
+    pub(crate) fn queued(&self) -> usize {
+        self.bytes.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn add(&self, bytes: usize) {
+        self.bytes.fetch_add(bytes, Ordering::AcqRel);
+    }
+
+    /// The owner took `bytes` of output off the queue.
+    fn take(&self, bytes: usize) {
+        let before = self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+        if before > Self::LOW && before.saturating_sub(bytes) <= Self::LOW {
+            // A stored permit if the driver is not waiting yet: the wake-up is never lost.
+            self.drained.notify_one();
+        }
+    }
+
+    /// Resolves once the backlog was brought down to `LOW` (or a stale wake-up was stored:
+    /// the caller checks `queued` again).
+    pub(crate) async fn drained(&self) {
+        self.drained.notified().await;
+    }
+}
+
+/// The driver's end of the event queue: every event it sends is counted in the backlog.
+pub(crate) struct EventSender {
+    events: mpsc::UnboundedSender<ChannelEvent>,
+    pub(crate) backlog: Arc<OutputBacklog>,
+}
+
+impl EventSender {
+    /// Queues `event` for the owner; an error once the owner is gone.
+    pub(crate) fn send(
+        &self,
+        event: ChannelEvent,
+    ) -> Result<(), mpsc::error::SendError<ChannelEvent>> {
+        self.backlog.add(output_len(&event));
+        self.events.send(event)
+    }
+}
+
+/// Bytes of output an event carries, for the backlog.
+fn output_len(event: &ChannelEvent) -> usize {
+    match event {
+        ChannelEvent::Output(bytes) | ChannelEvent::Stderr(bytes) => bytes.len(),
+        _ => 0,
+    }
+}
+
 /// A cloneable handle for sending input from another task (e.g. the stdin reader).
 #[derive(Clone)]
 pub struct InputSender(mpsc::Sender<Command>);
@@ -183,7 +252,10 @@ impl InputSender {
 /// closes the socket (without a close frame, like the reference, §7.2).
 pub struct SessionChannel {
     input: InputSender,
+    /// Unbounded in count, bounded in bytes: see [`OutputBacklog`]. Every other event is
+    /// small and rare.
     events: mpsc::UnboundedReceiver<ChannelEvent>,
+    backlog: Arc<OutputBacklog>,
     task: JoinHandle<()>,
 }
 
@@ -243,13 +315,25 @@ impl SessionChannel {
         let ws = dial_initial(connect.as_ref(), &endpoint, &options.backoff).await?;
         let (command_tx, command_rx) = mpsc::channel(COMMAND_QUEUE);
         let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let backlog = Arc::new(OutputBacklog::default());
         let driver = Driver::new(
-            endpoint, connect, resumer, data_keys, options, ws, command_rx, event_tx,
+            endpoint,
+            connect,
+            resumer,
+            data_keys,
+            options,
+            ws,
+            command_rx,
+            EventSender {
+                events: event_tx,
+                backlog: Arc::clone(&backlog),
+            },
         );
         let task = tokio::spawn(driver.run());
         Ok(Self {
             input: InputSender(command_tx),
             events: event_rx,
+            backlog,
             task,
         })
     }
@@ -266,14 +350,25 @@ impl SessionChannel {
         self.input.resize(cols, rows).await
     }
 
-    /// The next event; `None` after the final one has been taken.
+    /// The next event; `None` after the final one has been taken. Taking output lets the
+    /// driver accept more: take it when it can be written, not before.
     pub async fn next_event(&mut self) -> Option<ChannelEvent> {
-        self.events.recv().await
+        let event = self.events.recv().await;
+        self.taken(event.as_ref());
+        event
     }
 
     /// An event if one is ready now (lets a consumer batch output writes).
     pub fn try_next_event(&mut self) -> Option<ChannelEvent> {
-        self.events.try_recv().ok()
+        let event = self.events.try_recv().ok();
+        self.taken(event.as_ref());
+        event
+    }
+
+    fn taken(&self, event: Option<&ChannelEvent>) {
+        if let Some(event) = event {
+            self.backlog.take(output_len(event));
+        }
     }
 }
 
@@ -318,5 +413,21 @@ mod tests {
         );
         assert_eq!(b.delay(6), Duration::from_secs(5));
         assert_eq!(b.delay(40), Duration::from_secs(5));
+    }
+
+    #[tokio::test]
+    async fn the_backlog_wakes_the_driver_once_taken_down_to_low() {
+        let backlog = OutputBacklog::default();
+        backlog.add(OutputBacklog::HIGH + 1);
+        backlog.take(OutputBacklog::HIGH - OutputBacklog::LOW);
+        assert!(backlog.queued() > OutputBacklog::LOW);
+        let pending = tokio::time::timeout(Duration::from_millis(10), backlog.drained()).await;
+        assert!(pending.is_err(), "woken above LOW");
+        // Taken down to LOW before the driver waits: the wake-up is kept for it.
+        backlog.take(1);
+        assert_eq!(backlog.queued(), OutputBacklog::LOW);
+        tokio::time::timeout(Duration::from_secs(5), backlog.drained())
+            .await
+            .expect("the wake-up was lost");
     }
 }

@@ -19,7 +19,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::mpsc;
 use tokio::time::{Duration, Instant};
 
-use super::channel::{ChannelEvent, ChannelOptions, Command, Resumer, SessionEndpoint};
+use super::channel::{
+    ChannelEvent, ChannelOptions, Command, EventSender, OutputBacklog, Resumer, SessionEndpoint,
+};
 use super::dial::Connect;
 use super::kms::{DataKey, DataKeyFuture, DataKeySource, KeyRefused, RandomNonces};
 use super::reconnect::{Next, Reconnecting};
@@ -63,7 +65,10 @@ pub(crate) struct Driver {
     commands: mpsc::Receiver<Command>,
     commands_closed: bool,
     pending: VecDeque<Command>,
-    events: mpsc::UnboundedSender<ChannelEvent>,
+    /// To the owner; counts the output it has not taken yet (`OutputBacklog`).
+    events: EventSender,
+    /// Whether the session accepts in-order output (mirrors `set_receive_ready`).
+    receive_ready: bool,
     /// GenerateDataKey for KMS-encrypted sessions (§4.6), and the call in flight.
     data_keys: Option<DataKeySource>,
     data_key_call: Option<DataKeyFuture>,
@@ -88,7 +93,7 @@ impl Driver {
         options: ChannelOptions,
         ws: BoxedWs,
         commands: mpsc::Receiver<Command>,
-        events: mpsc::UnboundedSender<ChannelEvent>,
+        events: EventSender,
     ) -> Self {
         let mut config = SessionConfig::client(endpoint.session_id.clone());
         config.max_payload_bytes = options.max_payload_bytes;
@@ -109,6 +114,7 @@ impl Driver {
             commands_closed: false,
             pending: VecDeque::new(),
             events,
+            receive_ready: true,
             data_keys,
             data_key_call: None,
             kms_failure: None,
@@ -127,6 +133,7 @@ impl Driver {
     async fn run_until_end(&mut self) -> ChannelEvent {
         loop {
             self.feed_pending();
+            self.update_receive_ready();
             let step = match self.link {
                 Link::Connected(_) => self.step_connected().await,
                 Link::Reconnecting(_) => self.step_reconnecting().await,
@@ -156,9 +163,30 @@ impl Driver {
         }
     }
 
+    /// Refuses in-order output while the owner has more than `OutputBacklog::HIGH` untaken,
+    /// and accepts it again at `OutputBacklog::LOW` (§5.2 "handler not ready"). A refused
+    /// frame is neither acked nor delivered; the agent resends it after its timeout. What
+    /// arrives ahead of it is still held (at most the agent's send window), so the client
+    /// holds at most HIGH + that window + one frame per event, however long stdout stalls.
+    fn update_receive_ready(&mut self) {
+        let queued = self.events.backlog.queued();
+        let ready = if self.receive_ready {
+            queued <= OutputBacklog::HIGH
+        } else {
+            queued <= OutputBacklog::LOW
+        };
+        if ready != self.receive_ready {
+            tracing::debug!(queued, ready, "output backlog: receive readiness changed");
+            self.receive_ready = ready;
+            self.session.set_receive_ready(ready);
+        }
+    }
+
     /// Writes what the session has ready, then waits for the next thing to happen.
     async fn step_connected(&mut self) -> Step {
         let accepting = self.accepting();
+        let refusing = !self.receive_ready;
+        let backlog = Arc::clone(&self.events.backlog);
         let Link::Connected(socket) = &mut self.link else {
             return Step::Continue;
         };
@@ -170,6 +198,8 @@ impl Driver {
         tokio::select! {
             inbound = socket.inbound.recv() => self.on_inbound(inbound),
             command = self.commands.recv(), if accepting => self.on_command(command),
+            // The owner caught up: accept output again (the loop re-checks the backlog).
+            () = backlog.drained(), if refusing => Step::Continue,
             () = sleep_until(deadline) => {
                 self.session.handle_timeout(Instant::now().into_std());
                 Step::Continue

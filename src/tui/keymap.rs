@@ -33,6 +33,7 @@ pub enum Action {
     Back,
     Help,
     Command,
+    Message,
     Up,
     Down,
     PageUp,
@@ -102,6 +103,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         "command mode (:sessions :history :prefs :fleet :q)",
         S::Global,
         &[":"],
+    ),
+    spec(
+        A::Message,
+        "message",
+        "the whole last message (AWS's own words)",
+        S::Global,
+        &["m"],
     ),
     spec(A::Up, "up", "move up", S::Global, &["up", "k"]),
     spec(A::Down, "down", "move down", S::Global, &["down", "j"]),
@@ -250,6 +258,20 @@ impl Keymap {
             .filter(|(c, _)| *c == chord)
             .map(|(_, a)| *a)
             .find(|a| self.available(*a) && scope_applies(spec_of(*a).scope, screen))
+    }
+
+    /// The dangerous action a key would mean on a screen if `--readonly` had not removed it,
+    /// so the UI can say why the key does nothing.
+    pub fn refused(&self, screen: Scope, key: &KeyEvent) -> Option<Action> {
+        if !self.readonly {
+            return None;
+        }
+        let chord = Chord::from_event(key);
+        self.bindings
+            .iter()
+            .filter(|(c, _)| *c == chord)
+            .map(|(_, a)| *a)
+            .find(|a| !self.available(*a) && scope_applies(spec_of(*a).scope, screen))
     }
 
     pub fn available(&self, action: Action) -> bool {

@@ -51,6 +51,8 @@ pub enum Mode {
     Command(String),
     Confirm(Confirm),
     Reason(ReasonPrompt),
+    /// The whole last message (status, banner, config warning) in a popup; any key closes it.
+    Message,
 }
 
 /// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).
@@ -141,7 +143,119 @@ pub enum Level {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Status {
     pub level: Level,
+    /// One line: what happened, then why ("no shell on web-1: denied because …").
     pub text: String,
+    /// Where the reason starts in `text` (a byte offset): the status line may cut what comes
+    /// before it to make room, never the reason itself.
+    pub reason_at: usize,
+    /// What to do about it: after the text when the line has room, always in the popup.
+    pub hint: Option<String>,
+    /// The whole message as AWS or the shell gave it, for the popup (`m`).
+    pub detail: Option<String>,
+    /// The load this failure came from ("fleet (us-east-1)"): its next success clears it.
+    pub source: Option<String>,
+}
+
+impl Status {
+    pub fn new(level: Level, text: impl Into<String>) -> Self {
+        Self {
+            level,
+            text: text.into(),
+            reason_at: 0,
+            hint: None,
+            detail: None,
+            source: None,
+        }
+    }
+
+    /// "`what`: `reason`", where only `what` may be cut on screen.
+    pub fn because(level: Level, what: &str, reason: &str) -> Self {
+        Self {
+            reason_at: what.len() + 2,
+            ..Self::new(level, format!("{what}: {reason}"))
+        }
+    }
+
+    /// `what` failed with `message`: the line carries the reason, the popup the whole text.
+    pub fn failure(what: &str, message: &str, hint: Option<&str>) -> Self {
+        let reason = reason_of(message);
+        let (reason, advice) = split_advice(&reason);
+        Self {
+            hint: hint.or(advice).map(str::to_owned),
+            detail: Some(message.to_owned()),
+            ..Self::because(Level::Error, what, reason)
+        }
+    }
+
+    /// Whether the popup has more to say than the text.
+    pub fn has_more(&self) -> bool {
+        self.hint.is_some() || self.detail_beyond_text().is_some()
+    }
+
+    /// The whole message, unless the text already ends with all of it (a short error).
+    pub fn detail_beyond_text(&self) -> Option<&str> {
+        self.detail
+            .as_deref()
+            .filter(|d| !self.text.ends_with(d.trim()))
+    }
+}
+
+/// The part of an AWS error a user acts on. Denials name the caller's ARN, the action and the
+/// resource before the reason ("User: arn:… is not authorized to perform: ssm:TerminateSession
+/// on resource: arn:… because the session belongs to another user"); the reason is what is
+/// kept, the rest stays in the popup. Other messages are short already and kept whole.
+pub fn reason_of(message: &str) -> String {
+    let message = message.trim();
+    let denied = message.contains("is not authorized to perform")
+        || message.to_ascii_lowercase().starts_with("access denied");
+    if let Some(at) = message.rfind(" because ") {
+        let why = message[at + 1..].trim_end_matches('.');
+        return if denied {
+            format!("denied {why}")
+        } else {
+            why.to_owned()
+        };
+    }
+    if let Some((_, rest)) = message.split_once("is not authorized to perform: ") {
+        let action = rest.split_whitespace().next().unwrap_or(rest);
+        return format!("denied: not authorized to perform {action}");
+    }
+    message.to_owned()
+}
+
+/// A shell's error line ends a denial with its advice in parentheses ("… because no policy
+/// allows it (ask an administrator …)"): the advice is shown after the reason when it fits.
+fn split_advice(reason: &str) -> (&str, Option<&str>) {
+    if reason.starts_with("denied")
+        && reason.ends_with(')')
+        && let Some(at) = reason.rfind(" (")
+    {
+        return (&reason[..at], Some(&reason[at + 2..reason.len() - 1]));
+    }
+    (reason, None)
+}
+
+/// A multi-session terminate in flight: each answer is kept until the last one arrives, then
+/// all of them are reported together (issue 16, bug 4).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TerminateBatch {
+    pub asked: Vec<String>,
+    pub done: Vec<String>,
+    pub failed: Vec<(String, LoadError)>,
+}
+
+impl TerminateBatch {
+    pub fn new(asked: Vec<String>) -> Self {
+        Self {
+            asked,
+            done: Vec::new(),
+            failed: Vec::new(),
+        }
+    }
+
+    pub fn answered(&self) -> bool {
+        self.done.len() + self.failed.len() >= self.asked.len()
+    }
 }
 
 /// `GetConnectionStatus` plus the diagnosis in plain words (from `aws::diagnose`).
@@ -251,6 +365,10 @@ pub struct Model {
     pub preferences_load: Load,
     pub opened: HashMap<String, OpenedSession>,
     pub status: Option<Status>,
+    /// The terminate whose answers are still arriving.
+    pub terminating: Option<TerminateBatch>,
+    /// First line of the help screen on display.
+    pub help_scroll: usize,
     pub banner: Option<Banner>,
     pub config_warning: Option<String>,
     pub quit: bool,
@@ -287,6 +405,8 @@ impl Model {
             preferences_load: Load::Idle,
             opened: HashMap::new(),
             status: None,
+            terminating: None,
+            help_scroll: 0,
             banner: None,
             config_warning: None,
             quit: false,
@@ -321,10 +441,7 @@ impl Model {
     }
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {
-        self.status = Some(Status {
-            level,
-            text: text.into(),
-        });
+        self.status = Some(Status::new(level, text));
     }
 
     pub fn instance_name(&self, target: &str) -> Option<&str> {

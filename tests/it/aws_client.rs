@@ -458,3 +458,36 @@ async fn hybrid_nodes_carry_their_tags_and_pass_the_scope_they_are_in() {
         "{candidates:?}"
     );
 }
+
+/// STS GetCallerIdentity names the caller by the ARN DescribeSessions uses for owners, so the
+/// UI can show who the user is and mark their own sessions from the start (issue 16).
+#[tokio::test]
+async fn the_caller_is_named_by_the_arn_sessions_carry() {
+    let emulator = start_fleet(Fleet::demo()).await;
+    let dev = aws_client(&emulator.endpoint, DEV);
+    let arn = dev.caller_arn().await.unwrap();
+    assert_eq!(arn, "arn:aws:iam::123456789012:user/dev");
+    let target = dev
+        .list_instances(&[("Env".to_owned(), "dev".to_owned())])
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.ping_status == PingStatus::Online && i.state == InstanceState::Running)
+        .unwrap();
+    let request = StartSessionRequest {
+        target: target.id.to_string(),
+        document_name: None,
+        parameters: Default::default(),
+        reason: None,
+    };
+    let started = dev.start_session(&request).await.unwrap();
+    let sessions = dev.active_sessions().await.unwrap();
+    let mine = sessions
+        .iter()
+        .find(|s| s.session_id == started.session_id)
+        .unwrap();
+    assert_eq!(mine.owner, arn);
+    let stranger = aws_client(&emulator.endpoint, "AKIANOBODY");
+    let err = stranger.caller_arn().await.unwrap_err();
+    assert!(err.is_credentials_error(), "{err:?}");
+}

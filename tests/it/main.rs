@@ -11,6 +11,7 @@ mod aws_ca_bundle;
 mod aws_client;
 mod aws_profiles;
 mod cli_startup;
+mod client_hardening;
 mod connect_pipe;
 mod connect_pty;
 mod connect_terminate;

@@ -13,7 +13,7 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
 use query::Query;
-use xml::XmlWriter;
+pub use xml::XmlWriter;
 
 use super::api::ApiRequest;
 use super::identity::{self, CallerError, EXPIRED_TOKEN_MESSAGE};

@@ -7,14 +7,19 @@ pub struct XmlWriter {
 
 impl XmlWriter {
     pub fn new(root: &str) -> Self {
+        Self::with_namespace(root, "http://ec2.amazonaws.com/doc/2016-11-15/")
+    }
+
+    /// A root element in another Query service's namespace (STS).
+    pub fn with_namespace(root: &str, namespace: &str) -> Self {
         let mut writer = Self {
             out: String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"),
         };
         writer.out.push('<');
         writer.out.push_str(root);
-        writer
-            .out
-            .push_str(" xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\">");
+        writer.out.push_str(" xmlns=\"");
+        escape_into(&mut writer.out, namespace);
+        writer.out.push_str("\">");
         writer
     }
 

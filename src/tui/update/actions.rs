@@ -7,7 +7,7 @@ use crate::tui::effect::Effect;
 use crate::tui::keymap::Action;
 use crate::tui::model::{
     Confirm, Connectivity, Level, Load, Mode, Model, ReasonMode, ReasonPrompt, Screen, SessionRef,
-    ShellTarget,
+    ShellTarget, Status, TerminateBatch,
 };
 use crate::tui::update::keys::{Edit, edit};
 use crate::tui::update::navigate;
@@ -28,6 +28,11 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
     if !model.keymap.available(action) {
         return Vec::new();
     }
+    // A message is about the last thing done: the next command replaces it, even when it
+    // succeeds silently (issue 16, bug 8). Moving around and reading it keep it.
+    if !is_movement(action) && !matches!(action, Action::Message | Action::Command) {
+        model.status = None;
+    }
     match action {
         Action::Quit => {
             model.quit = true;
@@ -37,6 +42,12 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Help => show(model, Screen::Help),
         Action::Command => {
             model.mode = Mode::Command(String::new());
+            Vec::new()
+        }
+        Action::Message => {
+            if model.status.is_some() || model.banner.is_some() || model.config_warning.is_some() {
+                model.mode = Mode::Message;
+            }
             Vec::new()
         }
         a if is_movement(a) => navigate::on_move(model, a),
@@ -108,6 +119,7 @@ pub fn show(model: &mut Model, screen: Screen) -> Vec<Effect> {
         model.back_stack.push(model.screen);
     }
     model.screen = screen;
+    model.help_scroll = 0;
     match screen {
         Screen::Sessions if model.sessions.load != Load::Loading => {
             model.sessions.load = Load::Loading;
@@ -195,10 +207,11 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
     let diagnosis = crate::aws::diagnose(instance, None, &model.access_scope());
     if !diagnosis.can_connect() {
         let name = crate::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
-        model.set_status(
+        model.status = Some(Status::because(
             Level::Error,
-            format!("no shell on {name}: {}", diagnosis.line()),
-        );
+            &format!("no shell on {name}"),
+            &diagnosis.line(),
+        ));
         return Vec::new();
     }
     let target = ShellTarget {
@@ -331,6 +344,13 @@ pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Ve
             model.sessions.marked.clear();
             let count = confirm.sessions.len();
             model.set_status(Level::Info, format!("terminating {count} session(s)…"));
+            model.terminating = Some(TerminateBatch::new(
+                confirm
+                    .sessions
+                    .iter()
+                    .map(|s| s.session_id.clone())
+                    .collect(),
+            ));
             confirm
                 .sessions
                 .into_iter()

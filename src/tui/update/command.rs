@@ -12,6 +12,8 @@ use crate::tui::model::{Level, Model, Screen};
 use crate::tui::update::actions;
 
 pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
+    // The last message was about the last command (issue 16, bug 8).
+    model.status = None;
     let mut words = text.split_whitespace();
     let Some(name) = words.next() else {
         return Vec::new();

@@ -6,7 +6,8 @@ use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
 use crate::text;
 use crate::tui::effect::Effect;
 use crate::tui::model::{
-    Banner, Connectivity, Level, Load, LoadError, Model, OpenedSession, ShellTarget,
+    Banner, Connectivity, Level, Load, LoadError, Model, OpenedSession, ShellTarget, Status,
+    TerminateBatch, reason_of,
 };
 use crate::tui::msg::{HistoryPage, ShellReport};
 
@@ -18,17 +19,23 @@ fn report(model: &mut Model, what: &str, error: &LoadError) {
             hint: error.hint.clone(),
         });
     } else {
-        let hint = error
-            .hint
-            .as_deref()
-            .map(|h| format!(" ({h})"))
-            .unwrap_or_default();
-        model.set_status(Level::Error, format!("{what}: {}{hint}", error.message));
+        model.status = Some(Status {
+            source: Some(what.to_owned()),
+            ..Status::failure(what, &error.message, error.hint.as_deref())
+        });
     }
 }
 
-fn loaded(model: &mut Model) -> Load {
+/// A load worked: its banner and its own earlier failure are gone (issue 16, bug 8).
+fn loaded(model: &mut Model, what: &str) -> Load {
     model.banner = None;
+    if model
+        .status
+        .as_ref()
+        .is_some_and(|s| s.source.as_deref() == Some(what))
+    {
+        model.status = None;
+    }
     Load::Loaded(model.now)
 }
 
@@ -40,7 +47,7 @@ pub fn on_fleet(
     match result {
         Ok(instances) => {
             model.fleet.set_region(region, instances);
-            model.fleet.load = loaded(model);
+            model.fleet.load = loaded(model, &format!("fleet ({region})"));
         }
         Err(error) => {
             model.fleet.load = Load::Failed(model.now);
@@ -94,7 +101,7 @@ pub fn on_sessions(
             {
                 sessions.cursor.selected = at;
             }
-            model.sessions.load = loaded(model);
+            model.sessions.load = loaded(model, &format!("sessions ({region})"));
         }
         Err(error) => {
             model.sessions.load = Load::Failed(model.now);
@@ -135,7 +142,7 @@ pub fn on_history(
         Err(error) => report(model, &format!("history ({region})"), &error),
     }
     if model.history.pending_regions.is_empty() {
-        model.history.load = loaded(model);
+        model.history.load = loaded(model, &format!("history ({region})"));
         return crate::tui::update::navigate::more_history_if_near_end(model);
     }
     Vec::new()
@@ -149,7 +156,7 @@ pub fn on_preferences(
     match result {
         Ok(prefs) => {
             model.preferences.insert(region.to_owned(), prefs);
-            model.preferences_load = loaded(model);
+            model.preferences_load = loaded(model, &format!("preferences ({region})"));
         }
         Err(error) => {
             model.preferences_load = Load::Failed(model.now);
@@ -164,16 +171,97 @@ pub fn on_terminated(
     session_id: &str,
     result: Result<(), LoadError>,
 ) -> Vec<Effect> {
-    match result {
-        Ok(()) => model.set_status(Level::Info, format!("terminated {session_id}")),
-        Err(error) => {
-            // A denied terminate shows AWS's own reason (issue 6).
-            let message = format!("could not terminate {session_id}: {}", error.message);
-            model.set_status(Level::Error, message);
+    let mut batch = match model.terminating.take() {
+        Some(batch) if batch.asked.iter().any(|id| id == session_id) => batch,
+        other => {
+            model.terminating = other;
+            TerminateBatch::new(vec![session_id.to_owned()])
         }
+    };
+    match result {
+        Ok(()) => batch.done.push(session_id.to_owned()),
+        Err(error) => batch.failed.push((session_id.to_owned(), error)),
+    }
+    if batch.answered() {
+        model.status = Some(terminate_report(&batch));
+    } else {
+        model.terminating = Some(batch);
     }
     model.sessions.load = Load::Loading;
     vec![Effect::LoadSessions]
+}
+
+/// Session ids, the first few by name: "dev-…, dev-… and 3 more".
+fn id_list(ids: &[String]) -> String {
+    const NAMED: usize = 4;
+    let mut out = ids
+        .iter()
+        .take(NAMED)
+        .map(|id| text::fit(id, 40))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if ids.len() > NAMED {
+        out.push_str(&format!(" and {} more", ids.len() - NAMED));
+    }
+    out
+}
+
+/// One line for the whole terminate: every session ended and every one refused, with its
+/// reason ("terminated 2 of 3: dev-…, dev-…; admin-… denied because the session belongs to
+/// another user"). AWS's full answers go to the popup.
+fn terminate_report(batch: &TerminateBatch) -> Status {
+    let asked = batch.asked.len();
+    if let ([], [(id, error)]) = (batch.done.as_slice(), batch.failed.as_slice()) {
+        let what = format!("could not terminate {}", text::fit(id, 40));
+        return Status::failure(&what, &error.message, error.hint.as_deref());
+    }
+    if batch.failed.is_empty() {
+        let text = match batch.done.as_slice() {
+            [one] => format!("terminated {}", text::fit(one, 40)),
+            all => format!("terminated {} sessions: {}", all.len(), id_list(all)),
+        };
+        return Status::new(Level::Info, text);
+    }
+    // Sessions refused for the same reason are named together.
+    let mut by_reason: Vec<(String, Vec<String>)> = Vec::new();
+    for (id, error) in &batch.failed {
+        let reason = reason_of(&error.message);
+        match by_reason.iter_mut().find(|(r, _)| *r == reason) {
+            Some((_, ids)) => ids.push(id.clone()),
+            None => by_reason.push((reason, vec![id.clone()])),
+        }
+    }
+    let failures = by_reason
+        .iter()
+        .map(|(reason, ids)| {
+            let sep = if reason.starts_with("denied") {
+                " "
+            } else {
+                ": "
+            };
+            format!("{}{sep}{reason}", id_list(ids))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let what = match batch.done.as_slice() {
+        [] => format!("terminated 0 of {asked}"),
+        done => format!("terminated {} of {asked}: {}", done.len(), id_list(done)),
+    };
+    let sep = "; ";
+    let detail = batch
+        .failed
+        .iter()
+        .map(|(id, error)| format!("{id}: {}", error.message))
+        .collect::<Vec<_>>()
+        .join("\n");
+    Status {
+        level: Level::Error,
+        reason_at: what.len() + sep.len(),
+        text: format!("{what}{sep}{failures}"),
+        hint: batch.failed.iter().find_map(|(_, e)| e.hint.clone()),
+        detail: Some(detail),
+        source: None,
+    }
 }
 
 pub fn on_shell_ended(
@@ -208,10 +296,12 @@ pub fn on_shell_ended(
             );
         }
         Err(reason) => {
-            model.set_status(
-                Level::Error,
-                format!("no shell on {label}: {}", text::fit(&reason, 200)),
-            );
+            // The whole text stays for the popup; the line leads with why.
+            model.status = Some(Status::failure(
+                &format!("no shell on {label}"),
+                &reason,
+                None,
+            ));
         }
     }
     model.sessions.load = Load::Loading;

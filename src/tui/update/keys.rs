@@ -4,7 +4,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::tui::effect::Effect;
-use crate::tui::model::{Mode, Model};
+use crate::tui::model::{Level, Mode, Model};
 use crate::tui::update::{actions, command};
 
 pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
@@ -14,13 +14,37 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     match model.mode.clone() {
         Mode::Normal => match model.keymap.resolve(model.screen.scope(), key) {
             Some(action) => actions::on_action(model, action),
-            None => Vec::new(),
+            None => {
+                explain_readonly(model, key);
+                Vec::new()
+            }
         },
         Mode::Filter => on_filter_key(model, key),
         Mode::Command(text) => on_command_key(model, text, key),
         Mode::Confirm(confirm) => actions::on_confirm_key(model, confirm, key),
         Mode::Reason(prompt) => actions::on_reason_key(model, prompt, key),
+        Mode::Message => {
+            model.mode = Mode::Normal;
+            Vec::new()
+        }
     }
+}
+
+/// A key that would open a shell or terminate sessions does nothing in `--readonly`; say so
+/// instead of leaving the user to guess.
+fn explain_readonly(model: &mut Model, key: &KeyEvent) {
+    let Some(action) = model.keymap.refused(model.screen.scope(), key) else {
+        return;
+    };
+    let spec = crate::tui::keymap::spec_of(action);
+    let chord = crate::tui::keymap::Chord::from_event(key);
+    model.set_status(
+        Level::Warn,
+        format!(
+            "read-only: {} ({chord}) is off because gangway was started with --readonly",
+            spec.help
+        ),
+    );
 }
 
 /// What a key does to a one-line text input.

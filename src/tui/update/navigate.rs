@@ -9,6 +9,10 @@ use crate::tui::model::{Cursor, Load, Model, Screen};
 pub fn on_move(model: &mut Model, action: Action) -> Vec<Effect> {
     let page = model.page_rows().max(1);
     let screen = model.screen;
+    if screen == Screen::Help {
+        scroll_help(model, action, page);
+        return Vec::new();
+    }
     let Some((cursor, len)) = cursor_of(model, screen) else {
         return Vec::new();
     };
@@ -34,6 +38,19 @@ pub fn on_move(model: &mut Model, action: Action) -> Vec<Effect> {
         model.fleet.cursor.selected = at;
     }
     settle_all(model);
+    // The first instance of a group brings its header into view with it.
+    let fleet = &mut model.fleet;
+    let at = fleet.cursor.selected;
+    if screen == Screen::Fleet
+        && at > 0
+        && fleet.cursor.offset == at
+        && matches!(
+            fleet.rows.get(at - 1),
+            Some(crate::tui::fleet_list::FleetRow::Group { .. })
+        )
+    {
+        fleet.cursor.offset = at - 1;
+    }
     if screen == Screen::History {
         return more_history_if_near_end(model);
     }
@@ -41,6 +58,21 @@ pub fn on_move(model: &mut Model, action: Action) -> Vec<Effect> {
         return crate::tui::update::actions::check_selected(model);
     }
     Vec::new()
+}
+
+/// The help screen is text, not a list: the keys scroll it (it is longer than 24 rows).
+fn scroll_help(model: &mut Model, action: Action, page: usize) {
+    let limit = crate::tui::views::help_scroll_limit(model);
+    let at = model.help_scroll;
+    model.help_scroll = match action {
+        Action::Up => at.saturating_sub(1),
+        Action::Down => at + 1,
+        Action::PageUp => at.saturating_sub(page),
+        Action::PageDown => at + page,
+        Action::Top => 0,
+        _ => limit,
+    }
+    .min(limit);
 }
 
 fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> {

@@ -641,3 +641,148 @@ fn history_targets_may_be_given_by_name() {
             .contains("no instance named `nosuch`")
     );
 }
+
+#[test]
+fn a_later_command_clears_an_old_error() {
+    let mut m = model();
+    update(&mut m, ch(':'));
+    typed(&mut m, "nonsense");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.status.clone().unwrap().level, Level::Error);
+    update(&mut m, ch('s'));
+    assert_eq!(m.status, None, "sorting worked: the error is old news");
+
+    update(&mut m, ch('/'));
+    typed(&mut m, "batch-1");
+    update(&mut m, key(KeyCode::Enter));
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.status.clone().unwrap().level, Level::Error);
+    update(&mut m, ch(':'));
+    typed(&mut m, "history owner=dev");
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.status, None);
+
+    let throttled = LoadError {
+        kind: ErrorKind::Other,
+        message: "AWS is throttling requests".into(),
+        hint: None,
+    };
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Err(throttled),
+        },
+    );
+    assert_eq!(m.status.clone().unwrap().level, Level::Error);
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    assert_eq!(m.status, None, "the next fleet load worked");
+}
+
+fn denied_terminate(session_id: &str) -> LoadError {
+    crate::tui::executor::load_error(&crate::aws::AwsError::AccessDenied(format!(
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: \
+         ssm:TerminateSession on resource: arn:aws:ssm:us-east-1:123456789012:session/\
+         {session_id} because the session belongs to another user"
+    )))
+}
+
+fn terminated(m: &mut Model, session_id: &str, result: Result<(), LoadError>) {
+    update(
+        m,
+        Msg::Terminated {
+            session_id: session_id.into(),
+            result,
+        },
+    );
+}
+
+#[test]
+fn a_partly_denied_multi_terminate_reports_each_session() {
+    let mut m = model();
+    update(&mut m, ch('2'));
+    for _ in 0..3 {
+        update(&mut m, ch(' '));
+    }
+    update(&mut m, ctrl('d'));
+    assert_eq!(update(&mut m, ch('y')).len(), 3);
+    // The denial arrives first: a later success must not hide it.
+    terminated(
+        &mut m,
+        "admin-0a1b2c3d4e5f60003",
+        Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+    );
+    terminated(&mut m, "dev-0a1b2c3d4e5f60001", Ok(()));
+    terminated(&mut m, "dev-0a1b2c3d4e5f60002", Ok(()));
+    let status = m.status.clone().unwrap();
+    assert_eq!(status.level, Level::Error);
+    for part in [
+        "terminated 2 of 3",
+        "dev-0a1b2c3d4e5f60001",
+        "dev-0a1b2c3d4e5f60002",
+        "admin-0a1b2c3d4e5f60003 denied because the session belongs to another user",
+    ] {
+        assert!(status.text.contains(part), "{part:?} in {}", status.text);
+    }
+}
+
+#[test]
+fn a_two_session_terminate_names_both() {
+    let mut m = model();
+    update(&mut m, ch('2'));
+    update(&mut m, ch(' '));
+    update(&mut m, ch(' '));
+    update(&mut m, ctrl('d'));
+    let effects = update(&mut m, ch('y'));
+    let ids: Vec<String> = effects
+        .iter()
+        .map(|e| match e {
+            Effect::Terminate(s) => s.session_id.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        terminated(&mut m, id, Ok(()));
+    }
+    let status = m.status.clone().unwrap();
+    assert_eq!(status.level, Level::Info);
+    for id in &ids {
+        assert!(status.text.contains(id.as_str()), "{id} in {}", status.text);
+    }
+}
+
+#[test]
+fn in_readonly_mode_enter_says_why_nothing_happens() {
+    let mut m = model_with(Settings::default(), true);
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty());
+    let status = m.status.clone().expect("a word on why no shell opens");
+    assert!(status.text.contains("--readonly"), "{}", status.text);
+    assert!(status.text.contains("open a shell"), "{}", status.text);
+}
+
+#[test]
+fn a_short_error_does_not_offer_a_popup_with_nothing_more() {
+    let mut m = model();
+    let target = ShellTarget {
+        instance_id: crate::aws::types::InstanceId::from_aws("i-a1b2c3d4e5f600001"),
+        name: Some("web-1".into()),
+        region: "us-east-1".into(),
+    };
+    update(
+        &mut m,
+        Msg::ShellEnded {
+            target,
+            result: Err("the agent went away".into()),
+        },
+    );
+    let status = m.status.clone().unwrap();
+    assert_eq!(status.text, "no shell on web-1: the agent went away");
+    assert!(!status.has_more());
+}

@@ -4,9 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
 use crate::aws::types::{Instance, InstanceState, PingStatus};
+use crate::text::{display_width, fit};
 use crate::tui::fleet_list::{FleetRow, SortKey};
 use crate::tui::model::{Load, Model};
 use crate::tui::views::table::{self, Column, RowData, Value};
@@ -97,26 +99,30 @@ fn cells(model: &Model, instance: &Instance) -> Vec<Value> {
     cells
 }
 
-/// A group header in group-by-image mode: the image name under NAME, its id under INSTANCE,
-/// the number of instances under STATE.
+/// A group header in group-by-image mode, across the whole row: the image name, its full id
+/// (ids differ only at the end, so a cut id tells nothing) and the number of instances. Only
+/// the name is cut when the line is too long.
 fn group_row(model: &Model, first: usize, count: usize, width: usize) -> RowData {
     let instance = &model.fleet.instances[first];
-    let id = instance
-        .image_id
-        .clone()
-        .unwrap_or_else(|| "no image".to_owned());
-    let name = instance.image_name.clone().unwrap_or_else(|| id.clone());
+    let id = fit(instance.image_id.as_deref().unwrap_or("no image"), 64);
+    let counted = match count {
+        1 => "1 instance".to_owned(),
+        n => format!("{n} instances"),
+    };
+    let tail = format!("{id}  {counted}");
+    let line = match instance.image_name.as_deref() {
+        Some(name) => {
+            let room = width.saturating_sub(2 + 2 + display_width(&tail));
+            if room >= 4 {
+                format!("▸ {}  {tail}", fit(name, room))
+            } else {
+                format!("▸ {tail}")
+            }
+        }
+        None => format!("▸ {tail}"),
+    };
     let style = Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD);
-    let mut cells = vec![
-        Value::styled(format!("▸ {name}"), style),
-        Value::styled(id, style),
-        Value::styled(format!("{count} inst."), style),
-    ];
-    cells.resize_with(width, || Value::plain(""));
-    RowData {
-        cells,
-        style: Style::new(),
-    }
+    RowData::spanning(Line::styled(fit(&line, width), style))
 }
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
@@ -138,7 +144,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     if fleet.shown == 0 {
         let text = format!(
             "no instance matches `{}` (esc clears the filter)",
-            crate::text::fit(&fleet.filter, 40)
+            fit(&fleet.filter, 40)
         );
         frame.render_widget(
             Paragraph::new(text).style(Style::new().fg(Color::Yellow)),
@@ -147,7 +153,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         return;
     }
     let columns = columns(model);
-    let width = columns.len();
+    let width = usize::from(area.width);
     table::draw(
         frame,
         area,
@@ -155,10 +161,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         fleet.rows.len(),
         &fleet.cursor,
         |at| match fleet.rows[at] {
-            FleetRow::Instance(i) => RowData {
-                cells: cells(model, &fleet.instances[i]),
-                style: Style::new(),
-            },
+            FleetRow::Instance(i) => RowData::new(cells(model, &fleet.instances[i]), Style::new()),
             FleetRow::Group { first, count } => group_row(model, first, count, width),
         },
     );

@@ -25,7 +25,7 @@ fn columns() -> Vec<Column> {
         Column::new("ENDED", 16, 6),
         Column::new("DURATION", 8, 3),
         Column::new("STATUS", 10, 7),
-        Column::new("REASON", 16, 4),
+        Column::new("REASON", 16, 4).shrinks_to(8),
     ]
 }
 
@@ -97,8 +97,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         |at| {
             let s = &history.items[at];
             let owner = s.owner.rsplit('/').next().unwrap_or(&s.owner);
-            RowData {
-                cells: vec![
+            RowData::new(
+                vec![
                     Value::plain(s.session_id.clone()),
                     Value::plain(model.instance_name(&s.target).unwrap_or("-").to_owned()),
                     Value::plain(s.target.clone()),
@@ -109,8 +109,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                     Value::plain(s.status.label()),
                     Value::plain(s.reason.clone().unwrap_or_default()),
                 ],
-                style: Style::new(),
-            }
+                Style::new(),
+            )
         },
     );
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! title bar (1)
-//! banner (0 or 2: the problem, then the fix)
+//! banner (0, or up to 4: the problem, then the fix, wrapped at spaces)
 //! body: table header (1) + rows, and the detail pane below when open
 //! status / input line (1, or 2 for a long message)
 //! hint bar (1)
@@ -22,42 +22,40 @@ pub struct Areas {
     pub hints: Rect,
 }
 
-const BANNER_ROWS: u16 = 2;
-
 /// What, besides the body, takes rows on the current screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Chrome {
-    pub banner: bool,
+    pub banner_rows: u16,
     pub detail: bool,
-    /// 2 when the status message is wider than the terminal: the fix at the end of a long
-    /// message is the part worth reading.
+    /// 2 when the status message is wider than the terminal: the reason in a long message
+    /// is the part worth reading.
     pub status_rows: u16,
 }
 
 impl Chrome {
     pub fn of(model: &Model) -> Self {
-        let message = match (&model.status, &model.config_warning) {
-            (Some(status), _) => Some(status.text.as_str()),
-            (None, warning) => warning.as_deref(),
+        let typing = matches!(model.mode, Mode::Filter | Mode::Command(_));
+        let status_rows = if typing {
+            1
+        } else {
+            crate::tui::views::chrome::message_rows(model).map_or(1, |(rows, _)| rows.len())
         };
-        let width = message.map_or(0, |m| {
-            crate::text::display_width(&crate::text::escape_for_terminal(m))
-        });
-        let long = model.mode == Mode::Normal && width > usize::from(model.size.0);
+        let banner_rows = crate::tui::views::chrome::banner_rows(model).len();
         Self {
-            banner: model.banner.is_some(),
+            banner_rows: u16::try_from(banner_rows).unwrap_or(0),
             detail: model.screen == Screen::Fleet && model.fleet.show_detail,
-            status_rows: if long { 2 } else { 1 },
+            status_rows: u16::try_from(status_rows.max(1)).unwrap_or(1),
         }
     }
 }
 
-fn banner_rows(banner: bool) -> u16 {
-    if banner { BANNER_ROWS } else { 0 }
+fn body_height(height: u16, chrome: Chrome) -> u16 {
+    height.saturating_sub(2 + chrome.status_rows + chrome.banner_rows)
 }
 
-fn body_height(height: u16, chrome: Chrome) -> u16 {
-    height.saturating_sub(2 + chrome.status_rows + banner_rows(chrome.banner))
+/// Rows of the body (below the title and banner, above the status line).
+pub fn body_rows(model: &Model) -> u16 {
+    body_height(model.size.1, Chrome::of(model))
 }
 
 /// Height of the detail pane under the fleet table: about half the body.
@@ -85,7 +83,7 @@ pub fn split(area: Rect, chrome: Chrome) -> Areas {
     };
     let [title, banner_area, table, detail_area, status, hints] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(banner_rows(chrome.banner)),
+        Constraint::Length(chrome.banner_rows),
         Constraint::Length(body - detail_rows),
         Constraint::Length(detail_rows),
         Constraint::Length(chrome.status_rows),

@@ -42,8 +42,14 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
     match &model.mode {
         Mode::Confirm(confirm) => popup::confirm(frame, area, confirm),
         Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
+        Mode::Message => popup::message(frame, area, model),
         _ => {}
     }
+}
+
+/// How far the help screen scrolls at the current size (`update` keeps the offset in range).
+pub fn help_scroll_limit(model: &Model) -> usize {
+    help::scroll_limit(model)
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Popups over the current screen: the confirmation before terminating sessions and the
-//! reason prompt before opening a shell.
+//! Popups over the current screen: the confirmation before terminating sessions, the reason
+//! prompt before opening a shell, and the whole last message.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
-use crate::text::{escape_for_terminal, fit};
+use crate::text::{escape_for_terminal, fit, wrap};
 use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -122,6 +122,67 @@ pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
             .block(frame_block(title, Color::Cyan)),
+        popup,
+    );
+}
+
+/// The whole last message: the status line's text with its advice and AWS's (or the shell's)
+/// own words, the banner and the config warning, each wrapped, nothing cut but what the screen
+/// cannot hold (issue 16, bug 3).
+pub fn message(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+    let width = area.width.saturating_sub(4).min(100);
+    let inner = usize::from(width.saturating_sub(4)).max(1);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let mut push = |text: &str, style: Style| {
+        for part in wrap(text, inner) {
+            lines.push(Line::styled(format!(" {part}"), style));
+        }
+    };
+    let dim = Style::new().fg(Color::DarkGray);
+    if let Some(status) = &model.status {
+        push(&status.text, Style::new().fg(Color::White));
+        if let Some(hint) = &status.hint {
+            push(
+                &format!("what to do: {hint}"),
+                Style::new().fg(Color::Green),
+            );
+        }
+        if let Some(detail) = status.detail_beyond_text() {
+            push("", dim);
+            push("in full:", dim);
+            for line in detail.lines() {
+                push(line, Style::new());
+            }
+        }
+    }
+    if let Some(banner) = &model.banner {
+        push("", dim);
+        push(&banner.message, Style::new().fg(Color::Red));
+        if let Some(hint) = &banner.hint {
+            push(&format!("fix: {hint}"), Style::new().fg(Color::Green));
+        }
+    }
+    if let Some(warning) = &model.config_warning {
+        push("", dim);
+        push(warning, Style::new().fg(Color::Yellow));
+    }
+    while lines.first().is_some_and(|l| l.width() <= 1) {
+        lines.remove(0);
+    }
+    let room = usize::from(area.height.saturating_sub(4)).max(1);
+    if lines.len() > room {
+        lines.truncate(room.saturating_sub(1));
+        lines.push(Line::styled(
+            " … (the terminal is too short for the rest)",
+            dim,
+        ));
+    }
+    lines.push(Line::styled(" esc or any key closes", dim));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup = centered(area, width, height);
+    clear(frame, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(frame_block(" Whole message ".to_owned(), Color::Yellow)),
         popup,
     );
 }

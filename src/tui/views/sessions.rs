@@ -31,7 +31,7 @@ fn columns() -> Vec<Column> {
         Column::new("IDLE", 7, 4),
         Column::new("IDLE LEFT", 9, 3),
         Column::new("MAX LEFT", 8, 3),
-        Column::new("REASON", 16, 3),
+        Column::new("REASON", 16, 3).shrinks_to(8),
     ]
 }
 
@@ -143,10 +143,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             } else {
                 Style::new()
             };
-            RowData {
-                cells: cells(model, session),
-                style,
-            }
+            RowData::new(cells(model, session), style)
         },
     );
 }

@@ -150,6 +150,57 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "/batch-1\n\n");
     out.push(("fleet_long_status", m));
+    let mut m = loaded(false);
+    press(&mut m, "2");
+    update(
+        &mut m,
+        Msg::Terminated {
+            session_id: "admin-0a1b2c3d4e5f60003".into(),
+            result: Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+        },
+    );
+    out.push(("sessions_denied", m.clone()));
+    press(&mut m, "m");
+    out.push(("message_popup", m));
+    let mut m = loaded(false);
+    press(&mut m, "2   \x04y");
+    for (id, result) in [
+        ("dev-0a1b2c3d4e5f60001", Ok(())),
+        (
+            "admin-0a1b2c3d4e5f60003",
+            Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+        ),
+        ("dev-0a1b2c3d4e5f60002", Ok(())),
+    ] {
+        update(
+            &mut m,
+            Msg::Terminated {
+                session_id: id.into(),
+                result,
+            },
+        );
+    }
+    out.push(("sessions_partly_denied", m));
+    let mut m = loaded(false);
+    update(
+        &mut m,
+        Msg::ShellEnded {
+            target: web_1(),
+            result: Err(denied_start_session()),
+        },
+    );
+    out.push(("fleet_shell_denied", m));
+    let mut m = loaded(false);
+    m.banner = Some(Banner {
+        message: "cannot reach AWS at https://ssm.us-east-1.amazonaws.com: error sending \
+                  request: client error (Connect): tcp connect error: Connection refused"
+            .into(),
+        hint: Some("check your network, proxy, --region and --endpoint-url".into()),
+    });
+    out.push(("fleet_long_banner", m));
+    let mut m = loaded(false);
+    press(&mut m, "?G");
+    out.push(("help_scrolled", m));
     out
 }
 
@@ -250,4 +301,307 @@ fn the_last_two_minutes_of_a_countdown_are_red() {
     let x = line.find("1m30s").unwrap();
     let x = u16::try_from(UnicodeWidthStr::width(&line[..x])).unwrap();
     assert_eq!(buffer[(x, u16::try_from(y).unwrap())].fg, Color::Red);
+}
+
+#[test]
+fn empty_columns_give_their_room_to_the_reason() {
+    let mut m = loaded(false);
+    let mut sessions = fixtures::active_sessions();
+    sessions[0].reason = Some("JIRA-4711 rotate TLS certs".into());
+    update(
+        &mut m,
+        Msg::SessionsLoaded {
+            region: "us-east-1".into(),
+            result: Ok(sessions),
+        },
+    );
+    press(&mut m, "2");
+    let text = text_of(&render(&mut m, 120, 40));
+    assert!(text.contains("JIRA-4711 rotate TLS certs"), "{text}");
+    let text = text_of(&render(&mut m, 80, 24));
+    let header = text.lines().nth(1).unwrap();
+    assert!(header.contains("REASON"), "{text}");
+    assert!(
+        !header.contains("IDLE"),
+        "no row has an idle time: {header}"
+    );
+}
+
+#[test]
+fn group_headers_show_the_name_the_whole_id_and_the_count() {
+    let mut m = loaded(false);
+    let mut instances = fixtures::generated_instances(4444);
+    for instance in &mut instances {
+        let (id, name) = if instance.image_id.as_deref() == Some("ami-a1b2c3d4e5f60001") {
+            (
+                "ami-0123456789abcdef1",
+                "al2023-ami-2023.6.20241010.0-kernel-6.1-x86_64",
+            )
+        } else {
+            (
+                "ami-0123456789abcdef2",
+                "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20241004",
+            )
+        };
+        instance.image_id = Some(id.into());
+        instance.image_name = Some(name.into());
+    }
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(instances),
+        },
+    );
+    // Grouped, from the top: the first group is the 3333 instances of ...def1.
+    press(&mut m, "ig");
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = text_of(&render(&mut m, w, h));
+        let header = text.lines().find(|l| l.starts_with('▸')).expect(&text);
+        assert!(
+            header.contains("ami-0123456789abcdef1"),
+            "{w}x{h}: {header}"
+        );
+        assert!(header.contains("3333 instances"), "{w}x{h}: {header}");
+        if w == 120 {
+            assert!(
+                header.contains("al2023-ami-2023.6.20241010.0-kernel-6.1-x86_64"),
+                "{header}"
+            );
+        }
+    }
+}
+
+/// The screen as one line, runs of spaces as one: a message wrapped at spaces reads whole.
+fn joined(buffer: &Buffer) -> String {
+    text_of(buffer)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn web_1() -> crate::tui::model::ShellTarget {
+    crate::tui::model::ShellTarget {
+        instance_id: crate::aws::types::InstanceId::from_aws("i-a1b2c3d4e5f600001"),
+        name: Some("web-1".into()),
+        region: "us-east-1".into(),
+    }
+}
+
+/// What `shell::run` reports when StartSession is denied: AWS's text, then the advice.
+fn denied_start_session() -> String {
+    crate::shell::ShellError::Aws(crate::aws::AwsError::AccessDenied(
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: \
+         ssm:StartSession on resource: arn:aws:ec2:us-east-1:123456789012:instance/\
+         i-a1b2c3d4e5f600001 because no identity-based policy allows the ssm:StartSession action"
+            .into(),
+    ))
+    .to_string()
+}
+
+/// What the executor makes of a TerminateSession denial.
+fn denied_terminate(session_id: &str) -> crate::tui::model::LoadError {
+    let error = crate::aws::AwsError::AccessDenied(format!(
+        "User: arn:aws:iam::123456789012:user/dev is not authorized to perform: \
+         ssm:TerminateSession on resource: arn:aws:ssm:us-east-1:123456789012:session/\
+         {session_id} because the session belongs to another user"
+    ));
+    crate::tui::executor::load_error(&error)
+}
+
+#[test]
+fn a_denied_start_session_keeps_its_reason_at_every_width() {
+    for (w, h) in [(80, 24), (120, 40), (220, 50)] {
+        let mut m = loaded(false);
+        update(
+            &mut m,
+            Msg::ShellEnded {
+                target: web_1(),
+                result: Err(denied_start_session()),
+            },
+        );
+        let text = joined(&render(&mut m, w, h));
+        assert!(
+            text.contains("because no identity-based policy allows the ssm:StartSession action"),
+            "{w}x{h}:\n{}",
+            text_of(&render(&mut m, w, h))
+        );
+    }
+}
+
+#[test]
+fn a_denied_terminate_keeps_its_reason_at_every_width() {
+    for (w, h) in [(80, 24), (120, 40), (220, 50)] {
+        let mut m = loaded(false);
+        press(&mut m, "2");
+        update(
+            &mut m,
+            Msg::Terminated {
+                session_id: "admin-0a1b2c3d4e5f60003".into(),
+                result: Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+            },
+        );
+        let text = joined(&render(&mut m, w, h));
+        assert!(
+            text.contains("because the session belongs to another user"),
+            "{w}x{h}:\n{}",
+            text_of(&render(&mut m, w, h))
+        );
+    }
+}
+
+#[test]
+fn the_whole_message_opens_in_a_popup() {
+    let mut m = loaded(false);
+    press(&mut m, "2");
+    update(
+        &mut m,
+        Msg::Terminated {
+            session_id: "admin-0a1b2c3d4e5f60003".into(),
+            result: Err(denied_terminate("admin-0a1b2c3d4e5f60003")),
+        },
+    );
+    press(&mut m, "m");
+    let text = text_of(&render(&mut m, 80, 24));
+    assert!(text.contains("Whole message"), "{text}");
+    assert!(text.contains("ssm:TerminateSession"), "{text}");
+    assert!(text.contains("ask an administrator"), "{text}");
+    press(&mut m, "\x1b");
+    let text = text_of(&render(&mut m, 80, 24));
+    assert!(!text.contains("Whole message"), "esc closes it:\n{text}");
+}
+
+#[test]
+fn a_long_banner_wraps_instead_of_cutting_words() {
+    let message = "cannot reach AWS at https://ssm.us-east-1.amazonaws.com: error sending \
+                   request: client error (Connect): tcp connect error: Connection refused";
+    let mut m = loaded(false);
+    m.banner = Some(Banner {
+        message: message.into(),
+        hint: Some("check your network, proxy, --region and --endpoint-url".into()),
+    });
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = joined(&render(&mut m, w, h));
+        assert!(text.contains(message), "{w}x{h}:\n{text}");
+        assert!(text.contains("--endpoint-url"), "{w}x{h}:\n{text}");
+    }
+}
+
+#[test]
+fn at_80x24_the_hint_bar_keeps_help_and_quit() {
+    for keys in ["", "d", "2", "3", "4", "?"] {
+        let mut m = loaded(false);
+        press(&mut m, keys);
+        let text = text_of(&render(&mut m, 80, 24));
+        let hints = text.lines().last().unwrap();
+        assert!(hints.contains("q quit"), "after {keys:?}: {hints}");
+        if keys != "?" {
+            assert!(hints.contains("? help"), "after {keys:?}: {hints}");
+        }
+    }
+}
+
+#[test]
+fn the_help_screen_scrolls_to_every_description_at_80x24() {
+    let mut m = loaded(false);
+    press(&mut m, "?");
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen.push_str(&text_of(&render(&mut m, 80, 24)));
+        press(&mut m, "j");
+    }
+    for spec in crate::tui::keymap::ACTIONS {
+        assert!(
+            seen.contains(spec.help),
+            "{:?} never shown whole",
+            spec.help
+        );
+    }
+    assert!(seen.contains("before=…]"), "the commands are shown whole");
+}
+
+fn title(model: &mut Model, width: u16) -> String {
+    text_of(&render(model, width, 24))
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn each_tab_counts_its_rows() {
+    let mut m = loaded(false);
+    assert!(
+        title(&mut m, 120).contains("1:fleet(12)"),
+        "{}",
+        title(&mut m, 120)
+    );
+    assert!(
+        title(&mut m, 120).contains("2:sessions(3)"),
+        "{}",
+        title(&mut m, 120)
+    );
+    press(&mut m, "/web");
+    let filtered = format!("1:fleet({}/12)", m.fleet.shown);
+    assert!(m.fleet.shown < 12);
+    assert!(
+        title(&mut m, 120).contains(&filtered),
+        "{}",
+        title(&mut m, 120)
+    );
+    press(&mut m, "\n3");
+    let query = m.history.query.clone();
+    update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query,
+            result: Ok(HistoryPage {
+                sessions: fixtures::history_sessions(),
+                next_token: Some("more".into()),
+            }),
+        },
+    );
+    assert!(
+        title(&mut m, 80).contains("3:history(30+)"),
+        "{}",
+        title(&mut m, 80)
+    );
+}
+
+#[test]
+fn the_title_says_when_the_screen_was_refreshed_and_r_shows() {
+    let mut m = loaded(false);
+    update(
+        &mut m,
+        Msg::Tick(fixtures::now() + std::time::Duration::from_secs(12)),
+    );
+    assert!(
+        title(&mut m, 120).contains("refreshed 12s ago"),
+        "{}",
+        title(&mut m, 120)
+    );
+    press(&mut m, "r");
+    assert!(
+        title(&mut m, 120).contains("refreshing…"),
+        "{}",
+        title(&mut m, 120)
+    );
+    update(
+        &mut m,
+        Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::demo_instances()),
+        },
+    );
+    assert!(
+        title(&mut m, 120).contains("refreshed 0s ago"),
+        "{}",
+        title(&mut m, 120)
+    );
+    assert!(
+        title(&mut m, 80).contains("refreshed 0s ago"),
+        "{}",
+        title(&mut m, 80)
+    );
 }
