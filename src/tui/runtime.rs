@@ -37,8 +37,15 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
     for effect in update::init(&mut model) {
         executor.spawn(effect);
     }
+    // Every signal that ends or stops gangway is the UI's to handle: in raw mode Ctrl-C and
+    // Ctrl-Z are keys, so these come from `kill`. Once a shell has run, its pump's handlers
+    // stay installed for the process (tokio never removes one), so without these the UI
+    // would ignore them instead of restoring the terminal (issue 17, F7).
     let mut terminate = signal(SignalKind::terminate())?;
     let mut hangup = signal(SignalKind::hangup())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut quit = signal(SignalKind::quit())?;
+    let mut stop = signal(SignalKind::from_raw(nix::libc::SIGTSTP))?;
     let mut ticks = tokio::time::interval(TICK_INTERVAL);
     let mut dirty = true;
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
@@ -55,6 +62,13 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
             _ = tokio::time::sleep(until_frame), if dirty => Vec::new(),
             _ = terminate.recv() => break,
             _ = hangup.recv() => break,
+            _ = interrupt.recv() => break,
+            _ = quit.recv() => break,
+            _ = stop.recv() => {
+                stop_until_continued(&mut tui, &input)?;
+                dirty = true;
+                Vec::new()
+            }
         };
         let mut pending = std::collections::VecDeque::from(batch);
         while let Some(msg) = pending.pop_front() {
@@ -82,6 +96,19 @@ fn drain(first: Msg, messages: &mut UnboundedReceiver<Msg>) -> Vec<Msg> {
         batch.push(msg);
     }
     batch
+}
+
+/// SIGTSTP: the user's terminal back (normal screen, cooked mode), stop for real, and take it
+/// again after `fg`. SIGSTOP cannot be caught, so `raise` returns once SIGCONT came.
+fn stop_until_continued(tui: &mut Tui, input: &Input) -> anyhow::Result<()> {
+    input.pause();
+    tui.suspend();
+    if let Err(error) = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP) {
+        tracing::warn!(%error, "could not stop on SIGTSTP");
+    }
+    tui.resume()?;
+    input.resume();
+    Ok(())
 }
 
 async fn hand_over(

@@ -240,3 +240,69 @@ async fn gangway_merges_several_regions_with_a_region_column() {
     assert_eq!(screen.exit_status().await, 0);
     assert_eq!(modes(&screen.termios()), modes(&before));
 }
+
+/// Signals from `kill` end or stop the UI cleanly (issue 17, F7): SIGINT and SIGQUIT restore
+/// the terminal and exit 0 like `q`; SIGTSTP gives the terminal back and stops, and after
+/// SIGCONT the UI draws again and still answers keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signals_restore_the_terminal_and_stop_cleanly() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    for signal in [Signal::SIGINT, Signal::SIGQUIT] {
+        let home = fresh_home(&format!("signal-{signal}"));
+        let mut screen = Screen::spawn(&home, &["demo"]);
+        let before = screen.termios();
+        screen.wait_for("worker-1").await;
+        let pid = Pid::from_raw(i32::try_from(screen.child.id().unwrap()).unwrap());
+        kill(pid, signal).unwrap();
+        assert_eq!(screen.exit_status().await, 0, "{signal}");
+        assert_eq!(modes(&screen.termios()), modes(&before), "{signal}");
+    }
+
+    let home = fresh_home("signal-tstp");
+    let mut screen = Screen::spawn(&home, &["demo"]);
+    let before = screen.termios();
+    screen.wait_for("worker-1").await;
+    let pid = Pid::from_raw(i32::try_from(screen.child.id().unwrap()).unwrap());
+    kill(pid, Signal::SIGTSTP).unwrap();
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        stat.rsplit(')')
+            .next()
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+    };
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while state().as_deref() != Some("T") {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not stopped: {:?}",
+            state()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        modes(&screen.termios()),
+        modes(&before),
+        "stopped with the user's modes"
+    );
+    kill(pid, Signal::SIGCONT).unwrap();
+    // Keys typed before raw mode is back would go through the line discipline (a CR becomes
+    // LF): wait until the UI has the terminal again.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while screen
+        .termios()
+        .local_flags
+        .contains(termios::LocalFlags::ICANON)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "raw mode not re-entered"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    screen.keys(":q\r").await;
+    assert_eq!(screen.exit_status().await, 0);
+    assert_eq!(modes(&screen.termios()), modes(&before));
+}
