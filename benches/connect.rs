@@ -5,7 +5,9 @@
 //! - keystroke echo latency p50/p99 through the remote pty, vs. a local `sh` in a pty;
 //! - upload and download throughput in pipe mode, vs. the same commands on a local pty;
 //! - download without a pty (AWS-StartNonInteractiveCommand runs the command on pipes), vs.
-//!   a bare websocket on loopback carrying messages of the same size: the transport's limit.
+//!   a bare websocket on loopback carrying messages of the same size: the transport's limit;
+//! - upload and download in a KMS-encrypted session (protocol.md §4.6, a second emulator whose
+//!   preferences name a key), vs. the same unencrypted transfers of this run.
 //!
 //! Run: `cargo bench --bench connect` (release). Prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -32,7 +34,7 @@ fn main() {
 }
 
 async fn run() {
-    let (_emulator, endpoint) = spawn_emulator().await;
+    let (_emulator, endpoint) = spawn_emulator(&["--instances", "3"]).await;
     let target = online_instance(&endpoint).await;
     println!("| measure | gangway connect | ceiling (same run) | ceiling is |");
     println!("|---|---|---|---|");
@@ -63,12 +65,12 @@ async fn run() {
         up,
         up_local
     );
-    let down = download(&endpoint, &target, INTERACTIVE).await;
+    let down_pty = download(&endpoint, &target, INTERACTIVE).await;
     let down_local = local_download().await;
     println!(
         "| download, pipe mode, {} MiB | {} | {} | `head -c` writing a local pty |",
         TRANSFER_BYTES >> 20,
-        rate_or_loss(down),
+        rate_or_loss(down_pty),
         rate_or_loss(down_local)
     );
     let down = download(&endpoint, &target, NON_INTERACTIVE).await;
@@ -82,23 +84,60 @@ async fn run() {
         acked,
         FRAME_PAYLOAD + FRAME_HEADER
     );
+
+    // KMS: AES-256-GCM on every payload, both ends (the emulator's agent seals and opens too).
+    let fleet = kms_fleet_file();
+    let (_kms_emulator, kms_endpoint) = spawn_emulator(&["--fleet", fleet.to_str().unwrap()]).await;
+    let kms_target = online_instance(&kms_endpoint).await;
+    let up_kms = upload(&kms_endpoint, &kms_target).await;
+    println!(
+        "| upload, pipe mode, KMS-encrypted session, {} MiB | {:.1} MiB/s | {:.1} MiB/s | the same upload unencrypted, this run |",
+        TRANSFER_BYTES >> 20,
+        up_kms,
+        up
+    );
+    let down_kms = download(&kms_endpoint, &kms_target, INTERACTIVE).await;
+    println!(
+        "| download, pipe mode, KMS-encrypted session, {} MiB | {} | {} | the same download unencrypted, this run |",
+        TRANSFER_BYTES >> 20,
+        rate_or_loss(down_kms),
+        rate_or_loss(down_pty)
+    );
+}
+
+/// A fleet whose preferences encrypt every session with a key the admin may use.
+fn kms_fleet_file() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gangway-bench-kms-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("fleet.toml");
+    std::fs::write(
+        &path,
+        r#"
+[preferences]
+kms_key_id = "alias/bench"
+
+[[kms_keys]]
+id = "0b0b0b0b-1111-2222-3333-444444444444"
+alias = "alias/bench"
+users = ["admin"]
+
+[[instances]]
+id = "i-0123456789abcdef0"
+name = "bench-kms"
+"#,
+    )
+    .unwrap();
+    path
 }
 
 // ---- processes ---------------------------------------------------------------------------
 
-async fn spawn_emulator() -> (Child, String) {
+async fn spawn_emulator(fleet: &[&str]) -> (Child, String) {
     // `--agent-pace off`: these rows measure gangway's own ceiling, not what AWS does (the
     // real agent's pace caps a download near 1 MiB/s, docs/emulator.md).
     let mut child = Command::new(GANGWAY)
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--instances",
-            "3",
-            "--agent-pace",
-            "off",
-        ])
+        .args(["emulator", "--listen", "127.0.0.1:0", "--agent-pace", "off"])
+        .args(fleet)
         .env("GANGWAY_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

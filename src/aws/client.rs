@@ -25,11 +25,14 @@ fn timeouts() -> TimeoutConfig {
         .build()
 }
 
-/// One region's EC2, SSM and STS clients. Cheap to clone (the SDK clients are `Arc`s inside).
+/// One region's EC2, SSM, STS and KMS clients. Cheap to clone (the SDK clients are `Arc`s
+/// inside).
 #[derive(Clone, Debug)]
 pub struct AwsClient {
     pub(crate) ec2: aws_sdk_ec2::Client,
     pub(crate) ssm: aws_sdk_ssm::Client,
+    /// GenerateDataKey for KMS-encrypted sessions (protocol.md §4.6), same credentials.
+    pub(crate) kms: aws_sdk_kms::Client,
     pub(crate) sts: aws_sdk_sts::Client,
     region: String,
     endpoint_url: Option<String>,
@@ -73,9 +76,12 @@ impl AwsClient {
                 let sts = aws_sdk_sts::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
+                let kms = aws_sdk_kms::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
                 let endpoint_url = shared.endpoint_url().map(str::to_owned);
                 let source = CredentialSource::detect(opts.profile.as_deref());
-                Self::assemble(ec2, ssm, sts, region, endpoint_url, source)
+                Self::assemble((ec2, ssm, sts, kms), region, endpoint_url, source)
             })
             .collect();
         Ok(clients)
@@ -95,7 +101,7 @@ impl AwsClient {
             None,
             "gangway-static",
         );
-        // The three SDKs' config builders are distinct types with the same methods.
+        // The SDKs' config builders are distinct types with the same methods.
         macro_rules! static_config {
             ($sdk:ident) => {
                 $sdk::Config::builder()
@@ -110,10 +116,9 @@ impl AwsClient {
         let ec2 = static_config!(aws_sdk_ec2);
         let ssm = static_config!(aws_sdk_ssm);
         let sts = static_config!(aws_sdk_sts);
+        let kms = static_config!(aws_sdk_kms);
         Self::assemble(
-            ec2,
-            ssm,
-            sts,
+            (ec2, ssm, sts, kms),
             region.to_owned(),
             Some(endpoint_url.to_owned()),
             CredentialSource::Unknown,
@@ -121,9 +126,12 @@ impl AwsClient {
     }
 
     fn assemble(
-        ec2: aws_sdk_ec2::Config,
-        ssm: aws_sdk_ssm::Config,
-        sts: aws_sdk_sts::Config,
+        (ec2, ssm, sts, kms): (
+            aws_sdk_ec2::Config,
+            aws_sdk_ssm::Config,
+            aws_sdk_sts::Config,
+            aws_sdk_kms::Config,
+        ),
         region: String,
         endpoint_url: Option<String>,
         source: CredentialSource,
@@ -135,6 +143,7 @@ impl AwsClient {
             ec2: aws_sdk_ec2::Client::from_conf(ec2),
             ssm: aws_sdk_ssm::Client::from_conf(ssm),
             sts: aws_sdk_sts::Client::from_conf(sts),
+            kms: aws_sdk_kms::Client::from_conf(kms),
             region,
             endpoint_url,
             errors: ErrorContext { source, endpoint },

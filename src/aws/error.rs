@@ -187,7 +187,7 @@ enum CodeKind {
     Other,
 }
 
-/// Error codes as EC2 (Query/XML) and SSM (JSON `__type`) spell them.
+/// Error codes as EC2 (Query/XML), SSM and KMS (JSON `__type`) spell them.
 fn classify_code(code: &str) -> CodeKind {
     match code {
         "UnrecognizedClientException"
@@ -205,6 +205,7 @@ fn classify_code(code: &str) -> CodeKind {
         "TargetNotConnected" => CodeKind::TargetNotConnected,
         "InvalidInstanceId"
         | "DoesNotExistException"
+        | "NotFoundException"
         | "InvalidDocument"
         | "InvalidInstanceID.NotFound"
         | "InvalidInstanceID.Malformed"

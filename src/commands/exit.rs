@@ -7,6 +7,7 @@
 
 use crate::aws::AwsError;
 use crate::shell::{ShellEnd, ShellError, ShellOutcome};
+use crate::transport::KeyRefusal;
 
 /// Normal end of a shell (`exit`, or the agent closed the channel without a reason).
 pub const OK: u8 = 0;
@@ -81,6 +82,12 @@ pub fn for_outcome(outcome: &ShellOutcome) -> u8 {
         ShellEnd::TimedOut | ShellEnd::ConnectionLost { .. } => CONNECTION_LOST,
         ShellEnd::Signal(signal) => SIGNAL_BASE.saturating_add(u8::try_from(*signal).unwrap_or(0)),
         ShellEnd::OutputClosed => BROKEN_PIPE,
+        // KMS refused the session's data key (§4.6): the same statuses as any AWS refusal.
+        ShellEnd::KmsRefused { refusal, .. } => match refusal {
+            KeyRefusal::AccessDenied => ACCESS_DENIED,
+            KeyRefusal::NotFound => NOT_FOUND,
+            KeyRefusal::Other => OTHER,
+        },
     }
 }
 
@@ -154,6 +161,18 @@ mod tests {
         assert_eq!(for_outcome(&outcome(ShellEnd::OutputClosed, None)), 141);
         let lost = ShellEnd::ConnectionLost { error: "x".into() };
         assert_eq!(for_outcome(&outcome(lost, Some(0))), CONNECTION_LOST);
+        let kms = |refusal| ShellEnd::KmsRefused {
+            line: "kms".into(),
+            refusal,
+        };
+        assert_eq!(
+            for_outcome(&outcome(kms(KeyRefusal::AccessDenied), None)),
+            ACCESS_DENIED
+        );
+        assert_eq!(
+            for_outcome(&outcome(kms(KeyRefusal::NotFound), None)),
+            NOT_FOUND
+        );
     }
 
     #[test]

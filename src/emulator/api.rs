@@ -1,6 +1,6 @@
 //! `POST /`: reads the body (bounded in size and time), then hands it to SSM (JSON 1.1,
-//! chosen by the `X-Amz-Target: AmazonSSM.<Operation>` header) or EC2 (Query, `Action=` in a
-//! form body).
+//! chosen by the `X-Amz-Target: AmazonSSM.<Operation>` header), KMS (JSON 1.1,
+//! `TrentService.<Operation>`) or EC2 (Query, `Action=` in a form body).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ use hyper::{Request, Response, StatusCode};
 
 use super::router::{ResponseBody, plain};
 use super::state::EmulatorState;
-use super::{ec2, identity, ssm, sts};
+use super::{ec2, identity, kms, ssm, sts};
 
 /// Far above any real request (a DescribeInstances with 1,000 ids is ~40 KiB).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -90,6 +90,9 @@ pub async fn handle(
             body,
         };
         match target {
+            Some(target) if target.starts_with(kms::TARGET_PREFIX) => {
+                kms::handle(&state, &target, &request)
+            }
             Some(target) => ssm::handle(&state, &target, &request),
             None if identity::signing_service(&parts.headers) == Some("sts") => {
                 sts::handle(&state, &request)

@@ -1,6 +1,7 @@
 //! The local AWS emulator: EC2 and SSM APIs plus the Session Manager agent.
 //!
-//! One HTTP port serves everything (`router.rs`): SSM JSON 1.1 (`ssm/`), EC2 Query (`ec2/`)
+//! One HTTP port serves everything (`router.rs`): SSM JSON 1.1 (`ssm/`), KMS JSON 1.1
+//! (`kms/`, for KMS-encrypted sessions), EC2 Query (`ec2/`)
 //! and the websocket of each session's StreamUrl (the agent, issue 4). State shared by all of
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
@@ -10,6 +11,7 @@ mod ec2;
 pub mod fleet;
 mod identity;
 pub mod ids;
+pub mod kms;
 mod pagination;
 mod router;
 pub mod run_dir;

@@ -9,6 +9,7 @@ use super::EmulatorConfig;
 use super::agent::AgentDirectory;
 use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
+use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
 
 pub struct EmulatorState {
@@ -24,6 +25,8 @@ pub struct EmulatorState {
     /// Session documents made with CreateDocument while the emulator runs; the fleet's own
     /// stay in the (immutable) fleet.
     created_documents: RwLock<Vec<SessionDocument>>,
+    /// KMS keys: the fleet's `[[kms_keys]]` with secrets drawn at start, plus CreateKey's.
+    pub kms: KeyStore,
 }
 
 impl EmulatorState {
@@ -33,7 +36,9 @@ impl EmulatorState {
             connect_timeout: config.connect_timeout,
             max_active_per_owner: config.max_sessions_per_owner,
         });
+        let kms = KeyStore::new(&config.fleet.kms_keys, super::kms::now());
         Self {
+            kms,
             config,
             sessions,
             agents: AgentDirectory::default(),

@@ -52,4 +52,7 @@ pub enum SendError {
     /// The handshake command does not fit the current handshake state (§4.2).
     #[error("handshake step out of order: {0}")]
     HandshakeState(&'static str),
+    /// The KMS data key cannot be used (§4.6).
+    #[error("{0}")]
+    Crypto(#[from] crate::proto::crypto::CryptoError),
 }

@@ -6,6 +6,7 @@
 //! reads a clock or uses global randomness: time is a parameter and message ids come from an
 //! injected [`MessageIdSource`].
 
+pub mod crypto;
 mod error;
 mod frame;
 mod ids;
@@ -18,6 +19,7 @@ mod session;
 mod types;
 pub mod version;
 
+pub use crypto::{CounterNonces, CryptoError, NonceSource, SessionKeys};
 pub use error::{DecodeError, SendError};
 pub use frame::{
     FLAG_FIN, FLAG_SYN, Frame, HEADER_LENGTH, HEADER_SIZE, Received, message_id_from_wire,

@@ -1,5 +1,6 @@
 //! Starting a session: StartSession through the AWS layer, then the data channel through the
-//! transport, with ResumeSession wired in for reconnects.
+//! transport, with ResumeSession wired in for reconnects and KMS GenerateDataKey for
+//! encrypted sessions.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -7,8 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::error::ShellError;
-use crate::aws::{AwsClient, StartSessionRequest};
-use crate::transport::{ChannelOptions, Dialer, Resumer, SessionChannel, SessionEndpoint};
+use crate::aws::{AwsClient, AwsError, StartSessionRequest};
+use crate::transport::{
+    ChannelOptions, DataKey, DataKeySource, Dialer, KeyRefusal, KeyRefused, Resumer,
+    SessionChannel, SessionEndpoint,
+};
 
 /// How long a session that could not be opened may take to be terminated before gangway
 /// gives up on it (the error the user sees does not wait for more).
@@ -30,7 +34,13 @@ pub async fn open_channel(
         token: started.token,
     };
     let resumer = resumer_for(client.clone(), started.session_id.clone());
-    let opened = SessionChannel::open(endpoint, dialer, resumer, ChannelOptions::default()).await;
+    let data_keys = data_keys_for(
+        client.clone(),
+        started.session_id.clone(),
+        request.target.clone(),
+    );
+    let options = ChannelOptions::default();
+    let opened = SessionChannel::open_with_kms(endpoint, dialer, resumer, data_keys, options).await;
     match opened {
         Ok(channel) => Ok((channel, started.session_id)),
         Err(error) => {
@@ -89,6 +99,39 @@ fn resumer_for(client: AwsClient, session_id: String) -> Resumer {
             match client.resume_session(&session_id).await {
                 Ok(token) => Ok(token.filter(|token| !token.is_empty())),
                 Err(error) => Err(error.to_line()),
+            }
+        })
+    })
+}
+
+/// KMS GenerateDataKey through the AWS layer with the caller's credentials, for sessions the
+/// agent encrypts (§4.6). The encryption context's TargetId is the StartSession target, which
+/// the agent compares with its own instance id.
+fn data_keys_for(client: AwsClient, session_id: String, target: String) -> DataKeySource {
+    Arc::new(move |key_id: String| {
+        let client = client.clone();
+        let session_id = session_id.clone();
+        let target = target.clone();
+        Box::pin(async move {
+            match client
+                .generate_session_data_key(&key_id, &session_id, &target)
+                .await
+            {
+                Ok(key) => Ok(DataKey {
+                    ciphertext_blob: key.ciphertext_blob.clone(),
+                    plaintext: key.expose_plaintext().to_vec(),
+                }),
+                Err(error) => {
+                    tracing::warn!(session = %session_id, %error, "KMS GenerateDataKey failed");
+                    Err(KeyRefused {
+                        line: error.to_line(),
+                        refusal: match error {
+                            AwsError::AccessDenied(_) => KeyRefusal::AccessDenied,
+                            AwsError::NotFound(_) => KeyRefusal::NotFound,
+                            _ => KeyRefusal::Other,
+                        },
+                    })
+                }
             }
         })
     })

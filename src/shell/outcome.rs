@@ -2,6 +2,7 @@
 //! UI (the status line).
 
 use crate::text::escape_for_terminal;
+use crate::transport::KeyRefusal;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShellEnd {
@@ -20,6 +21,9 @@ pub enum ShellEnd {
     /// Whoever read gangway's output closed it (`| head -c 10`); the session was asked to
     /// end.
     OutputClosed,
+    /// The account encrypts sessions with KMS and KMS refused this caller the data key
+    /// (§4.6). `line` names the key and the permission.
+    KmsRefused { line: String, refusal: KeyRefusal },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +55,9 @@ impl ShellOutcome {
             ShellEnd::Signal(signal) => format!("Session {sid} left on signal {signal}."),
             ShellEnd::OutputClosed => {
                 format!("Session {sid} ended: the reader of its output went away.")
+            }
+            ShellEnd::KmsRefused { line, .. } => {
+                format!("Session {sid} could not be opened: {line}")
             }
         }
     }

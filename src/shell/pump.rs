@@ -295,6 +295,12 @@ impl PumpState {
             ChannelEvent::Lost(TransportError::SessionTimedOut) => {
                 return Ok(Some(ShellEnd::TimedOut));
             }
+            ChannelEvent::Lost(TransportError::KmsRefused(refused)) => {
+                return Ok(Some(ShellEnd::KmsRefused {
+                    line: refused.line,
+                    refusal: refused.refusal,
+                }));
+            }
             ChannelEvent::Lost(error) => {
                 return Ok(Some(ShellEnd::ConnectionLost {
                     error: error.to_string(),

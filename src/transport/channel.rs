@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use super::dial::Connect;
 use super::driver::Driver;
+use super::kms::DataKeySource;
 use super::socket::BoxedWs;
 use super::{Dialer, SecretString, TransportError};
 
@@ -274,11 +275,41 @@ impl SessionChannel {
         Self::open_with(endpoint, Arc::new(dialer), resumer, options).await
     }
 
+    /// [`open`](Self::open) for a session the agent may ask to encrypt with KMS (§4.6):
+    /// `data_keys` answers GenerateDataKey for the key the agent names. Without it a
+    /// KMSEncryption request is answered "not supported" and the agent ends the session.
+    pub async fn open_with_kms(
+        endpoint: SessionEndpoint,
+        dialer: Dialer,
+        resumer: Resumer,
+        data_keys: DataKeySource,
+        options: ChannelOptions,
+    ) -> Result<Self, TransportError> {
+        Self::open_inner(
+            endpoint,
+            Arc::new(dialer),
+            resumer,
+            Some(data_keys),
+            options,
+        )
+        .await
+    }
+
     /// [`open`](Self::open) through any [`Connect`] (the driver's tests dial in memory).
     pub(crate) async fn open_with(
         endpoint: SessionEndpoint,
         connect: Arc<dyn Connect>,
         resumer: Resumer,
+        options: ChannelOptions,
+    ) -> Result<Self, TransportError> {
+        Self::open_inner(endpoint, connect, resumer, None, options).await
+    }
+
+    async fn open_inner(
+        endpoint: SessionEndpoint,
+        connect: Arc<dyn Connect>,
+        resumer: Resumer,
+        data_keys: Option<DataKeySource>,
         options: ChannelOptions,
     ) -> Result<Self, TransportError> {
         let ws = dial_initial(connect.as_ref(), &endpoint, &options.backoff).await?;
@@ -289,6 +320,7 @@ impl SessionChannel {
             endpoint,
             connect,
             resumer,
+            data_keys,
             options,
             ws,
             command_rx,

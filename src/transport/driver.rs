@@ -23,10 +23,13 @@ use super::channel::{
     ChannelEvent, ChannelOptions, Command, EventSender, OutputBacklog, Resumer, SessionEndpoint,
 };
 use super::dial::Connect;
+use super::kms::{DataKey, DataKeyFuture, DataKeySource, KeyRefused, RandomNonces};
 use super::reconnect::{Next, Reconnecting};
 use super::socket::{BoxedWs, INBOUND_BATCH, Inbound, Socket, take_batch};
 use super::{SecretString, TransportError};
-use crate::proto::{self, Event, PayloadFlag, PayloadType, Session, SessionConfig, TerminalSize};
+use crate::proto::{
+    self, Event, PayloadFlag, PayloadType, SendError, Session, SessionConfig, TerminalSize,
+};
 
 /// After a write fails, how long the reader may still take to hand over what the socket
 /// had already received: a channel_closed among it must end the channel as Closed, not
@@ -66,6 +69,12 @@ pub(crate) struct Driver {
     events: EventSender,
     /// Whether the session accepts in-order output (mirrors `set_receive_ready`).
     receive_ready: bool,
+    /// GenerateDataKey for KMS-encrypted sessions (§4.6), and the call in flight.
+    data_keys: Option<DataKeySource>,
+    data_key_call: Option<DataKeyFuture>,
+    /// Why the KMS answer failed: how the channel ends once the session reports the
+    /// refusal (the failed answer is written first, like any refused handshake).
+    kms_failure: Option<TransportError>,
 }
 
 enum Step {
@@ -75,10 +84,12 @@ enum Step {
 }
 
 impl Driver {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         endpoint: SessionEndpoint,
         connect: Arc<dyn Connect>,
         resumer: Resumer,
+        data_keys: Option<DataKeySource>,
         options: ChannelOptions,
         ws: BoxedWs,
         commands: mpsc::Receiver<Command>,
@@ -88,6 +99,7 @@ impl Driver {
         config.max_payload_bytes = options.max_payload_bytes;
         config.outgoing_capacity = options.max_in_flight_messages;
         config.min_rto = options.min_rto;
+        config.kms_encryption = data_keys.is_some();
         let now = Instant::now().into_std();
         let session = Session::new(config, Box::new(RandomIds), now, unix_ms());
         let link = Link::Connected(Socket::new(ws, options.ping_interval));
@@ -103,6 +115,9 @@ impl Driver {
             pending: VecDeque::new(),
             events,
             receive_ready: true,
+            data_keys,
+            data_key_call: None,
+            kms_failure: None,
         }
     }
 
@@ -190,6 +205,7 @@ impl Driver {
                 Step::Continue
             }
             () = tokio::time::sleep_until(dead_at) => self.on_silence(),
+            result = in_flight(&mut self.data_key_call) => self.on_data_key(result),
             // A ping due at the instant the service closes (420 s is a multiple of 20 s)
             // finds a closed socket; what the socket received before still counts.
             _ = socket.ping.tick() => match socket.send_ping().await {
@@ -232,6 +248,41 @@ impl Driver {
                 }
             }
             command = self.commands.recv(), if accepting => self.on_command(command),
+            result = in_flight(&mut self.data_key_call) => self.on_data_key(result),
+        }
+    }
+
+    /// GenerateDataKey answered (§4.6): the session answers the handshake and encrypts from
+    /// now on; a refusal is answered as a failed action and ends the channel with its line.
+    fn on_data_key(&mut self, result: Result<DataKey, KeyRefused>) -> Step {
+        self.data_key_call = None;
+        let now = Instant::now().into_std();
+        match result {
+            Ok(key) => {
+                let answered = self.session.complete_kms(
+                    now,
+                    &key.ciphertext_blob,
+                    &key.plaintext,
+                    Box::new(RandomNonces),
+                );
+                match answered {
+                    Ok(()) => {}
+                    // An unusable key: the session answered Failed and reports Refused.
+                    Err(SendError::Crypto(error)) => {
+                        self.kms_failure = Some(TransportError::Encryption(error.to_string()));
+                    }
+                    Err(error) => tracing::debug!(?error, "data key not used"),
+                }
+                Step::Continue
+            }
+            Err(refused) => match self.session.fail_kms(now, &refused.line) {
+                Ok(()) => {
+                    self.kms_failure = Some(TransportError::KmsRefused(refused));
+                    Step::Continue
+                }
+                // Nothing was waiting for the key any more: end with KMS's reason anyway.
+                Err(_) => Step::End(ChannelEvent::Lost(TransportError::KmsRefused(refused))),
+            },
         }
     }
 
@@ -343,6 +394,20 @@ impl Driver {
                     let reason = Some(closed.output).filter(|text| !text.trim().is_empty());
                     return Some(ChannelEvent::Closed { reason });
                 }
+                Event::KmsDataKeyRequested { key_id, .. } => {
+                    if let Some(data_keys) = &self.data_keys {
+                        self.data_key_call = Some(data_keys(key_id));
+                    }
+                    continue;
+                }
+                // Nothing undecrypted is ever delivered: the session ends here (§4.6).
+                Event::EncryptionFailed(reason) => {
+                    return Some(ChannelEvent::Lost(TransportError::Encryption(reason)));
+                }
+                Event::Refused { .. } if self.kms_failure.is_some() => {
+                    let failure = self.kms_failure.take();
+                    return failure.map(ChannelEvent::Lost);
+                }
                 Event::Refused { reason } => {
                     tracing::warn!(%reason, "handshake answered Failed; ending the session");
                     return Some(ChannelEvent::Closed {
@@ -401,6 +466,14 @@ impl Driver {
 
 fn closed() -> TransportError {
     TransportError::Socket("connection closed".into())
+}
+
+/// The GenerateDataKey call in flight, or never.
+async fn in_flight(call: &mut Option<DataKeyFuture>) -> Result<DataKey, KeyRefused> {
+    match call {
+        Some(call) => call.await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

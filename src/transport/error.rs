@@ -28,6 +28,12 @@ pub enum TransportError {
     ResumeFailed(String),
     #[error("the data channel is sending corrupted frames ({count} in a row were dropped)")]
     CorruptedFrames { count: u64 },
+    /// KMS would not give the session's data key (§4.6); the line names key and permission.
+    #[error("{}", .0.line)]
+    KmsRefused(super::KeyRefused),
+    /// An encrypted payload did not decrypt, or the data key was unusable (§4.6).
+    #[error("the session's KMS encryption failed: {0}")]
+    Encryption(String),
 }
 
 impl TransportError {

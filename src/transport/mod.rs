@@ -11,6 +11,7 @@ mod channel;
 mod dial;
 mod driver;
 mod error;
+mod kms;
 mod open_frame;
 mod proxy;
 mod reconnect;
@@ -26,5 +27,6 @@ pub use channel::{
 };
 pub use dial::{Dialer, WsStream};
 pub use error::TransportError;
+pub use kms::{DataKey, DataKeyFuture, DataKeySource, KeyRefusal, KeyRefused};
 pub use open_frame::{CLIENT_VERSION, open_data_channel_json, process_client_id};
 pub use proxy::ProxyConfig;

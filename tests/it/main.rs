@@ -29,6 +29,7 @@ mod emulator_fidelity_send;
 mod emulator_hardening;
 mod exec_cli;
 mod fidelity_client;
+mod kms_sessions;
 mod list_cli;
 mod logging_secrets;
 mod proto_captures;

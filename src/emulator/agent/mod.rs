@@ -14,6 +14,7 @@
 pub mod directory;
 pub mod documents;
 pub mod ending;
+mod kms;
 pub mod link;
 pub mod open_channel;
 pub mod own_host_name;
@@ -31,6 +32,7 @@ mod words;
 use std::path::PathBuf;
 
 pub use directory::AgentDirectory;
+pub use kms::KMS_CUSTOMER_MESSAGE;
 pub use steps::AGENT_VERSION;
 pub use upgrade::{
     DEFAULT_MAX_UNAUTHENTICATED, FIRST_MESSAGE_LIMIT, OPEN_FRAME_TIMEOUT, handle_upgrade,

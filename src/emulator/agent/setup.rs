@@ -16,6 +16,10 @@ pub(super) struct SessionSetup {
     pub(super) launch: LaunchSpec,
     /// Advertised in the handshake: the instance's agent version from the fleet (§4.3).
     pub(super) agent_version: String,
+    /// The preferences' kmsKeyId when it is set (§4.6): the session is encrypted.
+    pub(super) kms_key_id: Option<String>,
+    /// The SessionType the handshake names (§4.3).
+    pub(super) session_type: &'static str,
 }
 
 impl SessionSetup {
@@ -46,11 +50,37 @@ impl SessionSetup {
             .map(|i| i.agent_version.clone())
             .filter(|version| is_four_part_version(version))
             .unwrap_or_else(|| super::AGENT_VERSION.to_string());
+        // Port sessions are never encrypted (§4.1), and the emulator refuses them anyway.
+        let kms_key_id = Some(state.fleet().preferences.kms_key_id.clone())
+            .filter(|key| !key.is_empty() && plan.is_ok());
+        let session_type = session_type_of(plan.as_ref().ok());
         Self {
             plan,
             launch,
             agent_version,
+            kms_key_id,
+            session_type,
         }
+    }
+
+    /// A handshake runs for NonInteractiveCommands, or whenever KMS is on (§4.1, §0 item 5).
+    pub(super) fn handshake_session_type(&self) -> Option<&'static str> {
+        let plan = self.plan.as_ref().ok()?;
+        plan.handshake_session_type
+            .or_else(|| self.kms_key_id.is_some().then_some(self.session_type))
+    }
+}
+
+/// The document's sessionType (§6): what the SessionType action carries. Commands on a pty
+/// come from InteractiveCommands documents, a shell from Standard_Stream.
+fn session_type_of(plan: Option<&SessionPlan>) -> &'static str {
+    match plan {
+        Some(plan) => match (plan.handshake_session_type, &plan.program) {
+            (Some(session_type), _) => session_type,
+            (None, Program::PtyCommand { .. }) => "InteractiveCommands",
+            (None, _) => "Standard_Stream",
+        },
+        None => "Standard_Stream",
     }
 }
 

@@ -28,16 +28,19 @@ impl SessionTask {
         if let Some(request) = self.terminate.receiver.borrow().clone() {
             return Err(Ending::Terminated(request));
         }
-        let plan = self.setup.plan.clone().map_err(Ending::Failed)?;
+        self.setup.plan.clone().map_err(Ending::Failed)?;
         self.touch(now);
-        match plan.handshake_session_type {
+        match self.setup.handshake_session_type() {
             Some(session_type) => {
+                let mut actions = vec![RequestedClientAction::session_type(
+                    session_type,
+                    serde_json::Value::Null,
+                )];
+                // With KMS, the KMSEncryption action follows SessionType (§0 item 1, kms.rs).
+                actions.extend(self.kms_action());
                 let request = HandshakeRequest {
                     agent_version: self.setup.agent_version.clone(),
-                    requested_client_actions: vec![RequestedClientAction::session_type(
-                        session_type,
-                        serde_json::Value::Null,
-                    )],
+                    requested_client_actions: actions,
                 };
                 self.channel
                     .session
@@ -112,9 +115,7 @@ impl SessionTask {
             Timer::MaxDuration => self.state.max_duration().map(Ending::MaxDuration),
             Timer::Idle => Some(Ending::IdleTimeout(self.state.idle_timeout())),
             Timer::Detached => Some(Ending::Abandoned(self.state.config.detached_grace)),
-            Timer::Handshake => Some(Ending::Failed(
-                "Handshake failed: no HandshakeResponse from the client.".to_string(),
-            )),
+            Timer::Handshake => Some(Ending::Failed(self.handshake_timeout_reason())),
             Timer::Linger => {
                 // Background jobs still hold the PTY after the shell exited: end them.
                 self.timers.stop(Timer::Linger);
@@ -172,20 +173,41 @@ impl SessionTask {
                     let errors = response.errors.unwrap_or_default().join("; ");
                     return Some(Ending::Failed(format!("Handshake failed: {errors}")));
                 }
-                let complete = HandshakeComplete {
-                    handshake_time_to_complete: 0,
-                    customer_message: self.setup.customer_message(&response.client_version),
-                };
-                if let Err(err) = self.channel.session.complete_handshake(now, complete) {
-                    return Some(Ending::Failed(format!("Handshake failed: {err}")));
+                // With KMS the challenge comes first; HandshakeComplete after it (§4.6).
+                match self.start_kms_challenge(&response, now) {
+                    Ok(true) => return None,
+                    Ok(false) => {
+                        let message = self.setup.customer_message(&response.client_version);
+                        return self.complete_handshake(now, message);
+                    }
+                    Err(ending) => return Some(ending),
                 }
-                if let Err(ending) = self.spawn_process() {
-                    return Some(ending);
-                }
+            }
+            Event::ChallengeVerified => {
+                self.timers.stop(Timer::Handshake);
+                let message = self.kms_customer_message();
+                return self.complete_handshake(now, message);
+            }
+            Event::EncryptionFailed(reason) => {
+                // The reference agent leaves such a payload unacked for ever (§4.6 step 6);
+                // the emulator ends the session so the failure is visible.
+                return Some(Ending::Failed(format!("Session failed: {reason}.")));
             }
             _ => {}
         }
         None
+    }
+
+    /// HandshakeComplete (§4.5), then the process starts.
+    fn complete_handshake(&mut self, now: Instant, customer_message: String) -> Option<Ending> {
+        let complete = HandshakeComplete {
+            handshake_time_to_complete: 0,
+            customer_message,
+        };
+        if let Err(err) = self.channel.session.complete_handshake(now, complete) {
+            return Some(Ending::Failed(format!("Handshake failed: {err}")));
+        }
+        self.spawn_process().err()
     }
 
     /// Output is read only while the session can take a whole chunk, so a chunk is never

@@ -76,6 +76,20 @@ pub(super) struct Channel {
     pub(super) session: Session,
     /// The exit code went out (separateOutputStream commands only, §6.2.1).
     pub(super) exit_code_sent: bool,
+    /// How far KMS encryption got (§4.6, `kms.rs`).
+    pub(super) kms: KmsStage,
+}
+
+/// The KMS part of the handshake (§4.6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum KmsStage {
+    /// No KMS in this session.
+    Off,
+    /// KMSEncryption was requested; the HandshakeResponse has not come.
+    AwaitingResponse,
+    /// The data key decrypted, EncChallengeRequest sent. `update_notice` is the first part
+    /// of the CustomerMessage, decided on the HandshakeResponse's ClientVersion (§4.5).
+    ChallengeSent { update_notice: String },
 }
 
 /// The shell or command, once started, and what is left of its output.
@@ -159,6 +173,7 @@ impl SessionTask {
             channel: Channel {
                 session,
                 exit_code_sent: false,
+                kms: KmsStage::Off,
             },
             process: ProcessSide::default(),
             client: ClientSide {

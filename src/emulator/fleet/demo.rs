@@ -87,6 +87,7 @@ impl Fleet {
             instances: SPECS.iter().enumerate().map(demo_instance).collect(),
             documents: super::documents::aws_command_documents(),
             faults: FaultSpec::default(),
+            kms_keys: Vec::new(),
         }
         .with_default_users()
     }

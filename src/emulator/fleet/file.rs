@@ -12,11 +12,13 @@ use toml::Spanned;
 
 use super::documents::{COMMAND_SESSION_TYPES, SessionDocument, aws_command_documents};
 use super::file_schema::{
-    DocumentFile, FleetFile, InstanceFile, PingFile, PreferencesFile, RoleFile, ShellFile,
-    StateFile, UserFile,
+    DocumentFile, FleetFile, InstanceFile, KmsKeyFile, PingFile, PreferencesFile, RoleFile,
+    ShellFile, StateFile, UserFile,
 };
 use super::generated::{AMAZON_LINUX, standard_images};
-use super::{Fleet, FleetInstance, Image, InstanceState, PingStatus, Preferences, Role, User};
+use super::{
+    Fleet, FleetInstance, Image, InstanceState, KmsKey, PingStatus, Preferences, Role, User,
+};
 use crate::emulator::faults::FaultSpec;
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +131,7 @@ fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
         }
         instances.push(instance_from_file(index, instance));
     }
+    let kms_keys = kms_keys(file.kms_keys, locator)?;
     let documents = documents(file.documents, locator)?;
     Ok(Fleet {
         users,
@@ -137,6 +140,7 @@ fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
         instances,
         documents,
         faults,
+        kms_keys,
     })
 }
 
@@ -192,6 +196,49 @@ fn documents(
         });
     }
     Ok(documents)
+}
+
+fn kms_keys(files: Vec<KmsKeyFile>, locator: &Locator<'_>) -> Result<Vec<KmsKey>, FleetError> {
+    let mut keys: Vec<KmsKey> = Vec::new();
+    for key in files {
+        let id = key.id.get_ref();
+        let id_ok = !id.is_empty()
+            && id.len() <= 64
+            && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !id_ok {
+            let message = "a key id is letters, digits and `-` (e.g. a UUID)";
+            return Err(locator.error(Some(key.id.span()), Some("id"), message));
+        }
+        if keys.iter().any(|known| known.id == *id) {
+            return Err(locator.error(Some(key.id.span()), Some("id"), "duplicate key id"));
+        }
+        if let Some(alias) = &key.alias {
+            let name = alias.get_ref();
+            let valid = name.strip_prefix("alias/").is_some_and(|rest| {
+                !rest.is_empty()
+                    && !rest.starts_with("aws/")
+                    && rest
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+            });
+            if !valid {
+                let message =
+                    "an alias is `alias/` and a name (letters, digits, / _ -), not alias/aws/…";
+                return Err(locator.error(Some(alias.span()), Some("alias"), message));
+            }
+            if keys.iter().any(|known| known.aliases.contains(name)) {
+                return Err(locator.error(Some(alias.span()), Some("alias"), "duplicate alias"));
+            }
+        }
+        keys.push(KmsKey {
+            id: key.id.into_inner(),
+            aliases: key.alias.map(Spanned::into_inner).into_iter().collect(),
+            users: key.users,
+            enabled: key.enabled,
+            description: key.description,
+        });
+    }
+    Ok(keys)
 }
 
 fn preferences(file: PreferencesFile, locator: &Locator<'_>) -> Result<Preferences, FleetError> {

@@ -24,6 +24,27 @@ pub(super) struct FleetFile {
     pub(super) instances: Vec<InstanceFile>,
     #[serde(default)]
     pub(super) documents: Vec<DocumentFile>,
+    /// KMS keys for encrypted sessions (`preferences.kms_key_id` names one).
+    #[serde(default)]
+    pub(super) kms_keys: Vec<KmsKeyFile>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct KmsKeyFile {
+    pub(super) id: Spanned<String>,
+    pub(super) alias: Option<Spanned<String>>,
+    /// Names of the users the key policy allows; nobody else may use the key.
+    #[serde(default)]
+    pub(super) users: Vec<String>,
+    #[serde(default = "default_enabled")]
+    pub(super) enabled: bool,
+    #[serde(default)]
+    pub(super) description: String,
+}
+
+fn default_enabled() -> bool {
+    true
 }
 
 /// A custom session document, with the keys of the SSM document schema (protocol.md §8).

@@ -64,6 +64,7 @@ impl Fleet {
             instances: (0..count).map(generated_instance).collect(),
             documents: super::documents::aws_command_documents(),
             faults: FaultSpec::default(),
+            kms_keys: Vec::new(),
         }
         .with_default_users()
     }

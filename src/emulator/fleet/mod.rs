@@ -32,6 +32,20 @@ pub struct Fleet {
     pub documents: Vec<documents::SessionDocument>,
     /// Fault injection from the fleet file; `--faults` replaces it.
     pub faults: crate::emulator::faults::FaultSpec,
+    /// KMS keys (`[[kms_keys]]`), the emulator's KMS starts with these.
+    pub kms_keys: Vec<KmsKey>,
+}
+
+/// A symmetric KMS key of the fleet file. Its secret is drawn when the emulator starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KmsKey {
+    pub id: String,
+    /// `alias/NAME`, at most one from the file; CreateAlias adds more at run time.
+    pub aliases: Vec<String>,
+    /// User names the key policy allows (kms:GenerateDataKey, Decrypt, DescribeKey).
+    pub users: Vec<String>,
+    pub enabled: bool,
+    pub description: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

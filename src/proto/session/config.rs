@@ -72,6 +72,10 @@ pub struct SessionConfig {
     pub retransmit_pacing: Duration,
     /// The retransmission timeout never goes below this. Zero is the reference (§5.3).
     pub min_rto: Duration,
+    /// Client: the owner can call KMS, so a KMSEncryption action is reported as
+    /// `Event::KmsDataKeyRequested` and answered by `complete_kms`/`fail_kms` (§4.6).
+    /// Off: it is answered "not supported" and the agent fails the session.
+    pub kms_encryption: bool,
 }
 
 impl SessionConfig {
@@ -98,6 +102,7 @@ impl SessionConfig {
             retransmit_burst: 64,
             retransmit_pacing: CLOCK_GRANULARITY,
             min_rto: Duration::ZERO,
+            kms_encryption: false,
         }
     }
 }

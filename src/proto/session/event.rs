@@ -40,6 +40,15 @@ pub enum Event {
     Paused,
     /// The pause ended: start_publication, or stream data or an ack from the peer (§5.4).
     Resumed,
+    /// Client (with `SessionConfig::kms_encryption`): call KMS GenerateDataKey for this key
+    /// (§4.6 step 1), then `complete_kms` or `fail_kms`.
+    KmsDataKeyRequested { key_id: String, challenge: String },
+    /// Agent: the client answered the encryption challenge correctly; send
+    /// HandshakeComplete (§4.6 step 7).
+    ChallengeVerified,
+    /// Either role: a payload that must be encrypted did not decrypt. Nothing more is
+    /// delivered; the owner ends the session with this reason (§4.6 step 6).
+    EncryptionFailed(String),
 }
 
 /// Counters for tests, logs and benchmarks. All monotonically increasing.
@@ -81,4 +90,6 @@ pub struct Stats {
     /// Payload bytes accepted by `send_data`/`send_stderr`.
     pub bytes_accepted: u64,
     pub rtt_samples: u64,
+    /// Encrypted payloads that did not decrypt, and wrong challenge answers (§4.6).
+    pub undecryptable: u64,
 }

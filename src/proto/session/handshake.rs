@@ -84,6 +84,9 @@ impl Session {
             return;
         }
         self.phase = Phase::Handshaking;
+        if self.kms_answer_deferred(&request) {
+            return; // KMS (§4.6): answered by complete_kms / fail_kms, see kms.rs
+        }
         let (response, refusal) = self.answer(&request);
         // Handshake messages pass the closed gate: they are framed directly.
         let frame = self.frame_stream(now, PayloadType::HandshakeResponse, &response.to_json());
@@ -102,7 +105,7 @@ impl Session {
     }
 
     /// The response, and the reason to end the session when an action was not a success.
-    fn answer(&self, request: &HandshakeRequest) -> (HandshakeResponse, Option<String>) {
+    pub(super) fn answer(&self, request: &HandshakeRequest) -> (HandshakeResponse, Option<String>) {
         let mut errors = Vec::new();
         let mut refusal = None;
         let processed = request

@@ -3,6 +3,9 @@
 mod config;
 mod event;
 mod handshake;
+mod kms;
+#[cfg(test)]
+mod kms_tests;
 mod receive;
 #[cfg(test)]
 mod resend_tests;
@@ -87,6 +90,8 @@ pub struct Session {
     retransmit_paced_until: Option<Instant>,
     events: VecDeque<Event>,
     stats: Stats,
+    /// KMS encryption (§4.6): keys, the deferred answer, the agent's challenge.
+    kms: kms::KmsState,
 }
 
 /// A summary for logs: state and counters, never payload bytes.
@@ -132,6 +137,7 @@ impl Session {
             retransmit_paced_until: None,
             events: VecDeque::new(),
             stats: Stats::default(),
+            kms: kms::KmsState::default(),
         }
     }
 
@@ -326,7 +332,16 @@ impl Session {
     }
 
     /// Encodes the next stream message, taking its sequence number, without buffering it.
+    /// With KMS on, the payload is sealed here, so the digest covers the encrypted bytes
+    /// and a retransmission resends the same ciphertext (§4.6 step 6).
     fn frame_stream(&mut self, now: Instant, payload_type: PayloadType, payload: &[u8]) -> Vec<u8> {
+        let sealed;
+        let payload = if self.seals(payload_type) {
+            sealed = self.seal_outgoing(payload_type, payload);
+            sealed.as_slice()
+        } else {
+            payload
+        };
         let sequence = self.next_out_seq;
         self.next_out_seq += 1;
         let flags = match self.config.role {

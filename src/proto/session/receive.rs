@@ -150,8 +150,14 @@ impl Session {
             self.stats.not_ready_refused += 1;
             return;
         }
-        self.queue_ack(now, &frame);
-        self.deliver(now, frame.payload_type, frame.payload);
+        let ack = self.ack_payload(&frame);
+        // With KMS, a payload is opened before it is acked: one that does not decrypt is
+        // neither acked nor delivered (§4.6 step 6).
+        let Some(payload) = self.open_incoming(frame.payload_type, frame.payload) else {
+            return;
+        };
+        self.push_ack(now, ack);
+        self.deliver(now, frame.payload_type, payload);
         self.expected_in_seq += 1;
         while let Some(next) = self.incoming.take(self.expected_in_seq) {
             self.expected_in_seq += 1;
@@ -164,9 +170,12 @@ impl Session {
 
     fn hold_ahead_of_order(&mut self, now: Instant, frame: Frame) {
         let ack = self.ack_payload(&frame);
+        let Some(payload) = self.open_incoming(frame.payload_type, frame.payload) else {
+            return;
+        };
         let message = Buffered {
             payload_type: frame.payload_type,
-            payload: frame.payload,
+            payload,
         };
         match self.incoming.hold(frame.sequence, message) {
             Hold::Stored => self.stats.out_of_order_received += 1,
@@ -226,6 +235,7 @@ impl Session {
             },
             PayloadType::HandshakeRequest => self.on_handshake_request(now, &payload),
             PayloadType::HandshakeComplete => self.on_handshake_complete(now, &payload),
+            PayloadType::EncChallengeRequest => self.on_challenge_request(now, &payload),
             PayloadType::Flag => self.emit_flag(&payload),
             _ => self.stats.ignored += 1,
         }
@@ -233,7 +243,12 @@ impl Session {
 
     fn deliver_to_agent(&mut self, payload_type: PayloadType, payload: Vec<u8>) {
         let handshaking = matches!(self.phase, Phase::Handshaking | Phase::Responded);
-        if handshaking && payload_type != PayloadType::HandshakeResponse {
+        if handshaking
+            && !matches!(
+                payload_type,
+                PayloadType::HandshakeResponse | PayloadType::EncChallengeResponse
+            )
+        {
             // During the handshake the agent acks and discards other input (§4.2).
             self.stats.ignored += 1;
             return;
@@ -246,6 +261,7 @@ impl Session {
             },
             PayloadType::Flag => self.emit_flag(&payload),
             PayloadType::HandshakeResponse => self.on_handshake_response(&payload),
+            PayloadType::EncChallengeResponse => self.on_challenge_response(),
             _ => self.stats.ignored += 1,
         }
     }

@@ -1,0 +1,355 @@
+//! KMS over AWS JSON 1.1: `POST /` with `X-Amz-Target: TrentService.<Operation>`, enough for
+//! KMS-encrypted sessions (protocol.md §4.6): GenerateDataKey, Decrypt, DescribeKey, and
+//! CreateKey/CreateAlias/ListAliases to set keys up. Keys come from the fleet file's
+//! `[[kms_keys]]`; only the users a key lists may use it (its "key policy").
+
+mod error;
+pub mod keys;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::CONTENT_TYPE;
+use hyper::{Response, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+pub use error::KmsError;
+pub use keys::{KeyStore, StoredKey};
+
+use super::api::ApiRequest;
+use super::fleet::User;
+use super::identity::{self, CallerError};
+use super::router::ResponseBody;
+use super::ssm::epoch_seconds;
+use super::state::EmulatorState;
+
+/// The X-Amz-Target prefix of every KMS operation.
+pub const TARGET_PREFIX: &str = "TrentService.";
+
+pub fn handle(
+    state: &EmulatorState,
+    target: &str,
+    request: &ApiRequest<'_>,
+) -> Response<ResponseBody> {
+    let operation: String = target
+        .strip_prefix(TARGET_PREFIX)
+        .unwrap_or(target)
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let caller = identity::caller(state.fleet(), &request.parts.headers).map_err(|err| match err {
+        CallerError::MissingCredentials => KmsError::new(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        ),
+        CallerError::UnknownAccessKey => KmsError::new(
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
+        CallerError::ExpiredToken => {
+            KmsError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
+        }
+    });
+    let result = caller.clone().and_then(|caller| {
+        let body = request
+            .body
+            .as_ref()
+            .map_err(|err| KmsError::new("SerializationException", err.clone()))?;
+        dispatch(state, caller, &operation, body)
+    });
+    let user = caller.as_ref().map_or("-", |user| user.name.as_str());
+    match &result {
+        Ok(_) => tracing::info!("kms {operation} user={user} ok"),
+        Err(err) => tracing::info!("kms {operation} user={user} error={}", err.code),
+    }
+    match result {
+        Ok(body) => respond(StatusCode::OK, &body),
+        Err(err) => respond(err.status, &err.to_json()),
+    }
+}
+
+fn dispatch(
+    state: &EmulatorState,
+    caller: &User,
+    operation: &str,
+    body: &[u8],
+) -> Result<Value, KmsError> {
+    let keys = &state.kms;
+    match operation {
+        "GenerateDataKey" => generate_data_key(keys, caller, parse(body)?),
+        "Decrypt" => decrypt(keys, caller, parse(body)?),
+        "DescribeKey" => describe_key(keys, caller, parse(body)?),
+        "CreateKey" => create_key(keys, caller, parse(body)?),
+        "CreateAlias" => create_alias(keys, caller, parse(body)?),
+        "ListAliases" => list_aliases(keys, parse(body)?),
+        _ => Err(KmsError::new(
+            "UnknownOperationException",
+            format!("Unknown operation {operation}"),
+        )),
+    }
+}
+
+/// The key, if `caller` may perform `action` on it and it is enabled (a key policy that
+/// lists users, KMS's DisabledException).
+fn usable(
+    keys: &KeyStore,
+    caller: &User,
+    key_id: &str,
+    action: &str,
+) -> Result<StoredKey, KmsError> {
+    let key = keys.find(key_id)?;
+    if !key.users.contains(&caller.name) {
+        return Err(KmsError::access_denied(&caller.arn(), action, &key.arn()));
+    }
+    if !key.enabled && action != "DescribeKey" {
+        return Err(KmsError::disabled(&key.arn()));
+    }
+    Ok(key)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GenerateDataKeyRequest {
+    key_id: String,
+    number_of_bytes: Option<i64>,
+    key_spec: Option<String>,
+    #[serde(default)]
+    encryption_context: BTreeMap<String, String>,
+}
+
+fn generate_data_key(
+    keys: &KeyStore,
+    caller: &User,
+    request: GenerateDataKeyRequest,
+) -> Result<Value, KmsError> {
+    let bytes = match (request.number_of_bytes, request.key_spec.as_deref()) {
+        (Some(n), None) if (1..=1024).contains(&n) => usize::try_from(n).unwrap_or(0),
+        (Some(n), None) => {
+            return Err(KmsError::validation(format!(
+                "1 validation error detected: Value '{n}' at 'numberOfBytes' failed to satisfy constraint: Member must have value between 1 and 1024"
+            )));
+        }
+        (None, Some("AES_256")) => 32,
+        (None, Some("AES_128")) => 16,
+        (None, Some(_)) => {
+            return Err(KmsError::validation(
+                "1 validation error detected: Value at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]",
+            ));
+        }
+        (None, None) => {
+            return Err(KmsError::validation(
+                "Please specify either number of bytes or key spec.",
+            ));
+        }
+        (Some(_), Some(_)) => {
+            return Err(KmsError::validation(
+                "Please specify either number of bytes or key spec, not both.",
+            ));
+        }
+    };
+    let key = usable(keys, caller, &request.key_id, "GenerateDataKey")?;
+    let (blob, plaintext) = keys.generate(&key, bytes, &request.encryption_context);
+    Ok(json!({
+        "CiphertextBlob": STANDARD.encode(blob),
+        "Plaintext": STANDARD.encode(plaintext),
+        "KeyId": key.arn(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DecryptRequest {
+    ciphertext_blob: String,
+    #[serde(default)]
+    encryption_context: BTreeMap<String, String>,
+    key_id: Option<String>,
+}
+
+fn decrypt(keys: &KeyStore, caller: &User, request: DecryptRequest) -> Result<Value, KmsError> {
+    let blob = STANDARD
+        .decode(&request.ciphertext_blob)
+        .map_err(|_| KmsError::new("SerializationException", "CiphertextBlob is not base64"))?;
+    let (key, plaintext) = decrypt_blob(
+        keys,
+        &blob,
+        &request.encryption_context,
+        request.key_id.as_deref(),
+    )?;
+    usable(keys, caller, &key.id, "Decrypt")?;
+    Ok(json!({
+        "KeyId": key.arn(),
+        "Plaintext": STANDARD.encode(plaintext),
+        "EncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+    }))
+}
+
+/// Decrypt without a caller: what the emulator's agent does with its instance role
+/// (protocol.md §4.6 step 3). `key_id`, when given, must name the blob's key.
+pub fn decrypt_blob(
+    keys: &KeyStore,
+    blob: &[u8],
+    context: &BTreeMap<String, String>,
+    key_id: Option<&str>,
+) -> Result<(StoredKey, Vec<u8>), KmsError> {
+    let (key, plaintext) = keys.decrypt(blob, context)?;
+    if let Some(key_id) = key_id
+        && keys.find(key_id)?.id != key.id
+    {
+        return Err(KmsError::new(
+            "IncorrectKeyException",
+            "The key ID in the request does not identify a CMK that can perform this operation.",
+        ));
+    }
+    if !key.enabled {
+        return Err(KmsError::disabled(&key.arn()));
+    }
+    Ok((key, plaintext))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct KeyIdRequest {
+    key_id: String,
+}
+
+fn describe_key(keys: &KeyStore, caller: &User, request: KeyIdRequest) -> Result<Value, KmsError> {
+    let key = usable(keys, caller, &request.key_id, "DescribeKey")?;
+    Ok(json!({ "KeyMetadata": metadata(&key) }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateKeyRequest {
+    #[serde(default)]
+    description: String,
+}
+
+fn create_key(
+    keys: &KeyStore,
+    caller: &User,
+    request: CreateKeyRequest,
+) -> Result<Value, KmsError> {
+    let key = keys.create(request.description, &caller.name, now());
+    Ok(json!({ "KeyMetadata": metadata(&key) }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct CreateAliasRequest {
+    alias_name: String,
+    target_key_id: String,
+}
+
+fn create_alias(
+    keys: &KeyStore,
+    caller: &User,
+    request: CreateAliasRequest,
+) -> Result<Value, KmsError> {
+    let name = &request.alias_name;
+    let valid = name.strip_prefix("alias/").is_some_and(|rest| {
+        !rest.is_empty()
+            && rest.len() <= 250
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/_-".contains(&b))
+    });
+    if !valid {
+        return Err(KmsError::validation(
+            "1 validation error detected: Value at 'aliasName' failed to satisfy constraint: Member must satisfy regular expression pattern: ^[a-zA-Z0-9:/_-]+$",
+        ));
+    }
+    if name.starts_with("alias/aws/") {
+        return Err(KmsError::new(
+            "NotAuthorizedException",
+            "Cannot create alias with prefix 'alias/aws/'",
+        ));
+    }
+    usable(keys, caller, &request.target_key_id, "CreateAlias")?;
+    keys.add_alias(name, &request.target_key_id)?;
+    Ok(json!({}))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListAliasesRequest {
+    key_id: Option<String>,
+}
+
+fn list_aliases(keys: &KeyStore, request: ListAliasesRequest) -> Result<Value, KmsError> {
+    let only = match &request.key_id {
+        Some(key_id) => Some(keys.find(key_id)?.id),
+        None => None,
+    };
+    let aliases: Vec<Value> = keys
+        .aliases()
+        .into_iter()
+        .filter(|(_, id)| only.as_ref().is_none_or(|only| only == id))
+        .map(|(alias, id)| {
+            json!({
+                "AliasName": alias,
+                "AliasArn": keys::alias_arn(&alias),
+                "TargetKeyId": id,
+            })
+        })
+        .collect();
+    Ok(json!({ "Aliases": aliases, "Truncated": false }))
+}
+
+fn metadata(key: &StoredKey) -> Value {
+    json!({
+        "AWSAccountId": super::fleet::ACCOUNT_ID,
+        "KeyId": key.id,
+        "Arn": key.arn(),
+        "CreationDate": key.created_epoch_seconds,
+        "Enabled": key.enabled,
+        "Description": key.description,
+        "KeyUsage": "ENCRYPT_DECRYPT",
+        "KeyState": if key.enabled { "Enabled" } else { "Disabled" },
+        "Origin": "AWS_KMS",
+        "KeyManager": "CUSTOMER",
+        "CustomerMasterKeySpec": "SYMMETRIC_DEFAULT",
+        "KeySpec": "SYMMETRIC_DEFAULT",
+        "EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"],
+        "MultiRegion": false,
+    })
+}
+
+pub fn now() -> f64 {
+    epoch_seconds(SystemTime::now())
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, KmsError> {
+    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(body).map_err(|err| {
+            KmsError::new(
+                "SerializationException",
+                format!("the request body is not valid JSON: {err}"),
+            )
+        })?
+    };
+    serde_json::from_value(value)
+        .map_err(|err| KmsError::validation(format!("1 validation error detected: {err}")))
+}
+
+fn respond(status: StatusCode, body: &Value) -> Response<ResponseBody> {
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(id) = hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        headers.insert("x-amzn-requestid", id);
+    }
+    response
+}
