@@ -1,6 +1,7 @@
 //! EC2 over the Query protocol (API version 2016-11-15): a form body with `Action=…`,
 //! XML responses, errors as `<Response><Errors><Error><Code>…` with an HTTP 4xx status.
 
+mod error;
 mod filters;
 mod images;
 mod instances;
@@ -12,6 +13,7 @@ use hyper::body::Bytes;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 
+pub use error::Ec2Error;
 use query::Query;
 pub use xml::XmlWriter;
 
@@ -20,26 +22,7 @@ use super::identity::{self, CallerError, EXPIRED_TOKEN_MESSAGE};
 use super::router::ResponseBody;
 use super::state::EmulatorState;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ec2Error {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
 impl Ec2Error {
-    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            status: StatusCode::BAD_REQUEST,
-            code,
-            message: message.into(),
-        }
-    }
-
-    pub fn invalid_parameter(message: impl Into<String>) -> Self {
-        Self::new("InvalidParameterValue", message)
-    }
-
     fn auth_failure(message: &str) -> Self {
         Self {
             status: StatusCode::UNAUTHORIZED,

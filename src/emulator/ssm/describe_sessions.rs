@@ -1,33 +1,16 @@
 //! DescribeSessions: Active or History, filtered and paginated (200 per page at most).
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::requests::{DescribeSessionsRequest, SessionFilter};
 use super::{Call, SsmError, epoch_seconds, max_results, start_offset};
 use crate::emulator::pagination;
 use crate::emulator::sessions::{SessionRecord, SessionStatus};
 
 /// AWS accepts at most six session filters per request.
 const MAX_FILTERS: usize = 6;
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeSessionsRequest {
-    state: String,
-    max_results: Option<i64>,
-    next_token: Option<String>,
-    #[serde(default)]
-    filters: Vec<SessionFilter>,
-}
-
-/// `{"key": "Target", "value": "i-…"}`: lower-case names and one value, as SSM spells them.
-#[derive(Deserialize)]
-struct SessionFilter {
-    key: String,
-    value: String,
-}
 
 enum Criterion {
     InvokedAfter(std::time::SystemTime),

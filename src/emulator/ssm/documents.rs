@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::Digest;
 
+use super::requests::GetDocumentRequest;
 use super::{Call, SsmError, epoch_seconds};
 use crate::emulator::fleet::documents::COMMAND_SESSION_TYPES;
 use crate::emulator::fleet::documents::SessionDocument as FleetDocument;
@@ -91,12 +91,6 @@ fn no_such_document(name: &str) -> SsmError {
         "InvalidDocument",
         format!("Document with name {} does not exist.", printable(name)),
     )
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetDocumentRequest {
-    name: String,
 }
 
 pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Value, SsmError> {

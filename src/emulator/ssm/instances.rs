@@ -3,56 +3,17 @@
 
 use std::time::SystemTime;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::requests::{
+    DescribeInstanceInformationRequest, GetConnectionStatusRequest, ListTagsForResourceRequest,
+};
 use super::{Call, SsmError, epoch_seconds, max_results, start_offset};
 use crate::emulator::fleet::FleetInstance;
 use crate::emulator::{ids, pagination};
 
 /// The agent version the emulator calls "latest" (`IsLatestVersion`).
 pub const LATEST_AGENT_VERSION: &str = "3.3.1142.0";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct DescribeInstanceInformationRequest {
-    #[serde(default)]
-    instance_information_filter_list: Vec<InformationFilter>,
-    #[serde(default)]
-    filters: Vec<StringFilter>,
-    max_results: Option<i64>,
-    next_token: Option<String>,
-}
-
-/// The older filter shape: `{"key": "PingStatus", "valueSet": ["Online"]}`.
-#[derive(Deserialize)]
-struct InformationFilter {
-    key: String,
-    #[serde(rename = "valueSet")]
-    value_set: Vec<String>,
-}
-
-/// The newer one: `{"Key": "tag:Env", "Values": ["dev"]}`.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct StringFilter {
-    key: String,
-    values: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct GetConnectionStatusRequest {
-    target: String,
-}
-
-/// `{"ResourceType": "ManagedInstance", "ResourceId": "mi-…"}`.
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ListTagsForResourceRequest {
-    resource_type: String,
-    resource_id: String,
-}
 
 enum Criterion {
     InstanceIds(Vec<String>),

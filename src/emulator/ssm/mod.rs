@@ -5,6 +5,7 @@ mod describe_sessions;
 mod documents;
 mod error;
 mod instances;
+mod requests;
 mod session_ops;
 
 use std::time::SystemTime;
@@ -17,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub use error::SsmError;
+use requests::BodyError;
 
 use super::api::ApiRequest;
 use super::fleet::User;
@@ -105,23 +107,12 @@ fn log(operation: &str, user: Option<&str>, result: &Result<Value, SsmError>) {
     }
 }
 
-/// An empty body means `{}` (the SDK sends that for operations without input); anything
-/// that is not a JSON object is a SerializationException, a wrong shape a ValidationException.
+/// The body as the operation's request; see `requests::parse` for what is accepted.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, SsmError> {
-    let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
-        Value::Object(serde_json::Map::new())
-    } else {
-        serde_json::from_slice(body).map_err(|err| {
-            SsmError::serialization(&format!("the request body is not valid JSON: {err}"))
-        })?
-    };
-    if !value.is_object() {
-        return Err(SsmError::serialization(
-            "the request body must be a JSON object",
-        ));
-    }
-    serde_json::from_value(value)
-        .map_err(|err| SsmError::validation(format!("1 validation error detected: {err}")))
+    requests::parse(body).map_err(|err| match err {
+        BodyError::Serialization(message) => SsmError::serialization(&message),
+        BodyError::Validation(message) => SsmError::validation(message),
+    })
 }
 
 fn respond(status: StatusCode, body: &Value) -> Response<ResponseBody> {

@@ -2,33 +2,16 @@
 //! model of issue 3: StartSession only on reachable instances in the caller's tag scope and
 //! before their expiry; Resume/Terminate only on one's own sessions unless admin.
 
-use std::collections::BTreeMap;
 use std::time::SystemTime;
 
-use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::documents::{self, SessionDocument};
+use super::requests::{SessionIdRequest, StartSessionRequest};
 use super::{Call, SsmError};
 use crate::emulator::fleet::{ACCOUNT_ID, User};
 use crate::emulator::ids;
 use crate::emulator::sessions::{NewSession, RegistryError, SessionRecord};
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct StartSessionRequest {
-    target: String,
-    document_name: Option<String>,
-    #[serde(default)]
-    parameters: BTreeMap<String, Vec<String>>,
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct SessionIdRequest {
-    session_id: String,
-}
 
 fn denied(caller: &User, action: &str, resource: &str, why: &str) -> SsmError {
     SsmError::access_denied(format!(
