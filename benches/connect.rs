@@ -303,15 +303,16 @@ fn upload_command() -> String {
     format!("stty raw -echo; printf READY; head -c {TRANSFER_BYTES} >/dev/null; printf DONE")
 }
 
-/// On a pty (interactive) the line discipline must not touch the bytes; on pipes there is
-/// none.
+/// On a pty (interactive) the line discipline must not touch the bytes. A NonInteractiveCommands
+/// command has no shell (the agent splits it into words and execs them, §6.2.1), so the
+/// script is handed to `sh -c` itself; its output arrives once it has exited.
 fn download_command(document: &str) -> String {
-    let raw = if document == INTERACTIVE {
-        "stty raw -echo; "
+    let script = format!("printf READY; head -c {TRANSFER_BYTES} /dev/zero");
+    if document == INTERACTIVE {
+        format!("stty raw -echo; {script}")
     } else {
-        ""
-    };
-    format!("{raw}printf READY; head -c {TRANSFER_BYTES} /dev/zero")
+        format!("sh -c '{script}'")
+    }
 }
 
 /// Writes the bytes once READY shows, returns MiB/s until DONE.

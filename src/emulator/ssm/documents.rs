@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::{Value, json};
 use sha2::Digest;
 
-use super::requests::GetDocumentRequest;
+use super::requests::{CreateDocumentRequest, GetDocumentRequest};
 use super::{Call, SsmError, epoch_seconds};
 use crate::emulator::fleet::documents::COMMAND_SESSION_TYPES;
 use crate::emulator::fleet::documents::SessionDocument as FleetDocument;
@@ -110,15 +110,6 @@ pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Valu
         "DocumentType": "Session",
         "DocumentFormat": "JSON",
     }))
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct CreateDocumentRequest {
-    name: String,
-    content: String,
-    document_type: Option<String>,
-    document_format: Option<String>,
 }
 
 /// CreateDocument for command session documents. Admins only: engineers (like `dev`) have no

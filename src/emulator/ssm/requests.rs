@@ -116,3 +116,12 @@ pub struct SessionFilter {
 pub struct GetDocumentRequest {
     pub name: String,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateDocumentRequest {
+    pub name: String,
+    pub content: String,
+    pub document_type: Option<String>,
+    pub document_format: Option<String>,
+}
