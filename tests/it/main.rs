@@ -30,6 +30,7 @@ mod emulator_hardening;
 mod exec_cli;
 mod fidelity_client;
 mod list_cli;
+mod load;
 mod logging_secrets;
 mod proto_captures;
 mod proto_pair;
