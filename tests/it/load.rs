@@ -2,7 +2,7 @@
 //! run the F1-F4 patterns against the same emulator, a `gangway emulator` child process on
 //! loopback. Every honest session's bytes must arrive SHA-256 exact, the p99 keystroke echo of
 //! a few honest shells must stay under 50 ms throughout, and the emulator's peak resident
-//! memory (VmHWM) must stay under a bound. Ignored in the normal run (it takes about a minute
+//! memory (VmHWM) must stay under a bound. Ignored in the normal run (it takes 75-85 s
 //! of both cores); run it with `cargo test --test it -- --ignored load:: --nocapture`.
 //! The figures it prints are recorded in docs/PERFORMANCE.md.
 
@@ -291,7 +291,7 @@ async fn hostile(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "load test, about a minute of both cores: cargo test --test it -- --ignored load:: --nocapture"]
+#[ignore = "load test, about 80 s of both cores: cargo test --test it -- --ignored load:: --nocapture"]
 async fn two_hundred_sessions_stream_exact_and_echo_fast_under_hostile_clients() {
     let pty_max: usize = std::fs::read_to_string("/proc/sys/kernel/pty/max")
         .unwrap()
