@@ -5,55 +5,28 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::WebSocketStream;
+use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::Role;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::support::PATIENCE;
 use crate::support::agent_client::{config, dial, instance_in, start_session};
 use crate::support::aws_clients::{ADMIN, DEV, error_code, ssm, ssm_at};
 use crate::support::emulator::{gangway, start};
 use crate::support::frames::input;
-
-const AUTHORIZATION: &str = "AWS4-HMAC-SHA256 Credential=AKIAGANGWAYDEV/20250101/us-east-1/ec2/aws4_request, SignedHeaders=host, Signature=0";
-
-/// Sends `head` + `body` on a fresh connection and reads until the server closes it.
-async fn raw_exchange(addr: std::net::SocketAddr, head: &str, body: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(PATIENCE, stream.read_to_end(&mut answer))
-        .await
-        .expect("an answer, then the connection closed")
-        .unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
-}
+use crate::support::hostile::{
+    AUTHORIZATION, after_first_message, form_post_head, masked_text_frame, megabyte_of_filters,
+    open_data_channel, raw_exchange, raw_upgrade,
+};
 
 /// F1: a 1 MiB DescribeInstances body of filters (tens of thousands of `Filter.N` pairs)
 /// once took seconds of CPU per request; it now gets EC2's own FilterLimitExceeded.
 #[tokio::test]
 async fn a_megabyte_of_filters_gets_filter_limit_exceeded() {
     let emulator = start(config(50)).await;
-    let mut body = String::from("Action=DescribeInstances&Version=2016-11-15");
-    let mut pairs = 0;
-    while body.len() < (1 << 20) - 64 {
-        pairs += 1;
-        body.push_str(&format!(
-            "&Filter.{pairs}.Name=tag%3AEnv&Filter.{pairs}.Value.1=dev"
-        ));
-    }
+    let (body, pairs) = megabyte_of_filters();
     assert!(pairs * 2 >= 25_000, "{pairs} filters");
     assert!(body.len() <= 1 << 20);
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: {AUTHORIZATION}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        emulator.local_addr,
-        body.len()
-    );
+    let head = form_post_head(emulator.local_addr, body.len(), true);
     let answer = raw_exchange(emulator.local_addr, &head, body.as_bytes()).await;
     assert!(
         answer.starts_with("HTTP/1.1 400"),
@@ -74,11 +47,7 @@ async fn bodies_that_stall_are_cut_off_at_the_body_deadline() {
     let mut config = config(5);
     config.body_deadline = Duration::from_millis(300);
     let emulator = start(config).await;
-    let head = format!(
-        "POST / HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Authorization: {AUTHORIZATION}\r\nContent-Length: 1000\r\n\r\n",
-        emulator.local_addr
-    );
+    let head = form_post_head(emulator.local_addr, 1000, false);
     // Twenty at once, each sending 10 of its 1,000 bytes and then nothing.
     let stalled = (0..20).map(|_| raw_exchange(emulator.local_addr, &head, b"Action=Des"));
     for answer in futures_util::future::join_all(stalled).await {
@@ -101,81 +70,6 @@ async fn a_declared_body_over_the_limit_is_refused_before_it_is_read() {
     );
     let answer = raw_exchange(emulator.local_addr, &head, b"Action=").await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
-}
-
-/// Upgrades a raw connection to a websocket by hand, so that the test client's own websocket
-/// library never sees (or traces) the first frame either.
-async fn raw_upgrade(stream_url: &str) -> Result<TcpStream, String> {
-    let rest = stream_url.strip_prefix("ws://").unwrap();
-    let (authority, path) = rest.split_at(rest.find('/').unwrap());
-    let mut stream = TcpStream::connect(authority).await.unwrap();
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let byte = tokio::time::timeout(PATIENCE, stream.read_u8())
-            .await
-            .expect("an upgrade answer")
-            .map_err(|err| err.to_string())?;
-        head.push(byte);
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    if head.starts_with("HTTP/1.1 101") {
-        Ok(stream)
-    } else {
-        Err(head)
-    }
-}
-
-/// A final, masked text frame (RFC 6455 §5.2).
-fn masked_text_frame(payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37, 0xfa, 0x21, 0x3d];
-    let mut frame = vec![0x81];
-    match payload.len() {
-        n @ 0..=125 => frame.push(0x80 | n as u8),
-        n @ 126..=0xffff => {
-            frame.push(0x80 | 126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(0x80 | 127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(&mask);
-    frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    frame
-}
-
-fn open_data_channel(token: &str, padding: usize) -> Vec<u8> {
-    serde_json::json!({
-        "MessageSchemaVersion": "1.0",
-        "RequestId": uuid::Uuid::new_v4().to_string(),
-        "TokenValue": token,
-        "ClientId": "x".repeat(padding),
-        "ClientVersion": "1.2.0.0",
-    })
-    .to_string()
-    .into_bytes()
-}
-
-/// What the server does after the first message: `Some(true)` if the session opened (a
-/// binary frame came), `Some(false)` if it closed with a policy violation (or the connection
-/// simply ended), `None` for anything else.
-async fn after_first_message(stream: TcpStream) -> Option<bool> {
-    let mut socket = WebSocketStream::from_raw_socket(stream, Role::Client, None).await;
-    let next = tokio::time::timeout(PATIENCE, socket.next())
-        .await
-        .expect("the server answers the first message");
-    match next {
-        Some(Ok(Message::Binary(_))) => Some(true),
-        Some(Ok(Message::Close(Some(close)))) if close.code == CloseCode::Policy => Some(false),
-        None | Some(Err(_)) => Some(false),
-        _ => None,
-    }
 }
 
 /// F4: a first message over a few KiB is refused even when it carries a valid token; the

@@ -31,6 +31,7 @@ mod exec_cli;
 mod fidelity_client;
 mod kms_sessions;
 mod list_cli;
+mod load;
 mod logging_secrets;
 mod proto_captures;
 mod proto_pair;

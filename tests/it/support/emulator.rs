@@ -38,6 +38,13 @@ pub struct SpawnedEmulator {
     pub endpoint: String,
 }
 
+impl SpawnedEmulator {
+    /// The child's process id (for /proc/PID/status).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 impl Drop for SpawnedEmulator {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod emulator;
 pub mod fake_service;
 pub mod frames;
+pub mod hostile;
 pub mod pair;
 pub mod pty;
 
