@@ -287,7 +287,14 @@ async fn a_windows_target_gets_cr_line_endings_and_exit_at_the_end() {
     drop(stdin);
     let mut rest = Vec::new();
     let read = tokio::time::timeout(PATIENCE, stdout.read_to_end(&mut rest)).await;
-    let status = tokio::time::timeout(PATIENCE, child.wait()).await;
+    if read.is_err() {
+        // Killed, so that its stderr ends and the failure below can show it.
+        child.start_kill().unwrap();
+    }
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("gangway did not exit")
+        .unwrap();
     let mut stderr = String::new();
     let _ = child
         .stderr
@@ -298,7 +305,6 @@ async fn a_windows_target_gets_cr_line_endings_and_exit_at_the_end() {
     seen.extend_from_slice(&rest);
     let text = String::from_utf8_lossy(&seen);
     assert!(read.is_ok(), "hung; stdout: {text:?} stderr: {stderr}");
-    let status = status.expect("gangway did not exit").unwrap();
     let hex = text.split_once("READY").map_or("", |(_, after)| after);
     let got: Vec<u8> = hex
         .split_whitespace()
