@@ -13,7 +13,7 @@ use crate::aws::{
 };
 use crate::cli::ConnectArgs;
 use crate::shell::terminal::stdio_is_tty;
-use crate::shell::{PumpMode, ShellEnd, ShellError, ShellOutcome};
+use crate::shell::{Platform, PumpMode, ShellEnd, ShellError, ShellOutcome};
 
 /// Why `connect` stopped before or while running the session; one line each.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +92,10 @@ async fn connect(
     let mode = if tty {
         PumpMode::Terminal
     } else {
-        PumpMode::Pipe
+        // What stdin needs depends on the remote shell: PowerShell on Windows (issue 11).
+        PumpMode::Pipe {
+            target: Platform::from_listing(instance.platform.as_deref()),
+        }
     };
     Ok(crate::shell::run(&client, &request, mode).await?)
 }

@@ -26,6 +26,8 @@ pub async fn run(
             drop(guard);
             Ok(outcome?)
         }
-        PumpMode::Pipe | PumpMode::Command => Ok(pump(channel, session_id, mode, terminate).await?),
+        PumpMode::Pipe { .. } | PumpMode::Command => {
+            Ok(pump(channel, session_id, mode, terminate).await?)
+        }
     }
 }

@@ -18,3 +18,4 @@ pub use interactive::run;
 pub use open::{Terminator, open_channel, terminator_for};
 pub use outcome::{ShellEnd, ShellOutcome};
 pub use pump::{PumpMode, pump};
+pub use stdin::Platform;

@@ -10,7 +10,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::modes::ScreenModes;
 use super::open::Terminator;
 use super::outcome::{ShellEnd, ShellOutcome};
-use super::stdin::{OnEof, StdinPump};
+use super::stdin::{Platform, StdinMode, StdinPump};
 use super::terminal::terminal_size;
 use crate::transport::{ChannelEvent, InputSender, SessionChannel, TransportError};
 
@@ -30,8 +30,9 @@ const RECONNECT_NOTICE_AFTER: Duration = Duration::from_secs(1);
 pub enum PumpMode {
     /// stdin/stdout are the user's terminal, already in raw mode.
     Terminal,
-    /// Pipes or files: bytes both ways; EOF on stdin sends EOT.
-    Pipe,
+    /// Pipes or files: bytes both ways, stdin shaped for the target's platform and its end
+    /// sent as that platform's shell needs it (see `stdin::PipeInput`).
+    Pipe { target: Platform },
     /// One command (`gangway exec`, NonInteractiveCommands): stdin is never read, since the
     /// agent gives the command none (§6.2.1) and a script's stdin must stay with the script;
     /// Ctrl-C ends the session like SIGTERM.
@@ -60,7 +61,7 @@ impl Signals {
     fn install(mode: PumpMode) -> std::io::Result<Self> {
         let terminal_only = |kind| match mode {
             PumpMode::Terminal => signal(kind).map(Some),
-            PumpMode::Pipe | PumpMode::Command => Ok(None),
+            PumpMode::Pipe { .. } | PumpMode::Command => Ok(None),
         };
         Ok(Self {
             winch: terminal_only(SignalKind::window_change())?,
@@ -135,8 +136,11 @@ pub async fn pump(
     // `gangway exec` reads no stdin: the agent gives the command none (§6.2.1), and a
     // script's own stdin must stay with the script.
     let stdin_pump = match mode {
-        PumpMode::Terminal => Some(StdinPump::spawn(state.input.clone(), OnEof::Stop)?),
-        PumpMode::Pipe => Some(StdinPump::spawn(state.input.clone(), OnEof::SendEot)?),
+        PumpMode::Terminal => Some(StdinPump::spawn(state.input.clone(), StdinMode::Terminal)?),
+        PumpMode::Pipe { target } => Some(StdinPump::spawn(
+            state.input.clone(),
+            StdinMode::Pipe(target),
+        )?),
         PumpMode::Command => None,
     };
     let end = run_loop(&mut state, &mut channel, &mut signals).await;
@@ -321,7 +325,7 @@ impl PumpState {
     async fn notice(&mut self, text: &str) -> std::io::Result<()> {
         let line = match self.mode {
             PumpMode::Terminal => format!("\r\n[gangway: {text}]\r\n"),
-            PumpMode::Pipe | PumpMode::Command => format!("[gangway: {text}]\n"),
+            PumpMode::Pipe { .. } | PumpMode::Command => format!("[gangway: {text}]\n"),
         };
         write_all_flush(&mut self.stderr, line.as_bytes()).await
     }

@@ -223,3 +223,93 @@ async fn access_outside_the_tag_scope_is_denied() {
     assert!(stderr.contains("access denied"), "{stderr}");
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
+
+/// One Windows instance. The emulator still runs `/bin/sh` for it, but its agent turns LF
+/// into CR in input without CR LF, as the Windows agent does (protocol.md §0 item 14).
+const WINDOWS_FLEET: &str = r#"
+[[instances]]
+id = "i-0f0f0f0f0f0f0f0f1"
+name = "win-1"
+platform = "Windows"
+platform_name = "Microsoft Windows Server 2022 Datacenter"
+platform_version = "10.0.20348"
+"#;
+
+/// Pipe mode to a Windows target: each line ending (LF, CR LF, a CR LF split between
+/// writes) reaches the shell as one CR, the Enter key, and the end of stdin as `exit` on a
+/// line of its own, since PowerShell does not end on EOT (issue 11, item 9). A raw-mode
+/// command shows the bytes exactly as the remote side got them; on the Unix path (EOT at
+/// the end) `head` would wait for bytes that never come.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_windows_target_gets_cr_line_endings_and_exit_at_the_end() {
+    let fleet = crate::support::cli::temp_home().join("fleet.toml");
+    std::fs::write(&fleet, WINDOWS_FLEET).unwrap();
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let expected: &[u8] = b"a\rb\rc\r\rexit\r";
+    let command = format!(
+        "command=stty raw -echo; printf READY; head -c {} | od -An -v -tx1",
+        expected.len()
+    );
+    let mut child = Command::new(GANGWAY)
+        .args([
+            "connect",
+            "win-1",
+            "--document",
+            "AWS-StartInteractiveCommand",
+        ])
+        .args(["--parameter", &command])
+        .envs(aws_env(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Input only once the pty is raw, so that its own ICRNL cannot change what we check.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    tokio::time::timeout(PATIENCE, async {
+        let mut buffer = [0u8; 256];
+        while !seen.windows(5).any(|w| w == b"READY") {
+            let n = stdout.read(&mut buffer).await.unwrap();
+            assert!(n > 0, "stdout ended before READY");
+            seen.extend_from_slice(&buffer[..n]);
+        }
+    })
+    .await
+    .expect("no READY");
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"a\r\nb\r").await.unwrap();
+    stdin.flush().await.unwrap();
+    // The LF of that CR LF in a write of its own (a read of its own or not, one CR either
+    // way; the unit tests split it for sure), then a last line with no line ending.
+    stdin.write_all(b"\nc").await.unwrap();
+    drop(stdin);
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(PATIENCE, stdout.read_to_end(&mut rest)).await;
+    if read.is_err() {
+        // Killed, so that its stderr ends and the failure below can show it.
+        child.start_kill().unwrap();
+    }
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("gangway did not exit")
+        .unwrap();
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await;
+    seen.extend_from_slice(&rest);
+    let text = String::from_utf8_lossy(&seen);
+    assert!(read.is_ok(), "hung; stdout: {text:?} stderr: {stderr}");
+    let hex = text.split_once("READY").map_or("", |(_, after)| after);
+    let got: Vec<u8> = hex
+        .split_whitespace()
+        .map(|byte| u8::from_str_radix(byte, 16).unwrap())
+        .collect();
+    assert_eq!(got, expected, "stdout: {text:?} stderr: {stderr}");
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+}

@@ -20,6 +20,9 @@ pub(super) struct SessionSetup {
     pub(super) kms_key_id: Option<String>,
     /// The SessionType the handshake names (§4.3).
     pub(super) session_type: &'static str,
+    /// The fleet says the instance runs Windows: its input gets the Windows agent's LF → CR
+    /// (§0 item 14). The emulator still runs `/bin/sh` for it.
+    pub(super) windows: bool,
 }
 
 impl SessionSetup {
@@ -54,12 +57,25 @@ impl SessionSetup {
         let kms_key_id = Some(state.fleet().preferences.kms_key_id.clone())
             .filter(|key| !key.is_empty() && plan.is_ok());
         let session_type = session_type_of(plan.as_ref().ok());
+        let windows = instance.is_some_and(|i| i.platform_type.eq_ignore_ascii_case("Windows"));
         Self {
             plan,
             launch,
             agent_version,
             kms_key_id,
             session_type,
+            windows,
+        }
+    }
+
+    /// A PT 1 payload as the agent hands it to the process: unchanged on Linux and macOS;
+    /// on Windows every LF becomes CR unless the payload holds a CR LF (§6.1; agent:
+    /// shell/shell_windows.go, func InputStreamMessageHandler).
+    pub(super) fn agent_input(&self, bytes: Vec<u8>) -> Vec<u8> {
+        if self.windows {
+            windows_agent_input(bytes)
+        } else {
+            bytes
         }
     }
 
@@ -136,6 +152,18 @@ pub(super) fn remaining(started_at: SystemTime, max: Duration) -> Duration {
     max.saturating_sub(elapsed)
 }
 
+/// The Windows agent's rewrite of one PT 1 payload: LF → CR, unless it holds a CR LF.
+fn windows_agent_input(mut bytes: Vec<u8>) -> Vec<u8> {
+    if !bytes.windows(2).any(|pair| pair == b"\r\n") {
+        for byte in &mut bytes {
+            if *byte == b'\n' {
+                *byte = b'\r';
+            }
+        }
+    }
+    bytes
+}
+
 /// The reference client compares dotted 4-part numbers only (§4.3, §6.4).
 fn is_four_part_version(version: &str) -> bool {
     let parts: Vec<&str> = version.split('.').collect();
@@ -162,5 +190,13 @@ mod tests {
         assert!(!is_four_part_version("3.3"));
         assert!(!is_four_part_version("3.3.x.0"));
         assert_ne!(fnv1a(b"a"), fnv1a(b"b"));
+    }
+
+    #[test]
+    fn the_windows_agent_turns_lf_into_cr_only_without_crlf() {
+        assert_eq!(windows_agent_input(b"dir\n\n".to_vec()), b"dir\r\r");
+        assert_eq!(windows_agent_input(b"\n".to_vec()), b"\r");
+        assert_eq!(windows_agent_input(b"a\r\nb\n".to_vec()), b"a\r\nb\n");
+        assert_eq!(windows_agent_input(b"a\rb".to_vec()), b"a\rb");
     }
 }

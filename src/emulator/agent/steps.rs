@@ -145,7 +145,7 @@ impl SessionTask {
             Event::Data { bytes, .. } => {
                 self.touch(now);
                 if let Some(process) = &self.process.child {
-                    process.write_input(bytes);
+                    process.write_input(self.setup.agent_input(bytes));
                     if process.queued_input_bytes() > MAX_INPUT_BACKLOG_BYTES {
                         return Some(Ending::Failed(format!(
                             "Session terminated: the shell stopped reading its input ({} MiB waiting).",
