@@ -4,80 +4,20 @@
 use std::process::Stdio;
 
 use gangway::commands::exit;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::support::aws_clients::{ADMIN, DEV};
-use crate::support::cli::{aws_env, fleet, online_instance};
+use crate::support::cli::{aws_env, fleet, online_instance, pipe_round_trip};
 use crate::support::emulator::{GANGWAY, spawn};
 use crate::support::{PATIENCE, unreachable_endpoint};
 
 const SIZE: usize = 32 << 20;
 
-fn payload() -> Vec<u8> {
-    // Deterministic bytes covering all 256 values (raw mode passes them unchanged).
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    (0..SIZE)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 async fn round_trip(emulator_args: &[&str]) {
     let emulator = spawn(emulator_args);
     let instance = online_instance(&emulator.endpoint).await;
-    let command = format!("command=stty raw -echo; printf READY; head -c {SIZE}");
-    let mut child = Command::new(GANGWAY)
-        .args(["connect", instance["id"].as_str().unwrap()])
-        .args([
-            "--document",
-            "AWS-StartInteractiveCommand",
-            "--parameter",
-            &command,
-        ])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let data = payload();
-    let expected = Sha256::digest(&data);
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = tokio::spawn(async move {
-        stdin.write_all(&data).await.unwrap();
-        // stdin closes here: gangway sends EOT after the data.
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = tokio::spawn(async move {
-        let mut out = Vec::with_capacity(SIZE + 16);
-        stdout.read_to_end(&mut out).await.unwrap();
-        out
-    });
-    let status = tokio::time::timeout(PATIENCE * 5, child.wait())
-        .await
-        .expect("hung")
-        .unwrap();
-    writer.await.unwrap();
-    let out = reader.await.unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
-    let body = out.strip_prefix(b"READY").expect("READY first");
-    assert_eq!(body.len(), SIZE, "stderr: {stderr}");
-    assert_eq!(Sha256::digest(body), expected);
+    pipe_round_trip(&emulator.endpoint, instance["id"].as_str().unwrap(), SIZE).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,14 +10,13 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use gangway::commands::exit;
 use gangway::proto::{CounterNonces, Event, Frame, PayloadType, SeededIds, Session, SessionConfig};
-use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::PATIENCE;
-use crate::support::aws_clients::{ADMIN, DEV, ssm_at};
-use crate::support::cli::{aws_env, temp_home};
+use crate::support::aws_clients::{DEV, ssm_at};
+use crate::support::cli::{aws_env, pipe_round_trip, temp_home};
 use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn, start_fleet};
 use crate::support::pty::PtyConnect;
 
@@ -140,18 +139,6 @@ async fn an_interactive_command_in_a_kms_account_runs_encrypted() {
 
 const SIZE: usize = 32 << 20;
 
-fn payload() -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    (0..SIZE)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pipe_mode_moves_32_mib_each_way_encrypted_and_byte_exact() {
     // Benchmark-only pace, as in connect_pipe: this checks byte-exactness of the encrypted
@@ -172,55 +159,10 @@ async fn encrypted_pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
     round_trip(&kms_emulator_with("alias/sessions", &["--faults", faults])).await;
 }
 
-/// 32 MiB up through `head -c` in a raw pty and back down, SHA-256 compared.
+/// 32 MiB up through `head -c` in a raw pty and back down, SHA-256 compared, encrypted.
 async fn round_trip(emulator: &SpawnedEmulator) {
-    let command = format!("command=stty raw -echo; printf READY; head -c {SIZE}");
-    let mut child = Command::new(GANGWAY)
-        .args(["connect", INSTANCE])
-        .args([
-            "--document",
-            "AWS-StartInteractiveCommand",
-            "--parameter",
-            &command,
-        ])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let data = payload();
-    let expected = Sha256::digest(&data);
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = tokio::spawn(async move {
-        stdin.write_all(&data).await.unwrap();
-    });
-    let mut stdout = child.stdout.take().unwrap();
-    let reader = tokio::spawn(async move {
-        let mut out = Vec::with_capacity(SIZE + 16);
-        stdout.read_to_end(&mut out).await.unwrap();
-        out
-    });
-    let status = tokio::time::timeout(PATIENCE * 5, child.wait())
-        .await
-        .expect("hung")
-        .unwrap();
-    writer.await.unwrap();
-    let out = reader.await.unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await
-        .unwrap();
-    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    let stderr = pipe_round_trip(&emulator.endpoint, INSTANCE, SIZE).await;
     assert!(stderr.contains(KMS_NOTICE), "stderr: {stderr}");
-    let body = out.strip_prefix(b"READY").expect("READY first");
-    assert_eq!(body.len(), SIZE, "stderr: {stderr}");
-    assert_eq!(Sha256::digest(body), expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

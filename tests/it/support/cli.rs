@@ -4,8 +4,13 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use std::process::Stdio;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
+use super::PATIENCE;
 use super::aws_clients::ADMIN;
 use super::emulator::GANGWAY;
 
@@ -63,4 +68,72 @@ pub async fn online_instance(endpoint: &str) -> serde_json::Value {
         .find(|i| i["state"] == "Running" || i["state"] == "running")
         .filter(|i| i["ping_status"] == "Online")
         .expect("an online instance")
+}
+
+/// Bytes a pipe-mode round trip sends: deterministic, covering all 256 values (raw mode passes
+/// them unchanged).
+pub fn pipe_payload(size: usize) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    (0..size)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// `gangway connect` in pipe mode as the admin: `size` bytes up through `head -c` in a raw pty
+/// on `instance` and back down. Asserts exit 0 and a byte-exact, SHA-256-equal echo after
+/// `READY`; returns gangway's stderr for the caller's own checks.
+pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> String {
+    let command = format!("command=stty raw -echo; printf READY; head -c {size}");
+    let mut child = Command::new(GANGWAY)
+        .args(["connect", instance])
+        .args([
+            "--document",
+            "AWS-StartInteractiveCommand",
+            "--parameter",
+            &command,
+        ])
+        .envs(aws_env(endpoint, ADMIN))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let data = pipe_payload(size);
+    let expected = Sha256::digest(&data);
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = tokio::spawn(async move {
+        stdin.write_all(&data).await.unwrap();
+        // stdin closes here: gangway sends EOT after the data.
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = tokio::spawn(async move {
+        let mut out = Vec::with_capacity(size + 16);
+        stdout.read_to_end(&mut out).await.unwrap();
+        out
+    });
+    let status = tokio::time::timeout(PATIENCE * 5, child.wait())
+        .await
+        .expect("hung")
+        .unwrap();
+    writer.await.unwrap();
+    let out = reader.await.unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    let body = out.strip_prefix(b"READY").expect("READY first");
+    assert_eq!(body.len(), size, "stderr: {stderr}");
+    assert_eq!(Sha256::digest(body), expected);
+    stderr
 }
