@@ -131,6 +131,16 @@ pub enum Command {
     Setup(SetupArgs),
 }
 
+/// `--readonly` (before or after the subcommand) refuses the commands that change something.
+fn refuse_in_readonly(readonly: bool, what: &str, command: &str) -> Result<(), String> {
+    if readonly {
+        return Err(format!(
+            "--readonly forbids {what}: `gangway {command}` refused"
+        ));
+    }
+    Ok(())
+}
+
 /// What to run, with every option where it belongs: the result of [`Cli::resolve`].
 #[derive(Debug, Clone)]
 pub enum Invocation {
@@ -181,31 +191,23 @@ impl Cli {
                 Invocation::Emulator(args)
             }
             Some(Command::Connect(mut args)) => {
-                if ui.readonly || args.readonly {
-                    return Err(
-                        "--readonly forbids opening shells: `gangway connect` refused".into(),
-                    );
-                }
+                refuse_in_readonly(ui.readonly || args.readonly, "opening shells", "connect")?;
                 args.aws = args.aws.over(aws);
                 args.config = args.config.or(ui.config);
                 Invocation::Connect(args)
             }
             Some(Command::Exec(mut args)) => {
-                if ui.readonly || args.readonly {
-                    return Err(
-                        "--readonly forbids running commands: `gangway exec` refused".into(),
-                    );
-                }
+                refuse_in_readonly(ui.readonly || args.readonly, "running commands", "exec")?;
                 args.aws = args.aws.over(aws);
                 args.config = args.config.or(ui.config);
                 Invocation::Exec(args)
             }
             Some(Command::Setup(mut args)) => {
-                if ui.readonly || args.readonly {
-                    return Err(
-                        "--readonly forbids changing the account: `gangway setup` refused".into(),
-                    );
-                }
+                refuse_in_readonly(
+                    ui.readonly || args.readonly,
+                    "changing the account",
+                    "setup",
+                )?;
                 if ui.config.is_some() || !aws.tags.is_empty() || !args.aws.tags.is_empty() {
                     return refuse(
                         "--config and --tag",
