@@ -16,6 +16,7 @@ pub mod payloads;
 mod reader;
 mod rto;
 mod session;
+pub mod smux;
 mod types;
 pub mod version;
 
