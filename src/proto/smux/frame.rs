@@ -55,7 +55,9 @@ impl Cmd {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Frame {
     pub cmd: Cmd,
+    /// 0 for NOP.
     pub stream: StreamId,
+    /// At most 65535 bytes.
     pub data: Vec<u8>,
 }
 

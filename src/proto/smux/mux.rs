@@ -557,9 +557,16 @@ fn nonzero(period: Duration) -> Duration {
 }
 
 /// The first tick after `now` on the grid `tick + k·period` (a Go ticker drops missed ticks).
-fn next_tick(mut tick: Instant, period: Duration, now: Instant) -> Instant {
-    while tick <= now {
-        tick += period;
+/// Computed, not stepped, so a long pause before `handle_timeout` costs nothing.
+fn next_tick(tick: Instant, period: Duration, now: Instant) -> Instant {
+    if tick > now {
+        return tick;
     }
-    tick
+    let steps = now.duration_since(tick).as_nanos() / period.as_nanos().max(1) + 1;
+    u32::try_from(steps)
+        .ok()
+        .and_then(|steps| period.checked_mul(steps))
+        .and_then(|jump| tick.checked_add(jump))
+        .or_else(|| now.checked_add(period))
+        .unwrap_or(now)
 }

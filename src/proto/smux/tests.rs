@@ -547,6 +547,19 @@ fn keepalive_checks_on_ticks_like_xtaci() {
 }
 
 #[test]
+fn a_late_timeout_call_sends_one_nop_and_keeps_the_grid() {
+    let t0 = Instant::now();
+    let mut client = Mux::new(Role::Client, MuxConfig::default(), t0);
+    client.handle_input(&[1]); // activity before the first check
+    client.handle_timeout(t0 + Duration::from_secs(25));
+    assert_eq!(nop_count(&mut client), 1);
+    assert_eq!(client.poll_timeout(), Some(t0 + Duration::from_secs(30)));
+    client.handle_timeout(t0 + Duration::from_secs(30));
+    assert!(!client.is_dead());
+    assert_eq!(client.poll_timeout(), Some(t0 + Duration::from_secs(40)));
+}
+
+#[test]
 fn keepalive_spares_a_session_whose_owner_stopped_reading() {
     let t0 = Instant::now();
     let config = MuxConfig {
@@ -608,6 +621,7 @@ struct Side {
     mux: Mux,
     /// Stream → bytes of its outgoing content sent so far.
     sending: BTreeMap<StreamId, usize>,
+    content: HashMap<StreamId, Vec<u8>>,
     received: HashMap<StreamId, Sha256>,
     finished: HashMap<StreamId, [u8; 32]>,
     /// Data handed out and not yet "written onwards".
@@ -621,6 +635,7 @@ impl Side {
         Self {
             mux: Mux::new(role, no_keepalive(), Instant::now()),
             sending: BTreeMap::new(),
+            content: HashMap::new(),
             received: HashMap::new(),
             finished: HashMap::new(),
             owed: VecDeque::new(),
@@ -640,7 +655,10 @@ impl Side {
                 continue;
             }
             let n = ((1 + rng.next_u64() % 20_000) as usize).min(per_stream - sent);
-            let content = stream_bytes(id, from_client, per_stream);
+            let content = self
+                .content
+                .entry(id)
+                .or_insert_with(|| stream_bytes(id, from_client, per_stream));
             self.mux.send(id, &content[sent..sent + n]).expect("send");
             self.sending.insert(id, sent + n);
             if sent + n == per_stream {
