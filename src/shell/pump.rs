@@ -275,6 +275,8 @@ impl PumpState {
                 write_all_flush(&mut self.stderr, line.as_bytes()).await?;
             }
             ChannelEvent::ExitCode(code) => self.exit_code = Some(code),
+            // A shell channel refuses Port sessions (§4.4) and shells ignore flags (§6.1).
+            ChannelEvent::PortSession(_) | ChannelEvent::Flag(_) => {}
             ChannelEvent::Reconnecting => {
                 tracing::warn!("connection dropped; resuming");
                 if matches!(self.reconnect_notice, ReconnectNotice::None) {
