@@ -18,6 +18,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("aws", &["secret", "text"]),
     ("shell", &["aws", "transport", "text", "secret"]),
     ("tui", &["aws", "shell", "text", "secret"]),
+    // Port forwarding and SSH: sessions open through shell's open_channel_with.
+    ("tunnel", &["aws", "proto", "shell", "text", "transport"]),
     ("cli", &["aws"]),
     (
         "commands",
@@ -30,6 +32,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "text",
             "transport",
             "tui",
+            "tunnel",
         ],
     ),
 ];

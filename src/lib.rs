@@ -17,6 +17,7 @@ pub mod shell;
 pub mod text;
 pub mod transport;
 pub mod tui;
+pub mod tunnel;
 
 #[cfg(test)]
 mod layers_tests;

@@ -247,6 +247,18 @@ impl InputSender {
             .map_err(|_| ChannelGone)
     }
 
+    /// Waits for room for one input command, without giving anything up if the wait is
+    /// cancelled (for a `select!` that must keep reading output meanwhile: a caller that
+    /// blocked on [`send_input`](Self::send_input) while the agent waits for it to read
+    /// could deadlock the session).
+    pub async fn reserve(&self) -> Result<InputPermit<'_>, ChannelGone> {
+        self.0
+            .reserve()
+            .await
+            .map(InputPermit)
+            .map_err(|_| ChannelGone)
+    }
+
     /// Sends the terminal size; held until the session is open (§9 quirk 9).
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), ChannelGone> {
         let (cols, rows) = (u32::from(cols), u32::from(rows));
@@ -271,6 +283,16 @@ impl InputSender {
             .send(Command::Terminate)
             .await
             .map_err(|_| ChannelGone)
+    }
+}
+
+/// Room for one input command, from [`InputSender::reserve`].
+pub struct InputPermit<'a>(mpsc::Permit<'a, Command>);
+
+impl InputPermit<'_> {
+    /// Queues `bytes` (never waits: the room is already held).
+    pub fn send_input(self, bytes: Vec<u8>) {
+        self.0.send(Command::Input(bytes));
     }
 }
 
