@@ -129,6 +129,10 @@ pub enum Command {
     Exec(ExecArgs),
     /// Create the session document `gangway exec` uses, once per account and region.
     Setup(SetupArgs),
+    /// Forward local ports to an instance, or to a host it reaches, through port sessions.
+    Forward(ForwardArgs),
+    /// Carry SSH to an instance on stdin/stdout: `ProxyCommand gangway ssh-proxy %h`.
+    SshProxy(SshProxyArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -155,6 +159,8 @@ pub enum Invocation {
     List(ListArgs),
     Exec(ExecArgs),
     Setup(SetupArgs),
+    Forward(ForwardArgs),
+    SshProxy(SshProxyArgs),
 }
 
 impl Cli {
@@ -217,6 +223,22 @@ impl Cli {
                 }
                 args.aws = args.aws.over(aws);
                 Invocation::Setup(args)
+            }
+            Some(Command::Forward(mut args)) => {
+                refuse_in_readonly(ui.readonly || args.readonly, "opening tunnels", "forward")?;
+                args.aws = args.aws.over(aws);
+                args.config = args.config.or(ui.config);
+                Invocation::Forward(args)
+            }
+            Some(Command::SshProxy(mut args)) => {
+                refuse_in_readonly(
+                    ui.readonly || args.readonly,
+                    "opening SSH sessions",
+                    "ssh-proxy",
+                )?;
+                args.aws = args.aws.over(aws);
+                args.config = args.config.or(ui.config);
+                Invocation::SshProxy(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -321,6 +343,95 @@ pub struct ConnectArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ForwardArgs {
+    /// Instance id, `Name` tag value, or `tag:KEY=VALUE`.
+    pub target: String,
+
+    /// `[LOCAL:]REMOTE` port pairs, e.g. `8080:80 5432`; LOCAL 0 or omitted picks a free
+    /// port and prints it. Each gets its own listener on 127.0.0.1.
+    #[arg(required = true, value_name = "[LOCAL:]REMOTE", value_parser = parse_port_pair)]
+    pub ports: Vec<PortPair>,
+
+    /// Forward to this host as the instance reaches it (a database endpoint, another
+    /// machine) instead of the instance itself.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Spread each listener's connections over up to N sessions, opened as connections
+    /// arrive (the agent paces each session's download, so N sessions carry about N times
+    /// as much).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub sessions: u16,
+
+    /// Print events as JSON lines on stdout (listening, connection opened/closed,
+    /// resumed, ended) for scripts.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids opening tunnels: with it, forward refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+/// One `[LOCAL:]REMOTE` of `gangway forward`: LOCAL 0 means "a free port".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortPair {
+    pub local: u16,
+    pub remote: u16,
+}
+
+/// `8080:80` or `80` (local port chosen by the OS).
+pub fn parse_port_pair(text: &str) -> Result<PortPair, String> {
+    let port = |part: &str, what: &str, zero_ok: bool| -> Result<u16, String> {
+        match part.trim().parse::<u16>() {
+            Ok(0) if !zero_ok => Err(format!("the {what} port must be 1 to 65535")),
+            Ok(port) => Ok(port),
+            Err(_) => Err(format!(
+                "`{part}` is not a {what} port (a number, 1 to 65535)"
+            )),
+        }
+    };
+    match text.split_once(':') {
+        Some((local, remote)) => Ok(PortPair {
+            local: port(local, "local", true)?,
+            remote: port(remote, "remote", false)?,
+        }),
+        None => Ok(PortPair {
+            local: 0,
+            remote: port(text, "remote", false)?,
+        }),
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SshProxyArgs {
+    /// Instance id, `Name` tag value, or `tag:KEY=VALUE` (ssh's `%h`).
+    pub target: String,
+
+    /// The SSH port on the instance (ssh's `%p`).
+    #[arg(default_value_t = 22, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids opening sessions: with it, ssh-proxy refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
     /// Instance id, `Name` tag value, or `tag:KEY=VALUE`.
     pub target: String,
@@ -392,6 +503,55 @@ pub struct ListArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_pairs_are_local_colon_remote_or_remote_alone() {
+        assert_eq!(
+            parse_port_pair("8080:80"),
+            Ok(PortPair {
+                local: 8080,
+                remote: 80
+            })
+        );
+        assert_eq!(
+            parse_port_pair("5432"),
+            Ok(PortPair {
+                local: 0,
+                remote: 5432
+            })
+        );
+        assert_eq!(parse_port_pair("0:22").map(|p| p.local), Ok(0));
+        for bad in ["", "http", "80:0", "0", "70000", "1:2:3", "-1"] {
+            assert!(parse_port_pair(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forward_and_ssh_proxy_are_refused_in_readonly_mode() {
+        for argv in [
+            &["gangway", "--readonly", "forward", "web-1", "80"][..],
+            &["gangway", "ssh-proxy", "web-1", "--readonly"][..],
+        ] {
+            let resolved = Cli::try_parse_from(argv).expect("parses").resolve();
+            assert!(resolved.is_err(), "{argv:?}");
+        }
+        let resolved = Cli::try_parse_from([
+            "gangway",
+            "forward",
+            "web-1",
+            "8080:80",
+            "5432",
+            "--sessions",
+            "4",
+        ])
+        .expect("parses")
+        .resolve();
+        let Ok(Invocation::Forward(args)) = resolved else {
+            panic!("{resolved:?}");
+        };
+        assert_eq!(args.ports.len(), 2);
+        assert_eq!(args.sessions, 4);
+    }
 
     #[test]
     fn malformed_tags_are_refused_everywhere() {

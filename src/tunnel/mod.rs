@@ -28,4 +28,7 @@ pub mod stdio;
 
 pub use event::TunnelEvent;
 pub use listener::{ForwardSpec, Tunnel, TunnelError};
-pub use open::{Destination, OpenError, OpenSession, mode_name, open_port_session, terminate};
+pub use open::{
+    Destination, OpenError, OpenSession, mode_name, open_port_session, open_stream_session,
+    terminate,
+};

@@ -159,6 +159,26 @@ pub async fn open_port_session(
     }
 }
 
+/// [`open_port_session`] for a document that must give one raw stream (AWS-StartSSHSession,
+/// §6.3 StandardStreamForwarding): any other mode is terminated and refused.
+pub async fn open_stream_session(
+    client: &AwsClient,
+    request: &StartSessionRequest,
+) -> Result<OpenSession, OpenError> {
+    let session = open_port_session(client, request).await?;
+    if session.offer.mode == PortMode::StandardStream {
+        return Ok(session);
+    }
+    let offered = mode_name(session.offer.mode);
+    let session_id = session.session_id.clone();
+    drop(session);
+    terminate(client, &session_id).await;
+    Err(OpenError::WrongMode {
+        offered,
+        wanted: mode_name(PortMode::StandardStream),
+    })
+}
+
 /// TerminateSession, best effort and bounded: the tunnel is going away either way.
 pub async fn terminate(client: &AwsClient, session_id: &str) {
     const WITHIN: Duration = Duration::from_secs(3);

@@ -11,6 +11,7 @@ pub mod aws_clients;
 pub mod cli;
 pub mod emulator;
 pub mod fake_service;
+pub mod forward;
 pub mod frames;
 pub mod hostile;
 pub mod pair;
