@@ -76,6 +76,10 @@ pub struct SessionConfig {
     /// `Event::KmsDataKeyRequested` and answered by `complete_kms`/`fail_kms` (§4.6).
     /// Off: it is answered "not supported" and the agent fails the session.
     pub kms_encryption: bool,
+    /// Client: the owner runs port sessions, so a SessionType of Port is answered Success
+    /// (§4.4: that commits the client to it) and the owner reads the Properties from
+    /// `Event::HandshakeRequested`. Off: Port is answered Failed and the session refused.
+    pub port_sessions: bool,
 }
 
 impl SessionConfig {
@@ -103,6 +107,7 @@ impl SessionConfig {
             retransmit_pacing: CLOCK_GRANULARITY,
             min_rto: Duration::ZERO,
             kms_encryption: false,
+            port_sessions: false,
         }
     }
 }

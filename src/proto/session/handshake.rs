@@ -12,8 +12,8 @@ use crate::proto::payloads::{
 };
 use crate::proto::types::PayloadType;
 
-/// Session types gangway runs (§4.3). Anything else, Port included until port forwarding
-/// exists, fails the SessionType action: status 1 would commit the agent to running it
+/// Session types gangway runs (§4.3); Port too when the owner can run it
+/// (`SessionConfig::port_sessions`). Anything else fails the SessionType action: status 1 would commit the agent to running it
 /// (§4.4), status 2 makes it fail the session as the plugin's answer to an unknown type does.
 const RUNNABLE_SESSION_TYPES: [&str; 3] = [
     "Standard_Stream",
@@ -112,7 +112,7 @@ impl Session {
             .requested_client_actions
             .iter()
             .map(|action| {
-                let (processed, reason) = process_action(action);
+                let (processed, reason) = process_action(action, self.config.port_sessions);
                 if !processed.error.is_empty() {
                     errors.push(processed.error.clone());
                 }
@@ -162,10 +162,14 @@ impl Session {
 /// SessionType succeeds for the types gangway runs; KMS encryption is not supported yet
 /// (§4.6), and unknown actions are reported Unsupported in the status field (where the plugin
 /// errs, §4.4). Every answer but Success comes with the reason the session cannot go on.
-fn process_action(action: &RequestedClientAction) -> (ProcessedClientAction, Option<String>) {
+fn process_action(
+    action: &RequestedClientAction,
+    port_sessions: bool,
+) -> (ProcessedClientAction, Option<String>) {
     let (status, reason) = match action.action_type.as_str() {
         RequestedClientAction::SESSION_TYPE => match action.requested_session_type() {
             Some(kind) if RUNNABLE_SESSION_TYPES.contains(&kind) => (ActionStatus::Success, None),
+            Some("Port") if port_sessions => (ActionStatus::Success, None),
             Some("Port") => (
                 ActionStatus::Failed,
                 Some("gangway cannot run Port sessions yet".to_owned()),
