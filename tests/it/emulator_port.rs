@@ -3,6 +3,7 @@
 //! port sessions honour, the agent's read pace, and what a refused connection looks like.
 //! The client is `support::port_client`, built from `gangway::proto` alone.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use gangway::proto::{PayloadFlag, RequestedClientAction};
@@ -11,8 +12,8 @@ use serde_json::json;
 use crate::support::PATIENCE;
 use crate::support::aws_clients::{DEV, error_code, ssm};
 use crate::support::port_client::{
-    BASIC_CLIENT_VERSION, MUX_CLIENT_VERSION, closed_port, echo_server, open_port, port_emulator,
-    source_server, talking_server, until_open,
+    BASIC_CLIENT_VERSION, MUX_CLIENT_VERSION, MuxClient, closed_port, echo_server, open_port,
+    port_emulator, source_server, talking_server, until_open,
 };
 
 const FORWARD: &str = "AWS-StartPortForwardingSession";
@@ -267,4 +268,98 @@ async fn port_documents_exist_with_their_parameters_and_values_are_checked() {
         .send()
         .await;
     assert_eq!(error_code(missing_host), "InvalidParameters");
+}
+
+#[tokio::test]
+async fn mux_mode_carries_20_concurrent_streams_byte_exact() {
+    const STREAMS: usize = 20;
+    const EACH: usize = 128 * 1024;
+    let echo = echo_server().await;
+    let (emulator, target) = port_emulator(&[(80, echo)], &[]).await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    let mut mux = MuxClient::new(client);
+    let mut sent = HashMap::new();
+    for index in 0..STREAMS {
+        let id = mux.mux.open_stream().unwrap();
+        let data = random_bytes(EACH, 100 + index as u64);
+        mux.mux.send(id, &data).unwrap();
+        sent.insert(id, data);
+    }
+    let started = Instant::now();
+    mux.until(PATIENCE * 2, |m| {
+        sent.keys()
+            .all(|id| m.received.get(id).is_some_and(|r| r.len() >= EACH))
+    })
+    .await;
+    let elapsed = started.elapsed();
+    for (id, data) in &sent {
+        assert!(mux.received[id] == *data, "stream {id:?} differs");
+    }
+    // The pace: no payload over 1024 bytes (smux headers included).
+    let down = mux.client.received_bytes;
+    assert!(
+        mux.client.payloads >= down.div_ceil(1024),
+        "{} payloads for {down} bytes",
+        mux.client.payloads
+    );
+    eprintln!(
+        "mux: {STREAMS} streams x {EACH} bytes echoed in {elapsed:?} ({:.2} MiB/s down)",
+        down as f64 / elapsed.as_secs_f64() / 1_048_576.0
+    );
+    // Closing a stream: the agent writes what it got, closes TCP and finishes the stream.
+    for id in sent.keys() {
+        mux.mux.close_write(*id).unwrap();
+    }
+    mux.until(PATIENCE, |m| sent.keys().all(|id| m.finished.contains(id)))
+        .await;
+    assert!(mux.client.flags.is_empty());
+}
+
+#[tokio::test]
+async fn a_refused_mux_stream_gets_connect_to_port_error_and_the_session_stays_up() {
+    let (emulator, target) = port_emulator(&[(80, closed_port())], &[]).await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    let mut mux = MuxClient::new(client);
+    for _ in 0..2 {
+        let id = mux.mux.open_stream().unwrap();
+        mux.mux.send(id, b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        mux.until(PATIENCE, |m| m.finished.contains(&id)).await;
+    }
+    assert_eq!(
+        mux.client.flags,
+        [
+            PayloadFlag::ConnectToPortError,
+            PayloadFlag::ConnectToPortError
+        ]
+    );
+    assert!(mux.received.values().all(Vec::is_empty));
+    // Still up: it ends when the client says so.
+    mux.client
+        .session
+        .send_flag(Instant::now(), PayloadFlag::TerminateSession)
+        .unwrap();
+    assert_eq!(mux.client.until_closed(PATIENCE).await, "");
+}
+
+/// ClientVersion 1.2.0.0 (a source build of the plugin) still gets mux, but with the agent's
+/// smux keepalive on (≤ 1.2.331.0): a NOP every 10 s (§4.4.1, §6.4).
+#[tokio::test]
+async fn an_old_client_version_gets_mux_with_the_agent_s_keepalive() {
+    let echo = echo_server().await;
+    let (emulator, target) = port_emulator(&[(80, echo)], &[]).await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], "1.2.0.0").await;
+    until_open(&mut client).await;
+    let mut mux = MuxClient::new(client);
+    let id = mux.mux.open_stream().unwrap();
+    mux.mux.send(id, b"ping").unwrap();
+    mux.until(PATIENCE, |m| {
+        m.received.get(&id).is_some_and(|r| r == b"ping")
+    })
+    .await;
+    let frames = mux.mux.stats().frames_received;
+    mux.until(PATIENCE, |m| m.mux.stats().frames_received > frames)
+        .await;
+    assert_eq!(mux.received[&id], b"ping", "only a NOP came, no data");
 }

@@ -167,6 +167,13 @@ impl Client {
         }
     }
 
+    /// One round of the protocol (write, then wait up to 100 ms for frames), then the
+    /// events; for callers that drive a protocol of their own on top (a port session's mux).
+    pub async fn step(&mut self) {
+        self.turn(Instant::now() + PATIENCE).await;
+        self.drain_events();
+    }
+
     pub fn stdout_text(&self) -> String {
         String::from_utf8_lossy(&self.stdout).into_owned()
     }

@@ -4,11 +4,13 @@
 //! mode: basic (the raw bytes) through `agent_client::Client`, multiplexed through
 //! `MuxClient`, an smux v1 client built from `gangway::proto::smux`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use gangway::emulator::RunningEmulator;
 use gangway::proto::SessionConfig;
+use gangway::proto::smux::{Mux, MuxConfig, MuxEvent, Role, StreamId};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -132,4 +134,79 @@ pub async fn until_open(client: &mut Client) {
             c.session.is_open() && c.handshake.is_some()
         })
         .await;
+}
+
+/// An smux v1 client over a port session's data channel: the plugin's side of mux mode.
+pub struct MuxClient {
+    pub client: Client,
+    pub mux: Mux,
+    /// Bytes received per stream.
+    pub received: HashMap<StreamId, Vec<u8>>,
+    /// Streams the agent finished (FIN).
+    pub finished: Vec<StreamId>,
+    /// Bytes of `client.stdout` already fed to the mux.
+    fed: usize,
+}
+
+impl MuxClient {
+    pub fn new(mut client: Client) -> Self {
+        // Keepalive off, as the plugin does for agents above 3.1.1511.0 (§6.3).
+        let config = MuxConfig {
+            keepalive: false,
+            ..MuxConfig::default()
+        };
+        client.stdout.clear();
+        Self {
+            client,
+            mux: Mux::new(Role::Client, config, Instant::now()),
+            received: HashMap::new(),
+            finished: Vec::new(),
+            fed: 0,
+        }
+    }
+
+    /// Moves bytes between the mux and the data channel and runs one protocol round.
+    pub async fn step(&mut self) {
+        let room = self.client.session.send_capacity_bytes();
+        if let Some(bytes) = self.mux.poll_transmit(room) {
+            self.client.send(&bytes);
+        }
+        self.client.step().await;
+        if self.client.stdout.len() > self.fed {
+            self.mux.handle_input(&self.client.stdout[self.fed..]);
+            self.fed = self.client.stdout.len();
+        }
+        if self.fed > 1 << 20 {
+            self.client.stdout.drain(..self.fed);
+            self.fed = 0;
+        }
+        while let Some(event) = self.mux.poll_event() {
+            match event {
+                MuxEvent::Data(id, bytes) => {
+                    self.mux.consumed(id, bytes.len());
+                    self.received
+                        .entry(id)
+                        .or_default()
+                        .extend_from_slice(&bytes);
+                }
+                MuxEvent::StreamFinished(id) => self.finished.push(id),
+                MuxEvent::StreamAccepted(_) => {}
+                MuxEvent::Error(error) => panic!("client mux died: {error}"),
+            }
+        }
+    }
+
+    /// Steps until `done` holds; panics after `limit` or if the channel closes.
+    pub async fn until(&mut self, limit: Duration, mut done: impl FnMut(&Self) -> bool) {
+        let give_up = Instant::now() + limit;
+        while !done(self) {
+            assert!(
+                self.client.closed.is_none(),
+                "channel closed: {:?}",
+                self.client.closed
+            );
+            assert!(Instant::now() < give_up, "gave up waiting");
+            self.step().await;
+        }
+    }
 }
