@@ -61,6 +61,17 @@ impl EmulatorState {
         created.iter().find(|d| d.name == name).cloned()
     }
 
+    /// Every session document but the preferences: the fleet's, then those created.
+    pub fn session_documents(&self) -> Vec<SessionDocument> {
+        let mut documents = self.fleet().documents.clone();
+        let created = self
+            .created_documents
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        documents.extend(created.iter().cloned());
+        documents
+    }
+
     /// Adds a document unless one of that name exists (fleet or created); `false` then.
     /// Checked and added under one lock, so two racing CreateDocument calls make one.
     pub fn add_document(&self, document: SessionDocument) -> bool {

@@ -145,6 +145,11 @@ pub(super) struct InstanceFile {
     pub(super) reservation_id: Option<String>,
     #[serde(default = "default_shell")]
     pub(super) shell: ShellFile,
+    /// Port sessions: the instance's TCP port → `IP:PORT` on the emulator's loopback.
+    pub(super) ports: Option<Spanned<BTreeMap<String, String>>>,
+    /// Remote hosts for AWS-StartPortForwardingSessionToRemoteHost: `"name:port"` →
+    /// `IP:PORT` on the emulator's loopback.
+    pub(super) hosts: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 #[derive(Deserialize)]

@@ -2,6 +2,7 @@
 //! AmazonSSM.<Operation>`, JSON in and out, errors as HTTP 400 with `{"__type", "message"}`.
 
 mod describe_sessions;
+mod document_list;
 mod documents;
 mod error;
 mod instances;
@@ -94,6 +95,8 @@ fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmErro
         "AmazonSSM.DescribeSessions" => describe_sessions::describe_sessions(call, parse(body)?),
         "AmazonSSM.GetDocument" => documents::get_document(call, parse(body)?),
         "AmazonSSM.CreateDocument" => documents::create_document(call, parse(body)?),
+        "AmazonSSM.DescribeDocument" => document_list::describe_document(call, parse(body)?),
+        "AmazonSSM.ListDocuments" => document_list::list_documents(call, parse(body)?),
         _ => Err(SsmError::unknown_operation(target)),
     }
 }

@@ -15,6 +15,7 @@ pub mod forward;
 pub mod frames;
 pub mod hostile;
 pub mod pair;
+pub mod port_client;
 pub mod pty;
 
 /// A generous bound for "eventually": a deadline against hangs on a loaded 2-core machine,
