@@ -72,14 +72,17 @@ async fn connections_spread_over_the_sessions_asked_for() {
     let local = forward.listening().await;
     // Held open together, so each new one finds every existing session busy.
     let mut held = Vec::new();
+    let mut events = Vec::new();
     for _ in 0..3 {
         let stream = tokio::net::TcpStream::connect(local).await.unwrap();
         held.push(stream);
-        forward.until("connection_opened").await;
+        let (opened, before) = forward.until("connection_opened").await;
+        events.extend(before);
+        events.push(opened);
     }
     let mut sessions = std::collections::BTreeSet::new();
-    for event in forward.drain() {
-        if event["event"] == "session_opened" {
+    for event in events {
+        if event["event"] == "connection_opened" {
             sessions.insert(event["session_id"].as_str().unwrap().to_owned());
         }
     }
