@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::aws::AwsOptions;
 use crate::aws::documents::EXEC_DOCUMENT;
-use crate::aws::types::parse_key_value;
+use crate::aws::types::{S3Location, parse_key_value};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -133,6 +133,9 @@ pub enum Command {
     Forward(ForwardArgs),
     /// Carry SSH to an instance on stdin/stdout: `ProxyCommand gangway ssh-proxy %h`.
     SshProxy(SshProxyArgs),
+    /// Run a script on many instances with Run Command (AWS-RunShellScript), follow each
+    /// instance's status and collect the output; `run list` and `run show ID` read the history.
+    Run(Box<RunArgs>),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -161,6 +164,7 @@ pub enum Invocation {
     Setup(SetupArgs),
     Forward(ForwardArgs),
     SshProxy(SshProxyArgs),
+    Run(Box<RunArgs>),
 }
 
 impl Cli {
@@ -239,6 +243,23 @@ impl Cli {
                 args.aws = args.aws.over(aws);
                 args.config = args.config.or(ui.config);
                 Invocation::SshProxy(args)
+            }
+            Some(Command::Run(mut args)) => {
+                match &mut args.history {
+                    // Reading the history is never dangerous.
+                    Some(RunHistory::List(list)) => list.aws = list.aws.clone().over(aws),
+                    Some(RunHistory::Show(show)) => show.aws = show.aws.clone().over(aws),
+                    None => {
+                        refuse_in_readonly(
+                            ui.readonly || args.readonly,
+                            "running commands",
+                            "run",
+                        )?;
+                        args.aws = args.aws.over(aws);
+                        args.config = args.config.or(ui.config);
+                    }
+                }
+                Invocation::Run(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -479,6 +500,122 @@ pub struct SetupArgs {
     /// Read-only mode forbids changing the account: with it, setup refuses to run.
     #[arg(long)]
     pub readonly: bool,
+}
+
+/// `--output-s3`: an `s3://BUCKET/PREFIX` URL, said plainly when it is not one.
+fn parse_s3_location(text: &str) -> Result<S3Location, String> {
+    S3Location::parse(text).ok_or_else(|| {
+        format!(
+            "`{}` is not an s3://BUCKET/PREFIX URL",
+            crate::text::escape_for_terminal(text)
+        )
+    })
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    pub history: Option<RunHistory>,
+
+    /// Instance ids, Name tag values or `tag:KEY=VALUE` (at most 50); without any, every
+    /// instance that `--tag` (and the config file's `[fleet] tags`) select.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// A line of the script (repeatable, in order).
+    #[arg(long = "command", short = 'c', value_name = "LINE")]
+    pub commands: Vec<String>,
+
+    /// The script, from a UTF-8 file. Without --command or --script it is read from stdin.
+    #[arg(long, value_name = "FILE", conflicts_with = "commands")]
+    pub script: Option<PathBuf>,
+
+    /// Command document (default: AWS-RunShellScript, or AWS-RunPowerShellScript when every
+    /// target is Windows).
+    #[arg(long, value_name = "NAME")]
+    pub document: Option<String>,
+
+    /// How many instances run it at once: a number or a percentage (AWS's default: 50).
+    #[arg(long, value_name = "N|N%")]
+    pub max_concurrency: Option<String>,
+
+    /// How many errors stop new invocations: a number or a percentage (AWS's default: 0).
+    #[arg(long, value_name = "N|N%")]
+    pub max_errors: Option<String>,
+
+    /// Seconds the script may run on each instance (the document's executionTimeout).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Comment recorded with the command (at most 100 characters).
+    #[arg(long)]
+    pub comment: Option<String>,
+
+    /// Where AWS writes every instance's whole output: s3://BUCKET/PREFIX.
+    #[arg(long = "output-s3", value_name = "S3_URL", value_parser = parse_s3_location)]
+    pub output_s3: Option<S3Location>,
+
+    /// Write each instance's stdout, stderr and status to DIR/INSTANCE-ID.{stdout,stderr,status}.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+
+    /// Run without asking (required when stdin or stderr is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// `table`: a live table on a terminal and each instance's output at the end; `json`:
+    /// one JSON line per state change.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids running commands: with it, run refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RunHistory {
+    /// The commands run in the region, newest first (ListCommands).
+    List(RunListArgs),
+    /// One command: each instance's status and output.
+    Show(RunShowArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunListArgs {
+    /// How many commands to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunShowArgs {
+    /// The command id (as `gangway run` and `gangway run list` print it).
+    pub command_id: String,
+
+    /// Only this instance, with its stdout and stderr apart (up to 24,000 characters).
+    #[arg(long, value_name = "ID")]
+    pub instance: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

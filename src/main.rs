@@ -22,5 +22,6 @@ fn main() -> ExitCode {
         Invocation::Setup(args) => commands::setup::run(&args),
         Invocation::Forward(args) => commands::forward::run(args),
         Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
+        Invocation::Run(args) => commands::run::run(*args),
     }
 }

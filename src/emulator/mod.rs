@@ -18,7 +18,7 @@ pub mod run_dir;
 mod server;
 mod session_token;
 pub mod sessions;
-mod ssm;
+pub mod ssm;
 pub mod state;
 mod sts;
 mod wildcard;
@@ -151,6 +151,7 @@ impl RunningEmulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.commands.cancel_all();
         for record in self.state.sessions.active() {
             let _ = self
                 .state

@@ -11,6 +11,7 @@ use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
+use super::ssm::commands::CommandStore;
 
 pub struct EmulatorState {
     pub config: EmulatorConfig,
@@ -27,6 +28,8 @@ pub struct EmulatorState {
     created_documents: RwLock<Vec<SessionDocument>>,
     /// KMS keys: the fleet's `[[kms_keys]]` with secrets drawn at start, plus CreateKey's.
     pub kms: KeyStore,
+    /// Run Command's commands and their invocations (issue 14).
+    pub commands: Arc<CommandStore>,
 }
 
 impl EmulatorState {
@@ -45,6 +48,7 @@ impl EmulatorState {
             base_url,
             unauthenticated,
             created_documents: RwLock::new(Vec::new()),
+            commands: Arc::default(),
         }
     }
 

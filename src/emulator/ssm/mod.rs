@@ -1,6 +1,7 @@
 //! SSM over AWS JSON 1.1 (protocol.md §1.1): `POST /` with `X-Amz-Target:
 //! AmazonSSM.<Operation>`, JSON in and out, errors as HTTP 400 with `{"__type", "message"}`.
 
+pub mod commands;
 mod describe_sessions;
 mod document_list;
 mod documents;
@@ -97,6 +98,13 @@ fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmErro
         "AmazonSSM.CreateDocument" => documents::create_document(call, parse(body)?),
         "AmazonSSM.DescribeDocument" => document_list::describe_document(call, parse(body)?),
         "AmazonSSM.ListDocuments" => document_list::list_documents(call, parse(body)?),
+        "AmazonSSM.SendCommand" => commands::send_command(call, parse(body)?),
+        "AmazonSSM.ListCommands" => commands::list_commands(call, parse(body)?),
+        "AmazonSSM.ListCommandInvocations" => {
+            commands::list_command_invocations(call, parse(body)?)
+        }
+        "AmazonSSM.GetCommandInvocation" => commands::get_command_invocation(call, parse(body)?),
+        "AmazonSSM.CancelCommand" => commands::cancel_command(call, parse(body)?),
         _ => Err(SsmError::unknown_operation(target)),
     }
 }
