@@ -46,9 +46,12 @@ impl Decision<'_> {
 }
 
 /// The decision of `policies` (all attached to one identity) for `request`.
-pub fn evaluate<'p>(policies: &'p [Policy], request: &Request<'_>) -> Decision<'p> {
+pub fn evaluate<'p>(
+    policies: impl IntoIterator<Item = &'p Policy>,
+    request: &Request<'_>,
+) -> Decision<'p> {
     let mut allow = None;
-    for (index, policy) in policies.iter().enumerate() {
+    for (index, policy) in policies.into_iter().enumerate() {
         for statement in &policy.statements {
             if !applies(statement, request) {
                 continue;
