@@ -27,6 +27,7 @@ mod emulator_awscli;
 mod emulator_fidelity_process;
 mod emulator_fidelity_send;
 mod emulator_hardening;
+mod emulator_iam;
 mod exec_cli;
 mod fidelity_client;
 mod kms_sessions;
