@@ -136,6 +136,8 @@ pub enum Command {
     /// Run a script on many instances with Run Command (AWS-RunShellScript), follow each
     /// instance's status and collect the output; `run list` and `run show ID` read the history.
     Run(Box<RunArgs>),
+    /// Write, explain and simulate IAM policies for Session Manager access.
+    Policy(PolicyArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -165,6 +167,7 @@ pub enum Invocation {
     Forward(ForwardArgs),
     SshProxy(SshProxyArgs),
     Run(Box<RunArgs>),
+    Policy(PolicyArgs),
 }
 
 impl Cli {
@@ -260,6 +263,16 @@ impl Cli {
                     }
                 }
                 Invocation::Run(args)
+            }
+            Some(Command::Policy(args)) => {
+                if !aws.is_empty() || ui != UiArgs::default() {
+                    return refuse(
+                        "an AWS or UI option",
+                        "policy",
+                        "it works on policy files and calls no AWS",
+                    );
+                }
+                Invocation::Policy(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -635,6 +648,108 @@ pub struct ListArgs {
     /// Config file whose `[fleet] tags` narrow the list, as in the UI.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PolicyCommand {
+    /// Print an IAM policy that lets its user open sessions on tagged instances until a time
+    /// (ready for `aws iam put-user-policy`).
+    New(PolicyNewArgs),
+    /// Say in plain words what a policy file allows, and warn about the classic holes.
+    Explain(PolicyExplainArgs),
+    /// Allow or deny: evaluate a policy file for one request, with the deciding statement.
+    Simulate(PolicySimulateArgs),
+}
+
+/// What a generated policy lets its user do with sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum SessionKind {
+    /// Interactive shells (the default document, SSM-SessionManagerRunShell).
+    Shell,
+    /// Port forwarding (AWS-StartPortForwardingSession, also to remote hosts).
+    Port,
+    /// SSH through Session Manager (AWS-StartSSHSession).
+    Ssh,
+    /// Commands: AWS-StartInteractiveCommand, AWS-StartNonInteractiveCommand and gangway's
+    /// exec document.
+    Run,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyNewArgs {
+    /// Instances must carry this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_key_value, required = true)]
+    pub tags: Vec<(String, String)>,
+
+    /// End of the access, ISO 8601 (2026-12-31T18:00:00Z, or a date: its midnight UTC).
+    #[arg(long, value_name = "TIME")]
+    pub until: String,
+
+    /// Start of the access, ISO 8601.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// What sessions may do, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "shell")]
+    pub allow: Vec<SessionKind>,
+
+    /// The account id in the ARNs (default: any account, `*`).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// Regions the access holds in (repeatable; default: every region, `*`).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+
+    /// The KMS key of KMS-encrypted sessions: the policy allows kms:GenerateDataKey on it.
+    #[arg(long, value_name = "ARN")]
+    pub kms_key: Option<String>,
+
+    /// The IAM user it is for: prints the `aws iam put-user-policy` command on stderr.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyExplainArgs {
+    /// The policy document (JSON), `-` for stdin.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicySimulateArgs {
+    /// The policy document (JSON), `-` for stdin.
+    pub file: PathBuf,
+
+    /// The IAM action, like ssm:StartSession.
+    #[arg(long, value_name = "ACTION")]
+    pub action: String,
+
+    /// The resource's ARN (default `*`, for actions without resource-level permissions).
+    #[arg(long, value_name = "ARN", default_value = "*")]
+    pub resource: String,
+
+    /// A tag of the resource: sets ssm:resourceTag/KEY and aws:ResourceTag/KEY (repeatable).
+    #[arg(long = "instance-tag", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub instance_tags: Vec<(String, String)>,
+
+    /// The caller's user name (aws:username).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// The time of the request (aws:CurrentTime), ISO 8601; default now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Any other condition key (repeatable).
+    #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub context: Vec<(String, String)>,
 }
 
 #[cfg(test)]

@@ -11,10 +11,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("secret", &[]),
     ("logging", &[]),
     ("proto", &[]),
+    ("iam", &[]),
     ("transport", &["proto", "secret"]),
     // The emulator shares nothing with the client side but the protocol core, so that it can
     // catch a client bug instead of repeating it.
-    ("emulator", &["proto"]),
+    ("emulator", &["proto", "iam"]),
     ("aws", &["secret", "text"]),
     ("shell", &["aws", "transport", "text", "secret"]),
     ("tui", &["aws", "shell", "text", "secret"]),
@@ -27,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "aws",
             "cli",
             "emulator",
+            "iam",
             "logging",
             "shell",
             "text",

@@ -10,6 +10,7 @@ pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod emulator;
+pub mod iam;
 pub mod logging;
 pub mod proto;
 pub mod secret;

@@ -23,5 +23,6 @@ fn main() -> ExitCode {
         Invocation::Forward(args) => commands::forward::run(args),
         Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
         Invocation::Run(args) => commands::run::run(*args),
+        Invocation::Policy(args) => commands::policy::run(&args),
     }
 }

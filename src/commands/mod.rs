@@ -10,6 +10,7 @@ pub mod exit;
 pub mod forward;
 pub mod list;
 pub mod run;
+pub mod policy;
 pub mod settings;
 pub mod setup;
 pub mod ssh_proxy;

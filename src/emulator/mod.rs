@@ -6,7 +6,9 @@
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
 mod api;
+pub mod authorize;
 pub mod clean_env;
+pub mod clock;
 mod ec2;
 pub mod fleet;
 mod identity;

@@ -7,6 +7,8 @@ use tokio::sync::Semaphore;
 
 use super::EmulatorConfig;
 use super::agent::AgentDirectory;
+use super::authorize::Authorizer;
+use super::clock::Clock;
 use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
@@ -30,6 +32,10 @@ pub struct EmulatorState {
     pub kms: KeyStore,
     /// Run Command's commands and their invocations (issue 14).
     pub commands: Arc<CommandStore>,
+    /// Every user's IAM identity policies, evaluated on every call.
+    pub authorizer: Authorizer,
+    /// The time authorisation sees (`aws:CurrentTime`, credential expiry); tests move it.
+    pub clock: Clock,
 }
 
 impl EmulatorState {
@@ -42,6 +48,8 @@ impl EmulatorState {
         let kms = KeyStore::new(&config.fleet.kms_keys, super::kms::now());
         Self {
             kms,
+            authorizer: Authorizer::new(&config.fleet),
+            clock: Clock::default(),
             config,
             sessions,
             agents: AgentDirectory::default(),

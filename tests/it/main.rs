@@ -29,6 +29,7 @@ mod emulator_fidelity_send;
 mod emulator_hardening;
 mod emulator_port;
 mod emulator_run;
+mod emulator_iam;
 mod exec_cli;
 mod fidelity_client;
 mod forward_errors;

@@ -279,6 +279,8 @@ async fn follow(
     let mut record = |output: Output| match output {
         Output::Stdout(bytes) => stdout.push(&bytes),
         Output::Stderr(bytes) => stderr.push(&bytes),
+        // Only a port session's dial reports a flag; a script's process never does.
+        Output::Flag(_) => {}
     };
     let stop = loop {
         if output_done && let Some(code) = exit {
