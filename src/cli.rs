@@ -387,6 +387,11 @@ pub struct ListArgs {
     /// Config file whose `[fleet] tags` narrow the list, as in the UI.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Only the instances a shell can open on now (the REACH column says why the others
+    /// cannot).
+    #[arg(long)]
+    pub reachable: bool,
 }
 
 #[cfg(test)]

@@ -49,6 +49,7 @@ pub enum Action {
     SortNext,
     SortReverse,
     GroupByImage,
+    ReachableOnly,
     Detail,
     OpenShell,
     Mark,
@@ -179,6 +180,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         "group by image",
         S::Fleet,
         &["i"],
+    ),
+    spec(
+        A::ReachableOnly,
+        "reachable_only",
+        "only instances you can open a shell on now",
+        S::Fleet,
+        &["R"],
     ),
     spec(
         A::Detail,

@@ -455,6 +455,8 @@ impl Model {
         crate::aws::AccessScope {
             required_tags,
             access_expired: false,
+            // A known tag scope means an engineer's access: advice names whom to ask.
+            limited: !self.settings.scope_tags.is_empty(),
         }
     }
 

@@ -26,7 +26,7 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
             let fleet = &model.fleet;
             if fleet.instances.is_empty() && !started(&fleet.load) {
                 None
-            } else if fleet.filter.is_empty() {
+            } else if fleet.filter.is_empty() && fleet.reachable_only.is_none() {
                 Some(fleet.instances.len().to_string())
             } else {
                 Some(format!("{}/{}", fleet.shown, fleet.instances.len()))
@@ -261,11 +261,20 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                 frame.render_widget(Paragraph::new(lines), area);
                 return;
             }
-            None if !model.fleet.filter.is_empty() && model.screen == Screen::Fleet => {
-                Line::styled(
-                    format!("filter: {}", escape_for_terminal(&model.fleet.filter)),
-                    Style::new().fg(Color::Yellow),
-                )
+            None if model.screen == Screen::Fleet
+                && (!model.fleet.filter.is_empty() || model.fleet.reachable_only.is_some()) =>
+            {
+                let mut parts = Vec::new();
+                if model.fleet.reachable_only.is_some() {
+                    parts.push("reachable only".to_owned());
+                }
+                if !model.fleet.filter.is_empty() {
+                    parts.push(format!(
+                        "filter: {}",
+                        escape_for_terminal(&model.fleet.filter)
+                    ));
+                }
+                Line::styled(parts.join("  "), Style::new().fg(Color::Yellow))
             }
             None => Line::default(),
         },
@@ -281,6 +290,7 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
             A::Filter,
             A::Detail,
             A::SortNext,
+            A::ReachableOnly,
             A::GroupByImage,
             A::Refresh,
             A::ShowSessions,

@@ -85,6 +85,7 @@ fn screens() -> Vec<(&'static str, Model)> {
             version: "2.3.50.0".into(),
         },
         summary: "the SSM agent 2.3.50.0 is too old for Session Manager".into(),
+        more: Vec::new(),
         fix: Some("update the agent to 2.3.68.0 or later".into()),
         warnings: Vec::new(),
     };
@@ -105,6 +106,11 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "i");
     out.push(("fleet_grouped", m));
+    let mut m = loaded(false);
+    m.settings.scope_tags = vec![("Env".into(), "dev".into())];
+    out.push(("fleet_scoped", m.clone()));
+    press(&mut m, "R");
+    out.push(("fleet_reachable_only", m));
     let mut m = loaded(true);
     m.banner = Some(Banner {
         message: "the security token included in the request is expired".into(),
