@@ -103,6 +103,10 @@ pub struct UiArgs {
     /// Config file (default: ~/.config/gangway/config.toml); one named here must exist.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Show times in UTC instead of the local time zone (also `[display] utc = true`).
+    #[arg(long)]
+    pub utc: bool,
 }
 
 impl UiArgs {
@@ -110,6 +114,7 @@ impl UiArgs {
         UiArgs {
             readonly: self.readonly || before.readonly,
             config: self.config.or(before.config),
+            utc: self.utc || before.utc,
         }
     }
 }

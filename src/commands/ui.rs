@@ -88,6 +88,7 @@ pub(super) fn prepare(
     let mut settings = loaded.settings;
     settings.tag_filters.extend(aws.tags.iter().cloned());
     settings.identity = identity.map(str::to_owned);
+    settings.time_zone = crate::tui::clock::zone(ui.utc || settings.utc);
     let mut model = Model::new(
         SystemTime::now(),
         aws.region.clone(),

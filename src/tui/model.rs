@@ -282,6 +282,10 @@ pub struct Settings {
     pub reason_pattern: Option<regex_lite::Regex>,
     /// The user name sessions are owned by (`dev` in the demo); marks "own" sessions.
     pub identity: Option<String>,
+    /// `[display] utc = true` in the config file (`--utc` does the same).
+    pub utc: bool,
+    /// The zone times are shown in, with its name (`crate::tui::clock`).
+    pub time_zone: crate::tui::clock::TimeZone,
 }
 
 impl Default for Settings {
@@ -295,6 +299,8 @@ impl Default for Settings {
             reason_mode: ReasonMode::Off,
             reason_pattern: None,
             identity: None,
+            utc: false,
+            time_zone: crate::tui::clock::TimeZone::UTC,
         }
     }
 }

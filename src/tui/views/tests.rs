@@ -611,3 +611,19 @@ fn the_title_says_when_the_screen_was_refreshed_and_r_shows() {
         title(&mut m, 80)
     );
 }
+
+#[test]
+fn times_are_shown_in_the_configured_zone_with_its_name() {
+    let mut m = loaded(false);
+    press(&mut m, "2");
+    // Wide enough for the STARTED column.
+    let utc = text_of(&render(&mut m, 200, 40));
+    // The first active session started at 11:58 UTC.
+    assert!(utc.contains("2026-11-29 11:5"), "{utc}");
+    assert!(utc.contains(" UTC "), "{utc}");
+    m.settings.time_zone = crate::tui::clock::TimeZone::posix("KST-9").unwrap();
+    let seoul = text_of(&render(&mut m, 200, 40));
+    assert!(seoul.contains("2026-11-29 20:5"), "{seoul}");
+    assert!(seoul.contains(" KST "), "{seoul}");
+    assert!(!seoul.contains(" UTC "), "{seoul}");
+}
