@@ -32,6 +32,10 @@ pub fn run(aws: &AwsArgs, ui: &UiArgs) -> ExitCode {
         let regions = clients.iter().map(|c| c.region().to_owned()).collect();
         let mut model = Model { regions, ..model };
         model.settings.identity = caller_arn(&clients).await;
+        model.settings.endpoint = clients
+            .first()
+            .and_then(|c| c.endpoint_url())
+            .map(str::to_owned);
         finish(runtime::run(model, clients).await)
     })
 }

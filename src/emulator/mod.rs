@@ -7,6 +7,7 @@
 
 mod api;
 pub mod clean_env;
+pub mod demo_past;
 mod ec2;
 pub mod fleet;
 mod identity;

@@ -101,7 +101,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     spec(
         A::Command,
         "command",
-        "command mode (:sessions :history :prefs :fleet :q)",
+        "command mode (:sessions :history :prefs :fleet :info :q)",
         S::Global,
         &[":"],
     ),

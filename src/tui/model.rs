@@ -53,6 +53,8 @@ pub enum Mode {
     Reason(ReasonPrompt),
     /// The whole last message (status, banner, config warning) in a popup; any key closes it.
     Message,
+    /// `:info`: who, where and how to join from another terminal; any key closes it.
+    Info,
 }
 
 /// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).
@@ -286,6 +288,12 @@ pub struct Settings {
     pub utc: bool,
     /// The zone times are shown in, with its name (`crate::tui::clock`).
     pub time_zone: crate::tui::clock::TimeZone,
+    /// The endpoint the UI talks to when it is not AWS's own (the demo's emulator,
+    /// `--endpoint-url`): `:info` shows it so a second terminal can join.
+    pub endpoint: Option<String>,
+    /// The demo's access key id, for `:info`'s ready-made `gangway connect` line (the
+    /// emulator checks no secret: any works).
+    pub connect_as: Option<String>,
 }
 
 impl Default for Settings {
@@ -301,6 +309,8 @@ impl Default for Settings {
             identity: None,
             utc: false,
             time_zone: crate::tui::clock::TimeZone::UTC,
+            endpoint: None,
+            connect_as: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! AmazonSSM.<Operation>`, JSON in and out, errors as HTTP 400 with `{"__type", "message"}`.
 
 mod describe_sessions;
-mod documents;
+pub(super) mod documents;
 mod error;
 mod instances;
 mod requests;

@@ -90,6 +90,14 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     // The right-hand facts in display order, each with the rank it keeps when the line is too
     // short (higher stays longer): read-only always, then freshness, the user, the regions.
     let mut right: Vec<(u8, String)> = vec![(1, fit(&model.regions.join(","), 40))];
+    // The demo's emulator (or --endpoint-url): what a second terminal needs; `:info` has more.
+    if let Some(endpoint) = &model.settings.endpoint {
+        let short = endpoint
+            .strip_prefix("http://")
+            .or_else(|| endpoint.strip_prefix("https://"))
+            .unwrap_or(endpoint);
+        right.insert(0, (0, fit(short, 40)));
+    }
     if let Some(me) = &model.settings.identity {
         right.push((2, format!("user {}", fit(me, 20))));
     }
@@ -334,7 +342,7 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
             Vec::new(),
         ),
-        Mode::Message => (vec![("esc".into(), "close")], Vec::new()),
+        Mode::Message | Mode::Info => (vec![("esc".into(), "close")], Vec::new()),
         Mode::Normal => {
             let scope = model.screen.scope();
             let actions = hint_actions(model.screen);

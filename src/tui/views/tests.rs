@@ -207,6 +207,12 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "?G");
     out.push(("help_scrolled", m));
+    let mut m = loaded(false);
+    m.settings.endpoint = Some("http://127.0.0.1:41873".into());
+    m.settings.connect_as = Some("AKIAGANGWAYDEV".into());
+    out.push(("fleet_demo_endpoint", m.clone()));
+    press(&mut m, ":info\n");
+    out.push(("info", m));
     out
 }
 
