@@ -103,6 +103,10 @@ pub struct UiArgs {
     /// Config file (default: ~/.config/gangway/config.toml); one named here must exist.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Show times in UTC instead of the local time zone (also `[display] utc = true`).
+    #[arg(long)]
+    pub utc: bool,
 }
 
 impl UiArgs {
@@ -110,6 +114,7 @@ impl UiArgs {
         UiArgs {
             readonly: self.readonly || before.readonly,
             config: self.config.or(before.config),
+            utc: self.utc || before.utc,
         }
     }
 }
@@ -648,6 +653,11 @@ pub struct ListArgs {
     /// Config file whose `[fleet] tags` narrow the list, as in the UI.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Only the instances a shell can open on now (the REACH column says why the others
+    /// cannot).
+    #[arg(long)]
+    pub reachable: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -9,6 +9,7 @@ mod api;
 pub mod authorize;
 pub mod clean_env;
 pub mod clock;
+pub mod demo_past;
 mod ec2;
 pub mod fleet;
 mod identity;

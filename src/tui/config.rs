@@ -21,6 +21,16 @@ struct File {
     shell: ShellSection,
     #[serde(default)]
     keys: BTreeMap<String, Spanned<KeyList>>,
+    #[serde(default)]
+    display: DisplaySection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisplaySection {
+    /// Times in UTC instead of the local time zone.
+    #[serde(default)]
+    utc: bool,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -137,7 +147,8 @@ fn build(text: &str, readonly: bool) -> Result<(Settings, Keymap), Problem> {
         field: e.message().split('`').nth(1).unwrap_or("syntax").to_owned(),
         message: e.message().to_owned(),
     })?;
-    let settings = settings(file.fleet, file.shell)?;
+    let mut settings = settings(file.fleet, file.shell)?;
+    settings.utc = file.display.utc;
     let keymap = keymap(&file.keys, readonly)?;
     Ok((settings, keymap))
 }
@@ -281,6 +292,14 @@ mod tests {
 
         let warning = parsed("[fleet\n").warning.unwrap();
         assert!(warning.contains(":1:"), "{warning}");
+    }
+
+    #[test]
+    fn display_utc_is_read() {
+        assert!(!parsed("").settings.utc);
+        let loaded = parsed("[display]\nutc = true\n");
+        assert_eq!(loaded.warning, None);
+        assert!(loaded.settings.utc);
     }
 
     #[test]

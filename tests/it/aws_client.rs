@@ -189,7 +189,7 @@ async fn targets_resolve_and_diagnoses_name_the_cause() {
     assert!(!aws.connection_status(&db.id).await.unwrap());
     let dev_scope = AccessScope {
         required_tags: vec![("Env".into(), "dev".into())],
-        access_expired: false,
+        ..AccessScope::default()
     };
     assert!(matches!(
         diagnose(web, Some(true), &dev_scope).cause,
@@ -446,7 +446,7 @@ async fn hybrid_nodes_carry_their_tags_and_pass_the_scope_they_are_in() {
     let node = by_name(&filtered, "onprem-1");
     let scope = AccessScope {
         required_tags: env_dev.to_vec(),
-        access_expired: false,
+        ..AccessScope::default()
     };
     let diagnosis = diagnose(node, Some(true), &scope);
     assert!(diagnosis.can_connect(), "{diagnosis:?}");

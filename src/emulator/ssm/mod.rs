@@ -4,7 +4,7 @@
 pub mod commands;
 mod describe_sessions;
 mod document_list;
-mod documents;
+pub(super) mod documents;
 mod error;
 mod instances;
 mod requests;
