@@ -9,15 +9,17 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("secret", &[]),
-    ("logging", &[]),
+    // What gangway keeps on this machine: recordings and activity files.
+    ("local", &[]),
+    ("logging", &["local"]),
     ("proto", &[]),
     ("transport", &["proto", "secret"]),
     // The emulator shares nothing with the client side but the protocol core, so that it can
     // catch a client bug instead of repeating it.
     ("emulator", &["proto"]),
     ("aws", &["secret", "text"]),
-    ("shell", &["aws", "transport", "text", "secret"]),
-    ("tui", &["aws", "shell", "text", "secret"]),
+    ("shell", &["aws", "transport", "text", "secret", "local"]),
+    ("tui", &["aws", "shell", "text", "secret", "local"]),
     ("cli", &["aws"]),
     (
         "commands",
@@ -25,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "aws",
             "cli",
             "emulator",
+            "local",
             "logging",
             "shell",
             "text",
