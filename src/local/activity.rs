@@ -229,7 +229,13 @@ fn read_entry(path: &Path) -> Option<ActivityEntry> {
 
 /// The ids of the sessions running on this machine now.
 pub fn live_session_ids() -> HashSet<String> {
-    read_all(&default_dir())
+    live_session_ids_in(Some(&default_dir()))
+}
+
+/// The ids of the live sessions with a file in `dir` (none without one).
+pub fn live_session_ids_in(dir: Option<&Path>) -> HashSet<String> {
+    dir.map(read_all)
+        .unwrap_or_default()
         .into_iter()
         .map(|entry| entry.session_id)
         .collect()

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
 use crate::aws::{Diagnosis, HistoryFilter};
+use crate::shell::SessionRecords;
 use crate::tui::fleet_list::FleetState;
 use crate::tui::keymap::{Keymap, Scope};
 
@@ -282,6 +283,8 @@ pub struct Settings {
     pub reason_pattern: Option<regex_lite::Regex>,
     /// The user name sessions are owned by (`dev` in the demo); marks "own" sessions.
     pub identity: Option<String>,
+    /// Where shells opened here are recorded and keep their activity file.
+    pub records: SessionRecords,
 }
 
 impl Default for Settings {
@@ -295,6 +298,7 @@ impl Default for Settings {
             reason_mode: ReasonMode::Off,
             reason_pattern: None,
             identity: None,
+            records: SessionRecords::default(),
         }
     }
 }
