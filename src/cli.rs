@@ -129,6 +129,9 @@ pub enum Command {
     Exec(ExecArgs),
     /// Create the session document `gangway exec` uses, once per account and region.
     Setup(SetupArgs),
+    /// Play a session's recording back (space pause, +/- speed, ←/→ 5 s, q quit), or list
+    /// the recordings.
+    Replay(ReplayArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -155,6 +158,7 @@ pub enum Invocation {
     List(ListArgs),
     Exec(ExecArgs),
     Setup(SetupArgs),
+    Replay(ReplayArgs),
 }
 
 impl Cli {
@@ -217,6 +221,18 @@ impl Cli {
                 }
                 args.aws = args.aws.over(aws);
                 Invocation::Setup(args)
+            }
+            Some(Command::Replay(mut args)) => {
+                if !aws.is_empty() {
+                    return refuse(
+                        "--profile, --region, --endpoint-url and --tag",
+                        "replay",
+                        "it reads recordings on this machine",
+                    );
+                }
+                // Replaying is never dangerous: --readonly changes nothing here.
+                args.config = args.config.or(ui.config);
+                Invocation::Replay(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -368,6 +384,22 @@ pub struct SetupArgs {
     /// Read-only mode forbids changing the account: with it, setup refuses to run.
     #[arg(long)]
     pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A recording file, or the id of a recorded session. Without it, the recordings are
+    /// listed.
+    #[arg(value_name = "FILE|SESSION-ID")]
+    pub recording: Option<String>,
+
+    /// List the recordings as JSON (session id, target, start, duration, size, path).
+    #[arg(long, conflicts_with = "recording")]
+    pub json: bool,
+
+    /// Config file whose `[recording] dir` holds the recordings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

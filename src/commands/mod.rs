@@ -8,6 +8,7 @@ pub mod emulator;
 pub mod exec;
 pub mod exit;
 pub mod list;
+pub mod replay;
 pub mod settings;
 pub mod setup;
 pub mod ui;

@@ -87,7 +87,13 @@ pub struct RecordingInfo {
     pub start: String,
     pub duration_secs: f64,
     pub size_bytes: u64,
+    #[serde(serialize_with = "lossy_path")]
     pub path: PathBuf,
+}
+
+/// A path as text even when it is not UTF-8 (serde refuses those).
+fn lossy_path<S: serde::Serializer>(path: &Path, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&path.to_string_lossy())
 }
 
 /// Every readable recording in `dir`, oldest first. A file that is not a recording is left
