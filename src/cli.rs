@@ -143,6 +143,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Write, explain and simulate IAM policies for Session Manager access.
     Policy(PolicyArgs),
+    /// Play a session's recording back (space pause, +/- speed, ←/→ 5 s, q quit), or list
+    /// the recordings.
+    Replay(ReplayArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -173,6 +176,7 @@ pub enum Invocation {
     SshProxy(SshProxyArgs),
     Run(Box<RunArgs>),
     Policy(PolicyArgs),
+    Replay(ReplayArgs),
 }
 
 impl Cli {
@@ -278,6 +282,18 @@ impl Cli {
                     );
                 }
                 Invocation::Policy(args)
+            }
+            Some(Command::Replay(mut args)) => {
+                if !aws.is_empty() {
+                    return refuse(
+                        "--profile, --region, --endpoint-url and --tag",
+                        "replay",
+                        "it reads recordings on this machine",
+                    );
+                }
+                // Replaying is never dangerous: --readonly changes nothing here.
+                args.config = args.config.or(ui.config);
+                Invocation::Replay(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -634,6 +650,22 @@ pub struct RunShowArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A recording file, or the id of a recorded session. Without it, the recordings are
+    /// listed.
+    #[arg(value_name = "FILE|SESSION-ID")]
+    pub recording: Option<String>,
+
+    /// List the recordings as JSON (session id, target, start, duration, size, path).
+    #[arg(long, conflicts_with = "recording")]
+    pub json: bool,
+
+    /// Config file whose `[recording] dir` holds the recordings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

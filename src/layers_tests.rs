@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("secret", &[]),
-    ("logging", &[]),
+    // What gangway keeps on this machine: recordings and activity files.
+    ("local", &[]),
+    ("logging", &["local"]),
     ("proto", &[]),
     ("iam", &[]),
     ("transport", &["proto", "secret"]),
@@ -17,8 +19,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // catch a client bug instead of repeating it.
     ("emulator", &["proto", "iam"]),
     ("aws", &["secret", "text"]),
-    ("shell", &["aws", "transport", "text", "secret"]),
-    ("tui", &["aws", "shell", "text", "secret"]),
+    ("shell", &["aws", "transport", "text", "secret", "local"]),
+    ("tui", &["aws", "shell", "text", "secret", "local"]),
     // Port forwarding and SSH: sessions open through shell's open_channel_with.
     ("tunnel", &["aws", "proto", "shell", "text", "transport"]),
     ("cli", &["aws"]),
@@ -29,6 +31,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cli",
             "emulator",
             "iam",
+            "local",
             "logging",
             "shell",
             "text",

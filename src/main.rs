@@ -24,5 +24,6 @@ fn main() -> ExitCode {
         Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
         Invocation::Run(args) => commands::run::run(*args),
         Invocation::Policy(args) => commands::policy::run(&args),
+        Invocation::Replay(args) => commands::replay::run(&args),
     }
 }

@@ -10,10 +10,10 @@ use sha2::Digest;
 
 use super::requests::{CreateDocumentRequest, GetDocumentRequest};
 use super::{Call, SsmError, epoch_seconds};
+use crate::emulator::authorize::{Ask, arn};
+use crate::emulator::fleet::ACCOUNT_ID;
 use crate::emulator::fleet::documents::SessionDocument as FleetDocument;
 use crate::emulator::fleet::documents::check_custom_document;
-use crate::emulator::fleet::ACCOUNT_ID;
-use crate::emulator::authorize::{Ask, arn};
 use crate::emulator::state::EmulatorState;
 
 pub const RUN_SHELL: &str = "SSM-SessionManagerRunShell";
