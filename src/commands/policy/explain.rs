@@ -176,7 +176,7 @@ fn verb(operator: Operator) -> &'static str {
 }
 
 fn condition(c: &Condition) -> String {
-    let values: Vec<String> = c.values.iter().map(|v| value(v)).collect();
+    let values: Vec<String> = c.values.iter().map(value).collect();
     let subject = match c.operator.set {
         Some(SetQualifier::ForAllValues) => format!("every value of {}", key(&c.key)),
         Some(SetQualifier::ForAnyValue) => format!("some value of {}", key(&c.key)),
