@@ -23,7 +23,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tui", &["aws", "shell", "text", "secret", "local"]),
     // Port forwarding and SSH: sessions open through shell's open_channel_with.
     ("tunnel", &["aws", "proto", "shell", "text", "transport"]),
-    ("cli", &["aws"]),
+    ("cli", &["aws", "text"]),
     (
         "commands",
         &[
