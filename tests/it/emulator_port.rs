@@ -13,7 +13,7 @@ use crate::support::PATIENCE;
 use crate::support::aws_clients::{DEV, error_code, ssm};
 use crate::support::port_client::{
     BASIC_CLIENT_VERSION, MUX_CLIENT_VERSION, MuxClient, closed_port, echo_server, open_port,
-    port_emulator, source_server, talking_server, until_open,
+    port_emulator, port_emulator_with_faults, source_server, talking_server, until_open,
 };
 
 const FORWARD: &str = "AWS-StartPortForwardingSession";
@@ -362,4 +362,34 @@ async fn an_old_client_version_gets_mux_with_the_agent_s_keepalive() {
     mux.until(PATIENCE, |m| m.mux.stats().frames_received > frames)
         .await;
     assert_eq!(mux.received[&id], b"ping", "only a NOP came, no data");
+}
+
+/// The agent's port plugin outlives websockets: with frames duplicated and reordered and the
+/// socket cut every second, every stream's TCP connection survives the resumes, byte-exact.
+#[tokio::test]
+async fn mux_streams_survive_cuts_duplicates_and_reordering() {
+    const STREAMS: usize = 8;
+    const EACH: usize = 96 * 1024;
+    let echo = echo_server().await;
+    let faults = "dup=0.2,reorder=0.2,cut-every=1s,seed=3";
+    let (emulator, target) = port_emulator_with_faults(&[(80, echo)], &[], faults).await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    let mut mux = MuxClient::new(client);
+    let mut sent = HashMap::new();
+    for index in 0..STREAMS {
+        let id = mux.mux.open_stream().unwrap();
+        let data = random_bytes(EACH, 300 + index as u64);
+        mux.mux.send(id, &data).unwrap();
+        sent.insert(id, data);
+    }
+    mux.until(PATIENCE * 3, |m| {
+        sent.keys()
+            .all(|id| m.received.get(id).is_some_and(|r| r.len() >= EACH))
+    })
+    .await;
+    for (id, data) in &sent {
+        assert!(mux.received[id] == *data, "stream {id:?} differs");
+    }
+    assert!(mux.client.resumes > 0, "no cut happened");
 }

@@ -98,7 +98,17 @@ pub async fn port_emulator(
     ports: &[(u16, SocketAddr)],
     hosts: &[(&str, SocketAddr)],
 ) -> (RunningEmulator, String) {
+    port_emulator_with_faults(ports, hosts, "").await
+}
+
+/// The same, with the emulator's fault injection (`--faults` syntax) on every session.
+pub async fn port_emulator_with_faults(
+    ports: &[(u16, SocketAddr)],
+    hosts: &[(&str, SocketAddr)],
+    faults: &str,
+) -> (RunningEmulator, String) {
     let mut config = config(1);
+    config.faults = gangway::emulator::faults::FaultSpec::parse(faults).unwrap();
     let instance = &mut config.fleet.instances[0];
     assert!(instance.is_connectable() && instance.tags["Env"] == "dev");
     instance.ports = ports.iter().copied().collect::<BTreeMap<_, _>>();
