@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use super::destination::{Target, dial};
 use super::{Control, PortEnd, WorkerIo};
-use crate::emulator::agent::process::{AGENT_READ_PAUSE, AgentPace, Output};
+use crate::emulator::agent::process::{AgentPace, Output, agent_pause};
 use crate::emulator::agent::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::proto::PayloadFlag;
 
@@ -167,7 +167,7 @@ async fn read_pump(
             }
         }
         if pace == AgentPace::Agent {
-            tokio::time::sleep(AGENT_READ_PAUSE).await;
+            agent_pause().await;
         }
     };
     let _ = events.send(ConnEvent::ReadEnded { generation, eof });

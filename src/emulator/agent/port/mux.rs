@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 
 use super::destination::{Target, dial};
 use super::{Control, PortEnd, WorkerIo};
-use crate::emulator::agent::process::{AGENT_READ_PAUSE, AgentPace, Output};
+use crate::emulator::agent::process::{AGENT_READ_PAUSE, AgentPace, Output, pause_until};
 use crate::emulator::agent::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::proto::PayloadFlag;
 use crate::proto::smux::{Mux, MuxConfig, MuxEvent, Role, StreamId};
@@ -91,7 +91,7 @@ pub(super) async fn run(target: Target, keepalive: bool, mut io: WorkerIo) -> Po
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let (reads_tx, mut reads) = mpsc::channel::<Read>(READ_QUEUE);
     let mut streams: HashMap<StreamId, Stream> = HashMap::new();
-    let mut next_send = tokio::time::Instant::now();
+    let mut next_send = Instant::now();
     loop {
         // What the mux has to say first: new streams, data, FINs, its death.
         while let Some(event) = mux.poll_event() {
@@ -200,7 +200,7 @@ pub(super) async fn run(target: Target, keepalive: bool, mut io: WorkerIo) -> Po
                 }
             },
             permit = async {
-                tokio::time::sleep_until(pace_at).await;
+                pause_until(pace_at).await;
                 io.output.reserve().await
             }, if has_output => {
                 let Ok(permit) = permit else {
@@ -211,7 +211,7 @@ pub(super) async fn run(target: Target, keepalive: bool, mut io: WorkerIo) -> Po
                         if let Some(chunk) = mux.poll_transmit(MAX_OUTPUT_CHUNK) {
                             permit.send(Output::Stdout(chunk));
                         }
-                        next_send = tokio::time::Instant::now() + AGENT_READ_PAUSE;
+                        next_send = Instant::now() + AGENT_READ_PAUSE;
                     }
                     AgentPace::Off => {
                         drop(permit);
