@@ -393,3 +393,24 @@ async fn mux_streams_survive_cuts_duplicates_and_reordering() {
     }
     assert!(mux.client.resumes > 0, "no cut happened");
 }
+
+/// More than 1,024 streams open at once in one session kill the mux (docs/emulator.md,
+/// Limits): the session fails with the reason instead of holding a connection per stream.
+#[tokio::test]
+async fn too_many_mux_streams_fail_the_session() {
+    let echo = echo_server().await;
+    let (emulator, target) = port_emulator(&[(80, echo)], &[]).await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    let mut mux = MuxClient::new(client);
+    for _ in 0..1025 {
+        mux.mux.open_stream().unwrap();
+    }
+    let give_up = Instant::now() + PATIENCE;
+    while mux.client.closed.is_none() {
+        assert!(Instant::now() < give_up, "the session did not end");
+        mux.step().await;
+    }
+    let output = mux.client.closed.as_ref().unwrap().output.clone();
+    assert!(output.contains("more than 1024 streams"), "{output}");
+}

@@ -37,6 +37,10 @@ use crate::proto::smux::{Mux, MuxConfig, MuxEvent, Role, StreamId};
 
 /// smux output waiting for the pace past which no more is read from TCP.
 const TRANSMIT_HIGH_WATER: usize = 64 * 1024;
+/// Streams (TCP connections) open at once in one session; a client that opens more kills the
+/// mux and fails the session. xtaci has no cap (its accept loop stalls at 1024 waiting
+/// accepts); this one keeps a client from spending the emulator's file descriptors.
+const MAX_STREAMS: usize = 1024;
 /// One TCP read (io.Copy's buffer): at most one smux frame of data.
 const TCP_READ: usize = 32 * 1024;
 /// TCP reads waiting for the mux, all streams together (FIFO, so streams take turns).
@@ -85,6 +89,7 @@ impl Drop for Reader {
 pub(super) async fn run(target: Target, keepalive: bool, mut io: WorkerIo) -> PortEnd {
     let config = MuxConfig {
         keepalive,
+        max_streams: MAX_STREAMS,
         ..MuxConfig::default()
     };
     let mut mux = Mux::new(Role::Server, config, Instant::now());
