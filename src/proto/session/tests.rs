@@ -124,6 +124,28 @@ fn a_port_session_is_answered_failed_and_the_client_ends_with_the_reason() {
 }
 
 #[test]
+fn a_client_that_runs_port_sessions_answers_port_with_success() {
+    let now = Instant::now();
+    let mut config = SessionConfig::client("sid-1");
+    config.port_sessions = true;
+    let mut session = Session::new(config, Box::new(SeededIds::new(1)), now, 1_700_000_000_000);
+    session.handle_frame(now, &handshake_request("Port"));
+    let sent = transmit_all(&mut session, now);
+    let response = sent
+        .iter()
+        .find(|frame| frame.payload_type == PayloadType::HandshakeResponse)
+        .map(|frame| HandshakeResponse::from_json(&frame.payload).unwrap())
+        .unwrap();
+    assert!(response.all_succeeded(), "{response:?}");
+    assert!(!session.is_closed());
+    assert!(
+        events(&mut session)
+            .iter()
+            .all(|event| !matches!(event, Event::Refused { .. }))
+    );
+}
+
+#[test]
 fn the_session_types_gangway_runs_are_answered_success_with_its_version() {
     for session_type in [
         "Standard_Stream",
