@@ -27,6 +27,30 @@ pub const SMUX_KEEPALIVE_OFF_ABOVE: &str = "1.2.331.0";
 /// plugins/port/port.go, func GetSession).
 pub const MUX_AT_LEAST: &str = "1.1.70";
 
+/// Plugin: AgentVersion above this gets mux for LocalPortForwarding (§6.3, §6.4, compared
+/// with [`plugin_greater`]). An agent at or below it predates mux and runs basic whatever the
+/// client.
+pub const AGENT_MUX_ABOVE: &str = "3.0.196.0";
+/// Plugin: AgentVersion above this has the smux keepalive switched off (§6.3, §6.4). Agents
+/// at or below it keep theirs on whatever the client.
+pub const AGENT_SMUX_KEEPALIVE_OFF_ABOVE: &str = "3.1.1511.0";
+/// Plugin: AgentVersion above this takes the TerminateSession flag on Ctrl-C in basic port
+/// mode; older agents get the TerminateSession API (§6.3, §6.4).
+pub const AGENT_TERMINATE_FLAG_ABOVE: &str = "2.3.722.0";
+
+/// The plugin's version test (§6.4; plugin: src/version/versionvalidator.go, func
+/// isAgentVersionGreaterThanSupportedVersion): both dotted, with the same number of parts,
+/// every part a number, and `version` strictly greater; anything else is "not supported".
+pub fn plugin_greater(version: &str, threshold: &str) -> bool {
+    let parse = |text: &str| -> Option<Vec<u64>> {
+        text.split('.').map(|part| part.parse().ok()).collect()
+    };
+    match (parse(version), parse(threshold)) {
+        (Some(version), Some(threshold)) if version.len() == threshold.len() => version > threshold,
+        _ => false,
+    }
+}
+
 /// The first part of the agent's CustomerMessage for an old client (§4.5), CR LF included.
 pub const UPDATE_NOTICE: &str = "Please update session manager plugin version (minimum required version 1.2.312.0) for fully support of separate StdOut/StdErr output.\r\n";
 
@@ -79,6 +103,17 @@ mod tests {
         assert_eq!(agent_compare("1.2.0.0", "1.2.331.0"), Ordering::Less);
         assert_eq!(agent_compare("", "0"), Ordering::Less);
         assert_eq!(agent_compare("1.2.677.0", "1.2.677.0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn the_plugin_needs_the_same_number_of_parts_and_strictly_greater() {
+        assert!(plugin_greater("3.3.1142.0", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("3.0.196.0", AGENT_MUX_ABOVE));
+        assert!(plugin_greater("3.0.196.1", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("3.3", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("3.3.x.0", AGENT_MUX_ABOVE));
+        assert!(plugin_greater("3.1.1512.0", AGENT_SMUX_KEEPALIVE_OFF_ABOVE));
+        assert!(!plugin_greater("2.3.722.0", AGENT_TERMINATE_FLAG_ABOVE));
     }
 
     #[test]

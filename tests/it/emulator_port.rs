@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use gangway::emulator::faults::FaultSpec;
 use gangway::proto::{PayloadFlag, RequestedClientAction};
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use crate::support::PATIENCE;
 use crate::support::aws_clients::{DEV, error_code, ssm};
 use crate::support::port_client::{
     BASIC_CLIENT_VERSION, MUX_CLIENT_VERSION, MuxClient, closed_port, echo_server, open_port,
-    port_emulator, port_emulator_with_faults, source_server, talking_server, until_open,
+    port_emulator, port_emulator_with, source_server, talking_server, until_open,
 };
 
 const FORWARD: &str = "AWS-StartPortForwardingSession";
@@ -371,8 +372,9 @@ async fn mux_streams_survive_cuts_duplicates_and_reordering() {
     const STREAMS: usize = 8;
     const EACH: usize = 96 * 1024;
     let echo = echo_server().await;
-    let faults = "dup=0.2,reorder=0.2,cut-every=1s,seed=3";
-    let (emulator, target) = port_emulator_with_faults(&[(80, echo)], &[], faults).await;
+    let faults = FaultSpec::parse("dup=0.2,reorder=0.2,cut-every=1s,seed=3").unwrap();
+    let (emulator, target) =
+        port_emulator_with(&[(80, echo)], &[], |config| config.faults = faults).await;
     let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
     until_open(&mut client).await;
     let mut mux = MuxClient::new(client);
@@ -413,4 +415,24 @@ async fn too_many_mux_streams_fail_the_session() {
     }
     let output = mux.client.closed.as_ref().unwrap().output.clone();
     assert!(output.contains("more than 1024 streams"), "{output}");
+}
+
+/// An agent that advertises 3.0.196.0 or older predates mux (the plugin's threshold, §6.4):
+/// it runs basic even for gangway's client version, so both sides agree on basic.
+#[tokio::test]
+async fn an_agent_older_than_mux_runs_basic_for_every_client() {
+    let echo = echo_server().await;
+    let (emulator, target) = port_emulator_with(&[(80, echo)], &[], |config| {
+        config.fleet.instances[0].agent_version = "3.0.161.0".to_owned();
+    })
+    .await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    assert_eq!(
+        client.handshake.as_ref().unwrap().agent_version,
+        "3.0.161.0"
+    );
+    // Raw bytes, no smux framing: basic mode.
+    client.send(b"not an smux frame");
+    client.until_stdout_contains("not an smux frame").await;
 }
