@@ -5,7 +5,8 @@
 
 use crate::support::emulator::spawn;
 use crate::support::forward::{
-    EchoServer, Forward, INSTANCE, INSTANCE_NAME, echo_round_trip, fleet_file, ping,
+    EchoServer, Forward, INSTANCE, INSTANCE_NAME, echo_round_trip, fleet_file,
+    fleet_file_with_agent, ping,
 };
 
 const SIZE: usize = 32 << 20;
@@ -161,6 +162,35 @@ async fn the_tunnel_is_re_established_after_the_service_ends_the_session() {
     assert_eq!(second["reestablished"], 1, "{second}");
     // The same listener carries new connections through the new session.
     ping(local).await;
+    let (status, stderr) = forward.interrupt().await;
+    assert_eq!(status, Some(0), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_agent_gets_basic_mode_one_connection_after_another() {
+    let echo = EchoServer::start().await;
+    // 3.0.196.0 is not above the plugin's threshold: no mux on either side (§6.4).
+    let fleet = fleet_file_with_agent(&[(REMOTE_PORT, echo.addr)], &[], Some("3.0.196.0"));
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap(), "--agent-pace", "off"]);
+    let mut forward = Forward::spawn(&emulator.endpoint, INSTANCE, &["5432"]);
+    let local = forward.listening().await;
+    let (opened, _) = forward.until("session_opened").await;
+    assert_eq!(opened["mode"], "basic", "{opened}");
+    echo_round_trip(local, 8 << 20, 1).await;
+    // The next connections take the same session in turn (DisconnectToPort, then the agent
+    // dials again), also when they arrive together.
+    let round_trips: Vec<_> = (2..5u8)
+        .map(|seed| tokio::spawn(echo_round_trip(local, 256 << 10, seed)))
+        .collect();
+    for round_trip in round_trips {
+        round_trip.await.unwrap();
+    }
+    let sessions = forward
+        .drain()
+        .into_iter()
+        .filter(|event| event["event"] == "session_opened")
+        .count();
+    assert_eq!(sessions, 0, "basic mode needed another session");
     let (status, stderr) = forward.interrupt().await;
     assert_eq!(status, Some(0), "{stderr}");
 }
