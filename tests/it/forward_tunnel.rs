@@ -194,3 +194,59 @@ async fn an_old_agent_gets_basic_mode_one_connection_after_another() {
     let (status, stderr) = forward.interrupt().await;
     assert_eq!(status, Some(0), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_json_stdout_names_the_port_and_stderr_the_re_establishment() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let echo = EchoServer::start().await;
+    let emulator = emulator(&echo, &["--idle-timeout", "2"]);
+    let mut child = tokio::process::Command::new(crate::support::emulator::GANGWAY)
+        .args(["forward", INSTANCE_NAME, "0:5432"])
+        .envs(crate::support::cli::aws_env(
+            &emulator.endpoint,
+            crate::support::aws_clients::ADMIN,
+        ))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(crate::support::PATIENCE, stdout.next_line())
+        .await
+        .expect("no Forwarding line")
+        .unwrap()
+        .unwrap();
+    let rest = first.strip_prefix("Forwarding 127.0.0.1:").expect(&first);
+    let (port, remote) = rest.split_once(" -> ").expect(&first);
+    assert_eq!(remote, format!("{INSTANCE}:5432"));
+    let local: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    ping(local).await;
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    tokio::time::timeout(crate::support::PATIENCE, async {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            let done = line.contains("tunnel re-established");
+            seen.push(line);
+            if done {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no re-establishment line: {seen:?}"));
+    assert!(
+        seen.iter()
+            .any(|line| line.contains("ended") && line.contains("idle")),
+        "{seen:?}"
+    );
+    ping(local).await;
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = tokio::time::timeout(crate::support::PATIENCE, child.wait())
+        .await
+        .expect("no exit on Ctrl-C")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+}
