@@ -3,6 +3,7 @@
 //! once (mux mode), a tunnel to a host behind the instance, a websocket cut survived with
 //! the TCP connections kept, and a tunnel re-established after the service ended it.
 
+use crate::support::aws_clients::ADMIN;
 use crate::support::emulator::spawn;
 use crate::support::forward::{
     EchoServer, Forward, INSTANCE, INSTANCE_NAME, echo_round_trip, fleet_file,
@@ -96,6 +97,22 @@ async fn connections_spread_over_the_sessions_asked_for() {
     ping(local).await;
     let (status, stderr) = forward.interrupt().await;
     assert_eq!(status, Some(0), "{stderr}");
+    // Ctrl-C ended every session it opened (flag, then TerminateSession), not only the
+    // local process.
+    let ssm = crate::support::aws_clients::ssm_at(&emulator.endpoint, ADMIN);
+    let active = ssm
+        .describe_sessions()
+        .state(aws_sdk_ssm::types::SessionState::Active)
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<_> = active
+        .sessions()
+        .iter()
+        .filter_map(|session| session.session_id())
+        .filter(|id| sessions.contains(*id))
+        .collect();
+    assert!(left.is_empty(), "still active after Ctrl-C: {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
