@@ -98,10 +98,12 @@ async fn forward(args: &ForwardArgs, scope: &[(String, String)]) -> Result<(), F
         target,
         listeners: Vec::new(),
     };
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(ForwardError::Signals)?;
-    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        .map_err(ForwardError::Signals)?;
+    // Registered once, before the loop: a signal that arrived while no listener existed
+    // would be lost, and with the handler installed the default action no longer applies.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(ForwardError::Signals)?;
+    let mut terminate = signal(SignalKind::terminate()).map_err(ForwardError::Signals)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(ForwardError::Signals)?;
     let failure = loop {
         tokio::select! {
             event = tunnel.next_event() => match event {
@@ -116,7 +118,7 @@ async fn forward(args: &ForwardArgs, scope: &[(String, String)]) -> Result<(), F
                 }
                 None => break None,
             },
-            _ = tokio::signal::ctrl_c() => break None,
+            _ = interrupt.recv() => break None,
             _ = terminate.recv() => break None,
             _ = hangup.recv() => break None,
         }

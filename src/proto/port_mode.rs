@@ -1,28 +1,21 @@
 //! How a client runs a port session, decided as the reference plugin decides it (§6.3, §6.4):
 //! from the HandshakeRequest's `Properties.type` and `AgentVersion`, with the plugin's own
-//! version comparison (strictly greater, same number of parts, numeric parts only).
+//! version comparison (`proto::version::plugin_greater` and its thresholds).
 //!
 //! The agent decides basic or mux on its side from the ClientVersion alone (§4.4.1), so both
 //! ends agree only when the client follows this rule exactly; it is pure so that the client
 //! (tunnel) and the tests share it.
 
-use std::cmp::Ordering;
-
 use serde_json::Value;
 
 use crate::proto::payloads::{HandshakeRequest, RequestedClientAction};
 use crate::proto::session::PORT_SESSION_TYPE;
+use crate::proto::version::{
+    AGENT_MUX_ABOVE, AGENT_SMUX_KEEPALIVE_OFF_ABOVE, AGENT_TERMINATE_FLAG_ABOVE, plugin_greater,
+};
 
 /// `Properties.type` of the port-forwarding documents (§4.3).
 pub const LOCAL_PORT_FORWARDING: &str = "LocalPortForwarding";
-/// Plugin: mux instead of basic for agents above this (config.go,
-/// TCPMultiplexingSupportedAfterThisAgentVersion).
-pub const MUX_AFTER_AGENT: &str = "3.0.196.0";
-/// Plugin: smux keepalive off for agents above this (§6.3; muxportforwarding.go).
-pub const SMUX_KEEPALIVE_OFF_AFTER_AGENT: &str = "3.1.1511.0";
-/// Plugin: Ctrl-C in basic mode sends the TerminateSession flag for agents above this
-/// (config.go, TerminateSessionFlagSupportedAfterThisAgentVersion).
-pub const TERMINATE_FLAG_AFTER_AGENT: &str = "2.3.722.0";
 
 /// The client's wire mode for a port session (§6.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +61,7 @@ impl PortSessionOffer {
         let mode = port_mode(&port_type, &agent_version);
         let terminate_flag = match mode {
             PortMode::Mux { .. } => true,
-            _ => plugin_version_greater(&agent_version, TERMINATE_FLAG_AFTER_AGENT),
+            _ => plugin_greater(&agent_version, AGENT_TERMINATE_FLAG_ABOVE),
         };
         Some(Self {
             agent_version,
@@ -84,40 +77,13 @@ impl PortSessionOffer {
 pub fn port_mode(port_type: &str, agent_version: &str) -> PortMode {
     if port_type != LOCAL_PORT_FORWARDING {
         PortMode::StandardStream
-    } else if plugin_version_greater(agent_version, MUX_AFTER_AGENT) {
+    } else if plugin_greater(agent_version, AGENT_MUX_ABOVE) {
         PortMode::Mux {
-            keepalive: !plugin_version_greater(agent_version, SMUX_KEEPALIVE_OFF_AFTER_AGENT),
+            keepalive: !plugin_greater(agent_version, AGENT_SMUX_KEEPALIVE_OFF_ABOVE),
         }
     } else {
         PortMode::Basic
     }
-}
-
-/// The plugin's comparison (plugin: version/versionvalidator.go, func
-/// isAgentVersionGreaterThanSupportedVersion; version/versionutil.go, func compare): true only
-/// when both are non-empty, have the same number of dot-separated parts, and `version` is
-/// greater at the first part that differs, every part up to it parsing as an integer. Any other case reads as "not supported".
-pub fn plugin_version_greater(version: &str, threshold: &str) -> bool {
-    if version.is_empty() || threshold.is_empty() {
-        return false;
-    }
-    let left: Vec<&str> = version.split('.').collect();
-    let right: Vec<&str> = threshold.split('.').collect();
-    if left.len() != right.len() {
-        return false;
-    }
-    for (a, b) in left.iter().zip(&right) {
-        // Go's strconv.Atoi: an optional sign, then decimal digits, within 64 bits.
-        let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>()) else {
-            return false;
-        };
-        match a.cmp(&b) {
-            Ordering::Greater => return true,
-            Ordering::Less => return false,
-            Ordering::Equal => {}
-        }
-    }
-    false
 }
 
 #[cfg(test)]
@@ -125,23 +91,6 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-
-    #[test]
-    fn the_plugin_comparison_is_strict_and_needs_the_same_shape() {
-        assert!(plugin_version_greater("3.0.197.0", MUX_AFTER_AGENT));
-        assert!(plugin_version_greater("3.10.0.0", MUX_AFTER_AGENT));
-        assert!(!plugin_version_greater("3.0.196.0", MUX_AFTER_AGENT));
-        assert!(!plugin_version_greater("2.9.999.9", MUX_AFTER_AGENT));
-        // A different number of parts, a non-number, or an empty string: "not supported".
-        assert!(!plugin_version_greater("3.3.1142", MUX_AFTER_AGENT));
-        assert!(!plugin_version_greater("3.3.1142.0.1", MUX_AFTER_AGENT));
-        assert!(!plugin_version_greater("3.x.1.0", MUX_AFTER_AGENT));
-        // Parts are parsed as they are compared, as in Go: one after the deciding part is
-        // never looked at.
-        assert!(plugin_version_greater("3.3.x.0", MUX_AFTER_AGENT));
-        assert!(!plugin_version_greater("", MUX_AFTER_AGENT));
-        assert!(!plugin_version_greater("3.3.1142.0", ""));
-    }
 
     #[test]
     fn the_mode_follows_the_type_and_the_agent_version() {

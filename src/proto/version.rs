@@ -27,6 +27,45 @@ pub const SMUX_KEEPALIVE_OFF_ABOVE: &str = "1.2.331.0";
 /// plugins/port/port.go, func GetSession).
 pub const MUX_AT_LEAST: &str = "1.1.70";
 
+/// Plugin: AgentVersion above this gets mux for LocalPortForwarding (§6.3, §6.4, compared
+/// with [`plugin_greater`]). An agent at or below it predates mux and runs basic whatever the
+/// client.
+pub const AGENT_MUX_ABOVE: &str = "3.0.196.0";
+/// Plugin: AgentVersion above this has the smux keepalive switched off (§6.3, §6.4). Agents
+/// at or below it keep theirs on whatever the client.
+pub const AGENT_SMUX_KEEPALIVE_OFF_ABOVE: &str = "3.1.1511.0";
+/// Plugin: AgentVersion above this takes the TerminateSession flag on Ctrl-C in basic port
+/// mode; older agents get the TerminateSession API (§6.3, §6.4).
+pub const AGENT_TERMINATE_FLAG_ABOVE: &str = "2.3.722.0";
+
+/// The plugin's version test (§6.4; plugin: src/version/versionvalidator.go, func
+/// isAgentVersionGreaterThanSupportedVersion, and versionutil.go, func compare): false unless
+/// both are non-empty with the same number of dot-separated parts; then part by part, each
+/// parsed as Go's `strconv.Atoi` does (optional sign, decimal, 64 bits) only when it is
+/// reached, so a part after the deciding one is never looked at ("3.3.x.0" > "3.0.196.0"),
+/// and a part that does not parse before that means "not supported".
+pub fn plugin_greater(version: &str, threshold: &str) -> bool {
+    if version.is_empty() || threshold.is_empty() {
+        return false;
+    }
+    let left: Vec<&str> = version.split('.').collect();
+    let right: Vec<&str> = threshold.split('.').collect();
+    if left.len() != right.len() {
+        return false;
+    }
+    for (a, b) in left.iter().zip(&right) {
+        let (Ok(a), Ok(b)) = (a.parse::<i64>(), b.parse::<i64>()) else {
+            return false;
+        };
+        match a.cmp(&b) {
+            Ordering::Greater => return true,
+            Ordering::Less => return false,
+            Ordering::Equal => {}
+        }
+    }
+    false
+}
+
 /// The first part of the agent's CustomerMessage for an old client (§4.5), CR LF included.
 pub const UPDATE_NOTICE: &str = "Please update session manager plugin version (minimum required version 1.2.312.0) for fully support of separate StdOut/StdErr output.\r\n";
 
@@ -79,6 +118,22 @@ mod tests {
         assert_eq!(agent_compare("1.2.0.0", "1.2.331.0"), Ordering::Less);
         assert_eq!(agent_compare("", "0"), Ordering::Less);
         assert_eq!(agent_compare("1.2.677.0", "1.2.677.0"), Ordering::Equal);
+    }
+
+    #[test]
+    fn the_plugin_needs_the_same_number_of_parts_and_strictly_greater() {
+        assert!(plugin_greater("3.3.1142.0", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("3.0.196.0", AGENT_MUX_ABOVE));
+        assert!(plugin_greater("3.0.196.1", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("3.3", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("3.x.1.0", AGENT_MUX_ABOVE));
+        // Parts are parsed as they are compared, as in Go: one after the deciding part is
+        // never looked at.
+        assert!(plugin_greater("3.3.x.0", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("", AGENT_MUX_ABOVE));
+        assert!(!plugin_greater("3.3.1142.0.1", AGENT_MUX_ABOVE));
+        assert!(plugin_greater("3.1.1512.0", AGENT_SMUX_KEEPALIVE_OFF_ABOVE));
+        assert!(!plugin_greater("2.3.722.0", AGENT_TERMINATE_FLAG_ABOVE));
     }
 
     #[test]

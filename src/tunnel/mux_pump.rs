@@ -46,6 +46,9 @@ pub(crate) async fn run(
     let mut queues = Queues::new();
     let mut streams: HashMap<u64, Stream> = HashMap::new();
     let mut by_id: HashMap<StreamId, u64> = HashMap::new();
+    // For the log: what the pump holds, now and then, so a stall can be told apart.
+    let mut report = tokio::time::interval(std::time::Duration::from_secs(5));
+    report.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let end = loop {
         if let Some(end) = drain_mux(&mut mux, &mut streams, &by_id) {
             break end;
@@ -86,6 +89,15 @@ pub(crate) async fn run(
                 attach(accepted, &mut mux, &mut queues, &mut streams, &mut by_id, ctx);
             }
             () = sleep_until(mux.poll_timeout()) => mux.handle_timeout(Instant::now()),
+            _ = report.tick() => tracing::debug!(
+                session = ctx.session_id,
+                streams = streams.len(),
+                buffered = mux.buffered_bytes(),
+                pending,
+                wants_input = mux.wants_input(),
+                stats = ?mux.stats(),
+                "mux pump"
+            ),
             () = stopped(ctx.stop) => break PumpEnd::Stopped,
         }
     };

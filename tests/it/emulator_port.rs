@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use gangway::emulator::faults::FaultSpec;
 use gangway::proto::{PayloadFlag, RequestedClientAction};
 use serde_json::json;
 
@@ -13,7 +14,7 @@ use crate::support::PATIENCE;
 use crate::support::aws_clients::{DEV, error_code, ssm};
 use crate::support::port_client::{
     BASIC_CLIENT_VERSION, MUX_CLIENT_VERSION, MuxClient, closed_port, echo_server, open_port,
-    port_emulator, source_server, talking_server, until_open,
+    port_emulator, port_emulator_with, source_server, talking_server, until_open,
 };
 
 const FORWARD: &str = "AWS-StartPortForwardingSession";
@@ -362,4 +363,76 @@ async fn an_old_client_version_gets_mux_with_the_agent_s_keepalive() {
     mux.until(PATIENCE, |m| m.mux.stats().frames_received > frames)
         .await;
     assert_eq!(mux.received[&id], b"ping", "only a NOP came, no data");
+}
+
+/// The agent's port plugin outlives websockets: with frames duplicated and reordered and the
+/// socket cut every second, every stream's TCP connection survives the resumes, byte-exact.
+#[tokio::test]
+async fn mux_streams_survive_cuts_duplicates_and_reordering() {
+    const STREAMS: usize = 8;
+    const EACH: usize = 96 * 1024;
+    let echo = echo_server().await;
+    let faults = FaultSpec::parse("dup=0.2,reorder=0.2,cut-every=1s,seed=3").unwrap();
+    let (emulator, target) =
+        port_emulator_with(&[(80, echo)], &[], |config| config.faults = faults).await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    let mut mux = MuxClient::new(client);
+    let mut sent = HashMap::new();
+    for index in 0..STREAMS {
+        let id = mux.mux.open_stream().unwrap();
+        let data = random_bytes(EACH, 300 + index as u64);
+        mux.mux.send(id, &data).unwrap();
+        sent.insert(id, data);
+    }
+    mux.until(PATIENCE * 3, |m| {
+        sent.keys()
+            .all(|id| m.received.get(id).is_some_and(|r| r.len() >= EACH))
+    })
+    .await;
+    for (id, data) in &sent {
+        assert!(mux.received[id] == *data, "stream {id:?} differs");
+    }
+    assert!(mux.client.resumes > 0, "no cut happened");
+}
+
+/// More than 1,024 streams open at once in one session kill the mux (docs/emulator.md,
+/// Limits): the session fails with the reason instead of holding a connection per stream.
+#[tokio::test]
+async fn too_many_mux_streams_fail_the_session() {
+    let echo = echo_server().await;
+    let (emulator, target) = port_emulator(&[(80, echo)], &[]).await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    let mut mux = MuxClient::new(client);
+    for _ in 0..1025 {
+        mux.mux.open_stream().unwrap();
+    }
+    let give_up = Instant::now() + PATIENCE;
+    while mux.client.closed.is_none() {
+        assert!(Instant::now() < give_up, "the session did not end");
+        mux.step().await;
+    }
+    let output = mux.client.closed.as_ref().unwrap().output.clone();
+    assert!(output.contains("more than 1024 streams"), "{output}");
+}
+
+/// An agent that advertises 3.0.196.0 or older predates mux (the plugin's threshold, §6.4):
+/// it runs basic even for gangway's client version, so both sides agree on basic.
+#[tokio::test]
+async fn an_agent_older_than_mux_runs_basic_for_every_client() {
+    let echo = echo_server().await;
+    let (emulator, target) = port_emulator_with(&[(80, echo)], &[], |config| {
+        config.fleet.instances[0].agent_version = "3.0.161.0".to_owned();
+    })
+    .await;
+    let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;
+    until_open(&mut client).await;
+    assert_eq!(
+        client.handshake.as_ref().unwrap().agent_version,
+        "3.0.161.0"
+    );
+    // Raw bytes, no smux framing: basic mode.
+    client.send(b"not an smux frame");
+    client.until_stdout_contains("not an smux frame").await;
 }

@@ -7,7 +7,8 @@
 //! - `task.rs` + `steps.rs`: the per-session task around a `proto::Session` in the agent role;
 //!   `task.rs` declares all of its state, `timers.rs` its deadlines.
 //! - `link.rs`: one attached websocket with its writer task.
-//! - `process.rs`, `reaper.rs`, `utf8_chunks.rs`: the shell or command, and its cleanup.
+//! - `process.rs`, `reaper.rs`, `utf8_chunks.rs`: the shell or command, and its cleanup;
+//!   `pacer.rs` times the agent's 1 ms pause between reads.
 //! - `port/`: the port plugin of Port sessions (basic and multiplexed, §6.3).
 //! - `documents.rs`, `words.rs`, `ending.rs`: what a document runs (and how a command line
 //!   splits into words), why a session ended.
@@ -19,6 +20,7 @@ mod kms;
 pub mod link;
 pub mod open_channel;
 pub mod own_host_name;
+mod pacer;
 pub mod port;
 pub mod process;
 pub mod reaper;

@@ -42,6 +42,17 @@ pub enum AgentPace {
 
 /// The real agent's pause between two reads of the pty or TCP side (§5.3).
 pub const AGENT_READ_PAUSE: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// The agent's pause after each send (§0 item 16): [`AGENT_READ_PAUSE`] from now.
+pub async fn agent_pause() {
+    pause_until(std::time::Instant::now() + AGENT_READ_PAUSE).await;
+}
+
+/// Sleeps until `until`, precisely (`pacer.rs`: tokio's timer would make 1 ms last 2.2).
+pub async fn pause_until(until: std::time::Instant) {
+    super::pacer::sleep_until(until).await;
+}
+
 /// Queued input frames are joined into one PTY write up to about this size (one syscall and
 /// tty wakeup per batch instead of per frame).
 const INPUT_WRITE_BATCH: usize = 16 * 1024;
@@ -464,7 +475,7 @@ async fn read_output<R: AsyncRead + Unpin>(
             }
         }
         if pace == AgentPace::Agent {
-            tokio::time::sleep(AGENT_READ_PAUSE).await;
+            agent_pause().await;
         }
     }
     let rest = chunker.finish();

@@ -62,7 +62,11 @@ impl SessionTask {
     fn spawn_process(&mut self) -> Result<(), Ending> {
         if let super::process::Program::Port(spec) = &self.setup.launch.program {
             // The agent picks the mode from the HandshakeResponse's ClientVersion (§0 item 8).
-            let mode = Mode::choose(&spec.properties, &self.channel.client_version);
+            let mode = Mode::choose(
+                &spec.properties,
+                &self.channel.client_version,
+                &self.setup.agent_version,
+            );
             tracing::debug!(session_id = %self.record.id, ?mode, "port session starts");
             self.process.port = Some(PortWorker::start(spec, mode, self.setup.launch.pace));
             return Ok(());

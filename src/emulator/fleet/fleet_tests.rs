@@ -245,3 +245,37 @@ fn user_names_follow_iam_rules() {
         assert!(fleet.users.iter().any(|u| u.name == name), "{name}");
     }
 }
+
+#[test]
+fn instances_map_ports_and_remote_hosts_to_loopback_only() {
+    let fleet = Fleet::from_toml(
+        "[[instances]]\nid = \"i-0123456789abcdef0\"\n\
+         ports = { 80 = \"127.0.0.1:8080\", 22 = \"[::1]:2222\" }\n\
+         hosts = { \"DB.internal:5432\" = \"127.0.0.1:15432\" }\n",
+        "inline",
+    )
+    .unwrap();
+    let instance = &fleet.instances[0];
+    assert_eq!(instance.ports[&80], "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(instance.ports[&22], "[::1]:2222".parse().unwrap());
+    assert_eq!(
+        instance.hosts["db.internal:5432"],
+        "127.0.0.1:15432".parse().unwrap()
+    );
+    let error = |line: &str| {
+        Fleet::from_toml(
+            &format!("[[instances]]\nid = \"i-0123456789abcdef0\"\n{line}\n"),
+            "inline",
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    let remote = error("ports = { 80 = \"10.0.0.5:80\" }");
+    assert!(
+        remote.contains("line 3") && remote.contains("loopback"),
+        "{remote}"
+    );
+    assert!(error("ports = { 0 = \"127.0.0.1:80\" }").contains("port number"));
+    assert!(error("ports = { 80 = \"127.0.0.1\" }").contains("loopback"));
+    assert!(error("hosts = { \"db.internal\" = \"127.0.0.1:1\" }").contains("host:port"));
+}

@@ -290,3 +290,31 @@ fn preferences_document(state: &EmulatorState) -> Value {
         },
     })
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_held_to_allowed_values_and_patterns() {
+        let spec = json!({ "allowedPattern": "^[0-9]{1,5}$", "allowedValues": ["80", "443"] });
+        assert!(check_constraints("portNumber", "443", &spec).is_ok());
+        let outside = check_constraints("portNumber", "22", &spec).unwrap_err();
+        assert_eq!(outside.code, "InvalidParameters");
+        let pattern = json!({ "allowedPattern": "^[0-9]{1,5}$" });
+        assert!(check_constraints("portNumber", "8080", &pattern).is_ok());
+        let bad = check_constraints("portNumber", "80; rm", &pattern).unwrap_err();
+        assert!(
+            bad.message.contains("regular expression"),
+            "{}",
+            bad.message
+        );
+        let broken = json!({ "allowedPattern": "(" });
+        assert_eq!(
+            check_constraints("x", "1", &broken).unwrap_err().code,
+            "InvalidDocumentContent"
+        );
+        assert!(check_constraints("free", "anything", &Value::Null).is_ok());
+    }
+}

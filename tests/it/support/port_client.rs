@@ -98,7 +98,18 @@ pub async fn port_emulator(
     ports: &[(u16, SocketAddr)],
     hosts: &[(&str, SocketAddr)],
 ) -> (RunningEmulator, String) {
+    port_emulator_with(ports, hosts, |_| {}).await
+}
+
+/// The same, with `edit` applied to the configuration first (fault injection, the
+/// instance's agent version, …).
+pub async fn port_emulator_with(
+    ports: &[(u16, SocketAddr)],
+    hosts: &[(&str, SocketAddr)],
+    edit: impl FnOnce(&mut gangway::emulator::EmulatorConfig),
+) -> (RunningEmulator, String) {
     let mut config = config(1);
+    edit(&mut config);
     let instance = &mut config.fleet.instances[0];
     assert!(instance.is_connectable() && instance.tags["Env"] == "dev");
     instance.ports = ports.iter().copied().collect::<BTreeMap<_, _>>();

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 
 use super::destination::{Target, dial};
 use super::{Control, PortEnd, WorkerIo};
-use crate::emulator::agent::process::{AGENT_READ_PAUSE, AgentPace, Output};
+use crate::emulator::agent::process::{AgentPace, Output, agent_pause};
 use crate::emulator::agent::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::proto::PayloadFlag;
 
@@ -115,6 +115,13 @@ pub(super) async fn run(target: Target, local_forwarding: bool, mut io: WorkerIo
                 Some(Control::Flag(PayloadFlag::DisconnectToPort)) => {
                     tracing::debug!("DisconnectToPort: closing the destination connection");
                     connection = None;
+                    if !local_forwarding {
+                        // The agent's read then fails on the closed connection, which ends
+                        // an SSH-type session as a failure (handleSSHDPortError).
+                        return PortEnd::Failed(
+                            "Failed to read from port: use of closed network connection".to_owned(),
+                        );
+                    }
                 }
                 Some(Control::Flag(_)) => {}
             },
@@ -125,7 +132,7 @@ pub(super) async fn run(target: Target, local_forwarding: bool, mut io: WorkerIo
                             return if eof {
                                 PortEnd::Finished("The destination closed the connection.".to_owned())
                             } else {
-                                PortEnd::Failed("Failed to read from port.".to_owned())
+                                PortEnd::Failed("Failed to read from port: the connection failed".to_owned())
                             };
                         }
                         // Re-dialed on the client's next Output (handlePortError).
@@ -167,7 +174,7 @@ async fn read_pump(
             }
         }
         if pace == AgentPace::Agent {
-            tokio::time::sleep(AGENT_READ_PAUSE).await;
+            agent_pause().await;
         }
     };
     let _ = events.send(ConnEvent::ReadEnded { generation, eof });

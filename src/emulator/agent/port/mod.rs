@@ -27,7 +27,9 @@ pub use destination::PortMap;
 
 use super::process::{AgentPace, Output};
 use crate::proto::PayloadFlag;
-use crate::proto::version::{self, MUX_AT_LEAST, SMUX_KEEPALIVE_OFF_ABOVE};
+use crate::proto::version::{
+    self, AGENT_MUX_ABOVE, AGENT_SMUX_KEEPALIVE_OFF_ABOVE, MUX_AT_LEAST, SMUX_KEEPALIVE_OFF_ABOVE,
+};
 
 /// `properties.type` of port forwarding documents (agent: session/config/config.go,
 /// LocalPortForwarding). Anything else (AWS-StartSSHSession has no type) is a basic session
@@ -51,15 +53,23 @@ impl Mode {
     /// The agent's choice: mux for LocalPortForwarding when the HandshakeResponse's
     /// ClientVersion ≥ 1.1.70 (port.go, func GetSession), with smux keepalive off when it
     /// is > 1.2.331.0 (port_mux.go, func initialize); basic otherwise. The agent never looks
-    /// at what the client chose (§0 item 8).
-    pub fn choose(properties: &Value, client_version: &str) -> Self {
+    /// at what the client chose (§0 item 8). The emulated agent is also only as new as the
+    /// AgentVersion it advertises, which is what the plugin decides on (§6.4): at or below
+    /// 3.0.196.0 it has no mux, at or below 3.1.1511.0 its smux keepalive stays on (the
+    /// plugin's thresholds name the agent releases that brought each change).
+    pub fn choose(properties: &Value, client_version: &str, agent_version: &str) -> Self {
         let local_forwarding = properties["type"].as_str() == Some(LOCAL_PORT_FORWARDING);
+        let agent_has_mux = version::plugin_greater(agent_version, AGENT_MUX_ABOVE);
         if local_forwarding
+            && agent_has_mux
             && version::agent_compare(client_version, MUX_AT_LEAST) != std::cmp::Ordering::Less
         {
+            let client_wants_off = version::agent_compare(client_version, SMUX_KEEPALIVE_OFF_ABOVE)
+                == std::cmp::Ordering::Greater;
+            let agent_can_turn_off =
+                version::plugin_greater(agent_version, AGENT_SMUX_KEEPALIVE_OFF_ABOVE);
             Self::Mux {
-                keepalive: version::agent_compare(client_version, SMUX_KEEPALIVE_OFF_ABOVE)
-                    != std::cmp::Ordering::Greater,
+                keepalive: !(client_wants_off && agent_can_turn_off),
             }
         } else {
             Self::Basic
@@ -216,24 +226,40 @@ mod tests {
     fn the_mode_follows_the_client_version_and_the_type() {
         let forwarding = json!({"portNumber": "80", "type": "LocalPortForwarding"});
         let ssh = json!({"portNumber": "22"});
+        let latest = "3.3.1142.0";
+        let choose = |properties: &Value, client: &str| Mode::choose(properties, client, latest);
         assert_eq!(
-            Mode::choose(&forwarding, "1.2.677.0"),
+            choose(&forwarding, "1.2.677.0"),
             Mode::Mux { keepalive: false }
         );
         assert_eq!(
-            Mode::choose(&forwarding, "1.2.331.0"),
+            choose(&forwarding, "1.2.331.0"),
             Mode::Mux { keepalive: true }
         );
         assert_eq!(
-            Mode::choose(&forwarding, "1.2.0.0"),
+            choose(&forwarding, "1.2.0.0"),
+            Mode::Mux { keepalive: true }
+        );
+        assert_eq!(choose(&forwarding, "1.1.70"), Mode::Mux { keepalive: true });
+        assert_eq!(choose(&forwarding, "1.1.61.0"), Mode::Basic);
+        assert_eq!(choose(&forwarding, ""), Mode::Basic);
+        assert_eq!(choose(&ssh, "1.2.677.0"), Mode::Basic);
+    }
+
+    #[test]
+    fn an_old_agent_runs_what_it_had() {
+        let forwarding = json!({"portNumber": "80", "type": "LocalPortForwarding"});
+        assert_eq!(
+            Mode::choose(&forwarding, "1.2.677.0", "3.0.196.0"),
+            Mode::Basic
+        );
+        assert_eq!(
+            Mode::choose(&forwarding, "1.2.677.0", "3.1.1511.0"),
             Mode::Mux { keepalive: true }
         );
         assert_eq!(
-            Mode::choose(&forwarding, "1.1.70"),
-            Mode::Mux { keepalive: true }
+            Mode::choose(&forwarding, "1.2.677.0", "3.1.1512.0"),
+            Mode::Mux { keepalive: false }
         );
-        assert_eq!(Mode::choose(&forwarding, "1.1.61.0"), Mode::Basic);
-        assert_eq!(Mode::choose(&forwarding, ""), Mode::Basic);
-        assert_eq!(Mode::choose(&ssh, "1.2.677.0"), Mode::Basic);
     }
 }

@@ -30,13 +30,17 @@ use tokio::task::JoinHandle;
 
 use super::destination::{Target, dial};
 use super::{Control, PortEnd, WorkerIo};
-use crate::emulator::agent::process::{AGENT_READ_PAUSE, AgentPace, Output};
+use crate::emulator::agent::process::{AGENT_READ_PAUSE, AgentPace, Output, pause_until};
 use crate::emulator::agent::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::proto::PayloadFlag;
 use crate::proto::smux::{Mux, MuxConfig, MuxEvent, Role, StreamId};
 
 /// smux output waiting for the pace past which no more is read from TCP.
 const TRANSMIT_HIGH_WATER: usize = 64 * 1024;
+/// Streams (TCP connections) open at once in one session; a client that opens more kills the
+/// mux and fails the session. xtaci has no cap (its accept loop stalls at 1024 waiting
+/// accepts); this one keeps a client from spending the emulator's file descriptors.
+const MAX_STREAMS: usize = 1024;
 /// One TCP read (io.Copy's buffer): at most one smux frame of data.
 const TCP_READ: usize = 32 * 1024;
 /// TCP reads waiting for the mux, all streams together (FIFO, so streams take turns).
@@ -85,13 +89,14 @@ impl Drop for Reader {
 pub(super) async fn run(target: Target, keepalive: bool, mut io: WorkerIo) -> PortEnd {
     let config = MuxConfig {
         keepalive,
+        max_streams: MAX_STREAMS,
         ..MuxConfig::default()
     };
     let mut mux = Mux::new(Role::Server, config, Instant::now());
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let (reads_tx, mut reads) = mpsc::channel::<Read>(READ_QUEUE);
     let mut streams: HashMap<StreamId, Stream> = HashMap::new();
-    let mut next_send = tokio::time::Instant::now();
+    let mut next_send = Instant::now();
     loop {
         // What the mux has to say first: new streams, data, FINs, its death.
         while let Some(event) = mux.poll_event() {
@@ -200,7 +205,7 @@ pub(super) async fn run(target: Target, keepalive: bool, mut io: WorkerIo) -> Po
                 }
             },
             permit = async {
-                tokio::time::sleep_until(pace_at).await;
+                pause_until(pace_at).await;
                 io.output.reserve().await
             }, if has_output => {
                 let Ok(permit) = permit else {
@@ -211,7 +216,7 @@ pub(super) async fn run(target: Target, keepalive: bool, mut io: WorkerIo) -> Po
                         if let Some(chunk) = mux.poll_transmit(MAX_OUTPUT_CHUNK) {
                             permit.send(Output::Stdout(chunk));
                         }
-                        next_send = tokio::time::Instant::now() + AGENT_READ_PAUSE;
+                        next_send = Instant::now() + AGENT_READ_PAUSE;
                     }
                     AgentPace::Off => {
                         drop(permit);
