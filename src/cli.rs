@@ -393,12 +393,7 @@ pub struct SetupArgs {
 
 /// `--output-s3`: an `s3://BUCKET/PREFIX` URL, said plainly when it is not one.
 fn parse_s3_location(text: &str) -> Result<S3Location, String> {
-    S3Location::parse(text).ok_or_else(|| {
-        format!(
-            "`{}` is not an s3://BUCKET/PREFIX URL",
-            crate::text::escape_for_terminal(text)
-        )
-    })
+    S3Location::from_url(text)
 }
 
 #[derive(Debug, Clone, Args)]

@@ -63,6 +63,7 @@ fn from_reader(reader: impl Read, what: &str) -> Result<String, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -58,6 +58,7 @@ pub fn label(instance: &Instance) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::collections::BTreeMap;
 
@@ -113,11 +114,11 @@ mod tests {
         let linux = instance("i-1", "Linux", InstanceState::Running, PingStatus::Online);
         let windows = instance("i-2", "Windows", InstanceState::Running, PingStatus::Online);
         assert_eq!(
-            document(None, &[linux.clone()]).unwrap(),
+            document(None, std::slice::from_ref(&linux)).unwrap(),
             SHELL_SCRIPT_DOCUMENT
         );
         assert_eq!(
-            document(None, &[windows.clone()]).unwrap(),
+            document(None, std::slice::from_ref(&windows)).unwrap(),
             POWERSHELL_SCRIPT_DOCUMENT
         );
         assert!(document(None, &[linux.clone(), windows]).is_err());
