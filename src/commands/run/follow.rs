@@ -6,6 +6,8 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use crate::aws::retry::{Patience, with_patience};
 use crate::aws::types::{InvocationInfo, InvocationOutput};
 use crate::aws::{AwsClient, AwsError};
@@ -16,7 +18,7 @@ const MAX_ROUND: Duration = Duration::from_secs(5);
 /// Each page a round reads adds this much to the pause before the next round.
 const PAUSE_PER_PAGE: Duration = Duration::from_millis(250);
 /// GetCommandInvocation calls in flight at once.
-const OUTPUT_FETCHES: usize = 8;
+const OUTPUT_FETCHES: usize = 16;
 
 /// One instance as the run shows it.
 #[derive(Debug, Clone)]
@@ -181,15 +183,23 @@ impl<'a> Follower<'a> {
                 sink.changed(tracked);
             }
         }
-        for batch in finished_now.chunks(OUTPUT_FETCHES) {
-            let fetches = batch.iter().map(|id| self.fetch_output(id, sink));
-            let outputs = futures_util::future::join_all(fetches).await;
-            for (id, output) in batch.iter().zip(outputs) {
-                self.calls += 1;
-                if let Some(tracked) = self.tracked.get_mut(id) {
-                    tracked.output = Some(output?);
-                    sink.changed(tracked);
-                }
+        let outputs: Vec<(String, Result<InvocationOutput, AwsError>)> = {
+            let this = &*self;
+            let sink: &dyn Sink = sink;
+            futures_util::stream::iter(finished_now)
+                .map(|id| async move {
+                    let output = this.fetch_output(&id, sink).await;
+                    (id, output)
+                })
+                .buffer_unordered(OUTPUT_FETCHES)
+                .collect()
+                .await
+        };
+        for (id, output) in outputs {
+            self.calls += 1;
+            if let Some(tracked) = self.tracked.get_mut(&id) {
+                tracked.output = Some(output?);
+                sink.changed(tracked);
             }
         }
         sink.round(&self.all());
