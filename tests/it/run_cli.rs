@@ -2,12 +2,16 @@
 //! `gangway emulator --instances 12` (Env=dev: host-00001, -00004, -00007 running, host-00010
 //! stopped with its agent offline).
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use crate::support::PATIENCE;
 use crate::support::aws_clients::{ADMIN, DEV};
 use crate::support::cli::{aws_env, temp_home};
+use crate::support::cut_proxy::CutProxy;
 use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn};
 
 fn emulator() -> SpawnedEmulator {
@@ -321,4 +325,73 @@ fn a_user_outside_the_scope_is_told_which_instance_was_refused() {
     assert_eq!(status(&out), 5, "{stderr}");
     assert!(stderr.contains("i-000e0000000000002"), "{stderr}");
     assert!(stderr.contains("access denied"), "{stderr}");
+}
+
+#[test]
+fn a_network_drop_while_following_is_waited_out_and_said() {
+    let emulator = emulator();
+    let target: std::net::SocketAddr = emulator
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = CutProxy::start(target);
+    let mut child = Command::new(GANGWAY)
+        .args(["run", "host-00001", "-c", "sleep 4", "-c", "echo survived"])
+        .args(["--yes", "--output", "json"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(aws_env(&proxy.endpoint, ADMIN))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let mut pipe = child.stderr.take().unwrap();
+    let collected = Arc::clone(&stderr);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = pipe.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            collected
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&chunk[..n]));
+        }
+    });
+    let stdout = child.stdout.take().unwrap();
+    let (lines, seen) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            let _ = lines.send(line);
+        }
+    });
+    let sent = seen.recv_timeout(PATIENCE).unwrap();
+    assert!(sent.contains("\"event\":\"sent\""), "{sent}");
+    // The network goes; gangway says it is retrying; the network comes back.
+    proxy.cut();
+    let give_up = Instant::now() + PATIENCE;
+    while !stderr.lock().unwrap().contains("retrying in") {
+        assert!(
+            Instant::now() < give_up,
+            "no retry said: {}",
+            stderr.lock().unwrap()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    proxy.restore();
+    let status = child.wait().unwrap();
+    let said = stderr.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(0), "{said}");
+    assert!(said.contains("cannot reach AWS"), "{said}");
+    let rest: Vec<String> = seen.iter().collect();
+    let done = rest
+        .iter()
+        .find(|l| l.contains("\"status\":\"Success\""))
+        .unwrap_or_else(|| panic!("{rest:?}"));
+    assert!(done.contains("survived"), "{done}");
 }
