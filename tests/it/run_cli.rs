@@ -13,6 +13,7 @@ use crate::support::aws_clients::{ADMIN, DEV};
 use crate::support::cli::{aws_env, temp_home};
 use crate::support::cut_proxy::CutProxy;
 use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn};
+use crate::support::pty::PtyConnect;
 
 fn emulator() -> SpawnedEmulator {
     spawn(&["--instances", "12"])
@@ -394,4 +395,30 @@ fn a_network_drop_while_following_is_waited_out_and_said() {
         .find(|l| l.contains("\"status\":\"Success\""))
         .unwrap_or_else(|| panic!("{rest:?}"));
     assert!(done.contains("survived"), "{done}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_it_asks_first_shows_the_table_and_ctrl_c_can_cancel_on_aws() {
+    let emulator = emulator();
+    let mut pty = PtyConnect::spawn_subcommand(
+        &emulator.endpoint,
+        ADMIN,
+        "run",
+        &["host-00001", "host-00004", "-c", "sleep 300"],
+        30,
+        120,
+    )
+    .await;
+    pty.expect("Run it on these 2 instance(s)? [y/N]").await;
+    pty.write(b"y\r").await;
+    pty.expect("InProgress 2").await;
+    // Ctrl-C on the terminal: SIGINT to gangway, which asks what to do.
+    pty.write(b"\x03").await;
+    pty.expect("cancel the command on AWS (c)").await;
+    pty.write(b"c\r").await;
+    let status = pty.finish().await;
+    let text = pty.text();
+    assert_eq!(status, 15, "{text}");
+    assert!(text.contains("cancelling the command on AWS"), "{text}");
+    assert!(text.contains("Cancelled 2"), "{text}");
 }

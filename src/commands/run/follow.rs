@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use tokio::signal::unix::SignalKind;
 
 use crate::aws::retry::{Patience, with_patience};
 use crate::aws::types::{InvocationInfo, InvocationOutput};
@@ -121,11 +122,15 @@ impl<'a> Follower<'a> {
         ask: &dyn Fn() -> Interrupt,
     ) -> Result<Followed, AwsError> {
         let mut pause = Duration::from_millis(300);
+        // One listener for the whole follow, so a Ctrl-C pressed while a round runs is
+        // kept and answered after it, not lost between two listeners.
+        let mut interrupts = tokio::signal::unix::signal(SignalKind::interrupt())
+            .map_err(|err| AwsError::Config(format!("cannot watch for Ctrl-C: {err}")))?;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                interrupted = tokio::signal::ctrl_c() => {
-                    if interrupted.is_ok() {
+                interrupted = interrupts.recv() => {
+                    if interrupted.is_some() {
                         match ask() {
                             Interrupt::Detach => return Ok(Followed::Detached),
                             Interrupt::Cancel => {
