@@ -328,15 +328,15 @@ fn a_user_outside_the_scope_is_told_which_instance_was_refused() {
     assert!(stderr.contains("access denied"), "{stderr}");
 }
 
-#[test]
-fn a_network_drop_while_following_is_waited_out_and_said() {
-    let emulator = emulator();
-    let target: std::net::SocketAddr = emulator
-        .endpoint
-        .trim_start_matches("http://")
-        .parse()
-        .unwrap();
-    let proxy = CutProxy::start(target);
+/// `gangway run host-00001` of a 4-second script through `proxy`, JSON on stdout: the child,
+/// its stderr as it grows, and its stdout lines.
+fn run_through(
+    proxy: &CutProxy,
+) -> (
+    std::process::Child,
+    Arc<Mutex<String>>,
+    std::sync::mpsc::Receiver<String>,
+) {
     let mut child = Command::new(GANGWAY)
         .args(["run", "host-00001", "-c", "sleep 4", "-c", "echo survived"])
         .args(["--yes", "--output", "json"])
@@ -373,28 +373,72 @@ fn a_network_drop_while_following_is_waited_out_and_said() {
     });
     let sent = seen.recv_timeout(PATIENCE).unwrap();
     assert!(sent.contains("\"event\":\"sent\""), "{sent}");
-    // The network goes; gangway says it is retrying; the network comes back.
-    proxy.cut();
+    (child, stderr, seen)
+}
+
+/// Waits until gangway's stderr holds `needle`.
+fn until_said(stderr: &Mutex<String>, needle: &str) {
     let give_up = Instant::now() + PATIENCE;
-    while !stderr.lock().unwrap().contains("retrying in") {
+    while !stderr.lock().unwrap().contains(needle) {
         assert!(
             Instant::now() < give_up,
-            "no retry said: {}",
+            "{needle:?} not said: {}",
             stderr.lock().unwrap()
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    proxy.restore();
+}
+
+/// The run ended 0 and its instance's last line says the script's end.
+fn ended_well(
+    mut child: std::process::Child,
+    stderr: &Mutex<String>,
+    seen: &std::sync::mpsc::Receiver<String>,
+) -> String {
     let status = child.wait().unwrap();
     let said = stderr.lock().unwrap().clone();
     assert_eq!(status.code(), Some(0), "{said}");
-    assert!(said.contains("cannot reach AWS"), "{said}");
     let rest: Vec<String> = seen.iter().collect();
     let done = rest
         .iter()
         .find(|l| l.contains("\"status\":\"Success\""))
         .unwrap_or_else(|| panic!("{rest:?}"));
     assert!(done.contains("survived"), "{done}");
+    said
+}
+
+fn proxied() -> (SpawnedEmulator, CutProxy) {
+    let emulator = emulator();
+    let target: std::net::SocketAddr = emulator
+        .endpoint
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let proxy = CutProxy::start(target);
+    (emulator, proxy)
+}
+
+#[test]
+fn a_network_drop_while_following_is_waited_out_and_said() {
+    let (_emulator, proxy) = proxied();
+    let (child, stderr, seen) = run_through(&proxy);
+    // The network goes; gangway says it is retrying; the network comes back.
+    proxy.cut();
+    until_said(&stderr, "retrying in");
+    proxy.restore();
+    let said = ended_well(child, &stderr, &seen);
+    assert!(said.contains("cannot reach AWS"), "{said}");
+}
+
+#[test]
+fn throttling_is_retried_with_backoff_and_said() {
+    let (_emulator, proxy) = proxied();
+    let (child, stderr, seen) = run_through(&proxy);
+    proxy.throttle();
+    until_said(&stderr, "AWS is throttling requests");
+    until_said(&stderr, "retrying in");
+    proxy.stop_throttling();
+    ended_well(child, &stderr, &seen);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
