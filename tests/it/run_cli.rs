@@ -128,6 +128,12 @@ fn a_run_where_all_succeed_exits_zero_with_one_json_line_per_change() {
             "json",
             "--comment",
             "from stdin",
+            "--max-concurrency",
+            "1",
+            "--max-errors",
+            "1",
+            "--timeout",
+            "60",
         ],
         b"uname -n\necho second line\n",
     );
@@ -156,6 +162,8 @@ fn a_run_where_all_succeed_exits_zero_with_one_json_line_per_change() {
     assert_eq!(rows[0]["command_id"], id.as_str());
     assert_eq!(rows[0]["comment"], "from stdin");
     assert_eq!(rows[0]["status"], "Success");
+    assert_eq!(rows[0]["max_concurrency"], "1");
+    assert_eq!(rows[0]["max_errors"], "1");
     let shown = gangway(&emulator, &["run", "show", &id]);
     assert_eq!(status(&shown), 0, "{}", text(&shown.stderr));
     let table = text(&shown.stdout);
