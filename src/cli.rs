@@ -257,6 +257,18 @@ impl Cli {
                 Invocation::SshProxy(args)
             }
             Some(Command::Run(mut args)) => {
+                let history_tags = match &args.history {
+                    Some(RunHistory::List(list)) => !list.aws.tags.is_empty(),
+                    Some(RunHistory::Show(show)) => !show.aws.tags.is_empty(),
+                    None => false,
+                };
+                if args.history.is_some() && (history_tags || !aws.tags.is_empty()) {
+                    return refuse(
+                        "--tag",
+                        "run list` or `gangway run show",
+                        "they read the command history, for no instances in particular",
+                    );
+                }
                 match &mut args.history {
                     // Reading the history is never dangerous.
                     Some(RunHistory::List(list)) => list.aws = list.aws.clone().over(aws),
@@ -538,12 +550,7 @@ pub struct SetupArgs {
 
 /// `--output-s3`: an `s3://BUCKET/PREFIX` URL, said plainly when it is not one.
 fn parse_s3_location(text: &str) -> Result<S3Location, String> {
-    S3Location::parse(text).ok_or_else(|| {
-        format!(
-            "`{}` is not an s3://BUCKET/PREFIX URL",
-            crate::text::escape_for_terminal(text)
-        )
-    })
+    S3Location::from_url(text)
 }
 
 #[derive(Debug, Clone, Args)]
@@ -924,6 +931,25 @@ mod tests {
         ] {
             assert!(resolve(args).is_err(), "{args:?} was accepted");
         }
+    }
+
+    #[test]
+    fn run_is_refused_in_readonly_but_its_history_is_not() {
+        let error = resolve(&["gangway", "--readonly", "run", "web-1", "-c", "id"])
+            .expect_err("running is dangerous");
+        assert!(error.contains("--readonly"), "{error}");
+        assert!(resolve(&["gangway", "--readonly", "run", "list"]).is_ok());
+        assert!(resolve(&["gangway", "run", "show", "c-1", "--region", "eu-west-1"]).is_ok());
+        let error = resolve(&["gangway", "run", "list", "--tag", "Env=dev"])
+            .expect_err("--tag means nothing to the history");
+        assert!(error.contains("--tag"), "{error}");
+        let Ok(Invocation::Run(run)) = resolve(&[
+            "gangway", "--tag", "Env=dev", "run", "-c", "id", "-c", "uptime",
+        ]) else {
+            panic!("a run by tag");
+        };
+        assert_eq!(run.aws.tags, [("Env".to_owned(), "dev".to_owned())]);
+        assert_eq!(run.commands, ["id", "uptime"]);
     }
 
     #[test]

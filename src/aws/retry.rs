@@ -61,11 +61,12 @@ where
     loop {
         match call().await {
             Err(error) if patience.retries(&error) && waited + pause <= patience.total => {
-                notice(format!(
-                    "{}; retrying in {:.1}s",
-                    error.to_line(),
-                    pause.as_secs_f64()
-                ));
+                // Throttling's own hint ("wait and try again") is what happens here.
+                let what = match &error {
+                    AwsError::Throttled => error.to_string(),
+                    _ => error.to_line(),
+                };
+                notice(format!("{what}; retrying in {:.1}s", pause.as_secs_f64()));
                 tokio::time::sleep(pause).await;
                 waited += pause;
                 pause = (pause * 2).min(patience.max_pause);

@@ -265,6 +265,16 @@ impl S3Location {
             prefix: prefix.trim_end_matches('/').to_owned(),
         })
     }
+
+    /// [`S3Location::parse`], or the error line for a command-line value that is not one.
+    pub fn from_url(text: &str) -> Result<Self, String> {
+        Self::parse(text).ok_or_else(|| {
+            format!(
+                "`{}` is not an s3://BUCKET/PREFIX URL",
+                crate::text::escape_for_terminal(text)
+            )
+        })
+    }
 }
 
 /// A Run Command command (ListCommands, SendCommand).
@@ -381,6 +391,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::unwrap_used)]
     fn s3_locations_need_the_scheme_and_a_bucket() {
         let parsed = S3Location::parse("s3://bucket/security/results/").unwrap();
         assert_eq!(

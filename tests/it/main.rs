@@ -44,6 +44,7 @@ mod proto_pair;
 mod proto_props;
 mod proto_session;
 mod protocol_citations;
+mod run_cli;
 mod setup_cli;
 mod transport;
 mod tui_demo;

@@ -6,6 +6,9 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use futures_util::StreamExt;
+use tokio::signal::unix::SignalKind;
+
 use crate::aws::retry::{Patience, with_patience};
 use crate::aws::types::{InvocationInfo, InvocationOutput};
 use crate::aws::{AwsClient, AwsError};
@@ -16,7 +19,7 @@ const MAX_ROUND: Duration = Duration::from_secs(5);
 /// Each page a round reads adds this much to the pause before the next round.
 const PAUSE_PER_PAGE: Duration = Duration::from_millis(250);
 /// GetCommandInvocation calls in flight at once.
-const OUTPUT_FETCHES: usize = 8;
+const OUTPUT_FETCHES: usize = 16;
 
 /// One instance as the run shows it.
 #[derive(Debug, Clone)]
@@ -119,11 +122,15 @@ impl<'a> Follower<'a> {
         ask: &dyn Fn() -> Interrupt,
     ) -> Result<Followed, AwsError> {
         let mut pause = Duration::from_millis(300);
+        // One listener for the whole follow, so a Ctrl-C pressed while a round runs is
+        // kept and answered after it, not lost between two listeners.
+        let mut interrupts = tokio::signal::unix::signal(SignalKind::interrupt())
+            .map_err(|err| AwsError::Config(format!("cannot watch for Ctrl-C: {err}")))?;
         loop {
             tokio::select! {
                 () = tokio::time::sleep(pause) => {}
-                interrupted = tokio::signal::ctrl_c() => {
-                    if interrupted.is_ok() {
+                interrupted = interrupts.recv() => {
+                    if interrupted.is_some() {
                         match ask() {
                             Interrupt::Detach => return Ok(Followed::Detached),
                             Interrupt::Cancel => {
@@ -181,15 +188,23 @@ impl<'a> Follower<'a> {
                 sink.changed(tracked);
             }
         }
-        for batch in finished_now.chunks(OUTPUT_FETCHES) {
-            let fetches = batch.iter().map(|id| self.fetch_output(id, sink));
-            let outputs = futures_util::future::join_all(fetches).await;
-            for (id, output) in batch.iter().zip(outputs) {
-                self.calls += 1;
-                if let Some(tracked) = self.tracked.get_mut(id) {
-                    tracked.output = Some(output?);
-                    sink.changed(tracked);
-                }
+        let outputs: Vec<(String, Result<InvocationOutput, AwsError>)> = {
+            let this = &*self;
+            let sink: &dyn Sink = sink;
+            futures_util::stream::iter(finished_now)
+                .map(|id| async move {
+                    let output = this.fetch_output(&id, sink).await;
+                    (id, output)
+                })
+                .buffer_unordered(OUTPUT_FETCHES)
+                .collect()
+                .await
+        };
+        for (id, output) in outputs {
+            self.calls += 1;
+            if let Some(tracked) = self.tracked.get_mut(&id) {
+                tracked.output = Some(output?);
+                sink.changed(tracked);
             }
         }
         sink.round(&self.all());

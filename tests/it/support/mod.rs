@@ -10,6 +10,7 @@ pub mod agent_client;
 pub mod aws_clients;
 pub mod awscli;
 pub mod cli;
+pub mod cut_proxy;
 pub mod emulator;
 pub mod fake_service;
 pub mod forward;

@@ -1,5 +1,5 @@
-//! `gangway connect` inside a real pseudo-terminal (pty-process), as a user's terminal runs
-//! it, and the terminal modes a raw-mode leak would change.
+//! `gangway connect` (or another subcommand) inside a real pseudo-terminal (pty-process), as a
+//! user's terminal runs it, and the terminal modes a raw-mode leak would change.
 
 use std::time::Duration;
 
@@ -27,10 +27,22 @@ impl PtyConnect {
         rows: u16,
         cols: u16,
     ) -> Self {
+        Self::spawn_subcommand(endpoint, access_key, "connect", args, rows, cols).await
+    }
+
+    /// `gangway SUBCOMMAND ARGS…` in the pseudo-terminal (`run`, for one).
+    pub async fn spawn_subcommand(
+        endpoint: &str,
+        access_key: &str,
+        subcommand: &str,
+        args: &[&str],
+        rows: u16,
+        cols: u16,
+    ) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(rows, cols)).unwrap();
         let mut command = pty_process::Command::new(GANGWAY)
-            .arg("connect")
+            .arg(subcommand)
             .args(args)
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())

@@ -43,15 +43,14 @@ enum Filter {
 impl Filter {
     fn parse(filter: &CommandFilter) -> Result<Self, SsmError> {
         let value = filter.value.as_str();
+        // A value of the wrong form: a ValidationException, as the other list operations
+        // answer a bad enum value or date.
         let bad_value = || {
-            SsmError::new(
-                "InvalidFilter",
-                format!(
-                    "The value {} is not valid for filter {}.",
-                    printable(value),
-                    printable(&filter.key)
-                ),
-            )
+            SsmError::validation(format!(
+                "The value {} is not valid for filter {}.",
+                printable(value),
+                printable(&filter.key)
+            ))
         };
         let time = || {
             time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
