@@ -61,7 +61,9 @@ fn new(args: &PolicyNewArgs) -> Result<u8, String> {
     }
     let account = args.account.as_deref().unwrap_or("*");
     if account != "*" && !(account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(format!("--account: `{account}` is not a 12-digit account id"));
+        return Err(format!(
+            "--account: `{account}` is not a 12-digit account id"
+        ));
     }
     for region in &args.regions {
         let plain = !region.is_empty()
@@ -75,7 +77,9 @@ fn new(args: &PolicyNewArgs) -> Result<u8, String> {
     if let Some(key) = &args.kms_key
         && !key.starts_with("arn:")
     {
-        return Err(format!("--kms-key: `{key}` is not a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"));
+        return Err(format!(
+            "--kms-key: `{key}` is not a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)"
+        ));
     }
     let regions = if args.regions.is_empty() {
         vec!["*"]
@@ -118,7 +122,9 @@ pub fn load(path: &Path) -> Result<Policy, String> {
     };
     read.map_err(|e| format!("cannot read {shown}: {e}"))?;
     if text.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!("{shown}: larger than {MAX_FILE_BYTES} bytes: not a policy"));
+        return Err(format!(
+            "{shown}: larger than {MAX_FILE_BYTES} bytes: not a policy"
+        ));
     }
     Policy::parse(&text).map_err(|e| format!("{shown}: {e}"))
 }
@@ -151,7 +157,10 @@ fn simulate(args: &PolicySimulateArgs) -> Result<u8, String> {
     let mut context = Context::new();
     let at = match &args.at {
         Some(at) => iso_time("--at", at)?,
-        None => iso_time("now", &time::OffsetDateTime::now_utc().unix_timestamp().to_string())?,
+        None => iso_time(
+            "now",
+            &time::OffsetDateTime::now_utc().unix_timestamp().to_string(),
+        )?,
     };
     context.set("aws:CurrentTime", at);
     if let Some(user) = &args.user {

@@ -23,7 +23,11 @@ pub fn explain(policy: &Policy) -> Explanation {
                 .to_owned(),
         );
     }
-    for s in policy.statements.iter().filter(|s| s.effect == Effect::Allow) {
+    for s in policy
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow)
+    {
         holes(s, &mut warnings);
     }
     Explanation {
@@ -37,7 +41,12 @@ fn statement(s: &Statement) -> String {
         Effect::Allow => "allows",
         Effect::Deny => "DENIES (whatever else allows it)",
     };
-    let actions: Vec<&str> = s.actions.items().iter().map(|a| a.source.as_str()).collect();
+    let actions: Vec<&str> = s
+        .actions
+        .items()
+        .iter()
+        .map(|a| a.source.as_str())
+        .collect();
     let actions = match &s.actions {
         Targets::Only(_) => actions.join(", "),
         Targets::AllBut(_) => format!("every action except {}", actions.join(", ")),
@@ -71,7 +80,11 @@ fn resource(template: &Template) -> String {
     };
     let place = |region: &str, account: &str| {
         let region = if region == "*" || region.is_empty() {
-            if region.is_empty() { String::new() } else { "any region".to_owned() }
+            if region.is_empty() {
+                String::new()
+            } else {
+                "any region".to_owned()
+            }
         } else {
             format!("region {region}")
         };
@@ -105,7 +118,8 @@ fn resource(template: &Template) -> String {
 /// `session/${aws:username}-*`: a session id pattern that starts with the caller's name.
 fn own_sessions(template: &Template) -> bool {
     let mut pieces = template.pieces.iter();
-    let starts_with_session = matches!(pieces.next(), Some(Piece::Text(t)) if t.ends_with(":session/"));
+    let starts_with_session =
+        matches!(pieces.next(), Some(Piece::Text(t)) if t.ends_with(":session/"));
     let then_name = matches!(pieces.next(), Some(Piece::Variable { key, .. }) if key.eq_ignore_ascii_case("aws:username"));
     let then_dash = matches!(pieces.next(), Some(Piece::Text(t)) if t.starts_with('-'));
     starts_with_session && then_name && then_dash
@@ -162,14 +176,17 @@ fn verb(operator: Operator) -> &'static str {
 }
 
 fn condition(c: &Condition) -> String {
-    let values: Vec<String> = c.values.iter().map(|v| value(v)).collect();
+    let values: Vec<String> = c.values.iter().map(value).collect();
     let subject = match c.operator.set {
         Some(SetQualifier::ForAllValues) => format!("every value of {}", key(&c.key)),
         Some(SetQualifier::ForAnyValue) => format!("some value of {}", key(&c.key)),
         None => key(&c.key),
     };
     if c.operator.base == Base::Null {
-        let absent = c.values.iter().any(|v| v.source.eq_ignore_ascii_case("true"));
+        let absent = c
+            .values
+            .iter()
+            .any(|v| v.source.eq_ignore_ascii_case("true"));
         return format!("{subject} is {}", if absent { "absent" } else { "present" });
     }
     let mut text = format!("{subject} {} {}", verb(c.operator), values.join(" or "));
@@ -215,7 +232,10 @@ fn allows_action(s: &Statement, action: &str) -> bool {
 fn has_end_time(s: &Statement) -> bool {
     s.conditions.iter().any(|c| {
         c.key.eq_ignore_ascii_case("aws:CurrentTime")
-            && matches!(c.operator.base, Base::DateLessThan | Base::DateLessThanEquals)
+            && matches!(
+                c.operator.base,
+                Base::DateLessThan | Base::DateLessThanEquals
+            )
             && !c.operator.if_exists
     })
 }
@@ -224,7 +244,8 @@ fn holes(s: &Statement, warnings: &mut Vec<String>) {
     let label = s.label();
     let starts = allows_action(s, "ssm:StartSession");
     let any_instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
-    let port_document = "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSessionToRemoteHost";
+    let port_document =
+        "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSessionToRemoteHost";
     if starts && covers(s, port_document) {
         warnings.push(format!(
             "{label} allows StartSession with every document, AWS-StartPortForwardingSessionToRemoteHost included: port forwarding to any host the instance can reach"
@@ -243,14 +264,18 @@ fn holes(s: &Statement, warnings: &mut Vec<String>) {
             ));
         }
     }
-    let star = s
-        .resources
-        .items()
-        .iter()
-        .any(|t| t.pattern(&Context::new()).is_some_and(|p: Pattern| p.is_any()));
-    let resource_level = ["ssm:StartSession", "ssm:TerminateSession", "ssm:ResumeSession", "ssm:SendCommand"]
-        .iter()
-        .any(|a| allows_action(s, a));
+    let star = s.resources.items().iter().any(|t| {
+        t.pattern(&Context::new())
+            .is_some_and(|p: Pattern| p.is_any())
+    });
+    let resource_level = [
+        "ssm:StartSession",
+        "ssm:TerminateSession",
+        "ssm:ResumeSession",
+        "ssm:SendCommand",
+    ]
+    .iter()
+    .any(|a| allows_action(s, a));
     if (star && resource_level) || s.resources.is_negated() || s.actions.is_negated() {
         warnings.push(format!(
             "{label} allows session actions on `*` resources or through NotAction/NotResource: every instance, document and session of every account it reaches"

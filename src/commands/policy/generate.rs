@@ -57,7 +57,12 @@ pub fn policy(spec: &NewPolicy<'_>) -> Value {
         .tags
         .iter()
         // `$` as `${$}`: a tag value is never a policy variable.
-        .map(|(k, v)| (format!("ssm:resourceTag/{k}"), json!(v.replace('$', "${$}"))))
+        .map(|(k, v)| {
+            (
+                format!("ssm:resourceTag/{k}"),
+                json!(v.replace('$', "${$}")),
+            )
+        })
         .collect();
     on_instances.insert("StringEquals".to_owned(), Value::Object(tags));
     // Session Manager then also checks the default shell document against the documents
@@ -85,7 +90,8 @@ pub fn policy(spec: &NewPolicy<'_>) -> Value {
             }
         }
     }
-    let sessions = each_region(&|r| format!("arn:aws:ssm:{r}:{account}:session/${{aws:username}}-*"));
+    let sessions =
+        each_region(&|r| format!("arn:aws:ssm:{r}:{account}:session/${{aws:username}}-*"));
     let mut statements = vec![
         json!({
             "Sid": "StartSessionOnTaggedInstances",
