@@ -245,3 +245,78 @@ fn user_names_follow_iam_rules() {
         assert!(fleet.users.iter().any(|u| u.name == name), "{name}");
     }
 }
+
+/// `policies` are IAM documents checked at load (errors with the line and the place in the
+/// policy); they replace role, scope and expires, so those cannot come with them.
+#[test]
+fn user_policies_are_parsed_at_load_and_replace_the_role() {
+    let head = "[[users]]\nname = \"p\"\naccess_key_id = \"AKIAP\"\n";
+    let ok = r#"'{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ssm:StartSession","Resource":"*"}}'"#;
+    let fleet = Fleet::from_toml(
+        &format!("{head}tags = {{ team = \"web\" }}\npolicies = [{ok}]\n"),
+        "inline",
+    )
+    .unwrap();
+    let user = fleet.users.iter().find(|u| u.name == "p").unwrap();
+    assert_eq!(user.policies.len(), 1);
+    assert_eq!(user.tags["team"], "web");
+    let attached = super::policies::attached_policies(user);
+    assert_eq!(attached[0].name, "inline-1");
+
+    let (line, field, message) = fleet_error(&format!(
+        "{head}policies = [\n  {ok},\n  '{{\"Statement\":{{\"Effect\":\"Allow\",\"Action\":\"*\"}}}}',\n]\n"
+    ));
+    assert_eq!((line, field.as_str()), (6, "policies"));
+    assert_eq!(
+        message,
+        "policy 2: Statement: needs Resource or NotResource (an identity-based policy names its resources)"
+    );
+    let (line, field, _) = fleet_error(&format!("{head}role = \"admin\"\npolicies = [{ok}]\n"));
+    assert_eq!((line, field.as_str()), (4, "role"));
+    let (_, field, message) = fleet_error(&format!("{head}policies = []\n"));
+    assert_eq!(field, "policies");
+    assert!(message.contains("empty"), "{message}");
+    let (_, field, message) = fleet_error(head);
+    assert_eq!(field, "role");
+    assert!(message.contains("policies"), "{message}");
+}
+
+/// The generated policies keep the role model: admins may do anything, engineers what their
+/// scope and expiry allow; a `$` in a scope value stays literal.
+#[test]
+fn role_scope_and_expiry_become_policies() {
+    use crate::iam::{Context, Request, evaluate};
+    let fleet = Fleet::from_toml(
+        "[[users]]\nname = \"e\"\naccess_key_id = \"AKIAE\"\nrole = \"engineer\"\nscope = { Env = \"d${x}*\" }\nexpires = 2030-01-01T00:00:00Z\n",
+        "inline",
+    )
+    .unwrap();
+    let engineer = fleet.users.iter().find(|u| u.name == "e").unwrap();
+    let policies: Vec<_> = super::policies::attached_policies(engineer)
+        .into_iter()
+        .map(|a| a.policy)
+        .collect();
+    let ask = |env: &str, time: &str| {
+        let context = Context::new()
+            .with("ssm:resourceTag/Env", env)
+            .with("aws:CurrentTime", time)
+            .with("aws:username", "e");
+        evaluate(
+            &policies,
+            &Request {
+                action: "ssm:StartSession",
+                resource: "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+                context: &context,
+            },
+        )
+        .is_allowed()
+    };
+    assert!(ask("d${x}-1", "2029-01-01T00:00:00Z"));
+    assert!(!ask("dev", "2029-01-01T00:00:00Z"));
+    assert!(!ask("d${x}-1", "2030-01-01T00:00:00Z"));
+    let admin = fleet.users.iter().find(|u| u.name == "admin").unwrap();
+    assert_eq!(
+        super::policies::attached_policies(admin)[0].name,
+        "AdministratorAccess"
+    );
+}
