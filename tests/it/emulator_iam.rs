@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 use gangway::emulator::Fleet;
 
-use crate::support::aws_clients::{ADMIN, ec2, error_code, id_of, session_on, ssm};
+use crate::support::aws_clients::{ADMIN, aws_client, ec2, error_code, id_of, session_on, ssm};
 use crate::support::emulator::start_fleet;
 
 const ALICE: &str = "AKIAALICE";
