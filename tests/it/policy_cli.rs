@@ -74,6 +74,7 @@ async fn a_generated_policy_does_what_explain_says() {
     let explained = stdout(&explained);
     // The claims, as explain words them.
     for claim in [
+        "Until: sessions may start until 2030-01-01T00:00:00Z (aws:CurrentTime).\n",
         "statement StartSessionOnTaggedInstances: allows ssm:StartSession\n  on every EC2 instance (region us-east-1, account 123456789012)\n",
         "  only if the instance's tag Env is \"dev\"\n",
         "statement StartSessionWithTheseDocuments: allows ssm:StartSession\n  on the document SSM-SessionManagerRunShell (region us-east-1, account 123456789012)\n  only if the time is before \"2030-01-01T00:00:00Z\"\n",
@@ -205,6 +206,7 @@ async fn explain_names_the_classic_holes_and_the_emulator_shows_them() {
     let file = write_temp("lax.json", lax);
     let explained = stdout(&run(&["policy", "explain", file.to_str().unwrap()]));
     for warning in [
+        "Until: no end time: sessions may start for ever.\n",
         "statement Everything allows StartSession with every document, AWS-StartPortForwardingSessionToRemoteHost included",
         "statement Everything allows StartSession with no end time",
         "statement Everything allows ssm:TerminateSession on other users' sessions",
@@ -247,6 +249,44 @@ async fn explain_names_the_classic_holes_and_the_emulator_shows_them() {
         ),
         "AccessDeniedException"
     );
+}
+
+#[test]
+fn cloudformation_and_terraform_carry_the_same_document() {
+    let args = [
+        "policy",
+        "new",
+        "--tag",
+        "Env=dev",
+        "--until",
+        "2030-01-01",
+        "--user",
+        "alice",
+    ];
+    let json: serde_json::Value = serde_json::from_str(&stdout(&run(&args))).unwrap();
+    let template = run(&[&args[..], &["--output", "cloudformation"]].concat());
+    let template: serde_json::Value = serde_json::from_str(&stdout(&template)).unwrap();
+    let policy = &template["Resources"]["GangwaySessionAccess"];
+    assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
+    assert_eq!(policy["Properties"]["PolicyDocument"], json);
+    assert_eq!(policy["Properties"]["Users"][0], "alice");
+    let terraform = stdout(&run(&[&args[..], &["--output", "terraform"]].concat()));
+    // Terraform would interpolate ${aws:username}: it is written $${aws:username}.
+    assert!(
+        terraform.contains("session/$${aws:username}-*"),
+        "{terraform}"
+    );
+    assert!(!terraform.contains("/${aws:"), "{terraform}");
+    assert!(terraform.contains("resource \"aws_iam_user_policy_attachment\""));
+    let heredoc = terraform
+        .split("<<-POLICY\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n  POLICY").next())
+        .unwrap();
+    let unescaped: serde_json::Value = serde_json::from_str(&heredoc.replace("$${", "${")).unwrap();
+    assert_eq!(unescaped, json);
+    // The time was a date: its midnight UTC.
+    assert!(stdout(&run(&args)).contains("\"2030-01-01T00:00:00Z\""));
 }
 
 #[test]

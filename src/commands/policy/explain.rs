@@ -8,14 +8,16 @@ use crate::iam::{
     Targets, Template,
 };
 
-/// The explanation: one paragraph per statement, then warnings.
+/// The explanation: until when sessions may start, one paragraph per statement, warnings.
 pub struct Explanation {
+    pub until: String,
     pub statements: Vec<String>,
     pub warnings: Vec<String>,
 }
 
 pub fn explain(policy: &Policy) -> Explanation {
     let statements = policy.statements.iter().map(statement).collect();
+    let until = until(policy);
     let mut warnings = Vec::new();
     if policy.version != crate::iam::Version::V2012 {
         warnings.push(
@@ -31,9 +33,53 @@ pub fn explain(policy: &Policy) -> Explanation {
         holes(s, &mut warnings);
     }
     Explanation {
+        until,
         statements,
         warnings,
     }
+}
+
+/// The last moment any Allow statement lets a session start, in words.
+fn until(policy: &Policy) -> String {
+    let starting: Vec<&Statement> = policy
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow && allows_action(s, "ssm:StartSession"))
+        .collect();
+    if starting.is_empty() {
+        return "no statement allows starting sessions".to_owned();
+    }
+    let mut latest: Option<(time::OffsetDateTime, &str)> = None;
+    for s in &starting {
+        let end = s
+            .conditions
+            .iter()
+            .filter(|c| {
+                c.key.eq_ignore_ascii_case("aws:CurrentTime")
+                    && matches!(
+                        c.operator.base,
+                        Base::DateLessThan | Base::DateLessThanEquals
+                    )
+                    && !c.operator.if_exists
+            })
+            .filter_map(|c| {
+                c.values
+                    .iter()
+                    .filter_map(|v| {
+                        crate::iam::parse_date(&v.source).map(|t| (t, v.source.as_str()))
+                    })
+                    .max_by_key(|(t, _)| *t)
+            })
+            .min_by_key(|(t, _)| *t);
+        match end {
+            None => return "no end time: sessions may start for ever".to_owned(),
+            Some(end) if latest.is_none_or(|(t, _)| end.0 > t) => latest = Some(end),
+            Some(_) => {}
+        }
+    }
+    latest.map_or_else(String::new, |(_, text)| {
+        format!("sessions may start until {text} (aws:CurrentTime)")
+    })
 }
 
 fn statement(s: &Statement) -> String {
