@@ -183,17 +183,22 @@ fn key(name: &str) -> String {
         return "ssm:SessionDocumentAccessCheck (documents are checked too)".to_owned();
     }
     for prefix in ["ssm:resourcetag/", "aws:resourcetag/"] {
-        if let Some(tag) = lower.strip_prefix(prefix).map(|_| &name[prefix.len()..]) {
+        if let Some(tag) = strip_prefix_ascii_case(name, prefix) {
             return format!("the instance's tag {tag}");
         }
     }
-    if let Some(tag) = lower
-        .strip_prefix("aws:principaltag/")
-        .map(|_| &name["aws:principaltag/".len()..])
-    {
+    if let Some(tag) = strip_prefix_ascii_case(name, "aws:principaltag/") {
         return format!("the caller's tag {tag}");
     }
     name.to_owned()
+}
+
+/// `name` without `prefix` (ASCII, any case): the cut is on a char boundary by construction.
+fn strip_prefix_ascii_case<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = name.as_bytes().get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix.as_bytes())
+        .then(|| name.get(prefix.len()..))
+        .flatten()
 }
 
 fn verb(operator: Operator) -> &'static str {
