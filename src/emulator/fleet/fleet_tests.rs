@@ -86,8 +86,38 @@ fn the_demo_fleet_covers_the_awkward_cases() {
             .any(|i| i.tags.values().any(|v| v.contains('결')))
     );
     let dev = fleet.user_by_access_key("AKIAGANGWAYDEV").unwrap();
-    assert!(dev.may_reach(by_name("worker-1")));
-    assert!(!dev.may_reach(by_name("web-1")));
+    let now = SystemTime::now();
+    assert!(may_start(dev, by_name("worker-1"), now));
+    assert!(!may_start(dev, by_name("web-1"), now));
+}
+
+/// What the user's IAM policies (generated from role, scope and expires) decide for
+/// StartSession on `instance` at `at`.
+fn may_start(user: &User, instance: &FleetInstance, at: SystemTime) -> bool {
+    use crate::iam::{Context, Request, evaluate};
+    let policies: Vec<_> = super::policies::attached_policies(user)
+        .into_iter()
+        .map(|a| a.policy)
+        .collect();
+    let mut context = Context::new()
+        .with("aws:username", user.name.clone())
+        .with("aws:CurrentTime", super::policies::rfc3339(at));
+    for (key, value) in &instance.tags {
+        context.set(&format!("ssm:resourceTag/{key}"), value.clone());
+    }
+    let resource = format!(
+        "arn:aws:ec2:us-east-1:{ACCOUNT_ID}:instance/{}",
+        instance.id
+    );
+    evaluate(
+        &policies,
+        &Request {
+            action: "ssm:StartSession",
+            resource: &resource,
+            context: &context,
+        },
+    )
+    .is_allowed()
 }
 
 #[test]
@@ -105,10 +135,11 @@ expires = 2020-01-01T00:00:00Z
     )
     .unwrap();
     let user = fleet.user_by_access_key("AKIACONTRACTOR").unwrap();
-    assert!(user.is_expired(SystemTime::now()));
     let generated = Fleet::generated(3);
-    assert!(user.may_reach(&generated.instances[1]));
-    assert!(!user.may_reach(&generated.instances[0]));
+    let before = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    assert!(!may_start(user, &generated.instances[1], SystemTime::now()));
+    assert!(may_start(user, &generated.instances[1], before));
+    assert!(!may_start(user, &generated.instances[0], before));
 }
 
 fn fleet_error(text: &str) -> (usize, String, String) {
