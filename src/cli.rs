@@ -760,9 +760,22 @@ pub struct PolicyNewArgs {
     #[arg(long, value_name = "ARN")]
     pub kms_key: Option<String>,
 
-    /// The IAM user it is for: prints the `aws iam put-user-policy` command on stderr.
+    /// The IAM user it is for: attached to them in the CloudFormation and Terraform outputs;
+    /// with JSON, the `aws iam put-user-policy` command is printed on stderr.
     #[arg(long, value_name = "NAME")]
     pub user: Option<String>,
+
+    /// The policy document itself, or a CloudFormation template or Terraform configuration
+    /// that creates it as a managed policy.
+    #[arg(long, value_enum, default_value = "json")]
+    pub output: PolicyOutput,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PolicyOutput {
+    Json,
+    Cloudformation,
+    Terraform,
 }
 
 #[derive(Debug, Clone, Args)]

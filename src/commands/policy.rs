@@ -6,12 +6,14 @@
 mod explain;
 mod generate;
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::exit;
-use crate::cli::{PolicyArgs, PolicyCommand, PolicyExplainArgs, PolicyNewArgs, PolicySimulateArgs};
+use crate::cli::{
+    PolicyArgs, PolicyCommand, PolicyExplainArgs, PolicyNewArgs, PolicyOutput, PolicySimulateArgs,
+};
 use crate::iam::{self, Context, Decision, Policy};
 use crate::text::escape_for_terminal;
 
@@ -29,13 +31,26 @@ pub fn run(args: &PolicyArgs) -> ExitCode {
         PolicyCommand::Simulate(args) => simulate(args),
     };
     match result {
-        Ok(status) => ExitCode::from(status),
+        Ok((text, status)) => {
+            // A reader that went away (`| head`) is not an error of ours, as in `list`.
+            let written = std::io::stdout().lock().write_all(text.as_bytes());
+            if let Err(err) = written
+                && err.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                eprintln!("gangway policy: cannot write the output: {err}");
+                return ExitCode::from(exit::OTHER);
+            }
+            ExitCode::from(status)
+        }
         Err(message) => {
             eprintln!("gangway policy: {}", escape_for_terminal(&message));
             ExitCode::from(exit::USAGE)
         }
     }
 }
+
+/// What a subcommand prints on stdout, and its exit status.
+type Outcome = Result<(String, u8), String>;
 
 /// An ISO 8601 time as RFC 3339 UTC, or a clear error naming the option.
 pub fn iso_time(option: &str, text: &str) -> Result<String, String> {
@@ -47,7 +62,7 @@ pub fn iso_time(option: &str, text: &str) -> Result<String, String> {
         .map_err(|e| format!("{option}: {e}"))
 }
 
-fn new(args: &PolicyNewArgs) -> Result<u8, String> {
+fn new(args: &PolicyNewArgs) -> Outcome {
     let until = iso_time("--until", &args.until)?;
     let from = args
         .from
@@ -97,15 +112,62 @@ fn new(args: &PolicyNewArgs) -> Result<u8, String> {
     });
     // What gangway writes must be what it reads: a generated policy always parses.
     Policy::from_value(&document).map_err(|e| format!("internal error: {e}"))?;
-    let text = serde_json::to_string_pretty(&document).map_err(|e| e.to_string())?;
-    println!("{text}");
-    if let Some(user) = &args.user {
+    let text = match args.output {
+        PolicyOutput::Json => serde_json::to_string_pretty(&document),
+        PolicyOutput::Cloudformation => {
+            serde_json::to_string_pretty(&cloudformation(&document, args.user.as_deref()))
+        }
+        PolicyOutput::Terraform => serde_json::to_string_pretty(&document)
+            .map(|json| terraform(&json, args.user.as_deref())),
+    }
+    .map_err(|e| e.to_string())?;
+    if let (Some(user), PolicyOutput::Json) = (&args.user, args.output) {
         eprintln!(
-            "attach it with: aws iam put-user-policy --user-name {} --policy-name gangway-session-access --policy-document file://POLICY.json",
+            "attach it with: aws iam put-user-policy --user-name {} --policy-name {POLICY_NAME} --policy-document file://POLICY.json",
             escape_for_terminal(user)
         );
     }
-    Ok(exit::OK)
+    Ok((format!("{text}\n"), exit::OK))
+}
+
+const POLICY_NAME: &str = "gangway-session-access";
+const DESCRIPTION: &str =
+    "Session Manager access on tagged instances until a set time (gangway policy new)";
+
+/// A CloudFormation template creating the policy as a managed policy (attached to `user`).
+/// Plain strings are not interpolated by CloudFormation, so `${aws:username}` stays as is.
+fn cloudformation(document: &serde_json::Value, user: Option<&str>) -> serde_json::Value {
+    let mut properties = serde_json::json!({
+        "ManagedPolicyName": POLICY_NAME,
+        "Description": DESCRIPTION,
+        "PolicyDocument": document,
+    });
+    if let Some(user) = user {
+        properties["Users"] = serde_json::json!([user]);
+    }
+    serde_json::json!({
+        "AWSTemplateFormatVersion": "2010-09-09",
+        "Description": DESCRIPTION,
+        "Resources": {
+            "GangwaySessionAccess": {"Type": "AWS::IAM::ManagedPolicy", "Properties": properties}
+        }
+    })
+}
+
+/// A Terraform configuration creating the policy (and attaching it to `user`). Terraform
+/// interpolates `${…}` and `%{…}` in heredocs, so they are written `$${…}` and `%%{…}`.
+fn terraform(json: &str, user: Option<&str>) -> String {
+    let escaped = json.replace("${", "$${").replace("%{", "%%{");
+    let mut text = format!(
+        "resource \"aws_iam_policy\" \"gangway_session_access\" {{\n  name        = \"{POLICY_NAME}\"\n  description = \"{DESCRIPTION}\"\n  policy      = <<-POLICY\n{escaped}\n  POLICY\n}}\n"
+    );
+    if let Some(user) = user {
+        let user = serde_json::Value::String(user.to_owned());
+        text.push_str(&format!(
+            "\nresource \"aws_iam_user_policy_attachment\" \"gangway_session_access\" {{\n  user       = {user}\n  policy_arn = aws_iam_policy.gangway_session_access.arn\n}}\n"
+        ));
+    }
+    text
 }
 
 /// Reads and parses a policy file (`-`: stdin); errors name the file and the place.
@@ -129,30 +191,33 @@ pub fn load(path: &Path) -> Result<Policy, String> {
     Policy::parse(&text).map_err(|e| format!("{shown}: {e}"))
 }
 
-fn explain_file(args: &PolicyExplainArgs) -> Result<u8, String> {
+fn explain_file(args: &PolicyExplainArgs) -> Outcome {
     let policy = load(&args.file)?;
     let Explanation {
+        until,
         statements,
         warnings,
     } = explain(&policy);
-    println!("Who: the IAM user or role it is attached to (\"the caller\").");
+    let mut out = String::from("Who: the IAM user or role it is attached to (\"the caller\").\n");
+    out.push_str(&format!("Until: {}.\n", escape_for_terminal(&until)));
     for text in statements {
         for line in text.lines() {
-            println!("{}", escape_for_terminal(line));
+            out.push_str(&escape_for_terminal(line));
+            out.push('\n');
         }
     }
     if warnings.is_empty() {
-        println!("Warnings: none.");
+        out.push_str("Warnings: none.\n");
     } else {
-        println!("Warnings:");
+        out.push_str("Warnings:\n");
         for warning in warnings {
-            println!("  - {}", escape_for_terminal(&warning));
+            out.push_str(&format!("  - {}\n", escape_for_terminal(&warning)));
         }
     }
-    Ok(exit::OK)
+    Ok((out, exit::OK))
 }
 
-fn simulate(args: &PolicySimulateArgs) -> Result<u8, String> {
+fn simulate(args: &PolicySimulateArgs) -> Outcome {
     let policy = load(&args.file)?;
     let mut context = Context::new();
     let at = match &args.at {
@@ -184,10 +249,10 @@ fn simulate(args: &PolicySimulateArgs) -> Result<u8, String> {
         Decision::ExplicitDeny(d) => format!("deny: {} denies it explicitly", d.statement.label()),
         Decision::ImplicitDeny => "deny: no statement allows it (implicit deny)".to_owned(),
     };
-    println!("{}", escape_for_terminal(&line));
-    Ok(if decision.is_allowed() {
+    let status = if decision.is_allowed() {
         exit::OK
     } else {
         exit::ACCESS_DENIED
-    })
+    };
+    Ok((format!("{}\n", escape_for_terminal(&line)), status))
 }

@@ -670,3 +670,42 @@ fn operator_names_round_trip() {
     assert!(Operator::parse("NullIfExists").is_err());
     assert!(Operator::parse("stringequals").is_err());
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALID: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":["ssm:Start*","ec2:Describe?nstances"],"Resource":"arn:aws:ssm:*:1:session/${aws:username}-${*}*","Condition":{"ForAllValues:StringLike":{"aws:TagKeys":["a*","${aws:PrincipalTag/t, 'x'}"]},"DateLessThanIfExists":{"aws:CurrentTime":"2030-01-01"},"Null":{"k:x":"true"},"NumericLessThan":{"k:n":1.5}}},{"Effect":"Deny","NotAction":"iam:*","NotResource":"*","Condition":{"ArnNotLike":{"aws:SourceArn":"arn:aws:*:*:*:*"}}}]}"#;
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused(text in "\\PC{0,300}") {
+            let _ = Policy::parse(&text);
+        }
+
+        #[test]
+        fn mangled_policies_parse_or_are_refused_and_evaluate(
+            cut in 0usize..700,
+            junk in "[\\[\\]{}\":,$*?a-zA-Z0-9 ]{0,24}",
+            action in "[a-zA-Z:*?]{0,20}",
+            resource in "[a-z:/*?$-]{0,40}",
+        ) {
+            let mut cut = cut.min(VALID.len());
+            while !VALID.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let text = format!("{}{junk}{}", &VALID[..cut], &VALID[cut..]);
+            if let Ok(policy) = Policy::parse(&text) {
+                let context = Context::new()
+                    .with("aws:username", junk.clone())
+                    .with("aws:CurrentTime", junk.clone());
+                let _ = evaluate([&policy], &Request { action: &action, resource: &resource, context: &context });
+            }
+        }
+    }
+
+    #[test]
+    fn the_seed_policy_is_valid() {
+        Policy::parse(VALID).unwrap();
+    }
+}

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 use gangway::emulator::Fleet;
 
-use crate::support::aws_clients::{ADMIN, ec2, error_code, id_of, session_on, ssm};
+use crate::support::aws_clients::{ADMIN, aws_client, ec2, error_code, id_of, session_on, ssm};
 use crate::support::emulator::start_fleet;
 
 const ALICE: &str = "AKIAALICE";
@@ -245,6 +245,12 @@ async fn an_explicit_deny_wins_over_an_allow_and_says_so() {
         .send()
         .await
         .unwrap();
+    // sts:GetCallerIdentity needs no permission (AWS documents it): alice has none.
+    let arn = aws_client(&emulator.endpoint, ALICE)
+        .caller_arn()
+        .await
+        .unwrap();
+    assert_eq!(arn, "arn:aws:iam::123456789012:user/alice");
 }
 
 #[tokio::test]

@@ -39,6 +39,7 @@ mod kms_sessions;
 mod list_cli;
 mod load;
 mod logging_secrets;
+mod policy_cli;
 mod proto_captures;
 mod proto_pair;
 mod proto_props;

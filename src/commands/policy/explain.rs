@@ -8,14 +8,16 @@ use crate::iam::{
     Targets, Template,
 };
 
-/// The explanation: one paragraph per statement, then warnings.
+/// The explanation: until when sessions may start, one paragraph per statement, warnings.
 pub struct Explanation {
+    pub until: String,
     pub statements: Vec<String>,
     pub warnings: Vec<String>,
 }
 
 pub fn explain(policy: &Policy) -> Explanation {
     let statements = policy.statements.iter().map(statement).collect();
+    let until = until(policy);
     let mut warnings = Vec::new();
     if policy.version != crate::iam::Version::V2012 {
         warnings.push(
@@ -31,9 +33,53 @@ pub fn explain(policy: &Policy) -> Explanation {
         holes(s, &mut warnings);
     }
     Explanation {
+        until,
         statements,
         warnings,
     }
+}
+
+/// The last moment any Allow statement lets a session start, in words.
+fn until(policy: &Policy) -> String {
+    let starting: Vec<&Statement> = policy
+        .statements
+        .iter()
+        .filter(|s| s.effect == Effect::Allow && allows_action(s, "ssm:StartSession"))
+        .collect();
+    if starting.is_empty() {
+        return "no statement allows starting sessions".to_owned();
+    }
+    let mut latest: Option<(time::OffsetDateTime, &str)> = None;
+    for s in &starting {
+        let end = s
+            .conditions
+            .iter()
+            .filter(|c| {
+                c.key.eq_ignore_ascii_case("aws:CurrentTime")
+                    && matches!(
+                        c.operator.base,
+                        Base::DateLessThan | Base::DateLessThanEquals
+                    )
+                    && !c.operator.if_exists
+            })
+            .filter_map(|c| {
+                c.values
+                    .iter()
+                    .filter_map(|v| {
+                        crate::iam::parse_date(&v.source).map(|t| (t, v.source.as_str()))
+                    })
+                    .max_by_key(|(t, _)| *t)
+            })
+            .min_by_key(|(t, _)| *t);
+        match end {
+            None => return "no end time: sessions may start for ever".to_owned(),
+            Some(end) if latest.is_none_or(|(t, _)| end.0 > t) => latest = Some(end),
+            Some(_) => {}
+        }
+    }
+    latest.map_or_else(String::new, |(_, text)| {
+        format!("sessions may start until {text} (aws:CurrentTime)")
+    })
 }
 
 fn statement(s: &Statement) -> String {
@@ -109,6 +155,7 @@ fn resource(template: &Template) -> String {
         ("ssm", Some(("session", _))) if own_sessions(template) => {
             format!("only the caller's own sessions (ids starting with their user name; {where_})")
         }
+        ("ssm", Some(("session", "*"))) => format!("every session of every user ({where_})"),
         ("ssm", Some(("session", id))) => format!("sessions {id} ({where_})"),
         ("kms", Some(("key", id))) => format!("the KMS key {id} ({where_})"),
         _ => source.to_owned(),
@@ -137,17 +184,22 @@ fn key(name: &str) -> String {
         return "ssm:SessionDocumentAccessCheck (documents are checked too)".to_owned();
     }
     for prefix in ["ssm:resourcetag/", "aws:resourcetag/"] {
-        if let Some(tag) = lower.strip_prefix(prefix).map(|_| &name[prefix.len()..]) {
+        if let Some(tag) = strip_prefix_ascii_case(name, prefix) {
             return format!("the instance's tag {tag}");
         }
     }
-    if let Some(tag) = lower
-        .strip_prefix("aws:principaltag/")
-        .map(|_| &name["aws:principaltag/".len()..])
-    {
+    if let Some(tag) = strip_prefix_ascii_case(name, "aws:principaltag/") {
         return format!("the caller's tag {tag}");
     }
     name.to_owned()
+}
+
+/// `name` without `prefix` (ASCII, any case): the cut is on a char boundary by construction.
+fn strip_prefix_ascii_case<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = name.as_bytes().get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix.as_bytes())
+        .then(|| name.get(prefix.len()..))
+        .flatten()
 }
 
 fn verb(operator: Operator) -> &'static str {
@@ -240,25 +292,51 @@ fn has_end_time(s: &Statement) -> bool {
     })
 }
 
+/// A region and account the statement names (for the probe ARNs the holes are tested
+/// with), so a policy for another account is judged on its own resources.
+fn probe_place(s: &Statement) -> (String, String) {
+    let mut region = "us-east-1".to_owned();
+    let mut account = "123456789012".to_owned();
+    for t in s.resources.items() {
+        let parts: Vec<&str> = t.source.splitn(6, ':').collect();
+        if let [_, _, _, r, a, _] = parts[..] {
+            if !r.is_empty() && !r.contains(['*', '?', '$']) {
+                r.clone_into(&mut region);
+            }
+            if a.len() == 12 && a.bytes().all(|b| b.is_ascii_digit()) {
+                a.clone_into(&mut account);
+            }
+        }
+    }
+    (region, account)
+}
+
 fn holes(s: &Statement, warnings: &mut Vec<String>) {
     let label = s.label();
     let starts = allows_action(s, "ssm:StartSession");
-    let any_instance = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0";
+    let (region, account) = probe_place(s);
+    let any_instance = format!("arn:aws:ec2:{region}:{account}:instance/i-0123456789abcdef0");
     let port_document =
-        "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSessionToRemoteHost";
-    if starts && covers(s, port_document) {
+        format!("arn:aws:ssm:{region}::document/AWS-StartPortForwardingSessionToRemoteHost");
+    let some_document = format!("arn:aws:ssm:{region}:{account}:document/any-other-document");
+    if starts && covers(s, &port_document) {
+        let which = if covers(s, &some_document) {
+            "StartSession with every document, AWS-StartPortForwardingSessionToRemoteHost included"
+        } else {
+            "StartSession with AWS-StartPortForwardingSessionToRemoteHost"
+        };
         warnings.push(format!(
-            "{label} allows StartSession with every document, AWS-StartPortForwardingSessionToRemoteHost included: port forwarding to any host the instance can reach"
+            "{label} allows {which}: port forwarding to any host the instance can reach"
         ));
     }
-    if starts && covers(s, any_instance) && !has_end_time(s) {
+    if starts && covers(s, &any_instance) && !has_end_time(s) {
         warnings.push(format!(
             "{label} allows StartSession with no end time (no DateLessThan on aws:CurrentTime): the access never expires"
         ));
     }
-    let other_session = "arn:aws:ssm:us-east-1:123456789012:session/other-0123456789abcdef0";
+    let other_session = format!("arn:aws:ssm:{region}:{account}:session/other-0123456789abcdef0");
     for action in ["ssm:TerminateSession", "ssm:ResumeSession"] {
-        if allows_action(s, action) && covers(s, other_session) {
+        if allows_action(s, action) && covers(s, &other_session) {
             warnings.push(format!(
                 "{label} allows {action} on other users' sessions, not only the caller's own (use arn:aws:ssm:*:ACCOUNT:session/${{aws:username}}-*)"
             ));

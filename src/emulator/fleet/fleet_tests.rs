@@ -86,8 +86,38 @@ fn the_demo_fleet_covers_the_awkward_cases() {
             .any(|i| i.tags.values().any(|v| v.contains('결')))
     );
     let dev = fleet.user_by_access_key("AKIAGANGWAYDEV").unwrap();
-    assert!(dev.may_reach(by_name("worker-1")));
-    assert!(!dev.may_reach(by_name("web-1")));
+    let now = SystemTime::now();
+    assert!(may_start(dev, by_name("worker-1"), now));
+    assert!(!may_start(dev, by_name("web-1"), now));
+}
+
+/// What the user's IAM policies (generated from role, scope and expires) decide for
+/// StartSession on `instance` at `at`.
+fn may_start(user: &User, instance: &FleetInstance, at: SystemTime) -> bool {
+    use crate::iam::{Context, Request, evaluate};
+    let policies: Vec<_> = super::policies::attached_policies(user)
+        .into_iter()
+        .map(|a| a.policy)
+        .collect();
+    let mut context = Context::new()
+        .with("aws:username", user.name.clone())
+        .with("aws:CurrentTime", super::policies::rfc3339(at));
+    for (key, value) in &instance.tags {
+        context.set(&format!("ssm:resourceTag/{key}"), value.clone());
+    }
+    let resource = format!(
+        "arn:aws:ec2:us-east-1:{ACCOUNT_ID}:instance/{}",
+        instance.id
+    );
+    evaluate(
+        &policies,
+        &Request {
+            action: "ssm:StartSession",
+            resource: &resource,
+            context: &context,
+        },
+    )
+    .is_allowed()
 }
 
 #[test]
@@ -105,10 +135,11 @@ expires = 2020-01-01T00:00:00Z
     )
     .unwrap();
     let user = fleet.user_by_access_key("AKIACONTRACTOR").unwrap();
-    assert!(user.is_expired(SystemTime::now()));
     let generated = Fleet::generated(3);
-    assert!(user.may_reach(&generated.instances[1]));
-    assert!(!user.may_reach(&generated.instances[0]));
+    let before = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_500_000_000);
+    assert!(!may_start(user, &generated.instances[1], SystemTime::now()));
+    assert!(may_start(user, &generated.instances[1], before));
+    assert!(!may_start(user, &generated.instances[0], before));
 }
 
 fn fleet_error(text: &str) -> (usize, String, String) {
@@ -278,4 +309,79 @@ fn instances_map_ports_and_remote_hosts_to_loopback_only() {
     assert!(error("ports = { 0 = \"127.0.0.1:80\" }").contains("port number"));
     assert!(error("ports = { 80 = \"127.0.0.1\" }").contains("loopback"));
     assert!(error("hosts = { \"db.internal\" = \"127.0.0.1:1\" }").contains("host:port"));
+}
+
+/// `policies` are IAM documents checked at load (errors with the line and the place in the
+/// policy); they replace role, scope and expires, so those cannot come with them.
+#[test]
+fn user_policies_are_parsed_at_load_and_replace_the_role() {
+    let head = "[[users]]\nname = \"p\"\naccess_key_id = \"AKIAP\"\n";
+    let ok = r#"'{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"ssm:StartSession","Resource":"*"}}'"#;
+    let fleet = Fleet::from_toml(
+        &format!("{head}tags = {{ team = \"web\" }}\npolicies = [{ok}]\n"),
+        "inline",
+    )
+    .unwrap();
+    let user = fleet.users.iter().find(|u| u.name == "p").unwrap();
+    assert_eq!(user.policies.len(), 1);
+    assert_eq!(user.tags["team"], "web");
+    let attached = super::policies::attached_policies(user);
+    assert_eq!(attached[0].name, "inline-1");
+
+    let (line, field, message) = fleet_error(&format!(
+        "{head}policies = [\n  {ok},\n  '{{\"Statement\":{{\"Effect\":\"Allow\",\"Action\":\"*\"}}}}',\n]\n"
+    ));
+    assert_eq!((line, field.as_str()), (6, "policies"));
+    assert_eq!(
+        message,
+        "policy 2: Statement: needs Resource or NotResource (an identity-based policy names its resources)"
+    );
+    let (line, field, _) = fleet_error(&format!("{head}role = \"admin\"\npolicies = [{ok}]\n"));
+    assert_eq!((line, field.as_str()), (4, "role"));
+    let (_, field, message) = fleet_error(&format!("{head}policies = []\n"));
+    assert_eq!(field, "policies");
+    assert!(message.contains("empty"), "{message}");
+    let (_, field, message) = fleet_error(head);
+    assert_eq!(field, "role");
+    assert!(message.contains("policies"), "{message}");
+}
+
+/// The generated policies keep the role model: admins may do anything, engineers what their
+/// scope and expiry allow; a `$` in a scope value stays literal.
+#[test]
+fn role_scope_and_expiry_become_policies() {
+    use crate::iam::{Context, Request, evaluate};
+    let fleet = Fleet::from_toml(
+        "[[users]]\nname = \"e\"\naccess_key_id = \"AKIAE\"\nrole = \"engineer\"\nscope = { Env = \"d${x}*\" }\nexpires = 2030-01-01T00:00:00Z\n",
+        "inline",
+    )
+    .unwrap();
+    let engineer = fleet.users.iter().find(|u| u.name == "e").unwrap();
+    let policies: Vec<_> = super::policies::attached_policies(engineer)
+        .into_iter()
+        .map(|a| a.policy)
+        .collect();
+    let ask = |env: &str, time: &str| {
+        let context = Context::new()
+            .with("ssm:resourceTag/Env", env)
+            .with("aws:CurrentTime", time)
+            .with("aws:username", "e");
+        evaluate(
+            &policies,
+            &Request {
+                action: "ssm:StartSession",
+                resource: "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0",
+                context: &context,
+            },
+        )
+        .is_allowed()
+    };
+    assert!(ask("d${x}-1", "2029-01-01T00:00:00Z"));
+    assert!(!ask("dev", "2029-01-01T00:00:00Z"));
+    assert!(!ask("d${x}-1", "2030-01-01T00:00:00Z"));
+    let admin = fleet.users.iter().find(|u| u.name == "admin").unwrap();
+    assert_eq!(
+        super::policies::attached_policies(admin)[0].name,
+        "AdministratorAccess"
+    );
 }

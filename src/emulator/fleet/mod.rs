@@ -17,8 +17,6 @@ use std::time::{Duration, SystemTime};
 pub use demo::HOSTILE_TAG_VALUE;
 pub use file::FleetError;
 
-use crate::emulator::wildcard::matches_wildcard;
-
 /// The account id in every ARN the emulator prints.
 pub const ACCOUNT_ID: &str = "123456789012";
 /// The secret access key of the default identities (not checked: signatures are not verified).
@@ -64,9 +62,11 @@ pub struct User {
     pub access_key_id: String,
     pub role: Role,
     /// Tags an instance must carry for this user to start a session on it (values may use
-    /// `*` and `?`), like an IAM condition on `ssm:resourceTag/KEY`. Empty: every instance.
+    /// `*` and `?`): a `StringLike` condition on `ssm:resourceTag/KEY` in the generated
+    /// policy (`policies.rs`). Empty: every instance.
     pub scope: BTreeMap<String, String>,
-    /// After this instant StartSession is denied, like an expiring IAM grant.
+    /// After this instant StartSession is denied: the generated `gangway-expired-access`
+    /// policy's Deny on `aws:CurrentTime`.
     pub expires: Option<SystemTime>,
     /// The user's credentials are temporary (an STS session) and stop working at this
     /// instant: every call then fails with ExpiredToken(Exception), as AWS answers.
@@ -83,25 +83,8 @@ impl User {
         format!("arn:aws:iam::{ACCOUNT_ID}:user/{}", self.name)
     }
 
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
-    pub fn is_expired(&self, now: SystemTime) -> bool {
-        self.expires.is_some_and(|expires| now >= expires)
-    }
-
     pub fn credentials_expired(&self, now: SystemTime) -> bool {
         self.credentials_expire.is_some_and(|expire| now >= expire)
-    }
-
-    pub fn may_reach(&self, instance: &FleetInstance) -> bool {
-        self.scope.iter().all(|(key, pattern)| {
-            instance
-                .tags
-                .get(key)
-                .is_some_and(|value| matches_wildcard(pattern, value))
-        })
     }
 
     fn default_admin() -> Self {

@@ -136,7 +136,7 @@ pub(super) fn no_such_document(name: &str) -> SsmError {
 pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Value, SsmError> {
     call.authorize(&Ask::new(
         "ssm:GetDocument",
-        arn::document(&call.region, &request.name),
+        arn::document(&call.region, &printable(&request.name)),
     ))?;
     let content = match request.name.as_str() {
         RUN_SHELL => preferences_document(call.state),

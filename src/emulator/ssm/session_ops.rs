@@ -94,7 +94,13 @@ fn authorize_start(
         .iter()
         .any(|c| c.key.eq_ignore_ascii_case("ssm:SessionDocumentAccessCheck"));
     if named_document || access_check {
-        let mut ask = Ask::new("ssm:StartSession", arn::document(&call.region, document));
+        // The name comes from the client: it reaches the denial message printable and bounded.
+        let shown: String = document
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(128)
+            .collect();
+        let mut ask = Ask::new("ssm:StartSession", arn::document(&call.region, &shown));
         if access_check {
             ask.extra
                 .push(("ssm:SessionDocumentAccessCheck", "true".to_owned()));
