@@ -38,6 +38,8 @@ mod proto_pair;
 mod proto_props;
 mod proto_session;
 mod protocol_citations;
+mod recording_connect;
+mod recording_replay;
 mod setup_cli;
 mod transport;
 mod tui_demo;
