@@ -222,3 +222,34 @@ async fn an_unwritable_recording_directory_costs_the_recording_not_the_shell() {
         "warned once"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_activity_file_of_a_killed_gangway_is_cleaned_by_the_next_reader() {
+    let emulator = spawn(&["--instances", "3"]);
+    let instance = online_instance(&emulator.endpoint).await;
+    let id = instance["id"].as_str().unwrap();
+    let home = TestHome::new();
+    let mut session = PtyConnect::spawn_command(
+        &emulator.endpoint,
+        ADMIN,
+        "connect",
+        &[id],
+        &home.env(),
+        (24, 80),
+    );
+    session.write(COMMAND).await;
+    session.expect(OUTPUT).await;
+    let entry = activity_entry(&home).await;
+    // SIGKILL: no destructor runs, the file stays behind.
+    session.child.start_kill().unwrap();
+    session.child.wait().await.unwrap();
+    let file = home.sessions().join(format!("{}.json", entry.session_id));
+    assert!(file.exists());
+    // A reader (the UI's sessions view, a session starting) sees no live session and cleans up.
+    assert_eq!(gangway::local::activity::read_all(&home.sessions()), []);
+    assert!(!file.exists());
+    // The recording so far is readable, up to its last whole line.
+    let casts = TestHome::files(&home.recordings(), ".cast");
+    let info = gangway::local::recordings::describe(&casts[0]).unwrap();
+    assert_eq!(info.session_id, entry.session_id);
+}
