@@ -253,3 +253,71 @@ async fn the_activity_file_of_a_killed_gangway_is_cleaned_by_the_next_reader() {
     let info = gangway::local::recordings::describe(&casts[0]).unwrap();
     assert_eq!(info.session_id, entry.session_id);
 }
+
+/// Where gangway's own end of a TTY session starts in its output: the reset of the screen
+/// modes (`shell::ScreenModes`), before its last line.
+fn before_the_trailer(output: &[u8]) -> &[u8] {
+    let reset = b"\x1b[?1000l\x1b[?1002l";
+    let at = output
+        .windows(reset.len())
+        .rposition(|w| w == reset)
+        .expect("the reset at the end");
+    &output[..at]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replay_gives_the_terminal_what_the_live_session_gave_it() {
+    let emulator = spawn(&["--instances", "3"]);
+    let instance = online_instance(&emulator.endpoint).await;
+    let id = instance["id"].as_str().unwrap();
+    let home = TestHome::new();
+    let mut session = PtyConnect::spawn_command(
+        &emulator.endpoint,
+        ADMIN,
+        "connect",
+        &[id],
+        &home.env(),
+        (24, 80),
+    );
+    // The prompt first: keys typed before gangway's raw mode would be echoed by the local
+    // terminal, which is no output of the session's.
+    session.expect("$ ").await;
+    // Colours, a full-screen program's alternate screen, cursor moves, wide characters.
+    session
+        .write(b"printf '\\033[1;31mred\\033[0m \\344\\275\\240\\345\\245\\275\\n'; echo step-$((1+1))\r")
+        .await;
+    session.expect("step-2").await;
+    session
+        .write(b"printf '\\033[?1049h\\033[2J\\033[5;5Hfull'; sleep 0.2; printf '\\033[?1049l'; echo step-$((2+1))\r")
+        .await;
+    session.expect("step-3").await;
+    session.write(b"exit\r").await;
+    assert_eq!(session.finish().await, 0, "{}", session.text());
+    let live = before_the_trailer(&session.output).to_vec();
+
+    let mut replay = PtyConnect::spawn_command(
+        &emulator.endpoint,
+        ADMIN,
+        "replay",
+        &[&TestHome::files(&home.recordings(), ".cast")[0].to_string_lossy()],
+        &home.env(),
+        (24, 80),
+    );
+    replay.expect("step-3").await;
+    assert_eq!(replay.finish().await, 0, "{}", replay.text());
+    let replayed = before_the_trailer(&replay.output).to_vec();
+    assert_eq!(
+        String::from_utf8_lossy(&replayed),
+        String::from_utf8_lossy(&live),
+        "the replay wrote other bytes than the session"
+    );
+    // And so the same screen.
+    let screen = |bytes: &[u8]| {
+        let size = |n: u16| std::num::NonZeroU16::new(n).unwrap();
+        let mut parser = vt100::Parser::new(size(24), size(80), 0);
+        parser.process(bytes);
+        parser.screen().contents_formatted()
+    };
+    assert_eq!(screen(&replayed), screen(&live));
+    assert!(String::from_utf8_lossy(&live).contains("你好"));
+}
