@@ -111,7 +111,10 @@ fn play(dir: &Path, what: &str) -> ExitCode {
         .map_err(|e| e.to_string())
         .and_then(|file| Timeline::read(std::io::BufReader::new(file)).map_err(|e| e.to_string()))
     {
-        Ok((_, timeline)) => timeline,
+        Ok((header, timeline)) => {
+            warn_if_smaller((header.width, header.height));
+            timeline
+        }
         Err(error) => {
             eprintln!(
                 "gangway: {shown}: {}",
@@ -139,6 +142,19 @@ fn play(dir: &Path, what: &str) -> ExitCode {
     let status = runtime.block_on(play_on_terminal(timeline));
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     ExitCode::from(status)
+}
+
+/// A terminal smaller than the recorded one wraps and scrolls what fitted then: say so before
+/// playing (on stderr, once), instead of leaving a garbled screen unexplained.
+fn warn_if_smaller((width, height): (u32, u32)) {
+    let Some((cols, rows)) = crate::shell::terminal::terminal_size() else {
+        return;
+    };
+    if u32::from(cols) < width || u32::from(rows) < height {
+        eprint!(
+            "gangway: recorded at {width}x{height}, this terminal is {cols}x{rows}; the replay may look wrong\r\n"
+        );
+    }
 }
 
 /// What a key asks for.
