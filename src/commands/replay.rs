@@ -151,8 +151,9 @@ fn warn_if_smaller((width, height): (u32, u32)) {
         return;
     };
     if u32::from(cols) < width || u32::from(rows) < height {
-        eprint!(
-            "gangway: recorded at {width}x{height}, this terminal is {cols}x{rows}; the replay may look wrong\r\n"
+        // Before raw mode: the terminal still turns \n into CR LF.
+        eprintln!(
+            "gangway: recorded at {width}x{height}, this terminal is {cols}x{rows}; the replay may look wrong"
         );
     }
 }
