@@ -10,7 +10,8 @@ use super::exit;
 use super::ui::{block_on, finish, prepare, require_terminal, start_logging};
 use crate::aws::AwsClient;
 use crate::cli::{AwsArgs, DemoArgs};
-use crate::emulator::fleet::{InstanceState, PingStatus, User};
+use crate::emulator::authorize::may_start_session;
+use crate::emulator::fleet::{InstanceState, PingStatus, Role, User};
 use crate::emulator::{EmulatorConfig, RunningEmulator};
 use crate::text::escape_for_terminal;
 use crate::tui::runtime;
@@ -96,19 +97,19 @@ async fn open_colleague_session(
 ) -> Option<tokio::task::JoinHandle<()>> {
     let now = SystemTime::now();
     let fleet = emulator.state().fleet();
-    let usable = |u: &&User| u.name != me && !u.is_expired(now) && !u.credentials_expired(now);
+    let usable = |u: &&User| u.name != me && !u.credentials_expired(now);
     let colleague = fleet
         .users
         .iter()
         .filter(usable)
-        .find(|u| u.is_admin() || me == "admin")?;
+        .find(|u| u.role == Role::Admin || me == "admin")?;
     let reachable: Vec<_> = fleet
         .instances
         .iter()
         .filter(|i| {
             i.state == InstanceState::Running
                 && i.ping_status == Some(PingStatus::Online)
-                && colleague.may_reach(i)
+                && may_start_session(emulator.state(), colleague, DEMO_REGION, i)
         })
         .collect();
     // build-1 in the demo fleet; any instance the colleague may reach in another.

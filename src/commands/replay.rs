@@ -4,7 +4,7 @@
 //! are escaped like any text gangway did not write.
 //!
 //! Keys while playing: space pauses, `+`/`-` double or halve the speed, ←/→ seek 5 s,
-//! `q` (or Esc, Ctrl-C) quits. The terminal is put back on every way out: the end, `q`, a
+//! `q` (or Ctrl-C) quits. The terminal is put back on every way out: the end, `q`, a
 //! signal, a failed write, a panic (the raw-mode guard's hook).
 
 use std::io::{IsTerminal, Write};
@@ -111,7 +111,10 @@ fn play(dir: &Path, what: &str) -> ExitCode {
         .map_err(|e| e.to_string())
         .and_then(|file| Timeline::read(std::io::BufReader::new(file)).map_err(|e| e.to_string()))
     {
-        Ok((_, timeline)) => timeline,
+        Ok((header, timeline)) => {
+            warn_if_smaller((header.width, header.height));
+            timeline
+        }
         Err(error) => {
             eprintln!(
                 "gangway: {shown}: {}",
@@ -141,6 +144,20 @@ fn play(dir: &Path, what: &str) -> ExitCode {
     ExitCode::from(status)
 }
 
+/// A terminal smaller than the recorded one wraps and scrolls what fitted then: say so before
+/// playing (on stderr, once), instead of leaving a garbled screen unexplained.
+fn warn_if_smaller((width, height): (u32, u32)) {
+    let Some((cols, rows)) = crate::shell::terminal::terminal_size() else {
+        return;
+    };
+    if u32::from(cols) < width || u32::from(rows) < height {
+        // Before raw mode: the terminal still turns \n into CR LF.
+        eprintln!(
+            "gangway: recorded at {width}x{height}, this terminal is {cols}x{rows}; the replay may look wrong"
+        );
+    }
+}
+
 /// What a key asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Control {
@@ -152,35 +169,48 @@ enum Control {
     Quit,
 }
 
-/// The controls in one read of a raw terminal. Arrows come as `ESC [ C` or, in application
-/// cursor mode, `ESC O C`; a lone Esc quits. Other bytes are ignored.
-fn controls(bytes: &[u8]) -> Vec<Control> {
-    let mut found = Vec::new();
-    let mut at = 0;
-    while at < bytes.len() {
-        match bytes[at] {
-            b' ' => found.push(Control::Pause),
-            b'+' | b'=' => found.push(Control::Faster),
-            b'-' | b'_' => found.push(Control::Slower),
-            b'q' | b'Q' | 0x03 | 0x04 => found.push(Control::Quit),
-            0x1b => match bytes.get(at + 1..at + 3) {
-                Some([b'[' | b'O', b'C']) => {
-                    found.push(Control::Forward);
-                    at += 2;
-                }
-                Some([b'[' | b'O', b'D']) => {
-                    found.push(Control::Back);
-                    at += 2;
-                }
-                Some([b'[' | b'O', _]) => at += 2,
-                _ if bytes.len() == at + 1 => found.push(Control::Quit),
+/// Turns reads of a raw terminal into controls. Arrows come as `ESC [ C` or, in application
+/// cursor mode, `ESC O C`; a sequence cut between two reads is completed by the next one.
+/// Other bytes and sequences are ignored.
+#[derive(Debug, Default)]
+struct KeyDecoder {
+    carry: Vec<u8>,
+}
+
+impl KeyDecoder {
+    fn controls(&mut self, read: &[u8]) -> Vec<Control> {
+        let mut bytes = std::mem::take(&mut self.carry);
+        bytes.extend_from_slice(read);
+        let mut found = Vec::new();
+        let mut at = 0;
+        while at < bytes.len() {
+            match bytes[at] {
+                b' ' => found.push(Control::Pause),
+                b'+' | b'=' => found.push(Control::Faster),
+                b'-' | b'_' => found.push(Control::Slower),
+                b'q' | b'Q' | 0x03 | 0x04 => found.push(Control::Quit),
+                0x1b => match bytes.get(at + 1..at + 3) {
+                    Some([b'[' | b'O', last]) => {
+                        match last {
+                            b'C' => found.push(Control::Forward),
+                            b'D' => found.push(Control::Back),
+                            _ => {}
+                        }
+                        at += 2;
+                    }
+                    // ESC or ESC [ at the end of the read: the rest comes next.
+                    None if bytes.len() - at < 3 => {
+                        self.carry = bytes[at..].to_vec();
+                        break;
+                    }
+                    _ => {}
+                },
                 _ => {}
-            },
-            _ => {}
+            }
+            at += 1;
         }
-        at += 1;
+        found
     }
-    found
 }
 
 /// Keys from stdin on a plain thread, stopped on drop (the same polling as the shell's
@@ -203,7 +233,9 @@ impl KeyReader {
             .name("gangway-replay-keys".into())
             .spawn(move || {
                 let stdin = std::io::stdin();
-                let mut buffer = [0u8; 256];
+                // Larger than std's own stdin buffer, so that reads bypass it: bytes left
+                // there would be invisible to poll (the shell's reader does the same).
+                let mut buffer = vec![0u8; 64 << 10];
                 while !flag.load(Ordering::Relaxed) {
                     let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
                     match poll(&mut fds, PollTimeout::from(50u16)) {
@@ -332,6 +364,7 @@ async fn drive(
 ) -> u8 {
     let mut player = Player::new(timeline, Instant::now());
     let mut keys_open = true;
+    let mut decoder = KeyDecoder::default();
     loop {
         if screen.write(&player.due(Instant::now())).is_err() {
             return exit::OTHER;
@@ -366,7 +399,7 @@ async fn drive(
                     continue;
                 };
                 let now = Instant::now();
-                for control in controls(&bytes) {
+                for control in decoder.controls(&bytes) {
                     let written = match control {
                         Control::Quit => return exit::OK,
                         Control::Pause => {
@@ -405,13 +438,27 @@ mod tests {
     #[test]
     fn keys_become_controls() {
         use Control::*;
-        assert_eq!(controls(b" "), [Pause]);
-        assert_eq!(controls(b"+=-_"), [Faster, Faster, Slower, Slower]);
-        assert_eq!(controls(b"\x1b[C\x1b[D\x1bOC"), [Forward, Back, Forward]);
-        assert_eq!(controls(b"\x1b"), [Quit]);
-        assert_eq!(controls(b"\x1b[A x"), [Pause]);
-        assert_eq!(controls(b"q"), [Quit]);
-        assert_eq!(controls(b"\x03"), [Quit]);
+        let mut keys = KeyDecoder::default();
+        assert_eq!(keys.controls(b" "), [Pause]);
+        assert_eq!(keys.controls(b"+=-_"), [Faster, Faster, Slower, Slower]);
+        assert_eq!(
+            keys.controls(b"\x1b[C\x1b[D\x1bOC"),
+            [Forward, Back, Forward]
+        );
+        assert_eq!(keys.controls(b"\x1b[A x"), [Pause]);
+        assert_eq!(keys.controls(b"q"), [Quit]);
+        assert_eq!(keys.controls(b"\x03"), [Quit]);
+    }
+
+    #[test]
+    fn an_arrow_cut_between_reads_is_one_arrow() {
+        let arrow = b"\x1b[C";
+        for cut in 1..arrow.len() {
+            let mut keys = KeyDecoder::default();
+            let mut found = keys.controls(&arrow[..cut]);
+            found.extend(keys.controls(&arrow[cut..]));
+            assert_eq!(found, [Control::Forward], "cut at {cut}");
+        }
     }
 
     #[test]

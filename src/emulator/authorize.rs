@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::iam::{self, Context, Decision, Policy};
 
 use super::fleet::policies::{AttachedPolicy, attached_policies, rfc3339};
-use super::fleet::{ACCOUNT_ID, Fleet, User};
+use super::fleet::{ACCOUNT_ID, Fleet, FleetInstance, User};
 use super::state::EmulatorState;
 
 /// Every user's attached policies, parsed or generated once when the emulator starts.
@@ -147,6 +147,19 @@ pub fn check<'s>(
             Err(denial(caller, ask, &why))
         }
     }
+}
+
+/// Whether `user` may open a shell on `instance` now, as StartSession's first question
+/// decides it: for the demo's seeding, which must pick what a real call would allow.
+pub fn may_start_session(
+    state: &EmulatorState,
+    user: &User,
+    region: &str,
+    instance: &FleetInstance,
+) -> bool {
+    let ask =
+        Ask::new("ssm:StartSession", arn::instance(region, &instance.id)).tagged(&instance.tags);
+    check(state, user, region, &ask).is_ok()
 }
 
 /// "User: ARN is not authorized to perform: ACTION on resource: RESOURCE because …"; the

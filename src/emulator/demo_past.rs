@@ -7,6 +7,7 @@
 use std::time::{Duration, SystemTime};
 
 use super::agent::ending::Ending;
+use super::authorize::may_start_session;
 use super::fleet::{FleetInstance, InstanceState, PingStatus, Role, User};
 use super::sessions::{NewSession, SessionRecord, TerminateRequest};
 use super::ssm::documents::RUN_SHELL;
@@ -62,17 +63,19 @@ fn pasts() -> Vec<Past> {
 /// such an instance or user simply gets fewer. Returns what was recorded.
 pub fn seed_history(state: &EmulatorState, now: SystemTime) -> Vec<SessionRecord> {
     let fleet = state.fleet();
-    let engineer = fleet
-        .users
-        .iter()
-        .find(|u| u.role == Role::Engineer && !u.is_expired(now) && !u.credentials_expired(now));
+    // An engineer whose policies let them reach something now (an expired one cannot).
+    let engineer = fleet.users.iter().find(|u| {
+        u.role == Role::Engineer
+            && !u.credentials_expired(now)
+            && reachable(state, &fleet.instances, u).next().is_some()
+    });
     let admin = fleet.users.iter().find(|u| u.role == Role::Admin);
     let mut recorded = Vec::new();
     for (at, past) in pasts().into_iter().enumerate() {
         let Some(user) = (if past.admin { admin } else { engineer }) else {
             continue;
         };
-        let Some(target) = reachable(&fleet.instances, user).nth(at) else {
+        let Some(target) = reachable(state, &fleet.instances, user).nth(at) else {
             continue;
         };
         let started_at = now - past.started_ago;
@@ -94,17 +97,21 @@ pub fn seed_history(state: &EmulatorState, now: SystemTime) -> Vec<SessionRecord
     recorded
 }
 
-/// Running instances with an online agent that `user` may start sessions on.
+/// Running instances with an online agent that `user` may start sessions on (IAM decides).
 fn reachable<'a>(
+    state: &'a EmulatorState,
     instances: &'a [FleetInstance],
     user: &'a User,
 ) -> impl Iterator<Item = &'a FleetInstance> {
     instances.iter().filter(move |i| {
         i.state == InstanceState::Running
             && i.ping_status == Some(PingStatus::Online)
-            && user.may_reach(i)
+            && may_start_session(state, user, DEMO_PAST_REGION, i)
     })
 }
+
+/// The region the seeded sessions' ARNs are checked in (the generated policies allow any).
+const DEMO_PAST_REGION: &str = "us-east-1";
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -157,7 +164,11 @@ mod tests {
                 .iter()
                 .find(|i| i.id == session.target)
                 .unwrap();
-            assert!(dev.may_reach(target), "{}", session.target);
+            assert!(
+                may_start_session(&state, dev, DEMO_PAST_REGION, target),
+                "{}",
+                session.target
+            );
         }
     }
 }

@@ -39,6 +39,10 @@ pub struct ActivityEntry {
     pub user: String,
     /// The gangway process running it.
     pub pid: u32,
+    /// When that process started, in clock ticks since boot (Linux's /proc/PID/stat), so that
+    /// a pid reused by another program after a crash is not taken for the session's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
     pub started_unix_ms: u64,
     pub last_activity_unix_ms: u64,
 }
@@ -162,6 +166,25 @@ fn write_atomically(path: &Path, entry: &ActivityEntry) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The start time of a process in clock ticks since boot (field 22 of /proc/PID/stat); `None`
+/// where there is no /proc.
+pub fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count from its end.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the process that wrote `entry` still runs: its pid answers, and where the entry
+/// recorded its start, the process with that pid started then.
+fn writer_runs(entry: &ActivityEntry) -> bool {
+    process_runs(entry.pid)
+        && match (entry.pid_start, process_start(entry.pid)) {
+            (Some(recorded), Some(now)) => recorded == now,
+            _ => true,
+        }
+}
+
 /// Whether a process with this id runs (signal 0 checks without sending; EPERM means it runs
 /// as someone else).
 fn process_runs(pid: u32) -> bool {
@@ -203,7 +226,7 @@ pub fn read_all(dir: &Path) -> Vec<ActivityEntry> {
         let Some(entry) = read_entry(&path) else {
             continue;
         };
-        if !process_runs(entry.pid) {
+        if !writer_runs(&entry) {
             tracing::info!(session = %entry.session_id, pid = entry.pid, "removing a stale activity file");
             let _ = std::fs::remove_file(&path);
             continue;
@@ -252,6 +275,7 @@ mod tests {
             target: "i-0123456789abcdef0".into(),
             user: user_of(id).into(),
             pid,
+            pid_start: process_start(pid),
             started_unix_ms: 1_000,
             last_activity_unix_ms: 1_000,
         }
@@ -325,6 +349,20 @@ mod tests {
         assert!(read_all(&dir).is_empty());
         assert!(!dir.join("dev-00000000000000000.json").exists());
         assert!(!leftover.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_pid_reused_by_another_process_is_not_the_writer() {
+        let dir = temp_dir("reuse");
+        private_dir(&dir).unwrap();
+        let mine = std::process::id();
+        let start = process_start(mine).expect("Linux has /proc");
+        let mut reused = entry("dev-33333333333333333", mine);
+        reused.pid_start = Some(start + 1);
+        write_atomically(&dir.join("dev-33333333333333333.json"), &reused).unwrap();
+        assert!(read_all(&dir).is_empty());
+        assert!(!dir.join("dev-33333333333333333.json").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

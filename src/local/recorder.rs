@@ -22,6 +22,10 @@ use super::{private, retention};
 /// takes it loses output from the recording beyond this, never from the screen.
 pub const MAX_QUEUED_BYTES: usize = 8 << 20;
 
+/// What a queued resize counts against [`MAX_QUEUED_BYTES`], so that a storm of them is
+/// bounded too.
+const RESIZE_COST: usize = 32;
+
 /// Output bytes per `o` event at most; larger batches are split (readers bound their lines).
 pub const MAX_EVENT_BYTES: usize = 64 << 10;
 
@@ -191,9 +195,13 @@ impl Recorder {
     pub fn resize(&mut self, cols: u16, rows: u16) {
         let at = self.start.elapsed();
         let mut pending = self.shared.lock();
-        if pending.failure.is_some() || pending.closed {
+        if pending.failure.is_some()
+            || pending.closed
+            || pending.bytes + RESIZE_COST > MAX_QUEUED_BYTES
+        {
             return;
         }
+        pending.bytes += RESIZE_COST;
         pending.items.push(Item::Resize { at, cols, rows });
         self.shared.wake.notify_one();
     }

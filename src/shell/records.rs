@@ -85,6 +85,7 @@ impl LiveRecords {
                 target: target.to_owned(),
                 user: activity::user_of(session_id).to_owned(),
                 pid: std::process::id(),
+                pid_start: activity::process_start(std::process::id()),
                 started_unix_ms: activity::unix_ms(now),
                 last_activity_unix_ms: activity::unix_ms(now),
             };

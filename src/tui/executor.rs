@@ -2,11 +2,13 @@
 //! (issue 6). Each region's client works independently; answers carry the region. Errors are
 //! reduced to `LoadError` here: `AwsError`'s text never holds tokens or signed URLs.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
 use crate::aws::{AccessScope, AwsClient, AwsError, HistoryFilter, Instance, diagnose};
+use crate::local::activity;
 use crate::tui::effect::Effect;
 use crate::tui::model::{ErrorKind, LoadError, SessionRef};
 use crate::tui::msg::{HistoryPage, Msg};
@@ -31,6 +33,8 @@ pub struct Executor {
     messages: UnboundedSender<Msg>,
     tag_filters: Arc<Vec<(String, String)>>,
     scope: Arc<AccessScope>,
+    /// Where the activity files of this machine's sessions are read from; `None`: nowhere.
+    activity_dir: Option<Arc<PathBuf>>,
 }
 
 impl Executor {
@@ -45,7 +49,30 @@ impl Executor {
             messages,
             tag_filters: Arc::new(tag_filters),
             scope: Arc::new(scope),
+            activity_dir: None,
         }
+    }
+
+    /// Reads the activity files in `dir` with every sessions load (the sessions view's idle
+    /// column for sessions run by other gangway processes on this machine).
+    pub fn with_activity_dir(mut self, dir: Option<PathBuf>) -> Self {
+        self.activity_dir = dir.map(Arc::new);
+        self
+    }
+
+    /// The activity files, read off the async workers (small files, stale ones removed).
+    fn load_local_activity(&self) {
+        let Some(dir) = self.activity_dir.clone() else {
+            return;
+        };
+        let messages = self.messages.clone();
+        tokio::task::spawn_blocking(move || {
+            let activity = activity::read_all(&dir)
+                .into_iter()
+                .map(|entry| (entry.session_id.clone(), entry.last_activity()))
+                .collect();
+            let _ = messages.send(Msg::LocalActivity(activity));
+        });
     }
 
     pub fn client(&self, region: &str) -> Option<&AwsClient> {
@@ -64,13 +91,16 @@ impl Executor {
                 }
             }),
             Effect::CheckConnectivity(instance) => self.check(*instance),
-            Effect::LoadSessions => self.per_region(|_, client| async move {
-                let result = client.active_sessions().await;
-                Msg::SessionsLoaded {
-                    region: client.region().to_owned(),
-                    result: result.map_err(|e| load_error(&e)),
-                }
-            }),
+            Effect::LoadSessions => {
+                self.load_local_activity();
+                self.per_region(|_, client| async move {
+                    let result = client.active_sessions().await;
+                    Msg::SessionsLoaded {
+                        region: client.region().to_owned(),
+                        result: result.map_err(|e| load_error(&e)),
+                    }
+                });
+            }
             Effect::LoadHistory {
                 region,
                 query,

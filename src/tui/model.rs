@@ -384,6 +384,9 @@ pub struct Model {
     pub preferences: BTreeMap<String, SessionPreferences>,
     pub preferences_load: Load,
     pub opened: HashMap<String, OpenedSession>,
+    /// Last activity of the sessions gangway processes on this machine run (`gangway
+    /// connect` in another terminal included), from their activity files.
+    pub local_activity: HashMap<String, SystemTime>,
     pub status: Option<Status>,
     /// The terminate whose answers are still arriving.
     pub terminating: Option<TerminateBatch>,
@@ -424,6 +427,7 @@ impl Model {
             preferences: BTreeMap::new(),
             preferences_load: Load::Idle,
             opened: HashMap::new(),
+            local_activity: HashMap::new(),
             status: None,
             terminating: None,
             help_scroll: 0,
@@ -462,6 +466,14 @@ impl Model {
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {
         self.status = Some(Status::new(level, text));
+    }
+
+    /// The latest activity this UI knows of for a session: a shell it opened, or an activity
+    /// file of any gangway process on this machine.
+    pub fn last_activity(&self, session_id: &str) -> Option<SystemTime> {
+        let opened = self.opened.get(session_id).map(|o| o.last_activity);
+        let local = self.local_activity.get(session_id).copied();
+        opened.max(local)
     }
 
     pub fn instance_name(&self, target: &str) -> Option<&str> {

@@ -1,6 +1,7 @@
 //! Everything that can happen to the UI: keys, resizes, the clock, and answers from the AWS
 //! tasks started by effects. Answers carry plain data (no SDK types, no errors with secrets).
 
+use std::collections::HashMap;
 use std::time::SystemTime;
 
 use ratatui::crossterm::event::KeyEvent;
@@ -43,6 +44,9 @@ pub enum Msg {
         target: ShellTarget,
         result: Result<ShellReport, String>,
     },
+    /// The last activity of every session a gangway process on this machine runs, by session
+    /// id, from their activity files (`local::activity`); read with each sessions load.
+    LocalActivity(HashMap<String, SystemTime>),
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -29,7 +29,8 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
         sender.clone(),
         model.settings.tag_filters.clone(),
         model.access_scope(),
-    );
+    )
+    .with_activity_dir(model.settings.records.activity_dir.clone());
     let mut tui = Tui::enter()?;
     let input = Input::spawn(sender);
     let size = tui.terminal.size()?;

@@ -370,9 +370,10 @@ async fn an_old_client_version_gets_mux_with_the_agent_s_keepalive() {
 #[tokio::test]
 async fn mux_streams_survive_cuts_duplicates_and_reordering() {
     const STREAMS: usize = 8;
-    const EACH: usize = 96 * 1024;
+    // Long enough at the agent's pace (~1 MiB/s) that cuts every 500 ms surely come.
+    const EACH: usize = 192 * 1024;
     let echo = echo_server().await;
-    let faults = FaultSpec::parse("dup=0.2,reorder=0.2,cut-every=1s,seed=3").unwrap();
+    let faults = FaultSpec::parse("dup=0.2,reorder=0.2,cut-every=500ms,seed=3").unwrap();
     let (emulator, target) =
         port_emulator_with(&[(80, echo)], &[], |config| config.faults = faults).await;
     let mut client = open_port(&emulator, &target, FORWARD, &[], MUX_CLIENT_VERSION).await;

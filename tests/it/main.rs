@@ -45,6 +45,8 @@ mod proto_pair;
 mod proto_props;
 mod proto_session;
 mod protocol_citations;
+mod recording_connect;
+mod recording_replay;
 mod run_cli;
 mod setup_cli;
 mod transport;

@@ -222,17 +222,16 @@ async fn explain_names_the_classic_holes_and_the_emulator_shows_them() {
     let emulator = start_fleet(fleet.clone()).await;
     let pat = ssm(&emulator, "AKIAPAT");
     let worker = id_of(&fleet, "worker-1");
-    // Port forwarding passes IAM: only the emulator's lack of port sessions stops it.
-    assert_eq!(
-        error_code(
-            pat.start_session()
-                .target(&worker)
-                .document_name("AWS-StartPortForwardingSessionToRemoteHost")
-                .send()
-                .await
-        ),
-        "InvalidDocument"
-    );
+    // Port forwarding to any host passes IAM: the session starts.
+    let forwarded = pat
+        .start_session()
+        .target(&worker)
+        .document_name("AWS-StartPortForwardingSessionToRemoteHost")
+        .parameters("host", vec!["db.internal".to_owned()])
+        .parameters("portNumber", vec!["5432".to_owned()])
+        .send()
+        .await;
+    assert!(forwarded.is_ok(), "the hole is real: {:?}", forwarded.err());
     // Other users' sessions can be ended; prod stays denied by the explicit Deny.
     let others = session_on(&ssm(&emulator, ADMIN), &worker).await;
     pat.terminate_session()

@@ -452,15 +452,14 @@ fn throttling_is_retried_with_backoff_and_said() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_a_terminal_it_asks_first_shows_the_table_and_ctrl_c_can_cancel_on_aws() {
     let emulator = emulator();
-    let mut pty = PtyConnect::spawn_subcommand(
+    let mut pty = PtyConnect::spawn_command(
         &emulator.endpoint,
         ADMIN,
         "run",
         &["host-00001", "host-00004", "-c", "sleep 300"],
-        30,
-        120,
-    )
-    .await;
+        &[],
+        (30, 120),
+    );
     pty.expect("Run it on these 2 instance(s)? [y/N]").await;
     pty.write(b"y\r").await;
     pty.expect("InProgress 2").await;

@@ -317,3 +317,64 @@ async fn signals_restore_the_terminal_and_stop_cleanly() {
     assert_eq!(screen.exit_status().await, 0);
     assert_eq!(modes(&screen.termios()), modes(&before));
 }
+
+/// A session that `gangway connect` runs in another terminal shows its idle time and the
+/// countdown to the idle timeout in the UI's sessions view, from the activity file the
+/// connect process keeps (issue 13).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_view_shows_the_idle_time_of_a_connect_in_another_terminal() {
+    use crate::support::cli::{TestHome, online_instance};
+    use crate::support::pty::PtyConnect;
+
+    let emulator = start_fleet(gangway::emulator::Fleet::demo()).await;
+    let endpoint = emulator.endpoint.as_str();
+    let id = online_instance(endpoint).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let home = TestHome::new();
+    let mut connect = PtyConnect::spawn_command(
+        endpoint,
+        "AKIAGANGWAYADMIN",
+        "connect",
+        &[&id],
+        &home.env(),
+        (24, 80),
+    );
+    connect.write(b"echo other-$((6*7))\r").await;
+    connect.expect("other-42").await;
+    let activity = TestHome::files(&home.sessions(), ".json");
+    assert_eq!(activity.len(), 1, "{activity:?}");
+    let session_id = activity[0]
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIAGANGWAYADMIN"),
+        ("AWS_SECRET_ACCESS_KEY", "gangway"),
+        ("AWS_ENDPOINT_URL", endpoint),
+    ];
+    let mut screen = Screen::spawn_with(&home.root, &["--region", "us-east-1"], &env);
+    let before = screen.termios();
+    screen.wait_for("worker-1").await;
+    screen.keys("2").await;
+    // Idle for seconds, of the demo's 20-minute idle timeout: 19m…s left.
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.contains(&session_id[..15]))
+            .map(str::to_owned)
+    };
+    screen
+        .wait_until("the session's idle countdown", |s| {
+            s.contains("IDLE LEFT") && row(s).is_some_and(|r| r.contains(" 19m"))
+        })
+        .await;
+    screen.keys("q").await;
+    assert_eq!(screen.exit_status().await, 0);
+    assert_eq!(modes(&screen.termios()), modes(&before));
+    connect.write(b"exit\r").await;
+    assert_eq!(connect.finish().await, 0, "{}", connect.text());
+}

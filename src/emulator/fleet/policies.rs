@@ -29,6 +29,11 @@ const READ_ACTIONS: &[&str] = &[
     "ssm:ListTagsForResource",
     "ssm:DescribeSessions",
     "ssm:GetDocument",
+    "ssm:DescribeDocument",
+    "ssm:ListDocuments",
+    "ssm:ListCommands",
+    "ssm:ListCommandInvocations",
+    "ssm:GetCommandInvocation",
     "kms:GenerateDataKey",
     "kms:Decrypt",
     "kms:DescribeKey",
@@ -104,7 +109,8 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
     let mut on_instances = json!({
         "Sid": "StartSessionOnInstancesInScope",
         "Effect": "Allow",
-        "Action": "ssm:StartSession",
+        // Run Command reaches exactly the instances a shell may (issue 14).
+        "Action": ["ssm:StartSession", "ssm:SendCommand"],
         "Resource": [
             format!("arn:aws:ec2:*:{ACCOUNT_ID}:instance/*"),
             format!("arn:aws:ssm:*:{ACCOUNT_ID}:managed-instance/*"),
@@ -121,9 +127,11 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
             {
                 "Sid": "StartSessionDocuments",
                 "Effect": "Allow",
-                "Action": "ssm:StartSession",
+                "Action": ["ssm:StartSession", "ssm:SendCommand"],
                 "Resource": ["arn:aws:ssm:*::document/*", format!("arn:aws:ssm:*:{ACCOUNT_ID}:document/*")],
             },
+            // CancelCommand has no resource-level permissions on AWS.
+            {"Sid": "CancelCommands", "Effect": "Allow", "Action": "ssm:CancelCommand", "Resource": "*"},
             {
                 "Sid": "OwnSessions",
                 "Effect": "Allow",
@@ -149,7 +157,7 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
                 "Statement": [{
                     "Sid": "AccessExpired",
                     "Effect": "Deny",
-                    "Action": "ssm:StartSession",
+                    "Action": ["ssm:StartSession", "ssm:SendCommand"],
                     "Resource": "*",
                     "Condition": {"DateGreaterThanEquals": {"aws:CurrentTime": rfc3339(expires)}}
                 }]

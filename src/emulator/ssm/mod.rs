@@ -125,14 +125,32 @@ fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmErro
         }
         "AmazonSSM.GetDocument" => documents::get_document(call, parse(body)?),
         "AmazonSSM.CreateDocument" => documents::create_document(call, parse(body)?),
-        "AmazonSSM.DescribeDocument" => document_list::describe_document(call, parse(body)?),
-        "AmazonSSM.ListDocuments" => document_list::list_documents(call, parse(body)?),
-        "AmazonSSM.SendCommand" => commands::send_command(call, parse(body)?),
-        "AmazonSSM.ListCommands" => commands::list_commands(call, parse(body)?),
-        "AmazonSSM.ListCommandInvocations" => {
-            commands::list_command_invocations(call, parse(body)?)
+        "AmazonSSM.DescribeDocument" => {
+            let request = parse(body)?;
+            call.authorize_any("ssm:DescribeDocument")?;
+            document_list::describe_document(call, request)
         }
-        "AmazonSSM.GetCommandInvocation" => commands::get_command_invocation(call, parse(body)?),
+        "AmazonSSM.ListDocuments" => {
+            let request = parse(body)?;
+            call.authorize_any("ssm:ListDocuments")?;
+            document_list::list_documents(call, request)
+        }
+        "AmazonSSM.SendCommand" => commands::send_command(call, parse(body)?),
+        "AmazonSSM.ListCommands" => {
+            let request = parse(body)?;
+            call.authorize_any("ssm:ListCommands")?;
+            commands::list_commands(call, request)
+        }
+        "AmazonSSM.ListCommandInvocations" => {
+            let request = parse(body)?;
+            call.authorize_any("ssm:ListCommandInvocations")?;
+            commands::list_command_invocations(call, request)
+        }
+        "AmazonSSM.GetCommandInvocation" => {
+            let request = parse(body)?;
+            call.authorize_any("ssm:GetCommandInvocation")?;
+            commands::get_command_invocation(call, request)
+        }
         "AmazonSSM.CancelCommand" => commands::cancel_command(call, parse(body)?),
         _ => Err(SsmError::unknown_operation(target)),
     }

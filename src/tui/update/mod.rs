@@ -36,6 +36,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::FleetLoaded { region, result } => data::on_fleet(model, &region, result),
         Msg::Connectivity { id, result } => data::on_connectivity(model, id, result),
         Msg::SessionsLoaded { region, result } => data::on_sessions(model, &region, result),
+        Msg::LocalActivity(activity) => {
+            model.local_activity = activity;
+            Vec::new()
+        }
         Msg::HistoryLoaded {
             region,
             query,

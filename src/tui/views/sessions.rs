@@ -1,7 +1,8 @@
-//! Active sessions joined with the fleet's names. Own sessions are marked `*`; sessions opened
-//! from this UI also show their idle time and the countdown to the idle timeout (the only
-//! activity the UI can know); every session shows the countdown to the maximum duration. The
-//! last two minutes of a countdown turn red.
+//! Active sessions joined with the fleet's names. Own sessions are marked `*`; sessions run by
+//! a gangway process on this machine (this UI, `gangway connect` in another terminal) also
+//! show their idle time and the countdown to the idle timeout, from their activity files (the
+//! only activity the UI can know); every session shows the countdown to the maximum duration.
+//! The last two minutes of a countdown turn red.
 
 use std::time::{Duration, SystemTime};
 
@@ -75,10 +76,7 @@ fn cells(model: &Model, session: &SessionInfo) -> Vec<Value> {
         if marked { "●" } else { " " },
         if own { "*" } else { " " }
     );
-    let activity = model
-        .opened
-        .get(&session.session_id)
-        .map(|o| o.last_activity);
+    let activity = model.last_activity(&session.session_id);
     let idle = since(model.now, activity).map(|d| human_duration(d.as_secs()));
     let owner = session.owner.rsplit('/').next().unwrap_or(&session.owner);
     vec![

@@ -633,3 +633,23 @@ fn times_are_shown_in_the_configured_zone_with_its_name() {
     assert!(seoul.contains(" KST "), "{seoul}");
     assert!(!seoul.contains(" UTC "), "{seoul}");
 }
+
+#[test]
+fn sessions_run_by_other_gangway_processes_show_their_idle_time() {
+    let mut m = loaded(false);
+    let session = fixtures::active_sessions()[0].session_id.clone();
+    // `gangway connect` in another terminal, idle for 95 s: its activity file says so.
+    let activity = fixtures::now() - std::time::Duration::from_secs(95);
+    update(
+        &mut m,
+        Msg::LocalActivity([(session.clone(), activity)].into()),
+    );
+    press(&mut m, "2");
+    let text = text_of(&render(&mut m, 160, 20));
+    let header = text.lines().nth(1).unwrap();
+    assert!(header.contains("IDLE"), "{text}");
+    let row = text.lines().find(|l| l.contains(&session)).unwrap();
+    // Idle 1m35s; 20 min idle timeout in the fixtures' preferences: 18m25s left.
+    assert!(row.contains("1m35s"), "{row}");
+    assert!(row.contains("18m25s"), "{row}");
+}

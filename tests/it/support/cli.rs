@@ -137,3 +137,57 @@ pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> Str
     assert_eq!(Sha256::digest(body), expected);
     stderr
 }
+
+/// A HOME of the test's own with its XDG directories, for the files gangway keeps on the
+/// machine (config, recordings, activity files).
+pub struct TestHome {
+    pub root: PathBuf,
+}
+
+impl TestHome {
+    pub fn new() -> Self {
+        Self { root: temp_home() }
+    }
+
+    /// HOME, XDG_STATE_HOME and XDG_CONFIG_HOME, to set over [`aws_env`].
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("HOME", self.root.clone()),
+            ("XDG_STATE_HOME", self.root.join("state")),
+            ("XDG_CONFIG_HOME", self.root.join("config")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_str().unwrap().to_owned()))
+        .collect()
+    }
+
+    /// Where recordings go by default.
+    pub fn recordings(&self) -> PathBuf {
+        self.root.join("state/gangway/recordings")
+    }
+
+    /// Where activity files go.
+    pub fn sessions(&self) -> PathBuf {
+        self.root.join("state/gangway/sessions")
+    }
+
+    /// Files in `dir` whose name ends with `suffix` (none if `dir` does not exist).
+    pub fn files(dir: &std::path::Path, suffix: &str) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.to_str().unwrap().ends_with(suffix))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Writes the default config file.
+    pub fn write_config(&self, text: &str) {
+        let dir = self.root.join("config/gangway");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), text).unwrap();
+    }
+}

@@ -27,17 +27,18 @@ impl PtyConnect {
         rows: u16,
         cols: u16,
     ) -> Self {
-        Self::spawn_subcommand(endpoint, access_key, "connect", args, rows, cols).await
+        Self::spawn_command(endpoint, access_key, "connect", args, &[], (rows, cols))
     }
 
-    /// `gangway SUBCOMMAND ARGS…` in the pseudo-terminal (`run`, for one).
-    pub async fn spawn_subcommand(
+    /// `gangway SUBCOMMAND ARGS` (`connect`, `replay`) with `env` set over the AWS
+    /// environment (a HOME and XDG directories of the test's own), on a `(rows, cols)` pty.
+    pub fn spawn_command(
         endpoint: &str,
         access_key: &str,
         subcommand: &str,
         args: &[&str],
-        rows: u16,
-        cols: u16,
+        env: &[(String, String)],
+        (rows, cols): (u16, u16),
     ) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(rows, cols)).unwrap();
@@ -47,6 +48,7 @@ impl PtyConnect {
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .envs(aws_env(endpoint, access_key))
+            .envs(env.iter().cloned())
             .kill_on_drop(true);
         let child = command.spawn_borrowed(&pts).unwrap();
         Self {

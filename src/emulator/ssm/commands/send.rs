@@ -16,7 +16,8 @@ use super::model::{
 };
 use super::runner::{self, Job, Planned};
 use super::{printable, render};
-use crate::emulator::fleet::{ACCOUNT_ID, FleetInstance, PingStatus, User};
+use crate::emulator::authorize::{Ask, arn};
+use crate::emulator::fleet::{ACCOUNT_ID, FleetInstance, PingStatus};
 use crate::emulator::ssm::{Call, SsmError};
 use crate::emulator::{agent, ids};
 
@@ -196,11 +197,18 @@ fn is_bucket_name(name: &str) -> bool {
         && !name.contains("..")
 }
 
-fn denied(caller: &User, instance: &str) -> SsmError {
-    SsmError::access_denied(format!(
-        "User: {} is not authorized to perform: ssm:SendCommand on resource: arn:aws:ec2:us-east-1:{ACCOUNT_ID}:instance/{instance} because no identity-based policy allows the ssm:SendCommand action",
-        caller.arn()
-    ))
+/// IAM's answer for `ssm:SendCommand` on one instance (its tags in `ssm:resourceTag/*`; an
+/// unknown instance has none, so a tag condition cannot hold), as StartSession asks it.
+fn may_send_to(
+    call: &Call<'_>,
+    id: &str,
+    instance: Option<&FleetInstance>,
+) -> Result<(), SsmError> {
+    let mut ask = Ask::new("ssm:SendCommand", arn::instance(&call.region, id));
+    if let Some(instance) = instance {
+        ask = ask.tagged(&instance.tags);
+    }
+    call.authorize(&ask).map(|_| ())
 }
 
 /// The instances named by `InstanceIds` (the parameter or a target key): every one must be
@@ -230,14 +238,10 @@ fn named_instances<'f>(
         }
     }
     let fleet = call.state.fleet();
-    // Scope first (as StartSession does): a user learns nothing about instances they may
-    // not use. IAM names the first resource it refused.
-    let caller = call.caller;
-    if let Some(refused) = wanted.iter().find(|id| match fleet.instance(id) {
-        Some(instance) => !caller.may_reach(instance),
-        None => !caller.scope.is_empty(),
-    }) {
-        return Err(denied(caller, refused));
+    // IAM first (as StartSession does): a user learns nothing about instances they may not
+    // use. IAM names the first resource it refused.
+    for id in wanted {
+        may_send_to(call, id, fleet.instance(id))?;
     }
     let invalid: Vec<&str> = wanted
         .iter()
@@ -319,12 +323,11 @@ pub fn send_command(call: &Call<'_>, request: SendCommandRequest) -> Result<Valu
     let (script, execution_timeout) = check_parameters(&request.parameters)?;
     let settings = check_settings(&request)?;
     let caller = call.caller;
-    if caller.is_expired(SystemTime::now()) {
-        return Err(SsmError::access_denied(format!(
-            "User: {} is not authorized to perform: ssm:SendCommand because the user's access has expired",
-            caller.arn()
-        )));
-    }
+    // The document is a resource of SendCommand too (AWS's own documents have no account).
+    call.authorize(&Ask::new(
+        "ssm:SendCommand",
+        arn::document(&call.region, &request.document_name),
+    ))?;
     let id_target = request.targets.iter().find(|t| t.key == "InstanceIds");
     let instances = match (request.instance_ids.is_empty(), request.targets.is_empty()) {
         (false, false) => {
@@ -361,7 +364,7 @@ pub fn send_command(call: &Call<'_>, request: SendCommandRequest) -> Result<Valu
     let invocations: Vec<Invocation> = instances
         .iter()
         .map(|instance| {
-            let detail = if !caller.may_reach(instance) {
+            let detail = if may_send_to(call, &instance.id, Some(instance)).is_err() {
                 Detail::AccessDenied
             } else if instance.platform_type != document.platform
                 && !(document.platform == "Linux" && instance.platform_type == "MacOS")
