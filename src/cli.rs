@@ -68,6 +68,7 @@ impl AwsArgs {
                 .filter(|r| !r.is_empty())
                 .collect(),
             endpoint_url: self.endpoint_url.clone().filter(|u| !u.is_empty()),
+            ssm_endpoint_url: None,
         }
     }
 
@@ -133,6 +134,9 @@ pub enum Command {
     Forward(ForwardArgs),
     /// Carry SSH to an instance on stdin/stdout: `ProxyCommand gangway ssh-proxy %h`.
     SshProxy(SshProxyArgs),
+    /// Link `session-manager-plugin` to gangway, so the AWS CLI's `aws ssm start-session`
+    /// (and tools built on it) run their sessions through gangway.
+    InstallPlugin(InstallPluginArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -161,6 +165,7 @@ pub enum Invocation {
     Setup(SetupArgs),
     Forward(ForwardArgs),
     SshProxy(SshProxyArgs),
+    InstallPlugin(InstallPluginArgs),
 }
 
 impl Cli {
@@ -239,6 +244,16 @@ impl Cli {
                 args.aws = args.aws.over(aws);
                 args.config = args.config.or(ui.config);
                 Invocation::SshProxy(args)
+            }
+            Some(Command::InstallPlugin(args)) => {
+                if !aws.is_empty() || ui != UiArgs::default() {
+                    return refuse(
+                        "AWS and UI options",
+                        "install-plugin",
+                        "it only creates a link",
+                    );
+                }
+                Invocation::InstallPlugin(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -408,6 +423,17 @@ pub fn parse_port_pair(text: &str) -> Result<PortPair, String> {
             remote: port(text, "remote", false)?,
         }),
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InstallPluginArgs {
+    /// Where to put the link: default, the first directory on PATH you can write to that
+    /// is in your home directory, else ~/.local/bin.
+    pub dir: Option<PathBuf>,
+
+    /// Replace an existing `session-manager-plugin` that is not gangway.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod exit;
 pub mod forward;
 pub mod list;
+pub mod plugin;
 pub mod settings;
 pub mod setup;
 pub mod ssh_proxy;

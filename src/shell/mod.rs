@@ -15,7 +15,7 @@ pub mod terminal;
 
 pub use error::ShellError;
 pub use interactive::run;
-pub use open::{Terminator, open_channel, open_channel_with, terminator_for};
+pub use open::{Terminator, open_channel, open_channel_with, open_started, terminator_for};
 pub use outcome::{ShellEnd, ShellOutcome};
-pub use pump::{PumpMode, pump};
+pub use pump::{PumpMode, pump, pump_after};
 pub use stdin::Platform;

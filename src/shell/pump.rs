@@ -112,7 +112,20 @@ enum Handled {
 /// (SIGTSTP/SIGCONT). In TTY mode it ends by resetting the screen modes the remote side may
 /// have left on ([`ScreenModes`]), so the caller's last line lands on a normal screen.
 pub async fn pump(
+    channel: SessionChannel,
+    session_id: String,
+    mode: PumpMode,
+    terminate: Terminator,
+) -> std::io::Result<ShellOutcome> {
+    pump_after(channel, Vec::new(), session_id, mode, terminate).await
+}
+
+/// [`pump`] for a channel whose first events the caller already took to learn what kind of
+/// session it is (gangway as `session-manager-plugin` waits for the handshake): `early` is
+/// handled first, in order, as if it had just arrived.
+pub async fn pump_after(
     mut channel: SessionChannel,
+    early: Vec<ChannelEvent>,
     session_id: String,
     mode: PumpMode,
     terminate: Terminator,
@@ -125,7 +138,7 @@ pub async fn pump(
         input,
         mode,
         exit_code: None,
-        held: None,
+        held: early.into(),
         reconnect_notice: ReconnectNotice::None,
         terminate,
         screen: ScreenModes::default(),
@@ -164,7 +177,7 @@ async fn run_loop(
     signals: &mut Signals,
 ) -> std::io::Result<ShellEnd> {
     loop {
-        let next = match state.held.take() {
+        let next = match state.held.pop_front() {
             Some(event) => Some(event),
             None => tokio::select! {
                 event = channel.next_event() => event,
@@ -228,8 +241,9 @@ struct PumpState {
     input: InputSender,
     mode: PumpMode,
     exit_code: Option<i32>,
-    /// A non-output event met while batching output, handled next.
-    held: Option<ChannelEvent>,
+    /// Events to handle before reading the channel again: a non-output event met while
+    /// batching output, or the ones a caller took before the pump started.
+    held: std::collections::VecDeque<ChannelEvent>,
     reconnect_notice: ReconnectNotice,
     /// Ends the session on the service (TerminateSession API) when a signal ends gangway.
     terminate: Terminator,
@@ -335,11 +349,12 @@ impl PumpState {
     /// Takes the output events that are already waiting, up to a batch.
     fn gather_output(&mut self, first: Vec<u8>, channel: &mut SessionChannel) -> Vec<u8> {
         let mut batch = first;
-        while batch.len() < OUTPUT_BATCH_BYTES {
+        // Events taken earlier come before anything still in the channel.
+        while batch.len() < OUTPUT_BATCH_BYTES && self.held.is_empty() {
             match channel.try_next_event() {
                 Some(ChannelEvent::Output(more)) => batch.extend_from_slice(&more),
                 Some(other) => {
-                    self.held = Some(other);
+                    self.held.push_back(other);
                     break;
                 }
                 None => break,
