@@ -1,39 +1,11 @@
 //! The AWS CLI from PyPI (`pip install awscli`) against a spawned `gangway emulator`: the
-//! emulator speaks the wire formats botocore parses, not just the Rust SDK's. The CLI is
-//! installed into a venv under the target dir on first use and reused afterwards.
+//! emulator speaks the wire formats botocore parses, not just the Rust SDK's
+//! (`support::awscli` installs the CLI).
 
-use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Mutex;
 
+use crate::support::awscli::aws_cli;
 use crate::support::emulator::spawn;
-
-/// Both tests may race to install; one installs, the other waits.
-static INSTALL: Mutex<()> = Mutex::new(());
-
-fn aws_cli() -> PathBuf {
-    let _guard = INSTALL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("awscli-venv");
-    let aws = venv.join("bin/aws");
-    if aws.exists() {
-        return aws;
-    }
-    let created = Command::new("python3")
-        .arg("-m")
-        .arg("venv")
-        .arg(&venv)
-        .status()
-        .unwrap();
-    assert!(created.success(), "python3 -m venv failed");
-    let installed = Command::new(venv.join("bin/pip"))
-        .args(["install", "--quiet", "awscli"])
-        .status()
-        .unwrap();
-    assert!(installed.success(), "pip install awscli failed");
-    aws
-}
 
 /// Runs `aws --endpoint-url … ARGS --output json` as the given identity, isolated from any
 /// AWS configuration on the machine.

@@ -37,6 +37,8 @@ mod kms_sessions;
 mod list_cli;
 mod load;
 mod logging_secrets;
+mod plugin_awscli;
+mod plugin_contract;
 mod proto_captures;
 mod proto_pair;
 mod proto_props;

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod agent_client;
 pub mod aws_clients;
+pub mod awscli;
 pub mod cli;
 pub mod emulator;
 pub mod fake_service;

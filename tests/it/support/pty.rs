@@ -27,14 +27,27 @@ impl PtyConnect {
         rows: u16,
         cols: u16,
     ) -> Self {
+        let mut env = vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())];
+        env.extend(aws_env(endpoint, access_key));
+        let mut all_args = vec!["connect"];
+        all_args.extend_from_slice(args);
+        Self::spawn_program(GANGWAY.as_ref(), &all_args, &env, rows, cols)
+    }
+
+    /// Any program in a pty of `rows`×`cols` with only the environment `env`.
+    pub fn spawn_program(
+        program: &std::path::Path,
+        args: &[&str],
+        env: &[(String, String)],
+        rows: u16,
+        cols: u16,
+    ) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(rows, cols)).unwrap();
-        let mut command = pty_process::Command::new(GANGWAY)
-            .arg("connect")
+        let mut command = pty_process::Command::new(program)
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(aws_env(endpoint, access_key))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .kill_on_drop(true);
         let child = command.spawn_borrowed(&pts).unwrap();
         Self {

@@ -1,0 +1,194 @@
+//! gangway as `session-manager-plugin`, driven by the real AWS CLI: `aws ssm start-session`
+//! against the emulator, with PATH leading to a `session-manager-plugin` symlink to gangway.
+//! The CLI asks `--version`, hands the StartSession response over in
+//! AWS_SSM_START_SESSION_RESPONSE and runs the plugin with its six arguments; gangway runs a
+//! shell in a real pty, a port session to an echo server behind the instance, and SSH on
+//! stdin/stdout.
+
+use std::process::Stdio;
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::PATIENCE;
+use crate::support::aws_clients::ADMIN;
+use crate::support::awscli::{aws_cli, aws_env_with_plugin};
+use crate::support::cli::pipe_payload;
+use crate::support::emulator::spawn;
+use crate::support::forward::{EchoServer, INSTANCE, echo_round_trip, fleet_file};
+use crate::support::pty::PtyConnect;
+
+/// `aws --endpoint-url EP --region us-east-1 ssm start-session --target INSTANCE ARGS…`.
+fn start_session_args<'a>(endpoint: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--endpoint-url",
+        endpoint,
+        "--region",
+        "us-east-1",
+        "ssm",
+        "start-session",
+        "--target",
+        INSTANCE,
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_runs_a_shell_through_gangway_in_a_pty() {
+    let aws = aws_cli();
+    let fleet = fleet_file(&[], &[]);
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let env = aws_env_with_plugin(&emulator.endpoint, ADMIN);
+    let args = start_session_args(&emulator.endpoint, &[]);
+    let mut session = PtyConnect::spawn_program(&aws, &args, &env, 24, 80);
+    session.expect("Starting session with SessionId: ").await;
+    // Typed at once: the session holds input until the shell is there. The sum appears
+    // only as the shell's output, never as the echo of what was typed.
+    session.write(b"echo hi $((40 + 2)); exit\r").await;
+    session.expect("hi 42").await;
+    session.expect("Exiting session with sessionId: ").await;
+    let status = session.finish().await;
+    assert_eq!(status, 0, "{}", session.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_forwards_a_port_through_gangway() {
+    let aws = aws_cli();
+    let echo = EchoServer::start().await;
+    let fleet = fleet_file(&[(8080, echo.addr)], &[]);
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let parameters = r#"{"portNumber": ["8080"], "localPortNumber": ["0"]}"#;
+    let args = start_session_args(
+        &emulator.endpoint,
+        &[
+            "--document-name",
+            "AWS-StartPortForwardingSession",
+            "--parameters",
+            parameters,
+        ],
+    );
+    let mut child = Command::new(&aws)
+        .args(&args)
+        .env_clear()
+        .envs(aws_env_with_plugin(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a Ctrl-C reaches the CLI and the plugin as in a terminal.
+        .process_group(0)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let port: u16 = tokio::time::timeout(PATIENCE, async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            seen.push(line.clone());
+            if let Some(rest) = line.strip_prefix("Port ") {
+                let (port, session) = rest.split_once(" opened for sessionId ").unwrap();
+                assert!(session.ends_with('.'), "{line}");
+                return port.parse().unwrap();
+            }
+        }
+        panic!("the CLI ended before the port line; stdout {seen:?}");
+    })
+    .await
+    .expect("no port line from the plugin");
+    assert_ne!(port, 0);
+    let waiting = lines.next_line().await.unwrap();
+    assert_eq!(waiting.as_deref(), Some("Waiting for connections..."));
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    echo_round_trip(local, 256 << 10, 3).await;
+    echo_round_trip(local, 4096, 9).await;
+
+    // Ctrl-C: the plugin ends the session and exits 0, and so does the CLI.
+    let group = nix::unistd::Pid::from_raw(-(child.id().unwrap() as i32));
+    nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGINT).unwrap();
+    let mut rest = String::new();
+    while let Ok(Some(line)) = lines.next_line().await {
+        rest.push_str(&line);
+        rest.push('\n');
+    }
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("the CLI did not end after Ctrl-C")
+        .unwrap();
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await;
+    assert!(
+        rest.contains("Connection accepted for session"),
+        "{rest}{stderr}"
+    );
+    assert!(rest.contains("Exiting session with sessionId"), "{rest}");
+    assert_eq!(status.code(), Some(0), "{rest}{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_carries_ssh_through_gangway_both_ways() {
+    let aws = aws_cli();
+    // "sshd" is an echo server on the instance's port 2222.
+    let echo = EchoServer::start().await;
+    let fleet = fleet_file(&[(2222, echo.addr)], &[]);
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let args = start_session_args(
+        &emulator.endpoint,
+        &[
+            "--document-name",
+            "AWS-StartSSHSession",
+            "--parameters",
+            "portNumber=2222",
+        ],
+    );
+    let mut child = Command::new(&aws)
+        .args(&args)
+        .env_clear()
+        .envs(aws_env_with_plugin(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    // Every byte value, and the ones a terminal path would rewrite (LF, CR LF, EOT, ^C).
+    let mut data: Vec<u8> = (0..=255u8).collect();
+    data.extend_from_slice(b"\n\r\n\x04\x03\x1c\n");
+    data.extend(pipe_payload(1 << 20));
+    let expected = Sha256::digest(&data);
+    let size = data.len();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = tokio::spawn(async move {
+        stdin.write_all(&data).await.unwrap();
+        stdin
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut back = vec![0u8; size];
+    tokio::time::timeout(PATIENCE * 2, stdout.read_exact(&mut back))
+        .await
+        .expect("the echo did not come back")
+        .unwrap();
+    assert_eq!(Sha256::digest(&back), expected, "the SSH stream differs");
+    // The SSH client is done: stdin ends, the plugin exits 0, and so does the CLI.
+    drop(writer.await.unwrap());
+    let status = tokio::time::timeout(PATIENCE, child.wait())
+        .await
+        .expect("the CLI did not end after stdin ended")
+        .unwrap();
+    let mut stderr = String::new();
+    let _ = child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .await;
+    let mut after = Vec::new();
+    let _ = stdout.read_to_end(&mut after).await;
+    assert!(after.is_empty(), "nothing but the stream on stdout");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+}

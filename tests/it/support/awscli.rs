@@ -1,0 +1,56 @@
+//! The AWS CLI from PyPI (`pip install awscli`), installed into a venv under the target dir
+//! on first use and reused afterwards, and what it needs to run gangway as its
+//! `session-manager-plugin`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Mutex;
+
+use super::cli::{aws_env, temp_home};
+use super::emulator::GANGWAY;
+
+/// Tests may race to install; one installs, the others wait.
+static INSTALL: Mutex<()> = Mutex::new(());
+
+/// The `aws` program of the venv, installed if missing.
+pub fn aws_cli() -> PathBuf {
+    let _guard = INSTALL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("awscli-venv");
+    let aws = venv.join("bin/aws");
+    if aws.exists() {
+        return aws;
+    }
+    let created = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status()
+        .unwrap();
+    assert!(created.success(), "python3 -m venv failed");
+    let installed = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "awscli"])
+        .status()
+        .unwrap();
+    assert!(installed.success(), "pip install awscli failed");
+    aws
+}
+
+/// The environment of an `aws` child as `access_key` against `endpoint`, with a fresh
+/// directory first on PATH that holds only `session-manager-plugin`, a symlink to the
+/// gangway under test: the CLI runs that as its plugin.
+pub fn aws_env_with_plugin(endpoint: &str, access_key: &str) -> Vec<(String, String)> {
+    let bin = temp_home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(GANGWAY, bin.join("session-manager-plugin")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut env = aws_env(endpoint, access_key);
+    env.push(("PATH".into(), path));
+    env.push(("AWS_DEFAULT_REGION".into(), "us-east-1".into()));
+    env
+}
