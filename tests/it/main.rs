@@ -39,6 +39,7 @@ mod load;
 mod logging_secrets;
 mod plugin_awscli;
 mod plugin_contract;
+mod plugin_install;
 mod proto_captures;
 mod proto_pair;
 mod proto_props;

@@ -51,6 +51,8 @@ async fn aws_cli_runs_a_shell_through_gangway_in_a_pty() {
     session.expect("Exiting session with sessionId: ").await;
     let status = session.finish().await;
     assert_eq!(status, 0, "{}", session.text());
+    // gangway's --version satisfies the CLI's recommended minimum: no upgrade nag.
+    assert!(!session.text().contains("outdated"), "{}", session.text());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -37,7 +37,10 @@ fn version_and_bare_name_answer_like_the_reference() {
     let version = run(&["--version"], &[]);
     assert!(version.status.success());
     let printed = String::from_utf8(version.stdout).unwrap();
-    assert_eq!(printed, format!("{}\n", gangway::transport::CLIENT_VERSION));
+    assert_eq!(
+        printed,
+        format!("{}\n", gangway::commands::plugin::contract::PLUGIN_VERSION)
+    );
 
     let bare = run(&[], &[]);
     assert!(bare.status.success());

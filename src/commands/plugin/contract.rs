@@ -32,6 +32,13 @@ pub const RESPONSE_ENV_VAR: &str = "AWS_SSM_START_SESSION_RESPONSE";
 /// The CLI passes the response through the environment only to plugins whose `--version`
 /// is above this (sessionmanager.py, `LAST_PLUGIN_VERSION_WITHOUT_ENV_VAR`).
 pub const LAST_VERSION_WITHOUT_ENV_VAR: &str = "1.2.497.0";
+/// What `--version` prints. The CLI reads it for two things only (sessionmanager.py): above
+/// [`LAST_VERSION_WITHOUT_ENV_VAR`] it passes the response in the environment, and below
+/// its `RECOMMENDED_MINIMUM_PLUGIN_VERSION` (1.2.764.0 in awscli 1.46) it prints "An outdated
+/// SessionManagerPlugin version detected" on every session. gangway speaks all the CLI asks
+/// of that version, so it says so; the agent still gets the data channel's own
+/// `ClientVersion` (`transport::CLIENT_VERSION`), which decides the wire modes.
+pub const PLUGIN_VERSION: &str = "1.2.764.0";
 /// The one operation the plugin runs (session.go, `StartSessionOperation`).
 pub const START_SESSION: &str = "StartSession";
 /// Argument counts, the program name included (session.go, `LegacyArgumentLength`).

@@ -238,5 +238,5 @@ fn the_cli_version_rule() {
     assert!(!cli_uses_env_hand_off("1..3"));
     // What gangway prints for --version makes the CLI use the environment (no token in
     // the process list).
-    assert!(cli_uses_env_hand_off(crate::transport::CLIENT_VERSION));
+    assert!(cli_uses_env_hand_off(PLUGIN_VERSION));
 }

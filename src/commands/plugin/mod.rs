@@ -27,10 +27,10 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             print!("{INSTALLED_MESSAGE}");
             ExitCode::from(exit::OK)
         }
-        // The version the transport announces to the agent: above 1.2.497.0, so the CLI
-        // hands the response over in the environment, not on the command line.
+        // Above 1.2.497.0, so the CLI hands the response over in the environment, not on
+        // the command line where `ps` shows it.
         Ok(PluginCall::Version) => {
-            println!("{}", crate::transport::CLIENT_VERSION);
+            println!("{}", contract::PLUGIN_VERSION);
             ExitCode::from(exit::OK)
         }
         Ok(PluginCall::Unknown(first)) => {
