@@ -20,7 +20,10 @@ use super::channel::{Backoff, ChannelEvent, ChannelOptions, Resumer, SessionChan
 use super::dial::Connect;
 use super::socket::BoxedWs;
 use super::{SecretString, SessionEndpoint, TransportError};
-use crate::proto::{Event, SeededIds, Session, SessionConfig};
+use crate::proto::{
+    Event, HandshakeComplete, HandshakeRequest, HandshakeResponse, PayloadFlag,
+    RequestedClientAction, SeededIds, Session, SessionConfig,
+};
 
 const SESSION_ID: &str = "test-0123456789abcdef0";
 /// Long enough for anything the tests wait for; on the paused clock it costs nothing.
@@ -88,6 +91,8 @@ impl Connect for DuplexConnect {
 
 enum Order {
     Output(&'static [u8]),
+    /// Starts a handshake (§4.2); HandshakeComplete follows the client's response.
+    Handshake(HandshakeRequest),
     /// Stop reading the socket (pings go unanswered) and lose what is sent: a laptop asleep.
     Sleep,
     Wake,
@@ -106,6 +111,8 @@ enum News {
     Socket { token: String },
     Ping(Instant),
     Data(Vec<u8>),
+    Flag(PayloadFlag),
+    Responded(HandshakeResponse),
     SocketEnded,
 }
 
@@ -157,8 +164,23 @@ impl Agent {
                 }
             }
             while let Some(event) = self.session.poll_event() {
-                if let Event::Data { bytes, .. } = event {
-                    let _ = self.news.send(News::Data(bytes));
+                match event {
+                    Event::Data { bytes, .. } => {
+                        let _ = self.news.send(News::Data(bytes));
+                    }
+                    Event::Flag(flag) => {
+                        let _ = self.news.send(News::Flag(flag));
+                    }
+                    Event::HandshakeResponded(response) => {
+                        let complete = HandshakeComplete {
+                            handshake_time_to_complete: 1,
+                            customer_message: String::new(),
+                        };
+                        let now = Instant::now().into_std();
+                        self.session.complete_handshake(now, complete).unwrap();
+                        let _ = self.news.send(News::Responded(response));
+                    }
+                    _ => {}
                 }
             }
         }
@@ -191,6 +213,7 @@ impl Agent {
         let now = Instant::now().into_std();
         match order {
             Order::Output(bytes) => assert_eq!(self.session.send_data(now, bytes), bytes.len()),
+            Order::Handshake(request) => self.session.start_handshake(now, request).unwrap(),
             Order::Sleep => self.asleep = true,
             Order::Wake => self.asleep = false,
             Order::CloseAt {
@@ -536,5 +559,63 @@ async fn a_failed_resume_says_could_not_be_resumed_once() {
     assert_eq!(
         error.to_string(),
         "the connection was lost and could not be resumed: ResumeSession failed: AccessDenied"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_port_channel_reports_the_offer_before_opened_and_sends_flags_in_order() {
+    let options = ChannelOptions {
+        port_session: true,
+        ..options()
+    };
+    let mut h = Harness::open(options, fresh_tokens()).await;
+    // Input and a flag given before the session opens are held, then sent in order.
+    h.channel.send_input(b"\x00\n\r".to_vec()).await.unwrap();
+    h.channel
+        .input()
+        .send_flag(PayloadFlag::DisconnectToPort)
+        .await
+        .unwrap();
+    h.order(Order::Handshake(HandshakeRequest {
+        agent_version: "3.0.196.0".into(),
+        requested_client_actions: vec![RequestedClientAction::session_type(
+            "Port",
+            serde_json::json!({"type": "LocalPortForwarding", "portNumber": "80"}),
+        )],
+    }));
+    let News::Responded(response) = h
+        .agent_news(|news| matches!(news, News::Responded(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert!(response.all_succeeded(), "{response:?}");
+    let ChannelEvent::PortSession(offer) = h.next_event().await else {
+        panic!("no port offer first");
+    };
+    assert_eq!(offer.mode, crate::proto::port_mode::PortMode::Basic);
+    // Above 2.3.722.0: Ctrl-C may use the flag even in basic mode (§6.4).
+    assert!(offer.terminate_flag);
+    assert_eq!(h.next_event().await, ChannelEvent::Opened);
+    h.agent_receives(b"\x00\n\r").await;
+    let flag = h.agent_news(|news| matches!(news, News::Flag(_))).await;
+    assert_eq!(flag, News::Flag(PayloadFlag::DisconnectToPort));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_shell_channel_refuses_a_port_offer() {
+    let mut h = Harness::open(options(), fresh_tokens()).await;
+    h.order(Order::Handshake(HandshakeRequest {
+        agent_version: "3.3.1142.0".into(),
+        requested_client_actions: vec![RequestedClientAction::session_type(
+            "Port",
+            serde_json::json!({"type": "LocalPortForwarding"}),
+        )],
+    }));
+    assert_eq!(
+        h.end().await,
+        ChannelEvent::Closed {
+            reason: Some(crate::proto::PORT_REFUSAL.into())
+        }
     );
 }

@@ -3,9 +3,11 @@
 //! once (mux mode), a tunnel to a host behind the instance, a websocket cut survived with
 //! the TCP connections kept, and a tunnel re-established after the service ended it.
 
+use crate::support::aws_clients::ADMIN;
 use crate::support::emulator::spawn;
 use crate::support::forward::{
-    EchoServer, Forward, INSTANCE, INSTANCE_NAME, echo_round_trip, fleet_file, ping,
+    EchoServer, Forward, INSTANCE, INSTANCE_NAME, echo_round_trip, fleet_file,
+    fleet_file_with_agent, ping,
 };
 
 const SIZE: usize = 32 << 20;
@@ -95,6 +97,22 @@ async fn connections_spread_over_the_sessions_asked_for() {
     ping(local).await;
     let (status, stderr) = forward.interrupt().await;
     assert_eq!(status, Some(0), "{stderr}");
+    // Ctrl-C ended every session it opened (flag, then TerminateSession), not only the
+    // local process.
+    let ssm = crate::support::aws_clients::ssm_at(&emulator.endpoint, ADMIN);
+    let active = ssm
+        .describe_sessions()
+        .state(aws_sdk_ssm::types::SessionState::Active)
+        .send()
+        .await
+        .unwrap();
+    let left: Vec<_> = active
+        .sessions()
+        .iter()
+        .filter_map(|session| session.session_id())
+        .filter(|id| sessions.contains(*id))
+        .collect();
+    assert!(left.is_empty(), "still active after Ctrl-C: {left:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,4 +181,89 @@ async fn the_tunnel_is_re_established_after_the_service_ends_the_session() {
     ping(local).await;
     let (status, stderr) = forward.interrupt().await;
     assert_eq!(status, Some(0), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_agent_gets_basic_mode_one_connection_after_another() {
+    let echo = EchoServer::start().await;
+    // 3.0.196.0 is not above the plugin's threshold: no mux on either side (§6.4).
+    let fleet = fleet_file_with_agent(&[(REMOTE_PORT, echo.addr)], &[], Some("3.0.196.0"));
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap(), "--agent-pace", "off"]);
+    let mut forward = Forward::spawn(&emulator.endpoint, INSTANCE, &["5432"]);
+    let local = forward.listening().await;
+    let (opened, _) = forward.until("session_opened").await;
+    assert_eq!(opened["mode"], "basic", "{opened}");
+    echo_round_trip(local, 8 << 20, 1).await;
+    // The next connections take the same session in turn (DisconnectToPort, then the agent
+    // dials again), also when they arrive together.
+    let round_trips: Vec<_> = (2..5u8)
+        .map(|seed| tokio::spawn(echo_round_trip(local, 256 << 10, seed)))
+        .collect();
+    for round_trip in round_trips {
+        round_trip.await.unwrap();
+    }
+    let sessions = forward
+        .drain()
+        .into_iter()
+        .filter(|event| event["event"] == "session_opened")
+        .count();
+    assert_eq!(sessions, 0, "basic mode needed another session");
+    let (status, stderr) = forward.interrupt().await;
+    assert_eq!(status, Some(0), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_json_stdout_names_the_port_and_stderr_the_re_establishment() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let echo = EchoServer::start().await;
+    let emulator = emulator(&echo, &["--idle-timeout", "2"]);
+    let mut child = tokio::process::Command::new(crate::support::emulator::GANGWAY)
+        .args(["forward", INSTANCE_NAME, "0:5432"])
+        .envs(crate::support::cli::aws_env(
+            &emulator.endpoint,
+            crate::support::aws_clients::ADMIN,
+        ))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = tokio::time::timeout(crate::support::PATIENCE, stdout.next_line())
+        .await
+        .expect("no Forwarding line")
+        .unwrap()
+        .unwrap();
+    let rest = first.strip_prefix("Forwarding 127.0.0.1:").expect(&first);
+    let (port, remote) = rest.split_once(" -> ").expect(&first);
+    assert_eq!(remote, format!("{INSTANCE}:5432"));
+    let local: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    ping(local).await;
+    let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    tokio::time::timeout(crate::support::PATIENCE, async {
+        while let Ok(Some(line)) = stderr.next_line().await {
+            let done = line.contains("tunnel re-established");
+            seen.push(line);
+            if done {
+                return;
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no re-establishment line: {seen:?}"));
+    assert!(
+        seen.iter()
+            .any(|line| line.contains("ended") && line.contains("idle")),
+        "{seen:?}"
+    );
+    ping(local).await;
+    let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = tokio::time::timeout(crate::support::PATIENCE, child.wait())
+        .await
+        .expect("no exit on Ctrl-C")
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
 }

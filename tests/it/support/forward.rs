@@ -53,7 +53,20 @@ impl Drop for EchoServer {
 /// A fleet file with one Linux instance whose TCP ports `ports` lead to the given loopback
 /// addresses, and which reaches `hosts` (`"name:port"`) likewise.
 pub fn fleet_file(ports: &[(u16, SocketAddr)], hosts: &[(&str, SocketAddr)]) -> PathBuf {
+    fleet_file_with_agent(ports, hosts, None)
+}
+
+/// [`fleet_file`] whose instance runs the SSM agent `agent_version` (the emulator's default
+/// when `None`): 3.0.196.0 or older has no mux, so both ends run basic mode (§6.4).
+pub fn fleet_file_with_agent(
+    ports: &[(u16, SocketAddr)],
+    hosts: &[(&str, SocketAddr)],
+    agent_version: Option<&str>,
+) -> PathBuf {
     let mut text = format!("[[instances]]\nid = \"{INSTANCE}\"\nname = \"{INSTANCE_NAME}\"\n");
+    if let Some(version) = agent_version {
+        text.push_str(&format!("agent_version = \"{version}\"\n"));
+    }
     if !ports.is_empty() {
         let entries: Vec<String> = ports
             .iter()
