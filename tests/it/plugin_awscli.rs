@@ -55,81 +55,154 @@ async fn aws_cli_runs_a_shell_through_gangway_in_a_pty() {
     assert!(!session.text().contains("outdated"), "{}", session.text());
 }
 
+/// `aws ssm start-session --document-name AWS-StartPortForwardingSession` as a child in its
+/// own process group (a Ctrl-C reaches the CLI and the plugin as in a terminal), its stdout
+/// lines and its stderr read as they come.
+struct PortSession {
+    child: tokio::process::Child,
+    stdout: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    stderr: tokio::sync::watch::Receiver<String>,
+    local: std::net::SocketAddr,
+}
+
+impl PortSession {
+    async fn start(aws: &std::path::Path, endpoint: &str, remote_port: u16) -> Self {
+        let parameters =
+            format!(r#"{{"portNumber": ["{remote_port}"], "localPortNumber": ["0"]}}"#);
+        let args = start_session_args(
+            endpoint,
+            &[
+                "--document-name",
+                "AWS-StartPortForwardingSession",
+                "--parameters",
+                &parameters,
+            ],
+        );
+        let mut child = Command::new(aws)
+            .args(&args)
+            .env_clear()
+            .envs(aws_env_with_plugin(endpoint, ADMIN))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let (stderr_tx, stderr) = tokio::sync::watch::channel(String::new());
+        let mut stderr_lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = stderr_lines.next_line().await {
+                stderr_tx.send_modify(|text| {
+                    text.push_str(&line);
+                    text.push('\n');
+                });
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        let port: u16 = tokio::time::timeout(PATIENCE, async {
+            while let Some(line) = stdout.next_line().await.unwrap() {
+                seen.push(line.clone());
+                if let Some(rest) = line.strip_prefix("Port ") {
+                    let (port, session) = rest.split_once(" opened for sessionId ").unwrap();
+                    assert!(session.ends_with('.'), "{line}");
+                    return port.parse().unwrap();
+                }
+            }
+            panic!("the CLI ended before the port line; stdout {seen:?}");
+        })
+        .await
+        .expect("no port line from the plugin");
+        assert_ne!(port, 0);
+        let waiting = stdout.next_line().await.unwrap();
+        assert_eq!(waiting.as_deref(), Some("Waiting for connections..."));
+        Self {
+            child,
+            stdout,
+            stderr,
+            local: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        }
+    }
+
+    /// Waits until stderr holds `needle`.
+    async fn stderr_until(&mut self, needle: &str) {
+        let found = tokio::time::timeout(PATIENCE, self.stderr.wait_for(|t| t.contains(needle)))
+            .await
+            .is_ok_and(|seen| seen.is_ok());
+        let text = self.stderr.borrow().clone();
+        assert!(found, "no {needle:?} on stderr: {text}");
+    }
+
+    /// Ctrl-C to the group; the rest of stdout, stderr, and the CLI's exit status.
+    async fn interrupt(mut self) -> (String, String, Option<i32>) {
+        let group = nix::unistd::Pid::from_raw(-(self.child.id().unwrap() as i32));
+        nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGINT).unwrap();
+        let mut rest = String::new();
+        while let Ok(Some(line)) = self.stdout.next_line().await {
+            rest.push_str(&line);
+            rest.push('\n');
+        }
+        let status = tokio::time::timeout(PATIENCE, self.child.wait())
+            .await
+            .expect("the CLI did not end after Ctrl-C")
+            .unwrap();
+        let stderr = self.stderr.borrow().clone();
+        (rest, stderr, status.code())
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_cli_forwards_a_port_through_gangway() {
     let aws = aws_cli();
     let echo = EchoServer::start().await;
     let fleet = fleet_file(&[(8080, echo.addr)], &[]);
     let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
-    let parameters = r#"{"portNumber": ["8080"], "localPortNumber": ["0"]}"#;
-    let args = start_session_args(
-        &emulator.endpoint,
-        &[
-            "--document-name",
-            "AWS-StartPortForwardingSession",
-            "--parameters",
-            parameters,
-        ],
-    );
-    let mut child = Command::new(&aws)
-        .args(&args)
-        .env_clear()
-        .envs(aws_env_with_plugin(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own process group, so a Ctrl-C reaches the CLI and the plugin as in a terminal.
-        .process_group(0)
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let port: u16 = tokio::time::timeout(PATIENCE, async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            seen.push(line.clone());
-            if let Some(rest) = line.strip_prefix("Port ") {
-                let (port, session) = rest.split_once(" opened for sessionId ").unwrap();
-                assert!(session.ends_with('.'), "{line}");
-                return port.parse().unwrap();
-            }
-        }
-        panic!("the CLI ended before the port line; stdout {seen:?}");
-    })
-    .await
-    .expect("no port line from the plugin");
-    assert_ne!(port, 0);
-    let waiting = lines.next_line().await.unwrap();
-    assert_eq!(waiting.as_deref(), Some("Waiting for connections..."));
-    let local = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    echo_round_trip(local, 256 << 10, 3).await;
-    echo_round_trip(local, 4096, 9).await;
-
+    let session = PortSession::start(&aws, &emulator.endpoint, 8080).await;
+    echo_round_trip(session.local, 256 << 10, 3).await;
+    echo_round_trip(session.local, 4096, 9).await;
     // Ctrl-C: the plugin ends the session and exits 0, and so does the CLI.
-    let group = nix::unistd::Pid::from_raw(-(child.id().unwrap() as i32));
-    nix::sys::signal::kill(group, nix::sys::signal::Signal::SIGINT).unwrap();
-    let mut rest = String::new();
-    while let Ok(Some(line)) = lines.next_line().await {
-        rest.push_str(&line);
-        rest.push('\n');
-    }
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("the CLI did not end after Ctrl-C")
-        .unwrap();
-    let mut stderr = String::new();
-    let _ = child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await;
+    let (rest, stderr, status) = session.interrupt().await;
     assert!(
         rest.contains("Connection accepted for session"),
         "{rest}{stderr}"
     );
+    assert!(
+        rest.contains("Terminate signal received, exiting."),
+        "{rest}"
+    );
     assert!(rest.contains("Exiting session with sessionId"), "{rest}");
-    assert_eq!(status.code(), Some(0), "{rest}{stderr}");
+    assert_eq!(status, Some(0), "{rest}{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_port_session_resumes_after_cuts_and_comes_back_after_the_service_ends_it() {
+    let aws = aws_cli();
+    let echo = EchoServer::start().await;
+    let fleet = fleet_file(&[(8080, echo.addr)], &[]);
+    // Websocket cuts every 2 s (ResumeSession through the endpoint the CLI passed), and an
+    // idle timeout that ends the session on the service side (a new StartSession with the
+    // CLI's parameters).
+    let emulator = spawn(&[
+        "--fleet",
+        fleet.to_str().unwrap(),
+        "--faults",
+        "cut-every=2s,seed=5",
+        "--idle-timeout",
+        "3",
+    ]);
+    let mut session = PortSession::start(&aws, &emulator.endpoint, 8080).await;
+    let round_trips: Vec<_> = (0..2u8)
+        .map(|seed| tokio::spawn(echo_round_trip(session.local, 1 << 20, seed)))
+        .collect();
+    for round_trip in round_trips {
+        round_trip.await.unwrap();
+    }
+    session.stderr_until("connection resumed").await;
+    session.stderr_until("tunnel re-established").await;
+    echo_round_trip(session.local, 64 << 10, 11).await;
+    let (rest, stderr, status) = session.interrupt().await;
+    assert_eq!(status, Some(0), "{rest}{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

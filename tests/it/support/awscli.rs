@@ -39,7 +39,8 @@ pub fn aws_cli() -> PathBuf {
 
 /// The environment of an `aws` child as `access_key` against `endpoint`, with a fresh
 /// directory first on PATH that holds only `session-manager-plugin`, a symlink to the
-/// gangway under test: the CLI runs that as its plugin.
+/// gangway under test: the CLI runs that as its plugin. No `AWS_ENDPOINT_URL`: the CLI is
+/// given `--endpoint-url`, and the plugin must use the SSM endpoint the CLI hands it.
 pub fn aws_env_with_plugin(endpoint: &str, access_key: &str) -> Vec<(String, String)> {
     let bin = temp_home().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
@@ -50,6 +51,7 @@ pub fn aws_env_with_plugin(endpoint: &str, access_key: &str) -> Vec<(String, Str
         std::env::var("PATH").unwrap_or_default()
     );
     let mut env = aws_env(endpoint, access_key);
+    env.retain(|(name, _)| name != "AWS_ENDPOINT_URL");
     env.push(("PATH".into(), path));
     env.push(("AWS_DEFAULT_REGION".into(), "us-east-1".into()));
     env
