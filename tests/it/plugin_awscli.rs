@@ -16,7 +16,9 @@ use crate::support::aws_clients::ADMIN;
 use crate::support::awscli::{aws_cli, aws_env_with_plugin};
 use crate::support::cli::pipe_payload;
 use crate::support::emulator::spawn;
-use crate::support::forward::{EchoServer, INSTANCE, echo_round_trip, fleet_file};
+use crate::support::forward::{
+    EchoServer, INSTANCE, echo_round_trip, fleet_file, fleet_file_with_agent,
+};
 use crate::support::pty::PtyConnect;
 
 /// `aws --endpoint-url EP --region us-east-1 ssm start-session --target INSTANCE ARGS…`.
@@ -66,17 +68,22 @@ struct PortSession {
 }
 
 impl PortSession {
+    /// AWS-StartPortForwardingSession to `remote_port`, on a free local port.
     async fn start(aws: &std::path::Path, endpoint: &str, remote_port: u16) -> Self {
         let parameters =
             format!(r#"{{"portNumber": ["{remote_port}"], "localPortNumber": ["0"]}}"#);
+        Self::start_document(aws, endpoint, "AWS-StartPortForwardingSession", &parameters).await
+    }
+
+    async fn start_document(
+        aws: &std::path::Path,
+        endpoint: &str,
+        document: &str,
+        parameters: &str,
+    ) -> Self {
         let args = start_session_args(
             endpoint,
-            &[
-                "--document-name",
-                "AWS-StartPortForwardingSession",
-                "--parameters",
-                &parameters,
-            ],
+            &["--document-name", document, "--parameters", parameters],
         );
         let mut child = Command::new(aws)
             .args(&args)
@@ -203,6 +210,66 @@ async fn aws_cli_port_session_resumes_after_cuts_and_comes_back_after_the_servic
     echo_round_trip(session.local, 64 << 10, 11).await;
     let (rest, stderr, status) = session.interrupt().await;
     assert_eq!(status, Some(0), "{rest}{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_reaches_a_remote_host_and_an_old_agent_in_basic_mode() {
+    let aws = aws_cli();
+    let echo = EchoServer::start().await;
+    // 3.0.196.0 has no mux (§6.4): the emulator's agent runs basic mode, so bytes flow only
+    // if the plugin chose basic too; one connection after another.
+    let fleet = fleet_file_with_agent(&[], &[("db.internal:5432", echo.addr)], Some("3.0.196.0"));
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap(), "--agent-pace", "off"]);
+    let parameters =
+        r#"{"host": ["db.internal"], "portNumber": ["5432"], "localPortNumber": ["0"]}"#;
+    let session = PortSession::start_document(
+        &aws,
+        &emulator.endpoint,
+        "AWS-StartPortForwardingSessionToRemoteHost",
+        parameters,
+    )
+    .await;
+    echo_round_trip(session.local, 256 << 10, 1).await;
+    echo_round_trip(session.local, 64 << 10, 2).await;
+    let (rest, stderr, status) = session.interrupt().await;
+    assert_eq!(status, Some(0), "{rest}{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_gets_a_clear_refusal_for_a_local_unix_socket() {
+    let aws = aws_cli();
+    let echo = EchoServer::start().await;
+    let fleet = fleet_file(&[(8080, echo.addr)], &[]);
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let socket = crate::support::cli::temp_home().join("db.sock");
+    let parameters = format!(
+        r#"{{"portNumber": ["8080"], "localUnixSocket": ["{}"]}}"#,
+        socket.display()
+    );
+    let args = start_session_args(
+        &emulator.endpoint,
+        &[
+            "--document-name",
+            "AWS-StartPortForwardingSessionToSocket",
+            "--parameters",
+            &parameters,
+        ],
+    );
+    let run = Command::new(&aws)
+        .args(&args)
+        .env_clear()
+        .envs(aws_env_with_plugin(&emulator.endpoint, ADMIN))
+        .stdin(Stdio::null())
+        .output();
+    let out = tokio::time::timeout(PATIENCE, run).await.unwrap().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot listen on a local unix socket"),
+        "{stderr}"
+    );
+    // The CLI reports a plugin that did not exit 0 with 255.
+    assert_eq!(out.status.code(), Some(255), "{stderr}");
+    assert!(!socket.exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,6 +123,7 @@ async fn session(start: PluginStart) -> Result<u8, PluginError> {
     let Some(offer) = offer else {
         return shell(&client, channel, early, session_id).await;
     };
+    tracing::info!(session = %session_id, mode = crate::tunnel::mode_name(offer.mode), agent = %offer.agent_version, "port session");
     let session = OpenSession {
         channel,
         session_id,
