@@ -57,6 +57,52 @@ async fn aws_cli_runs_a_shell_through_gangway_in_a_pty() {
     assert!(!session.text().contains("outdated"), "{}", session.text());
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_cli_shell_with_a_profile_resumes_across_websocket_cuts() {
+    let aws = aws_cli();
+    let fleet = fleet_file(&[], &[]);
+    let emulator = spawn(&[
+        "--fleet",
+        fleet.to_str().unwrap(),
+        "--faults",
+        "cut-every=1s,seed=3",
+    ]);
+    // Credentials only in the profile the CLI is given: the plugin's ResumeSession calls
+    // work only if it uses that profile as the CLI passed it.
+    let credentials = crate::support::cli::temp_home().join("credentials");
+    std::fs::write(
+        &credentials,
+        format!("[dev]\naws_access_key_id = {ADMIN}\naws_secret_access_key = gangway\n"),
+    )
+    .unwrap();
+    let mut env = aws_env_with_plugin(&emulator.endpoint, ADMIN);
+    env.retain(|(name, _)| {
+        !matches!(
+            name.as_str(),
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SHARED_CREDENTIALS_FILE"
+        )
+    });
+    env.push((
+        "AWS_SHARED_CREDENTIALS_FILE".into(),
+        credentials.display().to_string(),
+    ));
+    let mut args = vec!["--profile", "dev"];
+    args.extend(start_session_args(&emulator.endpoint, &[]));
+    let mut session = PtyConnect::spawn_program(&aws, &args, &env, 24, 80);
+    session.expect("Starting session with SessionId: ").await;
+    // Output that spans several cuts: each line comes after the one before it.
+    session
+        .write(b"for i in 1 2 3 4; do sleep 1; echo tick-$((i * 10)); done\r")
+        .await;
+    for tick in ["tick-10", "tick-20", "tick-30", "tick-40"] {
+        session.expect(tick).await;
+    }
+    session.write(b"exit\r").await;
+    session.expect("Exiting session with sessionId: ").await;
+    let status = session.finish().await;
+    assert_eq!(status, 0, "{}", session.text());
+}
+
 /// `aws ssm start-session --document-name AWS-StartPortForwardingSession` as a child in its
 /// own process group (a Ctrl-C reaches the CLI and the plugin as in a terminal), its stdout
 /// lines and its stderr read as they come.
