@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::aws::AwsOptions;
 use crate::aws::documents::EXEC_DOCUMENT;
-use crate::aws::types::parse_key_value;
+use crate::aws::types::{S3Location, parse_key_value};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -104,6 +104,10 @@ pub struct UiArgs {
     /// Config file (default: ~/.config/gangway/config.toml); one named here must exist.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Show times in UTC instead of the local time zone (also `[display] utc = true`).
+    #[arg(long)]
+    pub utc: bool,
 }
 
 impl UiArgs {
@@ -111,6 +115,7 @@ impl UiArgs {
         UiArgs {
             readonly: self.readonly || before.readonly,
             config: self.config.or(before.config),
+            utc: self.utc || before.utc,
         }
     }
 }
@@ -137,6 +142,14 @@ pub enum Command {
     /// Link `session-manager-plugin` to gangway, so the AWS CLI's `aws ssm start-session`
     /// (and tools built on it) run their sessions through gangway.
     InstallPlugin(InstallPluginArgs),
+    /// Run a script on many instances with Run Command (AWS-RunShellScript), follow each
+    /// instance's status and collect the output; `run list` and `run show ID` read the history.
+    Run(Box<RunArgs>),
+    /// Write, explain and simulate IAM policies for Session Manager access.
+    Policy(PolicyArgs),
+    /// Play a session's recording back (space pause, +/- speed, ←/→ 5 s, q quit), or list
+    /// the recordings.
+    Replay(ReplayArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -166,6 +179,9 @@ pub enum Invocation {
     Forward(ForwardArgs),
     SshProxy(SshProxyArgs),
     InstallPlugin(InstallPluginArgs),
+    Run(Box<RunArgs>),
+    Policy(PolicyArgs),
+    Replay(ReplayArgs),
 }
 
 impl Cli {
@@ -254,6 +270,45 @@ impl Cli {
                     );
                 }
                 Invocation::InstallPlugin(args)
+            }
+            Some(Command::Run(mut args)) => {
+                match &mut args.history {
+                    // Reading the history is never dangerous.
+                    Some(RunHistory::List(list)) => list.aws = list.aws.clone().over(aws),
+                    Some(RunHistory::Show(show)) => show.aws = show.aws.clone().over(aws),
+                    None => {
+                        refuse_in_readonly(
+                            ui.readonly || args.readonly,
+                            "running commands",
+                            "run",
+                        )?;
+                        args.aws = args.aws.over(aws);
+                        args.config = args.config.or(ui.config);
+                    }
+                }
+                Invocation::Run(args)
+            }
+            Some(Command::Policy(args)) => {
+                if !aws.is_empty() || ui != UiArgs::default() {
+                    return refuse(
+                        "an AWS or UI option",
+                        "policy",
+                        "it works on policy files and calls no AWS",
+                    );
+                }
+                Invocation::Policy(args)
+            }
+            Some(Command::Replay(mut args)) => {
+                if !aws.is_empty() {
+                    return refuse(
+                        "--profile, --region, --endpoint-url and --tag",
+                        "replay",
+                        "it reads recordings on this machine",
+                    );
+                }
+                // Replaying is never dangerous: --readonly changes nothing here.
+                args.config = args.config.or(ui.config);
+                Invocation::Replay(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -507,6 +562,138 @@ pub struct SetupArgs {
     pub readonly: bool,
 }
 
+/// `--output-s3`: an `s3://BUCKET/PREFIX` URL, said plainly when it is not one.
+fn parse_s3_location(text: &str) -> Result<S3Location, String> {
+    S3Location::parse(text).ok_or_else(|| {
+        format!(
+            "`{}` is not an s3://BUCKET/PREFIX URL",
+            crate::text::escape_for_terminal(text)
+        )
+    })
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    pub history: Option<RunHistory>,
+
+    /// Instance ids, Name tag values or `tag:KEY=VALUE` (at most 50); without any, every
+    /// instance that `--tag` (and the config file's `[fleet] tags`) select.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// A line of the script (repeatable, in order).
+    #[arg(long = "command", short = 'c', value_name = "LINE")]
+    pub commands: Vec<String>,
+
+    /// The script, from a UTF-8 file. Without --command or --script it is read from stdin.
+    #[arg(long, value_name = "FILE", conflicts_with = "commands")]
+    pub script: Option<PathBuf>,
+
+    /// Command document (default: AWS-RunShellScript, or AWS-RunPowerShellScript when every
+    /// target is Windows).
+    #[arg(long, value_name = "NAME")]
+    pub document: Option<String>,
+
+    /// How many instances run it at once: a number or a percentage (AWS's default: 50).
+    #[arg(long, value_name = "N|N%")]
+    pub max_concurrency: Option<String>,
+
+    /// How many errors stop new invocations: a number or a percentage (AWS's default: 0).
+    #[arg(long, value_name = "N|N%")]
+    pub max_errors: Option<String>,
+
+    /// Seconds the script may run on each instance (the document's executionTimeout).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Comment recorded with the command (at most 100 characters).
+    #[arg(long)]
+    pub comment: Option<String>,
+
+    /// Where AWS writes every instance's whole output: s3://BUCKET/PREFIX.
+    #[arg(long = "output-s3", value_name = "S3_URL", value_parser = parse_s3_location)]
+    pub output_s3: Option<S3Location>,
+
+    /// Write each instance's stdout, stderr and status to DIR/INSTANCE-ID.{stdout,stderr,status}.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+
+    /// Run without asking (required when stdin or stderr is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// `table`: a live table on a terminal and each instance's output at the end; `json`:
+    /// one JSON line per state change.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids running commands: with it, run refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RunHistory {
+    /// The commands run in the region, newest first (ListCommands).
+    List(RunListArgs),
+    /// One command: each instance's status and output.
+    Show(RunShowArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunListArgs {
+    /// How many commands to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunShowArgs {
+    /// The command id (as `gangway run` and `gangway run list` print it).
+    pub command_id: String,
+
+    /// Only this instance, with its stdout and stderr apart (up to 24,000 characters).
+    #[arg(long, value_name = "ID")]
+    pub instance: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A recording file, or the id of a recorded session. Without it, the recordings are
+    /// listed.
+    #[arg(value_name = "FILE|SESSION-ID")]
+    pub recording: Option<String>,
+
+    /// List the recordings as JSON (session id, target, start, duration, size, path).
+    #[arg(long, conflicts_with = "recording")]
+    pub json: bool,
+
+    /// Config file whose `[recording] dir` holds the recordings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -524,6 +711,113 @@ pub struct ListArgs {
     /// Config file whose `[fleet] tags` narrow the list, as in the UI.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Only the instances a shell can open on now (the REACH column says why the others
+    /// cannot).
+    #[arg(long)]
+    pub reachable: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PolicyCommand {
+    /// Print an IAM policy that lets its user open sessions on tagged instances until a time
+    /// (ready for `aws iam put-user-policy`).
+    New(PolicyNewArgs),
+    /// Say in plain words what a policy file allows, and warn about the classic holes.
+    Explain(PolicyExplainArgs),
+    /// Allow or deny: evaluate a policy file for one request, with the deciding statement.
+    Simulate(PolicySimulateArgs),
+}
+
+/// What a generated policy lets its user do with sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum SessionKind {
+    /// Interactive shells (the default document, SSM-SessionManagerRunShell).
+    Shell,
+    /// Port forwarding (AWS-StartPortForwardingSession, also to remote hosts).
+    Port,
+    /// SSH through Session Manager (AWS-StartSSHSession).
+    Ssh,
+    /// Commands: AWS-StartInteractiveCommand, AWS-StartNonInteractiveCommand and gangway's
+    /// exec document.
+    Run,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyNewArgs {
+    /// Instances must carry this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_key_value, required = true)]
+    pub tags: Vec<(String, String)>,
+
+    /// End of the access, ISO 8601 (2026-12-31T18:00:00Z, or a date: its midnight UTC).
+    #[arg(long, value_name = "TIME")]
+    pub until: String,
+
+    /// Start of the access, ISO 8601.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// What sessions may do, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "shell")]
+    pub allow: Vec<SessionKind>,
+
+    /// The account id in the ARNs (default: any account, `*`).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// Regions the access holds in (repeatable; default: every region, `*`).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+
+    /// The KMS key of KMS-encrypted sessions: the policy allows kms:GenerateDataKey on it.
+    #[arg(long, value_name = "ARN")]
+    pub kms_key: Option<String>,
+
+    /// The IAM user it is for: prints the `aws iam put-user-policy` command on stderr.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyExplainArgs {
+    /// The policy document (JSON), `-` for stdin.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicySimulateArgs {
+    /// The policy document (JSON), `-` for stdin.
+    pub file: PathBuf,
+
+    /// The IAM action, like ssm:StartSession.
+    #[arg(long, value_name = "ACTION")]
+    pub action: String,
+
+    /// The resource's ARN (default `*`, for actions without resource-level permissions).
+    #[arg(long, value_name = "ARN", default_value = "*")]
+    pub resource: String,
+
+    /// A tag of the resource: sets ssm:resourceTag/KEY and aws:ResourceTag/KEY (repeatable).
+    #[arg(long = "instance-tag", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub instance_tags: Vec<(String, String)>,
+
+    /// The caller's user name (aws:username).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// The time of the request (aws:CurrentTime), ISO 8601; default now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Any other condition key (repeatable).
+    #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub context: Vec<(String, String)>,
 }
 
 #[cfg(test)]

@@ -31,5 +31,8 @@ fn main() -> ExitCode {
         Invocation::Forward(args) => commands::forward::run(args),
         Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
         Invocation::InstallPlugin(args) => commands::plugin::install(&args),
+        Invocation::Run(args) => commands::run::run(*args),
+        Invocation::Policy(args) => commands::policy::run(&args),
+        Invocation::Replay(args) => commands::replay::run(&args),
     }
 }

@@ -42,8 +42,15 @@ pub const NO_REMOTE_STATUS: u8 = 13;
 /// `gangway exec` and `setup`: the session document is missing, or cannot give stderr apart
 /// and an exit code (not NonInteractiveCommands, no separateOutputStream, no `command`).
 pub const DOCUMENT_UNUSABLE: u8 = 14;
+/// `gangway run`: not every instance succeeded. Some failed, timed out, were cancelled or
+/// undeliverable, were refused (outside your access), or could not run it at all (stopped,
+/// agent offline, not managed; listed before sending). The table or JSON says which.
+pub const RUN_INCOMPLETE: u8 = 15;
+/// `gangway run`: Ctrl-C, and gangway stopped following the command (detached); the
+/// command goes on on AWS unless you chose to cancel it (`gangway run show ID` follows up).
+pub const RUN_DETACHED: u8 = 16;
 /// `gangway forward`: a local port to listen on is taken by another process.
-pub const LOCAL_PORT_IN_USE: u8 = 15;
+pub const LOCAL_PORT_IN_USE: u8 = 17;
 /// Base for "ended by signal n" (SIGHUP → 129, SIGINT → 130, SIGQUIT → 131, SIGTERM → 143),
 /// as shells report it.
 pub const SIGNAL_BASE: u8 = 128;

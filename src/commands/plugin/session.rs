@@ -19,8 +19,8 @@ use super::contract::PluginStart;
 use crate::aws::{AwsClient, AwsError, AwsOptions, StartSessionRequest};
 use crate::commands::exit;
 use crate::commands::forward::Printer;
-use crate::shell::terminal::{RawModeGuard, stdio_is_tty};
-use crate::shell::{Platform, PumpMode, ShellError, open_started, pump_after, terminator_for};
+use crate::shell::terminal::stdio_is_tty;
+use crate::shell::{Platform, PumpMode, SessionRecords, ShellError, open_started, run_started};
 use crate::text::escape_for_terminal;
 use crate::transport::{ChannelEvent, ChannelOptions, SessionChannel, SessionEndpoint};
 use crate::tunnel::{
@@ -121,7 +121,7 @@ async fn session(start: PluginStart) -> Result<u8, PluginError> {
     let mut channel = open_started(&client, endpoint, &target, options).await?;
     let (offer, early) = session_type(&mut channel).await;
     let Some(offer) = offer else {
-        return shell(&client, channel, early, session_id).await;
+        return shell(&client, channel, early, session_id, &target).await;
     };
     tracing::info!(session = %session_id, mode = crate::tunnel::mode_name(offer.mode), agent = %offer.agent_version, "port session");
     let session = OpenSession {
@@ -164,12 +164,14 @@ async fn session_type(
     (offer, early)
 }
 
-/// A shell or command session, as `gangway connect` runs it.
+/// A shell or command session, as `gangway connect` runs it (recorded like it, by the
+/// config file's `[recording]`).
 async fn shell(
     client: &AwsClient,
     channel: SessionChannel,
     early: Vec<ChannelEvent>,
     session_id: String,
+    target: &str,
 ) -> Result<u8, PluginError> {
     let tty = stdio_is_tty();
     // session.go, func Execute prints this before the shell starts.
@@ -178,7 +180,10 @@ async fn shell(
         escape_for_terminal(&session_id)
     );
     let _ = std::io::stdout().flush();
-    let terminate = terminator_for(client.clone(), session_id.clone());
+    let records = match crate::commands::settings::session_settings(None, &[]) {
+        Ok((_, records)) => records,
+        Err(_) => SessionRecords::default(),
+    };
     let mode = if tty {
         PumpMode::Terminal
     } else {
@@ -187,14 +192,7 @@ async fn shell(
             target: Platform::from_listing(None),
         }
     };
-    let guard = if tty {
-        Some(RawModeGuard::enter().map_err(|error| PluginError::Open(error.into()))?)
-    } else {
-        None
-    };
-    let outcome = pump_after(channel, early, session_id, mode, terminate).await;
-    drop(guard);
-    let outcome = outcome.map_err(|error| PluginError::Open(error.into()))?;
+    let outcome = run_started(client, channel, early, session_id, target, mode, &records).await?;
     super::super::connect::report(&outcome, tty);
     Ok(exit::for_outcome(&outcome))
 }

@@ -292,19 +292,78 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
             "credentials_expire",
             locator,
         )?;
+        let policies = match &user.policies {
+            None => Vec::new(),
+            Some(texts) => user_policies(texts, &user, locator)?,
+        };
+        let role = match user.role.map(Spanned::into_inner) {
+            None if policies.is_empty() => {
+                return Err(locator.error(
+                    Some(user.name.span()),
+                    Some("role"),
+                    "missing: give a role (engineer or admin) or IAM `policies`",
+                ));
+            }
+            Some(RoleFile::Admin) => Role::Admin,
+            None | Some(RoleFile::Engineer) => Role::Engineer,
+        };
         users.push(User {
             name: user.name.into_inner(),
             access_key_id: user.access_key_id.into_inner(),
-            role: match user.role {
-                RoleFile::Engineer => Role::Engineer,
-                RoleFile::Admin => Role::Admin,
-            },
-            scope: user.scope,
+            role,
+            scope: user.scope.map(Spanned::into_inner).unwrap_or_default(),
             expires,
             credentials_expire,
+            policies,
+            tags: user.tags,
         });
     }
     Ok(users)
+}
+
+/// The user's `policies`, each parsed by the IAM grammar. They replace the generated policies
+/// of `role`, `scope` and `expires`, so giving both would leave one side silently unused.
+fn user_policies(
+    texts: &[Spanned<String>],
+    user: &UserFile,
+    locator: &Locator<'_>,
+) -> Result<Vec<crate::iam::Policy>, FleetError> {
+    let both = |span: Range<usize>, field: &str| {
+        locator.error(
+            Some(span),
+            Some(field),
+            "`policies` replace role, scope and expires: give one or the other",
+        )
+    };
+    if let Some(role) = &user.role {
+        return Err(both(role.span(), "role"));
+    }
+    if let Some(scope) = &user.scope {
+        return Err(both(scope.span(), "scope"));
+    }
+    if let Some(expires) = &user.expires {
+        return Err(both(expires.span(), "expires"));
+    }
+    if texts.is_empty() {
+        return Err(locator.error(
+            Some(user.name.span()),
+            Some("policies"),
+            "an empty list: a user with no policy may do nothing",
+        ));
+    }
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            crate::iam::Policy::parse(text.get_ref()).map_err(|err| {
+                locator.error(
+                    Some(text.span()),
+                    Some("policies"),
+                    &format!("policy {}: {err}", i + 1),
+                )
+            })
+        })
+        .collect()
 }
 
 /// IAM's rule for user names (CreateUser's `UserName`: pattern `[\w+=,.@-]+`, 1 to 64

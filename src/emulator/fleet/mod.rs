@@ -8,6 +8,7 @@ pub mod documents;
 mod file;
 mod file_schema;
 mod generated;
+pub mod policies;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -70,6 +71,11 @@ pub struct User {
     /// The user's credentials are temporary (an STS session) and stop working at this
     /// instant: every call then fails with ExpiredToken(Exception), as AWS answers.
     pub credentials_expire: Option<SystemTime>,
+    /// IAM identity policies (the fleet file's `policies`). Empty: the policies generated
+    /// from `role`, `scope` and `expires` (`policies.rs`) apply instead.
+    pub policies: Vec<crate::iam::Policy>,
+    /// Principal tags: `aws:PrincipalTag/KEY` in policies.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl User {
@@ -106,6 +112,8 @@ impl User {
             scope: BTreeMap::new(),
             expires: None,
             credentials_expire: None,
+            policies: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 
@@ -119,6 +127,8 @@ impl User {
             scope: BTreeMap::new(),
             expires: None,
             credentials_expire: Some(SystemTime::UNIX_EPOCH),
+            policies: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 
@@ -130,6 +140,8 @@ impl User {
             scope: BTreeMap::from([("Env".to_owned(), "dev".to_owned())]),
             expires: None,
             credentials_expire: None,
+            policies: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 }

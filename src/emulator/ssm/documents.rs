@@ -10,9 +10,10 @@ use sha2::Digest;
 
 use super::requests::{CreateDocumentRequest, GetDocumentRequest};
 use super::{Call, SsmError, epoch_seconds};
+use crate::emulator::authorize::{Ask, arn};
+use crate::emulator::fleet::ACCOUNT_ID;
 use crate::emulator::fleet::documents::SessionDocument as FleetDocument;
 use crate::emulator::fleet::documents::check_custom_document;
-use crate::emulator::fleet::{ACCOUNT_ID, User};
 use crate::emulator::state::EmulatorState;
 
 pub const RUN_SHELL: &str = "SSM-SessionManagerRunShell";
@@ -133,6 +134,10 @@ pub(super) fn no_such_document(name: &str) -> SsmError {
 }
 
 pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Value, SsmError> {
+    call.authorize(&Ask::new(
+        "ssm:GetDocument",
+        arn::document(&call.region, &request.name),
+    ))?;
     let content = match request.name.as_str() {
         RUN_SHELL => preferences_document(call.state),
         other => match call.state.session_document(other) {
@@ -151,15 +156,16 @@ pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Valu
     }))
 }
 
-/// CreateDocument for command session documents. Admins only: engineers (like `dev`) have no
-/// `ssm:CreateDocument`, as in an account where only administrators change documents. The
+/// CreateDocument for command session documents, for callers IAM allows `ssm:CreateDocument`
+/// (the generated engineer policy has none: only administrators change documents). The
 /// content must be JSON (AWS also takes YAML; the emulator says so instead of guessing) and
 /// must pass the fleet file's checks for `[[documents]]`.
 pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Result<Value, SsmError> {
     let name = request.name;
-    if !call.caller.is_admin() {
-        return Err(create_denied(call.caller, &name));
-    }
+    call.authorize(&Ask::new(
+        "ssm:CreateDocument",
+        arn::document(&call.region, &printable(&name)),
+    ))?;
     // AWS keeps names starting aws, amazon or amzn (any case) for its own documents; the
     // emulator keeps SSM- as well, where its preferences document lives.
     let lowered = name.to_ascii_lowercase();
@@ -234,14 +240,6 @@ pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Resul
             "Description": content["description"],
         }
     }))
-}
-
-fn create_denied(caller: &User, name: &str) -> SsmError {
-    SsmError::access_denied(format!(
-        "User: {} is not authorized to perform: ssm:CreateDocument on resource: arn:aws:ssm:us-east-1:{ACCOUNT_ID}:document/{} because no identity-based policy allows the ssm:CreateDocument action",
-        caller.arn(),
-        printable(name)
-    ))
 }
 
 fn invalid_content(message: &str) -> SsmError {

@@ -1,6 +1,6 @@
 //! The AWS CLI from PyPI (`pip install awscli`), installed into a venv under the target dir
-//! on first use and reused afterwards, and what it needs to run gangway as its
-//! `session-manager-plugin`.
+//! on first use and reused afterwards, run against an emulator with explicit credentials,
+//! and what it needs to run gangway as its `session-manager-plugin`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -35,6 +35,29 @@ pub fn aws_cli() -> PathBuf {
         .unwrap();
     assert!(installed.success(), "pip install awscli failed");
     aws
+}
+
+/// Runs `aws --endpoint-url … ARGS --output json` as the given identity, isolated from any
+/// AWS configuration on the machine.
+pub fn aws_json(endpoint: &str, access_key_id: &str, args: &[&str]) -> serde_json::Value {
+    let output = Command::new(aws_cli())
+        .arg("--endpoint-url")
+        .arg(endpoint)
+        .args(args)
+        .args(["--output", "json"])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_ACCESS_KEY_ID", access_key_id)
+        .env("AWS_SECRET_ACCESS_KEY", "gangway")
+        .env("AWS_DEFAULT_REGION", "us-east-1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_SESSION_TOKEN")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "aws {args:?} failed: {stderr}");
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
 /// The environment of an `aws` child as `access_key` against `endpoint`, with a fresh
