@@ -68,6 +68,7 @@ impl AwsArgs {
                 .filter(|r| !r.is_empty())
                 .collect(),
             endpoint_url: self.endpoint_url.clone().filter(|u| !u.is_empty()),
+            ssm_endpoint_url: None,
         }
     }
 
@@ -138,6 +139,9 @@ pub enum Command {
     Forward(ForwardArgs),
     /// Carry SSH to an instance on stdin/stdout: `ProxyCommand gangway ssh-proxy %h`.
     SshProxy(SshProxyArgs),
+    /// Link `session-manager-plugin` to gangway, so the AWS CLI's `aws ssm start-session`
+    /// (and tools built on it) run their sessions through gangway.
+    InstallPlugin(InstallPluginArgs),
     /// Run a script on many instances with Run Command (AWS-RunShellScript), follow each
     /// instance's status and collect the output; `run list` and `run show ID` read the history.
     Run(Box<RunArgs>),
@@ -174,6 +178,7 @@ pub enum Invocation {
     Setup(SetupArgs),
     Forward(ForwardArgs),
     SshProxy(SshProxyArgs),
+    InstallPlugin(InstallPluginArgs),
     Run(Box<RunArgs>),
     Policy(PolicyArgs),
     Replay(ReplayArgs),
@@ -255,6 +260,16 @@ impl Cli {
                 args.aws = args.aws.over(aws);
                 args.config = args.config.or(ui.config);
                 Invocation::SshProxy(args)
+            }
+            Some(Command::InstallPlugin(args)) => {
+                if !aws.is_empty() || ui != UiArgs::default() {
+                    return refuse(
+                        "AWS and UI options",
+                        "install-plugin",
+                        "it only creates a link",
+                    );
+                }
+                Invocation::InstallPlugin(args)
             }
             Some(Command::Run(mut args)) => {
                 let history_tags = match &args.history {
@@ -475,6 +490,17 @@ pub fn parse_port_pair(text: &str) -> Result<PortPair, String> {
             remote: port(text, "remote", false)?,
         }),
     }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct InstallPluginArgs {
+    /// Where to put the link: default, the first directory on PATH you can write to that
+    /// is in your home directory, else ~/.local/bin.
+    pub dir: Option<PathBuf>,
+
+    /// Replace an existing `session-manager-plugin` that is not gangway.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Args)]

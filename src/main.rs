@@ -5,6 +5,14 @@ use gangway::cli::{Cli, Invocation};
 use gangway::commands;
 
 fn main() -> ExitCode {
+    // Invoked as `session-manager-plugin`, gangway takes the AWS CLI's contract, not clap's.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args
+        .first()
+        .is_some_and(|argv0| commands::plugin::is_plugin_name(argv0))
+    {
+        return commands::plugin::run(args);
+    }
     let invocation = match Cli::parse().resolve() {
         Ok(invocation) => invocation,
         Err(message) => {
@@ -22,6 +30,7 @@ fn main() -> ExitCode {
         Invocation::Setup(args) => commands::setup::run(&args),
         Invocation::Forward(args) => commands::forward::run(args),
         Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
+        Invocation::InstallPlugin(args) => commands::plugin::install(&args),
         Invocation::Run(args) => commands::run::run(*args),
         Invocation::Policy(args) => commands::policy::run(&args),
         Invocation::Replay(args) => commands::replay::run(&args),

@@ -70,16 +70,22 @@ impl AwsClient {
                 let ec2 = aws_sdk_ec2::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
-                let ssm = aws_sdk_ssm::config::Builder::from(&shared)
-                    .region(Region::new(region.clone()))
-                    .build();
+                let mut ssm =
+                    aws_sdk_ssm::config::Builder::from(&shared).region(Region::new(region.clone()));
+                if let Some(url) = &opts.ssm_endpoint_url {
+                    ssm = ssm.endpoint_url(url);
+                }
+                let ssm = ssm.build();
                 let sts = aws_sdk_sts::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
                 let kms = aws_sdk_kms::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
-                let endpoint_url = shared.endpoint_url().map(str::to_owned);
+                let endpoint_url = opts
+                    .ssm_endpoint_url
+                    .clone()
+                    .or_else(|| shared.endpoint_url().map(str::to_owned));
                 let source = CredentialSource::detect(opts.profile.as_deref());
                 Self::assemble((ec2, ssm, sts, kms), region, endpoint_url, source)
             })

@@ -8,4 +8,8 @@ pub struct AwsOptions {
     pub regions: Vec<String>,
     /// One endpoint for every service (the emulator). `AWS_ENDPOINT_URL*` also work without it.
     pub endpoint_url: Option<String>,
+    /// An endpoint for SSM alone, over `endpoint_url`: the AWS CLI hands the plugin the one
+    /// its SSM client used, and KMS and STS must keep their own (the plugin's sdkutil,
+    /// func GetNewSessionWithEndpoint, applies it to SSM only).
+    pub ssm_endpoint_url: Option<String>,
 }

@@ -73,7 +73,7 @@ pub fn run(args: ConnectArgs) -> ExitCode {
 /// The last line, printed after the terminal was restored. A normal exit in pipe mode
 /// stays quiet so that scripts' stderr holds only what the remote side wrote, and so does a
 /// closed output pipe, as for any program a `| head` cuts short (the status says it).
-fn report(outcome: &ShellOutcome, tty: bool) {
+pub(super) fn report(outcome: &ShellOutcome, tty: bool) {
     if tty {
         eprint!("\r\n{}\r\n", outcome.message());
     } else if !matches!(outcome.end, ShellEnd::Exited | ShellEnd::OutputClosed) {

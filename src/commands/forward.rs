@@ -134,13 +134,35 @@ async fn forward(args: &ForwardArgs, scope: &[(String, String)]) -> Result<(), F
 }
 
 /// Turns events into lines: JSON on stdout, or the few a person needs on stdout/stderr.
-struct Printer {
+pub(super) struct Printer {
     json: bool,
     target: String,
     listeners: Vec<(usize, SocketAddr, String)>,
 }
 
 impl Printer {
+    /// Text lines on stderr only for every event but `Listening`, which is remembered (for
+    /// the labels) and left to the caller: gangway as `session-manager-plugin` prints the
+    /// reference's own lines on stdout.
+    pub(super) fn stderr_only(target: String) -> Self {
+        Self {
+            json: false,
+            target,
+            listeners: Vec::new(),
+        }
+    }
+
+    pub(super) fn remember(&mut self, event: &TunnelEvent) {
+        if let TunnelEvent::Listening {
+            listener,
+            local,
+            remote,
+        } = event
+        {
+            self.listeners.push((*listener, *local, remote.clone()));
+        }
+    }
+
     fn local(&self, listener: usize) -> String {
         self.listeners
             .iter()
@@ -149,7 +171,7 @@ impl Printer {
             .unwrap_or_default()
     }
 
-    fn print(&mut self, event: &TunnelEvent) {
+    pub(super) fn print(&mut self, event: &TunnelEvent) {
         if self.json {
             if let TunnelEvent::Listening {
                 listener,

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod exit;
 pub mod forward;
 pub mod list;
+pub mod plugin;
 pub mod policy;
 pub mod replay;
 pub mod run;

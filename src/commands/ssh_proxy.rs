@@ -11,7 +11,7 @@ use crate::aws::AwsClient;
 use crate::cli::SshProxyArgs;
 use crate::text::escape_for_terminal;
 use crate::tunnel::stdio::{self, StdioEnd};
-use crate::tunnel::{Destination, OpenError, open_stream_session, terminate};
+use crate::tunnel::{Destination, OpenError, OpenSession, open_stream_session, terminate};
 
 #[derive(Debug, thiserror::Error)]
 enum ProxyError {
@@ -58,17 +58,24 @@ pub fn run(args: SshProxyArgs) -> ExitCode {
 }
 
 async fn proxy(args: &SshProxyArgs, scope: &[(String, String)]) -> Result<u8, ProxyError> {
-    use tokio::signal::unix::{SignalKind, signal};
     let clients = AwsClient::from_options(&args.aws.options())
         .await
         .map_err(ConnectError::from)?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
     let request = Destination::Ssh(args.port).request(instance.id.as_str(), None);
-    let mut session = open_stream_session(&client, &request).await?;
-    let mut interrupt = signal(SignalKind::interrupt()).map_err(ProxyError::Signals)?;
-    let mut terminate_signal = signal(SignalKind::terminate()).map_err(ProxyError::Signals)?;
-    let mut hangup = signal(SignalKind::hangup()).map_err(ProxyError::Signals)?;
+    let session = open_stream_session(&client, &request).await?;
+    carry(&client, session).await.map_err(ProxyError::Signals)
+}
+
+/// Carries an open stream session on stdin/stdout until it ends, ends it on the service,
+/// and says how it ended as an exit status; also gangway as `session-manager-plugin` for
+/// AWS-StartSSHSession. Fails only when signals cannot be watched.
+pub(super) async fn carry(client: &AwsClient, mut session: OpenSession) -> std::io::Result<u8> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate_signal = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
     let received = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
     let watcher = {
@@ -90,7 +97,7 @@ async fn proxy(args: &SshProxyArgs, scope: &[(String, String)]) -> Result<u8, Pr
     watcher.abort();
     let session_id = session.session_id.clone();
     drop(session);
-    terminate(&client, &session_id).await;
+    terminate(client, &session_id).await;
     Ok(match end {
         StdioEnd::InputClosed | StdioEnd::SessionEnded(None) => exit::OK,
         StdioEnd::SessionEnded(Some(reason)) => {

@@ -42,6 +42,12 @@ pub struct PortSessionOffer {
     /// Whether Ctrl-C may end the session with the TerminateSession flag (mux mode always,
     /// basic mode only for agents above 2.3.722.0; the plugin otherwise calls the API).
     pub terminate_flag: bool,
+    /// `Properties.localPortNumber`, empty when absent: where the plugin listens (its
+    /// PortParameters come from these properties, not from the command line).
+    pub local_port_number: String,
+    /// `Properties.localConnectionType`: `unix` asks the client to listen on a local unix
+    /// socket (AWS-StartPortForwardingSessionToSocket), empty for TCP.
+    pub local_connection_type: String,
 }
 
 impl PortSessionOffer {
@@ -51,12 +57,15 @@ impl PortSessionOffer {
             action.action_type == RequestedClientAction::SESSION_TYPE
                 && action.requested_session_type() == Some(PORT_SESSION_TYPE)
         })?;
-        let port_type = action
-            .properties()
-            .and_then(|properties| properties.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let property = |name: &str| {
+            action
+                .properties()
+                .and_then(|properties| properties.get(name))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let port_type = property("type");
         let agent_version = request.agent_version.clone();
         let mode = port_mode(&port_type, &agent_version);
         let terminate_flag = match mode {
@@ -68,6 +77,8 @@ impl PortSessionOffer {
             port_type,
             mode,
             terminate_flag,
+            local_port_number: property("localPortNumber"),
+            local_connection_type: property("localConnectionType"),
         })
     }
 }
@@ -131,6 +142,17 @@ mod tests {
         assert_eq!(offer.mode, PortMode::Mux { keepalive: false });
         assert!(offer.terminate_flag);
         assert_eq!(offer.port_type, LOCAL_PORT_FORWARDING);
+        assert_eq!(offer.local_port_number, "");
+        assert_eq!(offer.local_connection_type, "");
+
+        let local = PortSessionOffer::from_request(&request(
+            "3.3.1142.0",
+            serde_json::json!({"type": "LocalPortForwarding", "localPortNumber": "8080",
+                "localConnectionType": "unix"}),
+        ))
+        .unwrap();
+        assert_eq!(local.local_port_number, "8080");
+        assert_eq!(local.local_connection_type, "unix");
 
         let ssh = PortSessionOffer::from_request(&request(
             "3.3.1142.0",

@@ -8,6 +8,7 @@ use super::pump::{PumpMode, pump};
 use super::records::{LiveRecords, SessionRecords};
 use super::terminal::{RawModeGuard, terminal_size};
 use crate::aws::{AwsClient, StartSessionRequest};
+use crate::transport::{ChannelEvent, SessionChannel};
 
 /// The size a recording starts with when the terminal does not say.
 const DEFAULT_SIZE: (u16, u16) = (80, 24);
@@ -24,18 +25,42 @@ pub async fn run(
     records: &SessionRecords,
 ) -> Result<ShellOutcome, ShellError> {
     let (channel, session_id) = open_channel(client, request).await?;
+    run_started(
+        client,
+        channel,
+        Vec::new(),
+        session_id,
+        &request.target,
+        mode,
+        records,
+    )
+    .await
+}
+
+/// [`run`] for a channel that is already open (gangway as `session-manager-plugin`: the AWS
+/// CLI started the session), with the events the caller took from it first (`early`).
+/// `target` names the session's target in its records.
+pub async fn run_started(
+    client: &AwsClient,
+    channel: SessionChannel,
+    early: Vec<ChannelEvent>,
+    session_id: String,
+    target: &str,
+    mode: PumpMode,
+    records: &SessionRecords,
+) -> Result<ShellOutcome, ShellError> {
     let terminate = terminator_for(client.clone(), session_id.clone());
     let record = (mode == PumpMode::Terminal).then(|| terminal_size().unwrap_or(DEFAULT_SIZE));
-    let live = LiveRecords::start(records, &session_id, &request.target, record).await;
+    let live = LiveRecords::start(records, &session_id, target, record).await;
     match mode {
         PumpMode::Terminal => {
             let guard = RawModeGuard::enter()?;
-            let outcome = pump(channel, session_id, mode, terminate, live).await;
+            let outcome = pump(channel, early, session_id, mode, terminate, live).await;
             drop(guard);
             Ok(outcome?)
         }
         PumpMode::Pipe { .. } | PumpMode::Command => {
-            Ok(pump(channel, session_id, mode, terminate, live).await?)
+            Ok(pump(channel, early, session_id, mode, terminate, live).await?)
         }
     }
 }

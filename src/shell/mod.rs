@@ -16,9 +16,9 @@ mod stdin;
 pub mod terminal;
 
 pub use error::ShellError;
-pub use interactive::run;
+pub use interactive::{run, run_started};
 pub use modes::ScreenModes;
-pub use open::{Terminator, open_channel, open_channel_with, terminator_for};
+pub use open::{Terminator, open_channel, open_channel_with, open_started, terminator_for};
 pub use outcome::{ShellEnd, ShellOutcome};
 pub use pump::PumpMode;
 pub use records::SessionRecords;

@@ -42,18 +42,40 @@ pub async fn open_channel_with(
         stream_url: started.stream_url,
         token: started.token,
     };
-    let resumer = resumer_for(client.clone(), started.session_id.clone());
-    let data_keys = data_keys_for(
-        client.clone(),
-        started.session_id.clone(),
-        request.target.clone(),
-    );
+    let channel = open_started_with(client, endpoint, &request.target, dialer, options).await?;
+    Ok((channel, started.session_id))
+}
+
+/// Dials a session someone else started (the AWS CLI, for gangway as
+/// `session-manager-plugin`), with ResumeSession and KMS wired to `client`. `target` is the
+/// StartSession target (KMS's encryption context). A session whose websocket does not open
+/// is terminated, as in [`open_channel`].
+pub async fn open_started(
+    client: &AwsClient,
+    endpoint: SessionEndpoint,
+    target: &str,
+    options: ChannelOptions,
+) -> Result<SessionChannel, ShellError> {
+    let dialer = Dialer::from_env()?;
+    open_started_with(client, endpoint, target, dialer, options).await
+}
+
+async fn open_started_with(
+    client: &AwsClient,
+    endpoint: SessionEndpoint,
+    target: &str,
+    dialer: Dialer,
+    options: ChannelOptions,
+) -> Result<SessionChannel, ShellError> {
+    let session_id = endpoint.session_id.clone();
+    let resumer = resumer_for(client.clone(), session_id.clone());
+    let data_keys = data_keys_for(client.clone(), session_id.clone(), target.to_owned());
     let opened = SessionChannel::open_with_kms(endpoint, dialer, resumer, data_keys, options).await;
     match opened {
-        Ok(channel) => Ok((channel, started.session_id)),
+        Ok(channel) => Ok(channel),
         Err(error) => {
-            tracing::warn!(session = %started.session_id, %error, "dial failed");
-            terminate_unopened(client, &started.session_id).await;
+            tracing::warn!(session = %session_id, %error, "dial failed");
+            terminate_unopened(client, &session_id).await;
             Err(error.into())
         }
     }

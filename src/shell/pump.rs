@@ -114,8 +114,13 @@ enum Handled {
 /// have left on ([`ScreenModes`]), so the caller's last line lands on a normal screen.
 /// `records` gets the output and activity, and is finished (recording closed, activity file
 /// removed) before this returns.
+///
+/// `early` are events a caller already took from the channel (gangway as
+/// `session-manager-plugin` waits for the handshake to learn what the session is): they are
+/// handled first, in order, as if they had just arrived.
 pub(super) async fn pump(
     mut channel: SessionChannel,
+    early: Vec<ChannelEvent>,
     session_id: String,
     mode: PumpMode,
     terminate: Terminator,
@@ -129,7 +134,7 @@ pub(super) async fn pump(
         input,
         mode,
         exit_code: None,
-        held: None,
+        held: early.into(),
         reconnect_notice: ReconnectNotice::None,
         terminate,
         screen: ScreenModes::default(),
@@ -188,7 +193,7 @@ async fn run_loop(
         tick
     });
     loop {
-        let next = match state.held.take() {
+        let next = match state.held.pop_front() {
             Some(event) => Some(event),
             None => tokio::select! {
                 event = channel.next_event() => event,
@@ -256,8 +261,9 @@ struct PumpState {
     input: InputSender,
     mode: PumpMode,
     exit_code: Option<i32>,
-    /// A non-output event met while batching output, handled next.
-    held: Option<ChannelEvent>,
+    /// Events to handle before reading the channel again: a non-output event met while
+    /// batching output, or the ones a caller took before the pump started.
+    held: std::collections::VecDeque<ChannelEvent>,
     reconnect_notice: ReconnectNotice,
     /// Ends the session on the service (TerminateSession API) when a signal ends gangway.
     terminate: Terminator,
@@ -379,11 +385,12 @@ impl PumpState {
     /// Takes the output events that are already waiting, up to a batch.
     fn gather_output(&mut self, first: Vec<u8>, channel: &mut SessionChannel) -> Vec<u8> {
         let mut batch = first;
-        while batch.len() < OUTPUT_BATCH_BYTES {
+        // Events taken earlier come before anything still in the channel.
+        while batch.len() < OUTPUT_BATCH_BYTES && self.held.is_empty() {
             match channel.try_next_event() {
                 Some(ChannelEvent::Output(more)) => batch.extend_from_slice(&more),
                 Some(other) => {
-                    self.held = Some(other);
+                    self.held.push_back(other);
                     break;
                 }
                 None => break,

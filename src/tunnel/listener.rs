@@ -101,6 +101,55 @@ impl Tunnel {
         })
     }
 
+    /// One listener on 127.0.0.1:`local_port` (0: a free port) for a port session that is
+    /// already open (gangway as `session-manager-plugin`: the AWS CLI started it). Binds after
+    /// the handshake, as the plugin does; when the service ends `first`, new sessions are
+    /// started with `request`. Returns the tunnel and the address it listens on.
+    pub async fn adopt(
+        client: AwsClient,
+        request: crate::aws::StartSessionRequest,
+        local_port: u16,
+        first: OpenSession,
+    ) -> Result<(Tunnel, SocketAddr), TunnelError> {
+        let listener = bind(local_port).await?;
+        let local = listener.local_addr().map_err(|error| TunnelError::Listen {
+            port: local_port,
+            error,
+        })?;
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(false);
+        let _ = events_tx.send(TunnelEvent::Listening {
+            listener: 0,
+            local,
+            remote: request
+                .parameters
+                .get("portNumber")
+                .and_then(|ports| ports.first())
+                .cloned()
+                .unwrap_or_default(),
+        });
+        let acceptor = Acceptor {
+            index: 0,
+            listener,
+            client,
+            request,
+            events: events_tx,
+            stop: stop_rx,
+            sessions: 1,
+            slots: Vec::new(),
+            ids: Arc::new(AtomicU64::new(1)),
+        };
+        let tasks = vec![tokio::spawn(acceptor.run(first))];
+        Ok((
+            Tunnel {
+                events,
+                stop,
+                tasks,
+            },
+            local,
+        ))
+    }
+
     /// The next event; `None` once every listener has stopped.
     pub async fn next_event(&mut self) -> Option<TunnelEvent> {
         self.events.recv().await

@@ -4,6 +4,8 @@
 //! - [`Tunnel`] (`listener.rs`): binds `[LOCAL:]REMOTE` listeners on 127.0.0.1, opens the
 //!   first session of each at once and more (`--sessions N`) as connections arrive, spreads
 //!   connections over them, and reports [`TunnelEvent`]s.
+//!   [`Tunnel::adopt`] takes one listener for a session someone else started (gangway as
+//!   `session-manager-plugin`).
 //! - `slot.rs`: one session at a time per slot; when the service ends it, a new one is
 //!   opened and the waiting connections carry on (resume after a dropped websocket is the
 //!   transport's, invisible here but for the events).
@@ -26,6 +28,7 @@ mod pump;
 mod slot;
 pub mod stdio;
 
+pub use crate::proto::port_mode::{PortMode, PortSessionOffer};
 pub use event::TunnelEvent;
 pub use listener::{ForwardSpec, Tunnel, TunnelError};
 pub use open::{

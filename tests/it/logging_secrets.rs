@@ -123,3 +123,52 @@ async fn trace_logs_hold_no_token_url_or_shell_bytes() {
         "emulator log"
     );
 }
+
+/// gangway as `session-manager-plugin` under the real AWS CLI, with trace logging: its log
+/// holds no token (which it got through the environment), no stream URL, no shell bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_trace_log_holds_no_token_url_or_shell_bytes() {
+    let aws = crate::support::awscli::aws_cli();
+    let emulator = crate::support::emulator::spawn(&[]);
+    let instance = online_instance(&emulator.endpoint).await;
+    let env = crate::support::awscli::aws_env_with_plugin(&emulator.endpoint, ADMIN);
+    let state_dir = env
+        .iter()
+        .find(|(k, _)| k == "XDG_STATE_HOME")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let parameters = format!(
+        r#"{{"command": ["printf '%s-%s' {} {}"]}}"#,
+        &MARKER[..12],
+        &MARKER[13..]
+    );
+    let run = Command::new(aws)
+        .args([
+            "--endpoint-url",
+            &emulator.endpoint,
+            "--region",
+            "us-east-1",
+        ])
+        .args(["ssm", "start-session", "--target"])
+        .arg(instance["id"].as_str().unwrap())
+        .args(["--document-name", "AWS-StartInteractiveCommand"])
+        .args(["--parameters", &parameters])
+        .env_clear()
+        .envs(env)
+        .env("GANGWAY_LOG", "trace")
+        .stdin(Stdio::null())
+        .output();
+    let out = tokio::time::timeout(PATIENCE, run).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains(MARKER), "the session ran: {stdout:?}");
+    assert!(out.status.success(), "{out:?}");
+    let log = std::fs::read_to_string(
+        std::path::Path::new(&state_dir).join("gangway/session-manager-plugin.log"),
+    )
+    .unwrap();
+    assert!(
+        log.contains("TRACE") || log.contains("DEBUG"),
+        "verbose logging was on"
+    );
+    assert_eq!(secrets_in(&log), Vec::<String>::new(), "plugin log");
+}

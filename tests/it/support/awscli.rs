@@ -1,14 +1,19 @@
 //! The AWS CLI from PyPI (`pip install awscli`), installed into a venv under the target dir
-//! on first use and reused afterwards, run against an emulator with explicit credentials.
+//! on first use and reused afterwards, run against an emulator with explicit credentials,
+//! and what it needs to run gangway as its `session-manager-plugin`.
 
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Mutex;
 
-/// Both tests may race to install; one installs, the other waits.
+use super::cli::{aws_env, temp_home};
+use super::emulator::GANGWAY;
+
+/// Tests may race to install; one installs, the others wait.
 static INSTALL: Mutex<()> = Mutex::new(());
 
-fn aws_cli() -> PathBuf {
+/// The `aws` program of the venv, installed if missing.
+pub fn aws_cli() -> PathBuf {
     let _guard = INSTALL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -53,4 +58,24 @@ pub fn aws_json(endpoint: &str, access_key_id: &str, args: &[&str]) -> serde_jso
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "aws {args:?} failed: {stderr}");
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// The environment of an `aws` child as `access_key` against `endpoint`, with a fresh
+/// directory first on PATH that holds only `session-manager-plugin`, a symlink to the
+/// gangway under test: the CLI runs that as its plugin. No `AWS_ENDPOINT_URL`: the CLI is
+/// given `--endpoint-url`, and the plugin must use the SSM endpoint the CLI hands it.
+pub fn aws_env_with_plugin(endpoint: &str, access_key: &str) -> Vec<(String, String)> {
+    let bin = temp_home().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::os::unix::fs::symlink(GANGWAY, bin.join("session-manager-plugin")).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut env = aws_env(endpoint, access_key);
+    env.retain(|(name, _)| name != "AWS_ENDPOINT_URL");
+    env.push(("PATH".into(), path));
+    env.push(("AWS_DEFAULT_REGION".into(), "us-east-1".into()));
+    env
 }

@@ -30,7 +30,7 @@ impl PtyConnect {
         Self::spawn_command(endpoint, access_key, "connect", args, &[], (rows, cols))
     }
 
-    /// `gangway SUBCOMMAND ARGS` (`connect`, `replay`) with `env` set over the AWS
+    /// `gangway SUBCOMMAND ARGS` (`connect`, `replay`, `run`) with `env` set over the AWS
     /// environment (a HOME and XDG directories of the test's own), on a `(rows, cols)` pty.
     pub fn spawn_command(
         endpoint: &str,
@@ -40,15 +40,28 @@ impl PtyConnect {
         env: &[(String, String)],
         (rows, cols): (u16, u16),
     ) -> Self {
+        let mut all_env = vec![("PATH".to_owned(), std::env::var("PATH").unwrap_or_default())];
+        all_env.extend(aws_env(endpoint, access_key));
+        all_env.extend(env.iter().cloned());
+        let mut all_args = vec![subcommand];
+        all_args.extend_from_slice(args);
+        Self::spawn_program(GANGWAY.as_ref(), &all_args, &all_env, rows, cols)
+    }
+
+    /// Any program in a pty of `rows`×`cols` with only the environment `env`.
+    pub fn spawn_program(
+        program: &std::path::Path,
+        args: &[&str],
+        env: &[(String, String)],
+        rows: u16,
+        cols: u16,
+    ) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(rows, cols)).unwrap();
-        let mut command = pty_process::Command::new(GANGWAY)
-            .arg(subcommand)
+        let mut command = pty_process::Command::new(program)
             .args(args)
             .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .envs(aws_env(endpoint, access_key))
-            .envs(env.iter().cloned())
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .kill_on_drop(true);
         let child = command.spawn_borrowed(&pts).unwrap();
         Self {
