@@ -202,6 +202,9 @@ pub struct SessionInfo {
     pub start: Option<SystemTime>,
     pub end: Option<SystemTime>,
     pub reason: Option<String>,
+    /// Why it ended, when the service says: DescribeSessions' `Details` (AWS documents the
+    /// field as reserved; the emulator puts the agent's end reason there).
+    pub end_reason: Option<String>,
     pub document_name: Option<String>,
     pub region: String,
 }

@@ -261,6 +261,7 @@ pub fn session(
         start: Some(ago(started_secs_ago)),
         end: None,
         reason: reason.map(str::to_owned),
+        end_reason: None,
         document_name: Some("SSM-SessionManagerRunShell".to_owned()),
         region: "us-east-1".to_owned(),
     }
@@ -308,6 +309,14 @@ pub fn history_sessions() -> Vec<SessionInfo> {
             );
             s.status = SessionStatus::Terminated;
             s.end = Some(ago(3600 * (at + 1)));
+            s.end_reason = Some(
+                match at % 3 {
+                    0 => "The shell exited with code 0.",
+                    1 => "Session terminated: idle for 20 minutes (idle session timeout).",
+                    _ => "Session terminated by admin.",
+                }
+                .to_owned(),
+            );
             s
         })
         .collect()

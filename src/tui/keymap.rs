@@ -54,6 +54,7 @@ pub enum Action {
     OpenShell,
     Mark,
     Terminate,
+    SessionDetail,
 }
 
 /// One row of the action table.
@@ -203,6 +204,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         &["enter"],
     )),
     spec(A::Mark, "mark", "mark / unmark", S::Sessions, &["space"]),
+    spec(
+        A::SessionDetail,
+        "session_detail",
+        "the whole session: owner's ARN, times, why it ended",
+        S::History,
+        &["enter", "d"],
+    ),
     dangerous(spec(
         A::Terminate,
         "terminate",

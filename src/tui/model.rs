@@ -55,6 +55,8 @@ pub enum Mode {
     Message,
     /// `:info`: who, where and how to join from another terminal; any key closes it.
     Info,
+    /// One session in full (a history row); any key closes it.
+    Session(Box<SessionInfo>),
 }
 
 /// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).

@@ -245,6 +245,11 @@ async fn sessions_start_list_terminate_and_reach_history() {
         .find(|s| s.session_id == started.session_id)
         .unwrap();
     assert!(ended.end.is_some());
+    // Why it ended, from DescribeSessions' Details (the history view's ENDED BECAUSE).
+    assert_eq!(
+        ended.end_reason.as_deref(),
+        Some("Session terminated by dev.")
+    );
     assert!(
         !dev.active_sessions()
             .await

@@ -92,6 +92,13 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         }
         Action::OpenShell => open_shell(model),
         Action::Mark => toggle_mark(model),
+        Action::SessionDetail => {
+            let history = &model.history;
+            if let Some(session) = history.items.get(history.cursor.selected) {
+                model.mode = Mode::Session(Box::new(session.clone()));
+            }
+            Vec::new()
+        }
         Action::Terminate => ask_terminate(model),
         _ => Vec::new(),
     }

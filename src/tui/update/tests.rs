@@ -823,3 +823,28 @@ fn reachable_only_shows_the_instances_a_shell_can_open_on_now() {
     update(&mut m, ch('R'));
     assert_eq!(m.fleet.shown, all);
 }
+
+#[test]
+fn enter_on_a_history_row_shows_the_whole_session_and_any_key_closes_it() {
+    let mut m = model();
+    update(&mut m, ch('3'));
+    let query = m.history.query.clone();
+    update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query,
+            result: Ok(HistoryPage {
+                sessions: fixtures::history_sessions(),
+                next_token: None,
+            }),
+        },
+    );
+    update(&mut m, ch('j'));
+    let second = m.history.items[1].clone();
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.mode, Mode::Session(Box::new(second)));
+    update(&mut m, ch('x'));
+    assert_eq!(m.mode, Mode::Normal);
+    assert_eq!(m.screen, Screen::History);
+}

@@ -315,7 +315,14 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
             A::Help,
             A::Quit,
         ],
-        Screen::History => &[A::Refresh, A::Command, A::Back, A::Help, A::Quit],
+        Screen::History => &[
+            A::SessionDetail,
+            A::Refresh,
+            A::Command,
+            A::Back,
+            A::Help,
+            A::Quit,
+        ],
         Screen::Preferences => &[A::Refresh, A::Back, A::Help, A::Quit],
         Screen::Help => &[A::Back, A::Quit],
     }
@@ -342,7 +349,9 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
             Vec::new(),
         ),
-        Mode::Message | Mode::Info => (vec![("esc".into(), "close")], Vec::new()),
+        Mode::Message | Mode::Info | Mode::Session(_) => {
+            (vec![("esc".into(), "close")], Vec::new())
+        }
         Mode::Normal => {
             let scope = model.screen.scope();
             let actions = hint_actions(model.screen);

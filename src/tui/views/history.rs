@@ -25,6 +25,7 @@ fn columns() -> Vec<Column> {
         Column::new("ENDED", 20, 6),
         Column::new("DURATION", 8, 3),
         Column::new("STATUS", 10, 7),
+        Column::new("ENDED BECAUSE", 28, 3).shrinks_to(14),
         Column::new("REASON", 16, 4).shrinks_to(8),
     ]
 }
@@ -107,6 +108,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                     Value::plain(format_time(s.end, &model.settings.time_zone)),
                     Value::plain(duration(s.start, s.end)),
                     Value::plain(s.status.label()),
+                    // AWS gives no end reason; then the status is what there is.
+                    Value::plain(s.end_reason.as_deref().unwrap_or(s.status.label())),
                     Value::plain(s.reason.clone().unwrap_or_default()),
                 ],
                 Style::new(),

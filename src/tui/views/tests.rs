@@ -138,7 +138,9 @@ fn screens() -> Vec<(&'static str, Model)> {
             result: Ok(page),
         },
     );
-    out.push(("history", m));
+    out.push(("history", m.clone()));
+    press(&mut m, "jj\n");
+    out.push(("history_detail", m));
     let mut m = loaded(false);
     press(&mut m, "4");
     out.push(("preferences", m));
