@@ -327,7 +327,7 @@ fn ip_key(ip: &Option<String>) -> Option<std::net::Ipv4Addr> {
 }
 
 /// Separates the fields of a haystack; a match never spans two fields.
-const FIELD_SEPARATOR: char = '\u{1f}';
+pub const FIELD_SEPARATOR: char = '\u{1f}';
 
 /// Name, id, every tag `key=value` and the IP, lower-cased, as one searchable string.
 fn haystack(instance: &Instance) -> String {

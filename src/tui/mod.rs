@@ -16,6 +16,7 @@ pub mod keymap;
 pub mod model;
 pub mod msg;
 pub mod runtime;
+pub mod session_list;
 pub mod shell;
 pub mod terminal;
 pub mod update;

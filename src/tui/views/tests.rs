@@ -124,6 +124,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     press(&mut m, "2  \x04");
     out.push(("sessions_confirm", m));
     let mut m = loaded(false);
+    press(&mut m, "2/dev\na");
+    out.push(("sessions_filtered_marked", m));
+    let mut m = loaded(false);
     press(&mut m, "3");
     let query = m.history.query.clone();
     let page = HistoryPage {
