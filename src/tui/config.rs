@@ -51,6 +51,8 @@ struct ShellSection {
     #[serde(default)]
     reason: ReasonMode,
     reason_pattern: Option<Spanned<String>>,
+    /// A reason that matches the pattern, for the prompt.
+    reason_example: Option<Spanned<String>>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -174,6 +176,17 @@ fn settings(fleet: FleetSection, shell: ShellSection) -> Result<Settings, Proble
         let regex = regex_lite::Regex::new(pattern.get_ref()).map_err(|e| {
             Problem::new(pattern.span().start, "shell.reason_pattern", e.to_string())
         })?;
+        settings.reason_example = match shell.reason_example {
+            Some(example) if !regex.is_match(example.get_ref()) => {
+                return Err(Problem::new(
+                    example.span().start,
+                    "shell.reason_example",
+                    "does not match reason_pattern",
+                ));
+            }
+            Some(example) => Some(example.into_inner()),
+            None => crate::tui::reason_example::example(&regex),
+        };
         settings.reason_pattern = Some(regex);
     }
     Ok(settings)
@@ -292,6 +305,23 @@ mod tests {
 
         let warning = parsed("[fleet\n").warning.unwrap();
         assert!(warning.contains(":1:"), "{warning}");
+    }
+
+    #[test]
+    fn the_reason_prompt_gets_an_example_that_fits_the_pattern() {
+        let made = parsed("[shell]\nreason_pattern = '^OPS-\\d+'\n");
+        assert_eq!(made.warning, None);
+        assert_eq!(made.settings.reason_example.as_deref(), Some("OPS-123"));
+        let given =
+            parsed("[shell]\nreason_pattern = '^OPS-\\d+'\nreason_example = \"OPS-7 disk\"\n");
+        assert_eq!(given.settings.reason_example.as_deref(), Some("OPS-7 disk"));
+        let wrong = parsed("[shell]\nreason_pattern = '^OPS-\\d+'\nreason_example = \"fix\"\n");
+        assert!(
+            wrong
+                .warning
+                .unwrap()
+                .contains(":3: shell.reason_example: does not match")
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod key_reader;
 pub mod keymap;
 pub mod model;
 pub mod msg;
+pub mod reason_example;
 pub mod runtime;
 pub mod session_list;
 pub mod shell;

@@ -285,6 +285,9 @@ pub struct Settings {
     pub sessions_refresh_every: Duration,
     pub reason_mode: ReasonMode,
     pub reason_pattern: Option<regex_lite::Regex>,
+    /// A reason that matches the pattern, shown in the prompt (`[shell] reason_example`, or
+    /// made from the pattern by `tui::reason_example`).
+    pub reason_example: Option<String>,
     /// The user name sessions are owned by (`dev` in the demo); marks "own" sessions.
     pub identity: Option<String>,
     /// `[display] utc = true` in the config file (`--utc` does the same).
@@ -309,6 +312,7 @@ impl Default for Settings {
             sessions_refresh_every: Duration::from_secs(5),
             reason_mode: ReasonMode::Off,
             reason_pattern: None,
+            reason_example: None,
             identity: None,
             utc: false,
             time_zone: crate::tui::clock::TimeZone::UTC,

@@ -359,7 +359,18 @@ fn check_reason(model: &Model, text: &str) -> Result<Option<String>, String> {
     if let Some(pattern) = &settings.reason_pattern
         && !pattern.is_match(text)
     {
-        return Err(format!("the reason must match {}", pattern.as_str()));
+        // The pattern is on the prompt already; say it once, with the example.
+        return Err(match &settings.reason_example {
+            Some(example) => format!(
+                "`{}` does not fit the pattern; a reason like `{}` does",
+                crate::text::fit(text, 30),
+                crate::text::fit(example, 30)
+            ),
+            None => format!(
+                "`{}` does not fit the pattern above",
+                crate::text::fit(text, 30)
+            ),
+        });
     }
     Ok(Some(text.to_owned()))
 }

@@ -160,6 +160,7 @@ fn required_reason_must_be_given_and_match_the_pattern() {
     let settings = Settings {
         reason_mode: ReasonMode::Required,
         reason_pattern: Some(regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap()),
+        reason_example: Some("ABC-123".into()),
         ..Settings::default()
     };
     let mut m = model_with(settings, false);
@@ -175,7 +176,10 @@ fn required_reason_must_be_given_and_match_the_pattern() {
     let Mode::Reason(prompt) = &m.mode else {
         panic!()
     };
-    assert!(prompt.error.as_deref().unwrap().contains("must match"));
+    // An example that fits, not the pattern a second time (issue 16).
+    let error = prompt.error.as_deref().unwrap();
+    assert!(error.contains("`ABC-123`"), "{error}");
+    assert!(!error.contains("[A-Z]"), "{error}");
     for _ in 0.."because".len() {
         update(&mut m, key(KeyCode::Backspace));
     }

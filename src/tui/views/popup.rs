@@ -108,8 +108,14 @@ pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &
         ]),
     ];
     if let Some(pattern) = &model.settings.reason_pattern {
+        let example = model
+            .settings
+            .reason_example
+            .as_deref()
+            .map(|e| format!("e.g. {}  ", fit(e, 30)))
+            .unwrap_or_default();
         lines.push(Line::styled(
-            format!(" must match {}", fit(pattern.as_str(), 50)),
+            format!(" {example}(pattern {})", fit(pattern.as_str(), 40)),
             Style::new().fg(Color::DarkGray),
         ));
     }

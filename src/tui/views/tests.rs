@@ -152,7 +152,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     out.push(("help", m));
     let mut m = loaded(false);
     m.settings.reason_mode = crate::tui::model::ReasonMode::Required;
-    m.settings.reason_pattern = Some(regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap());
+    let pattern = regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap();
+    m.settings.reason_example = crate::tui::reason_example::example(&pattern);
+    m.settings.reason_pattern = Some(pattern);
     press(&mut m, "\nfix\n");
     out.push(("reason_prompt", m));
     let mut m = loaded(false);
