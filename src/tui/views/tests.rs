@@ -101,6 +101,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     press(&mut m, "jjjjjd");
     out.push(("fleet_detail_escapes", m));
     let mut m = loaded(false);
+    press(&mut m, "d");
+    out.push(("fleet_detail_sessions", m));
+    let mut m = loaded(false);
     press(&mut m, "/서울");
     out.push(("fleet_filter", m));
     let mut m = loaded(false);
