@@ -74,7 +74,14 @@ fn instance(at: usize, spec: &Spec<'_>) -> Instance {
         region: "us-east-1".to_owned(),
         last_ping: managed.then(|| ago(30 + at as u64 * 7)),
         ec2: crate::aws::types::Ec2Facts {
-            instance_type: Some(if at % 3 == 0 { "m7g.large" } else { "t3.small" }.to_owned()),
+            instance_type: Some(
+                if at.is_multiple_of(3) {
+                    "m7g.large"
+                } else {
+                    "t3.small"
+                }
+                .to_owned(),
+            ),
             availability_zone: Some(["us-east-1a", "us-east-1b"][at % 2].to_owned()),
             launch_time: Some(ago(86_400 * (40 + at as u64))),
             vpc_id: Some("vpc-0a1b2c3d4e5f60001".to_owned()),
@@ -83,7 +90,9 @@ fn instance(at: usize, spec: &Spec<'_>) -> Instance {
                 "arn:aws:iam::123456789012:instance-profile/AmazonSSMRoleForInstancesQuickSetup"
                     .to_owned(),
             ),
-            public_ip: (at % 4 == 0).then(|| format!("54.210.0.{}", 10 + at)),
+            public_ip: at
+                .is_multiple_of(4)
+                .then(|| format!("54.210.0.{}", 10 + at)),
         },
     }
 }
