@@ -89,15 +89,23 @@ async fn connect(
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
     let request = start_request(args, &instance.id);
-    let mode = if tty {
-        PumpMode::Terminal
-    } else {
+    if !tty {
         // What stdin needs depends on the remote shell: PowerShell on Windows (issue 11).
-        PumpMode::Pipe {
+        let mode = PumpMode::Pipe {
             target: Platform::from_listing(instance.platform.as_deref()),
-        }
-    };
-    Ok(crate::shell::run(&client, &request, mode).await?)
+        };
+        return Ok(crate::shell::run(&client, &request, mode).await?);
+    }
+    // `shell::run`'s terminal path, with the AWS CLI's first line between the start and the
+    // pump, so the user has the id to find or end the session by (issue 16). Pipe mode stays
+    // quiet: its stderr is the remote side's.
+    let (channel, session_id) = crate::shell::open_channel(&client, &request).await?;
+    eprint!("\r\nStarting session with SessionId: {session_id}\r\n");
+    let terminate = crate::shell::terminator_for(client.clone(), session_id.clone());
+    let guard = crate::shell::terminal::RawModeGuard::enter().map_err(ShellError::from)?;
+    let outcome = crate::shell::pump(channel, session_id, PumpMode::Terminal, terminate).await;
+    drop(guard);
+    Ok(outcome.map_err(ShellError::from)?)
 }
 
 fn start_request(args: &ConnectArgs, target: &InstanceId) -> StartSessionRequest {
