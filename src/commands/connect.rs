@@ -13,7 +13,7 @@ use crate::aws::{
 };
 use crate::cli::ConnectArgs;
 use crate::shell::terminal::stdio_is_tty;
-use crate::shell::{Platform, PumpMode, ShellEnd, ShellError, ShellOutcome};
+use crate::shell::{Platform, PumpMode, SessionRecords, ShellEnd, ShellError, ShellOutcome};
 
 /// Why `connect` stopped before or while running the session; one line each.
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +48,13 @@ pub fn run(args: ConnectArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(status) => return status,
     };
-    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
-        Ok(scope) => scope,
-        Err(status) => return status,
-    };
+    let (scope, records) =
+        match super::settings::session_settings(args.config.as_deref(), &args.aws.tags) {
+            Ok(settings) => settings,
+            Err(status) => return status,
+        };
     let tty = stdio_is_tty();
-    let result = runtime.block_on(connect(&args, &scope, tty));
+    let result = runtime.block_on(connect(&args, &scope, &records, tty));
     // Nothing may keep the process alive once the session is over.
     runtime.shutdown_timeout(Duration::from_millis(100));
     match result {
@@ -83,29 +84,22 @@ fn report(outcome: &ShellOutcome, tty: bool) {
 async fn connect(
     args: &ConnectArgs,
     scope: &[(String, String)],
+    records: &SessionRecords,
     tty: bool,
 ) -> Result<ShellOutcome, ConnectError> {
     let clients = AwsClient::from_options(&args.aws.options()).await?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
     let request = start_request(args, &instance.id);
-    if !tty {
+    let mode = if tty {
+        PumpMode::Terminal
+    } else {
         // What stdin needs depends on the remote shell: PowerShell on Windows (issue 11).
-        let mode = PumpMode::Pipe {
+        PumpMode::Pipe {
             target: Platform::from_listing(instance.platform.as_deref()),
-        };
-        return Ok(crate::shell::run(&client, &request, mode).await?);
-    }
-    // `shell::run`'s terminal path, with the AWS CLI's first line between the start and the
-    // pump, so the user has the id to find or end the session by (issue 16). Pipe mode stays
-    // quiet: its stderr is the remote side's.
-    let (channel, session_id) = crate::shell::open_channel(&client, &request).await?;
-    eprint!("\r\nStarting session with SessionId: {session_id}\r\n");
-    let terminate = crate::shell::terminator_for(client.clone(), session_id.clone());
-    let guard = crate::shell::terminal::RawModeGuard::enter().map_err(ShellError::from)?;
-    let outcome = crate::shell::pump(channel, session_id, PumpMode::Terminal, terminate).await;
-    drop(guard);
-    Ok(outcome.map_err(ShellError::from)?)
+        }
+    };
+    Ok(crate::shell::run(&client, &request, mode, records).await?)
 }
 
 fn start_request(args: &ConnectArgs, target: &InstanceId) -> StartSessionRequest {

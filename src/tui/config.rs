@@ -1,7 +1,9 @@
 //! `~/.config/gangway/config.toml` (or `--config FILE`): fleet scope and columns, refresh
-//! interval, the reason prompt, the time zone and key bindings. A broken file never stops the
-//! UI: every problem is listed with the file, line and field, and a bad value costs only its
-//! own setting (issue 16); only a file that is not TOML at all falls back to the defaults.
+//! interval, the reason prompt, the time zone, key bindings and session recordings. A broken
+//! file never stops the UI: every problem is listed with the file, line and field, and a bad
+//! value costs only its own setting (issue 16); only a file that is not TOML at all falls back
+//! to the defaults. A problem in `[recording]`, or a file that is not TOML, turns recordings
+//! off: the file may have said so. `examples/config.toml` documents every field.
 //! `examples/config.toml` documents every field.
 
 use std::collections::BTreeMap;
@@ -10,6 +12,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use crate::local::RecordingSettings;
 use crate::tui::keymap::{Chord, Keymap, action_named};
 use crate::tui::model::{ReasonMode, Settings};
 
@@ -54,9 +57,18 @@ pub fn load(path: Option<&Path>, readonly: bool) -> Loaded {
     }
 }
 
+/// Recordings stay off while the file that may have turned them off cannot be read.
+const NOT_RECORDED: &str = " (sessions are not recorded until it is fixed)";
+
 fn defaults(readonly: bool, warning: Option<String>) -> Loaded {
+    let mut settings = Settings::default();
+    let warning = warning.map(|warning| {
+        // The file may have turned recordings off: a mistake in it must not turn them on.
+        settings.records.recording.enabled = false;
+        format!("{warning}{NOT_RECORDED}")
+    });
     Loaded {
-        settings: Settings::default(),
+        settings,
         keymap: Keymap::defaults(readonly),
         warning,
     }
@@ -123,20 +135,37 @@ pub fn parse(text: &str, path: &Path, readonly: bool) -> Loaded {
     let mut settings = Settings::default();
     let mut keymap = Keymap::defaults(readonly);
     let mut problems = Vec::new();
+    let mut recording_broken = false;
     for (name, section) in &sections {
         match name.get_ref().as_str() {
             "fleet" => fleet(section, &mut settings, &mut problems),
             "shell" => shell(section, &mut settings, &mut problems),
             "display" => display(section, &mut settings, &mut problems),
             "keys" => keys(section, &mut keymap, &mut problems),
+            "recording" => {
+                let before = problems.len();
+                settings.records.recording = recording(section, &mut problems);
+                if problems.len() > before {
+                    // It may have said `enabled = false`: record nothing until it is fixed.
+                    settings.records.recording.enabled = false;
+                    recording_broken = true;
+                }
+            }
             other => problems.push(Problem::new(
                 name.span().start,
                 other,
-                "unknown section (fleet, shell, display, keys)",
+                "unknown section (fleet, shell, display, keys, recording)",
             )),
         }
     }
-    let warning = (!problems.is_empty()).then(|| describe_all(&mut problems, text, path, false));
+    let warning = (!problems.is_empty()).then(|| {
+        let listed = describe_all(&mut problems, text, path, false);
+        if recording_broken {
+            format!("{listed}{NOT_RECORDED}")
+        } else {
+            listed
+        }
+    });
     Loaded {
         settings,
         keymap,
@@ -261,6 +290,79 @@ fn display(section: &Section, settings: &mut Settings, problems: &mut Vec<Proble
             _ => problems.push(unknown("display", key, "utc")),
         }
     }
+}
+
+/// The longest retention that means something (100 years), so that days become a duration
+/// without overflow.
+const MAX_KEEP_DAYS: u64 = 36_500;
+
+fn recording(section: &Section, problems: &mut Vec<Problem>) -> RecordingSettings {
+    let mut recording = RecordingSettings::default();
+    for (key, raw) in section {
+        let at = raw.span().start;
+        match key.get_ref().as_str() {
+            "enabled" => {
+                if let Some(enabled) = value::<bool>("recording", key, raw, problems) {
+                    recording.enabled = enabled;
+                }
+            }
+            "dir" => {
+                let Some(text) = value::<String>("recording", key, raw, problems) else {
+                    continue;
+                };
+                let path = match text.strip_prefix("~/") {
+                    Some(rest) => match dirs::home_dir() {
+                        Some(home) => home.join(rest),
+                        None => {
+                            problems.push(Problem::new(
+                                at,
+                                "recording.dir",
+                                "no home directory for ~/",
+                            ));
+                            continue;
+                        }
+                    },
+                    None => PathBuf::from(&text),
+                };
+                if path.is_absolute() {
+                    recording.dir = path;
+                } else {
+                    problems.push(Problem::new(
+                        at,
+                        "recording.dir",
+                        "must be an absolute path or start with ~/",
+                    ));
+                }
+            }
+            "keep_days" => match value::<u64>("recording", key, raw, problems) {
+                Some(days) if days > MAX_KEEP_DAYS => problems.push(Problem::new(
+                    at,
+                    "recording.keep_days",
+                    format!("at most {MAX_KEEP_DAYS} (0 keeps recordings whatever their age)"),
+                )),
+                Some(days) => {
+                    recording.keep.max_age = (days > 0).then(|| Duration::from_secs(days * 86_400));
+                }
+                None => {}
+            },
+            "max_total_mb" => {
+                if let Some(mb) = value::<u64>("recording", key, raw, problems) {
+                    match mb.checked_mul(1 << 20) {
+                        Some(bytes) => recording.keep.max_total_bytes = (mb > 0).then_some(bytes),
+                        None => {
+                            problems.push(Problem::new(at, "recording.max_total_mb", "too large"))
+                        }
+                    }
+                }
+            }
+            _ => problems.push(unknown(
+                "recording",
+                key,
+                "enabled, dir, keep_days, max_total_mb",
+            )),
+        }
+    }
+    recording
 }
 
 /// Each binding on its own: a bad one is reported and the action keeps its default keys.
@@ -389,7 +491,7 @@ mod tests {
 
         let warning = parsed("[fleet\n").warning.unwrap();
         assert!(warning.contains(":1:"), "{warning}");
-        assert!(warning.ends_with("using the defaults"), "{warning}");
+        assert!(warning.contains("; using the defaults"), "{warning}");
     }
 
     #[test]
@@ -454,6 +556,55 @@ mod tests {
         let loaded = parsed("[display]\nutc = true\n");
         assert_eq!(loaded.warning, None);
         assert!(loaded.settings.utc);
+    }
+
+    #[test]
+    fn recording_settings_apply_and_a_broken_recording_records_nothing() {
+        let loaded = parsed(
+            "[recording]\nenabled = false\ndir = \"/var/tmp/casts\"\nkeep_days = 0\nmax_total_mb = 5\n",
+        );
+        assert_eq!(loaded.warning, None);
+        let recording = loaded.settings.records.recording;
+        assert!(!recording.enabled);
+        assert_eq!(recording.dir, Path::new("/var/tmp/casts"));
+        assert_eq!(recording.keep.max_age, None);
+        assert_eq!(recording.keep.max_total_bytes, Some(5 << 20));
+        assert!(
+            parsed("").settings.records.recording.enabled,
+            "on by default"
+        );
+        // A mistake elsewhere costs only its own setting: recordings stay as the file says.
+        let loaded = parsed("[recording]\nenabled = false\n[keys]\nquit = \"nope-key\"\n");
+        assert!(!loaded.settings.records.recording.enabled);
+        // A mistake in [recording] records nothing until it is fixed.
+        let loaded = parsed("[recording]\nenabled = \"no\"\n");
+        assert!(!loaded.settings.records.recording.enabled);
+        assert!(loaded.warning.unwrap().contains("not recorded"));
+        let loaded = parsed("[recording]\ndir = \"casts\"\n");
+        assert!(!loaded.settings.records.recording.enabled);
+        let warning = loaded.warning.unwrap();
+        assert!(
+            warning.contains(":2: recording.dir: must be an absolute path"),
+            "{warning}"
+        );
+        let warning = parsed("[recording]\nkeep_days = 99999999999\n")
+            .warning
+            .unwrap();
+        assert!(warning.contains("recording.keep_days"), "{warning}");
+        let warning = parsed("[recording]\nmax_total_mb = 9223372036854775807\n")
+            .warning
+            .unwrap();
+        assert!(
+            warning.contains(":2: recording.max_total_mb: too large"),
+            "{warning}"
+        );
+        // Beyond TOML's integers: the file does not parse, and nothing is recorded.
+        let loaded = parsed("[recording]\nmax_total_mb = 18446744073709551615\n");
+        assert!(loaded.warning.unwrap().contains(":2:"));
+        assert!(!loaded.settings.records.recording.enabled);
+        // Not TOML at all: the defaults, and no recording.
+        let loaded = parsed("[recording\n");
+        assert!(!loaded.settings.records.recording.enabled);
     }
 
     #[test]

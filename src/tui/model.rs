@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
 use crate::aws::{Diagnosis, HistoryFilter};
+use crate::shell::SessionRecords;
 use crate::tui::fleet_list::FleetState;
 use crate::tui::keymap::{Keymap, Scope};
 use crate::tui::session_list::SessionView;
@@ -300,6 +301,8 @@ pub struct Settings {
     /// The demo's access key id, for `:info`'s ready-made `gangway connect` line (the
     /// emulator checks no secret: any works).
     pub connect_as: Option<String>,
+    /// Where shells opened here are recorded and keep their activity file.
+    pub records: SessionRecords,
 }
 
 impl Default for Settings {
@@ -318,6 +321,7 @@ impl Default for Settings {
             time_zone: crate::tui::clock::TimeZone::UTC,
             endpoint: None,
             connect_as: None,
+            records: SessionRecords::default(),
         }
     }
 }

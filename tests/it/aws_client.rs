@@ -362,6 +362,8 @@ async fn expired_access_is_told_apart_from_other_denials() {
         scope: Default::default(),
         expires: Some(std::time::SystemTime::UNIX_EPOCH),
         credentials_expire: None,
+        policies: Vec::new(),
+        tags: Default::default(),
     });
     let emulator = start_fleet(fleet).await;
     let contractor = aws_client(&emulator.endpoint, "AKIAGANGWAYCONTRACT");
