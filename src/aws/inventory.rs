@@ -208,6 +208,7 @@ impl AwsClient {
             image_name: None,
             region: self.region().to_owned(),
             last_ping: None,
+            ec2: ec2_facts(raw),
         };
         if let Some(info) = info {
             apply_ssm_info(&mut instance, &info);
@@ -230,6 +231,7 @@ impl AwsClient {
             image_name: None,
             region: self.region().to_owned(),
             last_ping: None,
+            ec2: Default::default(),
         };
         apply_ssm_info(&mut instance, info);
         instance
@@ -367,6 +369,22 @@ fn ssm_tag_filters(
         })
         .collect();
     (!filters.is_empty()).then_some(filters)
+}
+
+/// The machine facts of DescribeInstances that the UI's detail pane shows.
+fn ec2_facts(raw: &aws_sdk_ec2::types::Instance) -> crate::aws::types::Ec2Facts {
+    let owned = |text: Option<&str>| text.filter(|t| !t.is_empty()).map(str::to_owned);
+    crate::aws::types::Ec2Facts {
+        instance_type: owned(raw.instance_type().map(|t| t.as_str())),
+        availability_zone: owned(raw.placement().and_then(|p| p.availability_zone())),
+        launch_time: raw
+            .launch_time()
+            .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+        vpc_id: owned(raw.vpc_id()),
+        subnet_id: owned(raw.subnet_id()),
+        instance_profile: owned(raw.iam_instance_profile().and_then(|p| p.arn())),
+        public_ip: owned(raw.public_ip_address()),
+    }
 }
 
 #[cfg(test)]

@@ -214,6 +214,7 @@ mod tests {
             image_name: None,
             region: "us-east-1".into(),
             last_ping: None,
+            ec2: Default::default(),
         }
     }
 

@@ -174,6 +174,7 @@ impl AwsClient {
             start: s.start_date.and_then(|d| SystemTime::try_from(d).ok()),
             end: s.end_date.and_then(|d| SystemTime::try_from(d).ok()),
             reason: s.reason.clone().filter(|r| !r.is_empty()),
+            end_reason: s.details.clone().filter(|d| !d.is_empty()),
             document_name: s.document_name.clone(),
             region: self.region().to_owned(),
         })

@@ -153,6 +153,22 @@ pub struct Instance {
     pub image_name: Option<String>,
     pub region: String,
     pub last_ping: Option<SystemTime>,
+    /// What EC2 says about the machine (empty for hybrid nodes).
+    #[serde(default)]
+    pub ec2: Ec2Facts,
+}
+
+/// The EC2 facts the detail pane shows; each is `None` when EC2 did not give it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Ec2Facts {
+    pub instance_type: Option<String>,
+    pub availability_zone: Option<String>,
+    pub launch_time: Option<SystemTime>,
+    pub vpc_id: Option<String>,
+    pub subnet_id: Option<String>,
+    /// The instance profile's ARN.
+    pub instance_profile: Option<String>,
+    pub public_ip: Option<String>,
 }
 
 /// State of a Session Manager session as `DescribeSessions` reports it.
@@ -202,6 +218,9 @@ pub struct SessionInfo {
     pub start: Option<SystemTime>,
     pub end: Option<SystemTime>,
     pub reason: Option<String>,
+    /// Why it ended, when the service says: DescribeSessions' `Details` (AWS documents the
+    /// field as reserved; the emulator puts the agent's end reason there).
+    pub end_reason: Option<String>,
     pub document_name: Option<String>,
     pub region: String,
 }

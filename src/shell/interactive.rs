@@ -54,6 +54,9 @@ pub async fn run_started(
     let live = LiveRecords::start(records, &session_id, target, record).await;
     match mode {
         PumpMode::Terminal => {
+            // The AWS CLI's first line, so the user has the id to find or end the session
+            // by (issue 16); pipe mode stays quiet: its stderr is the remote side's.
+            eprint!("\r\nStarting session with SessionId: {session_id}\r\n");
             let guard = RawModeGuard::enter()?;
             let outcome = pump(channel, early, session_id, mode, terminate, live).await;
             drop(guard);

@@ -1,8 +1,10 @@
 //! `~/.config/gangway/config.toml` (or `--config FILE`): fleet scope and columns, refresh
-//! interval, the reason prompt, key bindings, and session recordings. A broken file never
-//! stops the UI: the problem is shown with the file, line and field, and the defaults are
-//! used (issue 6), except that sessions are then not recorded, since the file may have said
-//! so. `examples/config.toml` documents every field.
+//! interval, the reason prompt, the time zone, key bindings and session recordings. A broken
+//! file never stops the UI: every problem is listed with the file, line and field, and a bad
+//! value costs only its own setting (issue 16); only a file that is not TOML at all falls back
+//! to the defaults. A problem in `[recording]`, or a file that is not TOML, turns recordings
+//! off: the file may have said so. `examples/config.toml` documents every field.
+//! `examples/config.toml` documents every field.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -14,60 +16,9 @@ use crate::local::RecordingSettings;
 use crate::tui::keymap::{Chord, Keymap, action_named};
 use crate::tui::model::{ReasonMode, Settings};
 
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct File {
-    #[serde(default)]
-    fleet: FleetSection,
-    #[serde(default)]
-    shell: ShellSection,
-    #[serde(default)]
-    keys: BTreeMap<String, Spanned<KeyList>>,
-    #[serde(default)]
-    display: DisplaySection,
-    #[serde(default)]
-    recording: RecordingSection,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DisplaySection {
-    /// Times in UTC instead of the local time zone.
-    #[serde(default)]
-    utc: bool,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RecordingSection {
-    enabled: Option<bool>,
-    /// Absolute, or starting with `~/`.
-    dir: Option<Spanned<String>>,
-    /// 0: kept whatever their age.
-    keep_days: Option<Spanned<u64>>,
-    /// 0: no size limit.
-    max_total_mb: Option<Spanned<u64>>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FleetSection {
-    /// `{ Env = "dev" }`: only these instances, applied as EC2 filters.
-    #[serde(default)]
-    tags: BTreeMap<String, String>,
-    /// Tag keys shown as columns.
-    #[serde(default)]
-    columns: Vec<String>,
-    refresh_secs: Option<Spanned<u64>>,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShellSection {
-    #[serde(default)]
-    reason: ReasonMode,
-    reason_pattern: Option<Spanned<String>>,
-}
+/// A section of the file: each key with where its value starts, so that one bad value is
+/// reported with its line and costs only that setting (issue 16).
+type Section = BTreeMap<Spanned<String>, Spanned<toml::Value>>;
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(untagged)]
@@ -106,12 +57,15 @@ pub fn load(path: Option<&Path>, readonly: bool) -> Loaded {
     }
 }
 
+/// Recordings stay off while the file that may have turned them off cannot be read.
+const NOT_RECORDED: &str = " (sessions are not recorded until it is fixed)";
+
 fn defaults(readonly: bool, warning: Option<String>) -> Loaded {
     let mut settings = Settings::default();
     let warning = warning.map(|warning| {
         // The file may have turned recordings off: a mistake in it must not turn them on.
         settings.records.recording.enabled = false;
-        format!("{warning} (sessions are not recorded until it is fixed)")
+        format!("{warning}{NOT_RECORDED}")
     });
     Loaded {
         settings,
@@ -136,137 +90,302 @@ impl Problem {
         }
     }
 
-    /// `FILE:LINE: FIELD: message; using the defaults`.
+    /// `FILE:LINE: FIELD: message`.
     fn describe(&self, text: &str, path: &Path) -> String {
         let line = self
             .offset
             .map(|o| format!(":{}", text[..o.min(text.len())].matches('\n').count() + 1))
             .unwrap_or_default();
         let message = self.message.trim().replace('\n', " ");
-        format!(
-            "{}{line}: {}: {message}; using the defaults",
-            path.display(),
-            self.field
-        )
+        format!("{}{line}: {}: {message}", path.display(), self.field)
     }
+}
+
+/// Every problem in the file, in file order, then what they cost.
+fn describe_all(problems: &mut [Problem], text: &str, path: &Path, whole_file: bool) -> String {
+    problems.sort_by_key(|p| p.offset);
+    let listed: Vec<String> = problems.iter().map(|p| p.describe(text, path)).collect();
+    let cost = if whole_file {
+        "using the defaults"
+    } else if problems.len() == 1 {
+        "that setting keeps its default"
+    } else {
+        "those settings keep their defaults"
+    };
+    format!("{}; {cost}", listed.join("; "))
 }
 
 pub fn parse(text: &str, path: &Path, readonly: bool) -> Loaded {
-    match build(text, readonly) {
-        Ok((settings, keymap)) => Loaded {
-            settings,
-            keymap,
-            warning: None,
-        },
-        Err(problem) => defaults(readonly, Some(problem.describe(text, path))),
+    let sections: BTreeMap<Spanned<String>, Section> = match toml::from_str(text) {
+        Ok(sections) => sections,
+        // A file that is not TOML (or whose top level is not sections) says nothing usable.
+        Err(e) => {
+            let mut problems = [Problem {
+                offset: e.span().map(|s| s.start),
+                // toml names the offending key between backticks ("invalid type … `fleet`").
+                field: e.message().split('`').nth(1).unwrap_or("syntax").to_owned(),
+                message: e.message().to_owned(),
+            }];
+            return defaults(
+                readonly,
+                Some(describe_all(&mut problems, text, path, true)),
+            );
+        }
+    };
+    let mut settings = Settings::default();
+    let mut keymap = Keymap::defaults(readonly);
+    let mut problems = Vec::new();
+    let mut recording_broken = false;
+    for (name, section) in &sections {
+        match name.get_ref().as_str() {
+            "fleet" => fleet(section, &mut settings, &mut problems),
+            "shell" => shell(section, &mut settings, &mut problems),
+            "display" => display(section, &mut settings, &mut problems),
+            "keys" => keys(section, &mut keymap, &mut problems),
+            "recording" => {
+                let before = problems.len();
+                settings.records.recording = recording(section, &mut problems);
+                if problems.len() > before {
+                    // It may have said `enabled = false`: record nothing until it is fixed.
+                    settings.records.recording.enabled = false;
+                    recording_broken = true;
+                }
+            }
+            other => problems.push(Problem::new(
+                name.span().start,
+                other,
+                "unknown section (fleet, shell, display, keys, recording)",
+            )),
+        }
+    }
+    let warning = (!problems.is_empty()).then(|| {
+        let listed = describe_all(&mut problems, text, path, false);
+        if recording_broken {
+            format!("{listed}{NOT_RECORDED}")
+        } else {
+            listed
+        }
+    });
+    Loaded {
+        settings,
+        keymap,
+        warning,
     }
 }
 
-fn build(text: &str, readonly: bool) -> Result<(Settings, Keymap), Problem> {
-    let file: File = toml::from_str(text).map_err(|e| Problem {
-        offset: e.span().map(|s| s.start),
-        // toml names the offending key between backticks ("unknown field `refresh`").
-        field: e.message().split('`').nth(1).unwrap_or("syntax").to_owned(),
-        message: e.message().to_owned(),
-    })?;
-    let mut settings = settings(file.fleet, file.shell)?;
-    settings.utc = file.display.utc;
-    settings.records.recording = recording(file.recording)?;
-    let keymap = keymap(&file.keys, readonly)?;
-    Ok((settings, keymap))
+/// The value as `T`, or a problem at its line (`section.key: why`).
+fn value<T: serde::de::DeserializeOwned>(
+    section: &str,
+    key: &Spanned<String>,
+    value: &Spanned<toml::Value>,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match value.get_ref().clone().try_into::<T>() {
+        Ok(typed) => Some(typed),
+        Err(e) => {
+            problems.push(Problem::new(
+                value.span().start,
+                format!("{section}.{}", key.get_ref()),
+                e.message().to_owned(),
+            ));
+            None
+        }
+    }
+}
+
+fn unknown(section: &str, key: &Spanned<String>, known: &str) -> Problem {
+    Problem::new(
+        key.span().start,
+        format!("{section}.{}", key.get_ref()),
+        format!("unknown field (expected {known})"),
+    )
+}
+
+fn fleet(section: &Section, settings: &mut Settings, problems: &mut Vec<Problem>) {
+    for (key, raw) in section {
+        match key.get_ref().as_str() {
+            "tags" => {
+                if let Some(tags) = value::<BTreeMap<String, String>>("fleet", key, raw, problems) {
+                    settings.tag_filters = tags.into_iter().collect();
+                }
+            }
+            "columns" => {
+                if let Some(columns) = value::<Vec<String>>("fleet", key, raw, problems) {
+                    settings.tag_columns = columns;
+                }
+            }
+            "refresh_secs" => match value::<u64>("fleet", key, raw, problems) {
+                Some(secs) if secs < 5 => problems.push(Problem::new(
+                    raw.span().start,
+                    "fleet.refresh_secs",
+                    "must be at least 5",
+                )),
+                Some(secs) => settings.refresh_every = Duration::from_secs(secs),
+                None => {}
+            },
+            _ => problems.push(unknown("fleet", key, "tags, columns, refresh_secs")),
+        }
+    }
+}
+
+fn shell(section: &Section, settings: &mut Settings, problems: &mut Vec<Problem>) {
+    let mut example: Option<(usize, String)> = None;
+    for (key, raw) in section {
+        match key.get_ref().as_str() {
+            "reason" => {
+                if let Some(mode) = value::<ReasonMode>("shell", key, raw, problems) {
+                    settings.reason_mode = mode;
+                }
+            }
+            "reason_pattern" => {
+                let Some(pattern) = value::<String>("shell", key, raw, problems) else {
+                    continue;
+                };
+                match regex_lite::Regex::new(&pattern) {
+                    Ok(regex) => settings.reason_pattern = Some(regex),
+                    Err(e) => problems.push(Problem::new(
+                        raw.span().start,
+                        "shell.reason_pattern",
+                        e.to_string(),
+                    )),
+                }
+            }
+            "reason_example" => {
+                if let Some(text) = value::<String>("shell", key, raw, problems) {
+                    example = Some((raw.span().start, text));
+                }
+            }
+            _ => problems.push(unknown(
+                "shell",
+                key,
+                "reason, reason_pattern, reason_example",
+            )),
+        }
+    }
+    let Some(pattern) = &settings.reason_pattern else {
+        return;
+    };
+    settings.reason_example = match example {
+        Some((at, text)) if !pattern.is_match(&text) => {
+            problems.push(Problem::new(
+                at,
+                "shell.reason_example",
+                "does not match reason_pattern",
+            ));
+            crate::tui::reason_example::example(pattern)
+        }
+        Some((_, text)) => Some(text),
+        None => crate::tui::reason_example::example(pattern),
+    };
+}
+
+fn display(section: &Section, settings: &mut Settings, problems: &mut Vec<Problem>) {
+    for (key, raw) in section {
+        match key.get_ref().as_str() {
+            "utc" => {
+                if let Some(utc) = value::<bool>("display", key, raw, problems) {
+                    settings.utc = utc;
+                }
+            }
+            _ => problems.push(unknown("display", key, "utc")),
+        }
+    }
 }
 
 /// The longest retention that means something (100 years), so that days become a duration
 /// without overflow.
 const MAX_KEEP_DAYS: u64 = 36_500;
 
-fn recording(section: RecordingSection) -> Result<RecordingSettings, Problem> {
+fn recording(section: &Section, problems: &mut Vec<Problem>) -> RecordingSettings {
     let mut recording = RecordingSettings::default();
-    if let Some(enabled) = section.enabled {
-        recording.enabled = enabled;
-    }
-    if let Some(dir) = section.dir {
-        let at = dir.span().start;
-        let text = dir.get_ref();
-        let path = match text.strip_prefix("~/") {
-            Some(rest) => dirs::home_dir()
-                .map(|home| home.join(rest))
-                .ok_or_else(|| Problem::new(at, "recording.dir", "no home directory for ~/"))?,
-            None => PathBuf::from(text),
-        };
-        if !path.is_absolute() {
-            return Err(Problem::new(
-                at,
-                "recording.dir",
-                "must be an absolute path or start with ~/",
-            ));
+    for (key, raw) in section {
+        let at = raw.span().start;
+        match key.get_ref().as_str() {
+            "enabled" => {
+                if let Some(enabled) = value::<bool>("recording", key, raw, problems) {
+                    recording.enabled = enabled;
+                }
+            }
+            "dir" => {
+                let Some(text) = value::<String>("recording", key, raw, problems) else {
+                    continue;
+                };
+                let path = match text.strip_prefix("~/") {
+                    Some(rest) => match dirs::home_dir() {
+                        Some(home) => home.join(rest),
+                        None => {
+                            problems.push(Problem::new(
+                                at,
+                                "recording.dir",
+                                "no home directory for ~/",
+                            ));
+                            continue;
+                        }
+                    },
+                    None => PathBuf::from(&text),
+                };
+                if path.is_absolute() {
+                    recording.dir = path;
+                } else {
+                    problems.push(Problem::new(
+                        at,
+                        "recording.dir",
+                        "must be an absolute path or start with ~/",
+                    ));
+                }
+            }
+            "keep_days" => match value::<u64>("recording", key, raw, problems) {
+                Some(days) if days > MAX_KEEP_DAYS => problems.push(Problem::new(
+                    at,
+                    "recording.keep_days",
+                    format!("at most {MAX_KEEP_DAYS} (0 keeps recordings whatever their age)"),
+                )),
+                Some(days) => {
+                    recording.keep.max_age = (days > 0).then(|| Duration::from_secs(days * 86_400));
+                }
+                None => {}
+            },
+            "max_total_mb" => {
+                if let Some(mb) = value::<u64>("recording", key, raw, problems) {
+                    match mb.checked_mul(1 << 20) {
+                        Some(bytes) => recording.keep.max_total_bytes = (mb > 0).then_some(bytes),
+                        None => {
+                            problems.push(Problem::new(at, "recording.max_total_mb", "too large"))
+                        }
+                    }
+                }
+            }
+            _ => problems.push(unknown(
+                "recording",
+                key,
+                "enabled, dir, keep_days, max_total_mb",
+            )),
         }
-        recording.dir = path;
     }
-    if let Some(days) = section.keep_days {
-        let value = *days.get_ref();
-        if value > MAX_KEEP_DAYS {
-            return Err(Problem::new(
-                days.span().start,
-                "recording.keep_days",
-                format!("at most {MAX_KEEP_DAYS} (0 keeps recordings whatever their age)"),
-            ));
-        }
-        recording.keep.max_age = (value > 0).then(|| Duration::from_secs(value * 86_400));
-    }
-    if let Some(mb) = section.max_total_mb {
-        let value = *mb.get_ref();
-        let bytes = value
-            .checked_mul(1 << 20)
-            .ok_or_else(|| Problem::new(mb.span().start, "recording.max_total_mb", "too large"))?;
-        recording.keep.max_total_bytes = (value > 0).then_some(bytes);
-    }
-    Ok(recording)
+    recording
 }
 
-fn settings(fleet: FleetSection, shell: ShellSection) -> Result<Settings, Problem> {
-    let mut settings = Settings {
-        tag_filters: fleet.tags.into_iter().collect(),
-        tag_columns: fleet.columns,
-        reason_mode: shell.reason,
-        ..Settings::default()
-    };
-    if let Some(secs) = fleet.refresh_secs {
-        if *secs.get_ref() < 5 {
-            return Err(Problem::new(
-                secs.span().start,
-                "fleet.refresh_secs",
-                "must be at least 5",
-            ));
-        }
-        settings.refresh_every = Duration::from_secs(*secs.get_ref());
-    }
-    if let Some(pattern) = shell.reason_pattern {
-        let regex = regex_lite::Regex::new(pattern.get_ref()).map_err(|e| {
-            Problem::new(pattern.span().start, "shell.reason_pattern", e.to_string())
-        })?;
-        settings.reason_pattern = Some(regex);
-    }
-    Ok(settings)
-}
-
-fn keymap(keys: &BTreeMap<String, Spanned<KeyList>>, readonly: bool) -> Result<Keymap, Problem> {
-    let mut keymap = Keymap::defaults(readonly);
-    for (name, keys) in keys {
-        let at = keys.span().start;
-        let field = format!("keys.{name}");
-        let action = action_named(name).ok_or_else(|| {
-            Problem::new(
-                at,
+/// Each binding on its own: a bad one is reported and the action keeps its default keys.
+fn keys(section: &Section, keymap: &mut Keymap, problems: &mut Vec<Problem>) {
+    for (name, raw) in section {
+        let at = raw.span().start;
+        let field = format!("keys.{}", name.get_ref());
+        let Some(action) = action_named(name.get_ref()) else {
+            problems.push(Problem::new(
+                name.span().start,
                 &field,
                 "no such action (see `?` in gangway for the names)",
-            )
-        })?;
-        let texts = match keys.get_ref() {
+            ));
+            continue;
+        };
+        let Some(list) = value::<KeyList>("keys", name, raw, problems) else {
+            continue;
+        };
+        let texts = match &list {
             KeyList::One(one) => std::slice::from_ref(one),
             KeyList::Many(many) => many.as_slice(),
         };
-        let chords = texts
+        let chords: Result<Vec<Chord>, Problem> = texts
             .iter()
             .map(|text| {
                 Chord::parse(text).ok_or_else(|| {
@@ -278,10 +397,12 @@ fn keymap(keys: &BTreeMap<String, Spanned<KeyList>>, readonly: bool) -> Result<K
                     )
                 })
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        keymap.rebind(action, &chords);
+            .collect();
+        match chords {
+            Ok(chords) => keymap.rebind(action, &chords),
+            Err(problem) => problems.push(problem),
+        }
     }
-    Ok(keymap)
 }
 
 #[cfg(test)]
@@ -337,14 +458,18 @@ mod tests {
     }
 
     #[test]
-    fn errors_name_the_file_line_and_field_and_fall_back_to_defaults() {
+    fn errors_name_the_file_line_and_field_and_cost_only_that_setting() {
         let loaded = parsed("[fleet]\ncolumns = [\"Env\"]\n\n[keys]\nterminate = \"ctrl-dd\"\n");
         let warning = loaded.warning.unwrap();
         assert!(
             warning.starts_with("/home/me/.config/gangway/config.toml:5: keys.terminate:"),
             "{warning}"
         );
-        assert!(loaded.settings.tag_columns.is_empty(), "defaults are used");
+        assert!(
+            warning.ends_with("that setting keeps its default"),
+            "{warning}"
+        );
+        assert_eq!(loaded.settings.tag_columns, ["Env"], "the good key applies");
 
         let warning = parsed("[keys]\nexplode = \"x\"\n").warning.unwrap();
         assert!(
@@ -353,16 +478,76 @@ mod tests {
         );
 
         let warning = parsed("[fleet]\nrefresh = 10\n").warning.unwrap();
-        assert!(warning.contains(":2: refresh:"), "{warning}");
+        assert!(
+            warning.contains(":2: fleet.refresh: unknown field"),
+            "{warning}"
+        );
 
         let warning = parsed("[shell]\nreason = \"sometimes\"\n").warning.unwrap();
-        assert!(warning.contains(":2:"), "{warning}");
+        assert!(warning.contains(":2: shell.reason:"), "{warning}");
 
         let warning = parsed("[shell]\nreason_pattern = \"(\"\n").warning.unwrap();
         assert!(warning.contains(":2: shell.reason_pattern:"), "{warning}");
 
         let warning = parsed("[fleet\n").warning.unwrap();
         assert!(warning.contains(":1:"), "{warning}");
+        assert!(warning.contains("; using the defaults"), "{warning}");
+    }
+
+    #[test]
+    fn every_problem_is_listed_and_the_rest_applies() {
+        let loaded = parsed(
+            "[fleet]\nrefresh_secs = 2\ncolumns = [\"Team\"]\n[shell]\nreason = \"required\"\nreason_pattern = \"(\"\n[keys]\nquit = \"ctrl-q\"\nterminate = 5\n[colours]\nx = 1\n",
+        );
+        let warning = loaded.warning.unwrap();
+        let lines: Vec<usize> = warning
+            .split("; ")
+            .filter_map(|part| part.split(':').nth(1)?.parse().ok())
+            .collect();
+        assert_eq!(lines, [2, 6, 9, 10], "{warning}");
+        assert!(
+            warning.contains("fleet.refresh_secs: must be at least 5"),
+            "{warning}"
+        );
+        assert!(warning.contains("keys.terminate:"), "{warning}");
+        assert!(warning.contains("colours: unknown section"), "{warning}");
+        assert!(
+            warning.ends_with("those settings keep their defaults"),
+            "{warning}"
+        );
+        // What was right still applies.
+        assert_eq!(loaded.settings.tag_columns, ["Team"]);
+        assert_eq!(loaded.settings.reason_mode, ReasonMode::Required);
+        assert_eq!(loaded.settings.refresh_every, Duration::from_secs(60));
+        let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(
+            loaded.keymap.resolve(Scope::Fleet, &q),
+            None,
+            "quit moved to ctrl-q"
+        );
+        let ctrl_d = KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL);
+        assert_eq!(
+            loaded.keymap.resolve(Scope::Sessions, &ctrl_d),
+            Some(Action::Terminate),
+            "terminate keeps its default key"
+        );
+    }
+
+    #[test]
+    fn the_reason_prompt_gets_an_example_that_fits_the_pattern() {
+        let made = parsed("[shell]\nreason_pattern = '^OPS-\\d+'\n");
+        assert_eq!(made.warning, None);
+        assert_eq!(made.settings.reason_example.as_deref(), Some("OPS-123"));
+        let given =
+            parsed("[shell]\nreason_pattern = '^OPS-\\d+'\nreason_example = \"OPS-7 disk\"\n");
+        assert_eq!(given.settings.reason_example.as_deref(), Some("OPS-7 disk"));
+        let wrong = parsed("[shell]\nreason_pattern = '^OPS-\\d+'\nreason_example = \"fix\"\n");
+        assert!(
+            wrong
+                .warning
+                .unwrap()
+                .contains(":3: shell.reason_example: does not match")
+        );
     }
 
     #[test]
@@ -374,7 +559,7 @@ mod tests {
     }
 
     #[test]
-    fn recording_settings_apply_and_a_broken_file_records_nothing() {
+    fn recording_settings_apply_and_a_broken_recording_records_nothing() {
         let loaded = parsed(
             "[recording]\nenabled = false\ndir = \"/var/tmp/casts\"\nkeep_days = 0\nmax_total_mb = 5\n",
         );
@@ -388,11 +573,16 @@ mod tests {
             parsed("").settings.records.recording.enabled,
             "on by default"
         );
-
+        // A mistake elsewhere costs only its own setting: recordings stay as the file says.
         let loaded = parsed("[recording]\nenabled = false\n[keys]\nquit = \"nope-key\"\n");
         assert!(!loaded.settings.records.recording.enabled);
+        // A mistake in [recording] records nothing until it is fixed.
+        let loaded = parsed("[recording]\nenabled = \"no\"\n");
+        assert!(!loaded.settings.records.recording.enabled);
         assert!(loaded.warning.unwrap().contains("not recorded"));
-        let warning = parsed("[recording]\ndir = \"casts\"\n").warning.unwrap();
+        let loaded = parsed("[recording]\ndir = \"casts\"\n");
+        assert!(!loaded.settings.records.recording.enabled);
+        let warning = loaded.warning.unwrap();
         assert!(
             warning.contains(":2: recording.dir: must be an absolute path"),
             "{warning}"
@@ -401,10 +591,20 @@ mod tests {
             .warning
             .unwrap();
         assert!(warning.contains("recording.keep_days"), "{warning}");
-        let warning = parsed("[recording]\nmax_total_mb = 18446744073709551615\n")
+        let warning = parsed("[recording]\nmax_total_mb = 9223372036854775807\n")
             .warning
             .unwrap();
-        assert!(warning.contains("recording.max_total_mb"), "{warning}");
+        assert!(
+            warning.contains(":2: recording.max_total_mb: too large"),
+            "{warning}"
+        );
+        // Beyond TOML's integers: the file does not parse, and nothing is recorded.
+        let loaded = parsed("[recording]\nmax_total_mb = 18446744073709551615\n");
+        assert!(loaded.warning.unwrap().contains(":2:"));
+        assert!(!loaded.settings.records.recording.enabled);
+        // Not TOML at all: the defaults, and no recording.
+        let loaded = parsed("[recording\n");
+        assert!(!loaded.settings.records.recording.enabled);
     }
 
     #[test]

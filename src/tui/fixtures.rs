@@ -73,6 +73,27 @@ fn instance(at: usize, spec: &Spec<'_>) -> Instance {
         image_name: Some(spec.image.1.to_owned()),
         region: "us-east-1".to_owned(),
         last_ping: managed.then(|| ago(30 + at as u64 * 7)),
+        ec2: crate::aws::types::Ec2Facts {
+            instance_type: Some(
+                if at.is_multiple_of(3) {
+                    "m7g.large"
+                } else {
+                    "t3.small"
+                }
+                .to_owned(),
+            ),
+            availability_zone: Some(["us-east-1a", "us-east-1b"][at % 2].to_owned()),
+            launch_time: Some(ago(86_400 * (40 + at as u64))),
+            vpc_id: Some("vpc-0a1b2c3d4e5f60001".to_owned()),
+            subnet_id: Some(format!("subnet-0a1b2c3d4e5f6000{}", at % 2)),
+            instance_profile: Some(
+                "arn:aws:iam::123456789012:instance-profile/AmazonSSMRoleForInstancesQuickSetup"
+                    .to_owned(),
+            ),
+            public_ip: at
+                .is_multiple_of(4)
+                .then(|| format!("54.210.0.{}", 10 + at)),
+        },
     }
 }
 
@@ -261,6 +282,7 @@ pub fn session(
         start: Some(ago(started_secs_ago)),
         end: None,
         reason: reason.map(str::to_owned),
+        end_reason: None,
         document_name: Some("SSM-SessionManagerRunShell".to_owned()),
         region: "us-east-1".to_owned(),
     }
@@ -308,6 +330,14 @@ pub fn history_sessions() -> Vec<SessionInfo> {
             );
             s.status = SessionStatus::Terminated;
             s.end = Some(ago(3600 * (at + 1)));
+            s.end_reason = Some(
+                match at % 3 {
+                    0 => "The shell exited with code 0.",
+                    1 => "Session terminated: idle for 20 minutes (idle session timeout).",
+                    _ => "Session terminated by admin.",
+                }
+                .to_owned(),
+            );
             s
         })
         .collect()

@@ -259,7 +259,7 @@ impl FleetState {
             .filter(|at| {
                 terms
                     .iter()
-                    .all(|term| fuzzy_match(&self.haystacks[*at], term))
+                    .all(|term| term_matches(&self.haystacks[*at], term))
             })
             .filter(|at| match &self.reachable_only {
                 Some(scope) => self.reach(&self.instances[*at], scope).can_connect(),
@@ -327,7 +327,7 @@ fn ip_key(ip: &Option<String>) -> Option<std::net::Ipv4Addr> {
 }
 
 /// Separates the fields of a haystack; a match never spans two fields.
-const FIELD_SEPARATOR: char = '\u{1f}';
+pub const FIELD_SEPARATOR: char = '\u{1f}';
 
 /// Name, id, every tag `key=value` and the IP, lower-cased, as one searchable string.
 fn haystack(instance: &Instance) -> String {
@@ -344,6 +344,21 @@ fn haystack(instance: &Instance) -> String {
     text.push(FIELD_SEPARATOR);
     text.push_str(instance.private_ip.as_deref().unwrap_or(""));
     text.to_lowercase()
+}
+
+/// A term of digits and dots with at least one dot is an address: it matches a field that
+/// starts with it (`10.20.1` finds `10.20.1.5`, not `10.20.0.15` as a subsequence would);
+/// any other term matches fuzzily.
+fn term_matches(haystack: &str, term: &[char]) -> bool {
+    let address = term.contains(&'.') && term.iter().all(|c| c.is_ascii_digit() || *c == '.');
+    if address {
+        let prefix: String = term.iter().collect();
+        haystack
+            .split(FIELD_SEPARATOR)
+            .any(|field| field.starts_with(&prefix))
+    } else {
+        fuzzy_match(haystack, term)
+    }
 }
 
 /// Subsequence match inside one field (fzf-style, without scoring): `wb2` matches `web-2`.
@@ -406,6 +421,21 @@ mod tests {
         fleet.set_filter("zzzz".into());
         assert_eq!(fleet.shown, 0);
         assert!(fleet.selected().is_none());
+    }
+
+    #[test]
+    fn an_address_matches_by_prefix_not_as_a_subsequence() {
+        let mut fleet = state();
+        // 10.0.1.10 … 10.0.1.21: "10.0.1.1" is a prefix of 10.0.1.1x only.
+        fleet.set_filter("10.0.1.1".into());
+        assert_eq!(fleet.shown, 10, "10.0.1.10 to 10.0.1.19");
+        fleet.set_filter("10.0.1.2".into());
+        assert_eq!(fleet.shown, 2, "10.0.1.20 and 10.0.1.21");
+        // As a subsequence "10.0.2" would match 10.0.1.12 (1,0,.,0,…,2); as a prefix nothing.
+        fleet.set_filter("10.0.2".into());
+        assert_eq!(fleet.shown, 0);
+        fleet.set_filter("10.0.1.".into());
+        assert_eq!(fleet.shown, fleet.instances.len());
     }
 
     #[test]

@@ -11,6 +11,8 @@ pub use crate::tui::chord::Chord;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scope {
     Global,
+    /// The three lists: fleet, sessions and history (filter and sort).
+    Lists,
     Fleet,
     Sessions,
     History,
@@ -20,6 +22,7 @@ impl Scope {
     pub fn label(self) -> &'static str {
         match self {
             Self::Global => "everywhere",
+            Self::Lists => "fleet, sessions, history",
             Self::Fleet => "fleet",
             Self::Sessions => "sessions",
             Self::History => "history",
@@ -53,7 +56,9 @@ pub enum Action {
     Detail,
     OpenShell,
     Mark,
+    MarkAll,
     Terminate,
+    SessionDetail,
 }
 
 /// One row of the action table.
@@ -162,16 +167,16 @@ pub const ACTIONS: &[ActionSpec] = &[
     spec(
         A::Filter,
         "filter",
-        "filter (fuzzy: name, id, tags, IP)",
-        S::Fleet,
+        "filter: names, ids, tags, IP prefixes, owners, reasons",
+        S::Lists,
         &["/"],
     ),
-    spec(A::SortNext, "sort", "sort by next column", S::Fleet, &["s"]),
+    spec(A::SortNext, "sort", "sort by next column", S::Lists, &["s"]),
     spec(
         A::SortReverse,
         "sort_reverse",
         "reverse sort order",
-        S::Fleet,
+        S::Lists,
         &["S"],
     ),
     spec(
@@ -203,6 +208,20 @@ pub const ACTIONS: &[ActionSpec] = &[
         &["enter"],
     )),
     spec(A::Mark, "mark", "mark / unmark", S::Sessions, &["space"]),
+    spec(
+        A::MarkAll,
+        "mark_all",
+        "mark all shown (the filtered ones); again: unmark",
+        S::Sessions,
+        &["a"],
+    ),
+    spec(
+        A::SessionDetail,
+        "session_detail",
+        "the whole session: owner's ARN, times, why it ended",
+        S::History,
+        &["enter", "d"],
+    ),
     dangerous(spec(
         A::Terminate,
         "terminate",
@@ -322,11 +341,14 @@ impl Keymap {
 }
 
 fn scope_applies(action_scope: Scope, screen: Scope) -> bool {
-    action_scope == Scope::Global || action_scope == screen
+    let list = matches!(screen, Scope::Fleet | Scope::Sessions | Scope::History);
+    action_scope == Scope::Global
+        || action_scope == screen
+        || (action_scope == Scope::Lists && list)
 }
 
 fn scopes_overlap(a: Scope, b: Scope) -> bool {
-    a == b || a == Scope::Global || b == Scope::Global
+    scope_applies(a, b) || scope_applies(b, a)
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use crate::aws::{Diagnosis, HistoryFilter};
 use crate::shell::SessionRecords;
 use crate::tui::fleet_list::FleetState;
 use crate::tui::keymap::{Keymap, Scope};
+use crate::tui::session_list::SessionView;
 
 /// What fills the body of the screen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,8 @@ pub enum Mode {
     Message,
     /// `:info`: who, where and how to join from another terminal; any key closes it.
     Info,
+    /// One session in full (a history row); any key closes it.
+    Session(Box<SessionInfo>),
 }
 
 /// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).
@@ -283,6 +286,9 @@ pub struct Settings {
     pub sessions_refresh_every: Duration,
     pub reason_mode: ReasonMode,
     pub reason_pattern: Option<regex_lite::Regex>,
+    /// A reason that matches the pattern, shown in the prompt (`[shell] reason_example`, or
+    /// made from the pattern by `tui::reason_example`).
+    pub reason_example: Option<String>,
     /// The user name sessions are owned by (`dev` in the demo); marks "own" sessions.
     pub identity: Option<String>,
     /// `[display] utc = true` in the config file (`--utc` does the same).
@@ -309,6 +315,7 @@ impl Default for Settings {
             sessions_refresh_every: Duration::from_secs(5),
             reason_mode: ReasonMode::Off,
             reason_pattern: None,
+            reason_example: None,
             identity: None,
             utc: false,
             time_zone: crate::tui::clock::TimeZone::UTC,
@@ -346,6 +353,8 @@ pub struct SessionsState {
     /// Merged, newest first.
     pub items: Vec<SessionInfo>,
     pub marked: BTreeSet<String>,
+    /// Filter and sort: the rows shown, which the cursor moves over.
+    pub view: SessionView,
     pub cursor: Cursor,
     pub load: Load,
 }
@@ -357,6 +366,7 @@ pub struct HistoryState {
     /// Regions with more pages, and the token of the next one.
     pub next_tokens: BTreeMap<String, String>,
     pub pending_regions: BTreeSet<String>,
+    pub view: SessionView,
     pub cursor: Cursor,
     pub load: Load,
 }
@@ -413,6 +423,7 @@ impl Model {
                 by_region: BTreeMap::new(),
                 items: Vec::new(),
                 marked: BTreeSet::new(),
+                view: SessionView::default(),
                 cursor: Cursor::default(),
                 load: Load::Idle,
             },
@@ -421,6 +432,7 @@ impl Model {
                 items: Vec::new(),
                 next_tokens: BTreeMap::new(),
                 pending_regions: BTreeSet::new(),
+                view: SessionView::default(),
                 cursor: Cursor::default(),
                 load: Load::Idle,
             },
@@ -462,6 +474,58 @@ impl Model {
             .identity
             .as_deref()
             .is_some_and(|me| session.owner == me || session.owner.rsplit('/').next() == Some(me))
+    }
+
+    /// The filter of the list on screen (`None` where there is no list).
+    pub fn list_filter(&self) -> Option<&str> {
+        match self.screen {
+            Screen::Fleet => Some(&self.fleet.filter),
+            Screen::Sessions => Some(&self.sessions.view.filter),
+            Screen::History => Some(&self.history.view.filter),
+            Screen::Preferences | Screen::Help => None,
+        }
+    }
+
+    /// The session on the sessions screen's selected row.
+    pub fn selected_session(&self) -> Option<&SessionInfo> {
+        let sessions = &self.sessions;
+        sessions
+            .view
+            .item(&sessions.items, sessions.cursor.selected)
+    }
+
+    /// The session on the history screen's selected row.
+    pub fn selected_history(&self) -> Option<&SessionInfo> {
+        let history = &self.history;
+        history.view.item(&history.items, history.cursor.selected)
+    }
+
+    /// Recomputes the rows of the sessions and history tables (after their data, a filter,
+    /// a sort or the fleet's names changed), keeping each selection on the same session.
+    pub fn rebuild_session_rows(&mut self) {
+        let fleet = &self.fleet;
+        for (list, cursor, items) in [
+            (
+                &mut self.sessions.view,
+                &mut self.sessions.cursor,
+                &self.sessions.items,
+            ),
+            (
+                &mut self.history.view,
+                &mut self.history.cursor,
+                &self.history.items,
+            ),
+        ] {
+            let selected = list
+                .item(items, cursor.selected)
+                .map(|s| s.session_id.clone());
+            list.rebuild(items, |target| fleet.name_of(target));
+            if let Some(at) =
+                selected.and_then(|id| list.rows.iter().position(|i| items[*i].session_id == id))
+            {
+                cursor.selected = at;
+            }
+        }
     }
 
     pub fn set_status(&mut self, level: Level, text: impl Into<String>) {

@@ -169,6 +169,15 @@ async fn targets_resolve_and_diagnoses_name_the_cause() {
             .contains("matches 3")
     );
 
+    // The machine facts the UI's detail pane shows, from DescribeInstances.
+    assert_eq!(web.ec2.instance_type.as_deref(), Some("t3.small"));
+    assert_eq!(web.ec2.availability_zone.as_deref(), Some("us-east-1a"));
+    assert!(web.ec2.launch_time.is_some(), "{:?}", web.ec2);
+    assert_eq!(
+        by_name(&fleet, "db-1").ec2.instance_type.as_deref(),
+        Some("r7g.large")
+    );
+
     let status = aws.connection_status(&web.id).await.unwrap();
     assert!(status);
     assert!(diagnose(web, Some(status), &none).can_connect());
@@ -245,6 +254,11 @@ async fn sessions_start_list_terminate_and_reach_history() {
         .find(|s| s.session_id == started.session_id)
         .unwrap();
     assert!(ended.end.is_some());
+    // Why it ended, from DescribeSessions' Details (the history view's ENDED BECAUSE).
+    assert_eq!(
+        ended.end_reason.as_deref(),
+        Some("Session terminated by dev.")
+    );
     assert!(
         !dev.active_sessions()
             .await

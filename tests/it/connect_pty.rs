@@ -16,6 +16,21 @@ async fn exit_cleanly(session: &mut PtyConnect, before: &nix::sys::termios::Term
     let status = session.finish().await;
     assert_eq!(status, 0, "output: {}", session.text());
     assert!(session.text().contains("Exiting session with sessionId:"));
+    // The AWS CLI's first line names the session (issue 16), the same id as the last one.
+    let text = session.text();
+    let id_after = |marker: &str| {
+        text.split(marker)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(|id| id.trim_end_matches('.').to_owned())
+    };
+    let started = id_after("Starting session with SessionId: ");
+    assert!(started.is_some(), "{text}");
+    assert_eq!(
+        started,
+        id_after("Exiting session with sessionId: "),
+        "{text}"
+    );
     assert_eq!(
         modes(&session.termios()),
         modes(before),

@@ -63,16 +63,11 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.mode = Mode::Filter;
             Vec::new()
         }
-        Action::SortNext => {
-            model.fleet.set_sort(model.fleet.sort.next(), false);
+        Action::SortNext | Action::SortReverse => {
+            sort(model, action == Action::SortNext);
             Vec::new()
         }
-        Action::SortReverse => {
-            model
-                .fleet
-                .set_sort(model.fleet.sort, !model.fleet.descending);
-            Vec::new()
-        }
+        Action::MarkAll => mark_all(model),
         Action::GroupByImage => {
             model.fleet.toggle_group();
             Vec::new()
@@ -92,9 +87,89 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         }
         Action::OpenShell => open_shell(model),
         Action::Mark => toggle_mark(model),
+        Action::SessionDetail => {
+            if let Some(session) = model.selected_history() {
+                model.mode = Mode::Session(Box::new(session.clone()));
+            }
+            Vec::new()
+        }
         Action::Terminate => ask_terminate(model),
         _ => Vec::new(),
     }
+}
+
+/// `s` (next column) or `S` (reverse) on the screen's list.
+fn sort(model: &mut Model, next: bool) {
+    match model.screen {
+        Screen::Fleet if next => model.fleet.set_sort(model.fleet.sort.next(), false),
+        Screen::Fleet => model
+            .fleet
+            .set_sort(model.fleet.sort, !model.fleet.descending),
+        Screen::Sessions | Screen::History => {
+            let view = if model.screen == Screen::Sessions {
+                &mut model.sessions.view
+            } else {
+                &mut model.history.view
+            };
+            if next {
+                view.sort_next();
+            } else {
+                view.descending = !view.descending;
+            }
+            model.rebuild_session_rows();
+        }
+        Screen::Preferences | Screen::Help => {}
+    }
+}
+
+/// Sets the filter of the list on screen; the selection goes to the first row shown.
+pub fn set_filter(model: &mut Model, text: String) {
+    match model.screen {
+        Screen::Fleet => model.fleet.set_filter(text),
+        Screen::Sessions | Screen::History => {
+            let (view, cursor) = if model.screen == Screen::Sessions {
+                (&mut model.sessions.view, &mut model.sessions.cursor)
+            } else {
+                (&mut model.history.view, &mut model.history.cursor)
+            };
+            view.filter = text;
+            *cursor = Default::default();
+            model.rebuild_session_rows();
+        }
+        Screen::Preferences | Screen::Help => {}
+    }
+}
+
+/// `a`: marks every session shown (all of them, or those the filter leaves), to clean up
+/// stale sessions at once; when they all are marked already, unmarks them.
+fn mark_all(model: &mut Model) -> Vec<Effect> {
+    let sessions = &mut model.sessions;
+    let shown: Vec<String> = sessions
+        .view
+        .rows
+        .iter()
+        .map(|at| sessions.items[*at].session_id.clone())
+        .collect();
+    if shown.is_empty() {
+        return Vec::new();
+    }
+    if shown.iter().all(|id| sessions.marked.contains(id)) {
+        for id in &shown {
+            sessions.marked.remove(id);
+        }
+        model.set_status(Level::Info, format!("unmarked {} sessions", shown.len()));
+    } else {
+        let count = shown.len();
+        sessions.marked.extend(shown);
+        let terminate = model
+            .keymap
+            .keys_for(Action::Terminate)
+            .first()
+            .map(|key| format!("; {key} terminates them after a confirmation"))
+            .unwrap_or_default();
+        model.set_status(Level::Info, format!("marked {count} sessions{terminate}"));
+    }
+    Vec::new()
 }
 
 /// esc: clear the filter, close the detail pane, or go back to the previous screen.
@@ -105,6 +180,10 @@ fn on_back(model: &mut Model) -> Vec<Effect> {
         } else if !model.fleet.filter.is_empty() {
             model.fleet.set_filter(String::new());
         }
+        return Vec::new();
+    }
+    if model.list_filter().is_some_and(|f| !f.is_empty()) {
+        set_filter(model, String::new());
         return Vec::new();
     }
     model.screen = model.back_stack.pop().unwrap_or(Screen::Fleet);
@@ -144,6 +223,7 @@ pub fn show_history(model: &mut Model, query: HistoryFilter) -> Vec<Effect> {
     let history = &mut model.history;
     history.query = query.clone();
     history.items.clear();
+    history.view.rows.clear();
     history.next_tokens.clear();
     history.pending_regions = model.regions.iter().cloned().collect();
     history.cursor = Default::default();
@@ -279,15 +359,25 @@ fn check_reason(model: &Model, text: &str) -> Result<Option<String>, String> {
     if let Some(pattern) = &settings.reason_pattern
         && !pattern.is_match(text)
     {
-        return Err(format!("the reason must match {}", pattern.as_str()));
+        // The pattern is on the prompt already; say it once, with the example.
+        return Err(match &settings.reason_example {
+            Some(example) => format!(
+                "`{}` does not fit the pattern; a reason like `{}` does",
+                crate::text::fit(text, 30),
+                crate::text::fit(example, 30)
+            ),
+            None => format!(
+                "`{}` does not fit the pattern above",
+                crate::text::fit(text, 30)
+            ),
+        });
     }
     Ok(Some(text.to_owned()))
 }
 
 fn toggle_mark(model: &mut Model) -> Vec<Effect> {
-    let sessions = &mut model.sessions;
-    if let Some(session) = sessions.items.get(sessions.cursor.selected) {
-        let id = session.session_id.clone();
+    if let Some(id) = model.selected_session().map(|s| s.session_id.clone()) {
+        let sessions = &mut model.sessions;
         if !sessions.marked.remove(&id) {
             sessions.marked.insert(id);
         }
@@ -300,11 +390,7 @@ fn toggle_mark(model: &mut Model) -> Vec<Effect> {
 fn ask_terminate(model: &mut Model) -> Vec<Effect> {
     let sessions = &model.sessions;
     let chosen: Vec<_> = if sessions.marked.is_empty() {
-        sessions
-            .items
-            .get(sessions.cursor.selected)
-            .into_iter()
-            .collect()
+        model.selected_session().into_iter().collect()
     } else {
         sessions
             .items

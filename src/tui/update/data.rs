@@ -47,6 +47,8 @@ pub fn on_fleet(
     match result {
         Ok(instances) => {
             model.fleet.set_region(region, instances);
+            // The sessions' targets are searched and sorted by the fleet's names.
+            model.rebuild_session_rows();
             model.fleet.load = loaded(model, &format!("fleet ({region})"));
         }
         Err(error) => {
@@ -82,12 +84,9 @@ pub fn on_sessions(
 ) -> Vec<Effect> {
     match result {
         Ok(list) => {
+            let selected = model.selected_session().map(|s| s.session_id.clone());
             let sessions = &mut model.sessions;
             sessions.by_region.insert(region.to_owned(), list);
-            let selected = sessions
-                .items
-                .get(sessions.cursor.selected)
-                .map(|s| s.session_id.clone());
             sessions.items = sessions.by_region.values().flatten().cloned().collect();
             sort_newest_first(&mut sessions.items);
             let live: std::collections::BTreeSet<_> = sessions
@@ -96,9 +95,15 @@ pub fn on_sessions(
                 .map(|s| s.session_id.clone())
                 .collect();
             sessions.marked.retain(|id| live.contains(id));
-            if let Some(at) =
-                selected.and_then(|id| sessions.items.iter().position(|s| s.session_id == id))
-            {
+            model.rebuild_session_rows();
+            let sessions = &mut model.sessions;
+            if let Some(at) = selected.and_then(|id| {
+                sessions
+                    .view
+                    .rows
+                    .iter()
+                    .position(|i| sessions.items[*i].session_id == id)
+            }) {
                 sessions.cursor.selected = at;
             }
             model.sessions.load = loaded(model, &format!("sessions ({region})"));
@@ -138,6 +143,7 @@ pub fn on_history(
             if let Some(token) = page.next_token {
                 history.next_tokens.insert(region.to_owned(), token);
             }
+            model.rebuild_session_rows();
         }
         Err(error) => report(model, &format!("history ({region})"), &error),
     }

@@ -23,7 +23,7 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
         Mode::Command(text) => on_command_key(model, text, key),
         Mode::Confirm(confirm) => actions::on_confirm_key(model, confirm, key),
         Mode::Reason(prompt) => actions::on_reason_key(model, prompt, key),
-        Mode::Message | Mode::Info => {
+        Mode::Message | Mode::Info | Mode::Session(_) => {
             model.mode = Mode::Normal;
             Vec::new()
         }
@@ -76,9 +76,13 @@ pub fn edit(mut text: String, key: &KeyEvent) -> Edit {
 }
 
 fn on_filter_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
-    match edit(model.fleet.filter.clone(), key) {
+    let Some(filter) = model.list_filter().map(str::to_owned) else {
+        model.mode = Mode::Normal;
+        return Vec::new();
+    };
+    match edit(filter, key) {
         Edit::Changed(text) => {
-            model.fleet.set_filter(text);
+            actions::set_filter(model, text);
             Vec::new()
         }
         Edit::Submit(_) => {
@@ -86,7 +90,7 @@ fn on_filter_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
             Vec::new()
         }
         Edit::Cancel => {
-            model.fleet.set_filter(String::new());
+            actions::set_filter(model, String::new());
             model.mode = Mode::Normal;
             Vec::new()
         }

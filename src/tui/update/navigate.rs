@@ -78,8 +78,8 @@ fn scroll_help(model: &mut Model, action: Action, page: usize) {
 fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> {
     match screen {
         Screen::Fleet => Some((&mut model.fleet.cursor, model.fleet.rows.len())),
-        Screen::Sessions => Some((&mut model.sessions.cursor, model.sessions.items.len())),
-        Screen::History => Some((&mut model.history.cursor, model.history.items.len())),
+        Screen::Sessions => Some((&mut model.sessions.cursor, model.sessions.view.rows.len())),
+        Screen::History => Some((&mut model.history.cursor, model.history.view.rows.len())),
         Screen::Preferences | Screen::Help => None,
     }
 }
@@ -91,14 +91,17 @@ pub fn settle_all(model: &mut Model) {
     model
         .sessions
         .cursor
-        .settle(model.sessions.items.len(), page);
-    model.history.cursor.settle(model.history.items.len(), page);
+        .settle(model.sessions.view.rows.len(), page);
+    model
+        .history
+        .cursor
+        .settle(model.history.view.rows.len(), page);
 }
 
 /// Next history pages once the selection is within a page of the end.
 pub fn more_history_if_near_end(model: &mut Model) -> Vec<Effect> {
     let history = &mut model.history;
-    let near_end = history.cursor.selected + model.size.1 as usize >= history.items.len();
+    let near_end = history.cursor.selected + model.size.1 as usize >= history.view.rows.len();
     if !near_end || history.load == Load::Loading || history.next_tokens.is_empty() {
         return Vec::new();
     }

@@ -160,6 +160,7 @@ fn required_reason_must_be_given_and_match_the_pattern() {
     let settings = Settings {
         reason_mode: ReasonMode::Required,
         reason_pattern: Some(regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap()),
+        reason_example: Some("ABC-123".into()),
         ..Settings::default()
     };
     let mut m = model_with(settings, false);
@@ -175,7 +176,10 @@ fn required_reason_must_be_given_and_match_the_pattern() {
     let Mode::Reason(prompt) = &m.mode else {
         panic!()
     };
-    assert!(prompt.error.as_deref().unwrap().contains("must match"));
+    // An example that fits, not the pattern a second time (issue 16).
+    let error = prompt.error.as_deref().unwrap();
+    assert!(error.contains("`ABC-123`"), "{error}");
+    assert!(!error.contains("[A-Z]"), "{error}");
     for _ in 0.."because".len() {
         update(&mut m, key(KeyCode::Backspace));
     }
@@ -822,4 +826,82 @@ fn reachable_only_shows_the_instances_a_shell_can_open_on_now() {
     assert!(m.fleet.selected().is_some());
     update(&mut m, ch('R'));
     assert_eq!(m.fleet.shown, all);
+}
+
+#[test]
+fn enter_on_a_history_row_shows_the_whole_session_and_any_key_closes_it() {
+    let mut m = model();
+    update(&mut m, ch('3'));
+    let query = m.history.query.clone();
+    update(
+        &mut m,
+        Msg::HistoryLoaded {
+            region: "us-east-1".into(),
+            query,
+            result: Ok(HistoryPage {
+                sessions: fixtures::history_sessions(),
+                next_token: None,
+            }),
+        },
+    );
+    update(&mut m, ch('j'));
+    let second = m.history.items[1].clone();
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.mode, Mode::Session(Box::new(second)));
+    update(&mut m, ch('x'));
+    assert_eq!(m.mode, Mode::Normal);
+    assert_eq!(m.screen, Screen::History);
+}
+
+#[test]
+fn sessions_filter_sort_and_mark_all_shown_for_one_terminate() {
+    let mut m = model();
+    update(&mut m, ch('2'));
+    for c in "/admin".chars() {
+        update(&mut m, ch(c));
+    }
+    update(&mut m, key(KeyCode::Enter));
+    assert_eq!(m.sessions.view.rows.len(), 1);
+    assert_eq!(
+        m.selected_session().unwrap().session_id,
+        "admin-0a1b2c3d4e5f60003"
+    );
+    // esc clears the filter before it leaves the screen.
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.sessions.view.rows.len(), 3);
+    assert_eq!(m.screen, Screen::Sessions);
+    // `a` marks every session the filter leaves; ctrl-d offers exactly those.
+    for c in "/dev".chars() {
+        update(&mut m, ch(c));
+    }
+    update(&mut m, key(KeyCode::Enter));
+    update(&mut m, ch('a'));
+    assert_eq!(m.sessions.marked.len(), 2);
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
+    );
+    let Mode::Confirm(confirm) = &m.mode else {
+        panic!("{:?}", m.mode)
+    };
+    assert_eq!(confirm.sessions.len(), 2);
+    assert!(
+        confirm
+            .sessions
+            .iter()
+            .all(|s| s.session_id.starts_with("dev-"))
+    );
+    update(&mut m, key(KeyCode::Esc));
+    // `a` again unmarks them.
+    update(&mut m, ch('a'));
+    assert!(m.sessions.marked.is_empty());
+    // `s` sorts by the next column (owner), `S` reverses it.
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, ch('s'));
+    assert_eq!(
+        m.sessions.view.sort,
+        crate::tui::session_list::SessionSort::Owner
+    );
+    let first = m.sessions.view.item(&m.sessions.items, 0).unwrap();
+    assert!(first.owner.ends_with("/admin"), "{first:?}");
 }

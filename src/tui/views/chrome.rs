@@ -34,7 +34,11 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
         }
         Screen::Sessions => {
             let sessions = &model.sessions;
-            (!sessions.by_region.is_empty()).then(|| sessions.items.len().to_string())
+            let total = sessions.items.len();
+            (!sessions.by_region.is_empty()).then(|| match sessions.view.filter.is_empty() {
+                true => total.to_string(),
+                false => format!("{}/{total}", sessions.view.rows.len()),
+            })
         }
         Screen::History => {
             let history = &model.history;
@@ -43,8 +47,13 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
             } else {
                 "+"
             };
+            let total = history.items.len();
+            let shown = match history.view.filter.is_empty() {
+                true => String::new(),
+                false => format!("{}/", history.view.rows.len()),
+            };
             (!history.items.is_empty() || started(&history.load))
-                .then(|| format!("{}{more}", history.items.len()))
+                .then(|| format!("{shown}{total}{more}"))
         }
         Screen::Preferences | Screen::Help => None,
     }
@@ -251,7 +260,7 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let line = match &model.mode {
         Mode::Filter => Line::from(vec![
             Span::styled("/", Style::new().fg(Color::Yellow).bold()),
-            Span::raw(escape_for_terminal(&model.fleet.filter).into_owned()),
+            Span::raw(escape_for_terminal(model.list_filter().unwrap_or("")).into_owned()),
             Span::styled("█", Style::new().fg(Color::Yellow)),
         ]),
         Mode::Command(text) => Line::from(vec![
@@ -269,22 +278,18 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                 frame.render_widget(Paragraph::new(lines), area);
                 return;
             }
-            None if model.screen == Screen::Fleet
-                && (!model.fleet.filter.is_empty() || model.fleet.reachable_only.is_some()) =>
-            {
+            None => {
                 let mut parts = Vec::new();
-                if model.fleet.reachable_only.is_some() {
+                if model.screen == Screen::Fleet && model.fleet.reachable_only.is_some() {
                     parts.push("reachable only".to_owned());
                 }
-                if !model.fleet.filter.is_empty() {
-                    parts.push(format!(
-                        "filter: {}",
-                        escape_for_terminal(&model.fleet.filter)
-                    ));
+                if let Some(filter) = model.list_filter()
+                    && !filter.is_empty()
+                {
+                    parts.push(format!("filter: {}", escape_for_terminal(filter)));
                 }
                 Line::styled(parts.join("  "), Style::new().fg(Color::Yellow))
             }
-            None => Line::default(),
         },
     };
     frame.render_widget(Paragraph::new(line), area);
@@ -309,13 +314,25 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
         Screen::Sessions => &[
             A::Terminate,
             A::Mark,
+            A::MarkAll,
+            A::Filter,
+            A::SortNext,
             A::Refresh,
             A::ShowHistory,
             A::Back,
             A::Help,
             A::Quit,
         ],
-        Screen::History => &[A::Refresh, A::Command, A::Back, A::Help, A::Quit],
+        Screen::History => &[
+            A::SessionDetail,
+            A::Filter,
+            A::SortNext,
+            A::Refresh,
+            A::Command,
+            A::Back,
+            A::Help,
+            A::Quit,
+        ],
         Screen::Preferences => &[A::Refresh, A::Back, A::Help, A::Quit],
         Screen::Help => &[A::Back, A::Quit],
     }
@@ -342,7 +359,9 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
             Vec::new(),
         ),
-        Mode::Message | Mode::Info => (vec![("esc".into(), "close")], Vec::new()),
+        Mode::Message | Mode::Info | Mode::Session(_) => {
+            (vec![("esc".into(), "close")], Vec::new())
+        }
         Mode::Normal => {
             let scope = model.screen.scope();
             let actions = hint_actions(model.screen);

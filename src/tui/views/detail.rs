@@ -9,6 +9,7 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::aws::types::Instance;
 use crate::text::{fit, safe};
+use crate::tui::duration::human_duration;
 use crate::tui::model::{Connectivity, Model};
 use crate::tui::views::fleet::{ping_style, state_style};
 
@@ -27,10 +28,13 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         .borders(Borders::TOP)
         .title(title)
         .title_style(Style::new().bold());
+    // The answer to "can I get on it?" first: the pane may be short.
     let mut lines = facts(model, instance);
     lines.push(connectivity_line(
         model.fleet.connectivity.get(&instance.id),
     ));
+    lines.push(sessions_line(model, instance));
+    lines.extend(machine(model, instance));
     lines.push(Line::styled(
         format!("tags ({})", instance.tags.len()),
         Style::new().fg(Color::Yellow),
@@ -101,6 +105,77 @@ fn facts(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
             Span::raw(safe(&instance.region)),
         ]),
     ]
+}
+
+/// The machine as EC2 describes it: type, zone, launch time, network, profile, public IP.
+/// Facts EC2 did not give are left out; a hybrid node has none.
+fn machine(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
+    let facts = &instance.ec2;
+    let dim = Style::new().fg(Color::DarkGray);
+    let mut spans = Vec::new();
+    let fact = |spans: &mut Vec<Span<'static>>, name: &str, value: Option<String>| {
+        if let Some(value) = value {
+            let lead = if spans.is_empty() { "" } else { "  " };
+            spans.push(Span::styled(format!("{lead}{name} "), dim));
+            spans.push(Span::raw(value));
+        }
+    };
+    let launched = facts.launch_time.map(|at| {
+        let age = model
+            .now
+            .duration_since(at)
+            .map(|d| format!(" ({} ago)", human_duration(d.as_secs())))
+            .unwrap_or_default();
+        format!(
+            "{}{age}",
+            crate::tui::clock::format_time(Some(at), &model.settings.time_zone)
+        )
+    });
+    let text = |v: &Option<String>| v.as_deref().map(safe);
+    fact(&mut spans, "type", text(&facts.instance_type));
+    fact(&mut spans, "az", text(&facts.availability_zone));
+    fact(&mut spans, "launched", launched);
+    let mut lines = Vec::new();
+    if !spans.is_empty() {
+        lines.push(Line::from(std::mem::take(&mut spans)));
+    }
+    fact(&mut spans, "vpc", text(&facts.vpc_id));
+    fact(&mut spans, "subnet", text(&facts.subnet_id));
+    fact(&mut spans, "public ip", text(&facts.public_ip));
+    if !spans.is_empty() {
+        lines.push(Line::from(std::mem::take(&mut spans)));
+    }
+    fact(&mut spans, "profile", text(&facts.instance_profile));
+    if !spans.is_empty() {
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+/// The instance's active sessions: who is on it now, and for how long.
+fn sessions_line(model: &Model, instance: &Instance) -> Line<'static> {
+    let dim = Style::new().fg(Color::DarkGray);
+    let on_it: Vec<String> = model
+        .sessions
+        .items
+        .iter()
+        .filter(|s| s.target == instance.id.as_str())
+        .map(|s| {
+            let owner = s.owner.rsplit('/').next().unwrap_or(&s.owner);
+            let since = s
+                .start
+                .and_then(|at| model.now.duration_since(at).ok())
+                .map(|d| format!(" {}", human_duration(d.as_secs())))
+                .unwrap_or_default();
+            let mine = if model.is_own(s) { "*" } else { "" };
+            format!("{mine}{}{since}", safe(owner))
+        })
+        .collect();
+    let text = match on_it.len() {
+        0 => "none".to_owned(),
+        n => format!("{n}: {}", on_it.join(", ")),
+    };
+    Line::from(vec![Span::styled("active sessions ", dim), Span::raw(text)])
 }
 
 fn connectivity_line(state: Option<&Connectivity>) -> Line<'static> {

@@ -13,19 +13,23 @@ use crate::text::fit;
 use crate::tui::clock::{TimeZone, format_time};
 use crate::tui::duration::human_duration;
 use crate::tui::model::{Load, Model};
+use crate::tui::session_list::{SessionSort, SessionView};
+use crate::tui::views::sessions::sort_mark;
 use crate::tui::views::table::{self, Column, RowData, Value};
 
-fn columns() -> Vec<Column> {
+fn columns(view: &SessionView) -> Vec<Column> {
+    let mark = |key, title| sort_mark(view, key, title);
     vec![
         Column::new("SESSION", 23, 0),
-        Column::new("TARGET", 14, 1),
+        Column::new(mark(SessionSort::Target, "TARGET"), 14, 1),
         Column::new("INSTANCE", 20, 5),
-        Column::new("OWNER", 8, 2),
-        Column::new("STARTED", 20, 1),
+        Column::new(mark(SessionSort::Owner, "OWNER"), 8, 2),
+        Column::new(mark(SessionSort::Started, "STARTED"), 20, 1),
         Column::new("ENDED", 20, 6),
         Column::new("DURATION", 8, 3),
-        Column::new("STATUS", 10, 7),
-        Column::new("REASON", 16, 4).shrinks_to(8),
+        Column::new(mark(SessionSort::Status, "STATUS"), 10, 7),
+        Column::new("ENDED BECAUSE", 28, 3).shrinks_to(14),
+        Column::new(mark(SessionSort::Reason, "REASON"), 16, 4).shrinks_to(8),
     ]
 }
 
@@ -67,20 +71,29 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         (_, false) => "  (more below)",
         _ => "",
     };
+    let shown = if history.view.filter.is_empty() {
+        history.items.len().to_string()
+    } else {
+        format!("{} of {}", history.view.rows.len(), history.items.len())
+    };
     let line = format!(
-        "{} · {} shown{more}",
+        "{} · {shown} shown{more}",
         describe(&history.query, &model.settings.time_zone),
-        history.items.len()
     );
     frame.render_widget(
         Paragraph::new(line).style(Style::new().fg(Color::DarkGray)),
         info,
     );
-    if history.items.is_empty() {
-        let text = if history.load == Load::Loading {
-            "loading history…"
+    if history.view.rows.is_empty() {
+        let text = if history.load == Load::Loading && history.items.is_empty() {
+            "loading history…".to_owned()
+        } else if history.items.is_empty() {
+            "no ended sessions match".to_owned()
         } else {
-            "no ended sessions match"
+            format!(
+                "no session matches `{}` (esc clears the filter)",
+                fit(&history.view.filter, 40)
+            )
         };
         frame.render_widget(
             Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
@@ -91,11 +104,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     table::draw(
         frame,
         body,
-        &columns(),
-        history.items.len(),
+        &columns(&history.view),
+        history.view.rows.len(),
         &history.cursor,
         |at| {
-            let s = &history.items[at];
+            let s = &history.items[history.view.rows[at]];
             let owner = s.owner.rsplit('/').next().unwrap_or(&s.owner);
             RowData::new(
                 vec![
@@ -107,6 +120,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                     Value::plain(format_time(s.end, &model.settings.time_zone)),
                     Value::plain(duration(s.start, s.end)),
                     Value::plain(s.status.label()),
+                    // AWS gives no end reason; then the status is what there is.
+                    Value::plain(s.end_reason.as_deref().unwrap_or(s.status.label())),
                     Value::plain(s.reason.clone().unwrap_or_default()),
                 ],
                 Style::new(),

@@ -44,6 +44,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
         Mode::Message => popup::message(frame, area, model),
         Mode::Info => popup::info(frame, area, model),
+        Mode::Session(session) => popup::session(frame, area, session, model),
         _ => {}
     }
 }

@@ -7,7 +7,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, BorderType, Clear, Paragraph, Wrap};
 
+use crate::aws::types::SessionInfo;
 use crate::text::{escape_for_terminal, fit, wrap};
+use crate::tui::clock::format_time;
+use crate::tui::duration::human_duration;
 use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
@@ -105,8 +108,14 @@ pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &
         ]),
     ];
     if let Some(pattern) = &model.settings.reason_pattern {
+        let example = model
+            .settings
+            .reason_example
+            .as_deref()
+            .map(|e| format!("e.g. {}  ", fit(e, 30)))
+            .unwrap_or_default();
         lines.push(Line::styled(
-            format!(" must match {}", fit(pattern.as_str(), 50)),
+            format!(" {example}(pattern {})", fit(pattern.as_str(), 40)),
             Style::new().fg(Color::DarkGray),
         ));
     }
@@ -134,18 +143,7 @@ pub fn info(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let settings = &model.settings;
     let dim = Style::new().fg(Color::DarkGray);
     let mut lines: Vec<Line<'_>> = Vec::new();
-    let mut fact = |name: &str, value: &str| {
-        for (at, part) in wrap(value, inner.saturating_sub(12).max(1))
-            .into_iter()
-            .enumerate()
-        {
-            let label = if at == 0 { name } else { "" };
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {label:<11}"), dim),
-                Span::raw(part),
-            ]));
-        }
-    };
+    let mut fact = |name: &str, value: &str| push_fact(&mut lines, inner, name, value);
     fact(
         "signed in",
         settings
@@ -183,16 +181,93 @@ pub fn info(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             ));
         }
     }
+    closing(frame, area, width, " gangway ", lines);
+}
+
+/// Width of the labels in a popup of facts.
+const LABEL_CELLS: usize = 15;
+
+/// `label  value`, the value escaped and wrapped under itself.
+fn push_fact(lines: &mut Vec<Line<'static>>, inner: usize, name: &str, value: &str) {
+    let dim = Style::new().fg(Color::DarkGray);
+    let room = inner.saturating_sub(LABEL_CELLS + 1).max(1);
+    for (at, part) in wrap(value, room).into_iter().enumerate() {
+        let label = if at == 0 { name } else { "" };
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {label:<LABEL_CELLS$}"), dim),
+            Span::raw(part),
+        ]));
+    }
+}
+
+/// Draws `lines` in a popup titled `title`, cut to the screen, with the closing hint last.
+fn closing(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    width: u16,
+    title: &str,
+    mut lines: Vec<Line<'static>>,
+) {
+    let dim = Style::new().fg(Color::DarkGray);
     let room = usize::from(area.height.saturating_sub(4)).max(1);
-    lines.truncate(room);
+    if lines.len() > room {
+        lines.truncate(room.saturating_sub(1));
+        lines.push(Line::styled(
+            " … (the terminal is too short for the rest)",
+            dim,
+        ));
+    }
     lines.push(Line::styled(" esc or any key closes", dim));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let popup = centered(area, width, height);
     clear(frame, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(frame_block(" gangway ".to_owned(), Color::Cyan)),
+        Paragraph::new(lines).block(frame_block(title.to_owned(), Color::Cyan)),
         popup,
     );
+}
+
+/// One session in full (a history row, or an active session): every field DescribeSessions
+/// gave, the owner's whole ARN, both times in the UI's zone and why it ended.
+pub fn session(frame: &mut Frame<'_>, area: Rect, session: &SessionInfo, model: &Model) {
+    let width = area.width.saturating_sub(4).min(110);
+    let inner = usize::from(width.saturating_sub(4)).max(1);
+    let zone = &model.settings.time_zone;
+    let mut lines = Vec::new();
+    let mut fact = |name: &str, value: &str| push_fact(&mut lines, inner, name, value);
+    fact("session", &session.session_id);
+    let target = match model.instance_name(&session.target) {
+        Some(name) => format!("{name} ({})", session.target),
+        None => session.target.clone(),
+    };
+    fact("target", &target);
+    fact("owner", &session.owner);
+    fact("status", session.status.label());
+    fact("started", &format_time(session.start, zone));
+    if session.end.is_some() {
+        let lasted = match (session.start, session.end) {
+            (Some(start), Some(end)) => end
+                .duration_since(start)
+                .map(|d| format!(" (after {})", human_duration(d.as_secs())))
+                .unwrap_or_default(),
+            _ => String::new(),
+        };
+        fact(
+            "ended",
+            &format!("{}{lasted}", format_time(session.end, zone)),
+        );
+        fact(
+            "ended because",
+            session
+                .end_reason
+                .as_deref()
+                .unwrap_or("not given (AWS does not say why a session ended)"),
+        );
+    }
+    fact("reason", session.reason.as_deref().unwrap_or("-"));
+    fact("document", session.document_name.as_deref().unwrap_or("-"));
+    fact("region", &session.region);
+    closing(frame, area, width, " Session ", lines);
 }
 
 /// The whole last message: the status line's text with its advice and AWS's (or the shell's)

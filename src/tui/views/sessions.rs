@@ -15,25 +15,36 @@ use crate::aws::types::SessionInfo;
 use crate::tui::clock::format_time;
 use crate::tui::duration::human_duration;
 use crate::tui::model::{Load, Model};
+use crate::tui::session_list::{SessionSort, SessionView};
 use crate::tui::views::table::{self, Column, RowData, Value};
 
 /// AWS's default when the preferences leave the idle timeout empty.
 const DEFAULT_IDLE_TIMEOUT_MINUTES: u32 = 20;
 const WARNING_WINDOW: Duration = Duration::from_secs(120);
 
-fn columns() -> Vec<Column> {
+/// `title` with ▲ or ▼ when the list is sorted by `key`.
+pub fn sort_mark(view: &SessionView, key: SessionSort, title: &str) -> String {
+    if view.sort == key {
+        format!("{title}{}", if view.descending { "▼" } else { "▲" })
+    } else {
+        title.to_owned()
+    }
+}
+
+fn columns(view: &SessionView) -> Vec<Column> {
+    let mark = |key, title| sort_mark(view, key, title);
     vec![
         Column::new("", 2, 0),
         Column::new("SESSION", 23, 0),
-        Column::new("TARGET", 14, 1),
+        Column::new(mark(SessionSort::Target, "TARGET"), 14, 1),
         Column::new("INSTANCE", 20, 5),
-        Column::new("OWNER", 8, 2),
-        Column::new("STARTED", 20, 6),
+        Column::new(mark(SessionSort::Owner, "OWNER"), 8, 2),
+        Column::new(mark(SessionSort::Started, "STARTED"), 20, 6),
         Column::new("DURATION", 8, 2),
         Column::new("IDLE", 7, 4),
         Column::new("IDLE LEFT", 9, 3),
         Column::new("MAX LEFT", 8, 3),
-        Column::new("REASON", 16, 3).shrinks_to(8),
+        Column::new(mark(SessionSort::Reason, "REASON"), 16, 3).shrinks_to(8),
     ]
 }
 
@@ -110,10 +121,16 @@ fn cells(model: &Model, session: &SessionInfo) -> Vec<Value> {
 
 pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let sessions = &model.sessions;
-    if sessions.items.is_empty() {
+    if sessions.view.rows.is_empty() {
         let text = match sessions.load {
-            Load::Loading | Load::Idle => "loading active sessions…",
-            _ => "no active sessions",
+            Load::Loading | Load::Idle if sessions.items.is_empty() => {
+                "loading active sessions…".to_owned()
+            }
+            _ if sessions.items.is_empty() => "no active sessions".to_owned(),
+            _ => format!(
+                "no session matches `{}` (esc clears the filter)",
+                crate::text::fit(&sessions.view.filter, 40)
+            ),
         };
         frame.render_widget(
             Paragraph::new(text).style(Style::new().fg(Color::DarkGray)),
@@ -124,11 +141,11 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     table::draw(
         frame,
         area,
-        &columns(),
-        sessions.items.len(),
+        &columns(&sessions.view),
+        sessions.view.rows.len(),
         &sessions.cursor,
         |at| {
-            let session = &sessions.items[at];
+            let session = &sessions.items[sessions.view.rows[at]];
             let style = if model.is_own(session) {
                 Style::new().fg(Color::LightCyan)
             } else {

@@ -101,6 +101,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     press(&mut m, "jjjjjd");
     out.push(("fleet_detail_escapes", m));
     let mut m = loaded(false);
+    press(&mut m, "d");
+    out.push(("fleet_detail_sessions", m));
+    let mut m = loaded(false);
     press(&mut m, "/서울");
     out.push(("fleet_filter", m));
     let mut m = loaded(false);
@@ -124,6 +127,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     press(&mut m, "2  \x04");
     out.push(("sessions_confirm", m));
     let mut m = loaded(false);
+    press(&mut m, "2/dev\na");
+    out.push(("sessions_filtered_marked", m));
+    let mut m = loaded(false);
     press(&mut m, "3");
     let query = m.history.query.clone();
     let page = HistoryPage {
@@ -138,7 +144,9 @@ fn screens() -> Vec<(&'static str, Model)> {
             result: Ok(page),
         },
     );
-    out.push(("history", m));
+    out.push(("history", m.clone()));
+    press(&mut m, "jj\n");
+    out.push(("history_detail", m));
     let mut m = loaded(false);
     press(&mut m, "4");
     out.push(("preferences", m));
@@ -147,7 +155,9 @@ fn screens() -> Vec<(&'static str, Model)> {
     out.push(("help", m));
     let mut m = loaded(false);
     m.settings.reason_mode = crate::tui::model::ReasonMode::Required;
-    m.settings.reason_pattern = Some(regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap());
+    let pattern = regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap();
+    m.settings.reason_example = crate::tui::reason_example::example(&pattern);
+    m.settings.reason_pattern = Some(pattern);
     press(&mut m, "\nfix\n");
     out.push(("reason_prompt", m));
     let mut m = loaded(false);
