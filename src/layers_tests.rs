@@ -18,12 +18,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("aws", &["secret", "text"]),
     ("shell", &["aws", "transport", "text", "secret"]),
     ("tui", &["aws", "shell", "text", "secret"]),
-    ("cli", &["aws"]),
+    ("copy", &["aws", "shell", "transport", "text"]),
+    ("cli", &["aws", "copy"]),
     (
         "commands",
         &[
             "aws",
             "cli",
+            "copy",
             "emulator",
             "logging",
             "shell",

@@ -41,6 +41,14 @@ pub const NO_REMOTE_STATUS: u8 = 13;
 /// `gangway exec` and `setup`: the session document is missing, or cannot give stderr apart
 /// and an exit code (not NonInteractiveCommands, no separateOutputStream, no `command`).
 pub const DOCUMENT_UNUSABLE: u8 = 14;
+/// `gangway cp`: the remote file or directory is missing, cannot be read or written, is of
+/// the wrong kind, or the instance lacks the tools the copy needs.
+pub const COPY_REMOTE: u8 = 15;
+/// `gangway cp`: the local file cannot be read or the destination cannot be written.
+pub const COPY_LOCAL: u8 = 16;
+/// `gangway cp`: what arrived does not match the SHA-256 the other side computed, even after
+/// fetching it again, or the remote file changed while it was copied.
+pub const COPY_VERIFY: u8 = 17;
 /// Base for "ended by signal n" (SIGHUP → 129, SIGINT → 130, SIGQUIT → 131, SIGTERM → 143),
 /// as shells report it.
 pub const SIGNAL_BASE: u8 = 128;
