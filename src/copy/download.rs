@@ -30,9 +30,11 @@ use super::script::{self, BLOCK_BYTES, Reply, Stat};
 use super::upload::{sha256_file, unexpected};
 use super::{CopyError, Progress, Remote, Summary, base_name, join_remote};
 
-/// Blocks per range: 1 MiB, about a second of one session at the agent's pace.
+/// Most blocks per range: 1 MiB, about a second of one session at the agent's pace. Smaller
+/// files get smaller ranges (down to one block), so that every session has some.
 pub const RANGE_BLOCKS: u64 = 16;
-const RANGE_BYTES: u64 = RANGE_BLOCKS * BLOCK_BYTES;
+/// A file is cut into at least this many ranges when it is large enough.
+const RANGES_PER_FILE: u64 = 64;
 /// Requests a session keeps ahead of the one it is reading.
 const PIPELINE: usize = 2;
 /// Fetches of one range before the copy gives up on it.
@@ -58,12 +60,16 @@ struct Job {
 }
 
 impl Job {
+    fn range_blocks(&self) -> u64 {
+        self.source.range_bytes / BLOCK_BYTES
+    }
+
     fn ranges(&self) -> u64 {
-        self.source.size.div_ceil(RANGE_BYTES)
+        self.source.size.div_ceil(self.source.range_bytes)
     }
 
     fn range_len(&self, index: u64) -> u64 {
-        (self.source.size - index * RANGE_BYTES).min(RANGE_BYTES)
+        (self.source.size - index * self.source.range_bytes).min(self.source.range_bytes)
     }
 }
 
@@ -431,7 +437,7 @@ fn job(
             path: script::word(&remote_path),
             size,
             mtime,
-            range_bytes: RANGE_BYTES,
+            range_bytes: range_bytes(size),
         },
         remote: remote_path,
         record: record::record_path(&destination),
@@ -439,6 +445,14 @@ fn job(
         part,
         file,
     })
+}
+
+/// The range size for a file of `size` bytes: a function of the size alone, so that a rerun
+/// with another `--sessions` still finds its record valid.
+fn range_bytes(size: u64) -> u64 {
+    size.div_ceil(RANGES_PER_FILE * BLOCK_BYTES)
+        .clamp(1, RANGE_BLOCKS)
+        * BLOCK_BYTES
 }
 
 /// One session's share: take work, fetch, verify, write; open another session when one is
@@ -527,7 +541,7 @@ async fn serve(
                     let target = &shared.jobs[job];
                     target
                         .file
-                        .write_all_at(&bytes, index * RANGE_BYTES)
+                        .write_all_at(&bytes, index * target.source.range_bytes)
                         .map_err(|error| CopyError::LocalWrite {
                             path: target.part.clone(),
                             error,
@@ -550,7 +564,9 @@ async fn serve(
 fn request(shared: &Shared, work: Work) -> Vec<u8> {
     match work {
         Work::Range { job, index } => {
-            script::range(&shared.jobs[job].remote, index * RANGE_BLOCKS, RANGE_BLOCKS)
+            let job = &shared.jobs[job];
+            let blocks = job.range_blocks();
+            script::range(&job.remote, index * blocks, blocks)
         }
         Work::Sum { job } => script::sum(&shared.jobs[job].remote),
     }
@@ -659,6 +675,16 @@ async fn finish(job: &Job, shell: &mut RemoteShell) -> Result<Answer, CopyError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ranges_shrink_with_the_file_and_stay_whole_blocks() {
+        let mib = 1024 * 1024;
+        assert_eq!(range_bytes(0), BLOCK_BYTES);
+        assert_eq!(range_bytes(3 * mib), BLOCK_BYTES);
+        assert_eq!(range_bytes(16 * mib), 4 * BLOCK_BYTES);
+        assert_eq!(range_bytes(64 * mib), mib);
+        assert_eq!(range_bytes(10 * 1024 * mib), mib);
+    }
 
     #[test]
     fn listed_names_stay_inside_the_root() {

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 pub mod agent_client;
 pub mod aws_clients;
 pub mod cli;
+pub mod copy;
 pub mod emulator;
 pub mod fake_service;
 pub mod frames;
