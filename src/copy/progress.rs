@@ -28,6 +28,12 @@ impl Progress {
         self.done.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Takes back bytes counted for a transfer that has to start again.
+    pub fn rewind(&self, bytes: u64) {
+        self.done
+            .fetch_sub(bytes.min(self.done()), Ordering::Relaxed);
+    }
+
     /// Bytes already done when this run began.
     pub fn resumed(&self, bytes: u64) {
         self.done.fetch_add(bytes, Ordering::Relaxed);

@@ -181,6 +181,7 @@ async fn send_items(
             } => {
                 let mut attempt = 1;
                 loop {
+                    let before = progress.done();
                     match send_file(shell, local, path, progress).await {
                         Ok(skipped) => {
                             summary.files += 1;
@@ -194,6 +195,8 @@ async fn send_items(
                             tracing::warn!(%failure, attempt, "upload session lost; opening another");
                             attempt += 1;
                             summary.resumes += shell.resumes;
+                            // The file is sent again from its start.
+                            progress.rewind(progress.done().saturating_sub(before));
                             let fresh = RemoteShell::open(remote).await?;
                             std::mem::replace(shell, fresh).abandon();
                         }

@@ -4,7 +4,10 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_ssm::types::SessionState;
+
 use crate::support::PATIENCE;
+use crate::support::aws_clients::{ADMIN, ssm_at};
 use crate::support::copy::{CopyRig, assert_copied, random_file, sha256_of, text};
 
 /// The number after `key: ` in the last "copy finished" line of the log.
@@ -67,15 +70,7 @@ async fn a_killed_download_continues_where_it_stopped() {
         &rig.remote(&remote),
         local.to_str().unwrap(),
     ]);
-    let give_up = Instant::now() + PATIENCE;
-    loop {
-        let progress = std::fs::read_to_string(&record).unwrap_or_default();
-        if progress.contains("\"done\":[[") {
-            break;
-        }
-        assert!(Instant::now() < give_up, "no range was recorded");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for_a_recorded_range(&record).await;
     child.start_kill().unwrap();
     let killed = child.wait_with_output().await.unwrap();
     assert!(!killed.status.success());
@@ -103,5 +98,58 @@ async fn a_killed_download_continues_where_it_stopped() {
     assert!(
         resumed > 0 && resumed < size as u64,
         "the rerun fetched only what was missing ({resumed} bytes were there)"
+    );
+}
+
+/// Waits until the progress record of `record` lists a verified range.
+async fn wait_for_a_recorded_range(record: &std::path::Path) {
+    let give_up = Instant::now() + PATIENCE;
+    while !std::fs::read_to_string(record)
+        .unwrap_or_default()
+        .contains("\"done\":[[")
+    {
+        assert!(Instant::now() < give_up, "no range was recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A session that ends under a download (an administrator's TerminateSession) takes no
+/// range with it: the ranges it held go back in the queue, another session is opened, and
+/// the file still arrives whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ranges_of_a_session_that_ends_are_fetched_again() {
+    let rig = CopyRig::start(&[]).await;
+    let remote = rig.dir.join("remote.bin");
+    let sum = random_file(&remote, 6 << 20);
+    let local = rig.dir.join("local.bin");
+    let child = rig.spawn_cp(&[
+        "--sessions",
+        "2",
+        &rig.remote(&remote),
+        local.to_str().unwrap(),
+    ]);
+    wait_for_a_recorded_range(&rig.dir.join("local.bin.gangway-part.progress")).await;
+    let ssm = ssm_at(&rig.endpoint, ADMIN);
+    let active = ssm
+        .describe_sessions()
+        .state(SessionState::Active)
+        .send()
+        .await
+        .unwrap();
+    let victim = active.sessions()[0].session_id().unwrap().to_owned();
+    ssm.terminate_session()
+        .session_id(&victim)
+        .send()
+        .await
+        .unwrap();
+    let out = tokio::time::timeout(PATIENCE * 5, child.wait_with_output())
+        .await
+        .expect("gangway cp hung")
+        .unwrap();
+    assert_copied(&out);
+    assert_eq!(sha256_of(&local), sum);
+    assert!(
+        rig.log().contains("copy session lost"),
+        "the terminated session was noticed and replaced"
     );
 }

@@ -17,6 +17,8 @@ pub struct CopyRig {
     /// Kept for its `Drop`, which stops the emulator.
     _emulator: SpawnedEmulator,
     pub instance: String,
+    /// `http://127.0.0.1:PORT` of the emulator.
+    pub endpoint: String,
     pub env: Vec<(String, String)>,
     /// A fresh directory for the test's files, local and "remote" alike.
     pub dir: PathBuf,
@@ -34,6 +36,7 @@ impl CopyRig {
             .to_owned();
         let env = aws_env(&emulator.endpoint, ADMIN);
         Self {
+            endpoint: emulator.endpoint.clone(),
             _emulator: emulator,
             instance,
             env,
