@@ -9,17 +9,22 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("secret", &[]),
-    ("logging", &[]),
+    // What gangway keeps on this machine: recordings and activity files.
+    ("local", &[]),
+    ("logging", &["local"]),
     ("proto", &[]),
+    ("iam", &[]),
     ("transport", &["proto", "secret"]),
     // The emulator shares nothing with the client side but the protocol core, so that it can
     // catch a client bug instead of repeating it.
-    ("emulator", &["proto"]),
+    ("emulator", &["proto", "iam"]),
     ("aws", &["secret", "text"]),
-    ("shell", &["aws", "transport", "text", "secret"]),
-    ("tui", &["aws", "shell", "text", "secret"]),
+    ("shell", &["aws", "transport", "text", "secret", "local"]),
+    ("tui", &["aws", "shell", "text", "secret", "local"]),
+    // Port forwarding and SSH: sessions open through shell's open_channel_with.
+    ("tunnel", &["aws", "proto", "shell", "text", "transport"]),
     ("copy", &["aws", "shell", "transport", "text"]),
-    ("cli", &["aws", "copy"]),
+    ("cli", &["aws", "copy", "text"]),
     (
         "commands",
         &[
@@ -27,11 +32,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "cli",
             "copy",
             "emulator",
+            "iam",
+            "local",
             "logging",
             "shell",
             "text",
             "transport",
             "tui",
+            "tunnel",
         ],
     ),
 ];

@@ -3,6 +3,7 @@
 //! the connectivity diagnosis and escaping of AWS text for the terminal.
 
 pub mod client;
+pub mod commands;
 mod credential_source;
 pub mod diagnosis;
 pub mod documents;
@@ -12,6 +13,7 @@ pub mod inventory;
 pub mod kms;
 pub mod options;
 pub mod resolve;
+pub mod retry;
 pub mod sessions;
 pub mod types;
 

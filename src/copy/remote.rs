@@ -187,7 +187,12 @@ impl RemoteShell {
                     self.resumes += 1;
                     tracing::info!(session = %self.session_id, "copy session resumed");
                 }
-                ChannelEvent::Opened | ChannelEvent::Notice(_) | ChannelEvent::ExitCode(_) => {}
+                // Port-session events never come on an InteractiveCommands session.
+                ChannelEvent::Opened
+                | ChannelEvent::Notice(_)
+                | ChannelEvent::ExitCode(_)
+                | ChannelEvent::PortSession(_)
+                | ChannelEvent::Flag(_) => {}
                 ChannelEvent::Closed { reason } => {
                     return Err(SessionFailure::Ended(
                         reason.unwrap_or_else(|| "the remote script exited".into()),

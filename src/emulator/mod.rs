@@ -6,7 +6,10 @@
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
 mod api;
+pub mod authorize;
 pub mod clean_env;
+pub mod clock;
+pub mod demo_past;
 mod ec2;
 pub mod fleet;
 mod identity;
@@ -18,7 +21,7 @@ pub mod run_dir;
 mod server;
 mod session_token;
 pub mod sessions;
-mod ssm;
+pub mod ssm;
 pub mod state;
 mod sts;
 mod wildcard;
@@ -151,6 +154,7 @@ impl RunningEmulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.commands.cancel_all();
         for record in self.state.sessions.active() {
             let _ = self
                 .state

@@ -1,5 +1,5 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:help`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:help`, `:info`, `:q`.
 
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +28,10 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         "sessions" | "s" => actions::show(model, Screen::Sessions),
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
+        "info" | "i" => {
+            model.mode = crate::tui::model::Mode::Info;
+            Vec::new()
+        }
         "history" | "hist" => match parse_history_query(&args, model.now)
             .and_then(|query| target_by_name(model, query))
         {
@@ -41,7 +45,9 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             let shown = crate::text::fit(other, 40);
             model.set_status(
                 Level::Error,
-                format!("unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :q)"),
+                format!(
+                    "unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :info, :q)"
+                ),
             );
             Vec::new()
         }
