@@ -150,6 +150,9 @@ pub enum Command {
     /// Play a session's recording back (space pause, +/- speed, ←/→ 5 s, q quit), or list
     /// the recordings.
     Replay(ReplayArgs),
+    /// Copy files to or from an instance: `gangway cp ./app.tar web-1:/tmp/`,
+    /// `gangway cp web-1:/var/log/app.log .`; binary-safe, checked by SHA-256, resumable.
+    Cp(CpArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -182,6 +185,7 @@ pub enum Invocation {
     Run(Box<RunArgs>),
     Policy(PolicyArgs),
     Replay(ReplayArgs),
+    Cp(CpArgs),
 }
 
 impl Cli {
@@ -228,6 +232,12 @@ impl Cli {
                 args.aws = args.aws.over(aws);
                 args.config = args.config.or(ui.config);
                 Invocation::Exec(args)
+            }
+            Some(Command::Cp(mut args)) => {
+                refuse_in_readonly(ui.readonly || args.readonly, "copying files", "cp")?;
+                args.aws = args.aws.over(aws);
+                args.config = args.config.or(ui.config);
+                Invocation::Cp(args)
             }
             Some(Command::Setup(mut args)) => {
                 refuse_in_readonly(
@@ -555,6 +565,44 @@ pub struct ExecArgs {
     #[arg(long)]
     pub readonly: bool,
 }
+
+#[derive(Debug, Clone, Args)]
+pub struct CpArgs {
+    /// What to copy: a local path, or TARGET:PATH on an instance (TARGET is an instance
+    /// id, `Name` tag value, or `tag:KEY=VALUE`).
+    pub source: String,
+
+    /// Where to copy it: TARGET:PATH when the source is local, a local path otherwise. An
+    /// existing directory receives the source under its own name.
+    pub destination: String,
+
+    /// Copy a directory and everything under it.
+    #[arg(short = 'r', long)]
+    pub recursive: bool,
+
+    /// Sessions a download is spread over (each is paced by the agent on its own; default
+    /// 8, see docs/PERFORMANCE.md). Uploads use one.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=MAX_COPY_SESSIONS))]
+    pub sessions: Option<u16>,
+
+    /// Reason recorded with the sessions.
+    #[arg(long)]
+    pub reason: Option<String>,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids copying: with it, cp refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+/// The most sessions one download may use.
+const MAX_COPY_SESSIONS: i64 = crate::copy::download::MAX_SESSIONS as i64;
 
 #[derive(Debug, Clone, Args)]
 pub struct SetupArgs {

@@ -23,12 +23,14 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("tui", &["aws", "shell", "text", "secret", "local"]),
     // Port forwarding and SSH: sessions open through shell's open_channel_with.
     ("tunnel", &["aws", "proto", "shell", "text", "transport"]),
-    ("cli", &["aws", "text"]),
+    ("copy", &["aws", "shell", "transport", "text"]),
+    ("cli", &["aws", "copy", "text"]),
     (
         "commands",
         &[
             "aws",
             "cli",
+            "copy",
             "emulator",
             "iam",
             "local",

@@ -3,12 +3,13 @@
 //! Layers (see `docs/architecture.md`, "Where does my change go?"); dependencies point inward
 //! only: `text` and `proto` (sans-IO data-channel protocol) at the bottom; `transport`
 //! (websocket + timers) and `emulator` (local AWS) on `proto`; `local` (recordings and
-//! activity files under the state directory); `aws` (SDK calls into domain types); `shell` (a session on a terminal) and `tui` above them; `commands` and `cli` at
+//! activity files under the state directory); `aws` (SDK calls into domain types); `shell` (a session on a terminal), `copy` (`gangway cp`) and `tui` above them; `commands` and `cli` at
 //! the top, where arguments become the layers' own option types.
 
 pub mod aws;
 pub mod cli;
 pub mod commands;
+pub mod copy;
 pub mod emulator;
 pub mod iam;
 pub mod local;

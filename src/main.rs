@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Invocation::Connect(args) => commands::connect::run(args),
         Invocation::List(args) => commands::list::run(&args),
         Invocation::Exec(args) => commands::exec::run(args),
+        Invocation::Cp(args) => commands::cp::run(args),
         Invocation::Setup(args) => commands::setup::run(&args),
         Invocation::Forward(args) => commands::forward::run(args),
         Invocation::SshProxy(args) => commands::ssh_proxy::run(args),

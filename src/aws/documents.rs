@@ -13,6 +13,10 @@ use super::error::AwsError;
 /// The document `gangway setup` creates and `gangway exec` uses unless told otherwise.
 pub const EXEC_DOCUMENT: &str = "gangway-exec";
 
+/// AWS's own InteractiveCommands document (`sh -c {{ command }}` on a pty, §6.2): present in
+/// every account and region, so `gangway cp` needs no setup.
+pub const INTERACTIVE_COMMAND_DOCUMENT: &str = "AWS-StartInteractiveCommand";
+
 /// The parameter of an exec document that carries the command line.
 pub const COMMAND_PARAMETER: &str = "command";
 

@@ -51,6 +51,14 @@ pub const RUN_INCOMPLETE: u8 = 15;
 pub const RUN_DETACHED: u8 = 16;
 /// `gangway forward`: a local port to listen on is taken by another process.
 pub const LOCAL_PORT_IN_USE: u8 = 17;
+/// `gangway cp`: the remote file or directory is missing, cannot be read or written, is of
+/// the wrong kind, or the instance lacks the tools the copy needs.
+pub const COPY_REMOTE: u8 = 18;
+/// `gangway cp`: the local file cannot be read or the destination cannot be written.
+pub const COPY_LOCAL: u8 = 19;
+/// `gangway cp`: what arrived does not match the SHA-256 the other side computed, even after
+/// fetching it again, or the remote file changed while it was copied.
+pub const COPY_VERIFY: u8 = 20;
 /// Base for "ended by signal n" (SIGHUP → 129, SIGINT → 130, SIGQUIT → 131, SIGTERM → 143),
 /// as shells report it.
 pub const SIGNAL_BASE: u8 = 128;

@@ -3,6 +3,7 @@
 //! below this folder knows about the command line or exit statuses.
 
 pub mod connect;
+pub mod cp;
 pub mod demo;
 pub mod emulator;
 pub mod exec;

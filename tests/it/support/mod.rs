@@ -11,6 +11,7 @@ pub mod aws_clients;
 pub mod awscli;
 pub mod cli;
 pub mod cut_proxy;
+pub mod copy;
 pub mod emulator;
 pub mod fake_service;
 pub mod forward;
