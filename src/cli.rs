@@ -129,6 +129,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// Create the session document `gangway exec` uses, once per account and region.
     Setup(SetupArgs),
+    /// Who opened, resumed and terminated which sessions, when and from where (CloudTrail).
+    Audit(AuditArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -155,6 +157,7 @@ pub enum Invocation {
     List(ListArgs),
     Exec(ExecArgs),
     Setup(SetupArgs),
+    Audit(AuditArgs),
 }
 
 impl Cli {
@@ -223,6 +226,18 @@ impl Cli {
                 // Listing is never dangerous: --readonly changes nothing here.
                 args.config = args.config.or(ui.config);
                 Invocation::List(args)
+            }
+            Some(Command::Audit(mut args)) => {
+                if !aws.tags.is_empty() || !args.aws.tags.is_empty() {
+                    return refuse(
+                        "--tag",
+                        "audit",
+                        "CloudTrail lists events, not instances: use --target",
+                    );
+                }
+                // Reading the trail changes nothing: --readonly changes nothing here.
+                args.aws = args.aws.over(aws);
+                Invocation::Audit(args)
             }
         })
     }
@@ -387,6 +402,31 @@ pub struct ListArgs {
     /// Config file whose `[fleet] tags` narrow the list, as in the UI.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Events since a span ago (`30m`, `2h`, `7d`) or a time (`2026-11-29T08:00:00Z`).
+    #[arg(long, value_name = "DURATION|TIME", default_value = "1d")]
+    pub since: String,
+
+    /// Only this user's events (user name or ARN).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Only events on this instance (id or Name tag).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// Keep running and print new events as CloudTrail records them.
+    #[arg(long)]
+    pub follow: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[cfg(test)]

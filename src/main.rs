@@ -20,5 +20,6 @@ fn main() -> ExitCode {
         Invocation::List(args) => commands::list::run(&args),
         Invocation::Exec(args) => commands::exec::run(args),
         Invocation::Setup(args) => commands::setup::run(&args),
+        Invocation::Audit(args) => commands::audit::run(&args),
     }
 }

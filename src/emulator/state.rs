@@ -11,6 +11,7 @@ use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
+use super::trail::Trail;
 
 pub struct EmulatorState {
     pub config: EmulatorConfig,
@@ -27,6 +28,8 @@ pub struct EmulatorState {
     created_documents: RwLock<Vec<SessionDocument>>,
     /// KMS keys: the fleet's `[[kms_keys]]` with secrets drawn at start, plus CreateKey's.
     pub kms: KeyStore,
+    /// The CloudTrail record of every API call served (`trail/`), bounded.
+    pub trail: Trail,
 }
 
 impl EmulatorState {
@@ -39,6 +42,7 @@ impl EmulatorState {
         let kms = KeyStore::new(&config.fleet.kms_keys, super::kms::now());
         Self {
             kms,
+            trail: Trail::default(),
             config,
             sessions,
             agents: AgentDirectory::default(),
