@@ -186,10 +186,13 @@ fn lookup_events(state: &EmulatorState, body: &[u8]) -> Result<Value, LookupErro
         }
     }
     let max = usize::try_from(max).unwrap_or(50);
-    // One more than a page: whether it exists decides the NextToken.
+    // One more than a page: whether it exists decides the NextToken. Times are compared at
+    // whole seconds, the precision EventTime and eventTime are given in: a StartTime copied
+    // from an answer finds that event again.
     let mut events = state.trail.newest_first(before, max + 1, |event| {
-        start.is_none_or(|start| event.event_time >= start)
-            && end.is_none_or(|end| event.event_time <= end)
+        let at = whole_seconds(event.event_time);
+        start.is_none_or(|start| at >= start)
+            && end.is_none_or(|end| at <= end)
             && filter
                 .as_ref()
                 .is_none_or(|(key, value)| matches(event, key, value))
@@ -254,6 +257,13 @@ fn matches(event: &TrailEvent, key: &str, value: &str) -> bool {
         "ResourceName" => event.resources.iter().any(|(_, name)| name == value),
         _ => false,
     }
+}
+
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let seconds = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
 fn time_of(seconds: f64) -> Result<SystemTime, LookupError> {
