@@ -3,7 +3,7 @@
 //! table or JSON, newest first; `--follow` then keeps polling and prints each new event as
 //! it is recorded (so those come oldest first, like `tail -f`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::{self, Write};
 use std::process::ExitCode;
 use std::time::{Duration, SystemTime};
@@ -20,6 +20,9 @@ use crate::tui::duration::{parse_span, parse_time};
 /// How often `--follow` asks again: three LookupEvents calls per region each time, well
 /// inside CloudTrail's limit of two calls a second per account and region.
 const FOLLOW_INTERVAL: Duration = Duration::from_secs(5);
+/// How far back each `--follow` poll looks: CloudTrail delivers events about 5 minutes
+/// (AWS says "typically within 5 minutes"; later under load) after the call they record.
+const FOLLOW_LOOKBACK: Duration = Duration::from_secs(15 * 60);
 /// Cells longer than this are cut in the table (JSON keeps them whole).
 const MAX_CELL: usize = 40;
 const HEADER: [&str; 9] = [
@@ -40,7 +43,7 @@ const FOLLOW_WIDTHS: [usize; 9] = [20, 9, 16, 19, 16, 15, 24, 6, 0];
 pub fn run(args: &AuditArgs) -> ExitCode {
     let now = SystemTime::now();
     let since = match parse_span(&args.since)
-        .map(|span| now.checked_sub(span).unwrap_or(SystemTime::UNIX_EPOCH))
+        .map(|span| whole_seconds(now.checked_sub(span).unwrap_or(SystemTime::UNIX_EPOCH)))
         .or_else(|_| parse_time(&args.since))
     {
         Ok(since) => since,
@@ -90,29 +93,28 @@ async fn audit(args: &AuditArgs, since: SystemTime) -> u8 {
     follow(args, &clients, names, events).await
 }
 
-/// Polls from the newest time seen (CloudTrail times have whole seconds, so that second is
-/// asked again) and prints the events not printed yet, oldest first. Errors are reported
+/// Polls the last [`FOLLOW_LOOKBACK`] again and again and prints the events not printed
+/// yet, oldest first: CloudTrail delivers an event minutes after its `eventTime`, so asking
+/// only for times after the newest event seen would miss the late ones. Errors are reported
 /// and the next poll tries again.
 async fn follow(
     args: &AuditArgs,
     clients: &[AwsClient],
     mut names: Names,
-    seen_events: Vec<SessionEvent>,
+    shown: Vec<SessionEvent>,
 ) -> u8 {
-    let mut horizon = seen_events
-        .iter()
-        .map(|event| event.time)
-        .max()
-        .unwrap_or_else(SystemTime::now);
-    // Only the ids at the horizon second matter: older events are never asked for again.
-    let mut seen: HashSet<String> = seen_events
+    // Event id → time; ids older than the window are forgotten, so this stays bounded.
+    let mut seen: HashMap<String, SystemTime> = shown
         .into_iter()
-        .filter(|event| event.time >= horizon)
-        .map(|event| event.event_id)
+        .map(|event| (event.event_id, event.time))
         .collect();
     loop {
         tokio::time::sleep(FOLLOW_INTERVAL).await;
-        let events = match fetch(clients, horizon).await {
+        let window_start = whole_seconds(SystemTime::now())
+            .checked_sub(FOLLOW_LOOKBACK)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        seen.retain(|_, time| *time >= window_start);
+        let events = match fetch(clients, window_start).await {
             Ok(events) => events,
             Err(err) => {
                 eprintln!("gangway audit: {}", err.to_line());
@@ -121,24 +123,17 @@ async fn follow(
         };
         let mut fresh: Vec<SessionEvent> = events
             .into_iter()
-            .filter(|event| !seen.contains(&event.event_id))
+            .filter(|event| !seen.contains_key(&event.event_id))
             .collect();
         if fresh.is_empty() {
             continue;
         }
         fresh.reverse();
         names.refresh_for(clients, &fresh).await;
-        if let Some(newest) = fresh.iter().map(|event| event.time).max()
-            && newest > horizon
-        {
-            horizon = newest;
-            seen.clear();
-        }
         seen.extend(
             fresh
                 .iter()
-                .filter(|event| event.time >= horizon)
-                .map(|event| event.event_id.clone()),
+                .map(|event| (event.event_id.clone(), event.time)),
         );
         let rows: Vec<Row> = fresh
             .iter()
@@ -153,6 +148,14 @@ async fn follow(
             return status;
         }
     }
+}
+
+/// CloudTrail's times have whole seconds; a StartTime with a fraction would skip its second.
+fn whole_seconds(time: SystemTime) -> SystemTime {
+    let seconds = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)
 }
 
 /// Every region's events, newest first.
