@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
-use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
 use crate::aws::{Diagnosis, HistoryFilter};
 use crate::tui::fleet_list::FleetState;
 use crate::tui::keymap::{Keymap, Scope};
@@ -17,6 +17,8 @@ pub enum Screen {
     Sessions,
     History,
     Preferences,
+    /// Session events from CloudTrail (`:audit`), the `gangway audit` list.
+    Audit,
     Help,
 }
 
@@ -27,7 +29,7 @@ impl Screen {
             Self::Fleet => Scope::Fleet,
             Self::Sessions => Scope::Sessions,
             Self::History => Scope::History,
-            Self::Preferences | Self::Help => Scope::Global,
+            Self::Preferences | Self::Audit | Self::Help => Scope::Global,
         }
     }
 
@@ -37,6 +39,7 @@ impl Screen {
             Self::Sessions => "sessions",
             Self::History => "history",
             Self::Preferences => "preferences",
+            Self::Audit => "audit",
             Self::Help => "help",
         }
     }
@@ -363,6 +366,9 @@ pub struct Model {
     pub history: HistoryState,
     pub preferences: BTreeMap<String, SessionPreferences>,
     pub preferences_load: Load,
+    /// Each region's session events of the last day, newest first (`:audit`).
+    pub audit: BTreeMap<String, Vec<SessionEvent>>,
+    pub audit_load: Load,
     pub opened: HashMap<String, OpenedSession>,
     pub status: Option<Status>,
     /// The terminate whose answers are still arriving.
@@ -403,6 +409,8 @@ impl Model {
             },
             preferences: BTreeMap::new(),
             preferences_load: Load::Idle,
+            audit: BTreeMap::new(),
+            audit_load: Load::Idle,
             opened: HashMap::new(),
             status: None,
             terminating: None,

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
 use crate::aws::{Diagnosis, HistoryFilter};
 use crate::tui::model::{LoadError, ShellTarget};
 
@@ -34,6 +34,10 @@ pub enum Msg {
     PreferencesLoaded {
         region: String,
         result: Result<SessionPreferences, LoadError>,
+    },
+    AuditLoaded {
+        region: String,
+        result: Result<Vec<SessionEvent>, LoadError>,
     },
     Terminated {
         session_id: String,

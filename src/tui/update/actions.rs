@@ -129,6 +129,10 @@ pub fn show(model: &mut Model, screen: Screen) -> Vec<Effect> {
             model.preferences_load = Load::Loading;
             vec![Effect::LoadPreferences]
         }
+        Screen::Audit if model.audit_load != Load::Loading => {
+            model.audit_load = Load::Loading;
+            vec![Effect::LoadAudit]
+        }
         _ => Vec::new(),
     }
 }
@@ -175,6 +179,10 @@ fn refresh(model: &mut Model) -> Vec<Effect> {
         Screen::Preferences => {
             model.preferences_load = Load::Loading;
             vec![Effect::LoadPreferences]
+        }
+        Screen::Audit => {
+            model.audit_load = Load::Loading;
+            vec![Effect::LoadAudit]
         }
     }
 }

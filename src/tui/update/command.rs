@@ -1,5 +1,5 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:help`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:audit`, `:help`, `:q`.
 
 use std::time::SystemTime;
 
@@ -26,6 +26,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         "sessions" | "s" => actions::show(model, Screen::Sessions),
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
+        "audit" | "a" => actions::show(model, Screen::Audit),
         "history" | "hist" => match parse_history_query(&args, model.now)
             .and_then(|query| target_by_name(model, query))
         {
@@ -39,7 +40,9 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             let shown = crate::text::fit(other, 40);
             model.set_status(
                 Level::Error,
-                format!("unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :q)"),
+                format!(
+                    "unknown command :{shown} (try :sessions, :history, :prefs, :audit, :fleet, :q)"
+                ),
             );
             Vec::new()
         }
