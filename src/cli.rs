@@ -15,7 +15,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::aws::AwsOptions;
 use crate::aws::documents::EXEC_DOCUMENT;
-use crate::aws::types::parse_key_value;
+use crate::aws::types::{S3Location, parse_key_value};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -103,6 +103,10 @@ pub struct UiArgs {
     /// Config file (default: ~/.config/gangway/config.toml); one named here must exist.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Show times in UTC instead of the local time zone (also `[display] utc = true`).
+    #[arg(long)]
+    pub utc: bool,
 }
 
 impl UiArgs {
@@ -110,6 +114,7 @@ impl UiArgs {
         UiArgs {
             readonly: self.readonly || before.readonly,
             config: self.config.or(before.config),
+            utc: self.utc || before.utc,
         }
     }
 }
@@ -131,6 +136,18 @@ pub enum Command {
     Setup(SetupArgs),
     /// Who opened, resumed and terminated which sessions, when and from where (CloudTrail).
     Audit(AuditArgs),
+    /// Forward local ports to an instance, or to a host it reaches, through port sessions.
+    Forward(ForwardArgs),
+    /// Carry SSH to an instance on stdin/stdout: `ProxyCommand gangway ssh-proxy %h`.
+    SshProxy(SshProxyArgs),
+    /// Run a script on many instances with Run Command (AWS-RunShellScript), follow each
+    /// instance's status and collect the output; `run list` and `run show ID` read the history.
+    Run(Box<RunArgs>),
+    /// Write, explain and simulate IAM policies for Session Manager access.
+    Policy(PolicyArgs),
+    /// Play a session's recording back (space pause, +/- speed, ←/→ 5 s, q quit), or list
+    /// the recordings.
+    Replay(ReplayArgs),
 }
 
 /// `--readonly` (before or after the subcommand) refuses the commands that change something.
@@ -158,6 +175,11 @@ pub enum Invocation {
     Exec(ExecArgs),
     Setup(SetupArgs),
     Audit(AuditArgs),
+    Forward(ForwardArgs),
+    SshProxy(SshProxyArgs),
+    Run(Box<RunArgs>),
+    Policy(PolicyArgs),
+    Replay(ReplayArgs),
 }
 
 impl Cli {
@@ -220,6 +242,61 @@ impl Cli {
                 }
                 args.aws = args.aws.over(aws);
                 Invocation::Setup(args)
+            }
+            Some(Command::Forward(mut args)) => {
+                refuse_in_readonly(ui.readonly || args.readonly, "opening tunnels", "forward")?;
+                args.aws = args.aws.over(aws);
+                args.config = args.config.or(ui.config);
+                Invocation::Forward(args)
+            }
+            Some(Command::SshProxy(mut args)) => {
+                refuse_in_readonly(
+                    ui.readonly || args.readonly,
+                    "opening SSH sessions",
+                    "ssh-proxy",
+                )?;
+                args.aws = args.aws.over(aws);
+                args.config = args.config.or(ui.config);
+                Invocation::SshProxy(args)
+            }
+            Some(Command::Run(mut args)) => {
+                match &mut args.history {
+                    // Reading the history is never dangerous.
+                    Some(RunHistory::List(list)) => list.aws = list.aws.clone().over(aws),
+                    Some(RunHistory::Show(show)) => show.aws = show.aws.clone().over(aws),
+                    None => {
+                        refuse_in_readonly(
+                            ui.readonly || args.readonly,
+                            "running commands",
+                            "run",
+                        )?;
+                        args.aws = args.aws.over(aws);
+                        args.config = args.config.or(ui.config);
+                    }
+                }
+                Invocation::Run(args)
+            }
+            Some(Command::Policy(args)) => {
+                if !aws.is_empty() || ui != UiArgs::default() {
+                    return refuse(
+                        "an AWS or UI option",
+                        "policy",
+                        "it works on policy files and calls no AWS",
+                    );
+                }
+                Invocation::Policy(args)
+            }
+            Some(Command::Replay(mut args)) => {
+                if !aws.is_empty() {
+                    return refuse(
+                        "--profile, --region, --endpoint-url and --tag",
+                        "replay",
+                        "it reads recordings on this machine",
+                    );
+                }
+                // Replaying is never dangerous: --readonly changes nothing here.
+                args.config = args.config.or(ui.config);
+                Invocation::Replay(args)
             }
             Some(Command::List(mut args)) => {
                 args.aws = args.aws.over(aws);
@@ -336,6 +413,95 @@ pub struct ConnectArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+pub struct ForwardArgs {
+    /// Instance id, `Name` tag value, or `tag:KEY=VALUE`.
+    pub target: String,
+
+    /// `[LOCAL:]REMOTE` port pairs, e.g. `8080:80 5432`; LOCAL 0 or omitted picks a free
+    /// port and prints it. Each gets its own listener on 127.0.0.1.
+    #[arg(required = true, value_name = "[LOCAL:]REMOTE", value_parser = parse_port_pair)]
+    pub ports: Vec<PortPair>,
+
+    /// Forward to this host as the instance reaches it (a database endpoint, another
+    /// machine) instead of the instance itself.
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+
+    /// Spread each listener's connections over up to N sessions, opened as connections
+    /// arrive (the agent paces each session's download, so N sessions carry about N times
+    /// as much).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub sessions: u16,
+
+    /// Print events as JSON lines on stdout (listening, connection opened/closed,
+    /// resumed, ended) for scripts.
+    #[arg(long)]
+    pub json: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids opening tunnels: with it, forward refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+/// One `[LOCAL:]REMOTE` of `gangway forward`: LOCAL 0 means "a free port".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortPair {
+    pub local: u16,
+    pub remote: u16,
+}
+
+/// `8080:80` or `80` (local port chosen by the OS).
+pub fn parse_port_pair(text: &str) -> Result<PortPair, String> {
+    let port = |part: &str, what: &str, zero_ok: bool| -> Result<u16, String> {
+        match part.trim().parse::<u16>() {
+            Ok(0) if !zero_ok => Err(format!("the {what} port must be 1 to 65535")),
+            Ok(port) => Ok(port),
+            Err(_) => Err(format!(
+                "`{part}` is not a {what} port (a number, 1 to 65535)"
+            )),
+        }
+    };
+    match text.split_once(':') {
+        Some((local, remote)) => Ok(PortPair {
+            local: port(local, "local", true)?,
+            remote: port(remote, "remote", false)?,
+        }),
+        None => Ok(PortPair {
+            local: 0,
+            remote: port(text, "remote", false)?,
+        }),
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SshProxyArgs {
+    /// Instance id, `Name` tag value, or `tag:KEY=VALUE` (ssh's `%h`).
+    pub target: String,
+
+    /// The SSH port on the instance (ssh's `%p`).
+    #[arg(default_value_t = 22, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids opening sessions: with it, ssh-proxy refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
     /// Instance id, `Name` tag value, or `tag:KEY=VALUE`.
     pub target: String,
@@ -385,6 +551,138 @@ pub struct SetupArgs {
     pub readonly: bool,
 }
 
+/// `--output-s3`: an `s3://BUCKET/PREFIX` URL, said plainly when it is not one.
+fn parse_s3_location(text: &str) -> Result<S3Location, String> {
+    S3Location::parse(text).ok_or_else(|| {
+        format!(
+            "`{}` is not an s3://BUCKET/PREFIX URL",
+            crate::text::escape_for_terminal(text)
+        )
+    })
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    pub history: Option<RunHistory>,
+
+    /// Instance ids, Name tag values or `tag:KEY=VALUE` (at most 50); without any, every
+    /// instance that `--tag` (and the config file's `[fleet] tags`) select.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// A line of the script (repeatable, in order).
+    #[arg(long = "command", short = 'c', value_name = "LINE")]
+    pub commands: Vec<String>,
+
+    /// The script, from a UTF-8 file. Without --command or --script it is read from stdin.
+    #[arg(long, value_name = "FILE", conflicts_with = "commands")]
+    pub script: Option<PathBuf>,
+
+    /// Command document (default: AWS-RunShellScript, or AWS-RunPowerShellScript when every
+    /// target is Windows).
+    #[arg(long, value_name = "NAME")]
+    pub document: Option<String>,
+
+    /// How many instances run it at once: a number or a percentage (AWS's default: 50).
+    #[arg(long, value_name = "N|N%")]
+    pub max_concurrency: Option<String>,
+
+    /// How many errors stop new invocations: a number or a percentage (AWS's default: 0).
+    #[arg(long, value_name = "N|N%")]
+    pub max_errors: Option<String>,
+
+    /// Seconds the script may run on each instance (the document's executionTimeout).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+
+    /// Comment recorded with the command (at most 100 characters).
+    #[arg(long)]
+    pub comment: Option<String>,
+
+    /// Where AWS writes every instance's whole output: s3://BUCKET/PREFIX.
+    #[arg(long = "output-s3", value_name = "S3_URL", value_parser = parse_s3_location)]
+    pub output_s3: Option<S3Location>,
+
+    /// Write each instance's stdout, stderr and status to DIR/INSTANCE-ID.{stdout,stderr,status}.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+
+    /// Run without asking (required when stdin or stderr is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+
+    /// `table`: a live table on a terminal and each instance's output at the end; `json`:
+    /// one JSON line per state change.
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    /// Config file whose `[fleet] tags` narrow the targets, as in the UI.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Read-only mode forbids running commands: with it, run refuses to run.
+    #[arg(long)]
+    pub readonly: bool,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum RunHistory {
+    /// The commands run in the region, newest first (ListCommands).
+    List(RunListArgs),
+    /// One command: each instance's status and output.
+    Show(RunShowArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunListArgs {
+    /// How many commands to show.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunShowArgs {
+    /// The command id (as `gangway run` and `gangway run list` print it).
+    pub command_id: String,
+
+    /// Only this instance, with its stdout and stderr apart (up to 24,000 characters).
+    #[arg(long, value_name = "ID")]
+    pub instance: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// A recording file, or the id of a recorded session. Without it, the recordings are
+    /// listed.
+    #[arg(value_name = "FILE|SESSION-ID")]
+    pub recording: Option<String>,
+
+    /// List the recordings as JSON (session id, target, start, duration, size, path).
+    #[arg(long, conflicts_with = "recording")]
+    pub json: bool,
+
+    /// Config file whose `[recording] dir` holds the recordings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
     Table,
@@ -402,6 +700,113 @@ pub struct ListArgs {
     /// Config file whose `[fleet] tags` narrow the list, as in the UI.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Only the instances a shell can open on now (the REACH column says why the others
+    /// cannot).
+    #[arg(long)]
+    pub reachable: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum PolicyCommand {
+    /// Print an IAM policy that lets its user open sessions on tagged instances until a time
+    /// (ready for `aws iam put-user-policy`).
+    New(PolicyNewArgs),
+    /// Say in plain words what a policy file allows, and warn about the classic holes.
+    Explain(PolicyExplainArgs),
+    /// Allow or deny: evaluate a policy file for one request, with the deciding statement.
+    Simulate(PolicySimulateArgs),
+}
+
+/// What a generated policy lets its user do with sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, ValueEnum)]
+pub enum SessionKind {
+    /// Interactive shells (the default document, SSM-SessionManagerRunShell).
+    Shell,
+    /// Port forwarding (AWS-StartPortForwardingSession, also to remote hosts).
+    Port,
+    /// SSH through Session Manager (AWS-StartSSHSession).
+    Ssh,
+    /// Commands: AWS-StartInteractiveCommand, AWS-StartNonInteractiveCommand and gangway's
+    /// exec document.
+    Run,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyNewArgs {
+    /// Instances must carry this tag (repeatable: all of them).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_key_value, required = true)]
+    pub tags: Vec<(String, String)>,
+
+    /// End of the access, ISO 8601 (2026-12-31T18:00:00Z, or a date: its midnight UTC).
+    #[arg(long, value_name = "TIME")]
+    pub until: String,
+
+    /// Start of the access, ISO 8601.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// What sessions may do, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "shell")]
+    pub allow: Vec<SessionKind>,
+
+    /// The account id in the ARNs (default: any account, `*`).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// Regions the access holds in (repeatable; default: every region, `*`).
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+
+    /// The KMS key of KMS-encrypted sessions: the policy allows kms:GenerateDataKey on it.
+    #[arg(long, value_name = "ARN")]
+    pub kms_key: Option<String>,
+
+    /// The IAM user it is for: prints the `aws iam put-user-policy` command on stderr.
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicyExplainArgs {
+    /// The policy document (JSON), `-` for stdin.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct PolicySimulateArgs {
+    /// The policy document (JSON), `-` for stdin.
+    pub file: PathBuf,
+
+    /// The IAM action, like ssm:StartSession.
+    #[arg(long, value_name = "ACTION")]
+    pub action: String,
+
+    /// The resource's ARN (default `*`, for actions without resource-level permissions).
+    #[arg(long, value_name = "ARN", default_value = "*")]
+    pub resource: String,
+
+    /// A tag of the resource: sets ssm:resourceTag/KEY and aws:ResourceTag/KEY (repeatable).
+    #[arg(long = "instance-tag", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub instance_tags: Vec<(String, String)>,
+
+    /// The caller's user name (aws:username).
+    #[arg(long, value_name = "NAME")]
+    pub user: Option<String>,
+
+    /// The time of the request (aws:CurrentTime), ISO 8601; default now.
+    #[arg(long, value_name = "TIME")]
+    pub at: Option<String>,
+
+    /// Any other condition key (repeatable).
+    #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub context: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -432,6 +837,55 @@ pub struct AuditArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn port_pairs_are_local_colon_remote_or_remote_alone() {
+        assert_eq!(
+            parse_port_pair("8080:80"),
+            Ok(PortPair {
+                local: 8080,
+                remote: 80
+            })
+        );
+        assert_eq!(
+            parse_port_pair("5432"),
+            Ok(PortPair {
+                local: 0,
+                remote: 5432
+            })
+        );
+        assert_eq!(parse_port_pair("0:22").map(|p| p.local), Ok(0));
+        for bad in ["", "http", "80:0", "0", "70000", "1:2:3", "-1"] {
+            assert!(parse_port_pair(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn forward_and_ssh_proxy_are_refused_in_readonly_mode() {
+        for argv in [
+            &["gangway", "--readonly", "forward", "web-1", "80"][..],
+            &["gangway", "ssh-proxy", "web-1", "--readonly"][..],
+        ] {
+            let resolved = Cli::try_parse_from(argv).expect("parses").resolve();
+            assert!(resolved.is_err(), "{argv:?}");
+        }
+        let resolved = Cli::try_parse_from([
+            "gangway",
+            "forward",
+            "web-1",
+            "8080:80",
+            "5432",
+            "--sessions",
+            "4",
+        ])
+        .expect("parses")
+        .resolve();
+        let Ok(Invocation::Forward(args)) = resolved else {
+            panic!("{resolved:?}");
+        };
+        assert_eq!(args.ports.len(), 2);
+        assert_eq!(args.sessions, 4);
+    }
 
     #[test]
     fn malformed_tags_are_refused_everywhere() {

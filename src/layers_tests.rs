@@ -9,27 +9,35 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     ("text", &[]),
     ("secret", &[]),
-    ("logging", &[]),
+    // What gangway keeps on this machine: recordings and activity files.
+    ("local", &[]),
+    ("logging", &["local"]),
     ("proto", &[]),
+    ("iam", &[]),
     ("transport", &["proto", "secret"]),
     // The emulator shares nothing with the client side but the protocol core, so that it can
     // catch a client bug instead of repeating it.
-    ("emulator", &["proto"]),
+    ("emulator", &["proto", "iam"]),
     ("aws", &["secret", "text"]),
-    ("shell", &["aws", "transport", "text", "secret"]),
-    ("tui", &["aws", "shell", "text", "secret"]),
-    ("cli", &["aws"]),
+    ("shell", &["aws", "transport", "text", "secret", "local"]),
+    ("tui", &["aws", "shell", "text", "secret", "local"]),
+    // Port forwarding and SSH: sessions open through shell's open_channel_with.
+    ("tunnel", &["aws", "proto", "shell", "text", "transport"]),
+    ("cli", &["aws", "text"]),
     (
         "commands",
         &[
             "aws",
             "cli",
             "emulator",
+            "iam",
+            "local",
             "logging",
             "shell",
             "text",
             "transport",
             "tui",
+            "tunnel",
         ],
     ),
 ];

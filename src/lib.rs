@@ -2,14 +2,16 @@
 //!
 //! Layers (see `docs/architecture.md`, "Where does my change go?"); dependencies point inward
 //! only: `text` and `proto` (sans-IO data-channel protocol) at the bottom; `transport`
-//! (websocket + timers) and `emulator` (local AWS) on `proto`; `aws` (SDK calls into domain
-//! types); `shell` (a session on a terminal) and `tui` above them; `commands` and `cli` at
+//! (websocket + timers) and `emulator` (local AWS) on `proto`; `local` (recordings and
+//! activity files under the state directory); `aws` (SDK calls into domain types); `shell` (a session on a terminal) and `tui` above them; `commands` and `cli` at
 //! the top, where arguments become the layers' own option types.
 
 pub mod aws;
 pub mod cli;
 pub mod commands;
 pub mod emulator;
+pub mod iam;
+pub mod local;
 pub mod logging;
 pub mod proto;
 pub mod secret;
@@ -17,6 +19,7 @@ pub mod shell;
 pub mod text;
 pub mod transport;
 pub mod tui;
+pub mod tunnel;
 
 #[cfg(test)]
 mod layers_tests;

@@ -14,10 +14,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 /// Where gangway keeps its logs: `$XDG_STATE_HOME/gangway` (or the platform's equivalent).
 pub fn log_dir() -> PathBuf {
-    dirs::state_dir()
-        .or_else(dirs::data_local_dir)
-        .unwrap_or_else(std::env::temp_dir)
-        .join("gangway")
+    crate::local::state_dir()
 }
 
 /// Libraries whose most verbose levels print what they carry: the SDK's response bodies and

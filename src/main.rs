@@ -21,5 +21,10 @@ fn main() -> ExitCode {
         Invocation::Exec(args) => commands::exec::run(args),
         Invocation::Setup(args) => commands::setup::run(&args),
         Invocation::Audit(args) => commands::audit::run(&args),
+        Invocation::Forward(args) => commands::forward::run(args),
+        Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
+        Invocation::Run(args) => commands::run::run(*args),
+        Invocation::Policy(args) => commands::policy::run(&args),
+        Invocation::Replay(args) => commands::replay::run(&args),
     }
 }

@@ -86,22 +86,52 @@ pub fn write_json_pretty<W: std::io::Write, T: serde::Serialize + ?Sized>(
 
 struct TerminalSafeJson(serde_json::ser::PrettyFormatter<'static>);
 
+/// One compact JSON value and a newline (JSON Lines), with the strings of
+/// [`write_json_pretty`]: nothing a terminal would act on.
+pub fn write_json_line<W: std::io::Write, T: serde::Serialize + ?Sized>(
+    mut writer: W,
+    value: &T,
+) -> serde_json::Result<()> {
+    let mut serializer = serde_json::Serializer::with_formatter(&mut writer, TerminalSafeLine);
+    value.serialize(&mut serializer)?;
+    writer.write_all(b"\n").map_err(serde_json::Error::io)
+}
+
+struct TerminalSafeLine;
+
+impl serde_json::ser::Formatter for TerminalSafeLine {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        write_safe_fragment(writer, fragment)
+    }
+}
+
+fn write_safe_fragment<W: ?Sized + std::io::Write>(
+    writer: &mut W,
+    fragment: &str,
+) -> std::io::Result<()> {
+    let mut plain_from = 0;
+    for (at, ch) in fragment.char_indices() {
+        if needs_escape(ch) {
+            writer.write_all(&fragment.as_bytes()[plain_from..at])?;
+            // Every character needs_escape accepts lies in the Basic Multilingual Plane.
+            write!(writer, "\\u{:04x}", u32::from(ch))?;
+            plain_from = at + ch.len_utf8();
+        }
+    }
+    writer.write_all(&fragment.as_bytes()[plain_from..])
+}
+
 impl serde_json::ser::Formatter for TerminalSafeJson {
     fn write_string_fragment<W: ?Sized + std::io::Write>(
         &mut self,
         writer: &mut W,
         fragment: &str,
     ) -> std::io::Result<()> {
-        let mut plain_from = 0;
-        for (at, ch) in fragment.char_indices() {
-            if needs_escape(ch) {
-                writer.write_all(&fragment.as_bytes()[plain_from..at])?;
-                // Every character needs_escape accepts lies in the Basic Multilingual Plane.
-                write!(writer, "\\u{:04x}", u32::from(ch))?;
-                plain_from = at + ch.len_utf8();
-            }
-        }
-        writer.write_all(&fragment.as_bytes()[plain_from..])
+        write_safe_fragment(writer, fragment)
     }
 
     // Layout is the pretty printer's; only string contents differ.

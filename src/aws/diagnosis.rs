@@ -1,5 +1,6 @@
-//! "Why can't I connect?": the likely cause and the fix, in plain words, from what the fleet
-//! list and GetConnectionStatus already say. Pure, so the TUI and `connect` share it.
+//! "Why can't I connect?": every cause that applies and what to do about each, in plain
+//! words, from what the fleet list and GetConnectionStatus already say. Pure, so the TUI,
+//! `connect` and `list` share it (the UI's reach column, `list --reachable`).
 
 use super::types::{Instance, InstanceState, PingStatus};
 
@@ -16,6 +17,9 @@ pub struct AccessScope {
     pub required_tags: Vec<(String, String)>,
     /// AWS answered "access denied … expired" for this identity.
     pub access_expired: bool,
+    /// The identity is known to be limited to a tag scope (an engineer, not an administrator):
+    /// the advice then says whom to ask instead of what to change on the instance.
+    pub limited: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,12 +36,33 @@ pub enum Cause {
     NotConnected,
 }
 
+impl Cause {
+    /// A few words for a table cell (the UI's reach column, `gangway list`).
+    pub fn short(&self) -> &'static str {
+        match self {
+            Self::Ready => "ready",
+            Self::AccessExpired => "access expired",
+            Self::OutsideScope { .. } => "out of scope",
+            Self::Terminated => "terminated",
+            Self::Stopped => "stopped",
+            Self::NotRunning { .. } => "not running",
+            Self::NotManaged => "not managed",
+            Self::AgentOffline { .. } => "agent offline",
+            Self::AgentTooOld { .. } => "agent too old",
+            Self::NotConnected => "not connected",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnosis {
+    /// The first cause, in the order a person checks (access, machine, agent, service).
     pub cause: Cause,
-    /// One sentence: what is wrong (or that all is well).
+    /// Every further cause that also stands in the way (stopped *and* out of scope).
+    pub more: Vec<Cause>,
+    /// What is wrong (or that all is well): one sentence per cause.
     pub summary: String,
-    /// One sentence: what to do about it.
+    /// What to do about it: one sentence per cause, commands ready to paste.
     pub fix: Option<String>,
     /// Things worth knowing that do not stop a shell (an outdated agent).
     pub warnings: Vec<String>,
@@ -46,6 +71,38 @@ pub struct Diagnosis {
 impl Diagnosis {
     pub fn can_connect(&self) -> bool {
         self.cause == Cause::Ready
+    }
+
+    /// Every cause, the first one first.
+    pub fn causes(&self) -> impl Iterator<Item = &Cause> {
+        std::iter::once(&self.cause).chain(&self.more)
+    }
+
+    /// The reach column's text: `✓`, or `✗` with every cause in a few words
+    /// (`✗ stopped, out of scope`).
+    pub fn reach(&self) -> String {
+        if self.can_connect() {
+            return "✓".to_owned();
+        }
+        format!("✗ {}", self.reasons())
+    }
+
+    /// The reach column's text where room is short: the first cause and how many more
+    /// (`✗ out of scope +1`); the detail pane names them all.
+    pub fn reach_brief(&self) -> String {
+        match self.more.len() {
+            _ if self.can_connect() => "✓".to_owned(),
+            0 => format!("✗ {}", self.cause.short()),
+            more => format!("✗ {} +{more}", self.cause.short()),
+        }
+    }
+
+    /// The causes in a few words each, `stopped, out of scope`; `ready` when there is none.
+    pub fn reasons(&self) -> String {
+        self.causes()
+            .map(Cause::short)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// What is wrong, followed by the warnings: the words the detail pane shows before the fix.
@@ -69,19 +126,31 @@ impl Diagnosis {
 }
 
 /// Checks in the order a person would: your access, then the machine, then its agent, then
-/// what Session Manager itself says. `connection_status` is GetConnectionStatus (`None`:
+/// what Session Manager itself says, and keeps every cause that applies, so that fixing the
+/// first does not only reveal the next. `connection_status` is GetConnectionStatus (`None`:
 /// not asked yet); PingStatus can read Online for a while before sessions can start.
 pub fn diagnose(
     instance: &Instance,
     connection_status: Option<bool>,
     scope: &AccessScope,
 ) -> Diagnosis {
-    let cause = find_cause(instance, connection_status, scope);
-    let (summary, fix) = explain(&cause);
+    let mut causes = find_causes(instance, connection_status, scope);
+    let explained: Vec<(String, Option<String>)> = causes
+        .iter()
+        .map(|cause| explain(cause, instance, scope.limited))
+        .collect();
+    let summary = explained
+        .iter()
+        .map(|(summary, _)| summary.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let fixes: Vec<&str> = explained.iter().filter_map(|(_, f)| f.as_deref()).collect();
+    let cause = causes.remove(0);
     Diagnosis {
         cause,
+        more: causes,
         summary,
-        fix,
+        fix: (!fixes.is_empty()).then(|| fixes.join(" ")),
         warnings: warnings(instance),
     }
 }
@@ -100,101 +169,153 @@ fn warnings(instance: &Instance) -> Vec<String> {
     }
 }
 
-fn find_cause(instance: &Instance, connection_status: Option<bool>, scope: &AccessScope) -> Cause {
+/// Every cause, never empty (`Ready` alone when nothing stands in the way). The agent's
+/// status is only a cause on a running machine: a stopped one's agent is offline because
+/// the machine is, and saying both would send the user looking twice.
+fn find_causes(
+    instance: &Instance,
+    connection_status: Option<bool>,
+    scope: &AccessScope,
+) -> Vec<Cause> {
+    let mut causes = Vec::new();
     if scope.access_expired {
-        return Cause::AccessExpired;
+        causes.push(Cause::AccessExpired);
     }
     if let Some((key, wanted)) = scope
         .required_tags
         .iter()
         .find(|(key, value)| instance.tags.get(key) != Some(value))
     {
-        return Cause::OutsideScope {
+        causes.push(Cause::OutsideScope {
             key: key.clone(),
             wanted: wanted.clone(),
-        };
+        });
     }
-    match &instance.state {
-        InstanceState::Running | InstanceState::Hybrid => {}
-        InstanceState::Terminated => return Cause::Terminated,
-        InstanceState::Stopped | InstanceState::Stopping => return Cause::Stopped,
+    let running = match &instance.state {
+        InstanceState::Running | InstanceState::Hybrid => true,
+        InstanceState::Terminated => {
+            // Nothing else about a terminated instance can be fixed.
+            causes.push(Cause::Terminated);
+            return causes;
+        }
+        InstanceState::Stopped | InstanceState::Stopping => {
+            causes.push(Cause::Stopped);
+            false
+        }
         other => {
-            return Cause::NotRunning {
+            causes.push(Cause::NotRunning {
                 state: other.label().to_owned(),
-            };
+            });
+            false
         }
-    }
-    match instance.ping_status {
-        PingStatus::NotManaged => return Cause::NotManaged,
-        PingStatus::ConnectionLost | PingStatus::Inactive => {
-            return Cause::AgentOffline {
-                ping_status: instance.ping_status,
-            };
+    };
+    if running {
+        match instance.ping_status {
+            PingStatus::NotManaged => causes.push(Cause::NotManaged),
+            PingStatus::ConnectionLost | PingStatus::Inactive => {
+                causes.push(Cause::AgentOffline {
+                    ping_status: instance.ping_status,
+                });
+            }
+            PingStatus::Online => {}
         }
-        PingStatus::Online => {}
     }
     if let Some(version) = &instance.agent_version
         && version_older_than(version, MIN_SESSION_MANAGER_AGENT)
     {
-        return Cause::AgentTooOld {
+        causes.push(Cause::AgentTooOld {
             version: version.clone(),
-        };
+        });
     }
-    if connection_status == Some(false) {
-        return Cause::NotConnected;
+    // "Not connected" means the agent says Online and Session Manager still cannot reach it:
+    // only when nothing else explains it.
+    if causes.is_empty() && connection_status == Some(false) {
+        causes.push(Cause::NotConnected);
     }
-    Cause::Ready
+    if causes.is_empty() {
+        causes.push(Cause::Ready);
+    }
+    causes
 }
 
-fn explain(cause: &Cause) -> (String, Option<String>) {
-    let (summary, fix): (String, Option<&str>) = match cause {
+/// The sentence for a cause and the sentence of advice. A `limited` user (an engineer inside
+/// a tag scope) is told whom to ask; others get the command to run, with the instance's id
+/// and region filled in so it can be pasted as it is.
+fn explain(cause: &Cause, instance: &Instance, limited: bool) -> (String, Option<String>) {
+    let id = crate::text::escape_for_terminal(instance.id.as_str());
+    let region = crate::text::escape_for_terminal(&instance.region);
+    let (summary, fix): (String, Option<String>) = match cause {
         Cause::Ready => ("Session Manager can open a shell here.".into(), None),
         Cause::AccessExpired => (
             "Your access has expired.".into(),
-            Some("Ask an administrator to renew your access."),
+            Some("Ask an administrator to renew your access.".into()),
         ),
         Cause::OutsideScope { key, wanted } => (
             format!("Outside your tag scope: your access needs the tag {key}={wanted}."),
-            Some("Ask an administrator to widen your access, or tag the instance."),
+            Some(format!(
+                "Ask an administrator for access to {id}; your access covers instances tagged {key}={wanted}."
+            )),
         ),
         Cause::Terminated => (
             "The instance is terminated.".into(),
-            Some("Pick another instance."),
+            Some("Pick another instance.".into()),
+        ),
+        Cause::Stopped if limited => (
+            "The instance is stopped.".into(),
+            Some(format!(
+                "Ask its owner or an administrator to start it (`aws ec2 start-instances --region {region} --instance-ids {id}`)."
+            )),
         ),
         Cause::Stopped => (
             "The instance is stopped.".into(),
-            Some("Start it (`aws ec2 start-instances`) and wait for the agent to come online."),
+            Some(format!(
+                "Start it with `aws ec2 start-instances --region {region} --instance-ids {id}` and wait for the agent to come online."
+            )),
         ),
         Cause::NotRunning { state } => (
             format!("The instance is {state}, not running."),
-            Some("Wait until it is running and try again."),
+            Some("Wait until it is running and try again.".into()),
+        ),
+        Cause::NotManaged if limited => (
+            "The instance is not managed by Systems Manager: no SSM agent has registered.".into(),
+            Some("Ask its owner to install or start the SSM agent and attach an instance profile with AmazonSSMManagedInstanceCore.".into()),
         ),
         Cause::NotManaged => (
             "The instance is not managed by Systems Manager: no SSM agent has registered.".into(),
-            Some(
-                "Install or start the SSM agent and give the instance profile AmazonSSMManagedInstanceCore.",
-            ),
+            Some(format!(
+                "Install or start the SSM agent and attach an instance profile with AmazonSSMManagedInstanceCore; see the current one with `aws ec2 describe-iam-instance-profile-associations --region {region} --filters Name=instance-id,Values={id}`."
+            )),
         ),
         Cause::AgentOffline { ping_status } => (
             format!("The SSM agent is offline ({}).", ping_status.label()),
-            Some(
-                "Check that the agent runs and can reach ssm/ssmmessages endpoints (VPC endpoints or NAT).",
-            ),
+            Some(if limited {
+                "Ask the instance's owner to check that its SSM agent runs and can reach the ssm and ssmmessages endpoints.".into()
+            } else {
+                format!(
+                    "Check that the agent runs (`sudo systemctl status amazon-ssm-agent` on the instance) and can reach the ssm and ssmmessages endpoints (VPC endpoints or NAT); its last report: `aws ssm describe-instance-information --region {region} --filters Key=InstanceIds,Values={id}`."
+                )
+            }),
         ),
         Cause::AgentTooOld { version } => (
             format!(
                 "The SSM agent {version} is too old for Session Manager (needs {MIN_SESSION_MANAGER_AGENT} or later)."
             ),
-            Some("Update the agent (AWS-UpdateSSMAgent)."),
+            Some(if limited {
+                "Ask the instance's owner to update the agent (AWS-UpdateSSMAgent).".into()
+            } else {
+                format!(
+                    "Update the agent: `aws ssm send-command --region {region} --document-name AWS-UpdateSSMAgent --instance-ids {id}`."
+                )
+            }),
         ),
         Cause::NotConnected => (
             "The agent reports Online but Session Manager cannot reach it yet.".into(),
             Some(
-                "Wait a minute (a just-started agent needs time) and check the ssmmessages endpoint.",
+                "Wait a minute (a just-started agent needs time) and check the ssmmessages endpoint.".into(),
             ),
         ),
     };
-    (summary, fix.map(str::to_owned))
+    (summary, fix)
 }
 
 /// Numeric, part-by-part comparison ("2.3.9" < "2.3.68"); missing parts count as 0 and a
@@ -213,6 +334,7 @@ pub fn version_older_than(version: &str, minimum: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::collections::BTreeMap;
 
@@ -313,7 +435,7 @@ mod tests {
     fn access_problems_come_first() {
         let scope = AccessScope {
             required_tags: vec![("Env".into(), "prod".into())],
-            access_expired: false,
+            ..AccessScope::default()
         };
         assert_eq!(
             cause(&online(), Some(true), &scope),
@@ -324,7 +446,7 @@ mod tests {
         );
         let in_scope = AccessScope {
             required_tags: vec![("Env".into(), "dev".into())],
-            access_expired: false,
+            ..AccessScope::default()
         };
         assert_eq!(cause(&online(), Some(true), &in_scope), Cause::Ready);
         let expired = AccessScope {
@@ -332,6 +454,91 @@ mod tests {
             ..AccessScope::default()
         };
         assert_eq!(cause(&online(), Some(true), &expired), Cause::AccessExpired);
+    }
+
+    #[test]
+    fn every_cause_is_listed_not_only_the_first() {
+        let scope = AccessScope {
+            required_tags: vec![("Env".into(), "prod".into())],
+            ..AccessScope::default()
+        };
+        let mut i = online();
+        i.state = InstanceState::Stopped;
+        i.ping_status = PingStatus::ConnectionLost;
+        i.agent_version = Some("2.3.9.0".into());
+        let d = diagnose(&i, None, &scope);
+        let causes: Vec<&Cause> = d.causes().collect();
+        assert_eq!(
+            causes,
+            [
+                &Cause::OutsideScope {
+                    key: "Env".into(),
+                    wanted: "prod".into()
+                },
+                &Cause::Stopped,
+                &Cause::AgentTooOld {
+                    version: "2.3.9.0".into()
+                },
+            ],
+            "a stopped machine's agent is not called offline as well"
+        );
+        assert_eq!(d.reach(), "✗ out of scope, stopped, agent too old");
+        assert_eq!(d.reach_brief(), "✗ out of scope +2");
+        assert!(
+            d.summary.contains("Outside your tag scope"),
+            "{}",
+            d.summary
+        );
+        assert!(d.summary.contains("stopped"), "{}", d.summary);
+        assert!(d.summary.contains("too old"), "{}", d.summary);
+        assert_eq!(
+            diagnose(&online(), Some(true), &AccessScope::default()).reach(),
+            "✓"
+        );
+    }
+
+    #[test]
+    fn not_connected_only_when_nothing_else_explains_it() {
+        let mut i = online();
+        i.ping_status = PingStatus::Inactive;
+        let d = diagnose(&i, Some(false), &AccessScope::default());
+        assert_eq!(d.reasons(), "agent offline");
+    }
+
+    #[test]
+    fn advice_fits_the_role_and_commands_paste_as_they_are() {
+        let mut i = online();
+        i.state = InstanceState::Stopped;
+        let admin = diagnose(&i, None, &AccessScope::default());
+        let fix = admin.fix.unwrap();
+        assert!(
+            fix.contains(
+                "`aws ec2 start-instances --region us-east-1 --instance-ids i-0123456789abcdef0`"
+            ),
+            "{fix}"
+        );
+        assert!(fix.starts_with("Start it"), "{fix}");
+        let engineer = AccessScope {
+            required_tags: vec![("Env".into(), "prod".into())],
+            limited: true,
+            ..AccessScope::default()
+        };
+        let fix = diagnose(&i, None, &engineer).fix.unwrap();
+        assert!(
+            fix.contains("Ask its owner or an administrator to start it"),
+            "{fix}"
+        );
+        assert!(
+            !fix.to_lowercase().contains("tag the instance"),
+            "an engineer is not told to retag: {fix}"
+        );
+        let mut old = online();
+        old.agent_version = Some("2.3.9.0".into());
+        let fix = diagnose(&old, None, &AccessScope::default()).fix.unwrap();
+        assert!(
+            fix.contains("`aws ssm send-command --region us-east-1 --document-name AWS-UpdateSSMAgent --instance-ids i-0123456789abcdef0`"),
+            "{fix}"
+        );
     }
 
     #[test]

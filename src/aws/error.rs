@@ -207,6 +207,8 @@ fn classify_code(code: &str) -> CodeKind {
         | "DoesNotExistException"
         | "NotFoundException"
         | "InvalidDocument"
+        | "InvalidCommandId"
+        | "InvocationDoesNotExist"
         | "InvalidInstanceID.NotFound"
         | "InvalidInstanceID.Malformed"
         | "InvalidAMIID.NotFound" => CodeKind::NotFound,

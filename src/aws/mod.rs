@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod client;
+pub mod commands;
 mod credential_source;
 pub mod diagnosis;
 pub mod documents;
@@ -13,6 +14,7 @@ pub mod inventory;
 pub mod kms;
 pub mod options;
 pub mod resolve;
+pub mod retry;
 pub mod sessions;
 pub mod types;
 

@@ -279,7 +279,133 @@ impl SessionPreferences {
     }
 }
 
+/// SendCommand's request as gangway makes it: one shell document, the instances by id or by
+/// tag, the rate controls and where AWS should put the whole output.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendCommandRequest {
+    pub document_name: String,
+    /// Instances by id (at most 50, AWS's limit), or empty when `tag_targets` select them.
+    pub instance_ids: Vec<String>,
+    /// `tag:KEY` targets: every key must match one of its values.
+    pub tag_targets: Vec<(String, Vec<String>)>,
+    /// The script's lines (`commands`).
+    pub commands: Vec<String>,
+    pub comment: Option<String>,
+    pub max_concurrency: Option<String>,
+    pub max_errors: Option<String>,
+    /// The document's `executionTimeout`, in seconds.
+    pub execution_timeout: Option<u64>,
+    pub output_s3: Option<S3Location>,
+}
+
+/// `s3://BUCKET/PREFIX`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct S3Location {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+impl S3Location {
+    /// Parses `s3://BUCKET[/PREFIX]`; the bucket may not be empty.
+    pub fn parse(text: &str) -> Option<Self> {
+        let rest = text.strip_prefix("s3://")?;
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        (!bucket.is_empty()).then(|| Self {
+            bucket: bucket.to_owned(),
+            prefix: prefix.trim_end_matches('/').to_owned(),
+        })
+    }
+}
+
+/// A Run Command command (ListCommands, SendCommand).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CommandInfo {
+    pub command_id: String,
+    pub document_name: String,
+    pub comment: String,
+    #[serde(skip)]
+    pub requested: Option<SystemTime>,
+    pub status: String,
+    pub status_details: String,
+    pub target_count: i32,
+    pub completed_count: i32,
+    pub error_count: i32,
+    pub delivery_timed_out_count: i32,
+    pub max_concurrency: String,
+    pub max_errors: String,
+    pub instance_ids: Vec<String>,
+    /// `KEY=VALUE[,VALUE]` per target, as the console shows them.
+    pub targets: Vec<String>,
+    pub output_s3: Option<S3Location>,
+}
+
+impl CommandInfo {
+    /// Pending, InProgress and Cancelling are still moving.
+    pub fn is_finished(&self) -> bool {
+        !matches!(
+            self.status.as_str(),
+            "Pending" | "InProgress" | "Cancelling" | "Delayed"
+        )
+    }
+}
+
+/// One instance's run of a command (ListCommandInvocations with details, GetCommandInvocation).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InvocationInfo {
+    pub command_id: String,
+    pub instance_id: String,
+    /// The host name SSM reports (`InstanceName`).
+    pub instance_name: String,
+    pub status: String,
+    pub status_details: String,
+    /// `None` until the script ended (AWS says -1).
+    pub response_code: Option<i32>,
+    /// The plugin's `Output`: stdout and stderr within 2,500 characters.
+    pub output: String,
+    pub stdout_url: Option<String>,
+    pub stderr_url: Option<String>,
+}
+
+impl InvocationInfo {
+    /// Pending, InProgress, Delayed and Cancelling may still change.
+    pub fn is_finished(&self) -> bool {
+        !matches!(
+            self.status.as_str(),
+            "Pending" | "InProgress" | "Cancelling" | "Delayed"
+        )
+    }
+}
+
+/// GetCommandInvocation's output: stdout (first 24,000 characters) and stderr (8,000) apart.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InvocationOutput {
+    pub status: String,
+    pub status_details: String,
+    pub response_code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_url: Option<String>,
+    pub stderr_url: Option<String>,
+}
+
+/// What AWS appends to StandardOutputContent it cut (the agent's `OutputTruncatedSuffix`).
+pub const OUTPUT_TRUNCATED_SUFFIX: &str = "--output truncated--";
+/// How much of stdout the API returns.
+pub const MAX_API_STDOUT_CHARS: usize = 24_000;
+
+impl InvocationOutput {
+    /// AWS returned only the first 24,000 characters of stdout.
+    pub fn stdout_truncated(&self) -> bool {
+        self.stdout.ends_with(OUTPUT_TRUNCATED_SUFFIX)
+    }
+
+    pub fn stderr_truncated(&self) -> bool {
+        self.stderr.ends_with(OUTPUT_TRUNCATED_SUFFIX)
+    }
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -302,6 +428,19 @@ mod tests {
         assert!(parse_key_value("novalue").is_err());
         let error = parse_key_value("a\u{1b}[2J").expect_err("no equals sign");
         assert!(!error.to_string().contains('\u{1b}'));
+    }
+
+    #[test]
+    fn s3_locations_need_the_scheme_and_a_bucket() {
+        let parsed = S3Location::parse("s3://bucket/security/results/").unwrap();
+        assert_eq!(
+            (parsed.bucket.as_str(), parsed.prefix.as_str()),
+            ("bucket", "security/results")
+        );
+        assert_eq!(S3Location::parse("s3://bucket").unwrap().prefix, "");
+        assert!(S3Location::parse("https://bucket/x").is_none());
+        assert!(S3Location::parse("s3:///x").is_none());
+        assert!(S3Location::parse("bucket/x").is_none());
     }
 
     #[test]

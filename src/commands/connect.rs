@@ -13,7 +13,7 @@ use crate::aws::{
 };
 use crate::cli::ConnectArgs;
 use crate::shell::terminal::stdio_is_tty;
-use crate::shell::{Platform, PumpMode, ShellEnd, ShellError, ShellOutcome};
+use crate::shell::{Platform, PumpMode, SessionRecords, ShellEnd, ShellError, ShellOutcome};
 
 /// Why `connect` stopped before or while running the session; one line each.
 #[derive(Debug, thiserror::Error)]
@@ -48,12 +48,13 @@ pub fn run(args: ConnectArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(status) => return status,
     };
-    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
-        Ok(scope) => scope,
-        Err(status) => return status,
-    };
+    let (scope, records) =
+        match super::settings::session_settings(args.config.as_deref(), &args.aws.tags) {
+            Ok(settings) => settings,
+            Err(status) => return status,
+        };
     let tty = stdio_is_tty();
-    let result = runtime.block_on(connect(&args, &scope, tty));
+    let result = runtime.block_on(connect(&args, &scope, &records, tty));
     // Nothing may keep the process alive once the session is over.
     runtime.shutdown_timeout(Duration::from_millis(100));
     match result {
@@ -83,6 +84,7 @@ fn report(outcome: &ShellOutcome, tty: bool) {
 async fn connect(
     args: &ConnectArgs,
     scope: &[(String, String)],
+    records: &SessionRecords,
     tty: bool,
 ) -> Result<ShellOutcome, ConnectError> {
     let clients = AwsClient::from_options(&args.aws.options()).await?;
@@ -97,7 +99,7 @@ async fn connect(
             target: Platform::from_listing(instance.platform.as_deref()),
         }
     };
-    Ok(crate::shell::run(&client, &request, mode).await?)
+    Ok(crate::shell::run(&client, &request, mode, records).await?)
 }
 
 fn start_request(args: &ConnectArgs, target: &InstanceId) -> StartSessionRequest {

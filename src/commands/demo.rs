@@ -3,13 +3,15 @@
 //! where the UI and the emulator meet.
 
 use std::process::ExitCode;
+use std::time::SystemTime;
 
 use super::emulator::fleet_from_args;
 use super::exit;
 use super::ui::{block_on, finish, prepare, require_terminal, start_logging};
 use crate::aws::AwsClient;
 use crate::cli::{AwsArgs, DemoArgs};
-use crate::emulator::EmulatorConfig;
+use crate::emulator::fleet::{InstanceState, PingStatus, User};
+use crate::emulator::{EmulatorConfig, RunningEmulator};
 use crate::text::escape_for_terminal;
 use crate::tui::runtime;
 
@@ -68,8 +70,75 @@ pub fn run(args: DemoArgs) -> ExitCode {
             &access_key,
             DEMO_SECRET,
         );
+        // A little past and a colleague at work, so the history, the sessions view and an
+        // administrator's terminate can be tried alone (issue 16).
+        let past = crate::emulator::demo_past::seed_history(emulator.state(), SystemTime::now());
+        tracing::info!("demo history: {} ended sessions", past.len());
+        let _colleague = open_colleague_session(&emulator, &args.user).await;
+        model.settings.endpoint = Some(emulator.endpoint.clone());
+        model.settings.connect_as = Some(access_key.clone());
         let result = runtime::run(model, vec![client]).await;
         emulator.shutdown().await;
         finish(result)
     })
+}
+
+/// What the colleague's session says it is for.
+const COLLEAGUE_REASON: &str = "INC-42 disk full";
+
+/// A live shell session by another user of the fleet (the admin, or `dev` when the demo runs
+/// as the admin), opened through the same client code as `gangway connect` and kept open
+/// while the demo runs: the sessions view shows someone else's session to look at or, as an
+/// administrator, to terminate. Best effort: the demo runs without it if it cannot open.
+async fn open_colleague_session(
+    emulator: &RunningEmulator,
+    me: &str,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let now = SystemTime::now();
+    let fleet = emulator.state().fleet();
+    let usable = |u: &&User| u.name != me && !u.is_expired(now) && !u.credentials_expired(now);
+    let colleague = fleet
+        .users
+        .iter()
+        .filter(usable)
+        .find(|u| u.is_admin() || me == "admin")?;
+    let reachable: Vec<_> = fleet
+        .instances
+        .iter()
+        .filter(|i| {
+            i.state == InstanceState::Running
+                && i.ping_status == Some(PingStatus::Online)
+                && colleague.may_reach(i)
+        })
+        .collect();
+    // build-1 in the demo fleet; any instance the colleague may reach in another.
+    let target = reachable
+        .iter()
+        .find(|i| i.name() == Some("build-1"))
+        .or_else(|| reachable.first())?;
+    let client = AwsClient::with_static_credentials(
+        DEMO_REGION,
+        &emulator.endpoint,
+        &colleague.access_key_id,
+        DEMO_SECRET,
+    );
+    let request = crate::aws::StartSessionRequest {
+        target: target.id.clone(),
+        document_name: None,
+        parameters: Default::default(),
+        reason: Some(COLLEAGUE_REASON.to_owned()),
+    };
+    match crate::shell::open_channel(&client, &request).await {
+        Ok((mut channel, session_id)) => {
+            tracing::info!(session = %session_id, user = %colleague.name, "demo colleague session open");
+            // Reading its events keeps the channel's output flowing until it ends.
+            Some(tokio::spawn(async move {
+                while channel.next_event().await.is_some() {}
+            }))
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the demo colleague's session did not open");
+            None
+        }
+    }
 }

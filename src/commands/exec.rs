@@ -13,7 +13,7 @@ use super::exit;
 use crate::aws::documents::{COMMAND_PARAMETER, DocumentProblem, check_exec_document};
 use crate::aws::{AwsClient, AwsError, StartSessionRequest};
 use crate::cli::ExecArgs;
-use crate::shell::{PumpMode, ShellEnd, ShellError, ShellOutcome};
+use crate::shell::{PumpMode, SessionRecords, ShellEnd, ShellError, ShellOutcome};
 use crate::text::escape_for_terminal;
 
 /// Why `exec` stopped before or while running the command; one line each.
@@ -60,11 +60,12 @@ pub fn run(args: ExecArgs) -> ExitCode {
         Ok(runtime) => runtime,
         Err(status) => return status,
     };
-    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
-        Ok(scope) => scope,
-        Err(status) => return status,
-    };
-    let result = runtime.block_on(exec(&args, &scope));
+    let (scope, records) =
+        match super::settings::session_settings(args.config.as_deref(), &args.aws.tags) {
+            Ok(settings) => settings,
+            Err(status) => return status,
+        };
+    let result = runtime.block_on(exec(&args, &scope, &records));
     // Nothing may keep the process alive once the session is over.
     runtime.shutdown_timeout(Duration::from_millis(100));
     match result {
@@ -100,7 +101,11 @@ fn report(outcome: &ShellOutcome) {
     }
 }
 
-async fn exec(args: &ExecArgs, scope: &[(String, String)]) -> Result<ShellOutcome, ExecError> {
+async fn exec(
+    args: &ExecArgs,
+    scope: &[(String, String)],
+    records: &SessionRecords,
+) -> Result<ShellOutcome, ExecError> {
     let clients = AwsClient::from_options(&args.aws.options()).await?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
@@ -118,7 +123,7 @@ async fn exec(args: &ExecArgs, scope: &[(String, String)]) -> Result<ShellOutcom
         parameters,
         reason: args.reason.clone(),
     };
-    Ok(crate::shell::run(&client, &request, PumpMode::Command).await?)
+    Ok(crate::shell::run(&client, &request, PumpMode::Command, records).await?)
 }
 
 /// Reads the document and checks it before starting anything, so a missing or unfit one gets

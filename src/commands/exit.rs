@@ -8,6 +8,7 @@
 use crate::aws::AwsError;
 use crate::shell::{ShellEnd, ShellError, ShellOutcome};
 use crate::transport::KeyRefusal;
+use crate::tunnel::OpenError;
 
 /// Normal end of a shell (`exit`, or the agent closed the channel without a reason).
 pub const OK: u8 = 0;
@@ -41,6 +42,15 @@ pub const NO_REMOTE_STATUS: u8 = 13;
 /// `gangway exec` and `setup`: the session document is missing, or cannot give stderr apart
 /// and an exit code (not NonInteractiveCommands, no separateOutputStream, no `command`).
 pub const DOCUMENT_UNUSABLE: u8 = 14;
+/// `gangway run`: not every instance succeeded. Some failed, timed out, were cancelled or
+/// undeliverable, were refused (outside your access), or could not run it at all (stopped,
+/// agent offline, not managed; listed before sending). The table or JSON says which.
+pub const RUN_INCOMPLETE: u8 = 15;
+/// `gangway run`: Ctrl-C, and gangway stopped following the command (detached); the
+/// command goes on on AWS unless you chose to cancel it (`gangway run show ID` follows up).
+pub const RUN_DETACHED: u8 = 16;
+/// `gangway forward`: a local port to listen on is taken by another process.
+pub const LOCAL_PORT_IN_USE: u8 = 17;
 /// Base for "ended by signal n" (SIGHUP → 129, SIGINT → 130, SIGQUIT → 131, SIGTERM → 143),
 /// as shells report it.
 pub const SIGNAL_BASE: u8 = 128;
@@ -65,6 +75,15 @@ pub fn for_shell_error(error: &ShellError) -> u8 {
     match error {
         ShellError::Aws(error) => for_aws(error),
         ShellError::Transport(_) | ShellError::Io(_) => COULD_NOT_START,
+    }
+}
+
+/// The status for a port session that did not open (forward, ssh-proxy).
+pub fn for_open_error(error: &OpenError) -> u8 {
+    match error {
+        OpenError::Start(error) => for_shell_error(error),
+        OpenError::Ended(_) | OpenError::HandshakeTimeout => COULD_NOT_START,
+        OpenError::NotAPortSession | OpenError::WrongMode { .. } => DOCUMENT_UNUSABLE,
     }
 }
 

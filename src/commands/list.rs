@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use super::exit;
-use crate::aws::{AwsClient, AwsError, AwsOptions, Instance};
+use crate::aws::{AccessScope, AwsClient, AwsError, AwsOptions, Diagnosis, Instance, diagnose};
 use crate::cli::{ListArgs, OutputFormat};
 use crate::text::{display_width, escape_and_fit};
 
@@ -27,11 +27,21 @@ pub fn run(args: &ListArgs) -> ExitCode {
 fn list(runtime: &tokio::runtime::Runtime, args: &ListArgs, filters: &[(String, String)]) -> u8 {
     let aws = &args.aws;
     let (instances, errors) = runtime.block_on(fetch_all(&aws.options(), filters));
+    // The same diagnosis as the UI's reach column and `connect`'s check.
+    let scope = AccessScope {
+        required_tags: filters.to_vec(),
+        ..AccessScope::default()
+    };
+    let rows: Vec<(&Instance, Diagnosis)> = instances
+        .iter()
+        .map(|i| (i, diagnose(i, None, &scope)))
+        .filter(|(_, reach)| !args.reachable || reach.can_connect())
+        .collect();
     let show_region = aws.region.len() > 1;
     // Nothing fetched at all: print no empty table or `[]` a script could take for "no instances".
     let total_failure = instances.is_empty() && !errors.is_empty();
     if !total_failure
-        && let Err(err) = print(&instances, args.output, show_region)
+        && let Err(err) = print(&rows, args.output, show_region)
         && err.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("gangway list: cannot write the output: {err}");
@@ -69,7 +79,11 @@ pub async fn fetch_all(
     (instances, errors)
 }
 
-fn print(instances: &[Instance], format: OutputFormat, show_region: bool) -> io::Result<()> {
+fn print(
+    instances: &[(&Instance, Diagnosis)],
+    format: OutputFormat,
+    show_region: bool,
+) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
     match format {
@@ -97,12 +111,16 @@ pub struct JsonRow<'a> {
     pub image_id: Option<&'a str>,
     pub image_name: Option<&'a str>,
     pub region: &'a str,
+    /// Whether a shell can open there now, by the same diagnosis as the UI's reach column.
+    pub reachable: bool,
+    /// Why not, a few words per cause (`["stopped", "out of scope"]`); empty when reachable.
+    pub unreachable_because: Vec<&'static str>,
 }
 
-pub fn json_rows(instances: &[Instance]) -> Vec<JsonRow<'_>> {
+pub fn json_rows<'a>(instances: &'a [(&'a Instance, Diagnosis)]) -> Vec<JsonRow<'a>> {
     instances
         .iter()
-        .map(|i| JsonRow {
+        .map(|(i, reach)| JsonRow {
             id: i.id.as_str(),
             name: i.name.as_deref(),
             tags: &i.tags,
@@ -115,14 +133,21 @@ pub fn json_rows(instances: &[Instance]) -> Vec<JsonRow<'_>> {
             image_id: i.image_id.as_deref(),
             image_name: i.image_name.as_deref(),
             region: &i.region,
+            reachable: reach.can_connect(),
+            unreachable_because: if reach.can_connect() {
+                Vec::new()
+            } else {
+                reach.causes().map(crate::aws::Cause::short).collect()
+            },
         })
         .collect()
 }
 
 /// An aligned table; every cell is escaped, long ones cut, wide characters measured.
-pub fn render_table(instances: &[Instance], show_region: bool) -> String {
+pub fn render_table(instances: &[(&Instance, Diagnosis)], show_region: bool) -> String {
     let mut header = vec![
         "NAME",
+        "REACH",
         "ID",
         "STATE",
         "PING",
@@ -135,7 +160,11 @@ pub fn render_table(instances: &[Instance], show_region: bool) -> String {
         header.insert(0, "REGION");
     }
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
-    rows.extend(instances.iter().map(|i| table_row(i, show_region)));
+    rows.extend(
+        instances
+            .iter()
+            .map(|(i, reach)| table_row(i, reach, show_region)),
+    );
     let widths: Vec<usize> = (0..header.len())
         .map(|col| {
             rows.iter()
@@ -160,12 +189,13 @@ pub fn render_table(instances: &[Instance], show_region: bool) -> String {
     out
 }
 
-fn table_row(i: &Instance, show_region: bool) -> Vec<String> {
+fn table_row(i: &Instance, reach: &Diagnosis, show_region: bool) -> Vec<String> {
     let fit =
         |text: Option<&str>| escape_and_fit(text.unwrap_or("-"), MAX_TEXT_COLUMNS).into_owned();
     let image = i.image_name.as_deref().or(i.image_id.as_deref());
     let mut row = vec![
         fit(i.name.as_deref()),
+        reach.reach(),
         fit(Some(i.id.as_str())),
         i.state.label().to_owned(),
         i.ping_status.label().to_owned(),
@@ -203,15 +233,20 @@ mod tests {
         }
     }
 
+    fn diagnosed(instances: &[Instance]) -> Vec<(&Instance, Diagnosis)> {
+        instances
+            .iter()
+            .map(|i| (i, diagnose(i, None, &AccessScope::default())))
+            .collect()
+    }
+
     #[test]
     fn columns_align_with_wide_characters_and_escapes() {
-        let table = render_table(
-            &[
-                instance("웹-서버", "10.0.0.1"),
-                instance("evil\u{1b}[2J", "10.0.0.2"),
-            ],
-            false,
-        );
+        let instances = [
+            instance("웹-서버", "10.0.0.1"),
+            instance("evil\u{1b}[2J", "10.0.0.2"),
+        ];
+        let table = render_table(&diagnosed(&instances), false);
         assert!(!table.contains('\u{1b}'));
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
@@ -228,8 +263,26 @@ mod tests {
     }
 
     #[test]
+    fn the_reach_column_and_json_say_why_not() {
+        let mut stopped = instance("batch-1", "10.0.0.3");
+        stopped.state = InstanceState::Stopped;
+        let instances = [instance("web-1", "10.0.0.1"), stopped];
+        let rows = diagnosed(&instances);
+        let table = render_table(&rows, false);
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(lines[0].starts_with("NAME     REACH"), "{table}");
+        assert!(lines[1].starts_with("web-1    ✓ "), "{table}");
+        assert!(lines[2].starts_with("batch-1  ✗ stopped "), "{table}");
+        let json = json_rows(&rows);
+        assert!(json[0].reachable && json[0].unreachable_because.is_empty());
+        assert!(!json[1].reachable);
+        assert_eq!(json[1].unreachable_because, ["stopped"]);
+    }
+
+    #[test]
     fn region_column_appears_for_several_regions() {
-        let table = render_table(&[instance("web-1", "10.0.0.1")], true);
+        let instances = [instance("web-1", "10.0.0.1")];
+        let table = render_table(&diagnosed(&instances), true);
         assert!(table.starts_with("REGION"));
         assert!(
             table

@@ -8,9 +8,14 @@ pub mod demo;
 pub mod emulator;
 pub mod exec;
 pub mod exit;
+pub mod forward;
 pub mod list;
+pub mod policy;
+pub mod replay;
+pub mod run;
 pub mod settings;
 pub mod setup;
+pub mod ssh_proxy;
 pub mod ui;
 
 /// The runtime of a command that runs one session or a few calls: two workers are plenty,

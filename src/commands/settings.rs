@@ -1,9 +1,11 @@
-//! The config file, for every command that reads it (the UI, `demo`, `connect`, `list`).
+//! The config file, for every command that reads it (the UI, `demo`, `connect`, `exec`,
+//! `list`, `replay`).
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use super::exit;
+use crate::shell::SessionRecords;
 use crate::text::escape_for_terminal;
 use crate::tui::config;
 
@@ -30,6 +32,17 @@ pub fn scope(
     tags: &[(String, String)],
 ) -> Result<Vec<(String, String)>, ExitCode> {
     Ok(scope_tags(load_config(config, false)?, tags))
+}
+
+/// What a command that runs a session needs from the config file: the scope (as [`scope`])
+/// and where the session is recorded and keeps its activity file (`[recording]`).
+pub fn session_settings(
+    config: Option<&Path>,
+    tags: &[(String, String)],
+) -> Result<(Vec<(String, String)>, SessionRecords), ExitCode> {
+    let loaded = load_config(config, false)?;
+    let records = loaded.settings.records.clone();
+    Ok((scope_tags(loaded, tags), records))
 }
 
 /// The tags a target must carry: the config file's `[fleet] tags`, then `--tag`. A problem in

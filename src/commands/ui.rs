@@ -32,6 +32,10 @@ pub fn run(aws: &AwsArgs, ui: &UiArgs) -> ExitCode {
         let regions = clients.iter().map(|c| c.region().to_owned()).collect();
         let mut model = Model { regions, ..model };
         model.settings.identity = caller_arn(&clients).await;
+        model.settings.endpoint = clients
+            .first()
+            .and_then(|c| c.endpoint_url())
+            .map(str::to_owned);
         finish(runtime::run(model, clients).await)
     })
 }
@@ -88,6 +92,7 @@ pub(super) fn prepare(
     let mut settings = loaded.settings;
     settings.tag_filters.extend(aws.tags.iter().cloned());
     settings.identity = identity.map(str::to_owned);
+    settings.time_zone = crate::tui::clock::zone(ui.utc || settings.utc);
     let mut model = Model::new(
         SystemTime::now(),
         aws.region.clone(),

@@ -162,7 +162,7 @@ fn record_call(
         status: head.status,
         response_headers: &head.headers,
         response_body: &bytes,
-        at: std::time::SystemTime::now(),
+        at: state.clock.now(),
     };
     if let Some(event) = record::build(state.fleet(), &call) {
         state.trail.push(event);

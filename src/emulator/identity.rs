@@ -47,12 +47,45 @@ pub fn signing_service(headers: &HeaderMap) -> Option<&str> {
     credential.split('/').nth(3)
 }
 
-pub fn caller<'f>(fleet: &'f Fleet, headers: &HeaderMap) -> Result<&'f User, CallerError> {
+/// The region in the SigV4 credential scope (`…/us-east-1/ssm/aws4_request`): where the
+/// caller thinks it is, so it is what ARNs and `aws:RequestedRegion` say. `us-east-1` when
+/// absent or not a plain region name.
+pub fn signing_region(headers: &HeaderMap) -> String {
+    let region = headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|authorization| authorization.strip_prefix("AWS4-HMAC-SHA256"))
+        .and_then(|fields| {
+            fields
+                .split(',')
+                .map(str::trim)
+                .find_map(|field| field.strip_prefix("Credential="))
+        })
+        .and_then(|credential| credential.split('/').nth(2));
+    match region {
+        Some(region)
+            if (1..=32).contains(&region.len())
+                && region
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+        {
+            region.to_owned()
+        }
+        _ => "us-east-1".to_owned(),
+    }
+}
+
+/// The calling user, with `now` from the emulator's clock for the credentials' expiry.
+pub fn caller<'f>(
+    fleet: &'f Fleet,
+    headers: &HeaderMap,
+    now: SystemTime,
+) -> Result<&'f User, CallerError> {
     let key = access_key_id(headers).ok_or(CallerError::MissingCredentials)?;
     let user = fleet
         .user_by_access_key(key)
         .ok_or(CallerError::UnknownAccessKey)?;
-    if user.credentials_expired(SystemTime::now()) {
+    if user.credentials_expired(now) {
         return Err(CallerError::ExpiredToken);
     }
     Ok(user)
@@ -74,6 +107,14 @@ mod tests {
         );
         assert_eq!(signing_service(&headers), Some("sts"));
         assert_eq!(signing_service(&HeaderMap::new()), None);
+        assert_eq!(signing_region(&headers), "us-east-1");
+        headers.insert(
+            AUTHORIZATION,
+            HeaderValue::from_static(
+                "AWS4-HMAC-SHA256 Credential=AKIAGANGWAYDEV/20250101/eu-west-3/ssm/aws4_request, Signature=abc",
+            ),
+        );
+        assert_eq!(signing_region(&headers), "eu-west-3");
     }
 
     #[test]
@@ -88,7 +129,7 @@ mod tests {
         assert_eq!(access_key_id(&headers), Some("AKIAGANGWAYDEV"));
         let fleet = Fleet::demo();
         assert_eq!(
-            caller(&fleet, &headers).map(|user| user.name.as_str()),
+            caller(&fleet, &headers, SystemTime::now()).map(|user| user.name.as_str()),
             Ok("dev")
         );
     }
@@ -98,7 +139,7 @@ mod tests {
         let fleet = Fleet::demo();
         let mut headers = HeaderMap::new();
         assert_eq!(
-            caller(&fleet, &headers),
+            caller(&fleet, &headers, SystemTime::now()),
             Err(CallerError::MissingCredentials)
         );
         headers.insert(
@@ -106,13 +147,16 @@ mod tests {
             HeaderValue::from_static("Basic Zm9vOmJhcg=="),
         );
         assert_eq!(
-            caller(&fleet, &headers),
+            caller(&fleet, &headers, SystemTime::now()),
             Err(CallerError::MissingCredentials)
         );
         headers.insert(
             AUTHORIZATION,
             HeaderValue::from_static("AWS4-HMAC-SHA256 Credential=AKIANOBODY/x, Signature=y"),
         );
-        assert_eq!(caller(&fleet, &headers), Err(CallerError::UnknownAccessKey));
+        assert_eq!(
+            caller(&fleet, &headers, SystemTime::now()),
+            Err(CallerError::UnknownAccessKey)
+        );
     }
 }

@@ -7,7 +7,10 @@
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
 mod api;
+pub mod authorize;
 pub mod clean_env;
+pub mod clock;
+pub mod demo_past;
 mod ec2;
 pub mod fleet;
 mod identity;
@@ -19,7 +22,7 @@ pub mod run_dir;
 mod server;
 mod session_token;
 pub mod sessions;
-mod ssm;
+pub mod ssm;
 pub mod state;
 mod sts;
 pub mod trail;
@@ -153,6 +156,7 @@ impl RunningEmulator {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        self.state.commands.cancel_all();
         for record in self.state.sessions.active() {
             let _ = self
                 .state

@@ -114,6 +114,16 @@ pub struct TerminateRequest {
     pub reason: String,
 }
 
+impl TerminateRequest {
+    /// TerminateSession called by `user`.
+    pub fn by(user: &str) -> Self {
+        Self {
+            by_user: user.to_owned(),
+            reason: format!("Session terminated by {user}."),
+        }
+    }
+}
+
 /// Why a websocket's OpenDataChannel token was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -225,13 +235,7 @@ impl SessionRegistry {
                 limit: self.limits.max_active_per_owner,
             });
         }
-        let id = loop {
-            let suffix: u128 = rand::rng().random::<u128>() & ((1u128 << 68) - 1);
-            let id = format!("{}-{suffix:017x}", new.owner);
-            if !inner.entries.contains_key(&id) {
-                break id;
-            }
-        };
+        let id = inner.fresh_id(&new.owner);
         let record = SessionRecord {
             id: id.clone(),
             owner: new.owner,
@@ -268,6 +272,49 @@ impl SessionRegistry {
             },
         );
         Ok((record, token))
+    }
+
+    /// Puts a session that ended in the past straight into History, as the agent would
+    /// have left it: `gangway demo` starts with a little history this way, so the history
+    /// view can be tried before any shell was opened. Nothing runs and no token exists.
+    pub fn record_past(
+        &self,
+        new: NewSession,
+        started_at: SystemTime,
+        ended_at: SystemTime,
+        status: SessionStatus,
+        end_reason: String,
+    ) -> SessionRecord {
+        let mut inner = self.lock();
+        let id = inner.fresh_id(&new.owner);
+        let record = SessionRecord {
+            id: id.clone(),
+            owner: new.owner,
+            owner_arn: new.owner_arn,
+            target: new.target,
+            document_name: new.document_name,
+            parameters: new.parameters,
+            reason: new.reason,
+            started_at,
+            ended_at: Some(ended_at.max(started_at)),
+            status,
+            end_reason: Some(end_reason),
+            agent_attached: false,
+        };
+        let serial = inner.next_serial;
+        inner.next_serial += 1;
+        let (terminate, _) = watch::channel(None);
+        inner.entries.insert(
+            id,
+            Entry {
+                serial,
+                record: record.clone(),
+                token: None,
+                terminate,
+                opened: false,
+            },
+        );
+        record
     }
 
     pub fn get(&self, session_id: &str) -> Option<SessionRecord> {
@@ -366,11 +413,8 @@ impl SessionRegistry {
         if !entry.record.is_active() {
             return Ok(());
         }
-        let reason = format!("Session terminated by {by_user}.");
-        let request = TerminateRequest {
-            by_user: by_user.to_owned(),
-            reason: reason.clone(),
-        };
+        let request = TerminateRequest::by(by_user);
+        let reason = request.reason.clone();
         if entry.record.agent_attached {
             entry.record.status = SessionStatus::Terminating;
             entry.terminate.send_replace(Some(request));
@@ -428,6 +472,17 @@ impl SessionRegistry {
 }
 
 impl Inner {
+    /// A session id nobody holds: `<owner>-<17 hex>`, as AWS forms them.
+    fn fresh_id(&self, owner: &str) -> String {
+        loop {
+            let suffix: u128 = rand::rng().random::<u128>() & ((1u128 << 68) - 1);
+            let id = format!("{owner}-{suffix:017x}");
+            if !self.entries.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
     /// Ends, as `Failed`, every session still `Connecting` (no agent ever attached) whose
     /// connect deadline is before `now`; its end time is its deadline.
     fn expire_unconnected(&mut self, now: Instant, timeout: Duration) {

@@ -7,10 +7,13 @@ use tokio::sync::Semaphore;
 
 use super::EmulatorConfig;
 use super::agent::AgentDirectory;
+use super::authorize::Authorizer;
+use super::clock::Clock;
 use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
+use super::ssm::commands::CommandStore;
 use super::trail::Trail;
 
 pub struct EmulatorState {
@@ -30,6 +33,12 @@ pub struct EmulatorState {
     pub kms: KeyStore,
     /// The CloudTrail record of every API call served (`trail/`), bounded.
     pub trail: Trail,
+    /// Run Command's commands and their invocations (issue 14).
+    pub commands: Arc<CommandStore>,
+    /// Every user's IAM identity policies, evaluated on every call.
+    pub authorizer: Authorizer,
+    /// The time authorisation sees (`aws:CurrentTime`, credential expiry); tests move it.
+    pub clock: Clock,
 }
 
 impl EmulatorState {
@@ -43,12 +52,15 @@ impl EmulatorState {
         Self {
             kms,
             trail: Trail::default(),
+            authorizer: Authorizer::new(&config.fleet),
+            clock: Clock::default(),
             config,
             sessions,
             agents: AgentDirectory::default(),
             base_url,
             unauthenticated,
             created_documents: RwLock::new(Vec::new()),
+            commands: Arc::default(),
         }
     }
 
@@ -63,6 +75,17 @@ impl EmulatorState {
             .read()
             .unwrap_or_else(|e| e.into_inner());
         created.iter().find(|d| d.name == name).cloned()
+    }
+
+    /// Every session document but the preferences: the fleet's, then those created.
+    pub fn session_documents(&self) -> Vec<SessionDocument> {
+        let mut documents = self.fleet().documents.clone();
+        let created = self
+            .created_documents
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        documents.extend(created.iter().cloned());
+        documents
     }
 
     /// Adds a document unless one of that name exists (fleet or created); `false` then.

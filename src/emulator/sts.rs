@@ -23,7 +23,7 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
             .find(|(key, _)| key == "Action")
             .map(|(_, value)| value.into_owned())
     });
-    let answer = match identity::caller(state.fleet(), &request.parts.headers) {
+    let answer = match identity::caller(state.fleet(), &request.parts.headers, state.clock.now()) {
         Err(CallerError::MissingCredentials) => Err((
             StatusCode::FORBIDDEN,
             "MissingAuthenticationToken",

@@ -13,6 +13,7 @@ mod ids;
 mod incoming;
 mod outgoing;
 pub mod payloads;
+pub mod port_mode;
 mod reader;
 mod rto;
 mod session;
@@ -35,7 +36,7 @@ pub use payloads::{
 pub use rto::{CLOCK_GRANULARITY, INITIAL_RTO, MAX_RTO};
 pub use session::{
     AGENT_RESEND_TICK, DEFAULT_INCOMING_CAPACITY_BYTES, DEFAULT_MAX_INCOMING_PAYLOAD, Event,
-    ResendPolicy, Role, Session, SessionConfig, Stats,
+    PORT_REFUSAL, PORT_SESSION_TYPE, ResendPolicy, Role, Session, SessionConfig, Stats,
 };
 pub use types::{MessageType, PayloadType};
 pub use version::CLIENT_VERSION;

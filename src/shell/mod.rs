@@ -1,7 +1,8 @@
 //! A Session Manager shell on a local terminal or on pipes: open the data channel
 //! ([`open_channel`]), own the terminal in raw mode ([`terminal`]), pump bytes both ways with
 //! resize and signals ([`pump`]), and say how it ended ([`ShellOutcome`]). Used by the UI
-//! ([`run`]) and by the commands (`gangway connect`). Knows nothing of exit
+//! ([`run`]) and by the commands (`gangway connect`). Each session is recorded and its
+//! activity kept on disk as it runs ([`SessionRecords`], `records`). Knows nothing of exit
 //! statuses or command-line arguments.
 
 mod error;
@@ -10,12 +11,15 @@ mod modes;
 mod open;
 mod outcome;
 mod pump;
+mod records;
 mod stdin;
 pub mod terminal;
 
 pub use error::ShellError;
 pub use interactive::run;
-pub use open::{Terminator, open_channel, terminator_for};
+pub use modes::ScreenModes;
+pub use open::{Terminator, open_channel, open_channel_with, terminator_for};
 pub use outcome::{ShellEnd, ShellOutcome};
-pub use pump::{PumpMode, pump};
+pub use pump::PumpMode;
+pub use records::SessionRecords;
 pub use stdin::Platform;

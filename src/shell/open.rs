@@ -25,6 +25,15 @@ pub async fn open_channel(
     client: &AwsClient,
     request: &StartSessionRequest,
 ) -> Result<(SessionChannel, String), ShellError> {
+    open_channel_with(client, request, ChannelOptions::default()).await
+}
+
+/// [`open_channel`] with the caller's channel options (the tunnel asks for port sessions).
+pub async fn open_channel_with(
+    client: &AwsClient,
+    request: &StartSessionRequest,
+    options: ChannelOptions,
+) -> Result<(SessionChannel, String), ShellError> {
     let dialer = Dialer::from_env()?;
     let started = client.start_session(request).await?;
     tracing::info!(session = %started.session_id, target = %request.target, "session started");
@@ -39,7 +48,6 @@ pub async fn open_channel(
         started.session_id.clone(),
         request.target.clone(),
     );
-    let options = ChannelOptions::default();
     let opened = SessionChannel::open_with_kms(endpoint, dialer, resumer, data_keys, options).await;
     match opened {
         Ok(channel) => Ok((channel, started.session_id)),

@@ -10,6 +10,7 @@ use tokio::signal::unix::{Signal, SignalKind, signal};
 use super::modes::ScreenModes;
 use super::open::Terminator;
 use super::outcome::{ShellEnd, ShellOutcome};
+use super::records::LiveRecords;
 use super::stdin::{Platform, StdinMode, StdinPump};
 use super::terminal::terminal_size;
 use crate::transport::{ChannelEvent, InputSender, SessionChannel, TransportError};
@@ -111,11 +112,14 @@ enum Handled {
 /// Runs until the session ends; never touches terminal modes itself except around a stop
 /// (SIGTSTP/SIGCONT). In TTY mode it ends by resetting the screen modes the remote side may
 /// have left on ([`ScreenModes`]), so the caller's last line lands on a normal screen.
-pub async fn pump(
+/// `records` gets the output and activity, and is finished (recording closed, activity file
+/// removed) before this returns.
+pub(super) async fn pump(
     mut channel: SessionChannel,
     session_id: String,
     mode: PumpMode,
     terminate: Terminator,
+    records: LiveRecords,
 ) -> std::io::Result<ShellOutcome> {
     let input = channel.input();
     let mut signals = Signals::install(mode)?;
@@ -129,22 +133,36 @@ pub async fn pump(
         reconnect_notice: ReconnectNotice::None,
         terminate,
         screen: ScreenModes::default(),
+        records,
     };
+    if let Some(notice) = state.records.take_notice() {
+        // Best effort, like every notice: the session matters more than this line.
+        let _ = state.notice(&notice).await;
+    }
     // §6.1: the real size is the first input once the session opens. Queued before stdin is
     // read, it stays ahead of anything typed early; the transport holds it until open.
     state.send_size().await;
     // `gangway exec` reads no stdin: the agent gives the command none (§6.2.1), and a
     // script's own stdin must stay with the script.
+    let clock = state.records.clock();
     let stdin_pump = match mode {
-        PumpMode::Terminal => Some(StdinPump::spawn(state.input.clone(), StdinMode::Terminal)?),
+        PumpMode::Terminal => Some(StdinPump::spawn(
+            state.input.clone(),
+            StdinMode::Terminal,
+            clock,
+        )?),
         PumpMode::Pipe { target } => Some(StdinPump::spawn(
             state.input.clone(),
             StdinMode::Pipe(target),
+            clock,
         )?),
         PumpMode::Command => None,
     };
     let end = run_loop(&mut state, &mut channel, &mut signals).await;
     drop(stdin_pump);
+    std::mem::replace(&mut state.records, LiveRecords::none())
+        .finish()
+        .await;
     if mode == PumpMode::Terminal {
         // Best effort: a terminal that is gone cannot be reset, and that is no failure.
         let reset = state.screen.reset_sequence();
@@ -163,11 +181,21 @@ async fn run_loop(
     channel: &mut SessionChannel,
     signals: &mut Signals,
 ) -> std::io::Result<ShellEnd> {
+    // The activity file is rewritten at most once per second (local::activity).
+    let mut activity_tick = state.records.has_activity_file().then(|| {
+        let mut tick = tokio::time::interval(crate::local::activity::WRITE_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick
+    });
     loop {
         let next = match state.held.take() {
             Some(event) => Some(event),
             None => tokio::select! {
                 event = channel.next_event() => event,
+                () = next_tick(&mut activity_tick) => {
+                    state.records.tick();
+                    continue;
+                }
                 () = state.reconnect_notice.due() => {
                     state.announce_reconnecting().await?;
                     continue;
@@ -235,6 +263,8 @@ struct PumpState {
     terminate: Terminator,
     /// Which screen modes the remote output left on, for the reset at the end.
     screen: ScreenModes,
+    /// The recording and the activity file.
+    records: LiveRecords,
 }
 
 /// Whether the user was told about a resume in progress.
@@ -267,14 +297,22 @@ impl PumpState {
                 if self.mode == PumpMode::Terminal {
                     self.screen.observe(&batch);
                 }
+                self.records.output(&batch);
                 write_all_flush(&mut self.stdout, &batch).await?;
+                self.records_notice().await?;
             }
-            ChannelEvent::Stderr(bytes) => write_all_flush(&mut self.stderr, &bytes).await?,
+            ChannelEvent::Stderr(bytes) => {
+                self.records.output(&bytes);
+                write_all_flush(&mut self.stderr, &bytes).await?;
+                self.records_notice().await?;
+            }
             ChannelEvent::Notice(text) => {
                 let line = format!("{}\r\n", crate::text::escape_for_terminal(&text));
                 write_all_flush(&mut self.stderr, line.as_bytes()).await?;
             }
             ChannelEvent::ExitCode(code) => self.exit_code = Some(code),
+            // A shell channel refuses Port sessions (§4.4) and shells ignore flags (§6.1).
+            ChannelEvent::PortSession(_) | ChannelEvent::Flag(_) => {}
             ChannelEvent::Reconnecting => {
                 tracing::warn!("connection dropped; resuming");
                 if matches!(self.reconnect_notice, ReconnectNotice::None) {
@@ -314,6 +352,14 @@ impl PumpState {
         Ok(None)
     }
 
+    /// Says once that the recording stopped (a full disk), after the output that found out.
+    async fn records_notice(&mut self) -> std::io::Result<()> {
+        match self.records.take_notice() {
+            Some(notice) => self.notice(&notice).await,
+            None => Ok(()),
+        }
+    }
+
     async fn announce_reconnecting(&mut self) -> std::io::Result<()> {
         self.reconnect_notice = ReconnectNotice::Shown;
         self.notice("connection lost; resuming the session (typed input is kept)")
@@ -351,6 +397,7 @@ impl PumpState {
             return;
         }
         if let Some((cols, rows)) = terminal_size() {
+            self.records.resize(cols, rows);
             let _ = self.input.resize(cols, rows).await;
         }
     }
@@ -390,6 +437,15 @@ impl PumpState {
         };
         let _ = tokio::time::timeout(TERMINATE_GRACE, wait_for_close).await;
         end
+    }
+}
+
+async fn next_tick(tick: &mut Option<tokio::time::Interval>) {
+    match tick {
+        Some(tick) => {
+            tick.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 

@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
+use crate::local::activity::ActivityClock;
 use crate::transport::InputSender;
 
 /// One read of stdin; also the largest input command sent to the transport.
@@ -147,12 +148,17 @@ pub struct StdinPump {
 }
 
 impl StdinPump {
-    pub fn spawn(input: InputSender, mode: StdinMode) -> std::io::Result<Self> {
+    /// `activity` is touched on every input sent: it counts for the idle timeout (§7.3).
+    pub fn spawn(
+        input: InputSender,
+        mode: StdinMode,
+        activity: Arc<ActivityClock>,
+    ) -> std::io::Result<Self> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let thread = std::thread::Builder::new()
             .name("gangway-stdin".into())
-            .spawn(move || read_loop(&input, mode, &flag))?;
+            .spawn(move || read_loop(&input, mode, &flag, &activity))?;
         Ok(Self {
             stop,
             thread: Some(thread),
@@ -169,7 +175,7 @@ impl Drop for StdinPump {
     }
 }
 
-fn read_loop(input: &InputSender, mode: StdinMode, stop: &AtomicBool) {
+fn read_loop(input: &InputSender, mode: StdinMode, stop: &AtomicBool, activity: &ActivityClock) {
     let mut pipe = match mode {
         StdinMode::Terminal => None,
         StdinMode::Pipe(platform) => Some(PipeInput::new(platform)),
@@ -200,9 +206,13 @@ fn read_loop(input: &InputSender, mode: StdinMode, stop: &AtomicBool) {
                     Some(pipe) => pipe.convert(&buffer[..n]),
                     None => buffer[..n].to_vec(),
                 };
-                if !bytes.is_empty() && input.send_input_blocking(bytes).is_err() {
+                if bytes.is_empty() {
+                    continue;
+                }
+                if input.send_input_blocking(bytes).is_err() {
                     return;
                 }
+                activity.touch();
             }
             Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
             Err(error) => {

@@ -15,6 +15,8 @@ use super::driver::Driver;
 use super::kms::DataKeySource;
 use super::socket::BoxedWs;
 use super::{Dialer, SecretString, TransportError};
+use crate::proto::PayloadFlag;
+use crate::proto::port_mode::PortSessionOffer;
 
 /// Answers a ResumeSession call: `Ok(Some(token))`, `Ok(None)` when the service says the
 /// session is gone (§7.2: empty TokenValue), or an error message (which must not contain
@@ -35,6 +37,12 @@ pub enum ChannelEvent {
     Notice(String),
     /// The remote command's exit status (PayloadType 12, §2.3).
     ExitCode(i32),
+    /// A channel opened with `ChannelOptions::port_session` was offered a Port session and
+    /// answered Success (§4.3, §6.3): the owner runs it in the mode the offer names. Comes
+    /// before `Opened`.
+    PortSession(PortSessionOffer),
+    /// A PT 10 flag from the agent (e.g. ConnectToPortError in mux mode, §6.3).
+    Flag(PayloadFlag),
     /// The websocket dropped; resuming. Input keeps being buffered meanwhile.
     Reconnecting,
     Reconnected,
@@ -101,6 +109,9 @@ pub struct ChannelOptions {
     /// A socket we have heard nothing from (not even a pong) for this long is treated as
     /// dead and resumed: this is what catches a laptop that slept.
     pub dead_after: Duration,
+    /// The owner carries port sessions (forward, ssh-proxy): a Port SessionType is answered
+    /// Success and reported as [`ChannelEvent::PortSession`]. Off, it is refused (§4.4).
+    pub port_session: bool,
 }
 
 impl Default for ChannelOptions {
@@ -112,6 +123,7 @@ impl Default for ChannelOptions {
             min_rto: Duration::from_millis(100),
             ping_interval: Duration::from_secs(20),
             dead_after: Duration::from_secs(65),
+            port_session: false,
         }
     }
 }
@@ -126,8 +138,13 @@ pub struct SessionEndpoint {
 
 pub(crate) enum Command {
     Input(Vec<u8>),
-    Resize { cols: u32, rows: u32 },
+    Resize {
+        cols: u32,
+        rows: u32,
+    },
     Terminate,
+    /// A port-session flag (DisconnectToPort in basic mode, §6.3), sent in order with input.
+    Flag(PayloadFlag),
 }
 
 /// The channel is gone (closed, lost, or its task ended).
@@ -230,11 +247,32 @@ impl InputSender {
             .map_err(|_| ChannelGone)
     }
 
+    /// Waits for room for one input command, without giving anything up if the wait is
+    /// cancelled (for a `select!` that must keep reading output meanwhile: a caller that
+    /// blocked on [`send_input`](Self::send_input) while the agent waits for it to read
+    /// could deadlock the session).
+    pub async fn reserve(&self) -> Result<InputPermit<'_>, ChannelGone> {
+        self.0
+            .reserve()
+            .await
+            .map(InputPermit)
+            .map_err(|_| ChannelGone)
+    }
+
     /// Sends the terminal size; held until the session is open (§9 quirk 9).
     pub async fn resize(&self, cols: u16, rows: u16) -> Result<(), ChannelGone> {
         let (cols, rows) = (u32::from(cols), u32::from(rows));
         self.0
             .send(Command::Resize { cols, rows })
+            .await
+            .map_err(|_| ChannelGone)
+    }
+
+    /// Sends a PT 10 flag after the input queued before it (basic mode's DisconnectToPort,
+    /// §6.3). Held until the session is open.
+    pub async fn send_flag(&self, flag: PayloadFlag) -> Result<(), ChannelGone> {
+        self.0
+            .send(Command::Flag(flag))
             .await
             .map_err(|_| ChannelGone)
     }
@@ -245,6 +283,16 @@ impl InputSender {
             .send(Command::Terminate)
             .await
             .map_err(|_| ChannelGone)
+    }
+}
+
+/// Room for one input command, from [`InputSender::reserve`].
+pub struct InputPermit<'a>(mpsc::Permit<'a, Command>);
+
+impl InputPermit<'_> {
+    /// Queues `bytes` (never waits: the room is already held).
+    pub fn send_input(self, bytes: Vec<u8>) {
+        self.0.send(Command::Input(bytes));
     }
 }
 

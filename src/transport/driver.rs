@@ -27,6 +27,7 @@ use super::kms::{DataKey, DataKeyFuture, DataKeySource, KeyRefused, RandomNonces
 use super::reconnect::{Next, Reconnecting};
 use super::socket::{BoxedWs, INBOUND_BATCH, Inbound, Socket, take_batch};
 use super::{SecretString, TransportError};
+use crate::proto::port_mode::PortSessionOffer;
 use crate::proto::{
     self, Event, PayloadFlag, PayloadType, SendError, Session, SessionConfig, TerminalSize,
 };
@@ -100,6 +101,7 @@ impl Driver {
         config.outgoing_capacity = options.max_in_flight_messages;
         config.min_rto = options.min_rto;
         config.kms_encryption = data_keys.is_some();
+        config.port_sessions = options.port_session;
         let now = Instant::now().into_std();
         let session = Session::new(config, Box::new(RandomIds), now, unix_ms());
         let link = Link::Connected(Socket::new(ws, options.ping_interval));
@@ -367,6 +369,21 @@ impl Driver {
                         tracing::debug!(?error, "size not sent");
                     }
                 }
+                Command::Flag(flag) => {
+                    // A flag must not overtake input sent before it, nor precede the open.
+                    if !self.session.is_open() {
+                        self.pending.push_front(Command::Flag(flag));
+                        return;
+                    }
+                    match self.session.send_flag(now, flag) {
+                        Ok(()) => {}
+                        Err(SendError::BufferFull) => {
+                            self.pending.push_front(Command::Flag(flag));
+                            return;
+                        }
+                        Err(error) => tracing::debug!(?error, "flag not sent"),
+                    }
+                }
                 Command::Terminate => {
                     if let Err(error) = self.session.send_flag(now, PayloadFlag::TerminateSession) {
                         tracing::debug!(?error, "terminate flag not sent");
@@ -387,6 +404,13 @@ impl Driver {
                 } => ChannelEvent::Stderr(bytes),
                 Event::Data { bytes, .. } => ChannelEvent::Output(bytes),
                 Event::ExitCode(code) => ChannelEvent::ExitCode(code),
+                Event::Flag(flag) => ChannelEvent::Flag(flag),
+                Event::HandshakeRequested(request) if self.options.port_session => {
+                    match PortSessionOffer::from_request(&request) {
+                        Some(offer) => ChannelEvent::PortSession(offer),
+                        None => continue,
+                    }
+                }
                 Event::HandshakeCompleted(done) if !done.customer_message.is_empty() => {
                     ChannelEvent::Notice(done.customer_message)
                 }

@@ -22,8 +22,8 @@ mod driver_tests;
 
 pub use crate::secret::SecretString;
 pub use channel::{
-    Backoff, ChannelEvent, ChannelGone, ChannelOptions, InputSender, ResumeFuture, Resumer,
-    SessionChannel, SessionEndpoint,
+    Backoff, ChannelEvent, ChannelGone, ChannelOptions, InputPermit, InputSender, ResumeFuture,
+    Resumer, SessionChannel, SessionEndpoint,
 };
 pub use dial::{Dialer, WsStream};
 pub use error::TransportError;

@@ -1,7 +1,8 @@
 //! `~/.config/gangway/config.toml` (or `--config FILE`): fleet scope and columns, refresh
-//! interval, the reason prompt, and key bindings. A broken file never stops the UI: the
-//! problem is shown with the file, line and field, and the defaults are used (issue 6).
-//! `examples/config.toml` documents every field.
+//! interval, the reason prompt, key bindings, and session recordings. A broken file never
+//! stops the UI: the problem is shown with the file, line and field, and the defaults are
+//! used (issue 6), except that sessions are then not recorded, since the file may have said
+//! so. `examples/config.toml` documents every field.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,6 +10,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use crate::local::RecordingSettings;
 use crate::tui::keymap::{Chord, Keymap, action_named};
 use crate::tui::model::{ReasonMode, Settings};
 
@@ -21,6 +23,30 @@ struct File {
     shell: ShellSection,
     #[serde(default)]
     keys: BTreeMap<String, Spanned<KeyList>>,
+    #[serde(default)]
+    display: DisplaySection,
+    #[serde(default)]
+    recording: RecordingSection,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisplaySection {
+    /// Times in UTC instead of the local time zone.
+    #[serde(default)]
+    utc: bool,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecordingSection {
+    enabled: Option<bool>,
+    /// Absolute, or starting with `~/`.
+    dir: Option<Spanned<String>>,
+    /// 0: kept whatever their age.
+    keep_days: Option<Spanned<u64>>,
+    /// 0: no size limit.
+    max_total_mb: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -81,8 +107,14 @@ pub fn load(path: Option<&Path>, readonly: bool) -> Loaded {
 }
 
 fn defaults(readonly: bool, warning: Option<String>) -> Loaded {
+    let mut settings = Settings::default();
+    let warning = warning.map(|warning| {
+        // The file may have turned recordings off: a mistake in it must not turn them on.
+        settings.records.recording.enabled = false;
+        format!("{warning} (sessions are not recorded until it is fixed)")
+    });
     Loaded {
-        settings: Settings::default(),
+        settings,
         keymap: Keymap::defaults(readonly),
         warning,
     }
@@ -137,9 +169,59 @@ fn build(text: &str, readonly: bool) -> Result<(Settings, Keymap), Problem> {
         field: e.message().split('`').nth(1).unwrap_or("syntax").to_owned(),
         message: e.message().to_owned(),
     })?;
-    let settings = settings(file.fleet, file.shell)?;
+    let mut settings = settings(file.fleet, file.shell)?;
+    settings.utc = file.display.utc;
+    settings.records.recording = recording(file.recording)?;
     let keymap = keymap(&file.keys, readonly)?;
     Ok((settings, keymap))
+}
+
+/// The longest retention that means something (100 years), so that days become a duration
+/// without overflow.
+const MAX_KEEP_DAYS: u64 = 36_500;
+
+fn recording(section: RecordingSection) -> Result<RecordingSettings, Problem> {
+    let mut recording = RecordingSettings::default();
+    if let Some(enabled) = section.enabled {
+        recording.enabled = enabled;
+    }
+    if let Some(dir) = section.dir {
+        let at = dir.span().start;
+        let text = dir.get_ref();
+        let path = match text.strip_prefix("~/") {
+            Some(rest) => dirs::home_dir()
+                .map(|home| home.join(rest))
+                .ok_or_else(|| Problem::new(at, "recording.dir", "no home directory for ~/"))?,
+            None => PathBuf::from(text),
+        };
+        if !path.is_absolute() {
+            return Err(Problem::new(
+                at,
+                "recording.dir",
+                "must be an absolute path or start with ~/",
+            ));
+        }
+        recording.dir = path;
+    }
+    if let Some(days) = section.keep_days {
+        let value = *days.get_ref();
+        if value > MAX_KEEP_DAYS {
+            return Err(Problem::new(
+                days.span().start,
+                "recording.keep_days",
+                format!("at most {MAX_KEEP_DAYS} (0 keeps recordings whatever their age)"),
+            ));
+        }
+        recording.keep.max_age = (value > 0).then(|| Duration::from_secs(value * 86_400));
+    }
+    if let Some(mb) = section.max_total_mb {
+        let value = *mb.get_ref();
+        let bytes = value
+            .checked_mul(1 << 20)
+            .ok_or_else(|| Problem::new(mb.span().start, "recording.max_total_mb", "too large"))?;
+        recording.keep.max_total_bytes = (value > 0).then_some(bytes);
+    }
+    Ok(recording)
 }
 
 fn settings(fleet: FleetSection, shell: ShellSection) -> Result<Settings, Problem> {
@@ -281,6 +363,48 @@ mod tests {
 
         let warning = parsed("[fleet\n").warning.unwrap();
         assert!(warning.contains(":1:"), "{warning}");
+    }
+
+    #[test]
+    fn display_utc_is_read() {
+        assert!(!parsed("").settings.utc);
+        let loaded = parsed("[display]\nutc = true\n");
+        assert_eq!(loaded.warning, None);
+        assert!(loaded.settings.utc);
+    }
+
+    #[test]
+    fn recording_settings_apply_and_a_broken_file_records_nothing() {
+        let loaded = parsed(
+            "[recording]\nenabled = false\ndir = \"/var/tmp/casts\"\nkeep_days = 0\nmax_total_mb = 5\n",
+        );
+        assert_eq!(loaded.warning, None);
+        let recording = loaded.settings.records.recording;
+        assert!(!recording.enabled);
+        assert_eq!(recording.dir, Path::new("/var/tmp/casts"));
+        assert_eq!(recording.keep.max_age, None);
+        assert_eq!(recording.keep.max_total_bytes, Some(5 << 20));
+        assert!(
+            parsed("").settings.records.recording.enabled,
+            "on by default"
+        );
+
+        let loaded = parsed("[recording]\nenabled = false\n[keys]\nquit = \"nope-key\"\n");
+        assert!(!loaded.settings.records.recording.enabled);
+        assert!(loaded.warning.unwrap().contains("not recorded"));
+        let warning = parsed("[recording]\ndir = \"casts\"\n").warning.unwrap();
+        assert!(
+            warning.contains(":2: recording.dir: must be an absolute path"),
+            "{warning}"
+        );
+        let warning = parsed("[recording]\nkeep_days = 99999999999\n")
+            .warning
+            .unwrap();
+        assert!(warning.contains("recording.keep_days"), "{warning}");
+        let warning = parsed("[recording]\nmax_total_mb = 18446744073709551615\n")
+            .warning
+            .unwrap();
+        assert!(warning.contains("recording.max_total_mb"), "{warning}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 
 use crate::aws::types::{Instance, InstanceId};
+use crate::aws::{AccessScope, Diagnosis, diagnose};
 use crate::tui::model::{Connectivity, Cursor, Load};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +79,8 @@ pub struct FleetState {
     pub descending: bool,
     pub group_by_image: bool,
     pub show_detail: bool,
+    /// Only the instances the user can open a shell on now, judged with this scope.
+    pub reachable_only: Option<AccessScope>,
     pub tag_columns: Vec<String>,
     pub cursor: Cursor,
     pub load: Load,
@@ -98,6 +101,7 @@ impl FleetState {
             descending: false,
             group_by_image: false,
             show_detail: false,
+            reachable_only: None,
             tag_columns,
             cursor: Cursor::default(),
             load: Load::Idle,
@@ -170,6 +174,32 @@ impl FleetState {
         }
     }
 
+    /// Shows only the instances a shell can open on now (`scope`), or all of them again.
+    pub fn toggle_reachable_only(&mut self, scope: AccessScope) {
+        let selected = self.selected().map(|i| i.id.clone());
+        self.reachable_only = match self.reachable_only {
+            Some(_) => None,
+            None => Some(scope),
+        };
+        self.rebuild_rows();
+        match selected {
+            Some(id) => self.select_id(&id),
+            None => self.cursor.selected = self.first_instance_row_from(0, true),
+        }
+        if self.selected().is_none() {
+            self.cursor.selected = self.first_instance_row_from(0, true);
+        }
+    }
+
+    /// What the reach column and the detail pane say about an instance: the connectivity
+    /// check when one has answered, else the diagnosis from what the listing says.
+    pub fn reach(&self, instance: &Instance, scope: &AccessScope) -> Diagnosis {
+        match self.connectivity.get(&instance.id) {
+            Some(Connectivity::Known(diagnosis)) => diagnosis.clone(),
+            _ => diagnose(instance, None, scope),
+        }
+    }
+
     pub fn toggle_group(&mut self) {
         let selected = self.selected().map(|i| i.id.clone());
         self.group_by_image = !self.group_by_image;
@@ -230,6 +260,10 @@ impl FleetState {
                 terms
                     .iter()
                     .all(|term| fuzzy_match(&self.haystacks[*at], term))
+            })
+            .filter(|at| match &self.reachable_only {
+                Some(scope) => self.reach(&self.instances[*at], scope).can_connect(),
+                None => true,
             })
             .collect();
         self.shown = matching.len();

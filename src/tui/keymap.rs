@@ -49,6 +49,7 @@ pub enum Action {
     SortNext,
     SortReverse,
     GroupByImage,
+    ReachableOnly,
     Detail,
     OpenShell,
     Mark,
@@ -100,7 +101,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     spec(
         A::Command,
         "command",
-        "command mode (:sessions :history :prefs :fleet :q)",
+        "command mode (:sessions :history :prefs :fleet :info :q)",
         S::Global,
         &[":"],
     ),
@@ -179,6 +180,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         "group by image",
         S::Fleet,
         &["i"],
+    ),
+    spec(
+        A::ReachableOnly,
+        "reachable_only",
+        "only instances you can open a shell on now",
+        S::Fleet,
+        &["R"],
     ),
     spec(
         A::Detail,

@@ -3,6 +3,7 @@
 //! runtime owns the terminal and runs effects on tokio tasks that answer with `msg`s.
 
 pub mod chord;
+pub mod clock;
 pub mod config;
 pub mod duration;
 pub mod effect;

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
 use crate::aws::{Diagnosis, HistoryFilter};
+use crate::shell::SessionRecords;
 use crate::tui::fleet_list::FleetState;
 use crate::tui::keymap::{Keymap, Scope};
 
@@ -56,6 +57,8 @@ pub enum Mode {
     Reason(ReasonPrompt),
     /// The whole last message (status, banner, config warning) in a popup; any key closes it.
     Message,
+    /// `:info`: who, where and how to join from another terminal; any key closes it.
+    Info,
 }
 
 /// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).
@@ -285,6 +288,18 @@ pub struct Settings {
     pub reason_pattern: Option<regex_lite::Regex>,
     /// The user name sessions are owned by (`dev` in the demo); marks "own" sessions.
     pub identity: Option<String>,
+    /// `[display] utc = true` in the config file (`--utc` does the same).
+    pub utc: bool,
+    /// The zone times are shown in, with its name (`crate::tui::clock`).
+    pub time_zone: crate::tui::clock::TimeZone,
+    /// The endpoint the UI talks to when it is not AWS's own (the demo's emulator,
+    /// `--endpoint-url`): `:info` shows it so a second terminal can join.
+    pub endpoint: Option<String>,
+    /// The demo's access key id, for `:info`'s ready-made `gangway connect` line (the
+    /// emulator checks no secret: any works).
+    pub connect_as: Option<String>,
+    /// Where shells opened here are recorded and keep their activity file.
+    pub records: SessionRecords,
 }
 
 impl Default for Settings {
@@ -298,6 +313,11 @@ impl Default for Settings {
             reason_mode: ReasonMode::Off,
             reason_pattern: None,
             identity: None,
+            utc: false,
+            time_zone: crate::tui::clock::TimeZone::UTC,
+            endpoint: None,
+            connect_as: None,
+            records: SessionRecords::default(),
         }
     }
 }
@@ -463,6 +483,8 @@ impl Model {
         crate::aws::AccessScope {
             required_tags,
             access_expired: false,
+            // A known tag scope means an engineer's access: advice names whom to ask.
+            limited: !self.settings.scope_tags.is_empty(),
         }
     }
 

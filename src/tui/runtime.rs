@@ -8,6 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
+use crate::shell::SessionRecords;
 use crate::tui::effect::Effect;
 use crate::tui::executor::Executor;
 use crate::tui::key_reader::Input;
@@ -76,7 +77,10 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
             for effect in update::update(&mut model, msg) {
                 match effect {
                     Effect::OpenShell { target, reason } => {
-                        let ended = hand_over(&mut tui, &input, &executor, target, reason).await?;
+                        let records = model.settings.records.clone();
+                        let ended =
+                            hand_over(&mut tui, &input, &executor, target, reason, &records)
+                                .await?;
                         pending.push_back(ended);
                         last_frame = Instant::now() - FRAME_INTERVAL;
                     }
@@ -117,11 +121,12 @@ async fn hand_over(
     executor: &Executor,
     target: ShellTarget,
     reason: Option<String>,
+    records: &SessionRecords,
 ) -> anyhow::Result<Msg> {
     input.pause();
     tui.suspend();
     let result = match executor.client(&target.region) {
-        Some(client) => shell::run(client, &target, reason.as_deref()).await,
+        Some(client) => shell::run(client, &target, reason.as_deref(), records).await,
         None => Err(format!("no client for region {}", target.region)),
     };
     tui.resume()?;

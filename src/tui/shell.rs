@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use crate::aws::{AwsClient, StartSessionRequest};
-use crate::shell::{PumpMode, ShellEnd, ShellOutcome};
+use crate::shell::{PumpMode, SessionRecords, ShellEnd, ShellOutcome};
 use crate::tui::model::ShellTarget;
 use crate::tui::msg::ShellReport;
 
@@ -14,6 +14,7 @@ pub async fn run(
     client: &AwsClient,
     target: &ShellTarget,
     reason: Option<&str>,
+    records: &SessionRecords,
 ) -> Result<ShellReport, String> {
     let request = StartSessionRequest {
         target: target.instance_id.to_string(),
@@ -21,7 +22,7 @@ pub async fn run(
         parameters: Default::default(),
         reason: reason.map(str::to_owned),
     };
-    match crate::shell::run(client, &request, PumpMode::Terminal).await {
+    match crate::shell::run(client, &request, PumpMode::Terminal, records).await {
         Ok(outcome) => Ok(report(&outcome)),
         Err(error) => Err(error.to_string()),
     }

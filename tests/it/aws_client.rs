@@ -189,7 +189,7 @@ async fn targets_resolve_and_diagnoses_name_the_cause() {
     assert!(!aws.connection_status(&db.id).await.unwrap());
     let dev_scope = AccessScope {
         required_tags: vec![("Env".into(), "dev".into())],
-        access_expired: false,
+        ..AccessScope::default()
     };
     assert!(matches!(
         diagnose(web, Some(true), &dev_scope).cause,
@@ -348,6 +348,8 @@ async fn expired_access_is_told_apart_from_other_denials() {
         scope: Default::default(),
         expires: Some(std::time::SystemTime::UNIX_EPOCH),
         credentials_expire: None,
+        policies: Vec::new(),
+        tags: Default::default(),
     });
     let emulator = start_fleet(fleet).await;
     let contractor = aws_client(&emulator.endpoint, "AKIAGANGWAYCONTRACT");
@@ -444,7 +446,7 @@ async fn hybrid_nodes_carry_their_tags_and_pass_the_scope_they_are_in() {
     let node = by_name(&filtered, "onprem-1");
     let scope = AccessScope {
         required_tags: env_dev.to_vec(),
-        access_expired: false,
+        ..AccessScope::default()
     };
     let diagnosis = diagnose(node, Some(true), &scope);
     assert!(diagnosis.can_connect(), "{diagnosis:?}");

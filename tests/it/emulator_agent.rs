@@ -187,6 +187,8 @@ fn with_second_engineer() -> gangway::emulator::EmulatorConfig {
         scope: [("Env".to_string(), "dev".to_string())].into(),
         expires: None,
         credentials_expire: None,
+        policies: Vec::new(),
+        tags: Default::default(),
     });
     config
 }

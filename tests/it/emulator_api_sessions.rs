@@ -119,13 +119,15 @@ async fn start_session_enforces_scope_expiry_reachability_and_documents() {
         "ValidationException"
     );
     let target = id_of(&fleet, "worker-1");
+    // Port documents exist; their parameters are held to the document's allowedPattern.
     let port = dev
         .start_session()
         .target(&target)
         .document_name("AWS-StartPortForwardingSession")
+        .parameters("portNumber", vec!["0".into()])
         .send()
         .await;
-    assert_eq!(error_code(port), "InvalidDocument");
+    assert_eq!(error_code(port), "InvalidParameters");
     let unknown = dev
         .start_session()
         .target(&target)

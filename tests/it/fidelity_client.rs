@@ -284,7 +284,8 @@ async fn one_client_version_goes_in_open_data_channel_and_in_the_handshake_respo
 }
 
 #[tokio::test]
-async fn a_port_session_is_answered_failed_and_ends_with_a_clear_reason() {
+async fn a_port_session_offered_to_a_shell_channel_is_answered_failed_and_ends_with_a_clear_reason()
+{
     let mut agent = ScriptedAgent::start().await;
     let mut channel = open_channel(&agent).await;
     agent.run(Script::Handshake("Port"));
@@ -310,7 +311,7 @@ async fn a_port_session_is_answered_failed_and_ends_with_a_clear_reason() {
     assert_eq!(
         end,
         ChannelEvent::Closed {
-            reason: Some("gangway cannot run Port sessions yet".into())
+            reason: Some(gangway::proto::PORT_REFUSAL.into())
         }
     );
 }

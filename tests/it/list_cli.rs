@@ -230,3 +230,50 @@ fn options_a_subcommand_does_not_use_are_refused() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
     }
 }
+
+/// Issue 16, "what may I reach, at a glance": `--reachable` keeps only the instances a shell
+/// can open on now, and JSON says for every instance whether it can and why not.
+#[test]
+fn reachable_narrows_the_list_and_json_says_why_not() {
+    let emulator = spawn(&[]);
+    let json = gangway(
+        &["list", "--output", "json"],
+        "AKIAGANGWAYADMIN",
+        &emulator.endpoint,
+    );
+    assert!(json.status.success(), "{json:?}");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&json.stdout).unwrap();
+    let by_name = |name: &str| {
+        rows.iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {rows:?}"))
+    };
+    assert_eq!(by_name("web-1")["reachable"], true);
+    assert_eq!(
+        by_name("web-1")["unreachable_because"],
+        serde_json::json!([])
+    );
+    assert_eq!(by_name("worker-2")["reachable"], false);
+    assert_eq!(
+        by_name("worker-2")["unreachable_because"],
+        serde_json::json!(["stopped"])
+    );
+    assert_eq!(
+        by_name("cache-1")["unreachable_because"],
+        serde_json::json!(["agent offline"])
+    );
+    let reachable = rows.iter().filter(|r| r["reachable"] == true).count();
+
+    let table = gangway(
+        &["list", "--reachable"],
+        "AKIAGANGWAYADMIN",
+        &emulator.endpoint,
+    );
+    assert!(table.status.success(), "{table:?}");
+    let table = String::from_utf8(table.stdout).unwrap();
+    assert!(table.starts_with("NAME"), "{table}");
+    assert_eq!(table.lines().count(), reachable + 1, "{table}");
+    assert!(table.contains("web-1"), "{table}");
+    assert!(!table.contains("worker-2"), "stopped:\n{table}");
+    assert!(!table.contains("✗"), "{table}");
+}

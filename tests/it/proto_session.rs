@@ -313,13 +313,13 @@ fn client_answers_the_handshake_after_acking_it() {
         .iter()
         .map(|a| a.action_status)
         .collect();
-    // Port is not run yet, so it fails like the rest and the client ends (§4.4).
+    // A shell channel does not run Port, so it fails like the rest and the client ends (§4.4).
     assert_eq!(statuses, vec![2, 2, 3]);
     assert_eq!(response.errors.as_ref().map(Vec::len), Some(2));
     assert!(
         response.processed_client_actions[0]
             .error
-            .ends_with("gangway cannot run Port sessions yet")
+            .ends_with(gangway::proto::PORT_REFUSAL)
     );
     assert!(
         response.processed_client_actions[1]

@@ -175,12 +175,23 @@ async fn demo_fleet_shell_sessions_history_and_quit() {
     assert!(session_id.starts_with("dev-"), "{session_id}");
 
     // The shell's session ended with the shell (the emulator moves it to History before the
-    // client reads channel_closed), and the demo starts no other: the view is empty.
+    // client reads channel_closed); what is left is the colleague's session the demo opened
+    // as the admin, so the view has someone else's session to show (issue 16).
     screen.keys("2").await;
-    screen.wait_for("no active sessions").await;
+    screen.wait_for("INC-42 disk full").await;
+    let sessions = screen.text();
+    assert!(sessions.contains("2:sessions(1)"), "{sessions}");
+    assert!(sessions.contains("admin-"), "{sessions}");
+    assert!(!sessions.contains(&session_id), "{sessions}");
     screen.keys("3").await;
     screen.wait_for(&session_id).await;
-    assert!(screen.text().contains("worker-1"));
+    let history = screen.text();
+    assert!(history.contains("worker-1"));
+    // The demo's little past: ended sessions of both users from before it started.
+    assert!(history.contains("OPS-7 disk check"), "{history}");
+    assert!(history.contains("INC-40 restart nginx"), "{history}");
+    // The emulator's endpoint is on screen, for a second terminal.
+    assert!(history.contains("  127.0.0.1:"), "{history}");
 
     screen.keys("q").await;
     assert_eq!(screen.exit_status().await, 0, "screen:\n{}", screen.text());

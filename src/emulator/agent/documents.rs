@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use super::port::{PortMap, PortSpec};
 use super::process::{Program, Separators};
 use super::words;
 use crate::emulator::fleet::documents::SessionDocument;
@@ -19,6 +20,17 @@ pub struct SessionPlan {
     pub handshake_session_type: Option<&'static str>,
     /// Only NonInteractiveCommands with separateOutputStream sends PT 12 (quirk 27).
     pub sends_exit_code: bool,
+}
+
+impl SessionPlan {
+    /// The SessionType action's Properties (§4.3): a Port session's rendered document
+    /// properties, `null` for the shell and command types (the agent's GetPluginParameters).
+    pub fn handshake_properties(&self) -> Value {
+        match &self.program {
+            Program::Port(spec) => spec.properties.clone(),
+            _ => Value::Null,
+        }
+    }
 }
 
 /// Maps a StartSession document and its parameters to a plan, or a reason to refuse that is
@@ -41,17 +53,23 @@ pub fn plan_for(
         });
     }
     let Some(document) = document else {
-        return Err(
-            if document_name.contains("PortForwarding") || document_name == "AWS-StartSSHSession" {
-                format!(
-                    "The gangway emulator does not support port forwarding yet (document {document_name})."
-                )
-            } else {
-                format!("The gangway emulator does not know the session document {document_name}.")
-            },
-        );
+        return Err(format!(
+            "The gangway emulator does not know the session document {document_name}."
+        ));
     };
     let properties = document.rendered_properties(parameters);
+    if document.session_type() == "Port" {
+        // Checked by the port plugin after the handshake, as the agent does (port.go, func
+        // initializeParameters); the instance's network comes from the fleet (setup.rs).
+        return Ok(SessionPlan {
+            program: Program::Port(PortSpec {
+                properties: string_values(properties),
+                map: PortMap::default(),
+            }),
+            handshake_session_type: Some("Port"),
+            sends_exit_code: false,
+        });
+    }
     let linux = &properties["linux"];
     // Empty commands fail the session (agent: singlecommand_unix.go, func validateProperties).
     let commands = linux["commands"].as_str().unwrap_or_default();
@@ -89,6 +107,26 @@ pub fn plan_for(
         other => Err(format!(
             "The gangway emulator cannot run {other} sessions (document {document_name})."
         )),
+    }
+}
+
+/// The properties as the agent hands them over: every value a string (§4.3; a number in a
+/// custom document becomes its decimal text).
+fn string_values(properties: Value) -> Value {
+    match properties {
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let text = match value {
+                        Value::String(text) => Value::String(text),
+                        Value::Object(_) | Value::Array(_) => value,
+                        other => Value::String(other.to_string()),
+                    };
+                    (key, text)
+                })
+                .collect(),
+        ),
+        other => other,
     }
 }
 
@@ -212,13 +250,19 @@ mod tests {
     }
 
     #[test]
-    fn port_forwarding_is_refused_with_a_reason() {
-        let err = plan_in(
-            "AWS-StartPortForwardingSession",
-            &BTreeMap::new(),
-            "/bin/sh",
-            &Fleet::generated(0),
+    fn port_documents_hand_their_rendered_properties_to_the_handshake() {
+        let fleet = Fleet::generated(0);
+        let given = BTreeMap::from([("portNumber".to_string(), vec!["8080".to_string()])]);
+        let plan = plan_in("AWS-StartPortForwardingSession", &given, "/bin/sh", &fleet).unwrap();
+        assert_eq!(plan.handshake_session_type, Some("Port"));
+        assert_eq!(
+            plan.handshake_properties(),
+            serde_json::json!({"portNumber": "8080", "type": "LocalPortForwarding", "localPortNumber": "0"})
         );
-        assert!(err.unwrap_err().contains("port forwarding"));
+        let ssh = plan_in("AWS-StartSSHSession", &BTreeMap::new(), "/bin/sh", &fleet).unwrap();
+        assert_eq!(
+            ssh.handshake_properties(),
+            serde_json::json!({"portNumber": "22"})
+        );
     }
 }

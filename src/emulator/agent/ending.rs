@@ -20,8 +20,12 @@ pub enum Ending {
     ClosedByClient,
     /// No websocket was attached for the grace period: nobody can resume any more.
     Abandoned(Duration),
-    /// The session cannot run: an unsupported document, a failed spawn or handshake.
+    /// The session cannot run: an unsupported document, a failed spawn or handshake, a port
+    /// session without a connection to its destination.
     Failed(String),
+    /// A port session ended normally (History reason): the SSH server closed the connection,
+    /// or the client sent TerminateSession.
+    PortFinished(String),
 }
 
 impl Ending {
@@ -29,7 +33,7 @@ impl Ending {
     /// print "Exiting session with sessionId: …".
     pub fn channel_closed_output(&self) -> String {
         match self {
-            Self::ProcessExited { .. } => String::new(),
+            Self::ProcessExited { .. } | Self::PortFinished(_) => String::new(),
             Self::IdleTimeout(limit) => format!(
                 "Session terminated: idle for {} (idle session timeout).",
                 human_duration(*limit)
@@ -64,6 +68,7 @@ impl Ending {
             Self::ProcessExited { code: None } => {
                 "The shell ended; its exit code is unknown.".to_string()
             }
+            Self::PortFinished(reason) => reason.clone(),
             other => other.channel_closed_output(),
         }
     }

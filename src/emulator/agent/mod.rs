@@ -8,6 +8,7 @@
 //!   `task.rs` declares all of its state, `timers.rs` its deadlines.
 //! - `link.rs`: one attached websocket with its writer task.
 //! - `process.rs`, `reaper.rs`, `utf8_chunks.rs`: the shell or command, and its cleanup.
+//! - `port/`: the port plugin of Port sessions (basic and multiplexed, §6.3).
 //! - `documents.rs`, `words.rs`, `ending.rs`: what a document runs (and how a command line
 //!   splits into words), why a session ended.
 
@@ -18,6 +19,7 @@ mod kms;
 pub mod link;
 pub mod open_channel;
 pub mod own_host_name;
+pub mod port;
 pub mod process;
 pub mod reaper;
 mod setup;

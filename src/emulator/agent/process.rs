@@ -71,6 +71,8 @@ pub enum Program {
         argv: Vec<String>,
         separators: Option<Separators>,
     },
+    /// A Port session: no process, the port plugin (`port/`) relays TCP.
+    Port(super::port::PortSpec),
 }
 
 /// separateOutputStream's prefixes (empty: none), put before a read's bytes when it is the
@@ -81,11 +83,14 @@ pub struct Separators {
     pub stderr_prefix: String,
 }
 
-/// A chunk of output, at most 1024 bytes, never ending inside a UTF-8 sequence.
+/// A chunk of output, at most 1024 bytes, never ending inside a UTF-8 sequence (a port
+/// session's bytes are not text: they are cut anywhere).
 #[derive(Debug)]
 pub enum Output {
     Stdout(Vec<u8>),
     Stderr(Vec<u8>),
+    /// A PT 10 flag: a port session's ConnectToPortError (§6.3). No process sends one.
+    Flag(crate::proto::PayloadFlag),
 }
 
 /// What a running process did, from [`Process::next_event`].
@@ -140,6 +145,9 @@ impl Process {
                 argv,
                 separators: None,
             } => spawn_merged(spec, argv),
+            Program::Port(_) => Err(std::io::Error::other(
+                "a port session runs the port plugin, not a process",
+            )),
         }
     }
 

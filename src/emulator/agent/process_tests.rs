@@ -102,6 +102,7 @@ async fn collect(child: &mut Process) -> (Vec<u8>, Vec<u8>) {
         match output {
             Output::Stdout(bytes) => stdout.extend(bytes),
             Output::Stderr(bytes) => stderr.extend(bytes),
+            Output::Flag(flag) => panic!("a process sent {flag:?}"),
         }
     }
     (stdout, stderr)

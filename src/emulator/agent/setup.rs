@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::documents::{self, SessionPlan};
+use super::port::PortMap;
 use super::process::{LaunchSpec, Program};
 use crate::emulator::faults::{FaultInjector, FaultSpec};
 use crate::emulator::sessions::SessionRecord;
@@ -39,10 +40,18 @@ impl SessionSetup {
             shell,
             state.session_document(&record.document_name).as_ref(),
         );
-        let program = plan.as_ref().map_or_else(
+        let mut program = plan.as_ref().map_or_else(
             |_| Program::Shell { path: shell.into() },
             |plan| plan.program.clone(),
         );
+        if let (Program::Port(spec), Some(instance)) = (&mut program, instance) {
+            // The instance's network, as the fleet file maps it (port/destination.rs).
+            spec.map = PortMap {
+                ports: instance.ports.clone(),
+                hosts: instance.hosts.clone(),
+            };
+        }
+        let is_port = matches!(program, Program::Port(_));
         let launch = LaunchSpec {
             program,
             home: super::homes_root().join(super::file_name_safe(&record.target)),
@@ -53,9 +62,10 @@ impl SessionSetup {
             .map(|i| i.agent_version.clone())
             .filter(|version| is_four_part_version(version))
             .unwrap_or_else(|| super::AGENT_VERSION.to_string());
-        // Port sessions are never encrypted (§4.1), and the emulator refuses them anyway.
+        // Port sessions are never encrypted (§4.1; agent: sessionplugin.go, func
+        // isEncryptionEnabled).
         let kms_key_id = Some(state.fleet().preferences.kms_key_id.clone())
-            .filter(|key| !key.is_empty() && plan.is_ok());
+            .filter(|key| !key.is_empty() && plan.is_ok() && !is_port);
         let session_type = session_type_of(plan.as_ref().ok());
         let windows = instance.is_some_and(|i| i.platform_type.eq_ignore_ascii_case("Windows"));
         Self {

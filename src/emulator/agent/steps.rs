@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use super::ending::Ending;
 use super::link::OUTBOX_HIGH_WATER;
+use super::port::{Mode, PortEnd, PortWorker};
 use super::process::{Output, Process};
 use super::task::{DRAIN_WAIT, EXIT_LINGER, HANDSHAKE_WAIT, SessionTask};
 use super::timers::Timer;
 use super::utf8_chunks::MAX_OUTPUT_CHUNK;
 use crate::emulator::faults::Direction;
 use crate::proto::{
-    Event, HandshakeComplete, HandshakeRequest, RequestedClientAction, TerminalSize,
+    Event, HandshakeComplete, HandshakeRequest, PayloadFlag, RequestedClientAction, TerminalSize,
 };
 
 /// The AgentVersion advertised in handshakes when the fleet gives none usable (§4.3).
@@ -32,9 +33,14 @@ impl SessionTask {
         self.touch(now);
         match self.setup.handshake_session_type() {
             Some(session_type) => {
+                let properties = self
+                    .setup
+                    .plan
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |plan| plan.handshake_properties());
                 let mut actions = vec![RequestedClientAction::session_type(
                     session_type,
-                    serde_json::Value::Null,
+                    properties,
                 )];
                 // With KMS, the KMSEncryption action follows SessionType (§0 item 1, kms.rs).
                 actions.extend(self.kms_action());
@@ -54,6 +60,13 @@ impl SessionTask {
     }
 
     fn spawn_process(&mut self) -> Result<(), Ending> {
+        if let super::process::Program::Port(spec) = &self.setup.launch.program {
+            // The agent picks the mode from the HandshakeResponse's ClientVersion (§0 item 8).
+            let mode = Mode::choose(&spec.properties, &self.channel.client_version);
+            tracing::debug!(session_id = %self.record.id, ?mode, "port session starts");
+            self.process.port = Some(PortWorker::start(spec, mode, self.setup.launch.pace));
+            return Ok(());
+        }
         let process = Process::spawn(&self.setup.launch)
             .map_err(|err| Ending::Failed(format!("Failed to start the session process: {err}")))?;
         let profile = &self.state.fleet().preferences.shell_profile_linux;
@@ -144,7 +157,9 @@ impl SessionTask {
         match event {
             Event::Data { bytes, .. } => {
                 self.touch(now);
-                if let Some(process) = &self.process.child {
+                if let Some(port) = &self.process.port {
+                    port.write_input(bytes);
+                } else if let Some(process) = &self.process.child {
                     process.write_input(self.setup.agent_input(bytes));
                     if process.queued_input_bytes() > MAX_INPUT_BACKLOG_BYTES {
                         return Some(Ending::Failed(format!(
@@ -159,16 +174,33 @@ impl SessionTask {
                     process.resize(clamp_dimension(rows), clamp_dimension(cols));
                 }
             }
-            // Every session the emulator runs is shell-type (Standard_Stream,
-            // InteractiveCommands, NonInteractiveCommands): the proto session has acked the
-            // Flag, and it is ignored, TerminateSession included; only Port sessions end on
-            // it (§6.1, quirk 26; agent: shell/shell_unix.go, func InputStreamMessageHandler).
+            // Port sessions end on TerminateSession in both modes and hand DisconnectToPort
+            // to the plugin (basic mode acts on it, mux ignores it; agent:
+            // plugins/port/port_basic.go and port_mux.go, func HandleStreamMessage).
+            Event::Flag(flag) if self.process.port.is_some() => {
+                if flag == PayloadFlag::TerminateSession {
+                    if let Some(port) = self.process.port.take() {
+                        port.stop();
+                    }
+                    self.process.output_done = true;
+                    self.process.port_end = Some(PortEnd::Finished(
+                        "The client ended the port session (TerminateSession flag).".to_owned(),
+                    ));
+                } else if let Some(port) = &self.process.port {
+                    port.flag(flag);
+                }
+            }
+            // Shell-type sessions (Standard_Stream, InteractiveCommands,
+            // NonInteractiveCommands): the proto session has acked the Flag, and it is
+            // ignored, TerminateSession included (§6.1, quirk 26; agent:
+            // shell/shell_unix.go, func InputStreamMessageHandler).
             Event::Flag(flag) => {
                 tracing::debug!(session_id = %self.record.id, ?flag, "flag ignored by a shell-type session");
             }
             Event::ChannelClosed(_) => return Some(Ending::ClosedByClient),
             Event::HandshakeResponded(response) => {
                 self.timers.stop(Timer::Handshake);
+                self.channel.client_version = response.client_version.clone();
                 if !response.all_succeeded() {
                     let errors = response.errors.unwrap_or_default().join("; ");
                     return Some(Ending::Failed(format!("Handshake failed: {errors}")));
@@ -213,7 +245,7 @@ impl SessionTask {
     /// Output is read only while the session can take a whole chunk, so a chunk is never
     /// split (and never split inside a UTF-8 sequence) by the session.
     pub(super) fn wants_output(&self) -> bool {
-        self.process.child.is_some()
+        (self.process.child.is_some() || self.process.port.is_some())
             && !self.process.output_done
             && self.process.pending_output.is_none()
             && self.channel.session.send_capacity_bytes() >= MAX_OUTPUT_CHUNK
@@ -240,9 +272,14 @@ impl SessionTask {
                 let accepted = self.channel.session.send_stderr(now, &bytes);
                 Output::Stderr(bytes[accepted..].to_vec())
             }
+            Output::Flag(flag) => match self.channel.session.send_flag(now, flag) {
+                Ok(()) => Output::Stdout(Vec::new()),
+                Err(_) => Output::Flag(flag),
+            },
         };
         let empty = match &rest {
             Output::Stdout(bytes) | Output::Stderr(bytes) => bytes.is_empty(),
+            Output::Flag(_) => false,
         };
         self.process.pending_output = (!empty).then_some(rest);
     }
@@ -331,6 +368,18 @@ impl SessionTask {
     /// After the process exited and its output was handed to the session: the exit code
     /// (separateOutputStream commands only), then the drain (§6.1, §7.3), then the end.
     fn check_finished(&mut self, now: Instant) -> Option<Ending> {
+        if let Some(end) = &self.process.port_end {
+            // The plugin returned: the session plugin drains, then closes the channel
+            // (agent: sessionplugin.go, func Execute, its deferred PrepareToCloseChannel).
+            if !self.process.output_done || self.process.pending_output.is_some() {
+                return None;
+            }
+            let ending = match end {
+                PortEnd::Finished(reason) => Ending::PortFinished(reason.clone()),
+                PortEnd::Failed(reason) => Ending::Failed(reason.clone()),
+            };
+            return self.drained(now).then_some(ending);
+        }
         let code = self.process.exit?;
         if !self.process.output_done || self.process.pending_output.is_some() {
             return None;
@@ -354,16 +403,19 @@ impl SessionTask {
             }
             channel.exit_code_sent = true;
         }
-        let unacked = channel.session.unacked_count();
-        if unacked == 0 {
-            return Some(Ending::ProcessExited { code });
+        self.drained(now).then_some(Ending::ProcessExited { code })
+    }
+
+    /// Whether the pre-close drain is over: everything acked, or its 2 s passed with a
+    /// client attached (§0 item 20).
+    fn drained(&mut self, now: Instant) -> bool {
+        if self.channel.session.unacked_count() == 0 {
+            return true;
         }
-        // 2 s in all, progress or not (§0 item 20).
         if self.timers.get(Timer::DrainStall).is_none() {
             self.timers.set(Timer::DrainStall, now + DRAIN_WAIT);
         }
-        let stalled = self.timers.is_expired(Timer::DrainStall, now);
-        (stalled && self.client.link.is_some()).then_some(Ending::ProcessExited { code })
+        self.timers.is_expired(Timer::DrainStall, now) && self.client.link.is_some()
     }
 }
 

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::ending::Ending;
 use super::link::{AgentSocket, Incoming, Link};
+use super::port::{PortEnd, PortEvent, PortWorker};
 use super::process::{Output, Process, ProcessEvent};
 use super::setup::{self, SessionSetup};
 use super::timers::{Timer, TimerTable};
@@ -78,6 +79,8 @@ pub(super) struct Channel {
     pub(super) exit_code_sent: bool,
     /// How far KMS encryption got (§4.6, `kms.rs`).
     pub(super) kms: KmsStage,
+    /// The HandshakeResponse's ClientVersion (§4.4.1): a port session's mode depends on it.
+    pub(super) client_version: String,
 }
 
 /// The KMS part of the handshake (§4.6).
@@ -96,6 +99,10 @@ pub(super) enum KmsStage {
 #[derive(Default)]
 pub(super) struct ProcessSide {
     pub(super) child: Option<Process>,
+    /// A Port session's plugin instead of a process (`port/`).
+    pub(super) port: Option<PortWorker>,
+    /// How the port plugin ended, once it did.
+    pub(super) port_end: Option<PortEnd>,
     /// Output the session did not accept yet (backpressure), with its stream.
     pub(super) pending_output: Option<Output>,
     /// Every output stream ended.
@@ -126,6 +133,7 @@ enum Wake {
     WriterReady,
     Output(Option<Output>),
     Exited(Option<i32>),
+    PortEnded(PortEnd),
     Terminate,
     Timer,
 }
@@ -174,6 +182,7 @@ impl SessionTask {
                 session,
                 exit_code_sent: false,
                 kms: KmsStage::Off,
+                client_version: String::new(),
             },
             process: ProcessSide::default(),
             client: ClientSide {
@@ -214,6 +223,11 @@ impl SessionTask {
                     self.on_exit(code, now);
                     None
                 }
+                Wake::PortEnded(end) => {
+                    tracing::debug!(session_id = %self.record.id, ?end, "port plugin ended");
+                    self.process.port_end = Some(end);
+                    None
+                }
                 Wake::Terminate => self.terminate_request().map(Ending::Terminated),
             };
             if let Some(ending) = ending {
@@ -235,6 +249,7 @@ impl SessionTask {
             socket = sockets.recv() => Wake::Socket(socket.map(Box::new)),
             wake = link_activity(self.client.link.as_mut(), has_outbox) => wake,
             wake = process_activity(self.process.child.as_mut(), wants_output) => wake,
+            wake = port_activity(self.process.port.as_mut(), wants_output) => wake,
             changed = terminate.receiver.changed(), if terminate.open => {
                 if changed.is_err() {
                     terminate.open = false;
@@ -318,12 +333,20 @@ impl SessionTask {
         }
     }
 
-    /// False while the process has more than [`INPUT_HIGH_WATER_BYTES`] of input waiting.
+    /// False while the process (or the port plugin) has more than
+    /// [`INPUT_HIGH_WATER_BYTES`] of input waiting.
     fn process_takes_input(&self) -> bool {
-        self.process
+        let process = self
+            .process
             .child
             .as_ref()
-            .is_none_or(|process| process.queued_input_bytes() < INPUT_HIGH_WATER_BYTES)
+            .is_none_or(|process| process.queued_input_bytes() < INPUT_HIGH_WATER_BYTES);
+        let port = self
+            .process
+            .port
+            .as_ref()
+            .is_none_or(|port| port.queued_input_bytes() < INPUT_HIGH_WATER_BYTES);
+        process && port
     }
 
     /// Handles frames that are already waiting, so a burst costs one pass of the loop
@@ -347,6 +370,9 @@ impl SessionTask {
         if let Some(process) = &self.process.child {
             process.kill();
         }
+        if let Some(port) = &self.process.port {
+            port.stop();
+        }
         if self.client.link.is_some() {
             let now = Instant::now();
             self.channel
@@ -362,6 +388,7 @@ impl SessionTask {
             link.close_gracefully().await;
         }
         self.process.child = None;
+        self.process.port = None;
     }
 }
 
@@ -370,6 +397,16 @@ async fn link_activity(link: Option<&mut Link>, has_outbox: bool) -> Wake {
         Some(link) => match link.next_activity(has_outbox).await {
             Some(incoming) => Wake::Link(incoming),
             None => Wake::WriterReady,
+        },
+        None => std::future::pending().await,
+    }
+}
+
+async fn port_activity(port: Option<&mut PortWorker>, wants_output: bool) -> Wake {
+    match port {
+        Some(port) => match port.next_event(wants_output).await {
+            PortEvent::Output(output) => Wake::Output(output),
+            PortEvent::Ended(end) => Wake::PortEnded(end),
         },
         None => std::future::pending().await,
     }

@@ -18,6 +18,8 @@ use query::Query;
 pub use xml::XmlWriter;
 
 use super::api::ApiRequest;
+use super::authorize::{self, Ask};
+use super::fleet::User;
 use super::identity::{self, CallerError, EXPIRED_TOKEN_MESSAGE};
 use super::router::ResponseBody;
 use super::state::EmulatorState;
@@ -46,7 +48,7 @@ impl Ec2Error {
 
 pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<ResponseBody> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let caller = identity::caller(state.fleet(), &request.parts.headers);
+    let caller = identity::caller(state.fleet(), &request.parts.headers, state.clock.now());
     let query = request.body.as_ref().map(|body| Query::parse(body));
     let action = query
         .as_ref()
@@ -67,7 +69,10 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
             message: EXPIRED_TOKEN_MESSAGE.to_owned(),
         }),
         (Ok(_), Err(err)) => Err(Ec2Error::new("MalformedQueryString", err.to_string())),
-        (Ok(_), Ok(query)) => dispatch(state, query, &request_id),
+        (Ok(user), Ok(query)) => {
+            let region = identity::signing_region(&request.parts.headers);
+            dispatch(state, user, &region, query, &request_id)
+        }
     };
     let user = caller.map_or("-", |user| user.name.as_str());
     match result {
@@ -82,19 +87,44 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
     }
 }
 
-fn dispatch(state: &EmulatorState, query: &Query, request_id: &str) -> Result<String, Ec2Error> {
-    // Every caller may describe, so a dry run always "would have succeeded" (HTTP 412).
-    if query.get("DryRun") == Some("true")
-        && matches!(
-            query.get("Action"),
-            Some("DescribeInstances" | "DescribeImages")
-        )
-    {
-        return Err(Ec2Error {
-            status: StatusCode::PRECONDITION_FAILED,
-            code: "DryRunOperation",
-            message: "Request would have succeeded, but DryRun flag is set.".to_owned(),
-        });
+/// IAM for an EC2 action; EC2's Describe actions have no resource-level permissions, so the
+/// resource is `*`. A denial is UnauthorizedOperation (HTTP 403) with IAM's message after
+/// EC2's own sentence.
+fn authorize(
+    state: &EmulatorState,
+    caller: &User,
+    region: &str,
+    action: &str,
+) -> Result<(), Ec2Error> {
+    authorize::check(state, caller, region, &Ask::new(action, "*"))
+        .map(|_| ())
+        .map_err(|denial| Ec2Error {
+            status: StatusCode::FORBIDDEN,
+            code: "UnauthorizedOperation",
+            message: format!(
+                "You are not authorized to perform this operation. {}",
+                denial.message
+            ),
+        })
+}
+
+fn dispatch(
+    state: &EmulatorState,
+    caller: &User,
+    region: &str,
+    query: &Query,
+    request_id: &str,
+) -> Result<String, Ec2Error> {
+    if let Some(action @ ("DescribeInstances" | "DescribeImages")) = query.get("Action") {
+        authorize(state, caller, region, &format!("ec2:{action}"))?;
+        // Allowed: a dry run "would have succeeded" (HTTP 412).
+        if query.get("DryRun") == Some("true") {
+            return Err(Ec2Error {
+                status: StatusCode::PRECONDITION_FAILED,
+                code: "DryRunOperation",
+                message: "Request would have succeeded, but DryRun flag is set.".to_owned(),
+            });
+        }
     }
     match query.get("Action") {
         Some("DescribeInstances") => {

@@ -85,7 +85,7 @@ impl Fleet {
             preferences: Preferences::default(),
             images: standard_images(),
             instances: SPECS.iter().enumerate().map(demo_instance).collect(),
-            documents: super::documents::aws_command_documents(),
+            documents: super::documents::aws_documents(),
             faults: FaultSpec::default(),
             kms_keys: Vec::new(),
         }
@@ -144,5 +144,7 @@ fn demo_instance((index, spec): (usize, &Spec)) -> FleetInstance {
             "/bin/sh"
         }
         .to_owned(),
+        ports: BTreeMap::new(),
+        hosts: BTreeMap::new(),
     }
 }

@@ -10,9 +10,29 @@ use serde_json::{Value, json};
 pub const INTERACTIVE_COMMAND: &str = "AWS-StartInteractiveCommand";
 pub const NON_INTERACTIVE_COMMAND: &str = "AWS-StartNonInteractiveCommand";
 
-/// The session types a command document may have here. Port documents are refused: the
-/// emulator's agent does not forward ports.
-pub const COMMAND_SESSION_TYPES: [&str; 2] = ["InteractiveCommands", "NonInteractiveCommands"];
+/// The session types a fleet file's or CreateDocument's document may have (Standard_Stream
+/// documents hold preferences, which the fleet's `[preferences]` give).
+pub const CUSTOM_SESSION_TYPES: [&str; 3] =
+    ["InteractiveCommands", "NonInteractiveCommands", "Port"];
+
+/// What the agent needs in a custom document's `properties`, or why it cannot run it: a
+/// command document needs a `linux` object (the emulator's agent runs the Linux commands),
+/// a Port document a `portNumber` (agent: plugins/port/port.go, func validateParameters).
+pub fn check_custom_document(session_type: &str, properties: &Value) -> Result<(), &'static str> {
+    if !CUSTOM_SESSION_TYPES.contains(&session_type) {
+        return Err(
+            "sessionType must be InteractiveCommands, NonInteractiveCommands or Port (Standard_Stream documents hold preferences)",
+        );
+    }
+    if session_type == "Port" {
+        if !properties["portNumber"].is_string() {
+            return Err("a Port document's properties need a `portNumber` string");
+        }
+    } else if !properties["linux"].is_object() {
+        return Err("properties need a `linux` table (commands, separateOutputStream, …)");
+    }
+    Ok(())
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionDocument {
@@ -149,6 +169,121 @@ pub fn aws_command_documents() -> Vec<SessionDocument> {
     .collect()
 }
 
+/// Every AWS-owned session document the emulator has: the command ones and the port ones.
+pub fn aws_documents() -> Vec<SessionDocument> {
+    let mut documents = aws_command_documents();
+    documents.extend(aws_port_documents());
+    documents
+}
+
+pub const PORT_FORWARDING: &str = "AWS-StartPortForwardingSession";
+pub const PORT_FORWARDING_TO_REMOTE_HOST: &str = "AWS-StartPortForwardingSessionToRemoteHost";
+pub const PORT_FORWARDING_TO_SOCKET: &str = "AWS-StartPortForwardingSessionToSocket";
+pub const SSH: &str = "AWS-StartSSHSession";
+
+/// A TCP port, 1-65535, as AWS's port documents constrain `portNumber`.
+const PORT_PATTERN: &str = "^([1-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+/// The same with 0 allowed: `localPortNumber` 0 lets the client pick a free port.
+const LOCAL_PORT_PATTERN: &str = "^([0-9]|[1-9][0-9]{1,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])$";
+
+/// AWS's port documents (sessionType Port, protocol.md §6.3, §8). Parameters, defaults,
+/// descriptions and patterns of AWS-StartPortForwardingSession and AWS-StartSSHSession are
+/// those `aws ssm get-document` shows (quoted in public copies of the documents); the
+/// properties are what the agent and the plugin read (§4.3: `portNumber`, `type`,
+/// `localPortNumber`, `host`, `localUnixSocket`, `localConnectionType`). The `host` and
+/// `localUnixSocket` parameters are recalled, not checked against AWS: they have no
+/// allowedPattern here. AWS-StartPortForwardingSessionToSocket exists (AWS lists it among
+/// the documents for macOS instances): the client listens on a local unix socket, the agent
+/// still dials a TCP port.
+pub fn aws_port_documents() -> Vec<SessionDocument> {
+    let port_number = |default: &str, description: &str| {
+        json!({
+            "type": "String",
+            "description": description,
+            "allowedPattern": PORT_PATTERN,
+            "default": default,
+        })
+    };
+    let local_port_number = json!({
+        "type": "String",
+        "description": "(Optional) Port number on local machine to forward traffic to. An open port is chosen at run-time if not provided",
+        "allowedPattern": LOCAL_PORT_PATTERN,
+        "default": "0",
+    });
+    let server_port = "(Optional) Port number of the server on the instance";
+    let document =
+        |name: &str, description: &str, parameters: Value, properties: Value| SessionDocument {
+            name: name.to_owned(),
+            content: json!({
+                "schemaVersion": "1.0",
+                "description": description,
+                "sessionType": "Port",
+                "parameters": parameters,
+                "properties": properties,
+            }),
+        };
+    vec![
+        document(
+            PORT_FORWARDING,
+            "Document to start port forwarding session over Session Manager",
+            json!({
+                "portNumber": port_number("80", server_port),
+                "localPortNumber": local_port_number,
+            }),
+            json!({
+                "portNumber": "{{ portNumber }}",
+                "type": "LocalPortForwarding",
+                "localPortNumber": "{{ localPortNumber }}",
+            }),
+        ),
+        document(
+            PORT_FORWARDING_TO_REMOTE_HOST,
+            "Document to start port forwarding session over Session Manager to a remote host",
+            json!({
+                "host": {
+                    "type": "String",
+                    "description": "(Required) The IP address or DNS name of the remote host server",
+                },
+                "portNumber": port_number("80", "(Optional) Port number of the server on the remote host"),
+                "localPortNumber": local_port_number,
+            }),
+            json!({
+                "host": "{{ host }}",
+                "portNumber": "{{ portNumber }}",
+                "type": "LocalPortForwarding",
+                "localPortNumber": "{{ localPortNumber }}",
+            }),
+        ),
+        document(
+            PORT_FORWARDING_TO_SOCKET,
+            "Document to start port forwarding session over Session Manager to a local unix socket",
+            json!({
+                "portNumber": port_number("80", server_port),
+                "localUnixSocket": {
+                    "type": "String",
+                    "description": "(Required) Path of the unix socket on the local machine to forward traffic from",
+                },
+            }),
+            json!({
+                "portNumber": "{{ portNumber }}",
+                "type": "LocalPortForwarding",
+                "localUnixSocket": "{{ localUnixSocket }}",
+                "localConnectionType": "unix",
+            }),
+        ),
+        document(
+            SSH,
+            "Document to start SSH session over Session Manager",
+            json!({
+                "portNumber": port_number("22", "(Optional) Port number of SSH server on the instance"),
+            }),
+            // No `type`: the client forwards stdin/stdout, the agent runs a basic session
+            // that ends when the server closes the connection (§6.3).
+            json!({ "portNumber": "{{ portNumber }}" }),
+        ),
+    ]
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -199,7 +334,9 @@ mod tests {
             "{reserved}"
         );
         let port = error(document("fwd", "Port", ".linux"));
-        assert!(port.contains("`sessionType`"), "{port}");
+        assert!(port.contains("portNumber"), "{port}");
+        let shell = error(document("shell", "Standard_Stream", ".linux"));
+        assert!(shell.contains("`sessionType`"), "{shell}");
         let no_linux = error(document("w-only", "InteractiveCommands", ".windows"));
         assert!(no_linux.contains("`properties`"), "{no_linux}");
         let twice = document("twice", "InteractiveCommands", ".linux").repeat(2);

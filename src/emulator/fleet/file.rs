@@ -2,15 +2,15 @@
 //! reported with the line and the field, from the spans toml keeps: a typo in a fleet file
 //! must never silently produce a different fleet, hence `deny_unknown_fields` everywhere.
 
-use std::collections::HashSet;
-use std::net::Ipv4Addr;
+use std::collections::{BTreeMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use toml::Spanned;
 
-use super::documents::{COMMAND_SESSION_TYPES, SessionDocument, aws_command_documents};
+use super::documents::{SessionDocument, aws_documents, check_custom_document};
 use super::file_schema::{
     DocumentFile, FleetFile, InstanceFile, KmsKeyFile, PingFile, PreferencesFile, RoleFile,
     ShellFile, StateFile, UserFile,
@@ -118,7 +118,7 @@ fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
     }
     let mut seen = HashSet::new();
     let mut instances = Vec::with_capacity(file.instances.len());
-    for (index, instance) in file.instances.into_iter().enumerate() {
+    for (index, mut instance) in file.instances.into_iter().enumerate() {
         if !seen.insert(instance.id.get_ref().0.clone()) {
             let span = Some(instance.id.span());
             return Err(locator.error(span, Some("id"), "duplicate instance id"));
@@ -129,7 +129,12 @@ fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
             let message = "unknown image (add it under [[images]])";
             return Err(locator.error(Some(image_id.span()), Some("image_id"), message));
         }
-        instances.push(instance_from_file(index, instance));
+        let ports = port_map(instance.ports.take(), "ports", locator, parse_port_key)?;
+        let hosts = port_map(instance.hosts.take(), "hosts", locator, parse_host_key)?;
+        let mut instance = instance_from_file(index, instance);
+        instance.ports = ports;
+        instance.hosts = hosts;
+        instances.push(instance);
     }
     let kms_keys = kms_keys(file.kms_keys, locator)?;
     let documents = documents(file.documents, locator)?;
@@ -150,7 +155,7 @@ fn documents(
     files: Vec<DocumentFile>,
     locator: &Locator<'_>,
 ) -> Result<Vec<SessionDocument>, FleetError> {
-    let mut documents = aws_command_documents();
+    let mut documents = aws_documents();
     for file in files {
         let name = file.name.get_ref();
         let reserved = ["AWS-", "SSM-", "Amazon"]
@@ -169,19 +174,16 @@ fn documents(
             return Err(locator.error(Some(file.name.span()), Some("name"), message));
         }
         let session_type = file.session_type.get_ref();
-        if !COMMAND_SESSION_TYPES.contains(&session_type.as_str()) {
-            let message = "sessionType must be InteractiveCommands or NonInteractiveCommands (the emulator's agent runs no port sessions; Standard_Stream documents hold preferences)";
+        if let Err(message) = check_custom_document(session_type, &serde_json::Value::Null)
+            && message.starts_with("sessionType")
+        {
             let span = Some(file.session_type.span());
             return Err(locator.error(span, Some("sessionType"), message));
         }
         let span = file.properties.span();
         let to_json = |table: toml::Table| serde_json::to_value(table).unwrap_or_default();
         let properties = to_json(file.properties.into_inner());
-        if !properties
-            .as_object()
-            .is_some_and(|p| p.contains_key("linux"))
-        {
-            let message = "properties need a `linux` table (commands, separateOutputStream, …)";
+        if let Err(message) = check_custom_document(session_type, &properties) {
             return Err(locator.error(Some(span), Some("properties"), message));
         }
         documents.push(SessionDocument {
@@ -290,19 +292,78 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
             "credentials_expire",
             locator,
         )?;
+        let policies = match &user.policies {
+            None => Vec::new(),
+            Some(texts) => user_policies(texts, &user, locator)?,
+        };
+        let role = match user.role.map(Spanned::into_inner) {
+            None if policies.is_empty() => {
+                return Err(locator.error(
+                    Some(user.name.span()),
+                    Some("role"),
+                    "missing: give a role (engineer or admin) or IAM `policies`",
+                ));
+            }
+            Some(RoleFile::Admin) => Role::Admin,
+            None | Some(RoleFile::Engineer) => Role::Engineer,
+        };
         users.push(User {
             name: user.name.into_inner(),
             access_key_id: user.access_key_id.into_inner(),
-            role: match user.role {
-                RoleFile::Engineer => Role::Engineer,
-                RoleFile::Admin => Role::Admin,
-            },
-            scope: user.scope,
+            role,
+            scope: user.scope.map(Spanned::into_inner).unwrap_or_default(),
             expires,
             credentials_expire,
+            policies,
+            tags: user.tags,
         });
     }
     Ok(users)
+}
+
+/// The user's `policies`, each parsed by the IAM grammar. They replace the generated policies
+/// of `role`, `scope` and `expires`, so giving both would leave one side silently unused.
+fn user_policies(
+    texts: &[Spanned<String>],
+    user: &UserFile,
+    locator: &Locator<'_>,
+) -> Result<Vec<crate::iam::Policy>, FleetError> {
+    let both = |span: Range<usize>, field: &str| {
+        locator.error(
+            Some(span),
+            Some(field),
+            "`policies` replace role, scope and expires: give one or the other",
+        )
+    };
+    if let Some(role) = &user.role {
+        return Err(both(role.span(), "role"));
+    }
+    if let Some(scope) = &user.scope {
+        return Err(both(scope.span(), "scope"));
+    }
+    if let Some(expires) = &user.expires {
+        return Err(both(expires.span(), "expires"));
+    }
+    if texts.is_empty() {
+        return Err(locator.error(
+            Some(user.name.span()),
+            Some("policies"),
+            "an empty list: a user with no policy may do nothing",
+        ));
+    }
+    texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            crate::iam::Policy::parse(text.get_ref()).map_err(|err| {
+                locator.error(
+                    Some(text.span()),
+                    Some("policies"),
+                    &format!("policy {}: {err}", i + 1),
+                )
+            })
+        })
+        .collect()
 }
 
 /// IAM's rule for user names (CreateUser's `UserName`: pattern `[\w+=,.@-]+`, 1 to 64
@@ -388,12 +449,77 @@ fn instance_from_file(index: usize, file: InstanceFile) -> FleetInstance {
         ping_status,
         agent_version: file.agent_version,
         last_ping_age: Duration::from_secs(if online { 30 } else { 86_400 }),
+        ports: BTreeMap::new(),
+        hosts: BTreeMap::new(),
         shell: match file.shell {
             ShellFile::Sh => "/bin/sh",
             ShellFile::Bash => "bash",
         }
         .to_owned(),
     }
+}
+
+/// `ports` or `hosts` of an instance: every key through `parse_key`, every value a loopback
+/// `IP:PORT` (a port session must never leave the emulator's machine: tests point instances
+/// at their own servers).
+fn port_map<K: Ord>(
+    table: Option<Spanned<BTreeMap<String, String>>>,
+    field: &str,
+    locator: &Locator<'_>,
+    parse_key: fn(&str) -> Result<K, String>,
+) -> Result<BTreeMap<K, SocketAddr>, FleetError> {
+    let Some(table) = table else {
+        return Ok(BTreeMap::new());
+    };
+    let span = Some(table.span());
+    let mut map = BTreeMap::new();
+    for (key, value) in table.into_inner() {
+        let key = parse_key(&key)
+            .map_err(|message| locator.error(span.clone(), Some(field), &message))?;
+        let address = value
+            .parse::<SocketAddr>()
+            .ok()
+            .filter(|address| address.ip().is_loopback() && address.port() != 0)
+            .ok_or_else(|| {
+                let message = format!(
+                    "`{}` is not a loopback address with a port (e.g. \"127.0.0.1:8080\")",
+                    value.escape_debug()
+                );
+                locator.error(span.clone(), Some(field), &message)
+            })?;
+        map.insert(key, address);
+    }
+    Ok(map)
+}
+
+fn parse_port_key(key: &str) -> Result<u16, String> {
+    key.parse::<u16>()
+        .ok()
+        .filter(|port| *port != 0)
+        .ok_or_else(|| format!("`{}` is not a port number (1-65535)", key.escape_debug()))
+}
+
+/// `"name:port"`: a host name or IP address (as the document's `host` parameter names it)
+/// and a port; names compare without case, as DNS does.
+fn parse_host_key(key: &str) -> Result<String, String> {
+    let invalid = || {
+        format!(
+            "`{}` is not `host:port` (e.g. \"db.internal:5432\")",
+            key.escape_debug()
+        )
+    };
+    let (host, port) = key.rsplit_once(':').ok_or_else(invalid)?;
+    let port = parse_port_key(port).map_err(|_| invalid())?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let valid_host = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b));
+    if !valid_host {
+        return Err(invalid());
+    }
+    Ok(FleetInstance::host_key(host, port))
 }
 
 fn state_from_file(state: StateFile) -> InstanceState {

@@ -87,9 +87,15 @@ pub(super) struct PreferencesFile {
 pub(super) struct UserFile {
     pub(super) name: Spanned<String>,
     pub(super) access_key_id: Spanned<String>,
-    pub(super) role: RoleFile,
+    /// Optional only with `policies`, which replace it.
+    pub(super) role: Option<Spanned<RoleFile>>,
     #[serde(default)]
-    pub(super) scope: BTreeMap<String, String>,
+    pub(super) scope: Option<Spanned<BTreeMap<String, String>>>,
+    /// IAM identity policies as JSON documents; they replace role, scope and expires.
+    pub(super) policies: Option<Vec<Spanned<String>>>,
+    /// Principal tags (`aws:PrincipalTag/KEY` in policies).
+    #[serde(default)]
+    pub(super) tags: BTreeMap<String, String>,
     pub(super) expires: Option<Spanned<toml::value::Datetime>>,
     pub(super) credentials_expire: Option<Spanned<toml::value::Datetime>>,
 }
@@ -145,6 +151,11 @@ pub(super) struct InstanceFile {
     pub(super) reservation_id: Option<String>,
     #[serde(default = "default_shell")]
     pub(super) shell: ShellFile,
+    /// Port sessions: the instance's TCP port → `IP:PORT` on the emulator's loopback.
+    pub(super) ports: Option<Spanned<BTreeMap<String, String>>>,
+    /// Remote hosts for AWS-StartPortForwardingSessionToRemoteHost: `"name:port"` →
+    /// `IP:PORT` on the emulator's loopback.
+    pub(super) hosts: Option<Spanned<BTreeMap<String, String>>>,
 }
 
 #[derive(Deserialize)]

@@ -62,7 +62,7 @@ impl Fleet {
             preferences: Preferences::default(),
             images: standard_images(),
             instances: (0..count).map(generated_instance).collect(),
-            documents: super::documents::aws_command_documents(),
+            documents: super::documents::aws_documents(),
             faults: FaultSpec::default(),
             kms_keys: Vec::new(),
         }
@@ -119,6 +119,8 @@ fn generated_instance(index: usize) -> FleetInstance {
         .to_owned(),
         last_ping_age: Duration::from_secs(if healthy { 30 } else { 3 * 86_400 }),
         shell: "/bin/sh".to_owned(),
+        ports: BTreeMap::new(),
+        hosts: BTreeMap::new(),
     }
 }
 

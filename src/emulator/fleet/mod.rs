@@ -8,8 +8,10 @@ pub mod documents;
 mod file;
 mod file_schema;
 mod generated;
+pub mod policies;
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 pub use demo::HOSTILE_TAG_VALUE;
@@ -69,6 +71,11 @@ pub struct User {
     /// The user's credentials are temporary (an STS session) and stop working at this
     /// instant: every call then fails with ExpiredToken(Exception), as AWS answers.
     pub credentials_expire: Option<SystemTime>,
+    /// IAM identity policies (the fleet file's `policies`). Empty: the policies generated
+    /// from `role`, `scope` and `expires` (`policies.rs`) apply instead.
+    pub policies: Vec<crate::iam::Policy>,
+    /// Principal tags: `aws:PrincipalTag/KEY` in policies.
+    pub tags: BTreeMap<String, String>,
 }
 
 impl User {
@@ -105,6 +112,8 @@ impl User {
             scope: BTreeMap::new(),
             expires: None,
             credentials_expire: None,
+            policies: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 
@@ -118,6 +127,8 @@ impl User {
             scope: BTreeMap::new(),
             expires: None,
             credentials_expire: Some(SystemTime::UNIX_EPOCH),
+            policies: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 
@@ -129,6 +140,8 @@ impl User {
             scope: BTreeMap::from([("Env".to_owned(), "dev".to_owned())]),
             expires: None,
             credentials_expire: None,
+            policies: Vec::new(),
+            tags: BTreeMap::new(),
         }
     }
 }
@@ -262,6 +275,14 @@ pub struct FleetInstance {
     pub last_ping_age: Duration,
     /// The shell the agent runs for this instance (`/bin/sh` unless the fleet says `bash`).
     pub shell: String,
+    /// Where a port session to one of the instance's own TCP ports connects (fleet file
+    /// `ports`, protocol.md §6.3): port → a loopback address on the emulator's machine, so a
+    /// test can put its own server "on" the instance. Unmapped ports are dialed on
+    /// 127.0.0.1 itself, the agent's `localhost`.
+    pub ports: BTreeMap<u16, SocketAddr>,
+    /// The remote hosts the instance reaches (fleet file `hosts`), for
+    /// AWS-StartPortForwardingSessionToRemoteHost: `"name:port"` → a loopback address.
+    pub hosts: BTreeMap<String, SocketAddr>,
 }
 
 impl FleetInstance {
@@ -277,6 +298,11 @@ impl FleetInstance {
     pub fn is_connectable(&self) -> bool {
         self.ping_status == Some(PingStatus::Online)
             && (self.is_hybrid() || self.state == InstanceState::Running)
+    }
+
+    /// The `hosts` key of a remote host and port, as the fleet file writes it.
+    pub fn host_key(host: &str, port: u16) -> String {
+        format!("{}:{port}", host.to_ascii_lowercase())
     }
 
     pub fn computer_name(&self) -> String {

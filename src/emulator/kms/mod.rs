@@ -23,6 +23,7 @@ pub use error::KmsError;
 pub use keys::{KeyStore, StoredKey};
 
 use super::api::ApiRequest;
+use super::authorize::{self, Ask};
 use super::fleet::User;
 use super::identity::{self, CallerError};
 use super::router::ResponseBody;
@@ -44,25 +45,31 @@ pub fn handle(
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    let caller = identity::caller(state.fleet(), &request.parts.headers).map_err(|err| match err {
-        CallerError::MissingCredentials => KmsError::new(
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        ),
-        CallerError::UnknownAccessKey => KmsError::new(
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        ),
-        CallerError::ExpiredToken => {
-            KmsError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
-        }
-    });
+    let caller = identity::caller(state.fleet(), &request.parts.headers, state.clock.now())
+        .map_err(|err| match err {
+            CallerError::MissingCredentials => KmsError::new(
+                "MissingAuthenticationTokenException",
+                "Missing Authentication Token",
+            ),
+            CallerError::UnknownAccessKey => KmsError::new(
+                "UnrecognizedClientException",
+                "The security token included in the request is invalid.",
+            ),
+            CallerError::ExpiredToken => {
+                KmsError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
+            }
+        });
     let result = caller.clone().and_then(|caller| {
         let body = request
             .body
             .as_ref()
             .map_err(|err| KmsError::new("SerializationException", err.clone()))?;
-        dispatch(state, caller, &operation, body)
+        let caller = Caller {
+            user: caller,
+            state,
+            region: identity::signing_region(&request.parts.headers),
+        };
+        dispatch(state, &caller, &operation, body)
     });
     let user = caller.as_ref().map_or("-", |user| user.name.as_str());
     match &result {
@@ -75,9 +82,44 @@ pub fn handle(
     }
 }
 
+/// The calling user with what IAM needs to decide for them; reads as the `User`.
+struct Caller<'a> {
+    user: &'a User,
+    state: &'a EmulatorState,
+    region: String,
+}
+
+impl std::ops::Deref for Caller<'_> {
+    type Target = User;
+    fn deref(&self) -> &User {
+        self.user
+    }
+}
+
+impl Caller<'_> {
+    /// The identity policies' decision. `key_policy_decides`: the key's own policy (its user
+    /// list, checked by the caller) decides, and identity policies can only deny explicitly
+    /// (the emulator's key policies have no statement that delegates to IAM).
+    fn authorize(
+        &self,
+        action: &str,
+        resource: &str,
+        key_policy_decides: bool,
+    ) -> Result<(), KmsError> {
+        let ask = Ask::new(action, resource);
+        match authorize::check(self.state, self.user, &self.region, &ask) {
+            Ok(_) => Ok(()),
+            Err(denial) if denial.explicit || !key_policy_decides => {
+                Err(KmsError::new("AccessDeniedException", denial.message))
+            }
+            Err(_) => Ok(()),
+        }
+    }
+}
+
 fn dispatch(
     state: &EmulatorState,
-    caller: &User,
+    caller: &Caller<'_>,
     operation: &str,
     body: &[u8],
 ) -> Result<Value, KmsError> {
@@ -88,7 +130,7 @@ fn dispatch(
         "DescribeKey" => describe_key(keys, caller, parse(body)?),
         "CreateKey" => create_key(keys, caller, parse(body)?),
         "CreateAlias" => create_alias(keys, caller, parse(body)?),
-        "ListAliases" => list_aliases(keys, parse(body)?),
+        "ListAliases" => list_aliases(keys, caller, parse(body)?),
         _ => Err(KmsError::new(
             "UnknownOperationException",
             format!("Unknown operation {operation}"),
@@ -100,11 +142,13 @@ fn dispatch(
 /// lists users, KMS's DisabledException).
 fn usable(
     keys: &KeyStore,
-    caller: &User,
+    caller: &Caller<'_>,
     key_id: &str,
     action: &str,
 ) -> Result<StoredKey, KmsError> {
     let key = keys.find(key_id)?;
+    // The key policy (its users) grants; an identity policy can still deny explicitly.
+    caller.authorize(&format!("kms:{action}"), &key.arn(), true)?;
     if !key.users.contains(&caller.name) {
         return Err(KmsError::access_denied(&caller.arn(), action, &key.arn()));
     }
@@ -126,7 +170,7 @@ struct GenerateDataKeyRequest {
 
 fn generate_data_key(
     keys: &KeyStore,
-    caller: &User,
+    caller: &Caller<'_>,
     request: GenerateDataKeyRequest,
 ) -> Result<Value, KmsError> {
     let bytes = match (request.number_of_bytes, request.key_spec.as_deref()) {
@@ -172,7 +216,11 @@ struct DecryptRequest {
     key_id: Option<String>,
 }
 
-fn decrypt(keys: &KeyStore, caller: &User, request: DecryptRequest) -> Result<Value, KmsError> {
+fn decrypt(
+    keys: &KeyStore,
+    caller: &Caller<'_>,
+    request: DecryptRequest,
+) -> Result<Value, KmsError> {
     let blob = STANDARD
         .decode(&request.ciphertext_blob)
         .map_err(|_| KmsError::new("SerializationException", "CiphertextBlob is not base64"))?;
@@ -219,7 +267,11 @@ struct KeyIdRequest {
     key_id: String,
 }
 
-fn describe_key(keys: &KeyStore, caller: &User, request: KeyIdRequest) -> Result<Value, KmsError> {
+fn describe_key(
+    keys: &KeyStore,
+    caller: &Caller<'_>,
+    request: KeyIdRequest,
+) -> Result<Value, KmsError> {
     let key = usable(keys, caller, &request.key_id, "DescribeKey")?;
     Ok(json!({ "KeyMetadata": metadata(&key) }))
 }
@@ -233,9 +285,10 @@ struct CreateKeyRequest {
 
 fn create_key(
     keys: &KeyStore,
-    caller: &User,
+    caller: &Caller<'_>,
     request: CreateKeyRequest,
 ) -> Result<Value, KmsError> {
+    caller.authorize("kms:CreateKey", "*", false)?;
     let key = keys.create(request.description, &caller.name, now());
     Ok(json!({ "KeyMetadata": metadata(&key) }))
 }
@@ -249,7 +302,7 @@ struct CreateAliasRequest {
 
 fn create_alias(
     keys: &KeyStore,
-    caller: &User,
+    caller: &Caller<'_>,
     request: CreateAliasRequest,
 ) -> Result<Value, KmsError> {
     let name = &request.alias_name;
@@ -271,6 +324,7 @@ fn create_alias(
             "Cannot create alias with prefix 'alias/aws/'",
         ));
     }
+    caller.authorize("kms:CreateAlias", &keys::alias_arn(name), false)?;
     usable(keys, caller, &request.target_key_id, "CreateAlias")?;
     keys.add_alias(name, &request.target_key_id)?;
     Ok(json!({}))
@@ -282,7 +336,12 @@ struct ListAliasesRequest {
     key_id: Option<String>,
 }
 
-fn list_aliases(keys: &KeyStore, request: ListAliasesRequest) -> Result<Value, KmsError> {
+fn list_aliases(
+    keys: &KeyStore,
+    caller: &Caller<'_>,
+    request: ListAliasesRequest,
+) -> Result<Value, KmsError> {
+    caller.authorize("kms:ListAliases", "*", false)?;
     let only = match &request.key_id {
         Some(key_id) => Some(keys.find(key_id)?.id),
         None => None,

@@ -10,54 +10,52 @@ use sha2::Digest;
 
 use super::requests::{CreateDocumentRequest, GetDocumentRequest};
 use super::{Call, SsmError, epoch_seconds};
-use crate::emulator::fleet::documents::COMMAND_SESSION_TYPES;
+use crate::emulator::authorize::{Ask, arn};
+use crate::emulator::fleet::ACCOUNT_ID;
 use crate::emulator::fleet::documents::SessionDocument as FleetDocument;
-use crate::emulator::fleet::{ACCOUNT_ID, User};
+use crate::emulator::fleet::documents::check_custom_document;
 use crate::emulator::state::EmulatorState;
 
 pub const RUN_SHELL: &str = "SSM-SessionManagerRunShell";
-/// Port documents AWS has; the emulator's agent does not forward ports.
-const PORT_DOCUMENTS: [&str; 3] = [
-    "AWS-StartPortForwardingSession",
-    "AWS-StartPortForwardingSessionToRemoteHost",
-    "AWS-StartSSHSession",
-];
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SessionDocument {
     RunShell,
-    /// AWS's command documents, the fleet file's own (`fleet/documents.rs`) and those made
-    /// with CreateDocument.
+    /// AWS's command and port documents, the fleet file's own (`fleet/documents.rs`) and
+    /// those made with CreateDocument.
     Command(FleetDocument),
 }
 
 impl SessionDocument {
-    /// The documents a session may use; port forwarding is refused with a clear reason.
+    /// The documents a session may use: the preferences, or any session document.
     pub fn for_start_session(name: &str, state: &EmulatorState) -> Result<Self, SsmError> {
         if name == RUN_SHELL {
             return Ok(Self::RunShell);
         }
-        if let Some(document) = state.session_document(name) {
-            return Ok(Self::Command(document));
+        match state.session_document(name) {
+            Some(document) => Ok(Self::Command(document)),
+            None => Err(no_such_document(name)),
         }
-        if PORT_DOCUMENTS.contains(&name) {
-            return Err(SsmError::new(
-                "InvalidDocument",
-                format!("{name}: port forwarding is not supported by the gangway emulator"),
-            ));
-        }
-        Err(no_such_document(name))
     }
 
-    /// Only the document's own parameters, and every one without a default.
+    /// Only the document's own parameters, every one without a default, and each value
+    /// within the parameter's `allowedPattern` and `allowedValues`.
     pub fn check_parameters(
         self,
         parameters: &BTreeMap<String, Vec<String>>,
     ) -> Result<(), SsmError> {
-        let declared = match self {
-            Self::RunShell => BTreeMap::new(),
-            Self::Command(document) => document.parameters(),
+        let (declared, specs) = match self {
+            Self::RunShell => (BTreeMap::new(), Value::Null),
+            Self::Command(document) => (
+                document.parameters(),
+                document.content["parameters"].clone(),
+            ),
         };
+        for (name, values) in parameters {
+            for value in values {
+                check_constraints(name, value, &specs[name.as_str()])?;
+            }
+        }
         if let Some(unknown) = parameters.keys().find(|key| !declared.contains_key(*key)) {
             return Err(SsmError::new(
                 "InvalidParameters",
@@ -82,11 +80,53 @@ impl SessionDocument {
     }
 }
 
+/// A value against its parameter's `allowedValues` and `allowedPattern` (AWS's SSM parameter
+/// constraints). The error wording is the emulator's own: AWS's exact text for StartSession
+/// is not known here.
+fn check_constraints(name: &str, value: &str, spec: &Value) -> Result<(), SsmError> {
+    let rejected = |constraint: String| {
+        SsmError::new(
+            "InvalidParameters",
+            format!(
+                "Parameter {} value {:?} failed to satisfy constraint: {constraint}",
+                printable(name),
+                printable(value)
+            ),
+        )
+    };
+    if let Some(allowed) = spec["allowedValues"].as_array()
+        && !allowed.iter().any(|v| v.as_str() == Some(value))
+    {
+        return Err(rejected(format!(
+            "Member must be one of {}",
+            spec["allowedValues"]
+        )));
+    }
+    if let Some(pattern) = spec["allowedPattern"].as_str() {
+        // A pattern the document's author got wrong is their error, not the caller's.
+        let regex = regex_lite::Regex::new(pattern).map_err(|_| {
+            SsmError::new(
+                "InvalidDocumentContent",
+                format!(
+                    "The allowedPattern of parameter {} is not a valid regular expression.",
+                    printable(name)
+                ),
+            )
+        })?;
+        if !regex.is_match(value) {
+            return Err(rejected(format!(
+                "Member must satisfy regular expression pattern: {pattern}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 fn printable(text: &str) -> String {
     text.chars().filter(|c| !c.is_control()).take(100).collect()
 }
 
-fn no_such_document(name: &str) -> SsmError {
+pub(super) fn no_such_document(name: &str) -> SsmError {
     SsmError::new(
         "InvalidDocument",
         format!("Document with name {} does not exist.", printable(name)),
@@ -94,6 +134,10 @@ fn no_such_document(name: &str) -> SsmError {
 }
 
 pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Value, SsmError> {
+    call.authorize(&Ask::new(
+        "ssm:GetDocument",
+        arn::document(&call.region, &request.name),
+    ))?;
     let content = match request.name.as_str() {
         RUN_SHELL => preferences_document(call.state),
         other => match call.state.session_document(other) {
@@ -112,15 +156,16 @@ pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Valu
     }))
 }
 
-/// CreateDocument for command session documents. Admins only: engineers (like `dev`) have no
-/// `ssm:CreateDocument`, as in an account where only administrators change documents. The
+/// CreateDocument for command session documents, for callers IAM allows `ssm:CreateDocument`
+/// (the generated engineer policy has none: only administrators change documents). The
 /// content must be JSON (AWS also takes YAML; the emulator says so instead of guessing) and
 /// must pass the fleet file's checks for `[[documents]]`.
 pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Result<Value, SsmError> {
     let name = request.name;
-    if !call.caller.is_admin() {
-        return Err(create_denied(call.caller, &name));
-    }
+    call.authorize(&Ask::new(
+        "ssm:CreateDocument",
+        arn::document(&call.region, &printable(&name)),
+    ))?;
     // AWS keeps names starting aws, amazon or amzn (any case) for its own documents; the
     // emulator keeps SSM- as well, where its preferences document lives.
     let lowered = name.to_ascii_lowercase();
@@ -197,21 +242,12 @@ pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Resul
     }))
 }
 
-fn create_denied(caller: &User, name: &str) -> SsmError {
-    SsmError::access_denied(format!(
-        "User: {} is not authorized to perform: ssm:CreateDocument on resource: arn:aws:ssm:us-east-1:{ACCOUNT_ID}:document/{} because no identity-based policy allows the ssm:CreateDocument action",
-        caller.arn(),
-        printable(name)
-    ))
-}
-
 fn invalid_content(message: &str) -> SsmError {
     SsmError::new("InvalidDocumentContent", message)
 }
 
-/// What the agent will need to run the document: a command session type (the emulator's
-/// agent runs no port sessions) and `properties.linux`, the same rules as a fleet file's
-/// `[[documents]]`.
+/// What the agent will need to run the document: the same rules as a fleet file's
+/// `[[documents]]` (`check_custom_document`).
 fn check_session_content(content: &Value) -> Result<(), SsmError> {
     if content["schemaVersion"] != "1.0" {
         return Err(SsmError::new(
@@ -220,16 +256,7 @@ fn check_session_content(content: &Value) -> Result<(), SsmError> {
         ));
     }
     let session_type = content["sessionType"].as_str().unwrap_or_default();
-    if !COMMAND_SESSION_TYPES.contains(&session_type) {
-        return Err(invalid_content(
-            "sessionType must be InteractiveCommands or NonInteractiveCommands (the gangway emulator runs no port sessions)",
-        ));
-    }
-    if !content["properties"]["linux"].is_object() {
-        return Err(invalid_content(
-            "properties need a `linux` object (commands, separateOutputStream, …)",
-        ));
-    }
+    check_custom_document(session_type, &content["properties"]).map_err(invalid_content)?;
     if !content["parameters"].is_null() && !content["parameters"].is_object() {
         return Err(invalid_content("parameters must be an object"));
     }

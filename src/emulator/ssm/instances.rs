@@ -214,6 +214,12 @@ pub fn list_tags_for_resource(
         .fleet()
         .instance(&request.resource_id)
         .filter(|instance| instance.is_hybrid());
+    let arn = crate::emulator::authorize::arn::instance(&call.region, &request.resource_id);
+    let mut ask = crate::emulator::authorize::Ask::new("ssm:ListTagsForResource", arn);
+    if let Some(node) = node {
+        ask = ask.tagged(&node.tags);
+    }
+    call.authorize(&ask)?;
     let Some(node) = node else {
         return Err(SsmError::new(
             "InvalidResourceId",

@@ -1,8 +1,10 @@
 //! SSM over AWS JSON 1.1 (protocol.md §1.1): `POST /` with `X-Amz-Target:
 //! AmazonSSM.<Operation>`, JSON in and out, errors as HTTP 400 with `{"__type", "message"}`.
 
+pub mod commands;
 mod describe_sessions;
-mod documents;
+mod document_list;
+pub(super) mod documents;
 mod error;
 mod instances;
 mod requests;
@@ -21,6 +23,7 @@ pub use error::SsmError;
 use requests::BodyError;
 
 use super::api::ApiRequest;
+use super::authorize::{self, Allowed, Ask};
 use super::fleet::User;
 use super::identity::{self, CallerError};
 use super::router::ResponseBody;
@@ -31,6 +34,21 @@ pub struct Call<'a> {
     pub state: &'a EmulatorState,
     pub caller: &'a User,
     pub authority: Option<&'a str>,
+    /// The region of the SigV4 credential scope: ARNs are built in it.
+    pub region: String,
+}
+
+impl Call<'_> {
+    /// IAM authorisation of `ask` for the caller; a denial is AccessDeniedException.
+    pub fn authorize(&self, ask: &Ask<'_>) -> Result<Allowed<'_>, SsmError> {
+        authorize::check(self.state, self.caller, &self.region, ask)
+            .map_err(|denial| SsmError::access_denied(denial.message))
+    }
+
+    /// The same for actions without resource-level permissions (resource `*`).
+    fn authorize_any(&self, action: &str) -> Result<(), SsmError> {
+        self.authorize(&Ask::new(action, "*")).map(|_| ())
+    }
 }
 
 pub fn handle(
@@ -56,6 +74,7 @@ pub fn handle(
             state,
             caller,
             authority: request.authority(),
+            region: identity::signing_region(&request.parts.headers),
         };
         dispatch(&call, target, body)
     });
@@ -74,26 +93,47 @@ fn authenticate<'s>(
     state: &'s EmulatorState,
     request: &ApiRequest<'_>,
 ) -> Result<&'s User, SsmError> {
-    identity::caller(state.fleet(), &request.parts.headers).map_err(|err| match err {
-        CallerError::MissingCredentials => SsmError::missing_authentication(),
-        CallerError::UnknownAccessKey => SsmError::unrecognized_client(),
-        CallerError::ExpiredToken => SsmError::expired_token(),
+    identity::caller(state.fleet(), &request.parts.headers, state.clock.now()).map_err(|err| {
+        match err {
+            CallerError::MissingCredentials => SsmError::missing_authentication(),
+            CallerError::UnknownAccessKey => SsmError::unrecognized_client(),
+            CallerError::ExpiredToken => SsmError::expired_token(),
+        }
     })
 }
 
 fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmError> {
     match target {
         "AmazonSSM.DescribeInstanceInformation" => {
-            instances::describe_instance_information(call, parse(body)?)
+            let request = parse(body)?;
+            call.authorize_any("ssm:DescribeInstanceInformation")?;
+            instances::describe_instance_information(call, request)
         }
-        "AmazonSSM.GetConnectionStatus" => instances::get_connection_status(call, parse(body)?),
+        "AmazonSSM.GetConnectionStatus" => {
+            let request = parse(body)?;
+            call.authorize_any("ssm:GetConnectionStatus")?;
+            instances::get_connection_status(call, request)
+        }
         "AmazonSSM.ListTagsForResource" => instances::list_tags_for_resource(call, parse(body)?),
         "AmazonSSM.StartSession" => session_ops::start_session(call, parse(body)?),
         "AmazonSSM.ResumeSession" => session_ops::resume_session(call, parse(body)?),
         "AmazonSSM.TerminateSession" => session_ops::terminate_session(call, parse(body)?),
-        "AmazonSSM.DescribeSessions" => describe_sessions::describe_sessions(call, parse(body)?),
+        "AmazonSSM.DescribeSessions" => {
+            let request = parse(body)?;
+            call.authorize_any("ssm:DescribeSessions")?;
+            describe_sessions::describe_sessions(call, request)
+        }
         "AmazonSSM.GetDocument" => documents::get_document(call, parse(body)?),
         "AmazonSSM.CreateDocument" => documents::create_document(call, parse(body)?),
+        "AmazonSSM.DescribeDocument" => document_list::describe_document(call, parse(body)?),
+        "AmazonSSM.ListDocuments" => document_list::list_documents(call, parse(body)?),
+        "AmazonSSM.SendCommand" => commands::send_command(call, parse(body)?),
+        "AmazonSSM.ListCommands" => commands::list_commands(call, parse(body)?),
+        "AmazonSSM.ListCommandInvocations" => {
+            commands::list_command_invocations(call, parse(body)?)
+        }
+        "AmazonSSM.GetCommandInvocation" => commands::get_command_invocation(call, parse(body)?),
+        "AmazonSSM.CancelCommand" => commands::cancel_command(call, parse(body)?),
         _ => Err(SsmError::unknown_operation(target)),
     }
 }

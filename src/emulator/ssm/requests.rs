@@ -125,3 +125,28 @@ pub struct CreateDocumentRequest {
     pub document_type: Option<String>,
     pub document_format: Option<String>,
 }
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeDocumentRequest {
+    pub name: String,
+    pub document_version: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListDocumentsRequest {
+    #[serde(default)]
+    pub filters: Vec<StringFilter>,
+    #[serde(default)]
+    pub document_filter_list: Vec<DocumentFilter>,
+    pub max_results: Option<i64>,
+    pub next_token: Option<String>,
+}
+
+/// The older filter shape: `{"key": "DocumentType", "value": "Session"}`.
+#[derive(Deserialize)]
+pub struct DocumentFilter {
+    pub key: String,
+    pub value: String,
+}

@@ -1,28 +1,15 @@
-//! StartSession, ResumeSession and TerminateSession (protocol.md §1.1), with the permission
-//! model of issue 3: StartSession only on reachable instances in the caller's tag scope and
-//! before their expiry; Resume/Terminate only on one's own sessions unless admin.
-
-use std::time::SystemTime;
+//! StartSession, ResumeSession and TerminateSession (protocol.md §1.1), authorised by IAM
+//! (`authorize.rs`): StartSession on the instance (with its tags) and on the document,
+//! Resume/Terminate on the session's ARN; then reachability.
 
 use serde_json::{Value, json};
 
 use super::documents::{self, SessionDocument};
 use super::requests::{SessionIdRequest, StartSessionRequest};
 use super::{Call, SsmError};
-use crate::emulator::fleet::{ACCOUNT_ID, User};
+use crate::emulator::authorize::{Ask, arn};
 use crate::emulator::ids;
 use crate::emulator::sessions::{NewSession, RegistryError, SessionRecord};
-
-fn denied(caller: &User, action: &str, resource: &str, why: &str) -> SsmError {
-    SsmError::access_denied(format!(
-        "User: {} is not authorized to perform: ssm:{action} on resource: {resource} {why}",
-        caller.arn()
-    ))
-}
-
-fn instance_arn(target: &str) -> String {
-    format!("arn:aws:ec2:us-east-1:{ACCOUNT_ID}:instance/{target}")
-}
 
 fn not_connected(target: &str) -> SsmError {
     SsmError::new("TargetNotConnected", format!("{target} is not connected."))
@@ -32,16 +19,14 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
     validate_start(&request)?;
     let caller = call.caller;
     let target = request.target.as_str();
-    if caller.is_expired(SystemTime::now()) {
-        let why = "because the user's access has expired";
-        return Err(denied(caller, "StartSession", &instance_arn(target), why));
-    }
+    let named_document = request.document_name.is_some();
     let document_name = request
         .document_name
         .unwrap_or_else(|| documents::RUN_SHELL.to_owned());
+    authorize_start(call, target, &document_name, named_document)?;
     SessionDocument::for_start_session(&document_name, call.state)?
         .check_parameters(&request.parameters)?;
-    authorize_target(call, target)?;
+    check_reachable(call, target)?;
     let (record, token) = call
         .state
         .sessions
@@ -87,52 +72,64 @@ fn validate_start(request: &StartSessionRequest) -> Result<(), SsmError> {
     Ok(())
 }
 
-/// The IAM-like scope check, then reachability: scope first, so a user learns nothing about
-/// the health of instances they may not use.
-fn authorize_target(call: &Call<'_>, target: &str) -> Result<(), SsmError> {
-    let caller = call.caller;
-    let no_policy = "because no identity-based policy allows the ssm:StartSession action";
+/// IAM first, so a user learns nothing about instances they may not use: `ssm:StartSession`
+/// on the instance (its tags in `ssm:resourceTag/*` and `aws:ResourceTag/*`; an unknown
+/// instance has none, so a tag condition cannot hold), then on the document when the request
+/// names one, or, for the default shell document, when the statement that allowed the
+/// instance asks for it with `ssm:SessionDocumentAccessCheck` (Session Manager's rule).
+fn authorize_start(
+    call: &Call<'_>,
+    target: &str,
+    document: &str,
+    named_document: bool,
+) -> Result<(), SsmError> {
+    let mut ask = Ask::new("ssm:StartSession", arn::instance(&call.region, target));
+    if let Some(instance) = call.state.fleet().instance(target) {
+        ask = ask.tagged(&instance.tags);
+    }
+    let allowed = call.authorize(&ask)?;
+    let access_check = allowed
+        .statement
+        .conditions
+        .iter()
+        .any(|c| c.key.eq_ignore_ascii_case("ssm:SessionDocumentAccessCheck"));
+    if named_document || access_check {
+        let mut ask = Ask::new("ssm:StartSession", arn::document(&call.region, document));
+        if access_check {
+            ask.extra
+                .push(("ssm:SessionDocumentAccessCheck", "true".to_owned()));
+        }
+        call.authorize(&ask)?;
+    }
+    Ok(())
+}
+
+/// AWS answers TargetNotConnected for an instance it cannot reach, and for one it does not
+/// know once IAM let the call through.
+fn check_reachable(call: &Call<'_>, target: &str) -> Result<(), SsmError> {
     match call.state.fleet().instance(target) {
-        // A tag condition cannot hold for an instance that does not exist.
-        None if !caller.scope.is_empty() => Err(denied(
-            caller,
-            "StartSession",
-            &instance_arn(target),
-            no_policy,
-        )),
-        None => Err(not_connected(target)),
-        Some(instance) if !caller.may_reach(instance) => Err(denied(
-            caller,
-            "StartSession",
-            &instance_arn(target),
-            no_policy,
-        )),
-        Some(instance) if !instance.is_connectable() => Err(not_connected(target)),
-        Some(_) => Ok(()),
+        Some(instance) if instance.is_connectable() => Ok(()),
+        _ => Err(not_connected(target)),
     }
 }
 
-/// The session, if the caller may act on it (their own, or any for an admin).
+/// The session, if IAM lets the caller act on it (`action` on the session's ARN; the usual
+/// policy allows `session/${aws:username}-*`, the caller's own).
 fn owned_session(
     call: &Call<'_>,
     action: &str,
     session_id: &str,
 ) -> Result<SessionRecord, SsmError> {
-    let record = call
-        .state
+    let shown: String = session_id
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    call.authorize(&Ask::new(action, arn::session(&call.region, &shown)))?;
+    call.state
         .sessions
         .get(session_id)
-        .ok_or_else(|| does_not_exist(session_id))?;
-    if record.owner != call.caller.name && !call.caller.is_admin() {
-        let resource = format!("arn:aws:ssm:us-east-1:{ACCOUNT_ID}:session/{session_id}");
-        return Err(denied(
-            call.caller,
-            action,
-            &resource,
-            "because the session belongs to another user",
-        ));
-    }
-    Ok(record)
+        .ok_or_else(|| does_not_exist(session_id))
 }
 
 fn does_not_exist(session_id: &str) -> SsmError {
@@ -162,7 +159,7 @@ fn from_registry(err: RegistryError) -> SsmError {
 }
 
 pub fn resume_session(call: &Call<'_>, request: SessionIdRequest) -> Result<Value, SsmError> {
-    let record = owned_session(call, "ResumeSession", &request.session_id)?;
+    let record = owned_session(call, "ssm:ResumeSession", &request.session_id)?;
     let token = call
         .state
         .sessions
@@ -178,7 +175,7 @@ pub fn resume_session(call: &Call<'_>, request: SessionIdRequest) -> Result<Valu
 }
 
 pub fn terminate_session(call: &Call<'_>, request: SessionIdRequest) -> Result<Value, SsmError> {
-    let record = owned_session(call, "TerminateSession", &request.session_id)?;
+    let record = owned_session(call, "ssm:TerminateSession", &request.session_id)?;
     call.state
         .sessions
         .request_terminate(&record.id, &call.caller.name)

@@ -82,7 +82,7 @@ pub fn handle(
     target: &str,
     request: &ApiRequest<'_>,
 ) -> Response<ResponseBody> {
-    let answer = identity::caller(state.fleet(), &request.parts.headers)
+    let answer = identity::caller(state.fleet(), &request.parts.headers, state.clock.now())
         .map_err(|err| match err {
             CallerError::MissingCredentials => LookupError::new(
                 "MissingAuthenticationTokenException",

@@ -76,6 +76,11 @@ pub struct SessionConfig {
     /// `Event::KmsDataKeyRequested` and answered by `complete_kms`/`fail_kms` (§4.6).
     /// Off: it is answered "not supported" and the agent fails the session.
     pub kms_encryption: bool,
+    /// Client: the owner runs port sessions (`AWS-StartPortForwardingSession*`,
+    /// `AWS-StartSSHSession`), so a SessionType of `Port` is answered Success (§4.4, §6.3).
+    /// Off (shells, commands): it is answered Failed, since Success would commit the agent
+    /// to a port session nobody on this side carries.
+    pub port_sessions: bool,
 }
 
 impl SessionConfig {
@@ -103,6 +108,7 @@ impl SessionConfig {
             retransmit_pacing: CLOCK_GRANULARITY,
             min_rto: Duration::ZERO,
             kms_encryption: false,
+            port_sessions: false,
         }
     }
 }

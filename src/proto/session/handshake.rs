@@ -12,9 +12,10 @@ use crate::proto::payloads::{
 };
 use crate::proto::types::PayloadType;
 
-/// Session types gangway runs (§4.3). Anything else, Port included until port forwarding
-/// exists, fails the SessionType action: status 1 would commit the agent to running it
-/// (§4.4), status 2 makes it fail the session as the plugin's answer to an unknown type does.
+/// Session types a shell or command channel runs (§4.3). Anything else fails the SessionType
+/// action: status 1 would commit the agent to running it (§4.4), status 2 makes it fail the
+/// session as the plugin's answer to an unknown type does. `Port` succeeds only when the
+/// owner carries port sessions (`SessionConfig::port_sessions`).
 const RUNNABLE_SESSION_TYPES: [&str; 3] = [
     "Standard_Stream",
     "InteractiveCommands",
@@ -22,6 +23,10 @@ const RUNNABLE_SESSION_TYPES: [&str; 3] = [
 ];
 /// Session types named in a refusal are cut to this many characters (they come from the peer).
 const MAX_NAMED_TYPE_CHARS: usize = 64;
+/// The session type of port forwarding and SSH (§4.3, §6.3).
+pub const PORT_SESSION_TYPE: &str = "Port";
+/// Why a channel that was not opened for port sessions refuses one.
+pub const PORT_REFUSAL: &str = "gangway cannot run Port sessions in a shell or command channel";
 
 impl Session {
     /// Agent: sends the HandshakeRequest (PT 5) as the very first stream message (seq 0).
@@ -112,7 +117,7 @@ impl Session {
             .requested_client_actions
             .iter()
             .map(|action| {
-                let (processed, reason) = process_action(action);
+                let (processed, reason) = process_action(action, self.config.port_sessions);
                 if !processed.error.is_empty() {
                     errors.push(processed.error.clone());
                 }
@@ -159,17 +164,18 @@ impl Session {
     }
 }
 
-/// SessionType succeeds for the types gangway runs; KMS encryption is not supported yet
+/// SessionType succeeds for the types this channel runs; KMS encryption is not supported yet
 /// (§4.6), and unknown actions are reported Unsupported in the status field (where the plugin
 /// errs, §4.4). Every answer but Success comes with the reason the session cannot go on.
-fn process_action(action: &RequestedClientAction) -> (ProcessedClientAction, Option<String>) {
+fn process_action(
+    action: &RequestedClientAction,
+    port_sessions: bool,
+) -> (ProcessedClientAction, Option<String>) {
     let (status, reason) = match action.action_type.as_str() {
         RequestedClientAction::SESSION_TYPE => match action.requested_session_type() {
             Some(kind) if RUNNABLE_SESSION_TYPES.contains(&kind) => (ActionStatus::Success, None),
-            Some("Port") => (
-                ActionStatus::Failed,
-                Some("gangway cannot run Port sessions yet".to_owned()),
-            ),
+            Some(PORT_SESSION_TYPE) if port_sessions => (ActionStatus::Success, None),
+            Some(PORT_SESSION_TYPE) => (ActionStatus::Failed, Some(PORT_REFUSAL.to_owned())),
             Some(kind) => (
                 ActionStatus::Failed,
                 Some(format!(

@@ -21,6 +21,7 @@ pub use config::{
     Role, SessionConfig,
 };
 pub use event::{Event, Stats};
+pub use handshake::{PORT_REFUSAL, PORT_SESSION_TYPE};
 
 use super::frame::{FLAG_FIN, FLAG_SYN, Frame, FrameRef};
 use super::ids::MessageIdSource;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::{Event, Session, SessionConfig};
+use super::{Event, PORT_REFUSAL, Session, SessionConfig};
 use crate::proto::ids::SeededIds;
 use crate::proto::{
     Acknowledge, ActionStatus, Frame, HandshakeRequest, HandshakeResponse, MessageType,
@@ -91,7 +91,7 @@ fn stream_payloads(frames: &[Frame]) -> Vec<Vec<u8>> {
 }
 
 #[test]
-fn a_port_session_is_answered_failed_and_the_client_ends_with_the_reason() {
+fn a_port_session_offered_to_a_shell_channel_is_answered_failed_and_the_client_ends() {
     let now = Instant::now();
     let mut session = client(now);
     session.handle_frame(now, &handshake_request("Port"));
@@ -105,7 +105,7 @@ fn a_port_session_is_answered_failed_and_the_client_ends_with_the_reason() {
     assert_eq!(action.action_status, ActionStatus::Failed.as_u32());
     assert_eq!(
         action.error,
-        "Failed to process action SessionType: gangway cannot run Port sessions yet"
+        format!("Failed to process action SessionType: {PORT_REFUSAL}")
     );
     assert_eq!(response.errors, Some(vec![action.error.clone()]));
     assert!(!response.all_succeeded());
@@ -116,11 +116,65 @@ fn a_port_session_is_answered_failed_and_the_client_ends_with_the_reason() {
             Event::Refused { reason } => Some(reason),
             _ => None,
         });
-    assert_eq!(
-        reason.as_deref(),
-        Some("gangway cannot run Port sessions yet")
-    );
+    assert_eq!(reason.as_deref(), Some(PORT_REFUSAL));
     assert_eq!(session.poll_timeout(), None);
+}
+
+#[test]
+fn a_port_channel_answers_port_success_and_opens_on_handshake_complete() {
+    let now = Instant::now();
+    let mut config = SessionConfig::client("sid-1");
+    config.port_sessions = true;
+    let mut session = Session::new(config, Box::new(SeededIds::new(1)), now, 1_700_000_000_000);
+    session.handle_frame(now, &handshake_request("Port"));
+    let sent = transmit_all(&mut session, now);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    let response = HandshakeResponse::from_json(&sent[1].payload).unwrap();
+    assert!(response.all_succeeded(), "{response:?}");
+    assert_eq!(response.errors, None);
+    assert_eq!(response.client_version, crate::proto::CLIENT_VERSION);
+    assert!(!session.is_closed());
+    assert!(
+        !events(&mut session)
+            .iter()
+            .any(|event| matches!(event, Event::Refused { .. }))
+    );
+    // Nothing flows before HandshakeComplete; afterwards input goes out as Output.
+    assert_eq!(session.send_data(now, b"\x00\x0a\x0d\xff"), 4);
+    assert!(transmit_all(&mut session, now).is_empty());
+    let complete = crate::proto::HandshakeComplete {
+        handshake_time_to_complete: 1,
+        customer_message: String::new(),
+    };
+    session.handle_frame(
+        now,
+        &frame(
+            MessageType::OutputStreamData,
+            1,
+            PayloadType::HandshakeComplete,
+            &complete.to_json(),
+        ),
+    );
+    assert!(session.is_open());
+    let payloads = stream_payloads(&transmit_all(&mut session, now));
+    // Binary-safe: no CR/LF rewriting in the protocol core.
+    assert_eq!(payloads, vec![b"\x00\x0a\x0d\xff".to_vec()]);
+}
+
+#[test]
+fn a_port_channel_still_refuses_kms_and_unknown_session_types() {
+    let now = Instant::now();
+    let mut config = SessionConfig::client("sid-1");
+    config.port_sessions = true;
+    let mut session = Session::new(config, Box::new(SeededIds::new(1)), now, 1_700_000_000_000);
+    session.handle_frame(now, &handshake_request("Bogus"));
+    let sent = transmit_all(&mut session, now);
+    let response = HandshakeResponse::from_json(&sent[1].payload).unwrap();
+    assert_eq!(
+        response.processed_client_actions[0].action_status,
+        ActionStatus::Failed.as_u32()
+    );
+    assert!(session.is_closed());
 }
 
 #[test]

@@ -77,6 +77,11 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             model.fleet.toggle_group();
             Vec::new()
         }
+        Action::ReachableOnly => {
+            let scope = model.access_scope();
+            model.fleet.toggle_reachable_only(scope);
+            Vec::new()
+        }
         Action::Detail => {
             model.fleet.show_detail = !model.fleet.show_detail;
             if model.fleet.show_detail {

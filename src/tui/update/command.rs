@@ -1,5 +1,5 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:audit`, `:help`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:audit`, `:help`, `:info`, `:q`.
 
 use std::time::SystemTime;
 
@@ -27,6 +27,10 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
         "audit" | "a" => actions::show(model, Screen::Audit),
+        "info" | "i" => {
+            model.mode = crate::tui::model::Mode::Info;
+            Vec::new()
+        }
         "history" | "hist" => match parse_history_query(&args, model.now)
             .and_then(|query| target_by_name(model, query))
         {
@@ -41,7 +45,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             model.set_status(
                 Level::Error,
                 format!(
-                    "unknown command :{shown} (try :sessions, :history, :prefs, :audit, :fleet, :q)"
+                    "unknown command :{shown} (try :sessions, :history, :prefs, :audit, :fleet, :info, :q)"
                 ),
             );
             Vec::new()

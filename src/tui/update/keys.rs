@@ -23,7 +23,7 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
         Mode::Command(text) => on_command_key(model, text, key),
         Mode::Confirm(confirm) => actions::on_confirm_key(model, confirm, key),
         Mode::Reason(prompt) => actions::on_reason_key(model, prompt, key),
-        Mode::Message => {
+        Mode::Message | Mode::Info => {
             model.mode = Mode::Normal;
             Vec::new()
         }

@@ -398,6 +398,7 @@ fn the_detail_pane_checks_connectivity_of_the_selection() {
     assert_eq!(m.fleet.connectivity.get(&id), Some(&Connectivity::Checking));
     let report = Diagnosis {
         cause: Cause::Stopped,
+        more: Vec::new(),
         summary: "the instance is stopped".into(),
         fix: Some("start it".into()),
         warnings: Vec::new(),
@@ -818,4 +819,40 @@ fn audit_loads_session_events_and_refreshes_on_r() {
     assert_eq!(m.audit["us-east-1"], [event]);
     assert!(matches!(m.audit_load, Load::Loaded(_)));
     assert_eq!(update(&mut m, ch('r')), [Effect::LoadAudit]);
+}
+
+#[test]
+fn reachable_only_shows_the_instances_a_shell_can_open_on_now() {
+    let mut m = model_with(
+        Settings {
+            scope_tags: vec![("Env".into(), "dev".into())],
+            ..Settings::default()
+        },
+        false,
+    );
+    let all = m.fleet.shown;
+    update(&mut m, ch('R'));
+    let scope = m.access_scope();
+    let shown: Vec<_> = m
+        .fleet
+        .rows
+        .iter()
+        .filter_map(|row| match row {
+            crate::tui::fleet_list::FleetRow::Instance(at) => Some(&m.fleet.instances[*at]),
+            crate::tui::fleet_list::FleetRow::Group { .. } => None,
+        })
+        .collect();
+    assert!(
+        !shown.is_empty() && shown.len() < all,
+        "{} of {all}",
+        shown.len()
+    );
+    assert!(
+        shown
+            .iter()
+            .all(|i| crate::aws::diagnose(i, None, &scope).can_connect())
+    );
+    assert!(m.fleet.selected().is_some());
+    update(&mut m, ch('R'));
+    assert_eq!(m.fleet.shown, all);
 }

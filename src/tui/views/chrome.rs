@@ -26,7 +26,7 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
             let fleet = &model.fleet;
             if fleet.instances.is_empty() && !started(&fleet.load) {
                 None
-            } else if fleet.filter.is_empty() {
+            } else if fleet.filter.is_empty() && fleet.reachable_only.is_none() {
                 Some(fleet.instances.len().to_string())
             } else {
                 Some(format!("{}/{}", fleet.shown, fleet.instances.len()))
@@ -99,6 +99,14 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     // The right-hand facts in display order, each with the rank it keeps when the line is too
     // short (higher stays longer): read-only always, then freshness, the user, the regions.
     let mut right: Vec<(u8, String)> = vec![(1, fit(&model.regions.join(","), 40))];
+    // The demo's emulator (or --endpoint-url): what a second terminal needs; `:info` has more.
+    if let Some(endpoint) = &model.settings.endpoint {
+        let short = endpoint
+            .strip_prefix("http://")
+            .or_else(|| endpoint.strip_prefix("https://"))
+            .unwrap_or(endpoint);
+        right.insert(0, (0, fit(short, 40)));
+    }
     if let Some(me) = &model.settings.identity {
         right.push((2, format!("user {}", fit(me, 20))));
     }
@@ -270,11 +278,20 @@ pub fn status(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                 frame.render_widget(Paragraph::new(lines), area);
                 return;
             }
-            None if !model.fleet.filter.is_empty() && model.screen == Screen::Fleet => {
-                Line::styled(
-                    format!("filter: {}", escape_for_terminal(&model.fleet.filter)),
-                    Style::new().fg(Color::Yellow),
-                )
+            None if model.screen == Screen::Fleet
+                && (!model.fleet.filter.is_empty() || model.fleet.reachable_only.is_some()) =>
+            {
+                let mut parts = Vec::new();
+                if model.fleet.reachable_only.is_some() {
+                    parts.push("reachable only".to_owned());
+                }
+                if !model.fleet.filter.is_empty() {
+                    parts.push(format!(
+                        "filter: {}",
+                        escape_for_terminal(&model.fleet.filter)
+                    ));
+                }
+                Line::styled(parts.join("  "), Style::new().fg(Color::Yellow))
             }
             None => Line::default(),
         },
@@ -290,6 +307,7 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
             A::Filter,
             A::Detail,
             A::SortNext,
+            A::ReachableOnly,
             A::GroupByImage,
             A::Refresh,
             A::ShowSessions,
@@ -333,7 +351,7 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
             Vec::new(),
         ),
-        Mode::Message => (vec![("esc".into(), "close")], Vec::new()),
+        Mode::Message | Mode::Info => (vec![("esc".into(), "close")], Vec::new()),
         Mode::Normal => {
             let scope = model.screen.scope();
             let actions = hint_actions(model.screen);

@@ -117,9 +117,9 @@ fn connectivity_line(state: Option<&Connectivity>) -> Line<'static> {
         ]),
         Some(Connectivity::Known(diagnosis)) => {
             let (mark, colour) = if diagnosis.can_connect() {
-                ("✔ connected", Color::Green)
+                ("✔ reachable", Color::Green)
             } else {
-                ("✖ not connected", Color::Red)
+                ("✖ not reachable", Color::Red)
             };
             let mut spans = vec![
                 label,

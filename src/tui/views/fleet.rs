@@ -7,6 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
 
+use crate::aws::AccessScope;
 use crate::aws::types::{Instance, InstanceState, PingStatus};
 use crate::text::{display_width, fit};
 use crate::tui::fleet_list::{FleetRow, SortKey};
@@ -44,6 +45,8 @@ fn columns(model: &Model) -> Vec<Column> {
     };
     let mut columns = vec![
         Column::new(mark(SortKey::Name, "NAME"), 18, 0),
+        // ✓, or ✗ with the causes: what may I reach, at a glance (issue 16).
+        Column::new("REACH", 18, 1).shrinks_to(5),
         Column::new(mark(SortKey::Id, "INSTANCE"), 20, 1),
         Column::new(mark(SortKey::State, "STATE"), 8, 3),
         Column::new(mark(SortKey::Ping, "PING"), 14, 2),
@@ -64,15 +67,22 @@ fn columns(model: &Model) -> Vec<Column> {
     columns
 }
 
-fn cells(model: &Model, instance: &Instance) -> Vec<Value> {
+fn cells(model: &Model, scope: &AccessScope, instance: &Instance) -> Vec<Value> {
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
     let image = instance
         .image_name
         .clone()
         .or_else(|| instance.image_id.clone())
         .unwrap_or_else(|| "-".into());
+    let reach = model.fleet.reach(instance, scope);
+    let reach_colour = if reach.can_connect() {
+        Color::Green
+    } else {
+        Color::Red
+    };
     let mut cells = vec![
         Value::plain(opt(&instance.name)),
+        Value::styled(reach.reach_brief(), Style::new().fg(reach_colour)),
         Value::plain(instance.id.as_str()),
         Value::styled(instance.state.label(), state_style(&instance.state)),
         Value::styled(
@@ -142,10 +152,22 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         return;
     }
     if fleet.shown == 0 {
-        let text = format!(
-            "no instance matches `{}` (esc clears the filter)",
-            fit(&fleet.filter, 40)
-        );
+        let text = match (fleet.filter.is_empty(), fleet.reachable_only.is_some()) {
+            (true, _) => {
+                let key = model
+                    .keymap
+                    .keys_for(crate::tui::keymap::Action::ReachableOnly)
+                    .first()
+                    .map(|k| format!(" ({k} shows them all)"))
+                    .unwrap_or_default();
+                format!("you cannot open a shell on any instance now{key}")
+            }
+            (false, reachable) => format!(
+                "no {}instance matches `{}` (esc clears the filter)",
+                if reachable { "reachable " } else { "" },
+                fit(&fleet.filter, 40)
+            ),
+        };
         frame.render_widget(
             Paragraph::new(text).style(Style::new().fg(Color::Yellow)),
             area,
@@ -153,6 +175,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         return;
     }
     let columns = columns(model);
+    let scope = model.access_scope();
     let width = usize::from(area.width);
     table::draw(
         frame,
@@ -161,7 +184,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         fleet.rows.len(),
         &fleet.cursor,
         |at| match fleet.rows[at] {
-            FleetRow::Instance(i) => RowData::new(cells(model, &fleet.instances[i]), Style::new()),
+            FleetRow::Instance(i) => {
+                RowData::new(cells(model, &scope, &fleet.instances[i]), Style::new())
+            }
             FleetRow::Group { first, count } => group_row(model, first, count, width),
         },
     );

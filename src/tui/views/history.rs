@@ -10,9 +10,9 @@ use ratatui::widgets::Paragraph;
 
 use crate::aws::HistoryFilter;
 use crate::text::fit;
+use crate::tui::clock::{TimeZone, format_time};
 use crate::tui::duration::human_duration;
 use crate::tui::model::{Load, Model};
-use crate::tui::views::sessions::format_time;
 use crate::tui::views::table::{self, Column, RowData, Value};
 
 fn columns() -> Vec<Column> {
@@ -21,15 +21,15 @@ fn columns() -> Vec<Column> {
         Column::new("TARGET", 14, 1),
         Column::new("INSTANCE", 20, 5),
         Column::new("OWNER", 8, 2),
-        Column::new("STARTED", 16, 1),
-        Column::new("ENDED", 16, 6),
+        Column::new("STARTED", 20, 1),
+        Column::new("ENDED", 20, 6),
         Column::new("DURATION", 8, 3),
         Column::new("STATUS", 10, 7),
         Column::new("REASON", 16, 4).shrinks_to(8),
     ]
 }
 
-fn describe(query: &HistoryFilter) -> String {
+fn describe(query: &HistoryFilter, zone: &TimeZone) -> String {
     let mut parts = Vec::new();
     if let Some(target) = &query.target {
         parts.push(format!("target={}", fit(target, 30)));
@@ -38,10 +38,10 @@ fn describe(query: &HistoryFilter) -> String {
         parts.push(format!("owner={}", fit(owner, 30)));
     }
     if query.after.is_some() {
-        parts.push(format!("after {}", format_time(query.after)));
+        parts.push(format!("after {}", format_time(query.after, zone)));
     }
     if query.before.is_some() {
-        parts.push(format!("before {}", format_time(query.before)));
+        parts.push(format!("before {}", format_time(query.before, zone)));
     }
     if parts.is_empty() {
         "all ended sessions (filter with :history target=… owner=… since=2h)".to_owned()
@@ -69,7 +69,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     };
     let line = format!(
         "{} · {} shown{more}",
-        describe(&history.query),
+        describe(&history.query, &model.settings.time_zone),
         history.items.len()
     );
     frame.render_widget(
@@ -103,8 +103,8 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
                     Value::plain(model.instance_name(&s.target).unwrap_or("-").to_owned()),
                     Value::plain(s.target.clone()),
                     Value::plain(owner.to_owned()),
-                    Value::plain(format_time(s.start)),
-                    Value::plain(format_time(s.end)),
+                    Value::plain(format_time(s.start, &model.settings.time_zone)),
+                    Value::plain(format_time(s.end, &model.settings.time_zone)),
                     Value::plain(duration(s.start, s.end)),
                     Value::plain(s.status.label()),
                     Value::plain(s.reason.clone().unwrap_or_default()),

@@ -45,6 +45,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Mode::Confirm(confirm) => popup::confirm(frame, area, confirm),
         Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
         Mode::Message => popup::message(frame, area, model),
+        Mode::Info => popup::info(frame, area, model),
         _ => {}
     }
 }

@@ -126,6 +126,75 @@ pub fn reason(frame: &mut Frame<'_>, area: Rect, prompt: &ReasonPrompt, model: &
     );
 }
 
+/// `:info`: who the UI is signed in as, where it talks to, the time zone, and — against an
+/// endpoint of its own such as the demo's emulator — the line a second terminal runs to join.
+pub fn info(frame: &mut Frame<'_>, area: Rect, model: &Model) {
+    let width = area.width.saturating_sub(4).min(110);
+    let inner = usize::from(width.saturating_sub(4)).max(1);
+    let settings = &model.settings;
+    let dim = Style::new().fg(Color::DarkGray);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    let mut fact = |name: &str, value: &str| {
+        for (at, part) in wrap(value, inner.saturating_sub(12).max(1))
+            .into_iter()
+            .enumerate()
+        {
+            let label = if at == 0 { name } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {label:<11}"), dim),
+                Span::raw(part),
+            ]));
+        }
+    };
+    fact(
+        "signed in",
+        settings
+            .identity
+            .as_deref()
+            .unwrap_or("unknown (STS did not answer)"),
+    );
+    fact("regions", &model.regions.join(", "));
+    let endpoint = settings
+        .endpoint
+        .as_deref()
+        .unwrap_or("AWS (each region's own endpoints)");
+    fact("endpoint", endpoint);
+    let zone = crate::tui::clock::format_time(Some(model.now), &settings.time_zone);
+    fact("time", &zone);
+    if let (Some(endpoint), Some(key)) = (&settings.endpoint, &settings.connect_as) {
+        let target = model
+            .fleet
+            .selected()
+            .map_or("TARGET".to_owned(), |i| i.id.to_string());
+        let region = model.regions.first().map_or("us-east-1", String::as_str);
+        lines.push(Line::default());
+        lines.push(Line::styled(
+            " From another terminal, against the same emulator (it checks no secret):",
+            dim,
+        ));
+        let command = format!(
+            "AWS_ACCESS_KEY_ID={key} AWS_SECRET_ACCESS_KEY=gangway gangway connect --endpoint-url {endpoint} --region {region} {}",
+            crate::text::safe(&target)
+        );
+        for part in wrap(&command, inner.saturating_sub(2).max(1)) {
+            lines.push(Line::styled(
+                format!("   {part}"),
+                Style::new().fg(Color::Green),
+            ));
+        }
+    }
+    let room = usize::from(area.height.saturating_sub(4)).max(1);
+    lines.truncate(room);
+    lines.push(Line::styled(" esc or any key closes", dim));
+    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
+    let popup = centered(area, width, height);
+    clear(frame, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(frame_block(" gangway ".to_owned(), Color::Cyan)),
+        popup,
+    );
+}
+
 /// The whole last message: the status line's text with its advice and AWS's (or the shell's)
 /// own words, the banner and the config warning, each wrapped, nothing cut but what the screen
 /// cannot hold (issue 16, bug 3).

@@ -11,6 +11,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::Paragraph;
 
 use crate::aws::types::SessionInfo;
+use crate::tui::clock::format_time;
 use crate::tui::duration::human_duration;
 use crate::tui::model::{Load, Model};
 use crate::tui::views::table::{self, Column, RowData, Value};
@@ -26,21 +27,13 @@ fn columns() -> Vec<Column> {
         Column::new("TARGET", 14, 1),
         Column::new("INSTANCE", 20, 5),
         Column::new("OWNER", 8, 2),
-        Column::new("STARTED", 16, 6),
+        Column::new("STARTED", 20, 6),
         Column::new("DURATION", 8, 2),
         Column::new("IDLE", 7, 4),
         Column::new("IDLE LEFT", 9, 3),
         Column::new("MAX LEFT", 8, 3),
         Column::new("REASON", 16, 3).shrinks_to(8),
     ]
-}
-
-pub fn format_time(at: Option<SystemTime>) -> String {
-    let Some(at) = at else { return "-".to_owned() };
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]");
-    time::OffsetDateTime::from(at)
-        .format(&format)
-        .unwrap_or_else(|_| "-".to_owned())
 }
 
 fn since(now: SystemTime, at: Option<SystemTime>) -> Option<Duration> {
@@ -102,7 +95,7 @@ fn cells(model: &Model, session: &SessionInfo) -> Vec<Value> {
         ),
         Value::plain(session.target.clone()),
         Value::plain(owner.to_owned()),
-        Value::plain(format_time(session.start)),
+        Value::plain(format_time(session.start, &model.settings.time_zone)),
         Value::plain(
             since(model.now, session.start).map_or("-".into(), |d| human_duration(d.as_secs())),
         ),

@@ -85,6 +85,7 @@ fn screens() -> Vec<(&'static str, Model)> {
             version: "2.3.50.0".into(),
         },
         summary: "the SSM agent 2.3.50.0 is too old for Session Manager".into(),
+        more: Vec::new(),
         fix: Some("update the agent to 2.3.68.0 or later".into()),
         warnings: Vec::new(),
     };
@@ -105,6 +106,11 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "i");
     out.push(("fleet_grouped", m));
+    let mut m = loaded(false);
+    m.settings.scope_tags = vec![("Env".into(), "dev".into())];
+    out.push(("fleet_scoped", m.clone()));
+    press(&mut m, "R");
+    out.push(("fleet_reachable_only", m));
     let mut m = loaded(true);
     m.banner = Some(Banner {
         message: "the security token included in the request is expired".into(),
@@ -238,6 +244,12 @@ fn screens() -> Vec<(&'static str, Model)> {
     let mut m = loaded(false);
     press(&mut m, "?G");
     out.push(("help_scrolled", m));
+    let mut m = loaded(false);
+    m.settings.endpoint = Some("http://127.0.0.1:41873".into());
+    m.settings.connect_as = Some("AKIAGANGWAYDEV".into());
+    out.push(("fleet_demo_endpoint", m.clone()));
+    press(&mut m, ":info\n");
+    out.push(("info", m));
     out
 }
 
@@ -641,4 +653,20 @@ fn the_title_says_when_the_screen_was_refreshed_and_r_shows() {
         "{}",
         title(&mut m, 80)
     );
+}
+
+#[test]
+fn times_are_shown_in_the_configured_zone_with_its_name() {
+    let mut m = loaded(false);
+    press(&mut m, "2");
+    // Wide enough for the STARTED column.
+    let utc = text_of(&render(&mut m, 200, 40));
+    // The first active session started at 11:58 UTC.
+    assert!(utc.contains("2026-11-29 11:5"), "{utc}");
+    assert!(utc.contains(" UTC "), "{utc}");
+    m.settings.time_zone = crate::tui::clock::TimeZone::posix("KST-9").unwrap();
+    let seoul = text_of(&render(&mut m, 200, 40));
+    assert!(seoul.contains("2026-11-29 20:5"), "{seoul}");
+    assert!(seoul.contains(" KST "), "{seoul}");
+    assert!(!seoul.contains(" UTC "), "{seoul}");
 }

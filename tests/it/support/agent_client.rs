@@ -8,7 +8,8 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use gangway::emulator::fleet::{Fleet, FleetInstance};
 use gangway::emulator::{EmulatorConfig, RunningEmulator};
 use gangway::proto::{
-    ChannelClosed, Event, PayloadType, SeededIds, Session, SessionConfig, TerminalSize,
+    ChannelClosed, Event, HandshakeRequest, PayloadFlag, PayloadType, SeededIds, Session,
+    SessionConfig, TerminalSize,
 };
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
@@ -50,12 +51,23 @@ pub async fn start_session(
     document: Option<&str>,
     command: Option<&str>,
 ) -> StartedSession {
+    let parameters: Vec<(&str, &str)> = command.map(|c| ("command", c)).into_iter().collect();
+    start_session_with(ssm, target, document, &parameters).await
+}
+
+/// StartSession with any document parameters (`name`, `value`).
+pub async fn start_session_with(
+    ssm: &aws_sdk_ssm::Client,
+    target: &str,
+    document: Option<&str>,
+    parameters: &[(&str, &str)],
+) -> StartedSession {
     let mut request = ssm.start_session().target(target);
     if let Some(document) = document {
         request = request.document_name(document);
     }
-    if let Some(command) = command {
-        request = request.parameters("command", vec![command.to_string()]);
+    for (name, value) in parameters {
+        request = request.parameters(*name, vec![(*value).to_string()]);
     }
     let response = request.send().await.expect("StartSession");
     StartedSession {
@@ -109,13 +121,29 @@ pub struct Client {
     pub received_bytes: u64,
     /// Resume automatically when the socket drops (off to test abandoned sessions).
     pub auto_resume: bool,
+    /// PT 10 flags from the agent, in order (a port session's ConnectToPortError).
+    pub flags: Vec<PayloadFlag>,
+    /// The agent's HandshakeRequest, once it came (§4.3).
+    pub handshake: Option<HandshakeRequest>,
+    /// Output payloads received (a port session's pace shows in their count, §0 item 16).
+    pub payloads: u64,
 }
 
 impl Client {
     pub async fn open(ssm: aws_sdk_ssm::Client, started: StartedSession) -> Self {
+        let config = SessionConfig::client(started.session_id.clone());
+        Self::open_with(ssm, started, config).await
+    }
+
+    /// With a session configured by the caller (e.g. `port_sessions`, `client_version`).
+    pub async fn open_with(
+        ssm: aws_sdk_ssm::Client,
+        started: StartedSession,
+        config: SessionConfig,
+    ) -> Self {
         let socket = dial(&started.stream_url, &started.token).await;
         let session = Session::new(
-            SessionConfig::client(started.session_id.clone()),
+            config,
             Box::new(SeededIds::new(7)),
             Instant::now(),
             unix_ms(),
@@ -133,7 +161,17 @@ impl Client {
             sink: None,
             received_bytes: 0,
             auto_resume: true,
+            flags: Vec::new(),
+            handshake: None,
+            payloads: 0,
         }
+    }
+
+    /// One round of the protocol (write, then wait up to 100 ms for frames), then the
+    /// events; for callers that drive a protocol of their own on top (a port session's mux).
+    pub async fn step(&mut self) {
+        self.turn(Instant::now() + PATIENCE).await;
+        self.drain_events();
     }
 
     pub fn stdout_text(&self) -> String {
@@ -339,6 +377,7 @@ impl Client {
                     bytes,
                 } => {
                     self.received_bytes += bytes.len() as u64;
+                    self.payloads += 1;
                     if payload_type == PayloadType::StdErr {
                         self.stderr.extend_from_slice(&bytes);
                     } else if let Some(sink) = self.sink.as_mut() {
@@ -348,6 +387,8 @@ impl Client {
                     }
                 }
                 Event::ExitCode(code) => self.exit_code = Some(code),
+                Event::Flag(flag) => self.flags.push(flag),
+                Event::HandshakeRequested(request) => self.handshake = Some(request),
                 Event::ChannelClosed(closed) => self.closed = Some(closed),
                 _ => {}
             }

@@ -8,12 +8,15 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub mod agent_client;
 pub mod aws_clients;
+pub mod awscli;
 pub mod cli;
 pub mod emulator;
 pub mod fake_service;
+pub mod forward;
 pub mod frames;
 pub mod hostile;
 pub mod pair;
+pub mod port_client;
 pub mod pty;
 
 /// A generous bound for "eventually": a deadline against hangs on a loaded 2-core machine,

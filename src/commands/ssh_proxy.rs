@@ -1,0 +1,108 @@
+//! `gangway ssh-proxy TARGET [PORT]`: AWS-StartSSHSession on stdin/stdout, for ssh's
+//! `ProxyCommand` (the plugin's StandardStreamForwarding, §6.3). stdout carries only the
+//! session's bytes; everything gangway says goes to stderr, which ssh shows.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use super::connect::{ConnectError, check_reachable, find_target};
+use super::exit;
+use crate::aws::AwsClient;
+use crate::cli::SshProxyArgs;
+use crate::text::escape_for_terminal;
+use crate::tunnel::stdio::{self, StdioEnd};
+use crate::tunnel::{Destination, OpenError, open_stream_session, terminate};
+
+#[derive(Debug, thiserror::Error)]
+enum ProxyError {
+    #[error(transparent)]
+    Target(#[from] ConnectError),
+    #[error("{0}")]
+    Open(#[from] OpenError),
+    #[error("cannot watch for signals: {0}")]
+    Signals(std::io::Error),
+}
+
+impl ProxyError {
+    fn exit_status(&self) -> u8 {
+        match self {
+            Self::Target(error) => error.exit_status(),
+            Self::Open(error) => exit::for_open_error(error),
+            Self::Signals(_) => exit::OTHER,
+        }
+    }
+}
+
+/// Entry point of `gangway ssh-proxy`.
+pub fn run(args: SshProxyArgs) -> ExitCode {
+    let _log_guard = crate::logging::init_file_logging("ssh-proxy").ok();
+    let runtime = match super::command_runtime() {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
+        Ok(scope) => scope,
+        Err(status) => return status,
+    };
+    let result = runtime.block_on(proxy(&args, &scope));
+    // stdin's reader thread may be blocked in read(2): do not wait for it.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(error) => {
+            tracing::warn!(%error, "ssh-proxy failed");
+            eprintln!("gangway: {error}");
+            ExitCode::from(error.exit_status())
+        }
+    }
+}
+
+async fn proxy(args: &SshProxyArgs, scope: &[(String, String)]) -> Result<u8, ProxyError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let clients = AwsClient::from_options(&args.aws.options())
+        .await
+        .map_err(ConnectError::from)?;
+    let (client, instance) = find_target(&clients, &args.target, scope).await?;
+    check_reachable(&instance)?;
+    let request = Destination::Ssh(args.port).request(instance.id.as_str(), None);
+    let mut session = open_stream_session(&client, &request).await?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(ProxyError::Signals)?;
+    let mut terminate_signal = signal(SignalKind::terminate()).map_err(ProxyError::Signals)?;
+    let mut hangup = signal(SignalKind::hangup()).map_err(ProxyError::Signals)?;
+    let (stop_tx, mut stop) = tokio::sync::watch::channel(false);
+    let received = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+    let watcher = {
+        let received = std::sync::Arc::clone(&received);
+        tokio::spawn(async move {
+            let number = tokio::select! {
+                _ = interrupt.recv() => 2,
+                _ = terminate_signal.recv() => 15,
+                _ = hangup.recv() => 1,
+            };
+            received.store(number, std::sync::atomic::Ordering::Release);
+            let _ = stop_tx.send(true);
+        })
+    };
+    let end = stdio::run(&mut session, &mut stop, |notice| {
+        eprintln!("gangway: {notice}");
+    })
+    .await;
+    watcher.abort();
+    let session_id = session.session_id.clone();
+    drop(session);
+    terminate(&client, &session_id).await;
+    Ok(match end {
+        StdioEnd::InputClosed | StdioEnd::SessionEnded(None) => exit::OK,
+        StdioEnd::SessionEnded(Some(reason)) => {
+            eprintln!(
+                "gangway: the session ended: {}",
+                escape_for_terminal(&reason)
+            );
+            exit::TERMINATED
+        }
+        StdioEnd::OutputClosed(_) => exit::BROKEN_PIPE,
+        StdioEnd::Stopped => {
+            exit::SIGNAL_BASE + received.load(std::sync::atomic::Ordering::Acquire)
+        }
+    })
+}
