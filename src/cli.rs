@@ -135,6 +135,8 @@ pub enum Command {
     Exec(ExecArgs),
     /// Create the session document `gangway exec` uses, once per account and region.
     Setup(SetupArgs),
+    /// Who opened, resumed and terminated which sessions, when and from where (CloudTrail).
+    Audit(AuditArgs),
     /// Forward local ports to an instance, or to a host it reaches, through port sessions.
     Forward(ForwardArgs),
     /// Carry SSH to an instance on stdin/stdout: `ProxyCommand gangway ssh-proxy %h`.
@@ -179,6 +181,7 @@ pub enum Invocation {
     List(ListArgs),
     Exec(ExecArgs),
     Setup(SetupArgs),
+    Audit(AuditArgs),
     Forward(ForwardArgs),
     SshProxy(SshProxyArgs),
     InstallPlugin(InstallPluginArgs),
@@ -337,6 +340,18 @@ impl Cli {
                 // Listing is never dangerous: --readonly changes nothing here.
                 args.config = args.config.or(ui.config);
                 Invocation::List(args)
+            }
+            Some(Command::Audit(mut args)) => {
+                if !aws.tags.is_empty() || !args.aws.tags.is_empty() {
+                    return refuse(
+                        "--tag",
+                        "audit",
+                        "CloudTrail lists events, not instances: use --target",
+                    );
+                }
+                // Reading the trail changes nothing: --readonly changes nothing here.
+                args.aws = args.aws.over(aws);
+                Invocation::Audit(args)
             }
         })
     }
@@ -886,6 +901,31 @@ pub struct PolicySimulateArgs {
     /// Any other condition key (repeatable).
     #[arg(long = "context", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub context: Vec<(String, String)>,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AuditArgs {
+    /// Events since a span ago (`30m`, `2h`, `7d`) or a time (`2026-11-29T08:00:00Z`).
+    #[arg(long, value_name = "DURATION|TIME", default_value = "1d")]
+    pub since: String,
+
+    /// Only this user's events (user name or ARN).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Only events on this instance (id or Name tag).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
+
+    #[arg(long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+
+    /// Keep running and print new events as CloudTrail records them.
+    #[arg(long)]
+    pub follow: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[cfg(test)]

@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Invocation::Exec(args) => commands::exec::run(args),
         Invocation::Cp(args) => commands::cp::run(args),
         Invocation::Setup(args) => commands::setup::run(&args),
+        Invocation::Audit(args) => commands::audit::run(&args),
         Invocation::Forward(args) => commands::forward::run(args),
         Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
         Invocation::InstallPlugin(args) => commands::plugin::install(&args),

@@ -1,4 +1,4 @@
-//! `AwsClient`: the EC2 and SSM clients of one region, built either from aws-config's
+//! `AwsClient`: the EC2, SSM, STS, KMS and CloudTrail clients of one region, built either from aws-config's
 //! default chain or from static credentials (tests, the demo).
 
 use std::time::Duration;
@@ -34,6 +34,8 @@ pub struct AwsClient {
     /// GenerateDataKey for KMS-encrypted sessions (protocol.md §4.6), same credentials.
     pub(crate) kms: aws_sdk_kms::Client,
     pub(crate) sts: aws_sdk_sts::Client,
+    /// LookupEvents for `gangway audit` (issue 15).
+    pub(crate) cloudtrail: aws_sdk_cloudtrail::Client,
     region: String,
     endpoint_url: Option<String>,
     pub(crate) errors: ErrorContext,
@@ -82,12 +84,20 @@ impl AwsClient {
                 let kms = aws_sdk_kms::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
+                let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
                 let endpoint_url = opts
                     .ssm_endpoint_url
                     .clone()
                     .or_else(|| shared.endpoint_url().map(str::to_owned));
                 let source = CredentialSource::detect(opts.profile.as_deref());
-                Self::assemble((ec2, ssm, sts, kms), region, endpoint_url, source)
+                Self::assemble(
+                    (ec2, ssm, sts, kms, cloudtrail),
+                    region,
+                    endpoint_url,
+                    source,
+                )
             })
             .collect();
         Ok(clients)
@@ -123,8 +133,9 @@ impl AwsClient {
         let ssm = static_config!(aws_sdk_ssm);
         let sts = static_config!(aws_sdk_sts);
         let kms = static_config!(aws_sdk_kms);
+        let cloudtrail = static_config!(aws_sdk_cloudtrail);
         Self::assemble(
-            (ec2, ssm, sts, kms),
+            (ec2, ssm, sts, kms, cloudtrail),
             region.to_owned(),
             Some(endpoint_url.to_owned()),
             CredentialSource::Unknown,
@@ -132,11 +143,12 @@ impl AwsClient {
     }
 
     fn assemble(
-        (ec2, ssm, sts, kms): (
+        (ec2, ssm, sts, kms, cloudtrail): (
             aws_sdk_ec2::Config,
             aws_sdk_ssm::Config,
             aws_sdk_sts::Config,
             aws_sdk_kms::Config,
+            aws_sdk_cloudtrail::Config,
         ),
         region: String,
         endpoint_url: Option<String>,
@@ -150,6 +162,7 @@ impl AwsClient {
             ssm: aws_sdk_ssm::Client::from_conf(ssm),
             sts: aws_sdk_sts::Client::from_conf(sts),
             kms: aws_sdk_kms::Client::from_conf(kms),
+            cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail),
             region,
             endpoint_url,
             errors: ErrorContext { source, endpoint },

@@ -2,6 +2,7 @@
 //! [`types`] at the boundary, plus the pure helpers built on them: target resolution,
 //! the connectivity diagnosis and escaping of AWS text for the terminal.
 
+pub mod audit;
 pub mod client;
 pub mod commands;
 mod credential_source;
@@ -26,5 +27,6 @@ pub use options::AwsOptions;
 pub use resolve::{ResolveError, resolve_target};
 pub use sessions::{HistoryFilter, StartSessionRequest, StartedSession};
 pub use types::{
-    Instance, InstanceId, InstanceState, PingStatus, SessionInfo, SessionPreferences, SessionStatus,
+    Instance, InstanceId, InstanceState, PingStatus, SessionEvent, SessionEventKind, SessionInfo,
+    SessionPreferences, SessionStatus,
 };

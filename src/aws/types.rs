@@ -225,6 +225,56 @@ pub struct SessionInfo {
     pub region: String,
 }
 
+/// What happened to a session, as CloudTrail recorded the API call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionEventKind {
+    Start,
+    Resume,
+    Terminate,
+}
+
+impl SessionEventKind {
+    /// The SSM API call (CloudTrail `eventName`) of each kind.
+    pub fn event_name(self) -> &'static str {
+        match self {
+            SessionEventKind::Start => "StartSession",
+            SessionEventKind::Resume => "ResumeSession",
+            SessionEventKind::Terminate => "TerminateSession",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionEventKind::Start => "start",
+            SessionEventKind::Resume => "resume",
+            SessionEventKind::Terminate => "terminate",
+        }
+    }
+}
+
+/// One session event from CloudTrail `LookupEvents` (`gangway audit`). Every string is AWS's
+/// text, unescaped: it goes through `text.rs` before a terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEvent {
+    pub event_id: String,
+    pub kind: SessionEventKind,
+    pub time: SystemTime,
+    /// `userIdentity.userName`, else the ARN, else the principal id.
+    pub user: String,
+    pub user_arn: Option<String>,
+    pub session_id: Option<String>,
+    /// The instance (StartSession's target; for resume and terminate, the target of the
+    /// session's start when it is among the events read).
+    pub target: Option<String>,
+    pub source_ip: Option<String>,
+    /// StartSession's `Reason`, when given.
+    pub reason: Option<String>,
+    /// `errorCode` of a refused call; `None` when it succeeded.
+    pub error_code: Option<String>,
+    pub region: String,
+}
+
 /// The account's Session Manager preferences (`SSM-SessionManagerRunShell` inputs).
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct SessionPreferences {

@@ -1,18 +1,24 @@
 //! `POST /`: reads the body (bounded in size and time), then hands it to SSM (JSON 1.1,
 //! chosen by the `X-Amz-Target: AmazonSSM.<Operation>` header), KMS (JSON 1.1,
-//! `TrentService.<Operation>`) or EC2 (Query, `Action=` in a form body).
+//! `TrentService.<Operation>`), CloudTrail (JSON 1.1, `CloudTrail_20131101.<Operation>`),
+//! STS or EC2 (Query, `Action=` in a form body). This is the one place every API call
+//! passes, so it is where each is recorded in the trail, once (`trail::record`).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::BodyExt;
+use futures_util::FutureExt;
+use http_body_util::{BodyExt, Full};
 use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{CONNECTION, CONTENT_LENGTH, HOST, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Request, Response, StatusCode};
 
 use super::router::{ResponseBody, plain};
+use super::server::Peer;
 use super::state::EmulatorState;
+use super::trail::lookup as cloudtrail;
+use super::trail::record::{self, ServedCall, Service};
 use super::{ec2, identity, kms, ssm, sts};
 
 /// Far above any real request (a DescribeInstances with 1,000 ids is ~40 KiB).
@@ -89,22 +95,79 @@ pub async fn handle(
             parts: &parts,
             body,
         };
-        match target {
+        let (service, response) = match target.as_deref() {
             Some(target) if target.starts_with(kms::TARGET_PREFIX) => {
-                kms::handle(&state, &target, &request)
+                (Service::Kms, kms::handle(&state, target, &request))
             }
-            Some(target) => ssm::handle(&state, &target, &request),
+            Some(target) if cloudtrail::is_cloudtrail(target) => (
+                Service::CloudTrail,
+                cloudtrail::handle(&state, target, &request),
+            ),
+            Some(target) => (Service::Ssm, ssm::handle(&state, target, &request)),
             None if identity::signing_service(&parts.headers) == Some("sts") => {
-                sts::handle(&state, &request)
+                (Service::Sts, sts::handle(&state, &request))
             }
-            None => ec2::handle(&state, &request),
-        }
+            None => (Service::Ec2, ec2::handle(&state, &request)),
+        };
+        record_call(&state, service, target.as_deref(), &request, response)
     })
     .await;
     answered.unwrap_or_else(|err| {
         tracing::error!("request handler failed: {err}");
         plain(StatusCode::INTERNAL_SERVER_ERROR, "internal error\n")
     })
+}
+
+/// Adds the call to the trail and gives the response back unchanged.
+fn record_call(
+    state: &EmulatorState,
+    service: Service,
+    target: Option<&str>,
+    request: &ApiRequest<'_>,
+    response: Response<ResponseBody>,
+) -> Response<ResponseBody> {
+    let request_body = request.body.as_ref().ok().map(|body| body.as_ref());
+    let operation = match (service, target) {
+        (Service::CloudTrail, Some(target)) => cloudtrail::operation(target).to_owned(),
+        (_, Some(target)) => target
+            .split_once('.')
+            .map_or(target, |(_, operation)| operation)
+            .to_owned(),
+        (_, None) => request_body
+            .and_then(|body| {
+                form_urlencoded::parse(body)
+                    .find(|(key, _)| key == "Action")
+                    .map(|(_, value)| value.into_owned())
+            })
+            .unwrap_or_default(),
+    };
+    // Every emulator answer is one `Full` buffer: taking it out never waits.
+    let (head, body) = response.into_parts();
+    let bytes = body
+        .collect()
+        .now_or_never()
+        .and_then(Result::ok)
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let call = ServedCall {
+        service,
+        operation: &operation,
+        headers: &request.parts.headers,
+        source_ip: request
+            .parts
+            .extensions
+            .get::<Peer>()
+            .map(|peer| peer.0.ip()),
+        request_body,
+        status: head.status,
+        response_headers: &head.headers,
+        response_body: &bytes,
+        at: state.clock.now(),
+    };
+    if let Some(event) = record::build(state.fleet(), &call) {
+        state.trail.push(event);
+    }
+    Response::from_parts(head, Full::new(bytes))
 }
 
 /// Reads a whole body into one buffer sized once: `min(Content-Length, limit)` up front (or

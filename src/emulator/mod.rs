@@ -1,7 +1,8 @@
 //! The local AWS emulator: EC2 and SSM APIs plus the Session Manager agent.
 //!
 //! One HTTP port serves everything (`router.rs`): SSM JSON 1.1 (`ssm/`), KMS JSON 1.1
-//! (`kms/`, for KMS-encrypted sessions), EC2 Query (`ec2/`)
+//! (`kms/`, for KMS-encrypted sessions), EC2 Query (`ec2/`), STS, CloudTrail LookupEvents
+//! over the trail of every call served (`trail/`)
 //! and the websocket of each session's StreamUrl (the agent, issue 4). State shared by all of
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
@@ -24,6 +25,7 @@ pub mod sessions;
 pub mod ssm;
 pub mod state;
 mod sts;
+pub mod trail;
 mod wildcard;
 
 use std::net::SocketAddr;

@@ -1,5 +1,6 @@
 //! The accept loop: one task per connection, HTTP/1.1 with upgrades (for the websocket).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,8 +30,8 @@ pub async fn accept_loop(
         tokio::select! {
             _ = &mut stop => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => {
-                    connections.spawn(serve_connection(stream, Arc::clone(&state)));
+                Ok((stream, peer)) => {
+                    connections.spawn(serve_connection(stream, peer, Arc::clone(&state)));
                 }
                 Err(err) => {
                     // Usually EMFILE: back off briefly instead of spinning.
@@ -43,9 +44,17 @@ pub async fn accept_loop(
     }
 }
 
-async fn serve_connection(stream: TcpStream, state: Arc<EmulatorState>) {
+/// The address a request came from, put in its extensions for the trail's
+/// `sourceIPAddress`.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub SocketAddr);
+
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, state: Arc<EmulatorState>) {
     let _ = stream.set_nodelay(true);
-    let service = service_fn(move |request| router::route(Arc::clone(&state), request));
+    let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(Peer(peer));
+        router::route(Arc::clone(&state), request)
+    });
     let connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)

@@ -14,6 +14,7 @@ use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
 use super::ssm::commands::CommandStore;
+use super::trail::Trail;
 
 pub struct EmulatorState {
     pub config: EmulatorConfig,
@@ -30,6 +31,8 @@ pub struct EmulatorState {
     created_documents: RwLock<Vec<SessionDocument>>,
     /// KMS keys: the fleet's `[[kms_keys]]` with secrets drawn at start, plus CreateKey's.
     pub kms: KeyStore,
+    /// The CloudTrail record of every API call served (`trail/`), bounded.
+    pub trail: Trail,
     /// Run Command's commands and their invocations (issue 14).
     pub commands: Arc<CommandStore>,
     /// Every user's IAM identity policies, evaluated on every call.
@@ -48,6 +51,7 @@ impl EmulatorState {
         let kms = KeyStore::new(&config.fleet.kms_keys, super::kms::now());
         Self {
             kms,
+            trail: Trail::default(),
             authorizer: Authorizer::new(&config.fleet),
             clock: Clock::default(),
             config,

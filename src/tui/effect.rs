@@ -19,6 +19,8 @@ pub enum Effect {
         next_token: Option<String>,
     },
     LoadPreferences,
+    /// The last day's session events of every region (CloudTrail).
+    LoadAudit,
     Terminate(SessionRef),
     OpenShell {
         target: ShellTarget,

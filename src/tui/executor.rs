@@ -27,6 +27,9 @@ pub fn load_error(error: &AwsError) -> LoadError {
     }
 }
 
+/// How far back `:audit` reads CloudTrail (`gangway audit`'s default `--since`).
+const AUDIT_SPAN: std::time::Duration = std::time::Duration::from_secs(86_400);
+
 #[derive(Clone)]
 pub struct Executor {
     clients: Arc<Vec<AwsClient>>,
@@ -109,6 +112,14 @@ impl Executor {
             Effect::LoadPreferences => self.per_region(|_, client| async move {
                 let result = client.session_preferences().await;
                 Msg::PreferencesLoaded {
+                    region: client.region().to_owned(),
+                    result: result.map_err(|e| load_error(&e)),
+                }
+            }),
+            Effect::LoadAudit => self.per_region(|_, client| async move {
+                let since = std::time::SystemTime::now().checked_sub(AUDIT_SPAN);
+                let result = client.session_events(since).await;
+                Msg::AuditLoaded {
                     region: client.region().to_owned(),
                     result: result.map_err(|e| load_error(&e)),
                 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
-use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
 use crate::aws::{Diagnosis, HistoryFilter};
 use crate::shell::SessionRecords;
 use crate::tui::fleet_list::FleetState;
@@ -19,6 +19,8 @@ pub enum Screen {
     Sessions,
     History,
     Preferences,
+    /// Session events from CloudTrail (`:audit`), the `gangway audit` list.
+    Audit,
     Help,
 }
 
@@ -29,7 +31,7 @@ impl Screen {
             Self::Fleet => Scope::Fleet,
             Self::Sessions => Scope::Sessions,
             Self::History => Scope::History,
-            Self::Preferences | Self::Help => Scope::Global,
+            Self::Preferences | Self::Audit | Self::Help => Scope::Global,
         }
     }
 
@@ -39,6 +41,7 @@ impl Screen {
             Self::Sessions => "sessions",
             Self::History => "history",
             Self::Preferences => "preferences",
+            Self::Audit => "audit",
             Self::Help => "help",
         }
     }
@@ -393,6 +396,9 @@ pub struct Model {
     pub history: HistoryState,
     pub preferences: BTreeMap<String, SessionPreferences>,
     pub preferences_load: Load,
+    /// Each region's session events of the last day, newest first (`:audit`).
+    pub audit: BTreeMap<String, Vec<SessionEvent>>,
+    pub audit_load: Load,
     pub opened: HashMap<String, OpenedSession>,
     /// Last activity of the sessions gangway processes on this machine run (`gangway
     /// connect` in another terminal included), from their activity files.
@@ -438,6 +444,8 @@ impl Model {
             },
             preferences: BTreeMap::new(),
             preferences_load: Load::Idle,
+            audit: BTreeMap::new(),
+            audit_load: Load::Idle,
             opened: HashMap::new(),
             local_activity: HashMap::new(),
             status: None,
@@ -482,7 +490,7 @@ impl Model {
             Screen::Fleet => Some(&self.fleet.filter),
             Screen::Sessions => Some(&self.sessions.view.filter),
             Screen::History => Some(&self.history.view.filter),
-            Screen::Preferences | Screen::Help => None,
+            Screen::Preferences | Screen::Audit | Screen::Help => None,
         }
     }
 

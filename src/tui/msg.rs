@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
 use crate::aws::{Diagnosis, HistoryFilter};
 use crate::tui::model::{LoadError, ShellTarget};
 
@@ -35,6 +35,10 @@ pub enum Msg {
     PreferencesLoaded {
         region: String,
         result: Result<SessionPreferences, LoadError>,
+    },
+    AuditLoaded {
+        region: String,
+        result: Result<Vec<SessionEvent>, LoadError>,
     },
     Terminated {
         session_id: String,

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod audit_cli;
 mod aws_ca_bundle;
 mod aws_client;
 mod aws_profiles;
@@ -27,6 +28,7 @@ mod emulator_api_describe_sessions;
 mod emulator_api_sessions;
 mod emulator_api_ssm;
 mod emulator_awscli;
+mod emulator_cloudtrail;
 mod emulator_fidelity_process;
 mod emulator_fidelity_send;
 mod emulator_hardening;

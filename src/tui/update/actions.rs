@@ -118,7 +118,7 @@ fn sort(model: &mut Model, next: bool) {
             }
             model.rebuild_session_rows();
         }
-        Screen::Preferences | Screen::Help => {}
+        Screen::Preferences | Screen::Audit | Screen::Help => {}
     }
 }
 
@@ -136,7 +136,7 @@ pub fn set_filter(model: &mut Model, text: String) {
             *cursor = Default::default();
             model.rebuild_session_rows();
         }
-        Screen::Preferences | Screen::Help => {}
+        Screen::Preferences | Screen::Audit | Screen::Help => {}
     }
 }
 
@@ -213,6 +213,10 @@ pub fn show(model: &mut Model, screen: Screen) -> Vec<Effect> {
             model.preferences_load = Load::Loading;
             vec![Effect::LoadPreferences]
         }
+        Screen::Audit if model.audit_load != Load::Loading => {
+            model.audit_load = Load::Loading;
+            vec![Effect::LoadAudit]
+        }
         _ => Vec::new(),
     }
 }
@@ -260,6 +264,10 @@ fn refresh(model: &mut Model) -> Vec<Effect> {
         Screen::Preferences => {
             model.preferences_load = Load::Loading;
             vec![Effect::LoadPreferences]
+        }
+        Screen::Audit => {
+            model.audit_load = Load::Loading;
+            vec![Effect::LoadAudit]
         }
     }
 }

@@ -1,12 +1,10 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:help`, `:info`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:audit`, `:help`, `:info`, `:q`.
 
-use std::time::{Duration, SystemTime};
-
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use std::time::SystemTime;
 
 use crate::aws::HistoryFilter;
+use crate::tui::duration::{parse_span, parse_time};
 use crate::tui::effect::Effect;
 use crate::tui::model::{Level, Model, Screen};
 use crate::tui::update::actions;
@@ -28,6 +26,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         "sessions" | "s" => actions::show(model, Screen::Sessions),
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
+        "audit" | "a" => actions::show(model, Screen::Audit),
         "info" | "i" => {
             model.mode = crate::tui::model::Mode::Info;
             Vec::new()
@@ -46,7 +45,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             model.set_status(
                 Level::Error,
                 format!(
-                    "unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :info, :q)"
+                    "unknown command :{shown} (try :sessions, :history, :prefs, :audit, :fleet, :info, :q)"
                 ),
             );
             Vec::new()
@@ -111,36 +110,4 @@ pub fn parse_history_query(args: &[&str], now: SystemTime) -> Result<HistoryFilt
         }
     }
     Ok(query)
-}
-
-/// `30m`, `2h`, `7d`.
-fn parse_span(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        format!(
-            "`{}` is not a span like 30m, 2h or 7d",
-            crate::text::fit(text, 20)
-        )
-    };
-    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-    let (digits, unit) = text.split_at(split);
-    let count: u64 = digits.parse().map_err(|_| bad())?;
-    let unit_secs = match unit {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => return Err(bad()),
-    };
-    Ok(Duration::from_secs(count.saturating_mul(unit_secs)))
-}
-
-fn parse_time(text: &str) -> Result<SystemTime, String> {
-    OffsetDateTime::parse(text, &Rfc3339)
-        .map(SystemTime::from)
-        .map_err(|_| {
-            format!(
-                "`{}` is not a time like 2026-11-29T08:00:00Z",
-                crate::text::fit(text, 30)
-            )
-        })
 }

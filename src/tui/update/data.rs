@@ -2,7 +2,7 @@
 //! credentials or reachability problems raise a banner with the fix (issue 6).
 
 use crate::aws::HistoryFilter;
-use crate::aws::types::{Instance, InstanceId, SessionInfo, SessionPreferences};
+use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
 use crate::text;
 use crate::tui::effect::Effect;
 use crate::tui::model::{
@@ -167,6 +167,24 @@ pub fn on_preferences(
         Err(error) => {
             model.preferences_load = Load::Failed(model.now);
             report(model, &format!("preferences ({region})"), &error);
+        }
+    }
+    Vec::new()
+}
+
+pub fn on_audit(
+    model: &mut Model,
+    region: &str,
+    result: Result<Vec<SessionEvent>, LoadError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(events) => {
+            model.audit.insert(region.to_owned(), events);
+            model.audit_load = loaded(model, &format!("audit ({region})"));
+        }
+        Err(error) => {
+            model.audit_load = Load::Failed(model.now);
+            report(model, &format!("audit ({region})"), &error);
         }
     }
     Vec::new()

@@ -46,6 +46,7 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             result,
         } => data::on_history(model, &region, query, result),
         Msg::PreferencesLoaded { region, result } => data::on_preferences(model, &region, result),
+        Msg::AuditLoaded { region, result } => data::on_audit(model, &region, result),
         Msg::Terminated { session_id, result } => data::on_terminated(model, &session_id, result),
         Msg::ShellEnded { target, result } => data::on_shell_ended(model, &target, result),
     };

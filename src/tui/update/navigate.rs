@@ -80,7 +80,7 @@ fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> 
         Screen::Fleet => Some((&mut model.fleet.cursor, model.fleet.rows.len())),
         Screen::Sessions => Some((&mut model.sessions.cursor, model.sessions.view.rows.len())),
         Screen::History => Some((&mut model.history.cursor, model.history.view.rows.len())),
-        Screen::Preferences | Screen::Help => None,
+        Screen::Preferences | Screen::Audit | Screen::Help => None,
     }
 }
 

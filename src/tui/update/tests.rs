@@ -793,6 +793,39 @@ fn a_short_error_does_not_offer_a_popup_with_nothing_more() {
 }
 
 #[test]
+fn audit_loads_session_events_and_refreshes_on_r() {
+    use crate::aws::types::{SessionEvent, SessionEventKind};
+    let mut m = model();
+    update(&mut m, ch(':'));
+    typed(&mut m, "audit");
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), [Effect::LoadAudit]);
+    assert_eq!(m.screen, Screen::Audit);
+    let event = SessionEvent {
+        event_id: "e1".into(),
+        kind: SessionEventKind::Start,
+        time: fixtures::now(),
+        user: "dev".into(),
+        user_arn: None,
+        session_id: Some("dev-1".into()),
+        target: Some("i-a1b2c3d4e5f600001".into()),
+        source_ip: Some("127.0.0.1".into()),
+        reason: None,
+        error_code: None,
+        region: "us-east-1".into(),
+    };
+    update(
+        &mut m,
+        Msg::AuditLoaded {
+            region: "us-east-1".into(),
+            result: Ok(vec![event.clone()]),
+        },
+    );
+    assert_eq!(m.audit["us-east-1"], [event]);
+    assert!(matches!(m.audit_load, Load::Loaded(_)));
+    assert_eq!(update(&mut m, ch('r')), [Effect::LoadAudit]);
+}
+
+#[test]
 fn reachable_only_shows_the_instances_a_shell_can_open_on_now() {
     let mut m = model_with(
         Settings {

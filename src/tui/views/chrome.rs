@@ -55,6 +55,14 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
             (!history.items.is_empty() || started(&history.load))
                 .then(|| format!("{shown}{total}{more}"))
         }
+        Screen::Audit => (!model.audit.is_empty()).then(|| {
+            model
+                .audit
+                .values()
+                .map(Vec::len)
+                .sum::<usize>()
+                .to_string()
+        }),
         Screen::Preferences | Screen::Help => None,
     }
 }
@@ -67,6 +75,7 @@ fn freshness(model: &Model) -> Option<String> {
         Screen::Sessions => &model.sessions.load,
         Screen::History => &model.history.load,
         Screen::Preferences => &model.preferences_load,
+        Screen::Audit => &model.audit_load,
         Screen::Help => return None,
     };
     let ago = |at: &std::time::SystemTime| {
@@ -333,7 +342,7 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
             A::Help,
             A::Quit,
         ],
-        Screen::Preferences => &[A::Refresh, A::Back, A::Help, A::Quit],
+        Screen::Preferences | Screen::Audit => &[A::Refresh, A::Back, A::Help, A::Quit],
         Screen::Help => &[A::Back, A::Quit],
     }
 }

@@ -1,6 +1,7 @@
 //! Drawing: pure functions of the `Model` into a ratatui `Frame`. One file per screen, in the
 //! style of k9s' renderers: a header, a row function and a health colouring.
 
+mod audit;
 mod chrome;
 mod detail;
 mod fleet;
@@ -35,6 +36,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Screen::Sessions => sessions::draw(frame, areas.body, model),
         Screen::History => history::draw(frame, areas.body, model),
         Screen::Preferences => prefs::draw(frame, areas.body, model),
+        Screen::Audit => audit::draw(frame, areas.body, model),
         Screen::Help => help::draw(frame, areas.body, model),
     }
     chrome::status(frame, areas.status, model);

@@ -151,6 +151,43 @@ fn screens() -> Vec<(&'static str, Model)> {
     press(&mut m, "4");
     out.push(("preferences", m));
     let mut m = loaded(false);
+    press(&mut m, ":audit\n");
+    let event = |id: &str, kind, user: &str, reason: Option<&str>, error: Option<&str>, ago| {
+        crate::aws::types::SessionEvent {
+            event_id: id.into(),
+            kind,
+            time: fixtures::now() - std::time::Duration::from_secs(ago),
+            user: user.into(),
+            user_arn: None,
+            session_id: Some("dev-0a1b2c3d4e5f60001".into()),
+            target: Some("i-a1b2c3d4e5f600001".into()),
+            source_ip: Some("192.0.2.10".into()),
+            reason: reason.map(str::to_owned),
+            error_code: error.map(str::to_owned),
+            region: "us-east-1".into(),
+        }
+    };
+    use crate::aws::types::SessionEventKind as K;
+    update(
+        &mut m,
+        Msg::AuditLoaded {
+            region: "us-east-1".into(),
+            result: Ok(vec![
+                event("e3", K::Terminate, "dev", None, None, 60),
+                event(
+                    "e2",
+                    K::Start,
+                    "eve\u{1b}]0;pwned\u{7}",
+                    Some("x\u{9b}31m"),
+                    Some("AccessDeniedException"),
+                    300,
+                ),
+                event("e1", K::Start, "dev", Some("INC-42 restart"), None, 600),
+            ]),
+        },
+    );
+    out.push(("audit", m));
+    let mut m = loaded(false);
     press(&mut m, "?");
     out.push(("help", m));
     let mut m = loaded(false);

@@ -1,6 +1,6 @@
 //! AWS clients pointed at an emulator (in-process or spawned): explicit credentials, region
 //! and endpoint, never the developer's ~/.aws. The SDK clients are the real aws-sdk-ec2 and
-//! aws-sdk-ssm; `aws_client` is the product's own `AwsClient`.
+//! aws-sdk-ssm (and aws-sdk-cloudtrail); `aws_client` is the product's own `AwsClient`.
 
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_types::retry::RetryConfig;
@@ -115,4 +115,16 @@ pub async fn session_on(ssm: &aws_sdk_ssm::Client, target: &str) -> String {
         .session_id()
         .unwrap()
         .to_owned()
+}
+
+/// A CloudTrail client (LookupEvents) for an emulator at `endpoint`, retries off.
+pub fn cloudtrail_at(endpoint: &str, access_key_id: &str) -> aws_sdk_cloudtrail::Client {
+    let config = aws_sdk_cloudtrail::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(credentials(access_key_id))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_cloudtrail::Client::from_conf(config)
 }
