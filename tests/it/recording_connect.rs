@@ -256,6 +256,23 @@ async fn the_activity_file_of_a_killed_gangway_is_cleaned_by_the_next_reader() {
 
 /// Where gangway's own end of a TTY session starts in its output: the reset of the screen
 /// modes (`shell::ScreenModes`), before its last line.
+/// What the session itself wrote: after gangway's own "Starting session with SessionId" line
+/// (stderr, not the session's output, so not recorded) and before the trailer.
+fn the_session_part(output: &[u8]) -> &[u8] {
+    let banner = b"Starting session with SessionId: ";
+    let from = output
+        .windows(banner.len())
+        .position(|w| w == banner)
+        .and_then(|at| {
+            output[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map(|nl| at + nl + 1)
+        })
+        .unwrap_or(0);
+    before_the_trailer(&output[from..])
+}
+
 fn before_the_trailer(output: &[u8]) -> &[u8] {
     let reset = b"\x1b[?1000l\x1b[?1002l";
     let at = output
@@ -293,7 +310,7 @@ async fn a_replay_gives_the_terminal_what_the_live_session_gave_it() {
     session.expect("step-3").await;
     session.write(b"exit\r").await;
     assert_eq!(session.finish().await, 0, "{}", session.text());
-    let live = before_the_trailer(&session.output).to_vec();
+    let live = the_session_part(&session.output).to_vec();
 
     let mut replay = PtyConnect::spawn_command(
         &emulator.endpoint,
