@@ -14,6 +14,8 @@ pub enum Scope {
     Fleet,
     Sessions,
     History,
+    /// The commands list and one command's view.
+    Commands,
 }
 
 impl Scope {
@@ -23,6 +25,7 @@ impl Scope {
             Self::Fleet => "fleet",
             Self::Sessions => "sessions",
             Self::History => "history",
+            Self::Commands => "commands",
         }
     }
 }
@@ -45,6 +48,7 @@ pub enum Action {
     ShowSessions,
     ShowHistory,
     ShowPreferences,
+    ShowCommands,
     Filter,
     SortNext,
     SortReverse,
@@ -54,6 +58,8 @@ pub enum Action {
     OpenShell,
     Mark,
     Terminate,
+    RunCommand,
+    OpenCommand,
 }
 
 /// One row of the action table.
@@ -101,7 +107,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     spec(
         A::Command,
         "command",
-        "command mode (:sessions :history :prefs :fleet :info :q)",
+        "command mode (:sessions :history :commands :prefs :fleet :info :q)",
         S::Global,
         &[":"],
     ),
@@ -160,6 +166,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         &["4"],
     ),
     spec(
+        A::ShowCommands,
+        "commands",
+        "Run Command commands",
+        S::Global,
+        &["5"],
+    ),
+    spec(
         A::Filter,
         "filter",
         "filter (fuzzy: name, id, tags, IP)",
@@ -202,7 +215,28 @@ pub const ACTIONS: &[ActionSpec] = &[
         S::Fleet,
         &["enter"],
     )),
-    spec(A::Mark, "mark", "mark / unmark", S::Sessions, &["space"]),
+    dangerous(spec(
+        A::RunCommand,
+        "run",
+        "run a command (marked, or all shown)",
+        S::Fleet,
+        &["!"],
+    )),
+    spec(
+        A::OpenCommand,
+        "open",
+        "open the command / the instance's output",
+        S::Commands,
+        &["enter"],
+    ),
+    // One key on two screens: instances for a command, sessions to terminate.
+    spec(
+        A::Mark,
+        "mark",
+        "mark / unmark (fleet: to run a command; sessions: to terminate)",
+        S::Global,
+        &["space"],
+    ),
     dangerous(spec(
         A::Terminate,
         "terminate",

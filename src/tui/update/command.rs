@@ -1,5 +1,5 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:help`, `:info`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:commands`, `:prefs`, `:help`, `:info`, `:q`.
 
 use std::time::{Duration, SystemTime};
 
@@ -26,6 +26,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         }
         "fleet" | "f" => actions::show(model, Screen::Fleet),
         "sessions" | "s" => actions::show(model, Screen::Sessions),
+        "commands" | "cmd" | "c" => crate::tui::update::run::show_commands(model),
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
         "info" | "i" => {
@@ -46,7 +47,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             model.set_status(
                 Level::Error,
                 format!(
-                    "unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :info, :q)"
+                    "unknown command :{shown} (try :sessions, :history, :commands, :prefs, :fleet, :info, :q)"
                 ),
             );
             Vec::new()

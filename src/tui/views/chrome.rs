@@ -46,6 +46,14 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
             (!history.items.is_empty() || started(&history.load))
                 .then(|| format!("{}{more}", history.items.len()))
         }
+        Screen::Commands => {
+            let commands = &model.commands;
+            (!commands.by_region.is_empty()).then(|| commands.items.len().to_string())
+        }
+        Screen::Command => model
+            .command
+            .as_ref()
+            .map(|v| v.invocations.len().to_string()),
         Screen::Preferences | Screen::Help => None,
     }
 }
@@ -58,6 +66,8 @@ fn freshness(model: &Model) -> Option<String> {
         Screen::Sessions => &model.sessions.load,
         Screen::History => &model.history.load,
         Screen::Preferences => &model.preferences_load,
+        Screen::Commands => &model.commands.load,
+        Screen::Command => &model.command.as_ref()?.load,
         Screen::Help => return None,
     };
     let ago = |at: &std::time::SystemTime| {
@@ -86,6 +96,18 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             .map(|c| format!("({c})"))
             .unwrap_or_default();
         spans.push(Span::styled(format!(" {}:{label}{count}", n + 1), style));
+    }
+    // The Run Command screens have a tab only while shown (`5` or `:commands` opens them).
+    if matches!(model.screen, Screen::Commands | Screen::Command) {
+        let count = row_count(model, model.screen)
+            .map(|c| format!("({c})"))
+            .unwrap_or_default();
+        spans.push(Span::styled(
+            format!(" 5:{}{count}", model.screen.title()),
+            Style::new()
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+                .fg(Color::Cyan),
+        ));
     }
     // The right-hand facts in display order, each with the rank it keeps when the line is too
     // short (higher stays longer): read-only always, then freshness, the user, the regions.
@@ -295,6 +317,8 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
     match screen {
         Screen::Fleet => &[
             A::OpenShell,
+            A::Mark,
+            A::RunCommand,
             A::Filter,
             A::Detail,
             A::SortNext,
@@ -316,6 +340,9 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
             A::Quit,
         ],
         Screen::History => &[A::Refresh, A::Command, A::Back, A::Help, A::Quit],
+        Screen::Commands | Screen::Command => {
+            &[A::OpenCommand, A::Refresh, A::Back, A::Help, A::Quit]
+        }
         Screen::Preferences => &[A::Refresh, A::Back, A::Help, A::Quit],
         Screen::Help => &[A::Back, A::Quit],
     }
@@ -340,6 +367,10 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         Mode::Confirm(_) => (vec![("y".into(), "yes"), ("n".into(), "no")], Vec::new()),
         Mode::Reason(_) => (
             vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
+            Vec::new(),
+        ),
+        Mode::Run(_) => (
+            vec![("enter".into(), "review"), ("esc".into(), "cancel")],
             Vec::new(),
         ),
         Mode::Message | Mode::Info => (vec![("esc".into(), "close")], Vec::new()),

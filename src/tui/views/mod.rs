@@ -2,6 +2,7 @@
 //! style of k9s' renderers: a header, a row function and a health colouring.
 
 mod chrome;
+mod commands;
 mod detail;
 mod fleet;
 mod help;
@@ -36,12 +37,15 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Screen::History => history::draw(frame, areas.body, model),
         Screen::Preferences => prefs::draw(frame, areas.body, model),
         Screen::Help => help::draw(frame, areas.body, model),
+        Screen::Commands => commands::draw_list(frame, areas.body, model),
+        Screen::Command => commands::draw_command(frame, areas.body, model),
     }
     chrome::status(frame, areas.status, model);
     chrome::hints(frame, areas.hints, model);
     match &model.mode {
         Mode::Confirm(confirm) => popup::confirm(frame, area, confirm),
         Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
+        Mode::Run(prompt) => popup::run(frame, area, prompt),
         Mode::Message => popup::message(frame, area, model),
         Mode::Info => popup::info(frame, area, model),
         _ => {}
