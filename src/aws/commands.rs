@@ -1,7 +1,7 @@
 //! Run Command calls: SendCommand, ListCommands, ListCommandInvocations (all pages, with
 //! details), GetCommandInvocation and CancelCommand, turned into `types` at the boundary.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use aws_sdk_ssm::types::{Command, CommandInvocation, Target};
 
@@ -16,6 +16,19 @@ pub const POWERSHELL_SCRIPT_DOCUMENT: &str = "AWS-RunPowerShellScript";
 pub const PAGE_SIZE: i32 = 50;
 /// SendCommand takes at most 50 instance ids.
 pub const MAX_INSTANCE_IDS: usize = 50;
+
+/// Following a command: rounds of ListCommandInvocations pages are at least `MIN_ROUND`
+/// apart, each page read adds `PAUSE_PER_PAGE`, up to `MAX_ROUND` once the command is big,
+/// so polling costs a few calls a second however many instances run it.
+const MIN_ROUND: Duration = Duration::from_secs(1);
+const MAX_ROUND: Duration = Duration::from_secs(5);
+const PAUSE_PER_PAGE: Duration = Duration::from_millis(250);
+
+/// The pause before the next round of a follow that read `pages` pages (`gangway run` and
+/// the TUI's command view both pace themselves by it).
+pub fn pause_after_round(pages: usize) -> Duration {
+    (PAUSE_PER_PAGE * u32::try_from(pages).unwrap_or(u32::MAX)).clamp(MIN_ROUND, MAX_ROUND)
+}
 
 fn non_empty(text: Option<&str>) -> Option<String> {
     text.filter(|t| !t.is_empty()).map(str::to_owned)

@@ -15,6 +15,7 @@ pub mod kms;
 pub mod options;
 pub mod resolve;
 pub mod retry;
+pub mod run_targets;
 pub mod sessions;
 pub mod types;
 

@@ -10,7 +10,6 @@ mod history;
 mod input;
 mod live;
 mod report;
-mod select;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
@@ -21,12 +20,12 @@ use serde_json::json;
 
 use super::exit;
 use crate::aws::retry::{Patience, with_patience};
+use crate::aws::run_targets::{self as select, Selection, label};
 use crate::aws::types::SendCommandRequest;
 use crate::aws::{AwsClient, AwsError, Instance, ResolveError, resolve_target};
 use crate::cli::{OutputFormat, RunArgs, RunHistory};
 use crate::text::escape_for_terminal;
 use follow::{Followed, Follower, Interrupt, Sink};
-use select::{Selection, label};
 
 /// How many instances the confirmation names before "and N more".
 const MAX_LISTED: usize = 20;

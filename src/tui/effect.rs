@@ -2,7 +2,7 @@
 //! task (or, for a shell, after handing over the terminal) and answers with a `Msg`.
 
 use crate::aws::HistoryFilter;
-use crate::aws::types::Instance;
+use crate::aws::types::{Instance, SendCommandRequest};
 use crate::tui::model::{SessionRef, ShellTarget};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +22,24 @@ pub enum Effect {
     /// The last day's session events of every region (CloudTrail).
     LoadAudit,
     Terminate(SessionRef),
+    /// SendCommand in one region (the user confirmed it).
+    SendCommand {
+        region: String,
+        request: SendCommandRequest,
+    },
+    /// The first page of ListCommands in every region.
+    LoadCommands,
+    /// Every page of ListCommandInvocations (with details) of one command.
+    LoadInvocations {
+        region: String,
+        command_id: String,
+    },
+    /// GetCommandInvocation: one instance's stdout and stderr.
+    LoadOutput {
+        region: String,
+        command_id: String,
+        instance_id: String,
+    },
     OpenShell {
         target: ShellTarget,
         reason: Option<String>,

@@ -125,6 +125,51 @@ impl Executor {
                 }
             }),
             Effect::Terminate(session) => self.terminate(session),
+            Effect::SendCommand { region, request } => {
+                self.in_region(&region, move |client| async move {
+                    // Not retried: a throttled send is reported, and the user decides.
+                    let result = client.send_command(&request).await;
+                    Msg::CommandSent {
+                        region: client.region().to_owned(),
+                        result: result.map_err(|e| load_error(&e)),
+                    }
+                });
+            }
+            Effect::LoadCommands => self.per_region(|_, client| async move {
+                let result = client
+                    .commands_page(None, crate::aws::commands::PAGE_SIZE)
+                    .await
+                    .map(|(commands, _)| commands);
+                Msg::CommandsLoaded {
+                    region: client.region().to_owned(),
+                    result: result.map_err(|e| load_error(&e)),
+                }
+            }),
+            Effect::LoadInvocations { region, command_id } => {
+                self.in_region(&region, move |client| async move {
+                    // A failed round is shown and the next tick tries again.
+                    let result = client
+                        .command_invocations(&command_id)
+                        .await
+                        .map(|(all, pages)| (all, pages.max(1)));
+                    Msg::InvocationsLoaded {
+                        command_id,
+                        result: result.map_err(|e| load_error(&e)),
+                    }
+                });
+            }
+            Effect::LoadOutput {
+                region,
+                command_id,
+                instance_id,
+            } => self.in_region(&region, move |client| async move {
+                let result = client.command_output(&command_id, &instance_id).await;
+                Msg::OutputLoaded {
+                    command_id,
+                    instance_id,
+                    result: result.map_err(|e| load_error(&e)),
+                }
+            }),
             Effect::OpenShell { .. } => tracing::error!("OpenShell reached the task executor"),
         }
     }
@@ -141,6 +186,22 @@ impl Executor {
                 let _ = messages.send(future.await);
             });
         }
+    }
+
+    /// One call in one region's client (none when the region is not shown: nothing to do).
+    fn in_region<F, Fut>(&self, region: &str, call: F)
+    where
+        F: FnOnce(AwsClient) -> Fut,
+        Fut: Future<Output = Msg> + Send + 'static,
+    {
+        let Some(client) = self.client(region).cloned() else {
+            return;
+        };
+        let future = call(client);
+        let messages = self.messages.clone();
+        tokio::spawn(async move {
+            let _ = messages.send(future.await);
+        });
     }
 
     fn check(&self, instance: Instance) {

@@ -353,3 +353,97 @@ pub fn preferences() -> SessionPreferences {
         run_as_enabled: false,
     }
 }
+
+/// Recent commands as ListCommands gives them, newest first.
+pub fn commands() -> Vec<crate::aws::types::CommandInfo> {
+    let command = |id: &str, secs: u64, status: &str, counts: (i32, i32, i32), comment: &str| {
+        crate::aws::types::CommandInfo {
+            command_id: id.to_owned(),
+            document_name: "AWS-RunShellScript".to_owned(),
+            comment: comment.to_owned(),
+            requested: Some(ago(secs)),
+            status: status.to_owned(),
+            status_details: status.to_owned(),
+            target_count: counts.0,
+            completed_count: counts.1,
+            error_count: counts.2,
+            delivery_timed_out_count: 0,
+            max_concurrency: "50".to_owned(),
+            max_errors: "0".to_owned(),
+            instance_ids: Vec::new(),
+            targets: Vec::new(),
+            output_s3: None,
+        }
+    };
+    vec![
+        command(
+            "0b6f1c2e-7d3a-4e59-9a61-3f0c2d8e4b11",
+            90,
+            "InProgress",
+            (3, 1, 0),
+            "gangway tui",
+        ),
+        command(
+            "5e2d9a40-1c7b-4f86-b3d2-8a9e0f6c7d22",
+            3_600,
+            "Failed",
+            (4, 4, 1),
+            "security check \x1b[2J",
+        ),
+        command(
+            "9c4a7e13-2b5f-4d08-8e1a-6b3f9d2c0e33",
+            86_400,
+            "Success",
+            (12, 12, 0),
+            "",
+        ),
+    ]
+}
+
+/// The invocations of the first of [`commands`]: on web-1, web-2 and the escaping one.
+pub fn invocations() -> Vec<crate::aws::types::InvocationInfo> {
+    let instances = demo_instances();
+    let by_name = |name: &str| {
+        instances
+            .iter()
+            .find(|i| i.name.as_deref() == Some(name))
+            .map(|i| i.id.to_string())
+            .unwrap_or_default()
+    };
+    let invocation = |name: &str, status: &str, code: Option<i32>, output: &str| {
+        crate::aws::types::InvocationInfo {
+            command_id: "0b6f1c2e-7d3a-4e59-9a61-3f0c2d8e4b11".to_owned(),
+            instance_id: by_name(name),
+            instance_name: format!("ip-10-0-0-{}.ec2.internal", name.len()),
+            status: status.to_owned(),
+            status_details: status.to_owned(),
+            response_code: code,
+            output: output.to_owned(),
+            stdout_url: None,
+            stderr_url: None,
+        }
+    };
+    vec![
+        invocation("web-1", "Success", Some(0), "web-1\n"),
+        invocation("web-2", "InProgress", None, ""),
+        invocation(
+            "evil\x1b[31m-tag",
+            "Failed",
+            Some(2),
+            "\x1b]0;pwned\x07uname: extra operand\n",
+        ),
+    ]
+}
+
+/// GetCommandInvocation for web-1.
+pub fn output() -> crate::aws::types::InvocationOutput {
+    crate::aws::types::InvocationOutput {
+        status: "Success".to_owned(),
+        status_details: "Success".to_owned(),
+        response_code: Some(0),
+        stdout: "web-1\nLinux 6.1.0 x86_64\n\x1b[31mred\x1b[0m\n".to_owned(),
+        stderr: String::new(),
+        stdout_url: None,
+        stderr_url: None,
+    }
+}

@@ -85,6 +85,8 @@ pub struct FleetState {
     pub cursor: Cursor,
     pub load: Load,
     pub connectivity: HashMap<InstanceId, Connectivity>,
+    /// Instances marked for a command (`space`); kept across refreshes and filters.
+    pub marked: std::collections::BTreeSet<InstanceId>,
 }
 
 impl FleetState {
@@ -106,6 +108,7 @@ impl FleetState {
             cursor: Cursor::default(),
             load: Load::Idle,
             connectivity: HashMap::new(),
+            marked: std::collections::BTreeSet::new(),
         }
     }
 
@@ -126,6 +129,26 @@ impl FleetState {
         match selected {
             Some(id) => self.select_id(&id),
             None => self.cursor.selected = self.first_instance_row_from(0, true),
+        }
+    }
+
+    /// What a command runs on: the marked instances, or when none is marked every instance
+    /// the current filter shows.
+    pub fn run_targets(&self) -> Vec<Instance> {
+        if self.marked.is_empty() {
+            self.rows
+                .iter()
+                .filter_map(|row| match row {
+                    FleetRow::Instance(at) => Some(self.instances[*at].clone()),
+                    FleetRow::Group { .. } => None,
+                })
+                .collect()
+        } else {
+            self.instances
+                .iter()
+                .filter(|i| self.marked.contains(&i.id))
+                .cloned()
+                .collect()
         }
     }
 

@@ -16,6 +16,8 @@ pub enum Scope {
     Fleet,
     Sessions,
     History,
+    /// The commands list and one command's view.
+    Commands,
 }
 
 impl Scope {
@@ -26,6 +28,7 @@ impl Scope {
             Self::Fleet => "fleet",
             Self::Sessions => "sessions",
             Self::History => "history",
+            Self::Commands => "commands",
         }
     }
 }
@@ -48,6 +51,7 @@ pub enum Action {
     ShowSessions,
     ShowHistory,
     ShowPreferences,
+    ShowCommands,
     Filter,
     SortNext,
     SortReverse,
@@ -59,6 +63,8 @@ pub enum Action {
     MarkAll,
     Terminate,
     SessionDetail,
+    RunCommand,
+    OpenCommand,
 }
 
 /// One row of the action table.
@@ -106,7 +112,7 @@ pub const ACTIONS: &[ActionSpec] = &[
     spec(
         A::Command,
         "command",
-        "command mode (:sessions :history :prefs :fleet :info :q)",
+        "command mode (:sessions :history :commands :prefs :fleet :info :q)",
         S::Global,
         &[":"],
     ),
@@ -165,6 +171,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         &["4"],
     ),
     spec(
+        A::ShowCommands,
+        "commands",
+        "Run Command commands",
+        S::Global,
+        &["5"],
+    ),
+    spec(
         A::Filter,
         "filter",
         "filter: names, ids, tags, IP prefixes, owners, reasons",
@@ -207,7 +220,28 @@ pub const ACTIONS: &[ActionSpec] = &[
         S::Fleet,
         &["enter"],
     )),
-    spec(A::Mark, "mark", "mark / unmark", S::Sessions, &["space"]),
+    dangerous(spec(
+        A::RunCommand,
+        "run",
+        "run a command (marked, or all shown)",
+        S::Fleet,
+        &["!"],
+    )),
+    spec(
+        A::OpenCommand,
+        "open",
+        "open the command / the instance's output",
+        S::Commands,
+        &["enter"],
+    ),
+    // One key on two screens: instances for a command, sessions to terminate.
+    spec(
+        A::Mark,
+        "mark",
+        "mark / unmark (fleet: to run a command; sessions: to terminate)",
+        S::Global,
+        &["space"],
+    ),
     spec(
         A::MarkAll,
         "mark_all",

@@ -5,7 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, SystemTime};
 
-use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
+use crate::aws::types::{
+    CommandInfo, Instance, InstanceId, InvocationInfo, InvocationOutput, SendCommandRequest,
+    SessionEvent, SessionInfo, SessionPreferences,
+};
 use crate::aws::{Diagnosis, HistoryFilter};
 use crate::shell::SessionRecords;
 use crate::tui::fleet_list::FleetState;
@@ -22,6 +25,10 @@ pub enum Screen {
     /// Session events from CloudTrail (`:audit`), the `gangway audit` list.
     Audit,
     Help,
+    /// Recent Run Command commands (ListCommands).
+    Commands,
+    /// One command: each instance's status, live, and an instance's output.
+    Command,
 }
 
 impl Screen {
@@ -31,6 +38,7 @@ impl Screen {
             Self::Fleet => Scope::Fleet,
             Self::Sessions => Scope::Sessions,
             Self::History => Scope::History,
+            Self::Commands | Self::Command => Scope::Commands,
             Self::Preferences | Self::Audit | Self::Help => Scope::Global,
         }
     }
@@ -43,6 +51,8 @@ impl Screen {
             Self::Preferences => "preferences",
             Self::Audit => "audit",
             Self::Help => "help",
+            Self::Commands => "commands",
+            Self::Command => "command",
         }
     }
 }
@@ -56,6 +66,8 @@ pub enum Mode {
     Command(String),
     Confirm(Confirm),
     Reason(ReasonPrompt),
+    /// The one-line command to run on the fleet's marked (or shown) instances.
+    Run(RunPrompt),
     /// The whole last message (status, banner, config warning) in a popup; any key closes it.
     Message,
     /// `:info`: who, where and how to join from another terminal; any key closes it.
@@ -68,8 +80,41 @@ pub enum Mode {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Confirm {
     pub title: String,
+    /// The popup escapes them (escaping twice changes nothing).
     pub lines: Vec<String>,
-    pub sessions: Vec<SessionRef>,
+    pub action: Confirmed,
+}
+
+/// What `y` does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Confirmed {
+    Terminate(Vec<SessionRef>),
+    Run(Box<PendingRun>),
+}
+
+impl Confirmed {
+    /// The words beside `y` and `n` in the popup.
+    pub fn answers(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Terminate(_) => ("terminate", "keep them"),
+            Self::Run(_) => ("run it", "do nothing"),
+        }
+    }
+}
+
+/// A command typed and checked, waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingRun {
+    pub region: String,
+    pub request: SendCommandRequest,
+}
+
+/// The run prompt: the instances were chosen when it opened (marks, else the filter).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunPrompt {
+    pub targets: Vec<Instance>,
+    pub text: String,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -103,8 +148,9 @@ pub enum ReasonMode {
     Off,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Load {
+    #[default]
     Idle,
     Loading,
     Loaded(SystemTime),
@@ -374,6 +420,65 @@ pub struct HistoryState {
     pub load: Load,
 }
 
+/// Recent commands of every region, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct CommandsState {
+    pub by_region: BTreeMap<String, Vec<CommandInfo>>,
+    /// Merged, newest first, with their region.
+    pub items: Vec<(String, CommandInfo)>,
+    pub cursor: Cursor,
+    pub load: Load,
+}
+
+/// One command followed live: its invocations re-read by pages, paced like `gangway run`.
+#[derive(Debug, Clone)]
+pub struct CommandView {
+    pub command_id: String,
+    pub region: String,
+    /// From the commands list or SendCommand's answer, when known.
+    pub info: Option<CommandInfo>,
+    pub invocations: Vec<InvocationInfo>,
+    /// Pages the last round read (the pause before the next round grows with them).
+    pub pages: usize,
+    pub cursor: Cursor,
+    pub load: Load,
+    pub output: Option<OutputPane>,
+}
+
+impl CommandView {
+    pub fn new(command_id: String, region: String, info: Option<CommandInfo>) -> Self {
+        Self {
+            command_id,
+            region,
+            info,
+            invocations: Vec::new(),
+            pages: 0,
+            cursor: Cursor::default(),
+            load: Load::Idle,
+            output: None,
+        }
+    }
+
+    /// Done when every invocation has finished and AWS has made as many as it targets.
+    pub fn finished(&self) -> bool {
+        let targets = self
+            .info
+            .as_ref()
+            .map_or(0, |i| usize::try_from(i.target_count).unwrap_or(0));
+        !self.invocations.is_empty()
+            && self.invocations.len() >= targets
+            && self.invocations.iter().all(InvocationInfo::is_finished)
+    }
+}
+
+/// One instance's output (GetCommandInvocation), under the invocations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputPane {
+    pub instance_id: String,
+    /// `None` while it loads; an error line when it failed.
+    pub result: Option<Result<InvocationOutput, String>>,
+}
+
 /// A shell this UI opened: the only sessions whose activity it can know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenedSession {
@@ -399,6 +504,9 @@ pub struct Model {
     /// Each region's session events of the last day, newest first (`:audit`).
     pub audit: BTreeMap<String, Vec<SessionEvent>>,
     pub audit_load: Load,
+    pub commands: CommandsState,
+    /// The command on the command screen.
+    pub command: Option<CommandView>,
     pub opened: HashMap<String, OpenedSession>,
     /// Last activity of the sessions gangway processes on this machine run (`gangway
     /// connect` in another terminal included), from their activity files.
@@ -446,6 +554,8 @@ impl Model {
             preferences_load: Load::Idle,
             audit: BTreeMap::new(),
             audit_load: Load::Idle,
+            commands: CommandsState::default(),
+            command: None,
             opened: HashMap::new(),
             local_activity: HashMap::new(),
             status: None,
@@ -465,11 +575,14 @@ impl Model {
     pub fn page_rows(&self) -> usize {
         let chrome = crate::tui::views::layout::Chrome::of(self);
         let rows = crate::tui::views::layout::table_rows(self.size.1, chrome);
-        // The history screen spends one line on the filters in force.
-        if self.screen == Screen::History {
-            rows.saturating_sub(1)
-        } else {
-            rows
+        match self.screen {
+            // The history screen spends one line on the filters in force.
+            Screen::History => rows.saturating_sub(1),
+            Screen::Command => crate::tui::views::layout::command_table_rows(
+                rows,
+                self.command.as_ref().is_some_and(|v| v.output.is_some()),
+            ),
+            _ => rows,
         }
     }
 
@@ -490,7 +603,11 @@ impl Model {
             Screen::Fleet => Some(&self.fleet.filter),
             Screen::Sessions => Some(&self.sessions.view.filter),
             Screen::History => Some(&self.history.view.filter),
-            Screen::Preferences | Screen::Audit | Screen::Help => None,
+            Screen::Preferences
+            | Screen::Audit
+            | Screen::Help
+            | Screen::Commands
+            | Screen::Command => None,
         }
     }
 

@@ -6,7 +6,10 @@ use std::time::SystemTime;
 
 use ratatui::crossterm::event::KeyEvent;
 
-use crate::aws::types::{Instance, InstanceId, SessionEvent, SessionInfo, SessionPreferences};
+use crate::aws::types::{
+    CommandInfo, Instance, InstanceId, InvocationInfo, InvocationOutput, SessionEvent, SessionInfo,
+    SessionPreferences,
+};
 use crate::aws::{Diagnosis, HistoryFilter};
 use crate::tui::model::{LoadError, ShellTarget};
 
@@ -47,6 +50,25 @@ pub enum Msg {
     ShellEnded {
         target: ShellTarget,
         result: Result<ShellReport, String>,
+    },
+    /// SendCommand answered.
+    CommandSent {
+        region: String,
+        result: Result<CommandInfo, LoadError>,
+    },
+    CommandsLoaded {
+        region: String,
+        result: Result<Vec<CommandInfo>, LoadError>,
+    },
+    /// One round of a command's invocations (every page), and how many pages it took.
+    InvocationsLoaded {
+        command_id: String,
+        result: Result<(Vec<InvocationInfo>, usize), LoadError>,
+    },
+    OutputLoaded {
+        command_id: String,
+        instance_id: String,
+        result: Result<InvocationOutput, LoadError>,
     },
     /// The last activity of every session a gangway process on this machine runs, by session
     /// id, from their activity files (`local::activity`); read with each sessions load.

@@ -16,7 +16,7 @@ const PATIENCE: Duration = Duration::from_secs(90);
 const ROWS: u16 = 35;
 const COLS: u16 = 120;
 
-struct Screen {
+pub(crate) struct Screen {
     pty: pty_process::Pty,
     pts: pty_process::Pts,
     child: tokio::process::Child,
@@ -24,7 +24,7 @@ struct Screen {
 }
 
 impl Screen {
-    fn spawn(home: &PathBuf, args: &[&str]) -> Self {
+    pub(crate) fn spawn(home: &PathBuf, args: &[&str]) -> Self {
         Self::spawn_with(home, args, &[])
     }
 
@@ -59,21 +59,21 @@ impl Screen {
         }
     }
 
-    fn termios(&self) -> Termios {
+    pub(crate) fn termios(&self) -> Termios {
         termios::tcgetattr(&self.pts).unwrap()
     }
 
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.parser.screen().contents()
     }
 
-    async fn keys(&mut self, bytes: &str) {
+    pub(crate) async fn keys(&mut self, bytes: &str) {
         self.pty.write_all(bytes.as_bytes()).await.unwrap();
         self.pty.flush().await.unwrap();
     }
 
     /// Reads output until the screen satisfies `done`.
-    async fn wait_until(&mut self, what: &str, done: impl Fn(&str) -> bool) {
+    pub(crate) async fn wait_until(&mut self, what: &str, done: impl Fn(&str) -> bool) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
         while !done(&self.text()) {
             let mut buf = [0u8; 16384];
@@ -88,12 +88,12 @@ impl Screen {
         }
     }
 
-    async fn wait_for(&mut self, needle: &str) {
+    pub(crate) async fn wait_for(&mut self, needle: &str) {
         self.wait_until(needle, |screen| screen.contains(needle))
             .await;
     }
 
-    async fn exit_status(&mut self) -> i32 {
+    pub(crate) async fn exit_status(&mut self) -> i32 {
         let wait = tokio::time::timeout(PATIENCE, self.child.wait()).await;
         wait.expect("gangway did not exit")
             .unwrap()
@@ -103,7 +103,7 @@ impl Screen {
 }
 
 /// A directory of its own for each test (they run in parallel).
-fn fresh_home(test: &str) -> PathBuf {
+pub(crate) fn fresh_home(test: &str) -> PathBuf {
     let name = format!("tui-home-{test}-{}", std::process::id());
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -111,7 +111,7 @@ fn fresh_home(test: &str) -> PathBuf {
     dir
 }
 
-fn local_hostname() -> String {
+pub(crate) fn local_hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .unwrap()
         .trim()

@@ -13,11 +13,6 @@ use crate::aws::retry::{Patience, with_patience};
 use crate::aws::types::{InvocationInfo, InvocationOutput};
 use crate::aws::{AwsClient, AwsError};
 
-/// Rounds are at least this far apart, and at most this far once the command is big.
-const MIN_ROUND: Duration = Duration::from_secs(1);
-const MAX_ROUND: Duration = Duration::from_secs(5);
-/// Each page a round reads adds this much to the pause before the next round.
-const PAUSE_PER_PAGE: Duration = Duration::from_millis(250);
 /// GetCommandInvocation calls in flight at once.
 const OUTPUT_FETCHES: usize = 16;
 
@@ -150,8 +145,7 @@ impl<'a> Follower<'a> {
             if let Some(done) = self.done(sink).await? {
                 return Ok(done);
             }
-            pause = (PAUSE_PER_PAGE * u32::try_from(pages).unwrap_or(u32::MAX))
-                .clamp(MIN_ROUND, MAX_ROUND);
+            pause = crate::aws::commands::pause_after_round(pages);
         }
     }
 

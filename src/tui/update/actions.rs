@@ -6,11 +6,11 @@ use crate::aws::HistoryFilter;
 use crate::tui::effect::Effect;
 use crate::tui::keymap::Action;
 use crate::tui::model::{
-    Confirm, Connectivity, Level, Load, Mode, Model, ReasonMode, ReasonPrompt, Screen, SessionRef,
-    ShellTarget, Status, TerminateBatch,
+    Confirm, Confirmed, Connectivity, Level, Load, Mode, Model, ReasonMode, ReasonPrompt, Screen,
+    SessionRef, ShellTarget, Status, TerminateBatch,
 };
 use crate::tui::update::keys::{Edit, edit};
-use crate::tui::update::navigate;
+use crate::tui::update::{navigate, run};
 
 pub fn is_movement(action: Action) -> bool {
     matches!(
@@ -59,6 +59,7 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             show_history(model, query)
         }
         Action::ShowPreferences => show(model, Screen::Preferences),
+        Action::ShowCommands => run::show_commands(model),
         Action::Filter => {
             model.mode = Mode::Filter;
             Vec::new()
@@ -86,7 +87,8 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             }
         }
         Action::OpenShell => open_shell(model),
-        Action::Mark => toggle_mark(model),
+        Action::Mark if model.screen == Screen::Fleet => run::toggle_mark(model),
+        Action::Mark if model.screen == Screen::Sessions => toggle_mark(model),
         Action::SessionDetail => {
             if let Some(session) = model.selected_history() {
                 model.mode = Mode::Session(Box::new(session.clone()));
@@ -94,6 +96,8 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Terminate => ask_terminate(model),
+        Action::RunCommand => run::ask_command(model),
+        Action::OpenCommand => run::open(model),
         _ => Vec::new(),
     }
 }
@@ -118,7 +122,8 @@ fn sort(model: &mut Model, next: bool) {
             }
             model.rebuild_session_rows();
         }
-        Screen::Preferences | Screen::Audit | Screen::Help => {}
+        Screen::Preferences | Screen::Audit | Screen::Help | Screen::Commands | Screen::Command => {
+        }
     }
 }
 
@@ -136,7 +141,8 @@ pub fn set_filter(model: &mut Model, text: String) {
             *cursor = Default::default();
             model.rebuild_session_rows();
         }
-        Screen::Preferences | Screen::Audit | Screen::Help => {}
+        Screen::Preferences | Screen::Audit | Screen::Help | Screen::Commands | Screen::Command => {
+        }
     }
 }
 
@@ -180,6 +186,9 @@ fn on_back(model: &mut Model) -> Vec<Effect> {
         } else if !model.fleet.filter.is_empty() {
             model.fleet.set_filter(String::new());
         }
+        return Vec::new();
+    }
+    if run::close_output(model) {
         return Vec::new();
     }
     if model.list_filter().is_some_and(|f| !f.is_empty()) {
@@ -269,6 +278,7 @@ fn refresh(model: &mut Model) -> Vec<Effect> {
             model.audit_load = Load::Loading;
             vec![Effect::LoadAudit]
         }
+        Screen::Commands | Screen::Command => run::refresh(model),
     }
 }
 
@@ -431,30 +441,35 @@ fn ask_terminate(model: &mut Model) -> Vec<Effect> {
     model.mode = Mode::Confirm(Confirm {
         title,
         lines,
-        sessions: refs,
+        action: Confirmed::Terminate(refs),
     });
     Vec::new()
 }
 
 pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Vec<Effect> {
+    let sessions = match (key.code, confirm.action) {
+        (KeyCode::Char('y' | 'Y'), Confirmed::Run(pending)) => {
+            model.mode = Mode::Normal;
+            return run::send(model, pending);
+        }
+        (KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc, Confirmed::Run(_)) => {
+            model.mode = Mode::Normal;
+            model.set_status(Level::Info, "nothing was run");
+            return Vec::new();
+        }
+        (_, Confirmed::Run(_)) => return Vec::new(),
+        (_, Confirmed::Terminate(sessions)) => sessions,
+    };
     match key.code {
         KeyCode::Char('y' | 'Y') => {
             model.mode = Mode::Normal;
             model.sessions.marked.clear();
-            let count = confirm.sessions.len();
+            let count = sessions.len();
             model.set_status(Level::Info, format!("terminating {count} session(s)…"));
             model.terminating = Some(TerminateBatch::new(
-                confirm
-                    .sessions
-                    .iter()
-                    .map(|s| s.session_id.clone())
-                    .collect(),
+                sessions.iter().map(|s| s.session_id.clone()).collect(),
             ));
-            confirm
-                .sessions
-                .into_iter()
-                .map(Effect::Terminate)
-                .collect()
+            sessions.into_iter().map(Effect::Terminate).collect()
         }
         KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
             model.mode = Mode::Normal;

@@ -1,5 +1,5 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:audit`, `:help`, `:info`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:commands`, `:prefs`, `:audit`, `:help`, `:info`, `:q`.
 
 use std::time::SystemTime;
 
@@ -24,6 +24,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         }
         "fleet" | "f" => actions::show(model, Screen::Fleet),
         "sessions" | "s" => actions::show(model, Screen::Sessions),
+        "commands" | "cmd" | "c" => crate::tui::update::run::show_commands(model),
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
         "audit" | "a" => actions::show(model, Screen::Audit),
@@ -45,7 +46,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             model.set_status(
                 Level::Error,
                 format!(
-                    "unknown command :{shown} (try :sessions, :history, :prefs, :audit, :fleet, :info, :q)"
+                    "unknown command :{shown} (try :sessions, :history, :commands, :prefs, :audit, :fleet, :info, :q)"
                 ),
             );
             Vec::new()

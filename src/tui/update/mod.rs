@@ -6,6 +6,7 @@ mod command;
 mod data;
 mod keys;
 mod navigate;
+mod run;
 
 use crate::tui::effect::Effect;
 use crate::tui::model::{Load, Model, Screen};
@@ -49,6 +50,16 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::AuditLoaded { region, result } => data::on_audit(model, &region, result),
         Msg::Terminated { session_id, result } => data::on_terminated(model, &session_id, result),
         Msg::ShellEnded { target, result } => data::on_shell_ended(model, &target, result),
+        Msg::CommandSent { region, result } => run::on_sent(model, &region, result),
+        Msg::CommandsLoaded { region, result } => run::on_commands(model, &region, result),
+        Msg::InvocationsLoaded { command_id, result } => {
+            run::on_invocations(model, &command_id, result)
+        }
+        Msg::OutputLoaded {
+            command_id,
+            instance_id,
+            result,
+        } => run::on_output(model, &command_id, &instance_id, result),
     };
     navigate::settle_all(model);
     effects
@@ -76,8 +87,11 @@ fn on_tick(model: &mut Model, now: std::time::SystemTime) -> Vec<Effect> {
         model.sessions.load = Load::Loading;
         effects.push(Effect::LoadSessions);
     }
+    effects.extend(run::on_tick(model, now));
     effects
 }
 
+#[cfg(test)]
+mod run_tests;
 #[cfg(test)]
 mod tests;

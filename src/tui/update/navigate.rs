@@ -80,6 +80,11 @@ fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> 
         Screen::Fleet => Some((&mut model.fleet.cursor, model.fleet.rows.len())),
         Screen::Sessions => Some((&mut model.sessions.cursor, model.sessions.view.rows.len())),
         Screen::History => Some((&mut model.history.cursor, model.history.view.rows.len())),
+        Screen::Commands => Some((&mut model.commands.cursor, model.commands.items.len())),
+        Screen::Command => model
+            .command
+            .as_mut()
+            .map(|v| (&mut v.cursor, v.invocations.len())),
         Screen::Preferences | Screen::Audit | Screen::Help => None,
     }
 }
@@ -96,6 +101,13 @@ pub fn settle_all(model: &mut Model) {
         .history
         .cursor
         .settle(model.history.view.rows.len(), page);
+    model
+        .commands
+        .cursor
+        .settle(model.commands.items.len(), page);
+    if let Some(view) = model.command.as_mut() {
+        view.cursor.settle(view.invocations.len(), page);
+    }
 }
 
 /// Next history pages once the selection is within a page of the end.

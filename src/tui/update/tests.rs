@@ -10,7 +10,7 @@ use crate::aws::{Cause, Diagnosis};
 use crate::tui::fixtures;
 use crate::tui::keymap::Keymap;
 use crate::tui::model::{
-    Connectivity, ErrorKind, Level, LoadError, Mode, ReasonMode, Settings, ShellTarget,
+    Confirmed, Connectivity, ErrorKind, Level, LoadError, Mode, ReasonMode, Settings, ShellTarget,
 };
 use crate::tui::msg::{HistoryPage, ShellReport};
 
@@ -205,7 +205,10 @@ fn terminate_asks_first_and_covers_every_marked_session() {
     let Mode::Confirm(confirm) = &m.mode else {
         panic!("{:?}", m.mode)
     };
-    assert_eq!(confirm.sessions.len(), 2);
+    assert!(
+        matches!(&confirm.action, Confirmed::Terminate(s) if s.len() == 2),
+        "{confirm:?}"
+    );
     let effects = update(&mut m, ch('y'));
     assert_eq!(effects.len(), 2);
     assert!(effects.iter().all(|e| matches!(e, Effect::Terminate(_))));
@@ -223,7 +226,10 @@ fn declining_the_confirmation_terminates_nothing() {
     let Mode::Confirm(confirm) = &m.mode else {
         panic!("ctrl-d must open the confirmation, got {:?}", m.mode);
     };
-    assert_eq!(confirm.sessions.len(), 1, "{confirm:?}");
+    assert!(
+        matches!(&confirm.action, Confirmed::Terminate(s) if s.len() == 1),
+        "{confirm:?}"
+    );
     assert!(update(&mut m, key(KeyCode::Esc)).is_empty());
     assert_eq!(m.mode, Mode::Normal);
 }
@@ -917,13 +923,11 @@ fn sessions_filter_sort_and_mark_all_shown_for_one_terminate() {
     let Mode::Confirm(confirm) = &m.mode else {
         panic!("{:?}", m.mode)
     };
-    assert_eq!(confirm.sessions.len(), 2);
-    assert!(
-        confirm
-            .sessions
-            .iter()
-            .all(|s| s.session_id.starts_with("dev-"))
-    );
+    let Confirmed::Terminate(sessions) = &confirm.action else {
+        panic!("{:?}", confirm.action)
+    };
+    assert_eq!(sessions.len(), 2);
+    assert!(sessions.iter().all(|s| s.session_id.starts_with("dev-")));
     update(&mut m, key(KeyCode::Esc));
     // `a` again unmarks them.
     update(&mut m, ch('a'));

@@ -63,6 +63,14 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
                 .sum::<usize>()
                 .to_string()
         }),
+        Screen::Commands => {
+            let commands = &model.commands;
+            (!commands.by_region.is_empty()).then(|| commands.items.len().to_string())
+        }
+        Screen::Command => model
+            .command
+            .as_ref()
+            .map(|v| v.invocations.len().to_string()),
         Screen::Preferences | Screen::Help => None,
     }
 }
@@ -76,6 +84,8 @@ fn freshness(model: &Model) -> Option<String> {
         Screen::History => &model.history.load,
         Screen::Preferences => &model.preferences_load,
         Screen::Audit => &model.audit_load,
+        Screen::Commands => &model.commands.load,
+        Screen::Command => &model.command.as_ref()?.load,
         Screen::Help => return None,
     };
     let ago = |at: &std::time::SystemTime| {
@@ -104,6 +114,18 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             .map(|c| format!("({c})"))
             .unwrap_or_default();
         spans.push(Span::styled(format!(" {}:{label}{count}", n + 1), style));
+    }
+    // The Run Command screens have a tab only while shown (`5` or `:commands` opens them).
+    if matches!(model.screen, Screen::Commands | Screen::Command) {
+        let count = row_count(model, model.screen)
+            .map(|c| format!("({c})"))
+            .unwrap_or_default();
+        spans.push(Span::styled(
+            format!(" 5:{}{count}", model.screen.title()),
+            Style::new()
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+                .fg(Color::Cyan),
+        ));
     }
     // The right-hand facts in display order, each with the rank it keeps when the line is too
     // short (higher stays longer): read-only always, then freshness, the user, the regions.
@@ -309,6 +331,8 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
     match screen {
         Screen::Fleet => &[
             A::OpenShell,
+            A::Mark,
+            A::RunCommand,
             A::Filter,
             A::Detail,
             A::SortNext,
@@ -343,6 +367,9 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
             A::Quit,
         ],
         Screen::Preferences | Screen::Audit => &[A::Refresh, A::Back, A::Help, A::Quit],
+        Screen::Commands | Screen::Command => {
+            &[A::OpenCommand, A::Refresh, A::Back, A::Help, A::Quit]
+        }
         Screen::Help => &[A::Back, A::Quit],
     }
 }
@@ -366,6 +393,10 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         Mode::Confirm(_) => (vec![("y".into(), "yes"), ("n".into(), "no")], Vec::new()),
         Mode::Reason(_) => (
             vec![("enter".into(), "open shell"), ("esc".into(), "cancel")],
+            Vec::new(),
+        ),
+        Mode::Run(_) => (
+            vec![("enter".into(), "review"), ("esc".into(), "cancel")],
             Vec::new(),
         ),
         Mode::Message | Mode::Info | Mode::Session(_) => {

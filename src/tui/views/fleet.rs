@@ -80,8 +80,17 @@ fn cells(model: &Model, scope: &AccessScope, instance: &Instance) -> Vec<Value> 
     } else {
         Color::Red
     };
+    // Marked for a command: a dot before the name (no column, so nothing moves).
+    let name = if model.fleet.marked.contains(&instance.id) {
+        Value::styled(
+            format!("● {}", opt(&instance.name)),
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        )
+    } else {
+        Value::plain(opt(&instance.name))
+    };
     let mut cells = vec![
-        Value::plain(opt(&instance.name)),
+        name,
         Value::styled(reach.reach_brief(), Style::new().fg(reach_colour)),
         Value::plain(instance.id.as_str()),
         Value::styled(instance.state.label(), state_style(&instance.state)),

@@ -99,3 +99,31 @@ pub fn split(area: Rect, chrome: Chrome) -> Areas {
         hints,
     }
 }
+
+/// The command view's table height (header included) out of `rest` rows under its summary
+/// line: all of them, or a third (at least 3) when an instance's output is open below.
+fn command_table_height(rest: u16, output: bool) -> u16 {
+    if output {
+        (rest / 3).max(3).min(rest)
+    } else {
+        rest
+    }
+}
+
+/// Data rows of the command view's table, from the rows a plain table would have.
+pub fn command_table_rows(rows: usize, output: bool) -> usize {
+    let rest = u16::try_from(rows).unwrap_or(u16::MAX);
+    usize::from(command_table_height(rest, output).saturating_sub(1))
+}
+
+/// The command view's body: summary line, invocations table, output pane.
+pub fn command_split(body: Rect, output: bool) -> [Rect; 3] {
+    let rest = body.height.saturating_sub(1);
+    let table = command_table_height(rest, output);
+    Layout::vertical([
+        Constraint::Length(1.min(body.height)),
+        Constraint::Length(table),
+        Constraint::Length(rest - table),
+    ])
+    .areas(body)
+}

@@ -3,6 +3,7 @@
 
 mod audit;
 mod chrome;
+mod commands;
 mod detail;
 mod fleet;
 mod help;
@@ -38,12 +39,15 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Screen::Preferences => prefs::draw(frame, areas.body, model),
         Screen::Audit => audit::draw(frame, areas.body, model),
         Screen::Help => help::draw(frame, areas.body, model),
+        Screen::Commands => commands::draw_list(frame, areas.body, model),
+        Screen::Command => commands::draw_command(frame, areas.body, model),
     }
     chrome::status(frame, areas.status, model);
     chrome::hints(frame, areas.hints, model);
     match &model.mode {
         Mode::Confirm(confirm) => popup::confirm(frame, area, confirm),
         Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
+        Mode::Run(prompt) => popup::run(frame, area, prompt),
         Mode::Message => popup::message(frame, area, model),
         Mode::Info => popup::info(frame, area, model),
         Mode::Session(session) => popup::session(frame, area, session, model),

@@ -11,7 +11,7 @@ use crate::aws::types::SessionInfo;
 use crate::text::{escape_for_terminal, fit, wrap};
 use crate::tui::clock::format_time;
 use crate::tui::duration::human_duration;
-use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt};
+use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt, RunPrompt};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -49,8 +49,11 @@ fn frame_block(title: String, colour: Color) -> Block<'static> {
 
 pub fn confirm(frame: &mut Frame<'_>, area: Rect, confirm: &Confirm) {
     let width = area.width.saturating_sub(4).min(90);
-    let shown = confirm.lines.len().min(8);
-    let height = u16::try_from(shown).unwrap_or(8) + 4 + u16::from(confirm.lines.len() > shown);
+    // As many lines as the screen holds: a run names every instance it will touch.
+    let room = usize::from(area.height.saturating_sub(7)).max(3);
+    let shown = confirm.lines.len().min(room);
+    let height =
+        u16::try_from(shown).unwrap_or(u16::MAX) + 4 + u16::from(confirm.lines.len() > shown);
     let popup = centered(area, width, height);
     let inner = usize::from(width.saturating_sub(4));
     let mut lines: Vec<Line<'_>> = confirm
@@ -66,21 +69,55 @@ pub fn confirm(frame: &mut Frame<'_>, area: Rect, confirm: &Confirm) {
         )));
     }
     lines.push(Line::default());
+    let (yes, no) = confirm.action.answers();
     lines.push(Line::from(vec![
         Span::styled(
             " y",
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(" terminate   "),
+        Span::raw(format!(" {yes}   ")),
         Span::styled(
             "n",
             Style::new().fg(Color::Green).add_modifier(Modifier::BOLD),
         ),
-        Span::raw(" / esc keep them"),
+        Span::raw(format!(" / esc {no}")),
     ]));
     clear(frame, popup);
     frame.render_widget(
         Paragraph::new(lines).block(frame_block(format!(" {} ", confirm.title), Color::Red)),
+        popup,
+    );
+}
+
+/// The one-line command to run, over the fleet.
+pub fn run(frame: &mut Frame<'_>, area: Rect, prompt: &RunPrompt) {
+    let width = area.width.saturating_sub(4).min(90);
+    let popup = centered(area, width, 6);
+    let inner = usize::from(width.saturating_sub(6)).max(1);
+    // The end of a long command is what is being typed: show its tail.
+    let typed = escape_for_terminal(&prompt.text);
+    let skip = typed.chars().count().saturating_sub(inner);
+    let tail: String = typed.chars().skip(skip).collect();
+    let mut lines = vec![
+        Line::raw(format!(
+            " Command for {} instance(s) (enter: review, esc: cancel):",
+            prompt.targets.len()
+        )),
+        Line::from(vec![
+            Span::raw(" $ "),
+            Span::styled(fit(&tail, inner), Style::new().fg(Color::White)),
+            Span::styled("█", Style::new().fg(Color::Yellow)),
+        ]),
+    ];
+    if let Some(error) = &prompt.error {
+        lines.push(Line::styled(
+            format!(" {}", fit(error, inner + 2)),
+            Style::new().fg(Color::Red),
+        ));
+    }
+    clear(frame, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(frame_block(" Run a command ".to_owned(), Color::Red)),
         popup,
     );
 }

@@ -120,6 +120,7 @@ fn screens() -> Vec<(&'static str, Model)> {
         hint: Some("run `aws sso login --profile dev`".into()),
     });
     out.push(("fleet_readonly_banner", m));
+    out.extend(run_screens());
     let mut m = loaded(false);
     press(&mut m, "2 ");
     out.push(("sessions", m));
@@ -293,6 +294,59 @@ fn text_of(buffer: &Buffer) -> String {
         out.push_str(line.trim_end());
         out.push('\n');
     }
+    out
+}
+
+/// Run Command: marks and the prompt over the fleet, the confirmation, the commands list,
+/// one command live and an instance's output.
+fn run_screens() -> Vec<(&'static str, Model)> {
+    let mut out = Vec::new();
+    let mut m = loaded(false);
+    // api-1 (space marks it and moves down), api-2 (offline: left out, with its reason) and
+    // the instance whose name holds an escape sequence.
+    press(&mut m, " ");
+    let web2 = m.fleet.selected().unwrap().id.clone();
+    m.fleet.marked.insert(web2);
+    let evil = fixtures::demo_instances()
+        .into_iter()
+        .find(|i| i.name.as_deref().is_some_and(|n| n.starts_with("evil")))
+        .unwrap();
+    m.fleet.marked.insert(evil.id);
+    out.push(("fleet_marked", m.clone()));
+    press(&mut m, "!uname -n");
+    out.push(("run_prompt", m.clone()));
+    press(&mut m, "\n");
+    out.push(("run_confirm", m));
+    let mut m = loaded(false);
+    press(&mut m, ":commands\n");
+    update(
+        &mut m,
+        Msg::CommandsLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::commands()),
+        },
+    );
+    out.push(("commands", m.clone()));
+    press(&mut m, "\n");
+    update(
+        &mut m,
+        Msg::InvocationsLoaded {
+            command_id: fixtures::commands()[0].command_id.clone(),
+            result: Ok((fixtures::invocations(), 1)),
+        },
+    );
+    out.push(("command", m.clone()));
+    press(&mut m, "\n");
+    let web1 = fixtures::invocations()[0].instance_id.clone();
+    update(
+        &mut m,
+        Msg::OutputLoaded {
+            command_id: fixtures::commands()[0].command_id.clone(),
+            instance_id: web1,
+            result: Ok(fixtures::output()),
+        },
+    );
+    out.push(("command_output", m));
     out
 }
 

@@ -1,4 +1,5 @@
-//! Which instances a run goes to, which cannot take it and why, and which document fits them.
+//! Which instances a Run Command goes to, which cannot take it and why, and which document
+//! fits them: shared by `gangway run` and the TUI so both decide alike.
 
 use crate::aws::commands::{POWERSHELL_SCRIPT_DOCUMENT, SHELL_SCRIPT_DOCUMENT};
 use crate::aws::{AccessScope, Cause, Instance, diagnose};
