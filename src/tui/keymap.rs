@@ -14,6 +14,7 @@ pub enum Scope {
     Fleet,
     Sessions,
     History,
+    Tunnels,
 }
 
 impl Scope {
@@ -23,6 +24,7 @@ impl Scope {
             Self::Fleet => "fleet",
             Self::Sessions => "sessions",
             Self::History => "history",
+            Self::Tunnels => "tunnels",
         }
     }
 }
@@ -54,6 +56,9 @@ pub enum Action {
     OpenShell,
     Mark,
     Terminate,
+    ShowTunnels,
+    Forward,
+    StopTunnel,
 }
 
 /// One row of the action table.
@@ -160,6 +165,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         &["4"],
     ),
     spec(
+        A::ShowTunnels,
+        "tunnels",
+        "tunnels this UI runs",
+        S::Global,
+        &["5"],
+    ),
+    spec(
         A::Filter,
         "filter",
         "filter (fuzzy: name, id, tags, IP)",
@@ -202,12 +214,26 @@ pub const ACTIONS: &[ActionSpec] = &[
         S::Fleet,
         &["enter"],
     )),
+    dangerous(spec(
+        A::Forward,
+        "forward",
+        "forward a local port to this instance (a tunnel)",
+        S::Fleet,
+        &["f"],
+    )),
     spec(A::Mark, "mark", "mark / unmark", S::Sessions, &["space"]),
     dangerous(spec(
         A::Terminate,
         "terminate",
         "terminate (marked or selected)",
         S::Sessions,
+        &["ctrl-d"],
+    )),
+    dangerous(spec(
+        A::StopTunnel,
+        "stop_tunnel",
+        "stop the selected tunnel",
+        S::Tunnels,
         &["ctrl-d"],
     )),
 ];

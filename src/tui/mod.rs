@@ -18,5 +18,6 @@ pub mod msg;
 pub mod runtime;
 pub mod shell;
 pub mod terminal;
+pub mod tunnel_list;
 pub mod update;
 pub mod views;

@@ -19,6 +19,8 @@ pub enum Screen {
     History,
     Preferences,
     Help,
+    /// The tunnels this UI runs (`:tunnels`).
+    Tunnels,
 }
 
 impl Screen {
@@ -28,6 +30,7 @@ impl Screen {
             Self::Fleet => Scope::Fleet,
             Self::Sessions => Scope::Sessions,
             Self::History => Scope::History,
+            Self::Tunnels => Scope::Tunnels,
             Self::Preferences | Self::Help => Scope::Global,
         }
     }
@@ -39,6 +42,7 @@ impl Screen {
             Self::History => "history",
             Self::Preferences => "preferences",
             Self::Help => "help",
+            Self::Tunnels => "tunnels",
         }
     }
 }
@@ -56,6 +60,8 @@ pub enum Mode {
     Message,
     /// `:info`: who, where and how to join from another terminal; any key closes it.
     Info,
+    /// The form that starts a tunnel to the selected instance.
+    TunnelForm(crate::tui::tunnel_list::TunnelForm),
 }
 
 /// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).
@@ -64,6 +70,8 @@ pub struct Confirm {
     pub title: String,
     pub lines: Vec<String>,
     pub sessions: Vec<SessionRef>,
+    /// Set when `y` stops this tunnel (of `Model::tunnels`) instead of terminating sessions.
+    pub stop_tunnel: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -381,6 +389,7 @@ pub struct Model {
     pub fleet: FleetState,
     pub sessions: SessionsState,
     pub history: HistoryState,
+    pub tunnels: crate::tui::tunnel_list::TunnelsState,
     pub preferences: BTreeMap<String, SessionPreferences>,
     pub preferences_load: Load,
     pub opened: HashMap<String, OpenedSession>,
@@ -424,6 +433,7 @@ impl Model {
                 cursor: Cursor::default(),
                 load: Load::Idle,
             },
+            tunnels: Default::default(),
             preferences: BTreeMap::new(),
             preferences_load: Load::Idle,
             opened: HashMap::new(),

@@ -26,6 +26,7 @@ mod pump;
 mod slot;
 pub mod stdio;
 
+pub use connection::Traffic;
 pub use event::TunnelEvent;
 pub use listener::{ForwardSpec, Tunnel, TunnelError};
 pub use open::{

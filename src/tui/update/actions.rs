@@ -10,7 +10,7 @@ use crate::tui::model::{
     ShellTarget, Status, TerminateBatch,
 };
 use crate::tui::update::keys::{Edit, edit};
-use crate::tui::update::navigate;
+use crate::tui::update::{navigate, tunnels};
 
 pub fn is_movement(action: Action) -> bool {
     matches!(
@@ -93,6 +93,9 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::OpenShell => open_shell(model),
         Action::Mark => toggle_mark(model),
         Action::Terminate => ask_terminate(model),
+        Action::ShowTunnels => show(model, Screen::Tunnels),
+        Action::Forward => tunnels::open_form(model),
+        Action::StopTunnel => tunnels::ask_stop(model),
         _ => Vec::new(),
     }
 }
@@ -181,6 +184,8 @@ fn refresh(model: &mut Model) -> Vec<Effect> {
             model.preferences_load = Load::Loading;
             vec![Effect::LoadPreferences]
         }
+        // Tunnels report by themselves; nothing to ask AWS.
+        Screen::Tunnels => Vec::new(),
     }
 }
 
@@ -338,12 +343,24 @@ fn ask_terminate(model: &mut Model) -> Vec<Effect> {
         title,
         lines,
         sessions: refs,
+        stop_tunnel: None,
     });
     Vec::new()
 }
 
 pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Vec<Effect> {
     match key.code {
+        KeyCode::Char('y' | 'Y') if confirm.stop_tunnel.is_some() => {
+            model.mode = Mode::Normal;
+            confirm
+                .stop_tunnel
+                .map_or_else(Vec::new, |id| tunnels::stop(model, id))
+        }
+        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc if confirm.stop_tunnel.is_some() => {
+            model.mode = Mode::Normal;
+            model.set_status(Level::Info, "the tunnel keeps running");
+            Vec::new()
+        }
         KeyCode::Char('y' | 'Y') => {
             model.mode = Mode::Normal;
             model.sessions.marked.clear();

@@ -1,5 +1,5 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:prefs`, `:help`, `:info`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:tunnels`, `:prefs`, `:help`, `:info`, `:q`.
 
 use std::time::{Duration, SystemTime};
 
@@ -28,6 +28,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         "sessions" | "s" => actions::show(model, Screen::Sessions),
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
+        "tunnels" | "t" => actions::show(model, Screen::Tunnels),
         "info" | "i" => {
             model.mode = crate::tui::model::Mode::Info;
             Vec::new()
@@ -46,7 +47,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             model.set_status(
                 Level::Error,
                 format!(
-                    "unknown command :{shown} (try :sessions, :history, :prefs, :fleet, :info, :q)"
+                    "unknown command :{shown} (try :sessions, :history, :tunnels, :prefs, :fleet, :info, :q)"
                 ),
             );
             Vec::new()

@@ -6,6 +6,7 @@ mod command;
 mod data;
 mod keys;
 mod navigate;
+mod tunnels;
 
 use crate::tui::effect::Effect;
 use crate::tui::model::{Load, Model, Screen};
@@ -48,6 +49,19 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::PreferencesLoaded { region, result } => data::on_preferences(model, &region, result),
         Msg::Terminated { session_id, result } => data::on_terminated(model, &session_id, result),
         Msg::ShellEnded { target, result } => data::on_shell_ended(model, &target, result),
+        Msg::Tunnel { id, event } => tunnels::on_event(model, id, &event),
+        Msg::TunnelTraffic {
+            id,
+            up,
+            down,
+            interval,
+        } => {
+            if let Some(row) = model.tunnels.get_mut(id) {
+                row.sample(up, down, interval);
+            }
+            Vec::new()
+        }
+        Msg::TunnelEnded { id, reason } => tunnels::on_ended(model, id, reason),
     };
     navigate::settle_all(model);
     effects

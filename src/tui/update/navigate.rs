@@ -80,6 +80,7 @@ fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> 
         Screen::Fleet => Some((&mut model.fleet.cursor, model.fleet.rows.len())),
         Screen::Sessions => Some((&mut model.sessions.cursor, model.sessions.items.len())),
         Screen::History => Some((&mut model.history.cursor, model.history.items.len())),
+        Screen::Tunnels => Some((&mut model.tunnels.cursor, model.tunnels.items.len())),
         Screen::Preferences | Screen::Help => None,
     }
 }
@@ -93,6 +94,7 @@ pub fn settle_all(model: &mut Model) {
         .cursor
         .settle(model.sessions.items.len(), page);
     model.history.cursor.settle(model.history.items.len(), page);
+    model.tunnels.cursor.settle(model.tunnels.items.len(), page);
 }
 
 /// Next history pages once the selection is within a page of the end.

@@ -46,6 +46,10 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
             (!history.items.is_empty() || started(&history.load))
                 .then(|| format!("{}{more}", history.items.len()))
         }
+        Screen::Tunnels => {
+            let tunnels = &model.tunnels;
+            Some(format!("{}/{}", tunnels.running(), tunnels.items.len()))
+        }
         Screen::Preferences | Screen::Help => None,
     }
 }
@@ -58,7 +62,7 @@ fn freshness(model: &Model) -> Option<String> {
         Screen::Sessions => &model.sessions.load,
         Screen::History => &model.history.load,
         Screen::Preferences => &model.preferences_load,
-        Screen::Help => return None,
+        Screen::Help | Screen::Tunnels => return None,
     };
     let ago = |at: &std::time::SystemTime| {
         let secs = model.now.duration_since(*at).map_or(0, |d| d.as_secs());
@@ -74,7 +78,10 @@ fn freshness(model: &Model) -> Option<String> {
 
 pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let mut spans = vec![Span::styled(" gangway ", Style::new().bold().reversed())];
-    for (n, (screen, label)) in TABS.iter().enumerate() {
+    // The tunnels tab appears once the UI runs a tunnel (or shows the empty view).
+    let tunnels_tab = (!model.tunnels.items.is_empty() || model.screen == Screen::Tunnels)
+        .then_some((Screen::Tunnels, "tunnels"));
+    for (n, (screen, label)) in TABS.iter().chain(tunnels_tab.iter()).enumerate() {
         let style = if model.screen == *screen {
             Style::new()
                 .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
@@ -317,6 +324,7 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
         ],
         Screen::History => &[A::Refresh, A::Command, A::Back, A::Help, A::Quit],
         Screen::Preferences => &[A::Refresh, A::Back, A::Help, A::Quit],
+        Screen::Tunnels => &[A::StopTunnel, A::ShowFleet, A::Back, A::Help, A::Quit],
         Screen::Help => &[A::Back, A::Quit],
     }
 }
@@ -343,6 +351,14 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             Vec::new(),
         ),
         Mode::Message | Mode::Info => (vec![("esc".into(), "close")], Vec::new()),
+        Mode::TunnelForm(_) => (
+            vec![
+                ("tab".into(), "next field"),
+                ("enter".into(), "start tunnel"),
+                ("esc".into(), "cancel"),
+            ],
+            Vec::new(),
+        ),
         Mode::Normal => {
             let scope = model.screen.scope();
             let actions = hint_actions(model.screen);

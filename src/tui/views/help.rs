@@ -17,7 +17,7 @@ use crate::tui::model::Model;
 const KEYS_WIDTH: usize = 14;
 
 const COMMANDS: [&str; 3] = [
-    ":fleet :sessions :prefs :help :q",
+    ":fleet :sessions :tunnels :prefs :help :q",
     ":history [target=ID owner=NAME since=2h after=… before=…]",
     "keys are set in ~/.config/gangway/config.toml, [keys]",
 ];

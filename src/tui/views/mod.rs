@@ -11,6 +11,7 @@ mod popup;
 mod prefs;
 mod sessions;
 pub mod table;
+mod tunnels;
 
 use ratatui::Frame;
 
@@ -36,6 +37,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Screen::History => history::draw(frame, areas.body, model),
         Screen::Preferences => prefs::draw(frame, areas.body, model),
         Screen::Help => help::draw(frame, areas.body, model),
+        Screen::Tunnels => tunnels::draw(frame, areas.body, model),
     }
     chrome::status(frame, areas.status, model);
     chrome::hints(frame, areas.hints, model);
@@ -44,6 +46,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Mode::Reason(prompt) => popup::reason(frame, area, prompt, model),
         Mode::Message => popup::message(frame, area, model),
         Mode::Info => popup::info(frame, area, model),
+        Mode::TunnelForm(form) => popup::tunnel_form(frame, area, form),
         _ => {}
     }
 }
