@@ -202,3 +202,7 @@ pub fn on_ended(model: &mut Model, id: u64, reason: String) -> Vec<Effect> {
     });
     Vec::new()
 }
+
+#[cfg(test)]
+#[path = "tunnels_tests.rs"]
+mod tests;
