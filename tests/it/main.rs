@@ -52,3 +52,4 @@ mod setup_cli;
 mod transport;
 mod tui_demo;
 mod tui_effects;
+mod tui_tunnels;
