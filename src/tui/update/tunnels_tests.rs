@@ -272,7 +272,11 @@ fn stopping_asks_first_then_stops_only_that_tunnel() {
             reason: "stopped".into(),
         },
     );
-    assert_eq!(m.status.as_ref().unwrap().text, "tunnel to web-1 stopped");
+    let name = m.fleet.selected().unwrap().name.clone().unwrap();
+    assert_eq!(
+        m.status.as_ref().unwrap().text,
+        format!("tunnel to {name} stopped")
+    );
     // An ended tunnel is not asked about again.
     assert!(press(&mut m, "\x04").is_empty());
     assert_eq!(m.mode, Mode::Normal);

@@ -269,7 +269,7 @@ pub fn message(frame: &mut Frame<'_>, area: Rect, model: &Model) {
 /// optional host behind the instance.
 pub fn tunnel_form(frame: &mut Frame<'_>, area: Rect, form: &TunnelForm) {
     let width = area.width.saturating_sub(4).min(72);
-    let popup = centered(area, width, 10);
+    let popup = centered(area, width, 8);
     let inner = usize::from(width.saturating_sub(4)).max(1);
     let target = form
         .target

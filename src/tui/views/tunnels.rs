@@ -14,8 +14,8 @@ use crate::tui::views::table::{self, Column, RowData, Value};
 fn columns() -> Vec<Column> {
     vec![
         Column::new("TARGET", 14, 0).shrinks_to(8),
-        Column::new("INSTANCE", 20, 4),
-        Column::new("LOCAL", 15, 0),
+        Column::new("INSTANCE", 19, 4),
+        Column::new("LOCAL", 21, 0),
         Column::new("REMOTE", 16, 1).shrinks_to(8),
         Column::new("CONNS", 5, 1),
         Column::new("UP", 11, 2),
@@ -28,7 +28,7 @@ fn cells(row: &TunnelRow) -> Vec<Value> {
     let running = row.is_running();
     let local = row
         .local
-        .map_or_else(|| "-".to_owned(), |l| format!("{l} →"));
+        .map_or_else(|| "-".to_owned(), |l| l.to_string());
     let state_style = match row.state {
         TunnelState::Listening => Style::new().fg(Color::Green),
         TunnelState::Resuming | TunnelState::Reopening | TunnelState::Starting => {
