@@ -26,9 +26,7 @@ fn columns() -> Vec<Column> {
 
 fn cells(row: &TunnelRow) -> Vec<Value> {
     let running = row.is_running();
-    let local = row
-        .local
-        .map_or_else(|| "-".to_owned(), |l| l.to_string());
+    let local = row.local.map_or_else(|| "-".to_owned(), |l| l.to_string());
     let state_style = match row.state {
         TunnelState::Listening => Style::new().fg(Color::Green),
         TunnelState::Resuming | TunnelState::Reopening | TunnelState::Starting => {
