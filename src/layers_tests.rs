@@ -20,7 +20,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("emulator", &["proto", "iam"]),
     ("aws", &["secret", "text"]),
     ("shell", &["aws", "transport", "text", "secret", "local"]),
-    ("tui", &["aws", "shell", "text", "secret", "local"]),
+    // tui runs tunnels started from the fleet on its own runtime (issue 12): it uses the
+    // tunnel layer's `Tunnel` as `forward` does, so there is one tunnel, not a second one.
+    (
+        "tui",
+        &["aws", "shell", "text", "secret", "local", "tunnel"],
+    ),
     // Port forwarding and SSH: sessions open through shell's open_channel_with.
     ("tunnel", &["aws", "proto", "shell", "text", "transport"]),
     ("copy", &["aws", "shell", "transport", "text"]),

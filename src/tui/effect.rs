@@ -4,6 +4,7 @@
 use crate::aws::HistoryFilter;
 use crate::aws::types::{Instance, SendCommandRequest};
 use crate::tui::model::{SessionRef, ShellTarget};
+use crate::tui::tunnel_list::TunnelRequest;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -44,4 +45,11 @@ pub enum Effect {
         target: ShellTarget,
         reason: Option<String>,
     },
+    /// A tunnel (`crate::tunnel`) on the UI's runtime, reported as `Msg::Tunnel*` under `id`.
+    StartTunnel {
+        id: u64,
+        target: ShellTarget,
+        request: TunnelRequest,
+    },
+    StopTunnel(u64),
 }

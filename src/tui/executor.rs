@@ -2,16 +2,31 @@
 //! (issue 6). Each region's client works independently; answers carry the region. Errors are
 //! reduced to `LoadError` here: `AwsError`'s text never holds tokens or signed URLs.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::aws::{AccessScope, AwsClient, AwsError, HistoryFilter, Instance, diagnose};
 use crate::local::activity;
 use crate::tui::effect::Effect;
-use crate::tui::model::{ErrorKind, LoadError, SessionRef};
+use crate::tui::model::{ErrorKind, LoadError, SessionRef, ShellTarget};
 use crate::tui::msg::{HistoryPage, Msg};
+use crate::tui::tunnel_list::TunnelRequest;
+use crate::tunnel::{Destination, ForwardSpec, Tunnel, TunnelEvent};
+
+/// How often a running tunnel reports its byte totals (the view's bytes/s).
+const TRAFFIC_EVERY: Duration = Duration::from_secs(1);
+
+/// A tunnel's task and the switch that stops it.
+struct TunnelTask {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
 
 pub fn load_error(error: &AwsError) -> LoadError {
     let kind = match error {
@@ -38,6 +53,8 @@ pub struct Executor {
     scope: Arc<AccessScope>,
     /// Where the activity files of this machine's sessions are read from; `None`: nowhere.
     activity_dir: Option<Arc<PathBuf>>,
+    /// The tunnels started from the UI, by id; they run on the UI's runtime until stopped.
+    tunnels: Arc<Mutex<HashMap<u64, TunnelTask>>>,
 }
 
 impl Executor {
@@ -53,6 +70,7 @@ impl Executor {
             tag_filters: Arc::new(tag_filters),
             scope: Arc::new(scope),
             activity_dir: None,
+            tunnels: Arc::default(),
         }
     }
 
@@ -170,6 +188,16 @@ impl Executor {
                     result: result.map_err(|e| load_error(&e)),
                 }
             }),
+            Effect::StartTunnel {
+                id,
+                target,
+                request,
+            } => self.start_tunnel(id, target, request),
+            Effect::StopTunnel(id) => {
+                if let Some(tunnel) = self.tunnels_lock().get(&id) {
+                    let _ = tunnel.stop.send(true);
+                }
+            }
             Effect::OpenShell { .. } => tracing::error!("OpenShell reached the task executor"),
         }
     }
@@ -277,4 +305,110 @@ impl Executor {
             });
         });
     }
+}
+
+impl Executor {
+    fn tunnels_lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, TunnelTask>> {
+        // A panic while holding the lock leaves the map usable: it is only ids and handles.
+        self.tunnels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Starts tunnel `id` on a task of this runtime: the tunnel layer's `Tunnel` (the same
+    /// one `gangway forward` runs), its events and traffic sent as messages until it ends.
+    fn start_tunnel(&self, id: u64, target: ShellTarget, request: TunnelRequest) {
+        let messages = self.messages.clone();
+        let Some(client) = self.client(&target.region).cloned() else {
+            let _ = messages.send(Msg::TunnelEnded {
+                id,
+                reason: format!("no client for region {}", target.region),
+            });
+            return;
+        };
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run_tunnel(client, id, target, request, stopped, messages));
+        let mut tunnels = self.tunnels_lock();
+        tunnels.retain(|_, tunnel| !tunnel.task.is_finished());
+        tunnels.insert(id, TunnelTask { stop, task });
+    }
+
+    /// Stops every tunnel and waits for them to end their sessions (each is bounded by the
+    /// tunnel layer's own stop deadline). The runtime calls this when the UI quits.
+    pub async fn stop_tunnels(&self) {
+        let tunnels: Vec<TunnelTask> = self.tunnels_lock().drain().map(|(_, t)| t).collect();
+        for tunnel in &tunnels {
+            let _ = tunnel.stop.send(true);
+        }
+        for tunnel in tunnels {
+            let _ = tunnel.task.await;
+        }
+    }
+}
+
+async fn run_tunnel(
+    client: AwsClient,
+    id: u64,
+    target: ShellTarget,
+    request: TunnelRequest,
+    mut stop: watch::Receiver<bool>,
+    messages: UnboundedSender<Msg>,
+) {
+    let spec = ForwardSpec {
+        local_port: request.local_port,
+        destination: match request.host {
+            Some(host) => Destination::RemoteHost {
+                host,
+                port: request.remote_port,
+            },
+            None => Destination::Port(request.remote_port),
+        },
+    };
+    let ended = |reason: String| {
+        let _ = messages.send(Msg::TunnelEnded { id, reason });
+    };
+    let started = tokio::select! {
+        started = Tunnel::start(client, target.instance_id.to_string(), vec![spec], 1) => started,
+        _ = stop.wait_for(|stop| *stop) => return ended("stopped before it started".to_owned()),
+    };
+    let mut tunnel = match started {
+        Ok(tunnel) => tunnel,
+        Err(error) => return ended(error.to_string()),
+    };
+    let traffic = tunnel.traffic();
+    let mut ticks = tokio::time::interval(TRAFFIC_EVERY);
+    let mut last = Instant::now();
+    let reason = loop {
+        tokio::select! {
+            event = tunnel.next_event() => match event {
+                Some(event) => {
+                    let gave_up = match &event {
+                        TunnelEvent::OpenFailed { error, retrying: false, .. } => {
+                            Some(format!("could not open a new session: {error}"))
+                        }
+                        _ => None,
+                    };
+                    let _ = messages.send(Msg::Tunnel { id, event });
+                    if let Some(reason) = gave_up {
+                        break reason;
+                    }
+                }
+                None => break "every session ended".to_owned(),
+            },
+            _ = ticks.tick() => {
+                let _ = messages.send(Msg::TunnelTraffic {
+                    id,
+                    up: traffic.up(),
+                    down: traffic.down(),
+                    interval: last.elapsed(),
+                });
+                last = Instant::now();
+            }
+            _ = stop.wait_for(|stop| *stop) => break "stopped".to_owned(),
+        }
+    };
+    for event in tunnel.stop().await {
+        let _ = messages.send(Msg::Tunnel { id, event });
+    }
+    ended(reason);
 }

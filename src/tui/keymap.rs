@@ -18,6 +18,7 @@ pub enum Scope {
     History,
     /// The commands list and one command's view.
     Commands,
+    Tunnels,
 }
 
 impl Scope {
@@ -29,6 +30,7 @@ impl Scope {
             Self::Sessions => "sessions",
             Self::History => "history",
             Self::Commands => "commands",
+            Self::Tunnels => "tunnels",
         }
     }
 }
@@ -65,6 +67,9 @@ pub enum Action {
     SessionDetail,
     RunCommand,
     OpenCommand,
+    ShowTunnels,
+    Forward,
+    StopTunnel,
 }
 
 /// One row of the action table.
@@ -178,6 +183,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         &["5"],
     ),
     spec(
+        A::ShowTunnels,
+        "tunnels",
+        "tunnels this UI runs",
+        S::Global,
+        &["6"],
+    ),
+    spec(
         A::Filter,
         "filter",
         "filter: names, ids, tags, IP prefixes, owners, reasons",
@@ -257,10 +269,24 @@ pub const ACTIONS: &[ActionSpec] = &[
         &["enter", "d"],
     ),
     dangerous(spec(
+        A::Forward,
+        "forward",
+        "forward a local port to this instance (a tunnel)",
+        S::Fleet,
+        &["f"],
+    )),
+    dangerous(spec(
         A::Terminate,
         "terminate",
         "terminate (marked or selected)",
         S::Sessions,
+        &["ctrl-d"],
+    )),
+    dangerous(spec(
+        A::StopTunnel,
+        "stop_tunnel",
+        "stop the selected tunnel",
+        S::Tunnels,
         &["ctrl-d"],
     )),
 ];

@@ -20,5 +20,6 @@ pub mod runtime;
 pub mod session_list;
 pub mod shell;
 pub mod terminal;
+pub mod tunnel_list;
 pub mod update;
 pub mod views;

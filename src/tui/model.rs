@@ -29,6 +29,8 @@ pub enum Screen {
     Commands,
     /// One command: each instance's status, live, and an instance's output.
     Command,
+    /// The tunnels this UI runs (`:tunnels`).
+    Tunnels,
 }
 
 impl Screen {
@@ -39,6 +41,7 @@ impl Screen {
             Self::Sessions => Scope::Sessions,
             Self::History => Scope::History,
             Self::Commands | Self::Command => Scope::Commands,
+            Self::Tunnels => Scope::Tunnels,
             Self::Preferences | Self::Audit | Self::Help => Scope::Global,
         }
     }
@@ -53,6 +56,7 @@ impl Screen {
             Self::Help => "help",
             Self::Commands => "commands",
             Self::Command => "command",
+            Self::Tunnels => "tunnels",
         }
     }
 }
@@ -74,6 +78,8 @@ pub enum Mode {
     Info,
     /// One session in full (a history row); any key closes it.
     Session(Box<SessionInfo>),
+    /// The form that starts a tunnel to the selected instance.
+    TunnelForm(crate::tui::tunnel_list::TunnelForm),
 }
 
 /// A destructive action waiting for `y` (gitui's confirm popup, style.md §3).
@@ -90,6 +96,8 @@ pub struct Confirm {
 pub enum Confirmed {
     Terminate(Vec<SessionRef>),
     Run(Box<PendingRun>),
+    /// Stop this tunnel (of `Model::tunnels`).
+    StopTunnel(u64),
 }
 
 impl Confirmed {
@@ -98,6 +106,7 @@ impl Confirmed {
         match self {
             Self::Terminate(_) => ("terminate", "keep them"),
             Self::Run(_) => ("run it", "do nothing"),
+            Self::StopTunnel(_) => ("stop it", "keep it"),
         }
     }
 }
@@ -499,6 +508,7 @@ pub struct Model {
     pub fleet: FleetState,
     pub sessions: SessionsState,
     pub history: HistoryState,
+    pub tunnels: crate::tui::tunnel_list::TunnelsState,
     pub preferences: BTreeMap<String, SessionPreferences>,
     pub preferences_load: Load,
     /// Each region's session events of the last day, newest first (`:audit`).
@@ -550,6 +560,7 @@ impl Model {
                 cursor: Cursor::default(),
                 load: Load::Idle,
             },
+            tunnels: Default::default(),
             preferences: BTreeMap::new(),
             preferences_load: Load::Idle,
             audit: BTreeMap::new(),
@@ -607,7 +618,8 @@ impl Model {
             | Screen::Audit
             | Screen::Help
             | Screen::Commands
-            | Screen::Command => None,
+            | Screen::Command
+            | Screen::Tunnels => None,
         }
     }
 

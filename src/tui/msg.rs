@@ -2,7 +2,7 @@
 //! tasks started by effects. Answers carry plain data (no SDK types, no errors with secrets).
 
 use std::collections::HashMap;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use ratatui::crossterm::event::KeyEvent;
 
@@ -12,6 +12,7 @@ use crate::aws::types::{
 };
 use crate::aws::{Diagnosis, HistoryFilter};
 use crate::tui::model::{LoadError, ShellTarget};
+use crate::tunnel::TunnelEvent;
 
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -73,6 +74,23 @@ pub enum Msg {
     /// The last activity of every session a gangway process on this machine runs, by session
     /// id, from their activity files (`local::activity`); read with each sessions load.
     LocalActivity(HashMap<String, SystemTime>),
+    /// What tunnel `id` reported (the tunnel layer's own events).
+    Tunnel {
+        id: u64,
+        event: TunnelEvent,
+    },
+    /// Tunnel `id`'s byte totals, `interval` after its previous sample.
+    TunnelTraffic {
+        id: u64,
+        up: u64,
+        down: u64,
+        interval: Duration,
+    },
+    /// Tunnel `id` is over (stopped, failed to start, gave up), with why.
+    TunnelEnded {
+        id: u64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -90,7 +90,10 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
             }
         }
     }
+    // The terminal first, so the user is not left looking at a frozen screen while the
+    // tunnels end their sessions (bounded by the tunnel layer's stop deadline).
     drop(tui);
+    executor.stop_tunnels().await;
     Ok(())
 }
 

@@ -5,6 +5,9 @@
 //! session stops reading the data channel until bytes are consumed, and a consumed report
 //! stuck behind data would deadlock it.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -12,6 +15,26 @@ use tokio::task::JoinHandle;
 
 /// Largest local read: one smux frame (xtaci's default MaxFrameSize, §6.3).
 pub(crate) const READ_CHUNK: usize = 32 * 1024;
+
+/// Bytes a whole tunnel carried so far, counted where they meet the local sockets, so an
+/// owner can show live rates (the UI's tunnels view) without waiting for connections to close.
+#[derive(Debug, Default)]
+pub struct Traffic {
+    up: AtomicU64,
+    down: AtomicU64,
+}
+
+impl Traffic {
+    /// Bytes read from local clients (towards the instance).
+    pub fn up(&self) -> u64 {
+        self.up.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written to local clients (from the instance).
+    pub fn down(&self) -> u64 {
+        self.down.load(Ordering::Relaxed)
+    }
+}
 
 /// From a connection's reader.
 #[derive(Debug)]
@@ -60,11 +83,12 @@ pub(crate) fn spawn(
     stream: TcpStream,
     upstream: mpsc::Sender<Upstream>,
     downstream: mpsc::UnboundedSender<Downstream>,
+    traffic: Arc<Traffic>,
 ) -> ConnectionTasks {
     // Small writes are latency-bound (an SSH keystroke, a database round trip).
     let _ = stream.set_nodelay(true);
     let (read, write) = stream.into_split();
-    spawn_halves(key, read, write, upstream, downstream)
+    spawn_halves(key, read, write, upstream, downstream, traffic)
 }
 
 /// [`spawn`] for any pair of halves (ssh-proxy's stdin and stdout).
@@ -74,6 +98,7 @@ pub(crate) fn spawn_halves<R, W>(
     write: W,
     upstream: mpsc::Sender<Upstream>,
     downstream: mpsc::UnboundedSender<Downstream>,
+    traffic: Arc<Traffic>,
 ) -> ConnectionTasks
 where
     R: AsyncRead + Unpin + Send + 'static,
@@ -82,17 +107,25 @@ where
     let (to_writer, from_session) = mpsc::unbounded_channel();
     ConnectionTasks {
         to_writer,
-        reader: tokio::spawn(read_loop(key, read, upstream)),
-        writer: tokio::spawn(write_loop(key, write, from_session, downstream)),
+        reader: tokio::spawn(read_loop(key, read, upstream, Arc::clone(&traffic))),
+        writer: tokio::spawn(write_loop(key, write, from_session, downstream, traffic)),
     }
 }
 
-async fn read_loop<R: AsyncRead + Unpin>(key: u64, mut read: R, upstream: mpsc::Sender<Upstream>) {
+async fn read_loop<R: AsyncRead + Unpin>(
+    key: u64,
+    mut read: R,
+    upstream: mpsc::Sender<Upstream>,
+    traffic: Arc<Traffic>,
+) {
     let mut buffer = vec![0u8; READ_CHUNK];
     loop {
         let message = match read.read(&mut buffer).await {
             Ok(0) => Upstream::Eof(key),
-            Ok(n) => Upstream::Data(key, buffer[..n].to_vec()),
+            Ok(n) => {
+                traffic.up.fetch_add(n as u64, Ordering::Relaxed);
+                Upstream::Data(key, buffer[..n].to_vec())
+            }
             Err(error) => Upstream::Failed(key, error.to_string()),
         };
         let last = !matches!(message, Upstream::Data(..));
@@ -107,6 +140,7 @@ async fn write_loop<W: AsyncWrite + Unpin>(
     mut write: W,
     mut from_session: mpsc::UnboundedReceiver<ToWriter>,
     downstream: mpsc::UnboundedSender<Downstream>,
+    traffic: Arc<Traffic>,
 ) {
     while let Some(message) = from_session.recv().await {
         match message {
@@ -120,6 +154,9 @@ async fn write_loop<W: AsyncWrite + Unpin>(
                     let _ = downstream.send(Downstream::Done(key, Some(error.to_string())));
                     return;
                 }
+                traffic
+                    .down
+                    .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 let _ = downstream.send(Downstream::Written(key, bytes.len()));
             }
             ToWriter::Finish => {

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use super::connection::Traffic;
 use super::event::TunnelEvent;
 use super::open::{Destination, OpenError, OpenSession, open_port_session};
 use super::port_holder::holder_of_port;
@@ -42,6 +43,7 @@ const STOP_WITHIN: Duration = Duration::from_secs(8);
 /// [`stop`](Self::stop) to end them cleanly.
 pub struct Tunnel {
     events: mpsc::UnboundedReceiver<TunnelEvent>,
+    traffic: Arc<Traffic>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -64,6 +66,7 @@ impl Tunnel {
         let (stop, stop_rx) = watch::channel(false);
         let mut tasks = Vec::new();
         let ids = Arc::new(AtomicU64::new(1));
+        let traffic = Arc::new(Traffic::default());
         for (index, (spec, listener)) in specs.into_iter().zip(listeners).enumerate() {
             let local = listener.local_addr().map_err(|error| TunnelError::Listen {
                 port: spec.local_port,
@@ -91,11 +94,13 @@ impl Tunnel {
                 sessions: sessions.max(1),
                 slots: Vec::new(),
                 ids: Arc::clone(&ids),
+                traffic: Arc::clone(&traffic),
             };
             tasks.push(tokio::spawn(acceptor.run(first)));
         }
         Ok(Tunnel {
             events,
+            traffic,
             stop,
             tasks,
         })
@@ -118,6 +123,7 @@ impl Tunnel {
         })?;
         let (events_tx, events) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(false);
+        let traffic = Arc::new(Traffic::default());
         let _ = events_tx.send(TunnelEvent::Listening {
             listener: 0,
             local,
@@ -138,16 +144,23 @@ impl Tunnel {
             sessions: 1,
             slots: Vec::new(),
             ids: Arc::new(AtomicU64::new(1)),
+            traffic: Arc::clone(&traffic),
         };
         let tasks = vec![tokio::spawn(acceptor.run(first))];
         Ok((
             Tunnel {
                 events,
+                traffic,
                 stop,
                 tasks,
             },
             local,
         ))
+    }
+
+    /// Bytes carried so far by every connection of every listener, live.
+    pub fn traffic(&self) -> Arc<Traffic> {
+        Arc::clone(&self.traffic)
     }
 
     /// The next event; `None` once every listener has stopped.
@@ -214,6 +227,7 @@ struct Acceptor {
     sessions: usize,
     slots: Vec<SlotHandle>,
     ids: Arc<AtomicU64>,
+    traffic: Arc<Traffic>,
 }
 
 impl Acceptor {
@@ -231,6 +245,7 @@ impl Acceptor {
                         connection,
                         stream,
                         peer,
+                        traffic: Arc::clone(&self.traffic),
                     });
                 }
                 // Out of file descriptors and the like: wait a little instead of spinning.

@@ -29,6 +29,7 @@ mod slot;
 pub mod stdio;
 
 pub use crate::proto::port_mode::{PortMode, PortSessionOffer};
+pub use connection::Traffic;
 pub use event::TunnelEvent;
 pub use listener::{ForwardSpec, Tunnel, TunnelError};
 pub use open::{

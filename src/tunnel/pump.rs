@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use super::connection::{ConnectionTasks, Downstream, Upstream};
+use super::connection::{ConnectionTasks, Downstream, Traffic, Upstream};
 use super::event::TunnelEvent;
 use crate::transport::ChannelEvent;
 
@@ -18,6 +18,8 @@ pub(crate) struct Accepted {
     pub(crate) connection: u64,
     pub(crate) stream: TcpStream,
     pub(crate) peer: SocketAddr,
+    /// The tunnel's byte counters.
+    pub(crate) traffic: Arc<Traffic>,
 }
 
 /// How a pump stopped.
@@ -125,6 +127,7 @@ impl Queues {
             accepted.stream,
             self.upstream_tx.clone(),
             self.downstream_tx.clone(),
+            accepted.traffic,
         )
     }
 }

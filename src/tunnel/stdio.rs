@@ -40,6 +40,7 @@ pub async fn run(
         tokio::io::stdout(),
         queues.upstream_tx.clone(),
         queues.downstream_tx.clone(),
+        Default::default(),
     );
     let mut outgoing: Option<Vec<u8>> = None;
     let mut input_ended = false;

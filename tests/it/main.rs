@@ -61,3 +61,4 @@ mod transport;
 mod tui_demo;
 mod tui_effects;
 mod tui_run;
+mod tui_tunnels;

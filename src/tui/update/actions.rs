@@ -10,7 +10,7 @@ use crate::tui::model::{
     SessionRef, ShellTarget, Status, TerminateBatch,
 };
 use crate::tui::update::keys::{Edit, edit};
-use crate::tui::update::{navigate, run};
+use crate::tui::update::{navigate, run, tunnels};
 
 pub fn is_movement(action: Action) -> bool {
     matches!(
@@ -98,6 +98,9 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::Terminate => ask_terminate(model),
         Action::RunCommand => run::ask_command(model),
         Action::OpenCommand => run::open(model),
+        Action::ShowTunnels => show(model, Screen::Tunnels),
+        Action::Forward => tunnels::open_form(model),
+        Action::StopTunnel => tunnels::ask_stop(model),
         _ => Vec::new(),
     }
 }
@@ -122,8 +125,12 @@ fn sort(model: &mut Model, next: bool) {
             }
             model.rebuild_session_rows();
         }
-        Screen::Preferences | Screen::Audit | Screen::Help | Screen::Commands | Screen::Command => {
-        }
+        Screen::Preferences
+        | Screen::Audit
+        | Screen::Help
+        | Screen::Commands
+        | Screen::Command
+        | Screen::Tunnels => {}
     }
 }
 
@@ -141,8 +148,12 @@ pub fn set_filter(model: &mut Model, text: String) {
             *cursor = Default::default();
             model.rebuild_session_rows();
         }
-        Screen::Preferences | Screen::Audit | Screen::Help | Screen::Commands | Screen::Command => {
-        }
+        Screen::Preferences
+        | Screen::Audit
+        | Screen::Help
+        | Screen::Commands
+        | Screen::Command
+        | Screen::Tunnels => {}
     }
 }
 
@@ -279,6 +290,8 @@ fn refresh(model: &mut Model) -> Vec<Effect> {
             vec![Effect::LoadAudit]
         }
         Screen::Commands | Screen::Command => run::refresh(model),
+        // Tunnels report by themselves; nothing to ask AWS.
+        Screen::Tunnels => Vec::new(),
     }
 }
 
@@ -458,6 +471,16 @@ pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Ve
             return Vec::new();
         }
         (_, Confirmed::Run(_)) => return Vec::new(),
+        (KeyCode::Char('y' | 'Y'), Confirmed::StopTunnel(id)) => {
+            model.mode = Mode::Normal;
+            return tunnels::stop(model, id);
+        }
+        (KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc, Confirmed::StopTunnel(_)) => {
+            model.mode = Mode::Normal;
+            model.set_status(Level::Info, "the tunnel keeps running");
+            return Vec::new();
+        }
+        (_, Confirmed::StopTunnel(_)) => return Vec::new(),
         (_, Confirmed::Terminate(sessions)) => sessions,
     };
     match key.code {

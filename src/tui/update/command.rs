@@ -1,5 +1,5 @@
 //! `:` command mode: `:fleet`, `:sessions`, `:history [target=…] [owner=…] [since=2h]
-//! [after=RFC3339] [before=RFC3339]`, `:commands`, `:prefs`, `:audit`, `:help`, `:info`, `:q`.
+//! [after=RFC3339] [before=RFC3339]`, `:commands`, `:tunnels`, `:prefs`, `:audit`, `:help`, `:info`, `:q`.
 
 use std::time::SystemTime;
 
@@ -28,6 +28,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
         "prefs" | "preferences" | "p" => actions::show(model, Screen::Preferences),
         "help" | "h" => actions::show(model, Screen::Help),
         "audit" | "a" => actions::show(model, Screen::Audit),
+        "tunnels" | "t" => actions::show(model, Screen::Tunnels),
         "info" | "i" => {
             model.mode = crate::tui::model::Mode::Info;
             Vec::new()
@@ -46,7 +47,7 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
             model.set_status(
                 Level::Error,
                 format!(
-                    "unknown command :{shown} (try :sessions, :history, :commands, :prefs, :audit, :fleet, :info, :q)"
+                    "unknown command :{shown} (try :sessions, :history, :commands, :tunnels, :prefs, :audit, :fleet, :info, :q)"
                 ),
             );
             Vec::new()

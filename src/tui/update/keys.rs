@@ -5,7 +5,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use crate::tui::effect::Effect;
 use crate::tui::model::{Level, Mode, Model};
-use crate::tui::update::{actions, command, run};
+use crate::tui::update::{actions, command, run, tunnels};
 
 pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
@@ -24,6 +24,7 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
         Mode::Confirm(confirm) => actions::on_confirm_key(model, confirm, key),
         Mode::Reason(prompt) => actions::on_reason_key(model, prompt, key),
         Mode::Run(prompt) => run::on_prompt_key(model, prompt, key),
+        Mode::TunnelForm(form) => tunnels::on_form_key(model, form, key),
         Mode::Message | Mode::Info | Mode::Session(_) => {
             model.mode = Mode::Normal;
             Vec::new()

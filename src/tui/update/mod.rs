@@ -7,6 +7,7 @@ mod data;
 mod keys;
 mod navigate;
 mod run;
+mod tunnels;
 
 use crate::tui::effect::Effect;
 use crate::tui::model::{Load, Model, Screen};
@@ -60,6 +61,19 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             instance_id,
             result,
         } => run::on_output(model, &command_id, &instance_id, result),
+        Msg::Tunnel { id, event } => tunnels::on_event(model, id, &event),
+        Msg::TunnelTraffic {
+            id,
+            up,
+            down,
+            interval,
+        } => {
+            if let Some(row) = model.tunnels.get_mut(id) {
+                row.sample(up, down, interval);
+            }
+            Vec::new()
+        }
+        Msg::TunnelEnded { id, reason } => tunnels::on_ended(model, id, reason),
     };
     navigate::settle_all(model);
     effects

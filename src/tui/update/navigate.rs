@@ -85,6 +85,7 @@ fn cursor_of(model: &mut Model, screen: Screen) -> Option<(&mut Cursor, usize)> 
             .command
             .as_mut()
             .map(|v| (&mut v.cursor, v.invocations.len())),
+        Screen::Tunnels => Some((&mut model.tunnels.cursor, model.tunnels.items.len())),
         Screen::Preferences | Screen::Audit | Screen::Help => None,
     }
 }
@@ -108,6 +109,7 @@ pub fn settle_all(model: &mut Model) {
     if let Some(view) = model.command.as_mut() {
         view.cursor.settle(view.invocations.len(), page);
     }
+    model.tunnels.cursor.settle(model.tunnels.items.len(), page);
 }
 
 /// Next history pages once the selection is within a page of the end.

@@ -71,6 +71,10 @@ fn row_count(model: &Model, screen: Screen) -> Option<String> {
             .command
             .as_ref()
             .map(|v| v.invocations.len().to_string()),
+        Screen::Tunnels => {
+            let tunnels = &model.tunnels;
+            Some(format!("{}/{}", tunnels.running(), tunnels.items.len()))
+        }
         Screen::Preferences | Screen::Help => None,
     }
 }
@@ -86,7 +90,7 @@ fn freshness(model: &Model) -> Option<String> {
         Screen::Audit => &model.audit_load,
         Screen::Commands => &model.commands.load,
         Screen::Command => &model.command.as_ref()?.load,
-        Screen::Help => return None,
+        Screen::Help | Screen::Tunnels => return None,
     };
     let ago = |at: &std::time::SystemTime| {
         let secs = model.now.duration_since(*at).map_or(0, |d| d.as_secs());
@@ -102,30 +106,30 @@ fn freshness(model: &Model) -> Option<String> {
 
 pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     let mut spans = vec![Span::styled(" gangway ", Style::new().bold().reversed())];
-    for (n, (screen, label)) in TABS.iter().enumerate() {
-        let style = if model.screen == *screen {
+    // The tunnels tab appears once the UI runs a tunnel (or shows the empty view).
+    let tab = |screen: Screen, label: &str, key: usize| {
+        let style = if model.screen == screen {
             Style::new()
                 .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
                 .fg(Color::Cyan)
         } else {
             Style::new().fg(Color::Gray)
         };
-        let count = row_count(model, *screen)
+        let count = row_count(model, screen)
             .map(|c| format!("({c})"))
             .unwrap_or_default();
-        spans.push(Span::styled(format!(" {}:{label}{count}", n + 1), style));
+        Span::styled(format!(" {key}:{label}{count}"), style)
+    };
+    for (n, (screen, label)) in TABS.iter().enumerate() {
+        spans.push(tab(*screen, label, n + 1));
     }
     // The Run Command screens have a tab only while shown (`5` or `:commands` opens them).
     if matches!(model.screen, Screen::Commands | Screen::Command) {
-        let count = row_count(model, model.screen)
-            .map(|c| format!("({c})"))
-            .unwrap_or_default();
-        spans.push(Span::styled(
-            format!(" 5:{}{count}", model.screen.title()),
-            Style::new()
-                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
-                .fg(Color::Cyan),
-        ));
+        spans.push(tab(model.screen, model.screen.title(), 5));
+    }
+    // The tunnels tab once this UI runs a tunnel (`6` or `:tunnels`).
+    if !model.tunnels.items.is_empty() || model.screen == Screen::Tunnels {
+        spans.push(tab(Screen::Tunnels, "tunnels", 6));
     }
     // The right-hand facts in display order, each with the rank it keeps when the line is too
     // short (higher stays longer): read-only always, then freshness, the user, the regions.
@@ -370,6 +374,7 @@ fn hint_actions(screen: Screen) -> &'static [Action] {
         Screen::Commands | Screen::Command => {
             &[A::OpenCommand, A::Refresh, A::Back, A::Help, A::Quit]
         }
+        Screen::Tunnels => &[A::StopTunnel, A::ShowFleet, A::Back, A::Help, A::Quit],
         Screen::Help => &[A::Back, A::Quit],
     }
 }
@@ -402,6 +407,14 @@ pub fn hints(frame: &mut Frame<'_>, area: Rect, model: &Model) {
         Mode::Message | Mode::Info | Mode::Session(_) => {
             (vec![("esc".into(), "close")], Vec::new())
         }
+        Mode::TunnelForm(_) => (
+            vec![
+                ("tab".into(), "next field"),
+                ("enter".into(), "start tunnel"),
+                ("esc".into(), "cancel"),
+            ],
+            Vec::new(),
+        ),
         Mode::Normal => {
             let scope = model.screen.scope();
             let actions = hint_actions(model.screen);

@@ -17,7 +17,7 @@ use crate::tui::model::Model;
 const KEYS_WIDTH: usize = 14;
 
 const COMMANDS: [&str; 3] = [
-    ":fleet :sessions :prefs :info :audit :help :q",
+    ":fleet :sessions :commands :tunnels :prefs :info :audit :help :q",
     ":history [target=ID owner=NAME since=2h after=… before=…]",
     "keys are set in ~/.config/gangway/config.toml, [keys]",
 ];

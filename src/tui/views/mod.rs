@@ -13,6 +13,7 @@ mod popup;
 mod prefs;
 mod sessions;
 pub mod table;
+mod tunnels;
 
 use ratatui::Frame;
 
@@ -41,6 +42,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Screen::Help => help::draw(frame, areas.body, model),
         Screen::Commands => commands::draw_list(frame, areas.body, model),
         Screen::Command => commands::draw_command(frame, areas.body, model),
+        Screen::Tunnels => tunnels::draw(frame, areas.body, model),
     }
     chrome::status(frame, areas.status, model);
     chrome::hints(frame, areas.hints, model);
@@ -51,6 +53,7 @@ pub fn draw(frame: &mut Frame<'_>, model: &Model) {
         Mode::Message => popup::message(frame, area, model),
         Mode::Info => popup::info(frame, area, model),
         Mode::Session(session) => popup::session(frame, area, session, model),
+        Mode::TunnelForm(form) => popup::tunnel_form(frame, area, form),
         _ => {}
     }
 }

@@ -12,6 +12,7 @@ use crate::text::{escape_for_terminal, fit, wrap};
 use crate::tui::clock::format_time;
 use crate::tui::duration::human_duration;
 use crate::tui::model::{Confirm, Model, ReasonMode, ReasonPrompt, RunPrompt};
+use crate::tui::tunnel_list::{FormField, TunnelForm};
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
@@ -364,6 +365,70 @@ pub fn message(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     clear(frame, popup);
     frame.render_widget(
         Paragraph::new(lines).block(frame_block(" Whole message ".to_owned(), Color::Yellow)),
+        popup,
+    );
+}
+
+/// The form that starts a tunnel: local port (empty or 0: a free one), remote port, and an
+/// optional host behind the instance.
+pub fn tunnel_form(frame: &mut Frame<'_>, area: Rect, form: &TunnelForm) {
+    let width = area.width.saturating_sub(4).min(72);
+    let popup = centered(area, width, 8);
+    let inner = usize::from(width.saturating_sub(4)).max(1);
+    let target = form
+        .target
+        .name
+        .as_deref()
+        .unwrap_or(form.target.instance_id.as_str());
+    let dim = Style::new().fg(Color::DarkGray);
+    let mut lines = Vec::new();
+    for field in FormField::ALL {
+        let active = field == form.field;
+        let label_style = if active {
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        };
+        let room = inner.saturating_sub(18).max(1);
+        let mut spans = vec![
+            Span::styled(format!(" {:<13}", field.label()), label_style),
+            Span::raw("> "),
+            Span::styled(fit(form.text(field), room), Style::new().fg(Color::White)),
+        ];
+        if active {
+            spans.push(Span::styled("█", Style::new().fg(Color::Yellow)));
+        } else if form.text(field).is_empty() {
+            let placeholder = match field {
+                FormField::Local => "empty: a free port",
+                FormField::Remote => "required",
+                FormField::Host => "empty: the instance itself",
+            };
+            spans.push(Span::styled(placeholder, dim));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines.push(Line::default());
+    lines.push(match &form.error {
+        Some(error) => Line::styled(
+            format!(" {}", fit(error, inner.saturating_sub(1))),
+            Style::new().fg(Color::Red),
+        ),
+        None => Line::styled(
+            fit(
+                " A host is reached from the instance (AWS-StartPortForwardingSessionToRemoteHost).",
+                inner,
+            ),
+            dim,
+        ),
+    });
+    lines.push(Line::styled(
+        " tab next field   enter start   esc cancel",
+        dim,
+    ));
+    clear(frame, popup);
+    let title = format!(" Forward a port to {} ", fit(target, 40));
+    frame.render_widget(
+        Paragraph::new(lines).block(frame_block(title, Color::Cyan)),
         popup,
     );
 }

@@ -60,6 +60,7 @@ fn press(m: &mut Model, keys: &str) {
         let code = match c {
             '\n' => KeyCode::Enter,
             '\x1b' => KeyCode::Esc,
+            '\t' => KeyCode::Tab,
             '\x04' => {
                 update(
                     m,
@@ -261,7 +262,112 @@ fn screens() -> Vec<(&'static str, Model)> {
     out.push(("fleet_demo_endpoint", m.clone()));
     press(&mut m, ":info\n");
     out.push(("info", m));
+    let mut m = loaded(false);
+    press(&mut m, "f8080\t5432\tdb.internal");
+    out.push(("tunnel_form", m));
+    let mut m = loaded(false);
+    press(&mut m, "f\t\n");
+    out.push(("tunnel_form_error", m));
+    let mut m = with_tunnels();
+    out.push(("tunnels", m.clone()));
+    press(&mut m, "\x04");
+    out.push(("tunnels_confirm", m));
     out
+}
+
+/// Three tunnels: one carrying traffic, one resumed after a re-establish to a remote host,
+/// one ended with a reason that holds an escape sequence (it must be shown escaped).
+fn with_tunnels() -> Model {
+    use crate::tui::model::ShellTarget;
+    use crate::tui::tunnel_list::TunnelRequest;
+    use crate::tunnel::TunnelEvent;
+    let mut m = loaded(false);
+    let target = |id: &str, name: &str| ShellTarget {
+        instance_id: crate::aws::InstanceId::from_aws(id),
+        name: Some(name.to_owned()),
+        region: "us-east-1".into(),
+    };
+    let ids = [
+        m.tunnels.add(
+            target("i-0a1b2c3d4e5f60001", "web-1"),
+            TunnelRequest {
+                local_port: 8080,
+                remote_port: 80,
+                host: None,
+            },
+        ),
+        m.tunnels.add(
+            target("i-0a1b2c3d4e5f60005", "db-1"),
+            TunnelRequest {
+                local_port: 0,
+                remote_port: 5432,
+                host: Some("db.internal".into()),
+            },
+        ),
+        m.tunnels.add(
+            target("i-0a1b2c3d4e5f6000a", "evil\x1b[31m-tag"),
+            TunnelRequest {
+                local_port: 9000,
+                remote_port: 22,
+                host: None,
+            },
+        ),
+    ];
+    let listening = |port: u16, remote: &str| TunnelEvent::Listening {
+        listener: 0,
+        local: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        remote: remote.into(),
+    };
+    let events = [
+        (ids[0], listening(8080, "80")),
+        (
+            ids[0],
+            TunnelEvent::ConnectionOpened {
+                listener: 0,
+                connection: 1,
+                peer: std::net::SocketAddr::from(([127, 0, 0, 1], 50_000)),
+                session_id: "dev-1".into(),
+            },
+        ),
+        (ids[1], listening(41_873, "db.internal:5432")),
+        (
+            ids[1],
+            TunnelEvent::SessionOpened {
+                listener: 0,
+                session_id: "dev-2".into(),
+                mode: "mux",
+                reestablished: 2,
+            },
+        ),
+        (
+            ids[1],
+            TunnelEvent::Reconnecting {
+                listener: 0,
+                session_id: "dev-2".into(),
+            },
+        ),
+    ];
+    for (id, event) in events {
+        update(&mut m, Msg::Tunnel { id, event });
+    }
+    update(
+        &mut m,
+        Msg::TunnelTraffic {
+            id: ids[0],
+            up: 3 * 1024 * 1024,
+            down: 12 * 1024 * 1024,
+            interval: std::time::Duration::from_secs(2),
+        },
+    );
+    update(
+        &mut m,
+        Msg::TunnelEnded {
+            id: ids[2],
+            reason: "the agent said \x1b[2Jno".into(),
+        },
+    );
+    press(&mut m, "6");
+    m
 }
 
 fn render(model: &mut Model, width: u16, height: u16) -> Buffer {
