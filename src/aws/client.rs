@@ -14,14 +14,23 @@ use super::error::{AwsError, ErrorContext};
 use super::http;
 use super::options::AwsOptions;
 
-/// A silent endpoint must end in an error, not a hang: no single API call takes this long.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An endpoint that accepts and never answers must end in an error within a bound the user
+/// is told, not after minutes of silence (issue 16: 30 s per attempt × 3 attempts was 92 s).
+/// A legitimate call never comes near these: AWS answers the calls gangway makes (Describe*,
+/// StartSession, SendCommand, LookupEvents, GenerateDataKey) in well under 5 s, and a
+/// throttled one is retried by the SDK after pauses of 1 s and 2 s at most.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// No first byte of the answer for this long: that attempt has failed and the SDK retries.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// The whole call, retries included: what the user waits at most for one silent endpoint.
+/// Two attempts of READ_TIMEOUT plus the SDK's pause fit; a third is cut.
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(25);
 
 fn timeouts() -> TimeoutConfig {
     TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
-        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
         .build()
 }
 
@@ -47,6 +56,13 @@ impl AwsClient {
     /// roles, environment. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_EC2/_SSM` are honoured
     /// by the SDK when `--endpoint-url` is not given.
     pub async fn from_options(opts: &AwsOptions) -> Result<Vec<AwsClient>, AwsError> {
+        if let Some(missing) = opts
+            .profile
+            .as_deref()
+            .and_then(CredentialSource::missing_profile)
+        {
+            return Err(missing);
+        }
         let mut loader = aws_config::defaults(BehaviorVersion::latest()).timeout_config(timeouts());
         if let Some(profile) = &opts.profile {
             loader = loader.profile_name(profile);

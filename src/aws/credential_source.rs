@@ -6,6 +6,9 @@
 
 use std::path::PathBuf;
 
+use super::error::AwsError;
+use crate::text::escape_for_terminal;
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) enum CredentialSource {
     /// `AWS_ACCESS_KEY_ID` in the environment; `temporary` with `AWS_SESSION_TOKEN`.
@@ -37,11 +40,35 @@ impl CredentialSource {
             .map(str::to_owned)
             .or_else(|| var("AWS_PROFILE"))
             .unwrap_or_else(|| "default".to_owned());
-        let keys = config_path()
+        let keys = shared_file(CONFIG_FILE)
             .and_then(|path| std::fs::read_to_string(path).ok())
             .map(|text| profile_keys(&text, &profile))
             .unwrap_or_default();
         Self::from_keys(profile, &keys)
+    }
+
+    /// An explicit `--profile` that neither shared file defines. aws-config would only say so
+    /// deep inside a credentials error, after the first call; the user needs the name and the
+    /// files looked in.
+    pub(crate) fn missing_profile(profile: &str) -> Option<AwsError> {
+        if is_defined(profile) {
+            return None;
+        }
+        let looked_in = [CONFIG_FILE, CREDENTIALS_FILE]
+            .iter()
+            .filter_map(|file| shared_file(*file))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        Some(AwsError::Credentials {
+            detail: escape_for_terminal(&format!(
+                "the profile `{profile}` does not exist in {looked_in}"
+            ))
+            .into_owned(),
+            hint: "check the spelling, or add the profile (`aws configure --profile NAME`)".into(),
+        })
     }
 
     fn from_keys(profile: String, keys: &[String]) -> Self {
@@ -72,9 +99,10 @@ impl CredentialSource {
                  profile (AWS_PROFILE or --profile)"
                     .into()
             }
-            Self::Process { profile } => {
-                format!("check the credential_process of profile `{profile}` in ~/.aws/config")
-            }
+            Self::Process { profile } => format!(
+                "check the credential_process of profile `{profile}` in {}",
+                shown(CONFIG_FILE)
+            ),
             Self::AssumedRole { profile } if expired => format!(
                 "the credentials profile `{profile}` assumes its role with have expired; refresh them"
             ),
@@ -84,20 +112,84 @@ impl CredentialSource {
             Self::Profile { profile } if expired => format!(
                 "the temporary credentials of profile `{profile}` have expired; refresh them"
             ),
-            Self::Profile { profile } => {
-                format!("check the credentials of profile `{profile}` in ~/.aws/config")
-            }
+            Self::Profile { profile } if !is_defined(profile) => format!(
+                "no profile `{profile}` in {} or {} and no AWS_ACCESS_KEY_ID in the \
+                 environment: pass --profile, set AWS_PROFILE, or export \
+                 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY",
+                shown(CONFIG_FILE),
+                shown(CREDENTIALS_FILE)
+            ),
+            Self::Profile { profile } => format!(
+                "check the credentials of profile `{profile}` in {} or {}",
+                shown(CONFIG_FILE),
+                shown(CREDENTIALS_FILE)
+            ),
             Self::Unknown => return None,
         })
     }
 }
 
-/// `AWS_CONFIG_FILE`, else `~/.aws/config`.
-fn config_path() -> Option<PathBuf> {
-    match std::env::var_os("AWS_CONFIG_FILE").filter(|v| !v.is_empty()) {
+/// One of the two shared files: the variable that moves it, and its place under `~/.aws`.
+#[derive(Clone, Copy)]
+struct SharedFile {
+    var: &'static str,
+    name: &'static str,
+}
+
+const CONFIG_FILE: SharedFile = SharedFile {
+    var: "AWS_CONFIG_FILE",
+    name: "config",
+};
+const CREDENTIALS_FILE: SharedFile = SharedFile {
+    var: "AWS_SHARED_CREDENTIALS_FILE",
+    name: "credentials",
+};
+
+/// The variable's path, else `~/.aws/NAME`, as aws-config reads them.
+fn shared_file(file: SharedFile) -> Option<PathBuf> {
+    match std::env::var_os(file.var).filter(|v| !v.is_empty()) {
         Some(path) => Some(PathBuf::from(path)),
-        None => dirs::home_dir().map(|home| home.join(".aws").join("config")),
+        None => dirs::home_dir().map(|home| home.join(".aws").join(file.name)),
     }
+}
+
+/// The file as a hint names it: the path the variable gives, else `~/.aws/NAME`.
+fn shown(file: SharedFile) -> String {
+    match std::env::var_os(file.var).filter(|v| !v.is_empty()) {
+        Some(path) => escape_for_terminal(&PathBuf::from(path).display().to_string()).into_owned(),
+        None => format!("~/.aws/{}", file.name),
+    }
+}
+
+/// Whether either shared file defines the profile.
+fn is_defined(profile: &str) -> bool {
+    [(CONFIG_FILE, true), (CREDENTIALS_FILE, false)]
+        .iter()
+        .any(|(file, is_config)| {
+            shared_file(*file)
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .is_some_and(|text| defines_profile(&text, profile, *is_config))
+        })
+}
+
+/// Whether a section names the profile: `[profile NAME]` (or `[default]`) in the config file,
+/// `[NAME]` in the credentials file. aws-config ignores a bare `[NAME]` in the config file
+/// (it warns that config profiles need the `profile` prefix), so it does not count.
+fn defines_profile(text: &str, profile: &str, is_config: bool) -> bool {
+    text.lines().any(|line| {
+        let Some(header) = line
+            .trim()
+            .strip_prefix('[')
+            .and_then(|l| l.strip_suffix(']'))
+        else {
+            return false;
+        };
+        let header = header.trim();
+        match header.strip_prefix("profile ") {
+            Some(name) => is_config && name.trim() == profile,
+            None => header == profile && (!is_config || profile == "default"),
+        }
+    })
 }
 
 /// The key names in the profile's section: `[profile NAME]`, or `[default]` for `default`.

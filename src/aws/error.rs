@@ -7,6 +7,7 @@ use std::error::Error as StdError;
 
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 
+use super::client::{CONNECT_TIMEOUT, OPERATION_TIMEOUT, READ_TIMEOUT};
 use super::credential_source::CredentialSource;
 use crate::text::escape_for_terminal;
 
@@ -116,13 +117,23 @@ impl ErrorContext {
                 let message = escape_for_terminal(err.message().unwrap_or("")).into_owned();
                 self.for_code(code, message)
             }
-            SdkError::TimeoutError(_) => self.unreachable("timed out".into()),
+            // The operation timeout: every attempt of the call went unanswered.
+            SdkError::TimeoutError(_) => self.unreachable(format!(
+                "the endpoint did not answer within {} s",
+                OPERATION_TIMEOUT.as_secs()
+            )),
             SdkError::DispatchFailure(failure) => {
                 let chain = source_chain(&err);
                 if mentions_credentials(&chain) {
                     self.credentials(innermost(&chain))
                 } else if failure.is_timeout() {
-                    self.unreachable("timed out".into())
+                    // The last attempt's connect or read timeout, before the operation's.
+                    self.unreachable(format!(
+                        "the endpoint did not accept a connection within {} s or did not \
+                         answer within {} s",
+                        CONNECT_TIMEOUT.as_secs(),
+                        READ_TIMEOUT.as_secs()
+                    ))
                 } else {
                     self.unreachable(innermost(&chain))
                 }
@@ -335,5 +346,9 @@ mod tests {
         );
         assert!(matches!(err, AwsError::Unreachable { .. }));
         assert!(err.to_string().contains("127.0.0.1:9"));
+        assert!(
+            err.to_string().contains("did not answer within 25 s"),
+            "{err}"
+        );
     }
 }

@@ -85,3 +85,48 @@ fn an_sso_profile_without_a_login_says_how_to_log_in() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn an_unknown_profile_is_named_with_the_files_looked_in() {
+    let emulator = spawn(&[]);
+    let out = list_with_profile("nosuch", &emulator.endpoint);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let config = sandbox("nosuch").join("config");
+    assert!(
+        stderr.contains(&format!(
+            "the profile `nosuch` does not exist in {} or /dev/null",
+            config.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("~/.aws"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn missing_credentials_name_the_files_actually_used() {
+    let emulator = spawn(&[]);
+    let dir = sandbox("nocreds");
+    let out = Command::new(GANGWAY)
+        .args(["list", "--region", "us-east-1"])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", dir.join("home"))
+        .env("AWS_CONFIG_FILE", dir.join("config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_ENDPOINT_URL", &emulator.endpoint)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("no profile `default`") && stderr.contains("AWS_ACCESS_KEY_ID"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("~/.aws") && !stderr.contains("IMDS"),
+        "{stderr}"
+    );
+}

@@ -11,6 +11,7 @@ mod audit_cli;
 mod aws_ca_bundle;
 mod aws_client;
 mod aws_profiles;
+mod aws_silent_endpoint;
 mod cli_startup;
 mod client_hardening;
 mod connect_pipe;
