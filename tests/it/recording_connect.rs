@@ -154,7 +154,10 @@ async fn a_session_is_recorded_listed_and_replayed_and_its_activity_file_lives_w
             &home.env(),
             (24, 80),
         );
-        let before = replay.termios();
+        // What the terminal was before replay touched it: a fresh pseudo-terminal's modes
+        // (reading the replay's own pty here would race its switch to raw mode).
+        let (_fresh, fresh_pts) = pty_process::open().unwrap();
+        let before = nix::sys::termios::tcgetattr(&fresh_pts).unwrap();
         replay.expect(OUTPUT).await;
         assert_eq!(replay.finish().await, 0, "{}", replay.text());
         assert_eq!(modes(&replay.termios()), modes(&before));

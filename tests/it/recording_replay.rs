@@ -56,8 +56,10 @@ async fn seeking_forward_skips_the_wait() {
     let home = TestHome::new();
     // Ten minutes between the two frames: only seeking reaches the second within PATIENCE.
     let path = write_recording(&home, &[(0, "first-frame\r\n"), (600, "last-frame\r\n")]);
+    // A fresh pseudo-terminal's modes: reading the player's own pty would race its raw mode.
+    let (_fresh, fresh_pts) = pty_process::open().unwrap();
+    let before = nix::sys::termios::tcgetattr(&fresh_pts).unwrap();
     let mut player = replay(&home, path.to_str().unwrap());
-    let before = player.termios();
     player.expect("first-frame").await;
     // Each → moves 5 s; the player is at the end after 120 of them.
     for _ in 0..125 {
