@@ -167,6 +167,49 @@ fn refuse_in_readonly(readonly: bool, what: &str, command: &str) -> Result<(), S
     Ok(())
 }
 
+/// The options a command that acts on instances shares with the UI: its own `--readonly`,
+/// AWS options and `--config`.
+trait Acting {
+    fn shared(&mut self) -> (bool, &mut AwsArgs, &mut Option<PathBuf>);
+}
+
+macro_rules! acting {
+    ($($args:ty),*) => {$(
+        impl Acting for $args {
+            fn shared(&mut self) -> (bool, &mut AwsArgs, &mut Option<PathBuf>) {
+                (self.readonly, &mut self.aws, &mut self.config)
+            }
+        }
+    )*};
+}
+acting!(
+    ConnectArgs,
+    ExecArgs,
+    CpArgs,
+    ForwardArgs,
+    SshProxyArgs,
+    RunArgs
+);
+
+/// A command that acts on instances (`what` it does, for the refusal): refused under
+/// `--readonly` given before or after it; its AWS options over those given before it, and
+/// its `--config` or else the one given before it.
+fn acting<A: Acting>(
+    args: &mut A,
+    aws: AwsArgs,
+    ui: &UiArgs,
+    what: &str,
+    command: &str,
+) -> Result<(), String> {
+    let (readonly, args_aws, config) = args.shared();
+    refuse_in_readonly(ui.readonly || readonly, what, command)?;
+    *args_aws = std::mem::take(args_aws).over(aws);
+    if config.is_none() {
+        config.clone_from(&ui.config);
+    }
+    Ok(())
+}
+
 /// What to run, with every option where it belongs: the result of [`Cli::resolve`].
 #[derive(Debug, Clone)]
 pub enum Invocation {
@@ -225,21 +268,15 @@ impl Cli {
                 Invocation::Emulator(args)
             }
             Some(Command::Connect(mut args)) => {
-                refuse_in_readonly(ui.readonly || args.readonly, "opening shells", "connect")?;
-                args.aws = args.aws.over(aws);
-                args.config = args.config.or(ui.config);
+                acting(&mut args, aws, &ui, "opening shells", "connect")?;
                 Invocation::Connect(args)
             }
             Some(Command::Exec(mut args)) => {
-                refuse_in_readonly(ui.readonly || args.readonly, "running commands", "exec")?;
-                args.aws = args.aws.over(aws);
-                args.config = args.config.or(ui.config);
+                acting(&mut args, aws, &ui, "running commands", "exec")?;
                 Invocation::Exec(args)
             }
             Some(Command::Cp(mut args)) => {
-                refuse_in_readonly(ui.readonly || args.readonly, "copying files", "cp")?;
-                args.aws = args.aws.over(aws);
-                args.config = args.config.or(ui.config);
+                acting(&mut args, aws, &ui, "copying files", "cp")?;
                 Invocation::Cp(args)
             }
             Some(Command::Setup(mut args)) => {
@@ -259,19 +296,11 @@ impl Cli {
                 Invocation::Setup(args)
             }
             Some(Command::Forward(mut args)) => {
-                refuse_in_readonly(ui.readonly || args.readonly, "opening tunnels", "forward")?;
-                args.aws = args.aws.over(aws);
-                args.config = args.config.or(ui.config);
+                acting(&mut args, aws, &ui, "opening tunnels", "forward")?;
                 Invocation::Forward(args)
             }
             Some(Command::SshProxy(mut args)) => {
-                refuse_in_readonly(
-                    ui.readonly || args.readonly,
-                    "opening SSH sessions",
-                    "ssh-proxy",
-                )?;
-                args.aws = args.aws.over(aws);
-                args.config = args.config.or(ui.config);
+                acting(&mut args, aws, &ui, "opening SSH sessions", "ssh-proxy")?;
                 Invocation::SshProxy(args)
             }
             Some(Command::InstallPlugin(args)) => {
@@ -301,15 +330,7 @@ impl Cli {
                     // Reading the history is never dangerous.
                     Some(RunHistory::List(list)) => list.aws = list.aws.clone().over(aws),
                     Some(RunHistory::Show(show)) => show.aws = show.aws.clone().over(aws),
-                    None => {
-                        refuse_in_readonly(
-                            ui.readonly || args.readonly,
-                            "running commands",
-                            "run",
-                        )?;
-                        args.aws = args.aws.over(aws);
-                        args.config = args.config.or(ui.config);
-                    }
+                    None => acting(&mut *args, aws, &ui, "running commands", "run")?,
                 }
                 Invocation::Run(args)
             }
