@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::exit;
 use crate::aws::types::parse_key_value;
@@ -42,32 +41,20 @@ impl ConnectError {
 
 /// Entry point of `gangway connect`.
 pub fn run(args: ConnectArgs) -> ExitCode {
-    // Logs go to a file only: the terminal belongs to the remote shell.
-    let _log_guard = crate::logging::init_file_logging("connect").ok();
-    let runtime = match super::command_runtime() {
-        Ok(runtime) => runtime,
-        Err(status) => return status,
-    };
-    let (scope, records) =
-        match super::settings::session_settings(args.config.as_deref(), &args.aws.tags) {
-            Ok(settings) => settings,
-            Err(status) => return status,
-        };
+    let args = &args;
     let tty = stdio_is_tty();
-    let result = runtime.block_on(connect(&args, &scope, &records, tty));
-    // Nothing may keep the process alive once the session is over.
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(outcome) => {
-            report(&outcome, tty);
-            ExitCode::from(exit::for_outcome(&outcome))
-        }
-        Err(error) => {
-            tracing::warn!(%error, "connect failed");
-            eprintln!("gangway: {error}");
-            ExitCode::from(error.exit_status())
-        }
-    }
+    super::run_session(
+        "connect",
+        || super::settings::session_settings(args.config.as_deref(), &args.aws.tags),
+        async |(scope, records)| connect(args, &scope, &records, tty).await,
+        |result| match result {
+            Ok(outcome) => {
+                report(&outcome, tty);
+                ExitCode::from(exit::for_outcome(&outcome))
+            }
+            Err(error) => super::failed("connect", &error, error.exit_status()),
+        },
+    )
 }
 
 /// The last line, printed after the terminal was restored. A normal exit in pipe mode

@@ -100,34 +100,25 @@ impl CpError {
 
 /// Entry point of `gangway cp`.
 pub fn run(args: CpArgs) -> ExitCode {
-    let _log_guard = crate::logging::init_file_logging("cp").ok();
-    let runtime = match super::command_runtime() {
-        Ok(runtime) => runtime,
-        Err(status) => return status,
-    };
-    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
-        Ok(scope) => scope,
-        Err(status) => return status,
-    };
-    let result = runtime.block_on(cp(&args, &scope));
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(Ended::Copied(summary, elapsed)) => {
-            tracing::info!(?summary, ?elapsed, "copy finished");
-            ExitCode::from(exit::OK)
-        }
-        Ok(Ended::Signal(number)) => {
-            eprintln!(
-                "gangway: stopped by signal {number}; run the same command again to continue"
-            );
-            ExitCode::from(exit::SIGNAL_BASE.saturating_add(number))
-        }
-        Err(error) => {
-            tracing::warn!(%error, "cp failed");
-            eprintln!("gangway: {error}");
-            ExitCode::from(error.exit_status())
-        }
-    }
+    let args = &args;
+    super::run_session(
+        "cp",
+        || super::settings::scope(args.config.as_deref(), &args.aws.tags),
+        async |scope| cp(args, &scope).await,
+        |result| match result {
+            Ok(Ended::Copied(summary, elapsed)) => {
+                tracing::info!(?summary, ?elapsed, "copy finished");
+                ExitCode::from(exit::OK)
+            }
+            Ok(Ended::Signal(number)) => {
+                eprintln!(
+                    "gangway: stopped by signal {number}; run the same command again to continue"
+                );
+                ExitCode::from(exit::SIGNAL_BASE.saturating_add(number))
+            }
+            Err(error) => super::failed("cp", &error, error.exit_status()),
+        },
+    )
 }
 
 enum Ended {

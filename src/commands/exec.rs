@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::connect::{ConnectError, check_reachable, find_target};
 use super::exit;
@@ -54,32 +53,20 @@ impl ExecError {
 
 /// Entry point of `gangway exec`.
 pub fn run(args: ExecArgs) -> ExitCode {
-    // Logs go to a file only: stdout and stderr carry the remote command's.
-    let _log_guard = crate::logging::init_file_logging("exec").ok();
-    let runtime = match super::command_runtime() {
-        Ok(runtime) => runtime,
-        Err(status) => return status,
-    };
-    let (scope, records) =
-        match super::settings::session_settings(args.config.as_deref(), &args.aws.tags) {
-            Ok(settings) => settings,
-            Err(status) => return status,
-        };
-    let result = runtime.block_on(exec(&args, &scope, &records));
-    // Nothing may keep the process alive once the session is over.
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(outcome) => {
-            let status = exit::for_command_outcome(&outcome);
-            report(&outcome);
-            ExitCode::from(status)
-        }
-        Err(error) => {
-            tracing::warn!(%error, "exec failed");
-            eprintln!("gangway: {error}");
-            ExitCode::from(error.exit_status())
-        }
-    }
+    let args = &args;
+    super::run_session(
+        "exec",
+        || super::settings::session_settings(args.config.as_deref(), &args.aws.tags),
+        async |(scope, records)| exec(args, &scope, &records).await,
+        |result| match result {
+            Ok(outcome) => {
+                let status = exit::for_command_outcome(&outcome);
+                report(&outcome);
+                ExitCode::from(status)
+            }
+            Err(error) => super::failed("exec", &error, error.exit_status()),
+        },
+    )
 }
 
 /// Says on stderr why there is no remote status; silent when the command's own came back,

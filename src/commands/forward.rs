@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::connect::{ConnectError, check_reachable, find_target};
 use super::exit;
@@ -42,25 +41,16 @@ impl ForwardError {
 
 /// Entry point of `gangway forward`.
 pub fn run(args: ForwardArgs) -> ExitCode {
-    let _log_guard = crate::logging::init_file_logging("forward").ok();
-    let runtime = match super::command_runtime() {
-        Ok(runtime) => runtime,
-        Err(status) => return status,
-    };
-    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
-        Ok(scope) => scope,
-        Err(status) => return status,
-    };
-    let result = runtime.block_on(forward(&args, &scope));
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(()) => ExitCode::from(exit::OK),
-        Err(error) => {
-            tracing::warn!(%error, "forward failed");
-            eprintln!("gangway: {error}");
-            ExitCode::from(error.exit_status())
-        }
-    }
+    let args = &args;
+    super::run_session(
+        "forward",
+        || super::settings::scope(args.config.as_deref(), &args.aws.tags),
+        async |scope| forward(args, &scope).await,
+        |result| match result {
+            Ok(()) => ExitCode::from(exit::OK),
+            Err(error) => super::failed("forward", &error, error.exit_status()),
+        },
+    )
 }
 
 fn specs(args: &ForwardArgs) -> Vec<ForwardSpec> {

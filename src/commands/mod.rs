@@ -32,3 +32,40 @@ pub(crate) fn command_runtime() -> Result<tokio::runtime::Runtime, std::process:
             std::process::ExitCode::from(exit::OTHER)
         })
 }
+
+/// How a command that runs sessions runs: its logs go to its own file (the terminal and
+/// stdout belong to the session), then [`command_runtime`], then the settings `load` reads
+/// from the config file, then `work` to its end, and `finish` turns what it gave into the
+/// exit status while the log file is still open. Once `work` is over nothing may keep the
+/// process alive: stdin's reader thread may be blocked in read(2), so the runtime's
+/// leftovers get 100 ms.
+pub(crate) fn run_session<S, T>(
+    name: &str,
+    load: impl FnOnce() -> Result<S, std::process::ExitCode>,
+    work: impl AsyncFnOnce(S) -> T,
+    finish: impl FnOnce(T) -> std::process::ExitCode,
+) -> std::process::ExitCode {
+    let _log_guard = crate::logging::init_file_logging(name).ok();
+    let runtime = match command_runtime() {
+        Ok(runtime) => runtime,
+        Err(status) => return status,
+    };
+    let settings = match load() {
+        Ok(settings) => settings,
+        Err(status) => return status,
+    };
+    let result = runtime.block_on(work(settings));
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    finish(result)
+}
+
+/// A command that failed: the error in its log and on stderr, and its exit status.
+pub(crate) fn failed(
+    command: &str,
+    error: &impl std::fmt::Display,
+    status: u8,
+) -> std::process::ExitCode {
+    tracing::warn!(%error, "{command} failed");
+    eprintln!("gangway: {error}");
+    std::process::ExitCode::from(status)
+}

@@ -3,7 +3,6 @@
 //! session's bytes; everything gangway says goes to stderr, which ssh shows.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::connect::{ConnectError, check_reachable, find_target};
 use super::exit;
@@ -35,26 +34,16 @@ impl ProxyError {
 
 /// Entry point of `gangway ssh-proxy`.
 pub fn run(args: SshProxyArgs) -> ExitCode {
-    let _log_guard = crate::logging::init_file_logging("ssh-proxy").ok();
-    let runtime = match super::command_runtime() {
-        Ok(runtime) => runtime,
-        Err(status) => return status,
-    };
-    let scope = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
-        Ok(scope) => scope,
-        Err(status) => return status,
-    };
-    let result = runtime.block_on(proxy(&args, &scope));
-    // stdin's reader thread may be blocked in read(2): do not wait for it.
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(status) => ExitCode::from(status),
-        Err(error) => {
-            tracing::warn!(%error, "ssh-proxy failed");
-            eprintln!("gangway: {error}");
-            ExitCode::from(error.exit_status())
-        }
-    }
+    let args = &args;
+    super::run_session(
+        "ssh-proxy",
+        || super::settings::scope(args.config.as_deref(), &args.aws.tags),
+        async |scope| proxy(args, &scope).await,
+        |result| match result {
+            Ok(status) => ExitCode::from(status),
+            Err(error) => super::failed("ssh-proxy", &error, error.exit_status()),
+        },
+    )
 }
 
 async fn proxy(args: &SshProxyArgs, scope: &[(String, String)]) -> Result<u8, ProxyError> {

@@ -13,7 +13,6 @@
 
 use std::io::Write;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use super::contract::PluginStart;
 use crate::aws::{AwsClient, AwsError, AwsOptions, StartSessionRequest};
@@ -61,23 +60,20 @@ impl PluginError {
 
 /// Runs `start` to its end and returns the exit status.
 pub(super) fn run(start: PluginStart) -> ExitCode {
-    // Logs go to a file only: the terminal (or ssh's stream) belongs to the session.
-    let _log_guard = crate::logging::init_file_logging("session-manager-plugin").ok();
-    let runtime = match super::super::command_runtime() {
-        Ok(runtime) => runtime,
-        Err(status) => return status,
-    };
-    let result = runtime.block_on(session(start));
-    // stdin's reader may be blocked in read(2): nothing may keep the process alive.
-    runtime.shutdown_timeout(Duration::from_millis(100));
-    match result {
-        Ok(status) => ExitCode::from(status),
-        Err(error) => {
-            tracing::warn!(%error, "session-manager-plugin failed");
-            eprintln!("{error}");
-            ExitCode::from(error.exit_status())
-        }
-    }
+    super::super::run_session(
+        "session-manager-plugin",
+        || Ok(()),
+        async |()| session(start).await,
+        |result| match result {
+            Ok(status) => ExitCode::from(status),
+            Err(error) => {
+                tracing::warn!(%error, "session-manager-plugin failed");
+                // The AWS CLI's plugin says its errors without a prefix.
+                eprintln!("{error}");
+                ExitCode::from(error.exit_status())
+            }
+        },
+    )
 }
 
 async fn session(start: PluginStart) -> Result<u8, PluginError> {
