@@ -1,6 +1,7 @@
 //! Emulator-shaped data for tests, snapshots and the benchmark: the same kinds of instances
 //! as the emulator's demo fleet (offline, stopped, old agent, not managed, a Korean tag and a
-//! tag value carrying an ESC sequence and NUL), with fixed times so snapshots are stable.
+//! tag value carrying an ESC sequence and NUL), with fixed times so snapshots are stable;
+//! and the model the `update` tests start from, with the keys they press.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
@@ -446,4 +447,48 @@ pub fn output() -> crate::aws::types::InvocationOutput {
         stdout_url: None,
         stderr_url: None,
     }
+}
+
+/// The model the `update` tests start from: the UI started (`init`) in us-east-1 at
+/// [`now`], 120x40, with the demo fleet loaded and nothing else.
+pub fn fleet_model(readonly: bool) -> crate::tui::model::Model {
+    use crate::tui::update::{init, update};
+    let mut m = crate::tui::model::Model::new(
+        now(),
+        vec!["us-east-1".into()],
+        crate::tui::keymap::Keymap::defaults(readonly),
+        crate::tui::model::Settings::default(),
+    );
+    m.size = (120, 40);
+    init(&mut m);
+    update(
+        &mut m,
+        crate::tui::msg::Msg::FleetLoaded {
+            region: "us-east-1".into(),
+            result: Ok(demo_instances()),
+        },
+    );
+    m
+}
+
+/// Presses `keys` one after the other, without modifiers but for Ctrl-D: '\n' is Enter,
+/// '\t' Tab, '\x1b' Esc, '\x04' Ctrl-D, any other character itself. Returns the effects
+/// they asked for.
+pub fn press(m: &mut crate::tui::model::Model, keys: &str) -> Vec<crate::tui::effect::Effect> {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let mut effects = Vec::new();
+    for c in keys.chars() {
+        let event = match c {
+            '\n' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+            '\t' => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
+            '\x1b' => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            '\x04' => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
+            c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
+        };
+        effects.extend(crate::tui::update::update(
+            m,
+            crate::tui::msg::Msg::Key(event),
+        ));
+    }
+    effects
 }

@@ -9,36 +9,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::*;
 use crate::aws::types::{CommandInfo, Instance};
 use crate::tui::fixtures;
-use crate::tui::keymap::Keymap;
-use crate::tui::model::{Confirmed, Level, LoadError, Mode, Settings};
-
-fn model(readonly: bool) -> Model {
-    let mut m = Model::new(
-        fixtures::now(),
-        vec!["us-east-1".into()],
-        Keymap::defaults(readonly),
-        Settings::default(),
-    );
-    m.size = (120, 40);
-    init(&mut m);
-    update(
-        &mut m,
-        Msg::FleetLoaded {
-            region: "us-east-1".into(),
-            result: Ok(fixtures::demo_instances()),
-        },
-    );
-    m
-}
+use crate::tui::model::{Confirmed, Level, LoadError, Mode};
 
 fn key(code: KeyCode) -> Msg {
     Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
-}
-
-fn typed(m: &mut Model, text: &str) -> Vec<Effect> {
-    text.chars()
-        .flat_map(|c| update(m, key(KeyCode::Char(c))))
-        .collect()
 }
 
 fn named(m: &Model, name: &str) -> Instance {
@@ -71,11 +45,11 @@ fn sent(command_id: &str, targets: i32) -> CommandInfo {
 
 #[test]
 fn marked_instances_get_the_command_after_a_confirmation() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     mark(&mut m, &["web-1", "web-2", "db-1"]);
     assert!(update(&mut m, key(KeyCode::Char('!'))).is_empty());
     assert!(matches!(&m.mode, Mode::Run(p) if p.targets.len() == 3));
-    assert!(typed(&mut m, "uname -n").is_empty());
+    assert!(fixtures::press(&mut m, "uname -n").is_empty());
     assert!(
         update(&mut m, key(KeyCode::Enter)).is_empty(),
         "nothing is sent before the confirmation"
@@ -111,9 +85,9 @@ fn marked_instances_get_the_command_after_a_confirmation() {
 
 #[test]
 fn without_marks_the_command_goes_to_what_the_filter_shows() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     update(&mut m, key(KeyCode::Char('/')));
-    typed(&mut m, "worker");
+    fixtures::press(&mut m, "worker");
     update(&mut m, key(KeyCode::Enter));
     update(&mut m, key(KeyCode::Char('!')));
     let Mode::Run(prompt) = &m.mode else {
@@ -130,7 +104,7 @@ fn without_marks_the_command_goes_to_what_the_filter_shows() {
 
 #[test]
 fn an_empty_command_and_a_mix_of_windows_and_linux_are_refused_in_the_prompt() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     let mut instances = fixtures::demo_instances();
     for i in &mut instances {
         if i.name.as_deref() == Some("web-2") {
@@ -150,7 +124,7 @@ fn an_empty_command_and_a_mix_of_windows_and_linux_are_refused_in_the_prompt() {
     assert!(
         matches!(&m.mode, Mode::Run(p) if p.error.as_deref().is_some_and(|e| e.contains("type the command")))
     );
-    typed(&mut m, "hostname");
+    fixtures::press(&mut m, "hostname");
     update(&mut m, key(KeyCode::Enter));
     let Mode::Run(prompt) = &m.mode else {
         panic!("a mix must not reach the confirmation: {:?}", m.mode)
@@ -166,7 +140,7 @@ fn an_empty_command_and_a_mix_of_windows_and_linux_are_refused_in_the_prompt() {
 
 #[test]
 fn only_windows_instances_get_powershell() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     let mut instances = fixtures::demo_instances();
     for i in &mut instances {
         i.platform = Some("Windows".into());
@@ -180,7 +154,7 @@ fn only_windows_instances_get_powershell() {
     );
     mark(&mut m, &["web-1"]);
     update(&mut m, key(KeyCode::Char('!')));
-    typed(&mut m, "hostname");
+    fixtures::press(&mut m, "hostname");
     update(&mut m, key(KeyCode::Enter));
     let Mode::Confirm(confirm) = &m.mode else {
         panic!("{:?}", m.mode)
@@ -192,7 +166,7 @@ fn only_windows_instances_get_powershell() {
 
 #[test]
 fn readonly_has_no_run_key_and_says_why() {
-    let mut m = model(true);
+    let mut m = fixtures::fleet_model(true);
     assert!(update(&mut m, key(KeyCode::Char('!'))).is_empty());
     assert_eq!(m.mode, Mode::Normal);
     let status = m.status.clone().unwrap();
@@ -202,7 +176,7 @@ fn readonly_has_no_run_key_and_says_why() {
 
 #[test]
 fn a_sent_command_is_followed_at_the_pace_of_gangway_run_until_it_finishes() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     mark(&mut m, &["web-1"]);
     let effects = update(
         &mut m,
@@ -267,9 +241,9 @@ fn a_sent_command_is_followed_at_the_pace_of_gangway_run_until_it_finishes() {
 
 #[test]
 fn enter_shows_an_instance_output_and_esc_closes_it_before_going_back() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     update(&mut m, key(KeyCode::Char(':')));
-    let effects = typed(&mut m, "commands")
+    let effects = fixtures::press(&mut m, "commands")
         .into_iter()
         .chain(update(&mut m, key(KeyCode::Enter)))
         .collect::<Vec<_>>();
@@ -333,7 +307,7 @@ fn enter_shows_an_instance_output_and_esc_closes_it_before_going_back() {
 
 #[test]
 fn a_refused_send_says_why_and_stays_on_the_fleet() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     let effects = update(
         &mut m,
         Msg::CommandSent {

@@ -5,53 +5,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
 use crate::tui::effect::Effect;
 use crate::tui::fixtures;
-use crate::tui::keymap::Keymap;
-use crate::tui::model::{Level, Mode, Model, Screen, Settings};
+use crate::tui::model::{Level, Mode, Model, Screen};
 use crate::tui::msg::Msg;
 use crate::tui::tunnel_list::{TunnelRequest, TunnelState};
-use crate::tui::update::{init, update};
+use crate::tui::update::update;
 use crate::tunnel::TunnelEvent;
 
-fn model(readonly: bool) -> Model {
-    let mut m = Model::new(
-        fixtures::now(),
-        vec!["us-east-1".into()],
-        Keymap::defaults(readonly),
-        Settings::default(),
-    );
-    m.size = (120, 40);
-    init(&mut m);
-    update(
-        &mut m,
-        Msg::FleetLoaded {
-            region: "us-east-1".into(),
-            result: Ok(fixtures::demo_instances()),
-        },
-    );
-    m
-}
-
-fn press(m: &mut Model, keys: &str) -> Vec<Effect> {
-    let mut effects = Vec::new();
-    for c in keys.chars() {
-        let event = match c {
-            '\n' => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
-            '\t' => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
-            '\x1b' => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
-            '\x04' => KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL),
-            c => KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE),
-        };
-        effects.extend(update(m, Msg::Key(event)));
-    }
-    effects
-}
-
 fn started(m: &mut Model, keys: &str) -> (u64, TunnelRequest) {
-    let effects = press(m, keys);
+    let effects = fixtures::press(m, keys);
     match effects.as_slice() {
         [
             Effect::StartTunnel {
@@ -72,7 +35,7 @@ fn started(m: &mut Model, keys: &str) -> (u64, TunnelRequest) {
 
 #[test]
 fn the_form_starts_a_tunnel_with_what_was_typed() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     let (id, request) = started(&mut m, "f8080\t5432\tdb.internal\n");
     assert_eq!(
         request,
@@ -90,7 +53,7 @@ fn the_form_starts_a_tunnel_with_what_was_typed() {
 
 #[test]
 fn an_empty_local_port_picks_a_free_one_and_no_host_means_the_instance() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     let (_, request) = started(&mut m, "f\t22\n");
     assert_eq!(request.local_port, 0);
     assert_eq!(request.host, None);
@@ -99,34 +62,34 @@ fn an_empty_local_port_picks_a_free_one_and_no_host_means_the_instance() {
 
 #[test]
 fn bad_input_stays_in_the_form_with_the_reason() {
-    let mut m = model(false);
-    assert!(press(&mut m, "f\n").is_empty());
+    let mut m = fixtures::fleet_model(false);
+    assert!(fixtures::press(&mut m, "f\n").is_empty());
     let Mode::TunnelForm(form) = &m.mode else {
         panic!("form closed")
     };
     assert_eq!(form.error.as_deref(), Some("a remote port is required"));
     // Letters are refused in a port field, a port over 65535 is refused on submit.
-    press(&mut m, "\tx");
+    fixtures::press(&mut m, "\tx");
     let Mode::TunnelForm(form) = &m.mode else {
         panic!("form closed")
     };
     assert!(form.remote.is_empty());
     assert!(form.error.as_deref().unwrap().contains("digits only"));
-    assert!(press(&mut m, "70000\n").is_empty());
+    assert!(fixtures::press(&mut m, "70000\n").is_empty());
     let Mode::TunnelForm(form) = &m.mode else {
         panic!("form closed")
     };
     assert!(form.error.as_deref().unwrap().contains("is not a port"));
     // esc leaves without starting anything.
-    assert!(press(&mut m, "\x1b").is_empty());
+    assert!(fixtures::press(&mut m, "\x1b").is_empty());
     assert_eq!(m.mode, Mode::Normal);
     assert!(m.tunnels.items.is_empty());
 }
 
 #[test]
 fn readonly_has_no_tunnel_key_and_says_why() {
-    let mut m = model(true);
-    assert!(press(&mut m, "f").is_empty());
+    let mut m = fixtures::fleet_model(true);
+    assert!(fixtures::press(&mut m, "f").is_empty());
     assert_eq!(m.mode, Mode::Normal);
     let status = m.status.as_ref().unwrap();
     assert_eq!(status.level, Level::Warn);
@@ -140,7 +103,7 @@ fn readonly_has_no_tunnel_key_and_says_why() {
 
 #[test]
 fn events_keep_the_row_up_to_date() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     let (id, _) = started(&mut m, "f\t80\n");
     let local = SocketAddr::from(([127, 0, 0, 1], 40_000));
     let events = [
@@ -251,21 +214,21 @@ fn events_keep_the_row_up_to_date() {
 
 #[test]
 fn stopping_asks_first_then_stops_only_that_tunnel() {
-    let mut m = model(false);
+    let mut m = fixtures::fleet_model(false);
     let (first, _) = started(&mut m, "f\t80\n");
     let (second, _) = started(&mut m, "f\t443\n");
     assert_ne!(first, second);
-    press(&mut m, ":tunnels\n");
+    fixtures::press(&mut m, ":tunnels\n");
     assert_eq!(m.screen, Screen::Tunnels);
-    press(&mut m, "j\x04");
+    fixtures::press(&mut m, "j\x04");
     assert!(
         matches!(&m.mode, Mode::Confirm(c) if c.action == crate::tui::model::Confirmed::StopTunnel(second))
     );
     // n keeps it.
-    assert!(press(&mut m, "n").is_empty());
+    assert!(fixtures::press(&mut m, "n").is_empty());
     assert_eq!(m.tunnels.items[1].state, TunnelState::Starting);
-    press(&mut m, "\x04");
-    assert_eq!(press(&mut m, "y"), [Effect::StopTunnel(second)]);
+    fixtures::press(&mut m, "\x04");
+    assert_eq!(fixtures::press(&mut m, "y"), [Effect::StopTunnel(second)]);
     assert_eq!(m.tunnels.items[1].state, TunnelState::Stopping);
     update(
         &mut m,
@@ -280,7 +243,7 @@ fn stopping_asks_first_then_stops_only_that_tunnel() {
         format!("tunnel to {name} stopped")
     );
     // An ended tunnel is not asked about again.
-    assert!(press(&mut m, "\x04").is_empty());
+    assert!(fixtures::press(&mut m, "\x04").is_empty());
     assert_eq!(m.mode, Mode::Normal);
     assert_eq!(m.tunnels.running(), 1);
 }

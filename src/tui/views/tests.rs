@@ -6,7 +6,6 @@
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
 use unicode_width::UnicodeWidthStr;
 
@@ -55,23 +54,9 @@ fn loaded(readonly: bool) -> Model {
     m
 }
 
+/// Presses `keys` (the fixtures' way), leaving what they ask for undone.
 fn press(m: &mut Model, keys: &str) {
-    for c in keys.chars() {
-        let code = match c {
-            '\n' => KeyCode::Enter,
-            '\x1b' => KeyCode::Esc,
-            '\t' => KeyCode::Tab,
-            '\x04' => {
-                update(
-                    m,
-                    Msg::Key(KeyEvent::new(KeyCode::Char('d'), KeyModifiers::CONTROL)),
-                );
-                continue;
-            }
-            c => KeyCode::Char(c),
-        };
-        update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)));
-    }
+    fixtures::press(m, keys);
 }
 
 /// The screens to snapshot, each a model built by keys from the loaded fixture state.
