@@ -28,6 +28,12 @@ impl Patience {
         max_pause: Duration::from_secs(20),
         total: Duration::from_secs(600),
     };
+    /// For reads the caller repeats on its own (the UI's rounds of a followed command):
+    /// throttling is waited out as for [`Self::READS`], an unreachable AWS is said at once.
+    pub const REPEATED_READS: Self = Self {
+        unreachable: false,
+        ..Self::READS
+    };
     /// For SendCommand and CancelCommand: throttling only.
     pub const WRITES: Self = Self {
         unreachable: false,
@@ -46,13 +52,15 @@ impl Patience {
 }
 
 /// Runs `call` until it succeeds, fails for another reason, or the patience is spent.
-/// `notice` hears one line per retry ("AWS is throttling requests; retrying in 2s").
-pub async fn with_patience<T, F, Fut>(
+/// `notice` hears one line per retry ("AWS is throttling requests; retrying in 2s"). The
+/// future is `Send` when `notice` and `call` are, so a task can run it (the UI's executor).
+pub async fn with_patience<T, N, F, Fut>(
     patience: Patience,
-    notice: &dyn Fn(String),
+    notice: N,
     mut call: F,
 ) -> Result<T, AwsError>
 where
+    N: Fn(String),
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, AwsError>>,
 {
@@ -102,6 +110,49 @@ mod tests {
         assert_eq!(said.len(), 2);
         assert!(said[0].contains("throttling") && said[0].contains("retrying in 0.5s"));
         assert!(said[1].contains("retrying in 1.0s"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_task_can_retry_a_throttled_call_and_say_so() {
+        let (said, mut heard) = tokio::sync::mpsc::unbounded_channel();
+        let attempts = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let counted = std::sync::Arc::clone(&attempts);
+        // tokio::spawn takes only a Send future: the UI's executor runs its calls so.
+        let task = tokio::spawn(async move {
+            let notice = move |line: String| {
+                let _ = said.send(line);
+            };
+            with_patience(Patience::REPEATED_READS, notice, || {
+                let attempt = counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                async move {
+                    if attempt < 2 {
+                        Err(AwsError::Throttled)
+                    } else {
+                        Ok(attempt)
+                    }
+                }
+            })
+            .await
+        });
+        assert_eq!(task.await.ok(), Some(Ok(2)));
+        let line = heard.recv().await.unwrap_or_default();
+        assert!(line.contains("retrying in 0.5s"), "{line}");
+        assert!(heard.recv().await.is_none(), "one retry, one line");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn repeated_reads_say_an_unreachable_endpoint_at_once() {
+        let unreachable = || AwsError::Unreachable {
+            endpoint: "e".into(),
+            detail: "refused".into(),
+        };
+        let result: Result<(), _> = with_patience(
+            Patience::REPEATED_READS,
+            |_| {},
+            || async { Err(unreachable()) },
+        )
+        .await;
+        assert_eq!(result, Err(unreachable()));
     }
 
     #[tokio::test(start_paused = true)]

@@ -11,6 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::aws::retry::{Patience, with_patience};
 use crate::aws::{AccessScope, AwsClient, AwsError, HistoryFilter, Instance, diagnose};
 use crate::local::activity;
 use crate::tui::effect::Effect;
@@ -144,32 +145,39 @@ impl Executor {
             }),
             Effect::Terminate(session) => self.terminate(session),
             Effect::SendCommand { region, request } => {
+                let notice = self.retry_notice();
                 self.in_region(&region, move |client| async move {
-                    // Not retried: a throttled send is reported, and the user decides.
-                    let result = client.send_command(&request).await;
+                    // Throttling is waited out as `gangway run` waits it out.
+                    let result =
+                        with_patience(Patience::WRITES, notice, || client.send_command(&request))
+                            .await;
                     Msg::CommandSent {
                         region: client.region().to_owned(),
                         result: result.map_err(|e| load_error(&e)),
                     }
                 });
             }
-            Effect::LoadCommands => self.per_region(|_, client| async move {
-                let result = client
-                    .commands_page(None, crate::aws::commands::PAGE_SIZE)
-                    .await
-                    .map(|(commands, _)| commands);
+            Effect::LoadCommands => self.per_region(|this, client| async move {
+                let result = with_patience(Patience::REPEATED_READS, this.retry_notice(), || {
+                    client.commands_page(None, crate::aws::commands::PAGE_SIZE)
+                })
+                .await
+                .map(|(commands, _)| commands);
                 Msg::CommandsLoaded {
                     region: client.region().to_owned(),
                     result: result.map_err(|e| load_error(&e)),
                 }
             }),
             Effect::LoadInvocations { region, command_id } => {
+                let notice = self.retry_notice();
                 self.in_region(&region, move |client| async move {
-                    // A failed round is shown and the next tick tries again.
-                    let result = client
-                        .command_invocations(&command_id)
-                        .await
-                        .map(|(all, pages)| (all, pages.max(1)));
+                    // Throttling is waited out; another failed round is shown and the next
+                    // tick tries again.
+                    let result = with_patience(Patience::REPEATED_READS, notice, || {
+                        client.command_invocations(&command_id)
+                    })
+                    .await
+                    .map(|(all, pages)| (all, pages.max(1)));
                     Msg::InvocationsLoaded {
                         command_id,
                         result: result.map_err(|e| load_error(&e)),
@@ -180,14 +188,20 @@ impl Executor {
                 region,
                 command_id,
                 instance_id,
-            } => self.in_region(&region, move |client| async move {
-                let result = client.command_output(&command_id, &instance_id).await;
-                Msg::OutputLoaded {
-                    command_id,
-                    instance_id,
-                    result: result.map_err(|e| load_error(&e)),
-                }
-            }),
+            } => {
+                let notice = self.retry_notice();
+                self.in_region(&region, move |client| async move {
+                    let result = with_patience(Patience::REPEATED_READS, notice, || {
+                        client.command_output(&command_id, &instance_id)
+                    })
+                    .await;
+                    Msg::OutputLoaded {
+                        command_id,
+                        instance_id,
+                        result: result.map_err(|e| load_error(&e)),
+                    }
+                });
+            }
             Effect::StartTunnel {
                 id,
                 target,
@@ -199,6 +213,14 @@ impl Executor {
                 }
             }
             Effect::OpenShell { .. } => tracing::error!("OpenShell reached the task executor"),
+        }
+    }
+
+    /// Where a Run Command call that AWS throttles says it waits: the status line.
+    fn retry_notice(&self) -> impl Fn(String) + Send + Sync + 'static {
+        let messages = self.messages.clone();
+        move |line| {
+            let _ = messages.send(Msg::Retrying(line));
         }
     }
 

@@ -71,6 +71,9 @@ pub enum Msg {
         instance_id: String,
         result: Result<InvocationOutput, LoadError>,
     },
+    /// AWS throttled a Run Command call, which waits to be tried again (`aws::retry`): the
+    /// line says so and when.
+    Retrying(String),
     /// The last activity of every session a gangway process on this machine runs, by session
     /// id, from their activity files (`local::activity`); read with each sessions load.
     LocalActivity(HashMap<String, SystemTime>),

@@ -1,9 +1,10 @@
 //! The UI's effects against the emulator through the real AWS SDK, answers fed into `update`:
 //! the fleet joined, the connectivity diagnosis, preferences, a denied terminate showing AWS's
-//! reason, history pages, and the banner with its fix for a bad access key and for an
-//! unreachable endpoint, with the last data kept.
+//! reason, history pages, the banner with its fix for a bad access key and for an
+//! unreachable endpoint, with the last data kept, and a throttled Run Command waited out.
 use std::time::Duration;
 
+use gangway::aws::types::SendCommandRequest;
 use gangway::aws::{AwsClient, StartSessionRequest};
 use gangway::emulator::Fleet;
 use gangway::tui::effect::Effect;
@@ -16,6 +17,7 @@ use gangway::tui::update::{init, update};
 use tokio::sync::mpsc::{UnboundedReceiver, unbounded_channel};
 
 use crate::support::aws_clients::{ADMIN, DEV, REGION, aws_client};
+use crate::support::cut_proxy::CutProxy;
 use crate::support::emulator::start_fleet;
 use crate::support::{PATIENCE, unreachable_endpoint};
 
@@ -229,4 +231,58 @@ async fn bad_credentials_and_an_unreachable_endpoint_raise_a_banner_and_keep_the
         "{banner:?}"
     );
     assert_eq!(unreachable.model.fleet.instances.len(), 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throttled_run_command_is_waited_out_as_gangway_run_waits_and_said() {
+    let emulator = start_fleet(Fleet::demo()).await;
+    let proxy = CutProxy::start(emulator.local_addr);
+    let mut ui = Ui::new(aws_client(&proxy.endpoint, DEV));
+    ui.run(vec![Effect::LoadFleet]);
+    ui.settle(1).await;
+    let worker = ui
+        .model
+        .fleet
+        .instances
+        .iter()
+        .find(|i| i.name.as_deref() == Some("worker-1"))
+        .expect("worker-1 in the demo fleet")
+        .id
+        .to_string();
+
+    proxy.throttle();
+    ui.run(vec![Effect::SendCommand {
+        region: REGION.into(),
+        request: SendCommandRequest {
+            document_name: "AWS-RunShellScript".into(),
+            instance_ids: vec![worker],
+            commands: vec!["true".into()],
+            ..SendCommandRequest::default()
+        },
+    }]);
+    // The first answer: the call waits, and the status line says why.
+    ui.settle(1).await;
+    let status = ui.model.status.clone().expect("a status line");
+    assert_eq!(status.level, Level::Warn, "{status:?}");
+    assert!(
+        status.text.contains("AWS is throttling requests") && status.text.contains("retrying in"),
+        "{status:?}"
+    );
+
+    proxy.stop_throttling();
+    // More waits may be said before a retry gets through; then the command is sent.
+    let sent = tokio::time::timeout(PATIENCE, async {
+        loop {
+            match ui.answers.recv().await.expect("the executor answers") {
+                Msg::CommandSent { result, .. } => return result,
+                other => {
+                    update(&mut ui.model, other);
+                }
+            }
+        }
+    })
+    .await
+    .expect("SendCommand retried within the patience");
+    let sent = sent.expect("sent once AWS stopped throttling");
+    assert_eq!(sent.target_count, 1, "{sent:?}");
 }

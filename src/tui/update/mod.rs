@@ -61,6 +61,10 @@ pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
             instance_id,
             result,
         } => run::on_output(model, &command_id, &instance_id, result),
+        Msg::Retrying(line) => {
+            model.set_status(crate::tui::model::Level::Warn, line);
+            Vec::new()
+        }
         Msg::Tunnel { id, event } => tunnels::on_event(model, id, &event),
         Msg::TunnelTraffic {
             id,
