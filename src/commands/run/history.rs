@@ -185,16 +185,7 @@ fn write_show(command: &CommandInfo, all: &[&Tracked]) -> io::Result<()> {
     // The list's own output: stdout and stderr within 2,500 characters, as AWS gives it.
     let mut out = io::BufWriter::new(io::stdout().lock());
     for tracked in all {
-        let code = tracked
-            .info
-            .response_code
-            .map_or_else(String::new, |c| format!(", exit {c}"));
-        writeln!(
-            out,
-            "── {} {}{code}",
-            tracked.label(),
-            escape_for_terminal(&tracked.info.status_details)
-        )?;
+        report::write_heading(&mut out, tracked)?;
         for line in tracked.info.output.lines() {
             writeln!(out, "{}", escape_for_terminal(line))?;
         }

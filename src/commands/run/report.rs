@@ -98,16 +98,7 @@ pub fn print_outputs(all: &[&Tracked]) -> std::io::Result<()> {
     let terminal = std::io::stdout().is_terminal();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for tracked in all {
-        let code = tracked
-            .info
-            .response_code
-            .map_or_else(String::new, |c| format!(", exit {c}"));
-        writeln!(
-            out,
-            "── {} {}{code}",
-            tracked.label(),
-            escape_for_terminal(&tracked.info.status_details)
-        )?;
+        write_heading(&mut out, tracked)?;
         if let Some(output) = &tracked.output {
             write_stream(&mut out, &output.stdout, terminal)?;
             if !output.stderr.is_empty() {
@@ -117,6 +108,20 @@ pub fn print_outputs(all: &[&Tracked]) -> std::io::Result<()> {
         }
     }
     out.flush()
+}
+
+/// The line above an instance's output: `── NAME (ID) STATUS, exit CODE`.
+pub fn write_heading(out: &mut impl Write, tracked: &Tracked) -> std::io::Result<()> {
+    let code = tracked
+        .info
+        .response_code
+        .map_or_else(String::new, |c| format!(", exit {c}"));
+    writeln!(
+        out,
+        "── {} {}{code}",
+        tracked.label(),
+        escape_for_terminal(&tracked.info.status_details)
+    )
 }
 
 fn write_stream(out: &mut impl Write, text: &str, terminal: bool) -> std::io::Result<()> {
