@@ -314,26 +314,31 @@ pub fn check_selected(model: &mut Model) -> Vec<Effect> {
     vec![Effect::CheckConnectivity(Box::new(instance))]
 }
 
-fn open_shell(model: &mut Model) -> Vec<Effect> {
-    let Some(instance) = model.fleet.selected() else {
-        return Vec::new();
-    };
-    // Stopped, offline or unmanaged instances are explained here instead of failing after
-    // the terminal has been handed over.
+/// The selected instance, as the target of a session, when it can take one now; else the
+/// status line says why, after `refusal` ("no shell on"): a stopped, offline or unmanaged
+/// instance is explained here instead of failing once the terminal has been handed over.
+pub(super) fn session_target(model: &mut Model, refusal: &str) -> Option<ShellTarget> {
+    let instance = model.fleet.selected()?;
     let diagnosis = crate::aws::diagnose(instance, None, &model.access_scope());
     if !diagnosis.can_connect() {
         let name = crate::text::fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
         model.status = Some(Status::because(
             Level::Error,
-            &format!("no shell on {name}"),
+            &format!("{refusal} {name}"),
             &diagnosis.line(),
         ));
-        return Vec::new();
+        return None;
     }
-    let target = ShellTarget {
+    Some(ShellTarget {
         instance_id: instance.id.clone(),
         name: instance.name.clone(),
         region: instance.region.clone(),
+    })
+}
+
+fn open_shell(model: &mut Model) -> Vec<Effect> {
+    let Some(target) = session_target(model, "no shell on") else {
+        return Vec::new();
     };
     if model.settings.reason_mode == ReasonMode::Off {
         return vec![Effect::OpenShell {

@@ -5,7 +5,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
 use crate::text::fit;
 use crate::tui::effect::Effect;
-use crate::tui::model::{Confirm, Confirmed, Level, Mode, Model, ShellTarget, Status};
+use crate::tui::model::{Confirm, Confirmed, Level, Mode, Model, Status};
 use crate::tui::tunnel_list::{TunnelForm, TunnelState};
 use crate::tui::update::keys::{Edit, edit};
 use crate::tunnel::TunnelEvent;
@@ -13,23 +13,8 @@ use crate::tunnel::TunnelEvent;
 /// `f` on the fleet: the form for the selected instance, unless it cannot take a session now
 /// (said why, as for a shell).
 pub fn open_form(model: &mut Model) -> Vec<Effect> {
-    let Some(instance) = model.fleet.selected() else {
+    let Some(target) = super::actions::session_target(model, "no tunnel to") else {
         return Vec::new();
-    };
-    let diagnosis = crate::aws::diagnose(instance, None, &model.access_scope());
-    if !diagnosis.can_connect() {
-        let name = fit(instance.name.as_deref().unwrap_or(instance.id.as_str()), 40);
-        model.status = Some(Status::because(
-            Level::Error,
-            &format!("no tunnel to {name}"),
-            &diagnosis.line(),
-        ));
-        return Vec::new();
-    }
-    let target = ShellTarget {
-        instance_id: instance.id.clone(),
-        name: instance.name.clone(),
-        region: instance.region.clone(),
     };
     model.mode = Mode::TunnelForm(TunnelForm::new(target));
     Vec::new()
