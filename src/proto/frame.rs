@@ -55,17 +55,9 @@ impl Frame {
     /// service's unvalidated publication messages may carry none.
     pub fn decode(bytes: &[u8]) -> Result<Frame, DecodeError> {
         let mut reader = Reader::new(bytes);
-        let header_length = reader.u32("header length")?;
-        let type_field = reader.take(MESSAGE_TYPE_LEN, "message type")?;
-        let schema_version = reader.u32("schema version")?;
-        let created_ms = reader.u64("created date")?;
-        let sequence = reader.i64("sequence number")?;
-        let flags = reader.u64("flags")?;
-        let id_field: [u8; 16] = reader.take_array("message id")?;
-        let digest: [u8; 32] = reader.take_array("payload digest")?;
-        let payload_type = reader.u32("payload type")?;
-        if header_length != HEADER_LENGTH {
-            return Err(DecodeError::HeaderLength(header_length));
+        let head = Head::read(&mut reader)?;
+        if head.header_length != HEADER_LENGTH {
+            return Err(DecodeError::HeaderLength(head.header_length));
         }
         let declared = reader.u32("payload length")?;
         let payload = reader.rest();
@@ -75,19 +67,55 @@ impl Frame {
                 actual: payload.len(),
             });
         }
-        if !payload.is_empty() && <[u8; 32]>::from(Sha256::digest(payload)) != digest {
+        if !payload.is_empty() && <[u8; 32]>::from(Sha256::digest(payload)) != head.digest {
             return Err(DecodeError::Digest);
         }
-        Ok(Frame {
-            message_type: parse_message_type(type_field)?,
-            schema_version,
-            created_ms,
-            sequence,
-            flags,
-            message_id: message_id_from_wire(id_field),
-            payload_type: PayloadType::from_u32(payload_type),
-            payload: payload.to_vec(),
+        let message_type = parse_message_type(head.type_field)?;
+        Ok(head.frame(message_type, payload))
+    }
+}
+
+/// The header fields before PayloadLength, in wire order (§2), as read: both decoders read
+/// them alike and differ in what they check after.
+struct Head<'a> {
+    header_length: u32,
+    type_field: &'a [u8],
+    schema_version: u32,
+    created_ms: u64,
+    sequence: i64,
+    flags: u64,
+    id_field: [u8; 16],
+    digest: [u8; 32],
+    payload_type: u32,
+}
+
+impl<'a> Head<'a> {
+    fn read(reader: &mut Reader<'a>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            header_length: reader.u32("header length")?,
+            type_field: reader.take(MESSAGE_TYPE_LEN, "message type")?,
+            schema_version: reader.u32("schema version")?,
+            created_ms: reader.u64("created date")?,
+            sequence: reader.i64("sequence number")?,
+            flags: reader.u64("flags")?,
+            id_field: reader.take_array("message id")?,
+            digest: reader.take_array("payload digest")?,
+            payload_type: reader.u32("payload type")?,
         })
+    }
+
+    /// The frame this header heads, its type already parsed from `type_field`.
+    fn frame(&self, message_type: MessageType, payload: &[u8]) -> Frame {
+        Frame {
+            message_type,
+            schema_version: self.schema_version,
+            created_ms: self.created_ms,
+            sequence: self.sequence,
+            flags: self.flags,
+            message_id: message_id_from_wire(self.id_field),
+            payload_type: PayloadType::from_u32(self.payload_type),
+            payload: payload.to_vec(),
+        }
     }
 }
 
@@ -111,28 +139,20 @@ impl Frame {
     /// and acks from the peer) whenever there is a payload or one is declared.
     pub fn decode_received(bytes: &[u8]) -> Result<Received, DecodeError> {
         let mut reader = Reader::new(bytes);
-        let header_length = reader.u32("header length")?;
-        let type_field = reader.take(MESSAGE_TYPE_LEN, "message type")?;
-        let schema_version = reader.u32("schema version")?;
-        let created_ms = reader.u64("created date")?;
-        let sequence = reader.i64("sequence number")?;
-        let flags = reader.u64("flags")?;
-        let id_field: [u8; 16] = reader.take_array("message id")?;
-        let digest: [u8; 32] = reader.take_array("payload digest")?;
-        let payload_type = reader.u32("payload type")?;
+        let head = Head::read(&mut reader)?;
         // The 120-byte minimum: PayloadLength must be there even when HL puts it elsewhere.
         reader.u32("payload length")?;
-        let message_type = parse_message_type(type_field)?;
-        let offset = usize::try_from(header_length)
+        let message_type = parse_message_type(head.type_field)?;
+        let offset = usize::try_from(head.header_length)
             .ok()
             .filter(|offset| *offset >= HEADER_LENGTH as usize)
-            .ok_or(DecodeError::HeaderLength(header_length))?;
+            .ok_or(DecodeError::HeaderLength(head.header_length))?;
         // A bounds check the plugin lacks (quirk 19): HL + 4 past the end is refused.
         let (Some(length_field), Some(payload)) = (
             bytes.get(offset..offset.saturating_add(4)),
             bytes.get(offset.saturating_add(4)..),
         ) else {
-            return Err(DecodeError::HeaderLength(header_length));
+            return Err(DecodeError::HeaderLength(head.header_length));
         };
         let mut declared = [0u8; 4];
         declared.copy_from_slice(length_field);
@@ -142,22 +162,13 @@ impl Frame {
             MessageType::ChannelClosed => declared != 0,
             _ => declared != 0 || !payload.is_empty(),
         };
-        if check_digest && <[u8; 32]>::from(Sha256::digest(payload)) != digest {
+        if check_digest && <[u8; 32]>::from(Sha256::digest(payload)) != head.digest {
             return Err(DecodeError::Digest);
         }
-        let noncanonical =
-            header_length != HEADER_LENGTH || usize::try_from(declared).ok() != Some(payload.len());
+        let noncanonical = head.header_length != HEADER_LENGTH
+            || usize::try_from(declared).ok() != Some(payload.len());
         Ok(Received {
-            frame: Frame {
-                message_type,
-                schema_version,
-                created_ms,
-                sequence,
-                flags,
-                message_id: message_id_from_wire(id_field),
-                payload_type: PayloadType::from_u32(payload_type),
-                payload: payload.to_vec(),
-            },
+            frame: head.frame(message_type, payload),
             noncanonical,
         })
     }
