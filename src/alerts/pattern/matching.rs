@@ -168,7 +168,7 @@ fn in_network(cidr: &Cidr, ip: IpAddr) -> bool {
     }
 }
 
-/// The first field (in the pattern's order) that keeps `event` from matching, with the
+/// The first field (fields in the order of their names) that keeps `event` from matching, with the
 /// event's value there: `None` when it matches.
 pub(super) fn mismatch(pattern: &Object, event: Option<&Value>, path: &str) -> Option<Mismatch> {
     let mut candidates = Vec::new();
