@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
 use gangway::alerts::Pattern;
@@ -39,11 +40,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A file of its own (a directory per call: the tests run in parallel).
 fn write_temp(name: &str, text: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let dir = std::env::temp_dir().join(format!(
-        "gangway-alerts-{}-{}",
+        "gangway-alerts-{}-{}-{}",
         std::process::id(),
-        crate::support::unix_ms()
+        crate::support::unix_ms(),
+        COUNTER.fetch_add(1, Ordering::SeqCst)
     ));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
@@ -735,4 +739,88 @@ async fn the_emulators_records_match_the_generated_rules() {
     // And only there.
     let out = test_rule("gangway-ssm-start-session", &terminate);
     assert_eq!(out.status.code(), Some(21), "{out:?}");
+}
+
+/// The operator examples of the EventBridge user guide as pattern files, on one
+/// CloudTrail event through the CLI: exit 0 where the guide's pattern matches, 21 where not.
+#[test]
+fn alerts_test_applies_the_documented_operators() {
+    let event = write_temp("start.json", &start_session_record().to_string());
+    let event = event.to_str().unwrap();
+    let rows: &[(&str, i32)] = &[
+        (r#"{"time":[{"prefix":"2026-12-07"}]}"#, 0),
+        (r#"{"time":[{"prefix":"2017-10-02"}]}"#, 21),
+        (r#"{"detail":{"eventName":[{"suffix":"Session"}]}}"#, 0),
+        (
+            r#"{"detail":{"eventName":[{"prefix":{"equals-ignore-case":"startsess"}}]}}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"eventName":[{"anything-but":["StartSession","ResumeSession"]}]}}"#,
+            21,
+        ),
+        (
+            r#"{"detail":{"eventName":[{"anything-but":{"prefix":"Describe"}}]}}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"eventName":[{"equals-ignore-case":"STARTSESSION"}]}}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"sourceIPAddress":[{"cidr":"198.51.100.0/24"}]}}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"sourceIPAddress":[{"cidr":"10.0.0.0/24"}]}}"#,
+            21,
+        ),
+        (r#"{"detail":{"errorCode":[{"exists":false}]}}"#, 0),
+        (
+            r#"{"detail":{"requestParameters":{"target":[{"wildcard":"i-0a1b*"}]}}}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"resources":{"ARN":[{"wildcard":"arn:aws:ec2:*:instance/*"}]}}}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"readOnly":[false],"managementEvent":[true]}}"#,
+            0,
+        ),
+        (
+            r#"{"$or":[{"detail":{"eventName":["TerminateSession"]}},{"source":["aws.ssm"]}]}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"userIdentity":{"sessionContext":{"attributes":{"mfaAuthenticated":["true"]}}}}}"#,
+            21,
+        ),
+    ];
+    for (pattern, status) in rows {
+        let file = write_temp("pattern.json", pattern);
+        let out = run(&["alerts", "test", file.to_str().unwrap(), event]);
+        assert_eq!(out.status.code(), Some(*status), "{pattern}: {out:?}");
+    }
+    // A numeric range on a record's number (a port of the ingress rule).
+    let ingress = write_temp("ingress.json", &authorize_ingress_record().to_string());
+    for (pattern, status) in [
+        (
+            r#"{"detail":{"requestParameters":{"ipPermissions":{"items":{"fromPort":[{"numeric":[">=",0,"<",1024]}]}}}}}"#,
+            0,
+        ),
+        (
+            r#"{"detail":{"requestParameters":{"ipPermissions":{"items":{"fromPort":[{"numeric":[">",1024]}]}}}}}"#,
+            21,
+        ),
+    ] {
+        let file = write_temp("numeric.json", pattern);
+        let out = run(&[
+            "alerts",
+            "test",
+            file.to_str().unwrap(),
+            ingress.to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(status), "{pattern}: {out:?}");
+    }
 }
