@@ -6,6 +6,13 @@
 //! array consistency event-ruler keeps). Only leaves are values: a field holding an object
 //! has no value of its own, so `exists: true` does not match it and `exists: false` does
 //! (the operators page: existence matching works on leaf nodes only).
+//!
+//! Known difference: under an event array of objects, `exists: false` is decided within the
+//! element the other fields matched in. event-ruler (`NameState.getNameTransitions` with its
+//! `ArrayMembership`) counts a field of any element consistent with the fields matched
+//! *before* it in name order, so a pattern whose `exists: false` field sorts first refuses an
+//! event where some element has that field and another does not. CloudTrail rules rarely
+//! test absence inside arrays; the alert rules never do.
 
 use std::net::IpAddr;
 
