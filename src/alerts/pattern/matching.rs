@@ -7,12 +7,12 @@
 //! has no value of its own, so `exists: true` does not match it and `exists: false` does
 //! (the operators page: existence matching works on leaf nodes only).
 //!
-//! Known difference: under an event array of objects, `exists: false` is decided within the
-//! element the other fields matched in. event-ruler (`NameState.getNameTransitions` with its
-//! `ArrayMembership`) counts a field of any element consistent with the fields matched
-//! *before* it in name order, so a pattern whose `exists: false` field sorts first refuses an
-//! event where some element has that field and another does not. CloudTrail rules rarely
-//! test absence inside arrays; the alert rules never do.
+//! Absence under an event array of objects follows event-ruler (`NameState.
+//! getNameTransitions` with its `ArrayMembership`): a field counts as present when an element
+//! consistent with the fields matched *before* it, in name order, has it. So an
+//! `exists: false` leaf that sorts before every other field of its object must hold in every
+//! element, and one after them only in the element they matched in. (`$or` members and
+//! fields of outer objects are not part of that order here: an approximation.)
 
 use std::net::IpAddr;
 
@@ -27,7 +27,36 @@ pub(super) fn object(pattern: &Object, event: Option<&Value>) -> bool {
     if candidates.is_empty() {
         return fields(pattern, None);
     }
-    candidates.into_iter().any(|map| fields(pattern, Some(map)))
+    leading_absence_violation(pattern, &candidates).is_none()
+        && candidates.into_iter().any(|map| fields(pattern, Some(map)))
+}
+
+/// The `exists: false` leaves that come before every other field of `pattern` (fields are
+/// in name order) must hold in all the elements of an array: the first one present in an
+/// element, with its value there.
+fn leading_absence_violation<'a>(
+    pattern: &'a Object,
+    candidates: &[&Map<String, Value>],
+) -> Option<(&'a str, Value)> {
+    if candidates.len() < 2 {
+        return None;
+    }
+    for (name, field) in &pattern.fields {
+        let Field::Leaf(matchers) = field else {
+            return None;
+        };
+        if !matchers.iter().all(|m| matches!(m, Matcher::Exists(false))) {
+            return None;
+        }
+        for map in candidates {
+            let mut values = Vec::new();
+            leaves_in(map.get(name), &mut values);
+            if let Some(value) = values.first() {
+                return Some((name, (*value).clone()));
+            }
+        }
+    }
+    None
 }
 
 /// The objects at a place: the object itself, or the objects of an array (nested arrays
@@ -182,6 +211,16 @@ pub(super) fn mismatch(pattern: &Object, event: Option<&Value>, path: &str) -> O
     objects_in(event, &mut candidates);
     if candidates.is_empty() {
         return fields_mismatch(pattern, None, path);
+    }
+    if let Some((name, value)) = leading_absence_violation(pattern, &candidates) {
+        return Some(Mismatch {
+            path: if path.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            },
+            found: Some(value),
+        });
     }
     if candidates.iter().any(|map| fields(pattern, Some(map))) {
         return None;

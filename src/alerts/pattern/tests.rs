@@ -343,6 +343,24 @@ fn exists_works_on_leaves() {
         (exists, null, true),
         (exists, absent_parent, false),
     ]);
+    // Under an array of objects: an absence tested before any other field (by name) must
+    // hold in every element; one tested after them, in the element they matched in.
+    let items = json!({"a": [{"b": 1, "z": 1}, {"c": "2"}]});
+    check(&[
+        (r#"{"a":{"b":[{"exists":false}]}}"#, items.clone(), false),
+        (
+            r#"{"a":{"b":[{"exists":false}],"c":["2"]}}"#,
+            items.clone(),
+            false,
+        ),
+        (
+            r#"{"a":{"c":["2"],"z":[{"exists":false}]}}"#,
+            items.clone(),
+            true,
+        ),
+        (r#"{"a":{"d":[{"exists":false}]}}"#, items.clone(), true),
+        (r#"{"a":{"b":[{"exists":true}],"c":["2"]}}"#, items, false),
+    ]);
 }
 
 #[test]
