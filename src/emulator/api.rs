@@ -18,7 +18,7 @@ use super::router::{ResponseBody, plain};
 use super::server::Peer;
 use super::state::EmulatorState;
 use super::trail::lookup as cloudtrail;
-use super::trail::record::{self, ServedCall, Service};
+use super::trail::record::{self, ServedCall, Service, TrailElements};
 use super::{ec2, identity, kms, ssm, sts};
 
 /// Far above any real request (a DescribeInstances with 1,000 ids is ~40 KiB).
@@ -163,6 +163,7 @@ fn record_call(
         response_headers: &head.headers,
         response_body: &bytes,
         at: state.clock.now(),
+        elements: head.extensions.get::<TrailElements>(),
     };
     if let Some(event) = record::build(state.fleet(), &call) {
         state.trail.push(event);

@@ -9,6 +9,7 @@ use super::EmulatorConfig;
 use super::agent::AgentDirectory;
 use super::authorize::Authorizer;
 use super::clock::Clock;
+use super::ec2::security_groups::SecurityGroups;
 use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
@@ -39,6 +40,8 @@ pub struct EmulatorState {
     pub authorizer: Authorizer,
     /// The time authorisation sees (`aws:CurrentTime`, credential expiry); tests move it.
     pub clock: Clock,
+    /// EC2 security groups of the default VPC (created, changed and deleted through EC2).
+    pub security_groups: SecurityGroups,
 }
 
 impl EmulatorState {
@@ -54,6 +57,7 @@ impl EmulatorState {
             trail: Trail::default(),
             authorizer: Authorizer::new(&config.fleet),
             clock: Clock::default(),
+            security_groups: SecurityGroups::default(),
             config,
             sessions,
             agents: AgentDirectory::default(),
