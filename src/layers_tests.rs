@@ -14,10 +14,13 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("logging", &["local"]),
     ("proto", &[]),
     ("iam", &[]),
+    // EventBridge patterns, input transformers and the alert rules, sans-IO: `gangway alerts`
+    // and the emulator's EventBridge decide and word a delivery alike.
+    ("alerts", &[]),
     ("transport", &["proto", "secret"]),
     // The emulator shares nothing with the client side but the protocol core, so that it can
     // catch a client bug instead of repeating it.
-    ("emulator", &["proto", "iam"]),
+    ("emulator", &["proto", "iam", "alerts"]),
     ("aws", &["secret", "text"]),
     ("shell", &["aws", "transport", "text", "secret", "local"]),
     // tui runs tunnels started from the fleet on its own runtime (issue 12): it uses the
@@ -33,6 +36,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "commands",
         &[
+            "alerts",
             "aws",
             "cli",
             "copy",

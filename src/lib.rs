@@ -6,6 +6,7 @@
 //! activity files under the state directory); `aws` (SDK calls into domain types); `shell` (a session on a terminal), `copy` (`gangway cp`) and `tui` above them; `commands` and `cli` at
 //! the top, where arguments become the layers' own option types.
 
+pub mod alerts;
 pub mod aws;
 pub mod cli;
 pub mod commands;

@@ -1,0 +1,67 @@
+//! `wildcard` operands: `*` stands for any run of characters (none included), `\*` for a
+//! star and `\\` for a backslash. Two stars in a row are refused, as EventBridge refuses them
+//! ("Consecutive wildcard characters at pos N"); positions count as event-ruler's
+//! `WildcardParser` counts them, in bytes of the operand with its opening quote.
+
+/// A parsed wildcard operand: the literal runs between the stars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Wildcard {
+    /// `pieces[0]` must start the value, the last piece must end it, the ones between appear
+    /// in order. One piece and no star: the value must equal it.
+    pieces: Vec<String>,
+}
+
+impl Wildcard {
+    pub fn parse(text: &str) -> Result<Wildcard, String> {
+        let bytes = text.as_bytes();
+        let mut pieces = vec![String::new()];
+        let mut at = 0;
+        while at < text.len() {
+            match bytes[at] {
+                b'*' => {
+                    if bytes.get(at + 1) == Some(&b'*') {
+                        return Err(format!("Consecutive wildcard characters at pos {}", at + 1));
+                    }
+                    pieces.push(String::new());
+                    at += 1;
+                }
+                b'\\' => match bytes.get(at + 1) {
+                    Some(&next @ (b'*' | b'\\')) => {
+                        if let Some(piece) = pieces.last_mut() {
+                            piece.push(char::from(next));
+                        }
+                        at += 2;
+                    }
+                    _ => return Err(format!("Invalid escape character at pos {}", at + 1)),
+                },
+                _ => {
+                    let Some(c) = text[at..].chars().next() else {
+                        break;
+                    };
+                    if let Some(piece) = pieces.last_mut() {
+                        piece.push(c);
+                    }
+                    at += c.len_utf8();
+                }
+            }
+        }
+        Ok(Wildcard { pieces })
+    }
+
+    pub fn matches(&self, value: &str) -> bool {
+        let [first, middle @ .., last] = self.pieces.as_slice() else {
+            // One piece: no star at all.
+            return self.pieces.first().is_some_and(|only| only == value);
+        };
+        let Some(mut rest) = value.strip_prefix(first.as_str()) else {
+            return false;
+        };
+        for piece in middle {
+            match rest.find(piece.as_str()) {
+                Some(at) => rest = &rest[at + piece.len()..],
+                None => return false,
+            }
+        }
+        rest.len() >= last.len() && rest.ends_with(last.as_str())
+    }
+}
