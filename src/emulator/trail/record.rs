@@ -43,6 +43,8 @@ pub enum Service {
     Kms,
     Sts,
     CloudTrail,
+    Events,
+    Sns,
 }
 
 impl Service {
@@ -53,13 +55,18 @@ impl Service {
             Service::Kms => "kms.amazonaws.com",
             Service::Sts => "sts.amazonaws.com",
             Service::CloudTrail => "cloudtrail.amazonaws.com",
+            Service::Events => "events.amazonaws.com",
+            Service::Sns => "sns.amazonaws.com",
         }
     }
 
     /// JSON 1.1 services carry JSON in both directions; the others are Query (form in,
     /// XML out).
     fn is_json(self) -> bool {
-        matches!(self, Service::Ssm | Service::Kms | Service::CloudTrail)
+        matches!(
+            self,
+            Service::Ssm | Service::Kms | Service::CloudTrail | Service::Events
+        )
     }
 }
 
