@@ -22,6 +22,7 @@ mod cp_resume;
 mod cp_transfer;
 mod emulator_agent;
 mod emulator_agent_stress;
+mod emulator_alerts;
 mod emulator_api;
 mod emulator_api_cli;
 mod emulator_api_concurrency;
