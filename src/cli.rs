@@ -149,6 +149,9 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Write, explain and simulate IAM policies for Session Manager access.
     Policy(PolicyArgs),
+    /// EventBridge alerts for the security team: write the rules (`new`), try one on a
+    /// CloudTrail event (`test`).
+    Alerts(AlertsArgs),
     /// Play a session's recording back (space pause, +/- speed, ←/→ 5 s, q quit), or list
     /// the recordings.
     Replay(ReplayArgs),
@@ -187,6 +190,7 @@ pub enum Invocation {
     InstallPlugin(InstallPluginArgs),
     Run(Box<RunArgs>),
     Policy(PolicyArgs),
+    Alerts(AlertsArgs),
     Replay(ReplayArgs),
     Cp(CpArgs),
 }
@@ -322,6 +326,30 @@ impl Cli {
                     );
                 }
                 Invocation::Policy(args)
+            }
+            Some(Command::Alerts(mut args)) => {
+                if ui != UiArgs::default() {
+                    return refuse("a UI option", "alerts", "it prints rules and tests events");
+                }
+                match &mut args.command {
+                    AlertsCommand::New(new) => {
+                        if !aws.tags.is_empty() || !new.aws.tags.is_empty() {
+                            return refuse("--tag", "alerts new", "the rules are for no instance");
+                        }
+                        // Only asked for the account and region a topic name needs.
+                        new.aws = new.aws.clone().over(aws);
+                    }
+                    AlertsCommand::Test(_) => {
+                        if !aws.is_empty() {
+                            return refuse(
+                                "an AWS option",
+                                "alerts test",
+                                "it matches a file locally and calls no AWS",
+                            );
+                        }
+                    }
+                }
+                Invocation::Alerts(args)
             }
             Some(Command::Replay(mut args)) => {
                 if !aws.is_empty() {
@@ -865,6 +893,58 @@ pub enum PolicyOutput {
     Json,
     Cloudformation,
     Terraform,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AlertsArgs {
+    #[command(subcommand)]
+    pub command: AlertsCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AlertsCommand {
+    /// Print the EventBridge rules that mail the security team on sessions, security-group
+    /// and WAF changes, each with an SNS target and its short message.
+    New(AlertsNewArgs),
+    /// Match a CloudTrail event against a rule locally, with EventBridge's rules, and print
+    /// the message it would deliver. Exit 0 matched, 21 not matched, 2 bad input.
+    Test(AlertsTestArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AlertsNewArgs {
+    /// The SNS topic: a name (made an ARN with the account and region; created by the
+    /// CloudFormation and Terraform outputs) or an existing topic's ARN.
+    #[arg(
+        long,
+        value_name = "NAME|ARN",
+        default_value = "gangway-security-alerts"
+    )]
+    pub topic: String,
+
+    /// The account of the topic (default: the caller's, from STS GetCallerIdentity).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
+    /// The rules as put-rule/put-targets input (JSON), or a CloudFormation template or
+    /// Terraform configuration that creates them.
+    #[arg(long, value_enum, default_value = "json")]
+    pub output: PolicyOutput,
+
+    /// `--region` is the topic's region (default: the configured one).
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AlertsTestArgs {
+    /// A rule name from `gangway alerts new`, or a file holding a rule (put-rule input, its
+    /// `Targets` optional) or an event pattern.
+    pub rule: String,
+
+    /// A CloudTrail event: a record, or EventBridge's "AWS API Call via CloudTrail" event;
+    /// `-` for stdin.
+    pub event: PathBuf,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Invocation::InstallPlugin(args) => commands::plugin::install(&args),
         Invocation::Run(args) => commands::run::run(*args),
         Invocation::Policy(args) => commands::policy::run(&args),
+        Invocation::Alerts(args) => commands::alerts::run(&args),
         Invocation::Replay(args) => commands::replay::run(&args),
     }
 }

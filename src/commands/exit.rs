@@ -59,6 +59,8 @@ pub const COPY_LOCAL: u8 = 19;
 /// `gangway cp`: what arrived does not match the SHA-256 the other side computed, even after
 /// fetching it again, or the remote file changed while it was copied.
 pub const COPY_VERIFY: u8 = 20;
+/// `gangway alerts test`: the event does not match the rule (a match exits 0, bad input 2).
+pub const NO_MATCH: u8 = 21;
 /// Base for "ended by signal n" (SIGHUP → 129, SIGINT → 130, SIGQUIT → 131, SIGTERM → 143),
 /// as shells report it.
 pub const SIGNAL_BASE: u8 = 128;

@@ -2,6 +2,7 @@
 //! below together, prints what the user reads and returns the exit status (`exit`). Nothing
 //! below this folder knows about the command line or exit statuses.
 
+pub mod alerts;
 pub mod audit;
 pub mod connect;
 pub mod cp;

@@ -167,3 +167,68 @@ fn in_network(cidr: &Cidr, ip: IpAddr) -> bool {
         _ => false,
     }
 }
+
+/// The first field (in the pattern's order) that keeps `event` from matching, with the
+/// event's value there: `None` when it matches.
+pub(super) fn mismatch(pattern: &Object, event: Option<&Value>, path: &str) -> Option<Mismatch> {
+    let mut candidates = Vec::new();
+    objects_in(event, &mut candidates);
+    if candidates.is_empty() {
+        return fields_mismatch(pattern, None, path);
+    }
+    if candidates.iter().any(|map| fields(pattern, Some(map))) {
+        return None;
+    }
+    candidates
+        .first()
+        .and_then(|map| fields_mismatch(pattern, Some(map), path))
+}
+
+fn fields_mismatch(
+    pattern: &Object,
+    map: Option<&Map<String, Value>>,
+    path: &str,
+) -> Option<Mismatch> {
+    let here = |name: &str| {
+        if path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    for (name, field) in &pattern.fields {
+        let value = map.and_then(|map| map.get(name));
+        match field {
+            Field::Object(inner) => {
+                if let Some(found) = mismatch(inner, value, &here(name)) {
+                    return Some(found);
+                }
+            }
+            Field::Leaf(matchers) => {
+                if !leaf(matchers, value) {
+                    return Some(Mismatch {
+                        path: here(name),
+                        found: value.cloned(),
+                    });
+                }
+            }
+        }
+    }
+    pattern
+        .ors
+        .iter()
+        .find(|group| !group.iter().any(|member| fields(member, map)))
+        .map(|_| Mismatch {
+            path: here("$or"),
+            found: None,
+        })
+}
+
+/// Where an event stops matching a pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// The pattern's field, like `detail.eventName` (`…$or` for an `$or` no member matched).
+    pub path: String,
+    /// The event's value there; `None` when the event has none.
+    pub found: Option<Value>,
+}

@@ -23,6 +23,7 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
+pub use matching::Mismatch;
 pub use wildcard::Wildcard;
 
 /// PutRule refuses a longer `EventPattern` (API reference: "Maximum length of 4096"); the
@@ -91,6 +92,12 @@ impl Pattern {
     /// Whether EventBridge would deliver `event` to a rule with this pattern.
     pub fn matches(&self, event: &Value) -> bool {
         matching::object(&self.root, Some(event))
+    }
+
+    /// Why `event` does not match: the first field of the pattern that fails, with the
+    /// event's value there; `None` when it matches.
+    pub fn mismatch(&self, event: &Value) -> Option<Mismatch> {
+        matching::mismatch(&self.root, Some(event), "")
     }
 }
 

@@ -628,3 +628,23 @@ fn text_that_is_not_json_says_line_and_column() {
     let long = format!("{{\"a\":[\"{}\"]}}", "x".repeat(super::MAX_PATTERN_CHARS));
     assert!(error(&long).reason.contains("at most 4096"));
 }
+
+#[test]
+fn a_mismatch_names_the_first_failing_field() {
+    let p = pattern(
+        r#"{"source":["aws.ec2"],"detail":{"state":["running"],"$or":[{"a":["1"]},{"b":["2"]}]}}"#,
+    );
+    let found = p.mismatch(&instance_event()).map(|m| (m.path, m.found));
+    assert_eq!(
+        found,
+        Some(("detail.state".to_owned(), Some(json!("terminated"))))
+    );
+    let absent = p
+        .mismatch(&json!({"source": "aws.ec2"}))
+        .map(|m| (m.path, m.found));
+    assert_eq!(absent, Some(("detail.state".to_owned(), None)));
+    let or = p.mismatch(&json!({"source": "aws.ec2", "detail": {"state": "running"}}));
+    assert_eq!(or.map(|m| m.path).as_deref(), Some("detail.$or"));
+    let matching = json!({"source": "aws.ec2", "detail": {"state": "running", "b": "2"}});
+    assert!(p.matches(&matching) && p.mismatch(&matching).is_none());
+}
