@@ -7,6 +7,7 @@
 
 mod support;
 
+mod alerts_apply;
 mod audit_cli;
 mod aws_ca_bundle;
 mod aws_client;
