@@ -360,6 +360,16 @@ impl Cli {
                         // Only asked for the account and region a topic name needs.
                         new.aws = new.aws.clone().over(aws);
                     }
+                    AlertsCommand::Apply(apply) => {
+                        if !aws.tags.is_empty() || !apply.aws.tags.is_empty() {
+                            return refuse(
+                                "--tag",
+                                "alerts apply",
+                                "the rules are for no instance",
+                            );
+                        }
+                        apply.aws = apply.aws.clone().over(aws);
+                    }
                     AlertsCommand::Test(_) => {
                         if !aws.is_empty() {
                             return refuse(
@@ -930,6 +940,28 @@ pub enum AlertsCommand {
     /// Match a CloudTrail event against a rule locally, with EventBridge's rules, and print
     /// the message it would deliver. Exit 0 matched, 21 not matched, 2 bad input.
     Test(AlertsTestArgs),
+    /// Create or update those rules, their targets and the SNS topic through EventBridge and
+    /// SNS: shows what would change, rule by rule, and changes it only with --yes.
+    Apply(AlertsApplyArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct AlertsApplyArgs {
+    /// The SNS topic: a name (created if missing, in the caller's account and region) or an
+    /// existing topic's ARN.
+    #[arg(
+        long,
+        value_name = "NAME|ARN",
+        default_value = "gangway-security-alerts"
+    )]
+    pub topic: String,
+
+    /// Make the changes shown. Without it nothing is changed (a dry run).
+    #[arg(long)]
+    pub yes: bool,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,4 +1,4 @@
-//! `AwsClient`: the EC2, SSM, STS, KMS and CloudTrail clients of one region, built either from aws-config's
+//! `AwsClient`: the EC2, SSM, STS, KMS, CloudTrail, EventBridge and SNS clients of one region, built either from aws-config's
 //! default chain or from static credentials (tests, the demo).
 
 use std::time::Duration;
@@ -45,6 +45,10 @@ pub struct AwsClient {
     pub(crate) sts: aws_sdk_sts::Client,
     /// LookupEvents for `gangway audit` (issue 15).
     pub(crate) cloudtrail: aws_sdk_cloudtrail::Client,
+    /// Rules and targets for `gangway alerts apply` (issue 15).
+    pub(crate) events: aws_sdk_eventbridge::Client,
+    /// The alerts' topic.
+    pub(crate) sns: aws_sdk_sns::Client,
     region: String,
     endpoint_url: Option<String>,
     pub(crate) errors: ErrorContext,
@@ -103,6 +107,12 @@ impl AwsClient {
                 let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(&shared)
                     .region(Region::new(region.clone()))
                     .build();
+                let events = aws_sdk_eventbridge::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
+                let sns = aws_sdk_sns::config::Builder::from(&shared)
+                    .region(Region::new(region.clone()))
+                    .build();
                 let endpoint_url = opts
                     .ssm_endpoint_url
                     .clone()
@@ -110,6 +120,7 @@ impl AwsClient {
                 let source = CredentialSource::detect(opts.profile.as_deref());
                 Self::assemble(
                     (ec2, ssm, sts, kms, cloudtrail),
+                    (events, sns),
                     region,
                     endpoint_url,
                     source,
@@ -150,8 +161,11 @@ impl AwsClient {
         let sts = static_config!(aws_sdk_sts);
         let kms = static_config!(aws_sdk_kms);
         let cloudtrail = static_config!(aws_sdk_cloudtrail);
+        let events = static_config!(aws_sdk_eventbridge);
+        let sns = static_config!(aws_sdk_sns);
         Self::assemble(
             (ec2, ssm, sts, kms, cloudtrail),
+            (events, sns),
             region.to_owned(),
             Some(endpoint_url.to_owned()),
             CredentialSource::Unknown,
@@ -166,6 +180,7 @@ impl AwsClient {
             aws_sdk_kms::Config,
             aws_sdk_cloudtrail::Config,
         ),
+        (events, sns): (aws_sdk_eventbridge::Config, aws_sdk_sns::Config),
         region: String,
         endpoint_url: Option<String>,
         source: CredentialSource,
@@ -179,6 +194,8 @@ impl AwsClient {
             sts: aws_sdk_sts::Client::from_conf(sts),
             kms: aws_sdk_kms::Client::from_conf(kms),
             cloudtrail: aws_sdk_cloudtrail::Client::from_conf(cloudtrail),
+            events: aws_sdk_eventbridge::Client::from_conf(events),
+            sns: aws_sdk_sns::Client::from_conf(sns),
             region,
             endpoint_url,
             errors: ErrorContext { source, endpoint },

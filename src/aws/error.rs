@@ -210,9 +210,11 @@ fn classify_code(code: &str) -> CodeKind {
         | "ExpiredToken"
         | "ExpiredTokenException"
         | "RequestExpired" => CodeKind::Credentials,
-        "AccessDeniedException" | "AccessDenied" | "UnauthorizedOperation" => {
-            CodeKind::AccessDenied
-        }
+        // SNS says AuthorizationError.
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnauthorizedOperation"
+        | "AuthorizationError" => CodeKind::AccessDenied,
         "TargetNotConnected" => CodeKind::TargetNotConnected,
         "InvalidInstanceId"
         | "DoesNotExistException"

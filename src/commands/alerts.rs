@@ -2,6 +2,7 @@
 //! a rule on a CloudTrail event (`test`) with the matcher and input transformer the emulator's
 //! EventBridge uses (`crate::alerts`), so what `test` prints is what the emulator delivers.
 
+mod apply;
 mod templates;
 mod test;
 
@@ -18,6 +19,7 @@ pub fn run(args: &AlertsArgs) -> ExitCode {
     let result = match &args.command {
         AlertsCommand::New(args) => new(args),
         AlertsCommand::Test(args) => test::run(args),
+        AlertsCommand::Apply(args) => apply::run(args),
     };
     match result {
         Ok((text, status)) => {

@@ -1,7 +1,8 @@
 //! `POST /`: reads the body (bounded in size and time), then hands it to SSM (JSON 1.1,
 //! chosen by the `X-Amz-Target: AmazonSSM.<Operation>` header), KMS (JSON 1.1,
 //! `TrentService.<Operation>`), CloudTrail (JSON 1.1, `CloudTrail_20131101.<Operation>`),
-//! STS or EC2 (Query, `Action=` in a form body). This is the one place every API call
+//! EventBridge (JSON 1.1, `AWSEvents.<Operation>`), STS or SNS (Query, told apart by the
+//! SigV4 scope's service) or EC2 (Query, `Action=` in a form body). This is the one place every API call
 //! passes, so it is where each is recorded in the trail, once (`trail::record`).
 
 use std::sync::Arc;
@@ -18,8 +19,8 @@ use super::router::{ResponseBody, plain};
 use super::server::Peer;
 use super::state::EmulatorState;
 use super::trail::lookup as cloudtrail;
-use super::trail::record::{self, ServedCall, Service};
-use super::{ec2, identity, kms, ssm, sts};
+use super::trail::record::{self, ServedCall, Service, TrailElements};
+use super::{ec2, events, identity, kms, sns, ssm, sts};
 
 /// Far above any real request (a DescribeInstances with 1,000 ids is ~40 KiB).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -103,9 +104,15 @@ pub async fn handle(
                 Service::CloudTrail,
                 cloudtrail::handle(&state, target, &request),
             ),
+            Some(target) if target.starts_with(events::TARGET_PREFIX) => {
+                (Service::Events, events::handle(&state, target, &request))
+            }
             Some(target) => (Service::Ssm, ssm::handle(&state, target, &request)),
             None if identity::signing_service(&parts.headers) == Some("sts") => {
                 (Service::Sts, sts::handle(&state, &request))
+            }
+            None if identity::signing_service(&parts.headers) == Some("sns") => {
+                (Service::Sns, sns::handle(&state, &request))
             }
             None => (Service::Ec2, ec2::handle(&state, &request)),
         };
@@ -163,9 +170,13 @@ fn record_call(
         response_headers: &head.headers,
         response_body: &bytes,
         at: state.clock.now(),
+        elements: head.extensions.get::<TrailElements>(),
     };
     if let Some(event) = record::build(state.fleet(), &call) {
+        // The rules see the event after the trail has it, off this request's path.
+        let record = event.cloudtrail_event.clone();
         state.trail.push(event);
+        state.bus.offer(record);
     }
     Response::from_parts(head, Full::new(bytes))
 }

@@ -1,8 +1,9 @@
 //! The local AWS emulator: EC2 and SSM APIs plus the Session Manager agent.
 //!
 //! One HTTP port serves everything (`router.rs`): SSM JSON 1.1 (`ssm/`), KMS JSON 1.1
-//! (`kms/`, for KMS-encrypted sessions), EC2 Query (`ec2/`), STS, CloudTrail LookupEvents
-//! over the trail of every call served (`trail/`)
+//! (`kms/`, for KMS-encrypted sessions), EC2 Query (`ec2/`, security groups included), STS,
+//! CloudTrail LookupEvents over the trail of every call served (`trail/`), EventBridge
+//! rules that run against that trail (`events/`) and the SNS topics they deliver to (`sns/`)
 //! and the websocket of each session's StreamUrl (the agent, issue 4). State shared by all of
 //! them lives in `state::EmulatorState`; sessions in `sessions::SessionRegistry`.
 
@@ -12,6 +13,7 @@ pub mod clean_env;
 pub mod clock;
 pub mod demo_past;
 mod ec2;
+pub mod events;
 pub mod fleet;
 mod identity;
 pub mod ids;
@@ -22,6 +24,7 @@ pub mod run_dir;
 mod server;
 mod session_token;
 pub mod sessions;
+pub mod sns;
 pub mod ssm;
 pub mod state;
 mod sts;
@@ -207,6 +210,9 @@ pub async fn start(config: EmulatorConfig) -> Result<RunningEmulator, EmulatorEr
         })?;
     let endpoint = format!("http://{}", dialable(local_addr));
     let state = Arc::new(EmulatorState::new(config, endpoint.clone()));
+    if let Some(receiver) = state.bus.take_receiver() {
+        tokio::spawn(events::delivery::run(Arc::downgrade(&state), receiver));
+    }
     let (stop, stopped) = oneshot::channel();
     let server = tokio::spawn(server::accept_loop(listener, Arc::clone(&state), stopped));
     Ok(RunningEmulator {

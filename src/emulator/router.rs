@@ -9,6 +9,7 @@ use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
 
 use super::api;
+use super::events::delivery;
 use super::state::EmulatorState;
 
 /// The body type of every emulator response.
@@ -22,6 +23,9 @@ pub async fn route(
     let response = match *request.method() {
         // The StreamUrl websocket: the agent (issue 4).
         Method::GET if is_data_channel => super::agent::handle_upgrade(state, request).await,
+        Method::GET if request.uri().path() == delivery::DELIVERIES_PATH => {
+            delivery::read_endpoint(&state, request.uri().query())
+        }
         Method::POST => api::handle(state, request).await,
         _ => plain(
             StatusCode::NOT_FOUND,

@@ -9,10 +9,14 @@ use super::EmulatorConfig;
 use super::agent::AgentDirectory;
 use super::authorize::Authorizer;
 use super::clock::Clock;
+use super::ec2::security_groups::SecurityGroups;
+use super::events::delivery::Bus;
+use super::events::rules::RuleStore;
 use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
+use super::sns::Topics;
 use super::ssm::commands::CommandStore;
 use super::trail::Trail;
 
@@ -39,6 +43,14 @@ pub struct EmulatorState {
     pub authorizer: Authorizer,
     /// The time authorisation sees (`aws:CurrentTime`, credential expiry); tests move it.
     pub clock: Clock,
+    /// EC2 security groups of the default VPC (created, changed and deleted through EC2).
+    pub security_groups: SecurityGroups,
+    /// EventBridge rules and their targets, by region.
+    pub rules: RuleStore,
+    /// SNS topics and the log of what was published to them.
+    pub topics: Topics,
+    /// The queue from the trail to the rules (`events::delivery`).
+    pub bus: Bus,
 }
 
 impl EmulatorState {
@@ -54,6 +66,10 @@ impl EmulatorState {
             trail: Trail::default(),
             authorizer: Authorizer::new(&config.fleet),
             clock: Clock::default(),
+            security_groups: SecurityGroups::default(),
+            rules: RuleStore::default(),
+            topics: Topics::default(),
+            bus: Bus::default(),
             config,
             sessions,
             agents: AgentDirectory::default(),

@@ -8,6 +8,7 @@
 mod support;
 
 mod alerts_cli;
+mod alerts_apply;
 mod audit_cli;
 mod aws_ca_bundle;
 mod aws_client;
@@ -23,6 +24,7 @@ mod cp_resume;
 mod cp_transfer;
 mod emulator_agent;
 mod emulator_agent_stress;
+mod emulator_alerts;
 mod emulator_api;
 mod emulator_api_cli;
 mod emulator_api_concurrency;

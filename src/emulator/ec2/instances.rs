@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use super::filters::InstanceFilter;
 use super::query::{Query, printable};
+use super::security_groups::store::{DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, DEFAULT_VPC};
 use super::xml::XmlWriter;
 use super::{Ec2Error, iso8601};
 use crate::emulator::fleet::{ACCOUNT_ID, Fleet, FleetInstance, InstanceState};
@@ -126,6 +127,15 @@ fn write_instance(xml: &mut XmlWriter, instance: &FleetInstance) {
     xml.leaf("virtualizationType", "hvm");
     xml.leaf("hypervisor", "xen");
     xml.leaf("platformDetails", "Linux/UNIX");
+    xml.leaf("vpcId", DEFAULT_VPC);
+    // Every fleet instance is in the default VPC's default group, which
+    // DescribeSecurityGroups lists and which cannot be deleted.
+    xml.open("groupSet");
+    xml.open("item");
+    xml.leaf("groupId", DEFAULT_GROUP_ID);
+    xml.leaf("groupName", DEFAULT_GROUP_NAME);
+    xml.close("item");
+    xml.close("groupSet");
     if instance.state == InstanceState::Stopped {
         xml.open("stateReason");
         xml.leaf("code", "Client.UserInitiatedShutdown");

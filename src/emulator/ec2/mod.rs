@@ -6,6 +6,7 @@ mod filters;
 mod images;
 mod instances;
 mod query;
+pub mod security_groups;
 mod xml;
 
 use http_body_util::Full;
@@ -56,6 +57,8 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
         .and_then(|query| query.get("Action"))
         .map(query::printable)
         .unwrap_or_default();
+    // Security-group calls give the trail their own CloudTrail-shaped elements.
+    let mut trail = None;
     let result = match (&caller, &query) {
         (Err(CallerError::MissingCredentials), _) => Err(Ec2Error::auth_failure(
             "Missing Authentication Token: sign the request with SigV4.",
@@ -69,13 +72,20 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
             message: EXPIRED_TOKEN_MESSAGE.to_owned(),
         }),
         (Ok(_), Err(err)) => Err(Ec2Error::new("MalformedQueryString", err.to_string())),
+        (Ok(user), Ok(query)) if security_groups::ACTIONS.contains(&action.as_str()) => {
+            let region = identity::signing_region(&request.parts.headers);
+            let (result, elements) =
+                security_groups::handle(state, user, &region, query, &request_id);
+            trail = Some(elements);
+            result
+        }
         (Ok(user), Ok(query)) => {
             let region = identity::signing_region(&request.parts.headers);
             dispatch(state, user, &region, query, &request_id)
         }
     };
     let user = caller.map_or("-", |user| user.name.as_str());
-    match result {
+    let mut response = match result {
         Ok(body) => {
             tracing::info!("ec2 {action} user={user} ok");
             respond(StatusCode::OK, body)
@@ -84,7 +94,11 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
             tracing::info!("ec2 {action} user={user} error={}", err.code);
             respond(err.status, err.to_xml(&request_id))
         }
+    };
+    if let Some(elements) = trail {
+        response.extensions_mut().insert(elements);
     }
+    response
 }
 
 /// IAM for an EC2 action; EC2's Describe actions have no resource-level permissions, so the

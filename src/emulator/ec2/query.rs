@@ -44,6 +44,32 @@ impl Query {
             .collect()
     }
 
+    /// `PREFIX.N.FIELD…` grouped by `N` in index order, each as a query of its own with the
+    /// `FIELD…` keys: how structures inside lists (`IpPermissions.1.IpRanges.2.CidrIp`)
+    /// are read, at any depth.
+    pub fn structs(&self, prefix: &str) -> Vec<Query> {
+        let mut by_index: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
+        for (key, value) in &self.params {
+            let Some(rest) = key.strip_prefix(prefix).and_then(|r| r.strip_prefix('.')) else {
+                continue;
+            };
+            let Some((index, field)) = rest.split_once('.') else {
+                continue;
+            };
+            let Ok(index) = index.parse::<u32>() else {
+                continue;
+            };
+            by_index
+                .entry(index)
+                .or_default()
+                .insert(field.to_owned(), value.clone());
+        }
+        by_index
+            .into_values()
+            .map(|params| Query { params })
+            .collect()
+    }
+
     /// All `Filter.N` entries, each with a name and at least one value, in index order.
     pub fn filters(&self) -> Result<Vec<Filter>, Ec2Error> {
         collect_filters(

@@ -24,6 +24,7 @@ pub struct AttachedPolicy {
 const READ_ACTIONS: &[&str] = &[
     "ec2:DescribeInstances",
     "ec2:DescribeImages",
+    "ec2:DescribeSecurityGroups",
     "ssm:DescribeInstanceInformation",
     "ssm:GetConnectionStatus",
     "ssm:ListTagsForResource",
@@ -40,6 +41,8 @@ const READ_ACTIONS: &[&str] = &[
     "kms:CreateKey",
     "kms:CreateAlias",
     "kms:ListAliases",
+    // Every user could read the trail before LookupEvents was authorised (`gangway audit`).
+    "cloudtrail:LookupEvents",
 ];
 
 /// The name of the generated policy that ends a user's access at `expires`. IAM names a

@@ -2,7 +2,8 @@
 //! CloudTrail_20131101.LookupEvents`, the target the SDKs send; the API reference's long
 //! form `com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.` is accepted too): at most
 //! one lookup attribute, a time range, 1–50 results a page, newest first, `NextToken`.
-//! Other CloudTrail operations get `UnknownOperationException`.
+//! Other CloudTrail operations get `UnknownOperationException`. The caller needs
+//! `cloudtrail:LookupEvents` (on `*`: the action has no resource-level permissions).
 
 use std::time::{Duration, SystemTime};
 
@@ -15,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::TrailEvent;
 use crate::emulator::api::ApiRequest;
+use crate::emulator::authorize::{self, Ask};
 use crate::emulator::identity::{self, CallerError};
 use crate::emulator::router::ResponseBody;
 use crate::emulator::state::EmulatorState;
@@ -96,13 +98,21 @@ pub fn handle(
                 LookupError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
             }
         })
-        .and_then(|_caller| {
+        .and_then(|caller| {
             let body = request
                 .body
                 .as_ref()
                 .map_err(|err| LookupError::new("SerializationException", err.clone()))?;
             match operation(target) {
-                "LookupEvents" => lookup_events(state, body),
+                "LookupEvents" => {
+                    // No resource-level permissions on AWS: the resource is `*`.
+                    let region = identity::signing_region(&request.parts.headers);
+                    let ask = Ask::new("cloudtrail:LookupEvents", "*");
+                    authorize::check(state, caller, &region, &ask).map_err(|denial| {
+                        LookupError::new("AccessDeniedException", denial.message)
+                    })?;
+                    lookup_events(state, body)
+                }
                 other => Err(LookupError::new(
                     "UnknownOperationException",
                     format!(

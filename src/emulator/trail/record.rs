@@ -43,6 +43,8 @@ pub enum Service {
     Kms,
     Sts,
     CloudTrail,
+    Events,
+    Sns,
 }
 
 impl Service {
@@ -53,14 +55,28 @@ impl Service {
             Service::Kms => "kms.amazonaws.com",
             Service::Sts => "sts.amazonaws.com",
             Service::CloudTrail => "cloudtrail.amazonaws.com",
+            Service::Events => "events.amazonaws.com",
+            Service::Sns => "sns.amazonaws.com",
         }
     }
 
     /// JSON 1.1 services carry JSON in both directions; the others are Query (form in,
     /// XML out).
     fn is_json(self) -> bool {
-        matches!(self, Service::Ssm | Service::Kms | Service::CloudTrail)
+        matches!(
+            self,
+            Service::Ssm | Service::Kms | Service::CloudTrail | Service::Events
+        )
     }
+}
+
+/// `requestParameters` and `responseElements` a handler wrote itself, in the shape
+/// CloudTrail gives that service's records (EC2's nested `items` lists), put in the
+/// response's extensions; without them the record is derived from the request and answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrailElements {
+    pub request_parameters: Value,
+    pub response_elements: Value,
 }
 
 /// One served API call, as `api.rs` saw it.
@@ -75,6 +91,8 @@ pub struct ServedCall<'a> {
     pub response_headers: &'a HeaderMap,
     pub response_body: &'a [u8],
     pub at: SystemTime,
+    /// The handler's own record elements, when it gave them.
+    pub elements: Option<&'a TrailElements>,
 }
 
 /// The trail event of a call, or `None` when CloudTrail would have none: no known caller
@@ -91,12 +109,18 @@ pub fn build(fleet: &Fleet, call: &ServedCall<'_>) -> Option<TrailEvent> {
         return None;
     }
     let read_only = is_read_only(call.service, operation);
-    let request_parameters = bounded(request_parameters(call));
+    let request_parameters = bounded(match call.elements {
+        Some(elements) => elements.request_parameters.clone(),
+        None => request_parameters(call),
+    });
     let failure = (!call.status.is_success()).then(|| error_of(call));
     let response_elements = if read_only || failure.is_some() {
         Value::Null
     } else {
-        bounded(response_elements(call))
+        bounded(match call.elements {
+            Some(elements) => elements.response_elements.clone(),
+            None => response_elements(call),
+        })
     };
     let region = signing_region(call.headers).unwrap_or(DEFAULT_REGION);
     let event_id = uuid::Uuid::new_v4().to_string();
@@ -394,6 +418,12 @@ fn resources(request: &Value, response: &Value) -> Vec<(String, String)> {
                 add("AWS::SSM::Document", name);
             } else if key == "keyId" {
                 add("AWS::KMS::Key", name);
+            } else if key == "groupId" && name.starts_with("sg-") {
+                add("AWS::EC2::SecurityGroup", name);
+            } else if key == "topicArn" {
+                add("AWS::SNS::Topic", name);
+            } else if key == "ruleArn" {
+                add("AWS::Events::Rule", name);
             }
         }
     }
@@ -408,6 +438,9 @@ fn arn_of(kind: &str, name: &str, region: &str) -> String {
         }
         "AWS::SSM::Session" => format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:session/{name}"),
         "AWS::SSM::Document" => format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:document/{name}"),
+        "AWS::EC2::SecurityGroup" => {
+            format!("arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{name}")
+        }
         _ if name.starts_with("arn:") => name.to_owned(),
         _ => format!("arn:aws:kms:{region}:{ACCOUNT_ID}:key/{name}"),
     }
@@ -444,6 +477,7 @@ mod tests {
             response_headers: &HeaderMap::new(),
             response_body: br#"{"SessionId":"dev-0123","TokenValue":"SECRET","StreamUrl":"ws://x/v1/data-channel/dev-0123"}"#,
             at: SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000),
+            elements: None,
         };
         let event = build(&fleet, &call).unwrap();
         assert!(!event.cloudtrail_event.contains("SECRET"));
@@ -480,6 +514,7 @@ mod tests {
             response_headers: &HeaderMap::new(),
             response_body: b"<Response><Errors><Error><Code>InvalidInstanceID.Malformed</Code><Message>bad &amp; wrong</Message></Error></Errors><RequestID>r-1</RequestID></Response>",
             at: SystemTime::now(),
+            elements: None,
         };
         let record: Value =
             serde_json::from_str(&build(&fleet, &call).unwrap().cloudtrail_event).unwrap();
@@ -504,6 +539,7 @@ mod tests {
             response_headers: &HeaderMap::new(),
             response_body: b"",
             at: SystemTime::now(),
+            elements: None,
         };
         assert!(build(&fleet, &call).is_none());
         let anonymous = HeaderMap::new();

@@ -128,3 +128,46 @@ pub fn cloudtrail_at(endpoint: &str, access_key_id: &str) -> aws_sdk_cloudtrail:
         .build();
     aws_sdk_cloudtrail::Client::from_conf(config)
 }
+
+/// An EventBridge client for an emulator at `endpoint`, retries off.
+pub fn eventbridge_at(endpoint: &str, access_key_id: &str) -> aws_sdk_eventbridge::Client {
+    let config = aws_sdk_eventbridge::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(credentials(access_key_id))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_eventbridge::Client::from_conf(config)
+}
+
+/// An SNS client for an emulator at `endpoint`, retries off.
+pub fn sns_at(endpoint: &str, access_key_id: &str) -> aws_sdk_sns::Client {
+    let config = aws_sdk_sns::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(REGION))
+        .credentials_provider(credentials(access_key_id))
+        .endpoint_url(endpoint)
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_sns::Client::from_conf(config)
+}
+
+/// The emulator's delivery log (`GET /gangway/v1/deliveries`), read over plain HTTP/1.1 as a
+/// script would: the `Deliveries` array, oldest first.
+pub async fn deliveries_at(endpoint: &str) -> Vec<serde_json::Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = endpoint.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let request = format!(
+        "GET /gangway/v1/deliveries HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let text = String::from_utf8(response).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let value: serde_json::Value = serde_json::from_str(body).unwrap();
+    value["Deliveries"].as_array().unwrap().clone()
+}

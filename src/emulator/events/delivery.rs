@@ -1,0 +1,225 @@
+//! What EventBridge does with the trail: every CloudTrail event the emulator records is
+//! wrapped in EventBridge's "AWS API Call via CloudTrail" envelope (`crate::alerts::envelope`:
+//! `source` from `eventSource`, `detail` = the record, `account`, `region`, `time`, `id`),
+//! matched against the enabled rules of its region, and each SNS target of a matching rule
+//! gets its input (the InputTransformer's output, `Input`, the `InputPath` value or the
+//! whole event) published to its topic (`sns::Topics::deliver`, which keeps it).
+//!
+//! This happens off the request path: `api.rs` offers each record to a bounded queue
+//! (`Bus::offer` never waits) and one task (`run`) delivers them in order. A full queue
+//! drops the event (counted and logged), so an API call never waits on rules.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, Weak};
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{CONTENT_TYPE, HeaderValue};
+use hyper::{Response, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::rules::{StoredRule, StoredTarget};
+use crate::alerts::rules::InputTransformer;
+use crate::alerts::transform::{Delivery as TransformDelivery, apply_with};
+use crate::emulator::router::ResponseBody;
+use crate::emulator::sns::Delivery;
+use crate::emulator::state::EmulatorState;
+use crate::emulator::trail::record::format_time;
+
+/// Events waiting for delivery at most (docs/emulator.md); past it new ones are dropped.
+pub const MAX_QUEUED_EVENTS: usize = 1024;
+/// The emulator-only read endpoint of the delivery log.
+pub const DELIVERIES_PATH: &str = "/gangway/v1/deliveries";
+
+/// The queue between the request handlers and the delivery task.
+pub struct Bus {
+    sender: mpsc::Sender<String>,
+    receiver: Mutex<Option<mpsc::Receiver<String>>>,
+    dropped: AtomicU64,
+}
+
+impl Default for Bus {
+    fn default() -> Self {
+        let (sender, receiver) = mpsc::channel(MAX_QUEUED_EVENTS);
+        Self {
+            sender,
+            receiver: Mutex::new(Some(receiver)),
+            dropped: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Bus {
+    /// Queues a CloudTrail record (its JSON text) for the rules; never waits.
+    pub fn offer(&self, record: String) {
+        match self.sender.try_send(record) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                tracing::warn!(
+                    dropped,
+                    "event delivery queue full ({MAX_QUEUED_EVENTS} events): an event was not run against the rules"
+                );
+            }
+            // No delivery task (an `EmulatorState` made outside `emulator::start`).
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Events dropped because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// The receiving end, once: for the delivery task `emulator::start` spawns.
+    pub fn take_receiver(&self) -> Option<mpsc::Receiver<String>> {
+        self.receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+}
+
+/// The delivery task: until the emulator's state is gone (the queue's sender lives in it,
+/// so the queue then closes and this ends).
+pub async fn run(state: Weak<EmulatorState>, mut receiver: mpsc::Receiver<String>) {
+    while let Some(record) = receiver.recv().await {
+        let Some(state) = state.upgrade() else {
+            break;
+        };
+        deliver(&state, &record);
+    }
+}
+
+/// Runs one CloudTrail record against the rules; returns how many targets were delivered
+/// to (or failed).
+pub fn deliver(state: &EmulatorState, record: &str) -> usize {
+    let Ok(record) = serde_json::from_str::<Value>(record) else {
+        return 0;
+    };
+    let Ok(event) = crate::alerts::envelope(&record) else {
+        return 0;
+    };
+    let region = event["region"].as_str().unwrap_or_default().to_owned();
+    let read_only = record["readOnly"].as_bool().unwrap_or(false);
+    let event_name = record["eventName"].as_str().map(str::to_owned);
+    let event_id = record["eventID"].as_str().map(str::to_owned);
+    let now = state.clock.now();
+    let ingestion = format_time(now);
+    let mut count = 0;
+    for rule in state.rules.matching(&region, read_only, &event) {
+        for target in &rule.targets {
+            let (message, failure) = match input(&rule, target, &event, &ingestion) {
+                Ok(message) if target.arn.starts_with("arn:aws:sns:") => (message, None),
+                Ok(message) => (
+                    message,
+                    Some("only SNS topic targets are delivered by the emulator".to_owned()),
+                ),
+                Err(reason) => (String::new(), Some(reason)),
+            };
+            let delivered = state.topics.deliver(Delivery {
+                seq: 0,
+                time: now,
+                topic_arn: target.arn.clone(),
+                message_id: String::new(),
+                subject: None,
+                message,
+                rule: Some(rule.name.clone()),
+                target_id: Some(target.id.clone()),
+                event_id: event_id.clone(),
+                event_name: event_name.clone(),
+                failure,
+            });
+            let event_shown = event_name.as_deref().unwrap_or("-");
+            match &delivered.failure {
+                None => tracing::info!(
+                    "alert delivered rule={} target={} topic={} event={event_shown} message_id={}",
+                    rule.name,
+                    target.id,
+                    target.arn.escape_debug(),
+                    delivered.message_id
+                ),
+                Some(reason) => tracing::info!(
+                    "alert not delivered rule={} target={} topic={} event={event_shown}: {reason}",
+                    rule.name,
+                    target.id,
+                    target.arn.escape_debug()
+                ),
+            }
+            count += 1;
+        }
+    }
+    count
+}
+
+/// What the target receives: EventBridge's precedence of Input, InputPath, InputTransformer,
+/// else the event itself (minified JSON).
+fn input(
+    rule: &StoredRule,
+    target: &StoredTarget,
+    event: &Value,
+    ingestion: &str,
+) -> Result<String, String> {
+    let delivery = TransformDelivery {
+        rule_name: Some(&rule.name),
+        rule_arn: Some(&rule.arn),
+        ingestion_time: Some(ingestion),
+    };
+    if let Some(input) = &target.input {
+        return Ok(input.clone());
+    }
+    if let Some(path) = &target.input_path {
+        // The value at the path, as the transformer places a value in text.
+        let probe = InputTransformer {
+            input_paths_map: [("v".to_owned(), path.clone())].into(),
+            input_template: "<v>".to_owned(),
+        };
+        return apply_with(&probe, event, &delivery).map_err(|err| err.to_string());
+    }
+    if let Some(transformer) = &target.input_transformer {
+        return apply_with(transformer, event, &delivery).map_err(|err| err.to_string());
+    }
+    Ok(event.to_string())
+}
+
+/// `GET /gangway/v1/deliveries[?topic=ARN]`: the delivery log as JSON, oldest first. The
+/// emulator's own endpoint (SNS has no API to read what a topic sent): tests and scripts
+/// see an alert arrive here, as a subscriber would.
+pub fn read_endpoint(state: &EmulatorState, query: Option<&str>) -> Response<ResponseBody> {
+    let topic = query.and_then(|query| {
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(key, _)| key == "topic")
+            .map(|(_, value)| value.into_owned())
+    });
+    let listed: Vec<Value> = state
+        .topics
+        .deliveries(topic.as_deref())
+        .into_iter()
+        .map(|d| {
+            json!({
+                "Time": format_time(d.time),
+                "TopicArn": d.topic_arn,
+                "MessageId": d.message_id,
+                "Subject": d.subject,
+                "Message": d.message,
+                "Rule": d.rule,
+                "TargetId": d.target_id,
+                "EventId": d.event_id,
+                "EventName": d.event_name,
+                "Status": if d.failure.is_none() { "Delivered" } else { "Failed" },
+                "Reason": d.failure,
+            })
+        })
+        .collect();
+    let body = json!({
+        "Deliveries": listed,
+        "DroppedEvents": state.bus.dropped(),
+    });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = StatusCode::OK;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
