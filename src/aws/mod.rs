@@ -2,6 +2,7 @@
 //! [`types`] at the boundary, plus the pure helpers built on them: target resolution,
 //! the connectivity diagnosis and escaping of AWS text for the terminal.
 
+pub mod accounts;
 pub mod audit;
 pub mod client;
 pub mod commands;
@@ -20,6 +21,7 @@ pub mod sessions;
 pub mod types;
 
 pub use crate::secret::SecretString;
+pub use accounts::{AccountClients, AccountSpec, account_clients};
 pub use client::AwsClient;
 pub use diagnosis::{AccessScope, Cause, Diagnosis, diagnose};
 pub use error::AwsError;

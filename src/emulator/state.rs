@@ -14,6 +14,7 @@ use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
 use super::ssm::commands::CommandStore;
+use super::sts::assumed::AssumedSessions;
 use super::trail::Trail;
 
 pub struct EmulatorState {
@@ -39,6 +40,8 @@ pub struct EmulatorState {
     pub authorizer: Authorizer,
     /// The time authorisation sees (`aws:CurrentTime`, credential expiry); tests move it.
     pub clock: Clock,
+    /// Role sessions STS AssumeRole issued, by their temporary access key id.
+    pub sts_sessions: AssumedSessions,
 }
 
 impl EmulatorState {
@@ -61,6 +64,7 @@ impl EmulatorState {
             unauthenticated,
             created_documents: RwLock::new(Vec::new()),
             commands: Arc::default(),
+            sts_sessions: AssumedSessions::default(),
         }
     }
 

@@ -20,6 +20,7 @@ mod connect_terminate;
 mod cp_errors;
 mod cp_resume;
 mod cp_transfer;
+mod emulator_accounts;
 mod emulator_agent;
 mod emulator_agent_stress;
 mod emulator_api;

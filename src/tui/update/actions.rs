@@ -333,7 +333,8 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
     let target = ShellTarget {
         instance_id: instance.id.clone(),
         name: instance.name.clone(),
-        region: instance.region.clone(),
+        // The row's own account and region: the client that listed it opens the shell.
+        region: instance.location(),
     };
     if model.settings.reason_mode == ReasonMode::Off {
         return vec![Effect::OpenShell {

@@ -29,7 +29,8 @@ pub fn open_form(model: &mut Model) -> Vec<Effect> {
     let target = ShellTarget {
         instance_id: instance.id.clone(),
         name: instance.name.clone(),
-        region: instance.region.clone(),
+        // The row's own account and region: the client that listed it opens the shell.
+        region: instance.location(),
     };
     model.mode = Mode::TunnelForm(TunnelForm::new(target));
     Vec::new()
