@@ -591,6 +591,25 @@ impl Model {
         regions.any(|region| Some(region) != first)
     }
 
+    /// Where the UI looks, for the title line: its regions, or with several accounts how
+    /// many of each (`2 accounts × 2 regions`), which a list of every pair would not fit.
+    pub fn where_label(&self) -> String {
+        if !self.multi_account() {
+            return self.regions.join(",");
+        }
+        let regions: BTreeSet<&str> = self
+            .regions
+            .iter()
+            .map(|location| location.rsplit('/').next().unwrap_or(location))
+            .collect();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{} × {}",
+            plural(self.settings.accounts.len(), "account"),
+            plural(regions.len(), "region")
+        )
+    }
+
     /// Several accounts are shown (`--profile a,b`, `[[accounts]]`): the ACCOUNT column.
     pub fn multi_account(&self) -> bool {
         !self.settings.accounts.is_empty()

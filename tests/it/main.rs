@@ -43,6 +43,7 @@ mod forward_errors;
 mod forward_ssh;
 mod forward_tunnel;
 mod kms_sessions;
+mod list_accounts;
 mod list_cli;
 mod load;
 mod logging_secrets;

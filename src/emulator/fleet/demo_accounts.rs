@@ -18,7 +18,7 @@ pub const DEMO_REGIONS: [&str; 2] = ["us-east-1", "eu-west-1"];
 /// (account, region, id suffix, name, Env tag, running)
 const EXTRA: [(&str, &str, u64, &str, &str, bool); 7] = [
     (ACCOUNT_ID, "eu-west-1", 0x21, "eu-web-1", "prod", true),
-    (ACCOUNT_ID, "eu-west-1", 0x22, "eu-worker-1", "dev", true),
+    (ACCOUNT_ID, "eu-west-1", 0x22, "eu-batch-1", "dev", true),
     (
         DEMO_OTHER_ACCOUNT,
         "us-east-1",
