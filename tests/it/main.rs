@@ -61,6 +61,7 @@ mod recording_replay;
 mod run_cli;
 mod setup_cli;
 mod transport;
+mod tui_accounts;
 mod tui_demo;
 mod tui_effects;
 mod tui_run;

@@ -1,7 +1,12 @@
 //! A fleet across two accounts and two regions (issue 13), for the emulator's own tests and
 //! the client's (`gangway list --profile a,b`, the UI): who is where, and the roles.
 
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
 use gangway::emulator::Fleet;
+
+use super::emulator::{GANGWAY, SpawnedEmulator, spawn};
 
 /// The default account (alice, dev, admin) and the other one (bob, the roles).
 pub const ACCOUNT_A: &str = "123456789012";
@@ -66,4 +71,80 @@ region = "eu-west-1"
 
 pub fn fleet() -> Fleet {
     Fleet::from_toml(FLEET, "accounts fleet").expect("the accounts fleet parses")
+}
+
+const CREDENTIALS: &str = "
+[main]
+aws_access_key_id = AKIAACCOUNTALICE
+aws_secret_access_key = gangway
+
+[other]
+aws_access_key_id = AKIAACCOUNTBOB
+aws_secret_access_key = gangway
+";
+
+/// The shared config: two key profiles, and two role profiles aws-config assumes itself.
+fn config() -> String {
+    format!(
+        "
+[profile main]
+region = us-east-1
+
+[profile other]
+region = us-east-1
+
+[profile ops]
+role_arn = {OPS_ROLE}
+source_profile = main
+region = eu-west-1
+
+[profile locked]
+role_arn = {LOCKED_ROLE}
+source_profile = main
+region = us-east-1
+"
+    )
+}
+
+/// A directory per test with the AWS files, the fleet file and a HOME.
+pub struct Sandbox {
+    pub dir: PathBuf,
+}
+
+impl Sandbox {
+    pub fn new(name: &str) -> Self {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("accounts-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("home")).unwrap();
+        std::fs::write(dir.join("config"), config()).unwrap();
+        std::fs::write(dir.join("credentials"), CREDENTIALS).unwrap();
+        std::fs::write(dir.join("fleet.toml"), FLEET).unwrap();
+        Self { dir }
+    }
+
+    pub fn emulator(&self) -> SpawnedEmulator {
+        spawn(&["--fleet", self.dir.join("fleet.toml").to_str().unwrap()])
+    }
+
+    /// The environment of a user with these files and nothing else.
+    pub fn env(&self, endpoint: &str) -> Vec<(String, String)> {
+        let path = |name: &str| self.dir.join(name).display().to_string();
+        vec![
+            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
+            ("HOME".into(), path("home")),
+            ("AWS_CONFIG_FILE".into(), path("config")),
+            ("AWS_SHARED_CREDENTIALS_FILE".into(), path("credentials")),
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("AWS_ENDPOINT_URL".into(), endpoint.to_owned()),
+        ]
+    }
+
+    pub fn gangway(&self, endpoint: &str, args: &[&str]) -> Output {
+        Command::new(GANGWAY)
+            .args(args)
+            .env_clear()
+            .envs(self.env(endpoint))
+            .output()
+            .unwrap()
+    }
 }
