@@ -39,7 +39,8 @@ pub struct Cli {
 /// (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, …).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Args)]
 pub struct AwsArgs {
-    /// Named profile from ~/.aws/config (SSO, credential_process and assumed roles work).
+    /// Named profile from ~/.aws/config (SSO, credential_process and assumed roles work),
+    /// or several separated by commas (`prod,staging`): every account at once.
     #[arg(long)]
     pub profile: Option<String>,
 
@@ -59,8 +60,34 @@ pub struct AwsArgs {
 impl AwsArgs {
     /// How to reach AWS, for the AWS layer; empty values mean unset.
     pub fn options(&self) -> AwsOptions {
+        let profiles: Vec<&str> = self
+            .profile
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        // `--profile a,b`: one account per profile; a single name stays the one account.
+        let several = self.profile.as_deref().is_some_and(|p| p.contains(','));
+        let accounts = if several {
+            profiles
+                .iter()
+                .map(|profile| crate::aws::AccountSpec {
+                    profile: Some((*profile).to_owned()),
+                    ..Default::default()
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         AwsOptions {
-            profile: self.profile.clone().filter(|p| !p.is_empty()),
+            accounts,
+            profile: if several {
+                None
+            } else {
+                profiles.first().map(|p| (*p).to_owned())
+            },
             regions: self
                 .region
                 .iter()

@@ -50,6 +50,8 @@ pub struct AwsClient {
     /// The alerts' topic.
     pub(crate) sns: aws_sdk_sns::Client,
     region: String,
+    /// The account's display name when several are shown (`AccountSpec::label`).
+    account: Option<String>,
     endpoint_url: Option<String>,
     pub(crate) errors: ErrorContext,
 }
@@ -60,6 +62,22 @@ impl AwsClient {
     /// roles, environment. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_EC2/_SSM` are honoured
     /// by the SDK when `--endpoint-url` is not given.
     pub async fn from_options(opts: &AwsOptions) -> Result<Vec<AwsClient>, AwsError> {
+        if !opts.accounts.is_empty() {
+            // Every account's clients, or the first account that has none.
+            let mut clients = Vec::new();
+            for account in super::accounts::account_clients(opts).await {
+                clients.extend(account.clients?);
+            }
+            return Ok(clients);
+        }
+        let shared = Self::load_shared(opts).await?;
+        let source = CredentialSource::detect(opts.profile.as_deref());
+        Self::from_shared(&shared, opts, source)
+    }
+
+    /// aws-config's shared configuration for `opts` (profile, endpoint, first region, CA
+    /// bundle), with gangway's timeouts.
+    pub(crate) async fn load_shared(opts: &AwsOptions) -> Result<aws_config::SdkConfig, AwsError> {
         if let Some(missing) = opts
             .profile
             .as_deref()
@@ -80,7 +98,16 @@ impl AwsClient {
         if let Some(bundle) = std::env::var_os(http::CA_BUNDLE_VAR).filter(|v| !v.is_empty()) {
             loader = loader.http_client(http::client_trusting(Path::new(&bundle))?);
         }
-        let shared = loader.load().await;
+        Ok(loader.load().await)
+    }
+
+    /// One client per region of `opts` (or the shared config's region) from a loaded
+    /// configuration.
+    pub(crate) fn from_shared(
+        shared: &aws_config::SdkConfig,
+        opts: &AwsOptions,
+        source: CredentialSource,
+    ) -> Result<Vec<AwsClient>, AwsError> {
         let regions = if opts.regions.is_empty() {
             vec![shared.region().ok_or(AwsError::NoRegion)?.to_string()]
         } else {
@@ -89,22 +116,22 @@ impl AwsClient {
         let clients = regions
             .into_iter()
             .map(|region| {
-                let ec2 = aws_sdk_ec2::config::Builder::from(&shared)
+                let ec2 = aws_sdk_ec2::config::Builder::from(shared)
                     .region(Region::new(region.clone()))
                     .build();
                 let mut ssm =
-                    aws_sdk_ssm::config::Builder::from(&shared).region(Region::new(region.clone()));
+                    aws_sdk_ssm::config::Builder::from(shared).region(Region::new(region.clone()));
                 if let Some(url) = &opts.ssm_endpoint_url {
                     ssm = ssm.endpoint_url(url);
                 }
                 let ssm = ssm.build();
-                let sts = aws_sdk_sts::config::Builder::from(&shared)
+                let sts = aws_sdk_sts::config::Builder::from(shared)
                     .region(Region::new(region.clone()))
                     .build();
-                let kms = aws_sdk_kms::config::Builder::from(&shared)
+                let kms = aws_sdk_kms::config::Builder::from(shared)
                     .region(Region::new(region.clone()))
                     .build();
-                let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(&shared)
+                let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(shared)
                     .region(Region::new(region.clone()))
                     .build();
                 let events = aws_sdk_eventbridge::config::Builder::from(&shared)
@@ -117,13 +144,12 @@ impl AwsClient {
                     .ssm_endpoint_url
                     .clone()
                     .or_else(|| shared.endpoint_url().map(str::to_owned));
-                let source = CredentialSource::detect(opts.profile.as_deref());
                 Self::assemble(
                     (ec2, ssm, sts, kms, cloudtrail),
                     (events, sns),
                     region,
                     endpoint_url,
-                    source,
+                    source.clone(),
                 )
             })
             .collect();
@@ -144,6 +170,11 @@ impl AwsClient {
             None,
             "gangway-static",
         );
+        Self::with_credentials(region, endpoint_url, credentials)
+    }
+
+    /// A client with these credentials and nothing read from files or the environment.
+    fn with_credentials(region: &str, endpoint_url: &str, credentials: Credentials) -> AwsClient {
         // The SDKs' config builders are distinct types with the same methods.
         macro_rules! static_config {
             ($sdk:ident) => {
@@ -197,6 +228,7 @@ impl AwsClient {
             events: aws_sdk_eventbridge::Client::from_conf(events),
             sns: aws_sdk_sns::Client::from_conf(sns),
             region,
+            account: None,
             endpoint_url,
             errors: ErrorContext { source, endpoint },
         }
@@ -204,6 +236,57 @@ impl AwsClient {
 
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The account's display name, when this client is one of several accounts.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// The same client, named as one of several accounts.
+    pub fn with_account(mut self, label: impl Into<String>) -> Self {
+        self.account = Some(label.into());
+        self
+    }
+
+    /// `REGION`, or `ACCOUNT/REGION` when named: what tells this client apart from the
+    /// others of a multi-account run (`types::location`).
+    pub fn location(&self) -> String {
+        super::types::location(self.account(), &self.region)
+    }
+
+    /// STS AssumeRole with this client's credentials, once: a client of the same region and
+    /// endpoint with the role's temporary credentials (valid an hour; nothing refreshes
+    /// them). For the demo and tests, whose base credentials are static; the config's
+    /// `role_arn` accounts go through aws-config's refreshing provider instead
+    /// (`accounts.rs`).
+    pub async fn assume_role(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+    ) -> Result<AwsClient, AwsError> {
+        let output = self
+            .sts
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(session_name)
+            .send()
+            .await
+            .map_err(|e| self.errors.map(e))?;
+        let credentials = output
+            .credentials()
+            .ok_or_else(|| AwsError::BadResponse("AssumeRole without Credentials".into()))?;
+        let credentials = Credentials::new(
+            credentials.access_key_id(),
+            credentials.secret_access_key(),
+            Some(credentials.session_token().to_owned()),
+            None,
+            "gangway-assumed-role",
+        );
+        let endpoint = self.endpoint_url.clone().unwrap_or_default();
+        let mut client = Self::with_credentials(&self.region, &endpoint, credentials);
+        client.account = self.account.clone();
+        Ok(client)
     }
 
     /// Who these credentials are (STS GetCallerIdentity): the ARN DescribeSessions names as a

@@ -15,6 +15,8 @@ use super::types::{Instance, InstanceId, InstanceState, PingStatus};
 
 /// The largest page EC2 allows: fewer round trips for big fleets.
 const EC2_PAGE_SIZE: i32 = 1000;
+/// An EC2 instance with its reservation's owner (the account id).
+type Ec2Raw = (Option<String>, aws_sdk_ec2::types::Instance);
 /// The largest page DescribeInstanceInformation allows.
 const SSM_PAGE_SIZE: i32 = 50;
 /// Values one DescribeInstanceInformation `InstanceIds` filter may carry.
@@ -45,7 +47,7 @@ impl AwsClient {
         let ec2 = ec2?;
         let ids: Vec<String> = ec2
             .iter()
-            .filter_map(|raw| raw.instance_id.clone())
+            .filter_map(|(_, raw)| raw.instance_id.clone())
             .collect();
         let ssm = self.ssm_nodes_with_ids(&ids).await?;
         Ok(self.join_inventories(ec2, ssm, hybrid).await)
@@ -75,13 +77,18 @@ impl AwsClient {
     /// SSM nodes matching the filters), else from the SSM nodes EC2 did not claim.
     async fn join_inventories(
         &self,
-        ec2: Vec<aws_sdk_ec2::types::Instance>,
+        ec2: Vec<Ec2Raw>,
         mut ssm: HashMap<String, InstanceInformation>,
         hybrid: Option<HashMap<String, InstanceInformation>>,
     ) -> Vec<Instance> {
         let mut instances: Vec<Instance> = ec2
             .iter()
-            .map(|raw| self.join_ec2(raw, ssm.remove(raw.instance_id().unwrap_or_default())))
+            .map(|(owner, raw)| {
+                let mut instance =
+                    self.join_ec2(raw, ssm.remove(raw.instance_id().unwrap_or_default()));
+                instance.account_id.clone_from(owner);
+                instance
+            })
             .collect();
         let hybrid = hybrid.unwrap_or(ssm);
         instances.extend(
@@ -117,10 +124,7 @@ impl AwsClient {
         }
     }
 
-    async fn ec2_instances(
-        &self,
-        filters: Option<Vec<Filter>>,
-    ) -> Result<Vec<aws_sdk_ec2::types::Instance>, AwsError> {
+    async fn ec2_instances(&self, filters: Option<Vec<Filter>>) -> Result<Vec<Ec2Raw>, AwsError> {
         let mut pages = self
             .ec2
             .describe_instances()
@@ -132,7 +136,14 @@ impl AwsClient {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.errors.map(e))?;
             for reservation in page.reservations.unwrap_or_default() {
-                instances.extend(reservation.instances.unwrap_or_default());
+                let owner = reservation.owner_id;
+                instances.extend(
+                    reservation
+                        .instances
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|raw| (owner.clone(), raw)),
+                );
             }
         }
         Ok(instances)
@@ -208,6 +219,8 @@ impl AwsClient {
             image_name: None,
             region: self.region().to_owned(),
             last_ping: None,
+            account: self.account().map(str::to_owned),
+            account_id: None,
             ec2: ec2_facts(raw),
         };
         if let Some(info) = info {
@@ -231,6 +244,8 @@ impl AwsClient {
             image_name: None,
             region: self.region().to_owned(),
             last_ping: None,
+            account: self.account().map(str::to_owned),
+            account_id: None,
             ec2: Default::default(),
         };
         apply_ssm_info(&mut instance, info);

@@ -3,6 +3,7 @@
 //! the connectivity diagnosis and escaping of AWS text for the terminal.
 
 pub mod alerts;
+pub mod accounts;
 pub mod audit;
 pub mod client;
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod sessions;
 pub mod types;
 
 pub use crate::secret::SecretString;
+pub use accounts::{AccountClients, AccountSpec, account_clients};
 pub use client::AwsClient;
 pub use diagnosis::{AccessScope, Cause, Diagnosis, diagnose};
 pub use error::AwsError;

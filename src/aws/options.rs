@@ -12,4 +12,7 @@ pub struct AwsOptions {
     /// its SSM client used, and KMS and STS must keep their own (the plugin's sdkutil,
     /// func GetNewSessionWithEndpoint, applies it to SSM only).
     pub ssm_endpoint_url: Option<String>,
+    /// Several accounts at once (`--profile a,b`, the config's `[[accounts]]`): each with
+    /// its own credentials and regions, over `profile`. Empty: the one account above.
+    pub accounts: Vec<crate::aws::AccountSpec>,
 }

@@ -214,6 +214,8 @@ mod tests {
             image_name: None,
             region: "us-east-1".into(),
             last_ping: None,
+            account: None,
+            account_id: None,
             ec2: Default::default(),
         }
     }

@@ -152,10 +152,34 @@ pub struct Instance {
     /// Human-readable image name from DescribeImages, when known.
     pub image_name: Option<String>,
     pub region: String,
+    /// The account's display name when several accounts are shown (`--profile a,b`, the
+    /// config's `[[accounts]]`); `None` in the one account of the default chain.
+    #[serde(default)]
+    pub account: Option<String>,
+    /// The 12-digit account id EC2 names as the reservation's owner (`None` for hybrid nodes).
+    #[serde(default)]
+    pub account_id: Option<String>,
     pub last_ping: Option<SystemTime>,
     /// What EC2 says about the machine (empty for hybrid nodes).
     #[serde(default)]
     pub ec2: Ec2Facts,
+}
+
+impl Instance {
+    /// Which client serves this instance: its region, or `ACCOUNT/REGION` when several
+    /// accounts are shown. The UI keys its loads and its clients by it
+    /// (`AwsClient::location`).
+    pub fn location(&self) -> String {
+        location(self.account.as_deref(), &self.region)
+    }
+}
+
+/// `REGION`, or `ACCOUNT/REGION` for a named account: one client's key.
+pub fn location(account: Option<&str>, region: &str) -> String {
+    match account {
+        Some(account) => format!("{account}/{region}"),
+        None => region.to_owned(),
+    }
 }
 
 /// The EC2 facts the detail pane shows; each is `None` when EC2 did not give it.

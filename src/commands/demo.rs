@@ -22,7 +22,10 @@ const DEMO_REGION: &str = "us-east-1";
 
 /// Entry point of `gangway demo`: signs in as `--user` (dev by default).
 pub fn run(args: DemoArgs) -> ExitCode {
+    // Without a fleet of its own, the demo spans two accounts and two regions (issue 13).
+    let accounts = args.fleet.fleet.is_none() && args.fleet.instances.is_none();
     let fleet = match fleet_from_args(&args.fleet) {
+        Ok(_) if accounts => crate::emulator::Fleet::demo_accounts(),
         Ok(fleet) => fleet,
         Err(e) => {
             eprintln!("gangway demo: {e}");
@@ -48,6 +51,14 @@ pub fn run(args: DemoArgs) -> ExitCode {
     };
     let _log = start_logging();
     model.regions = vec![DEMO_REGION.to_owned()];
+    if accounts {
+        model.settings.accounts = [DEMO_MAIN, DEMO_OPS]
+            .map(|name| crate::aws::AccountSpec {
+                name: Some(name.to_owned()),
+                ..Default::default()
+            })
+            .to_vec();
+    }
     // The emulator's users carry an IAM-like tag scope; wildcard values are left out because
     // the diagnosis compares tags exactly.
     model.settings.scope_tags = user
@@ -71,6 +82,13 @@ pub fn run(args: DemoArgs) -> ExitCode {
             &access_key,
             DEMO_SECRET,
         );
+        let clients = if accounts {
+            let clients = demo_accounts(&emulator.endpoint, &access_key, &mut model).await;
+            model.regions = clients.iter().map(AwsClient::location).collect();
+            clients
+        } else {
+            vec![client]
+        };
         // A little past and a colleague at work, so the history, the sessions view and an
         // administrator's terminate can be tried alone (issue 16).
         let past = crate::emulator::demo_past::seed_history(emulator.state(), SystemTime::now());
@@ -78,10 +96,48 @@ pub fn run(args: DemoArgs) -> ExitCode {
         let _colleague = open_colleague_session(&emulator, &args.user).await;
         model.settings.endpoint = Some(emulator.endpoint.clone());
         model.settings.connect_as = Some(access_key.clone());
-        let result = runtime::run(model, vec![client]).await;
+        let result = runtime::run(model, clients).await;
         emulator.shutdown().await;
         finish(result)
     })
+}
+
+/// The demo's accounts, as the fleet column names them.
+const DEMO_MAIN: &str = "main";
+const DEMO_OPS: &str = "ops";
+
+/// The demo's two accounts × two regions: the user's own account with its keys, and the
+/// operations account through STS AssumeRole of `DEMO_ROLE`, as a config's `role_arn`
+/// account would be reached. An account that cannot be reached is in the banner.
+async fn demo_accounts(
+    endpoint: &str,
+    access_key: &str,
+    model: &mut crate::tui::model::Model,
+) -> Vec<AwsClient> {
+    use crate::emulator::fleet::{DEMO_OTHER_ACCOUNT, DEMO_REGIONS, DEMO_ROLE};
+    let role_arn = format!("arn:aws:iam::{DEMO_OTHER_ACCOUNT}:role/{DEMO_ROLE}");
+    let mut clients = Vec::new();
+    for region in DEMO_REGIONS {
+        let base = AwsClient::with_static_credentials(region, endpoint, access_key, DEMO_SECRET)
+            .with_account(DEMO_MAIN);
+        clients.push(base.clone());
+        match base
+            .with_account(DEMO_OPS)
+            .assume_role(&role_arn, "gangway-demo")
+            .await
+        {
+            Ok(ops) => clients.push(ops),
+            Err(error) => {
+                let error = crate::tui::executor::load_error(&error);
+                model
+                    .fleet
+                    .failures
+                    .insert(format!("{DEMO_OPS}/{region}"), error);
+            }
+        }
+    }
+    model.banner = crate::tui::update::failures_banner(&model.fleet.failures);
+    clients
 }
 
 /// What the colleague's session says it is for.

@@ -5,28 +5,41 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use super::exit;
-use crate::aws::{AccessScope, AwsClient, AwsError, AwsOptions, Diagnosis, Instance, diagnose};
+use crate::aws::{
+    AccessScope, AwsClient, AwsError, AwsOptions, Diagnosis, Instance, account_clients, diagnose,
+};
 use crate::cli::{ListArgs, OutputFormat};
 use crate::text::{display_width, escape_and_fit};
 
 /// Names and images longer than this are cut in the table (JSON keeps them whole).
 const MAX_TEXT_COLUMNS: usize = 40;
+/// How many account × region listings run at once: each is a handful of paged calls, and
+/// twenty accounts in five regions must not open a hundred connections at the same moment.
+pub const LIST_CONCURRENCY: usize = 8;
+
 /// Runs the command; errors are one line on stderr and a distinct exit status.
 pub fn run(args: &ListArgs) -> ExitCode {
-    let filters = match super::settings::scope(args.config.as_deref(), &args.aws.tags) {
-        Ok(filters) => filters,
+    let loaded = match super::settings::load_config(args.config.as_deref(), false) {
+        Ok(loaded) => loaded,
         Err(status) => return status,
     };
+    let mut options = args.aws.options();
+    super::settings::with_config_accounts(&mut options, &loaded.settings.accounts);
+    let filters = super::settings::scope_tags(loaded, &args.aws.tags);
     let runtime = match super::command_runtime() {
         Ok(runtime) => runtime,
         Err(status) => return status,
     };
-    ExitCode::from(list(&runtime, args, &filters))
+    ExitCode::from(list(&runtime, args, &options, &filters))
 }
 
-fn list(runtime: &tokio::runtime::Runtime, args: &ListArgs, filters: &[(String, String)]) -> u8 {
-    let aws = &args.aws;
-    let (instances, errors) = runtime.block_on(fetch_all(&aws.options(), filters));
+fn list(
+    runtime: &tokio::runtime::Runtime,
+    args: &ListArgs,
+    options: &AwsOptions,
+    filters: &[(String, String)],
+) -> u8 {
+    let (instances, errors) = runtime.block_on(fetch_all(options, filters));
     // The same diagnosis as the UI's reach column and `connect`'s check.
     let scope = AccessScope {
         required_tags: filters.to_vec(),
@@ -37,11 +50,14 @@ fn list(runtime: &tokio::runtime::Runtime, args: &ListArgs, filters: &[(String, 
         .map(|i| (i, diagnose(i, None, &scope)))
         .filter(|(_, reach)| !args.reachable || reach.can_connect())
         .collect();
-    let show_region = aws.region.len() > 1;
+    let regions: std::collections::BTreeSet<&str> =
+        instances.iter().map(|i| i.region.as_str()).collect();
+    let show_region = options.regions.len() > 1 || regions.len() > 1;
+    let show_account = !options.accounts.is_empty();
     // Nothing fetched at all: print no empty table or `[]` a script could take for "no instances".
     let total_failure = instances.is_empty() && !errors.is_empty();
     if !total_failure
-        && let Err(err) = print(&rows, args.output, show_region)
+        && let Err(err) = print(&rows, args.output, show_region, show_account)
         && err.kind() != io::ErrorKind::BrokenPipe
     {
         eprintln!("gangway list: cannot write the output: {err}");
@@ -55,24 +71,42 @@ fn list(runtime: &tokio::runtime::Runtime, args: &ListArgs, filters: &[(String, 
         .map_or(exit::OK, |(_, err)| exit::for_aws(err))
 }
 
-/// Lists every region concurrently. A region that fails is reported without hiding the others.
+/// Lists every account × region concurrently (at most `LIST_CONCURRENCY` at once). One that
+/// fails is reported, named, without hiding the others.
 pub async fn fetch_all(
     opts: &AwsOptions,
     filters: &[(String, String)],
 ) -> (Vec<Instance>, Vec<(String, AwsError)>) {
-    let clients = match AwsClient::from_options(opts).await {
-        Ok(clients) => clients,
-        Err(err) => return (Vec::new(), vec![(String::new(), err)]),
-    };
-    let several = clients.len() > 1;
-    let results =
-        futures_util::future::join_all(clients.iter().map(|c| c.list_instances(filters))).await;
-    let mut instances = Vec::new();
+    use futures_util::StreamExt;
     let mut errors = Vec::new();
-    for (client, result) in clients.iter().zip(results) {
+    let clients = if opts.accounts.is_empty() {
+        match AwsClient::from_options(opts).await {
+            Ok(clients) => clients,
+            Err(err) => return (Vec::new(), vec![(String::new(), err)]),
+        }
+    } else {
+        let mut clients = Vec::new();
+        for account in account_clients(opts).await {
+            match account.clients {
+                Ok(found) => clients.extend(found),
+                Err(err) => errors.push((format!("{}: ", account.label), err)),
+            }
+        }
+        clients
+    };
+    let several = clients.len() > 1 || !opts.accounts.is_empty();
+    let mut results = futures_util::stream::iter(clients.iter().enumerate())
+        .map(|(at, client)| async move { (at, client.list_instances(filters).await) })
+        .buffer_unordered(LIST_CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    // In the order the clients were given, whatever order they answered in.
+    results.sort_by_key(|(at, _)| *at);
+    let mut instances = Vec::new();
+    for (at, result) in results {
         match result {
             Ok(found) => instances.extend(found),
-            Err(err) if several => errors.push((format!("{}: ", client.region()), err)),
+            Err(err) if several => errors.push((format!("{}: ", clients[at].location()), err)),
             Err(err) => errors.push((String::new(), err)),
         }
     }
@@ -83,6 +117,7 @@ fn print(
     instances: &[(&Instance, Diagnosis)],
     format: OutputFormat,
     show_region: bool,
+    show_account: bool,
 ) -> io::Result<()> {
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
@@ -91,7 +126,10 @@ fn print(
             crate::text::write_json_pretty(&mut out, &json_rows(instances))?;
             writeln!(out)?;
         }
-        OutputFormat::Table => out.write_all(render_table(instances, show_region).as_bytes())?,
+        OutputFormat::Table => {
+            let table = render_table(instances, show_region, show_account);
+            out.write_all(table.as_bytes())?;
+        }
     }
     out.flush()
 }
@@ -111,6 +149,12 @@ pub struct JsonRow<'a> {
     pub image_id: Option<&'a str>,
     pub image_name: Option<&'a str>,
     pub region: &'a str,
+    /// The account's name when several are listed (`--profile a,b`, `[[accounts]]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<&'a str>,
+    /// The 12-digit account id (EC2's reservation owner), when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<&'a str>,
     /// Whether a shell can open there now, by the same diagnosis as the UI's reach column.
     pub reachable: bool,
     /// Why not, a few words per cause (`["stopped", "out of scope"]`); empty when reachable.
@@ -133,6 +177,8 @@ pub fn json_rows<'a>(instances: &'a [(&'a Instance, Diagnosis)]) -> Vec<JsonRow<
             image_id: i.image_id.as_deref(),
             image_name: i.image_name.as_deref(),
             region: &i.region,
+            account: i.account.as_deref(),
+            account_id: i.account_id.as_deref(),
             reachable: reach.can_connect(),
             unreachable_because: if reach.can_connect() {
                 Vec::new()
@@ -144,7 +190,11 @@ pub fn json_rows<'a>(instances: &'a [(&'a Instance, Diagnosis)]) -> Vec<JsonRow<
 }
 
 /// An aligned table; every cell is escaped, long ones cut, wide characters measured.
-pub fn render_table(instances: &[(&Instance, Diagnosis)], show_region: bool) -> String {
+pub fn render_table(
+    instances: &[(&Instance, Diagnosis)],
+    show_region: bool,
+    show_account: bool,
+) -> String {
     let mut header = vec![
         "NAME",
         "REACH",
@@ -159,11 +209,14 @@ pub fn render_table(instances: &[(&Instance, Diagnosis)], show_region: bool) -> 
     if show_region {
         header.insert(0, "REGION");
     }
+    if show_account {
+        header.insert(0, "ACCOUNT");
+    }
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     rows.extend(
         instances
             .iter()
-            .map(|(i, reach)| table_row(i, reach, show_region)),
+            .map(|(i, reach)| table_row(i, reach, show_region, show_account)),
     );
     let widths: Vec<usize> = (0..header.len())
         .map(|col| {
@@ -189,7 +242,12 @@ pub fn render_table(instances: &[(&Instance, Diagnosis)], show_region: bool) -> 
     out
 }
 
-fn table_row(i: &Instance, reach: &Diagnosis, show_region: bool) -> Vec<String> {
+fn table_row(
+    i: &Instance,
+    reach: &Diagnosis,
+    show_region: bool,
+    show_account: bool,
+) -> Vec<String> {
     let fit =
         |text: Option<&str>| escape_and_fit(text.unwrap_or("-"), MAX_TEXT_COLUMNS).into_owned();
     let image = i.image_name.as_deref().or(i.image_id.as_deref());
@@ -206,6 +264,9 @@ fn table_row(i: &Instance, reach: &Diagnosis, show_region: bool) -> Vec<String> 
     ];
     if show_region {
         row.insert(0, fit(Some(&i.region)));
+    }
+    if show_account {
+        row.insert(0, fit(i.account.as_deref()));
     }
     row
 }
@@ -230,6 +291,8 @@ mod tests {
             image_name: None,
             region: "us-east-1".into(),
             last_ping: None,
+            account: None,
+            account_id: None,
             ec2: Default::default(),
         }
     }
@@ -247,7 +310,7 @@ mod tests {
             instance("웹-서버", "10.0.0.1"),
             instance("evil\u{1b}[2J", "10.0.0.2"),
         ];
-        let table = render_table(&diagnosed(&instances), false);
+        let table = render_table(&diagnosed(&instances), false, false);
         assert!(!table.contains('\u{1b}'));
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines.len(), 3);
@@ -269,7 +332,7 @@ mod tests {
         stopped.state = InstanceState::Stopped;
         let instances = [instance("web-1", "10.0.0.1"), stopped];
         let rows = diagnosed(&instances);
-        let table = render_table(&rows, false);
+        let table = render_table(&rows, false, false);
         let lines: Vec<&str> = table.lines().collect();
         assert!(lines[0].starts_with("NAME     REACH"), "{table}");
         assert!(lines[1].starts_with("web-1    ✓ "), "{table}");
@@ -283,7 +346,7 @@ mod tests {
     #[test]
     fn region_column_appears_for_several_regions() {
         let instances = [instance("web-1", "10.0.0.1")];
-        let table = render_table(&diagnosed(&instances), true);
+        let table = render_table(&diagnosed(&instances), true, false);
         assert!(table.starts_with("REGION"));
         assert!(
             table

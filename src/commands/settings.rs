@@ -45,6 +45,17 @@ pub fn session_settings(
     Ok((scope_tags(loaded, tags), records))
 }
 
+/// The config's `[[accounts]]` when the command line named no profile: `--profile` (one or
+/// a list) always wins over the file.
+pub fn with_config_accounts(
+    options: &mut crate::aws::AwsOptions,
+    accounts: &[crate::aws::AccountSpec],
+) {
+    if options.accounts.is_empty() && options.profile.is_none() {
+        options.accounts = accounts.to_vec();
+    }
+}
+
 /// The tags a target must carry: the config file's `[fleet] tags`, then `--tag`. A problem in
 /// the config file is said on stderr and costs only that setting.
 pub fn scope_tags(loaded: config::Loaded, tags: &[(String, String)]) -> Vec<(String, String)> {

@@ -20,16 +20,22 @@ pub fn run(aws: &AwsArgs, ui: &UiArgs) -> ExitCode {
         Err(status) => return status,
     };
     let _log = start_logging();
-    let options = aws.options();
+    let mut options = aws.options();
+    super::settings::with_config_accounts(&mut options, &model.settings.accounts);
     block_on(async move {
-        let clients = match AwsClient::from_options(&options).await {
-            Ok(clients) => clients,
-            Err(e) => {
-                eprintln!("gangway: {}", e.to_line());
-                return ExitCode::from(exit::for_aws(&e));
+        let mut model = model;
+        let clients = if options.accounts.is_empty() {
+            match AwsClient::from_options(&options).await {
+                Ok(clients) => clients,
+                Err(e) => {
+                    eprintln!("gangway: {}", e.to_line());
+                    return ExitCode::from(exit::for_aws(&e));
+                }
             }
+        } else {
+            account_clients(&mut model, &options).await
         };
-        let regions = clients.iter().map(|c| c.region().to_owned()).collect();
+        let regions = clients.iter().map(AwsClient::location).collect();
         let mut model = Model { regions, ..model };
         model.settings.identity = caller_arn(&clients).await;
         model.settings.endpoint = clients
@@ -38,6 +44,26 @@ pub fn run(aws: &AwsArgs, ui: &UiArgs) -> ExitCode {
             .map(str::to_owned);
         finish(runtime::run(model, clients).await)
     })
+}
+
+/// Several accounts (`--profile a,b`, `[[accounts]]`): every account's clients, built
+/// concurrently. An account that has none (its profile does not exist, no region) is put in
+/// the fleet's failures, so the banner names it from the first frame while the other
+/// accounts load.
+async fn account_clients(model: &mut Model, options: &crate::aws::AwsOptions) -> Vec<AwsClient> {
+    model.settings.accounts = options.accounts.clone();
+    let mut clients = Vec::new();
+    for account in crate::aws::account_clients(options).await {
+        match account.clients {
+            Ok(found) => clients.extend(found),
+            Err(error) => {
+                let error = crate::tui::executor::load_error(&error);
+                model.fleet.failures.insert(account.label, error);
+            }
+        }
+    }
+    model.banner = crate::tui::update::failures_banner(&model.fleet.failures);
+    clients
 }
 
 /// Who the user is, for the header and for marking their own sessions (issue 16: "who am

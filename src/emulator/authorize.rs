@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::iam::{self, Context, Decision, Policy};
 
 use super::fleet::policies::{AttachedPolicy, attached_policies, rfc3339};
-use super::fleet::{ACCOUNT_ID, Fleet, FleetInstance, User};
+use super::fleet::{Fleet, FleetInstance, Principal, User};
 use super::state::EmulatorState;
 
 /// Every user's attached policies, parsed or generated once when the emulator starts.
@@ -19,16 +19,19 @@ pub struct Authorizer {
 
 impl Authorizer {
     pub fn new(fleet: &Fleet) -> Self {
-        let by_user = fleet
-            .users
-            .iter()
-            .map(|user| (user.name.clone(), attached_policies(user)))
+        let users = fleet.users.iter();
+        let roles = fleet.roles.iter().map(|role| &role.identity);
+        let by_user = users
+            .chain(roles)
+            .map(|user| (user.policy_key(), attached_policies(user)))
             .collect();
         Self { by_user }
     }
 
-    pub fn attached(&self, user: &str) -> &[AttachedPolicy] {
-        self.by_user.get(user).map_or(&[], Vec::as_slice)
+    /// The policies of a user (by name) or a role (`fleet::role_policy_key`): what
+    /// `User::policy_key` gives.
+    pub fn attached(&self, key: &str) -> &[AttachedPolicy] {
+        self.by_user.get(key).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -90,8 +93,14 @@ pub fn context(state: &EmulatorState, caller: &User, region: &str, ask: &Ask<'_>
         )
         .set("aws:username", caller.name.clone())
         .set("aws:PrincipalArn", caller.arn())
-        .set("aws:PrincipalAccount", ACCOUNT_ID)
-        .set("aws:PrincipalType", "User")
+        .set("aws:PrincipalAccount", caller.account.clone())
+        .set(
+            "aws:PrincipalType",
+            match caller.principal {
+                Principal::IamUser => "User",
+                Principal::AssumedRole { .. } => "AssumedRole",
+            },
+        )
         .set("aws:RequestedRegion", region);
     for (key, value) in &caller.tags {
         context.set(&format!("aws:PrincipalTag/{key}"), value.clone());
@@ -115,7 +124,7 @@ pub fn check<'s>(
     region: &str,
     ask: &Ask<'_>,
 ) -> Result<Allowed<'s>, Denial> {
-    let attached = state.authorizer.attached(&caller.name);
+    let attached = state.authorizer.attached(&caller.policy_key());
     let policies: Vec<&Policy> = attached.iter().map(|a| &a.policy).collect();
     let context = context(state, caller, region, ask);
     let request = iam::Request {
@@ -157,8 +166,8 @@ pub fn may_start_session(
     region: &str,
     instance: &FleetInstance,
 ) -> bool {
-    let ask =
-        Ask::new("ssm:StartSession", arn::instance(region, &instance.id)).tagged(&instance.tags);
+    let resource = arn::instance(&instance.account, region, &instance.id);
+    let ask = Ask::new("ssm:StartSession", resource).tagged(&instance.tags);
     check(state, user, region, &ask).is_ok()
 }
 
@@ -181,29 +190,28 @@ pub fn denial(caller: &User, ask: &Ask<'_>, why: &str) -> Denial {
     }
 }
 
-/// ARNs of the resources the emulator authorises on.
+/// ARNs of the resources the emulator authorises on, in the account the request lands in
+/// (the caller's: a caller reaches only its own account's resources).
 pub mod arn {
-    use super::ACCOUNT_ID;
-
     /// An EC2 instance, or a hybrid node (`mi-`: SSM's managed-instance).
-    pub fn instance(region: &str, id: &str) -> String {
+    pub fn instance(account: &str, region: &str, id: &str) -> String {
         if id.starts_with("mi-") {
-            format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:managed-instance/{id}")
+            format!("arn:aws:ssm:{region}:{account}:managed-instance/{id}")
         } else {
-            format!("arn:aws:ec2:{region}:{ACCOUNT_ID}:instance/{id}")
+            format!("arn:aws:ec2:{region}:{account}:instance/{id}")
         }
     }
 
     /// A session document: AWS's own (`AWS-…`) have no account in their ARN.
-    pub fn document(region: &str, name: &str) -> String {
+    pub fn document(account: &str, region: &str, name: &str) -> String {
         if name.starts_with("AWS-") {
             format!("arn:aws:ssm:{region}::document/{name}")
         } else {
-            format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:document/{name}")
+            format!("arn:aws:ssm:{region}:{account}:document/{name}")
         }
     }
 
-    pub fn session(region: &str, id: &str) -> String {
-        format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:session/{id}")
+    pub fn session(account: &str, region: &str, id: &str) -> String {
+        format!("arn:aws:ssm:{region}:{account}:session/{id}")
     }
 }

@@ -7,7 +7,10 @@ use std::time::SystemTime;
 use hyper::HeaderMap;
 use hyper::header::AUTHORIZATION;
 
+use std::borrow::Cow;
+
 use super::fleet::{Fleet, User};
+use super::state::EmulatorState;
 
 /// What AWS says, word for word, to a call signed with expired temporary credentials.
 pub const EXPIRED_TOKEN_MESSAGE: &str = "The security token included in the request is expired";
@@ -89,6 +92,30 @@ pub fn caller<'f>(
         return Err(CallerError::ExpiredToken);
     }
     Ok(user)
+}
+
+/// The caller of a request to the running emulator: a fleet user by its long-term key, or a
+/// role session STS `AssumeRole` issued (`sts::assumed`), each in its own account.
+pub fn authenticate<'s>(
+    state: &'s EmulatorState,
+    headers: &HeaderMap,
+) -> Result<Cow<'s, User>, CallerError> {
+    let now = state.clock.now();
+    match caller(state.fleet(), headers, now) {
+        Ok(user) => Ok(Cow::Borrowed(user)),
+        Err(CallerError::UnknownAccessKey) => {
+            let key = access_key_id(headers).ok_or(CallerError::MissingCredentials)?;
+            let session = state
+                .sts_sessions
+                .get(key)
+                .ok_or(CallerError::UnknownAccessKey)?;
+            if session.credentials_expired(now) {
+                return Err(CallerError::ExpiredToken);
+            }
+            Ok(Cow::Owned(session))
+        }
+        Err(other) => Err(other),
+    }
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use super::kms::KeyStore;
 use super::sessions::{Limits, SessionRegistry};
 use super::sns::Topics;
 use super::ssm::commands::CommandStore;
+use super::sts::assumed::AssumedSessions;
 use super::trail::Trail;
 
 pub struct EmulatorState {
@@ -51,6 +52,8 @@ pub struct EmulatorState {
     pub topics: Topics,
     /// The queue from the trail to the rules (`events::delivery`).
     pub bus: Bus,
+    /// Role sessions STS AssumeRole issued, by their temporary access key id.
+    pub sts_sessions: AssumedSessions,
 }
 
 impl EmulatorState {
@@ -77,6 +80,7 @@ impl EmulatorState {
             unauthenticated,
             created_documents: RwLock::new(Vec::new()),
             commands: Arc::default(),
+            sts_sessions: AssumedSessions::default(),
         }
     }
 

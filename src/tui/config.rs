@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use toml::Spanned;
 
+use super::config_accounts::{self, TopLevel};
 use crate::local::RecordingSettings;
 use crate::tui::keymap::{Chord, Keymap, action_named};
 use crate::tui::model::{ReasonMode, Settings};
@@ -116,7 +117,7 @@ fn describe_all(problems: &mut [Problem], text: &str, path: &Path, whole_file: b
 }
 
 pub fn parse(text: &str, path: &Path, readonly: bool) -> Loaded {
-    let sections: BTreeMap<Spanned<String>, Section> = match toml::from_str(text) {
+    let sections: BTreeMap<Spanned<String>, TopLevel> = match toml::from_str(text) {
         Ok(sections) => sections,
         // A file that is not TOML (or whose top level is not sections) says nothing usable.
         Err(e) => {
@@ -136,7 +137,29 @@ pub fn parse(text: &str, path: &Path, readonly: bool) -> Loaded {
     let mut keymap = Keymap::defaults(readonly);
     let mut problems = Vec::new();
     let mut recording_broken = false;
-    for (name, section) in &sections {
+    for (name, entry) in &sections {
+        let section = match (name.get_ref().as_str(), entry) {
+            ("accounts", TopLevel::Tables(tables)) => {
+                let mut found = Vec::new();
+                settings.accounts = config_accounts::accounts(tables, &mut found);
+                problems.extend(
+                    found
+                        .into_iter()
+                        .map(|(at, f, why)| Problem::new(at, f, why)),
+                );
+                continue;
+            }
+            (_, TopLevel::Section(section)) => section,
+            (other, _) => {
+                let why = if other == "accounts" {
+                    "must be [[accounts]] tables"
+                } else {
+                    "must be a [section]"
+                };
+                problems.push(Problem::new(name.span().start, other, why));
+                continue;
+            }
+        };
         match name.get_ref().as_str() {
             "fleet" => fleet(section, &mut settings, &mut problems),
             "shell" => shell(section, &mut settings, &mut problems),
@@ -154,7 +177,7 @@ pub fn parse(text: &str, path: &Path, readonly: bool) -> Loaded {
             other => problems.push(Problem::new(
                 name.span().start,
                 other,
-                "unknown section (fleet, shell, display, keys, recording)",
+                "unknown section (fleet, shell, display, keys, recording, [[accounts]])",
             )),
         }
     }

@@ -56,6 +56,26 @@ pub struct Executor {
     activity_dir: Option<Arc<PathBuf>>,
     /// The tunnels started from the UI, by id; they run on the UI's runtime until stopped.
     tunnels: Arc<Mutex<HashMap<u64, TunnelTask>>>,
+    /// Fleet listings in flight at once (`FLEET_CONCURRENCY`).
+    fleet_loads: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many account × region fleet listings run at once; the others wait their turn and
+/// their rows follow as each answers.
+pub const FLEET_CONCURRENCY: usize = 8;
+
+/// Sessions as the UI keys them: their `region` becomes the client's location, so that a
+/// terminate or a history page goes back to the account it came from.
+fn located(
+    client: &AwsClient,
+    mut sessions: Vec<crate::aws::types::SessionInfo>,
+) -> Vec<crate::aws::types::SessionInfo> {
+    if client.account().is_some() {
+        for session in &mut sessions {
+            session.region = client.location();
+        }
+    }
+    sessions
 }
 
 impl Executor {
@@ -72,6 +92,7 @@ impl Executor {
             scope: Arc::new(scope),
             activity_dir: None,
             tunnels: Arc::default(),
+            fleet_loads: Arc::new(tokio::sync::Semaphore::new(FLEET_CONCURRENCY)),
         }
     }
 
@@ -97,8 +118,10 @@ impl Executor {
         });
     }
 
-    pub fn client(&self, region: &str) -> Option<&AwsClient> {
-        self.clients.iter().find(|c| c.region() == region)
+    /// The client of a location: its region, or `ACCOUNT/REGION` when several accounts
+    /// are shown (`AwsClient::location`). Every "region" the model keeps is one of these.
+    pub fn client(&self, location: &str) -> Option<&AwsClient> {
+        self.clients.iter().find(|c| c.location() == location)
     }
 
     /// Starts an effect. `OpenShell` is not handled here: the runtime must hand over the
@@ -106,9 +129,11 @@ impl Executor {
     pub fn spawn(&self, effect: Effect) {
         match effect {
             Effect::LoadFleet => self.per_region(|this, client| async move {
+                // Bounded: twenty accounts × five regions must not all list at once.
+                let _permit = this.fleet_loads.acquire().await;
                 let result = client.list_instances(&this.tag_filters).await;
                 Msg::FleetLoaded {
-                    region: client.region().to_owned(),
+                    region: client.location(),
                     result: result.map_err(|e| load_error(&e)),
                 }
             }),
@@ -116,9 +141,12 @@ impl Executor {
             Effect::LoadSessions => {
                 self.load_local_activity();
                 self.per_region(|_, client| async move {
-                    let result = client.active_sessions().await;
+                    let result = client
+                        .active_sessions()
+                        .await
+                        .map(|sessions| located(&client, sessions));
                     Msg::SessionsLoaded {
-                        region: client.region().to_owned(),
+                        region: client.location(),
                         result: result.map_err(|e| load_error(&e)),
                     }
                 });
@@ -131,7 +159,7 @@ impl Executor {
             Effect::LoadPreferences => self.per_region(|_, client| async move {
                 let result = client.session_preferences().await;
                 Msg::PreferencesLoaded {
-                    region: client.region().to_owned(),
+                    region: client.location(),
                     result: result.map_err(|e| load_error(&e)),
                 }
             }),
@@ -139,7 +167,7 @@ impl Executor {
                 let since = std::time::SystemTime::now().checked_sub(AUDIT_SPAN);
                 let result = client.session_events(since).await;
                 Msg::AuditLoaded {
-                    region: client.region().to_owned(),
+                    region: client.location(),
                     result: result.map_err(|e| load_error(&e)),
                 }
             }),
@@ -152,7 +180,7 @@ impl Executor {
                         with_patience(Patience::WRITES, notice, || client.send_command(&request))
                             .await;
                     Msg::CommandSent {
-                        region: client.region().to_owned(),
+                        region: client.location(),
                         result: result.map_err(|e| load_error(&e)),
                     }
                 });
@@ -164,7 +192,7 @@ impl Executor {
                 .await
                 .map(|(commands, _)| commands);
                 Msg::CommandsLoaded {
-                    region: client.region().to_owned(),
+                    region: client.location(),
                     result: result.map_err(|e| load_error(&e)),
                 }
             }),
@@ -255,7 +283,7 @@ impl Executor {
     }
 
     fn check(&self, instance: Instance) {
-        let Some(client) = self.client(&instance.region).cloned() else {
+        let Some(client) = self.client(&instance.location()).cloned() else {
             return;
         };
         let messages = self.messages.clone();
@@ -284,7 +312,7 @@ impl Executor {
         for client in self
             .clients
             .iter()
-            .filter(|c| region.as_deref().is_none_or(|r| r == c.region()))
+            .filter(|c| region.as_deref().is_none_or(|r| r == c.location()))
         {
             let (client, filter, query, token) = (
                 client.clone(),
@@ -298,12 +326,12 @@ impl Executor {
                     .session_history(&filter, token)
                     .await
                     .map(|(sessions, next_token)| HistoryPage {
-                        sessions,
+                        sessions: located(&client, sessions),
                         next_token,
                     })
                     .map_err(|e| load_error(&e));
                 let _ = messages.send(Msg::HistoryLoaded {
-                    region: client.region().to_owned(),
+                    region: client.location(),
                     query,
                     result,
                 });

@@ -74,6 +74,8 @@ fn instance(at: usize, spec: &Spec<'_>) -> Instance {
         image_name: Some(spec.image.1.to_owned()),
         region: "us-east-1".to_owned(),
         last_ping: managed.then(|| ago(30 + at as u64 * 7)),
+        account: None,
+        account_id: None,
         ec2: crate::aws::types::Ec2Facts {
             instance_type: Some(
                 if at.is_multiple_of(3) {

@@ -87,6 +87,9 @@ pub struct FleetState {
     pub connectivity: HashMap<InstanceId, Connectivity>,
     /// Instances marked for a command (`space`); kept across refreshes and filters.
     pub marked: std::collections::BTreeSet<InstanceId>,
+    /// The locations (`ACCOUNT/REGION`) whose last fleet load failed, with why: the banner
+    /// names them while the others' rows stay (issue 13).
+    pub failures: BTreeMap<String, crate::tui::model::LoadError>,
 }
 
 impl FleetState {
@@ -108,6 +111,7 @@ impl FleetState {
             cursor: Cursor::default(),
             load: Load::Idle,
             connectivity: HashMap::new(),
+            failures: BTreeMap::new(),
             marked: std::collections::BTreeSet::new(),
         }
     }
@@ -331,7 +335,7 @@ fn compare(a: &Instance, b: &Instance, key: SortKey) -> Ordering {
         SortKey::Platform => a.platform_name.cmp(&b.platform_name),
         SortKey::Ip => ip_key(&a.private_ip).cmp(&ip_key(&b.private_ip)),
         SortKey::Image => a.image_id.cmp(&b.image_id),
-        SortKey::Region => a.region.cmp(&b.region),
+        SortKey::Region => (&a.account, &a.region).cmp(&(&b.account, &b.region)),
     }
 }
 
@@ -366,6 +370,14 @@ fn haystack(instance: &Instance) -> String {
     }
     text.push(FIELD_SEPARATOR);
     text.push_str(instance.private_ip.as_deref().unwrap_or(""));
+    // The account's name and id: a filter of `prod` or `210987654321` finds its rows.
+    for account in [&instance.account, &instance.account_id]
+        .into_iter()
+        .flatten()
+    {
+        text.push(FIELD_SEPARATOR);
+        text.push_str(account);
+    }
     text.to_lowercase()
 }
 

@@ -5,6 +5,7 @@
 pub mod chord;
 pub mod clock;
 pub mod config;
+mod config_accounts;
 pub mod duration;
 pub mod effect;
 pub mod executor;

@@ -361,6 +361,8 @@ pub struct Settings {
     pub connect_as: Option<String>,
     /// Where shells opened here are recorded and keep their activity file.
     pub records: SessionRecords,
+    /// The config's `[[accounts]]`: loaded when no `--profile` is given (issue 13).
+    pub accounts: Vec<crate::aws::AccountSpec>,
 }
 
 impl Default for Settings {
@@ -380,6 +382,7 @@ impl Default for Settings {
             endpoint: None,
             connect_as: None,
             records: SessionRecords::default(),
+            accounts: Vec::new(),
         }
     }
 }
@@ -578,8 +581,38 @@ impl Model {
         }
     }
 
+    /// More than one region among the locations (`ACCOUNT/REGION` or `REGION`).
     pub fn multi_region(&self) -> bool {
-        self.regions.len() > 1
+        let mut regions = self
+            .regions
+            .iter()
+            .map(|location| location.rsplit('/').next().unwrap_or(location));
+        let first = regions.next();
+        regions.any(|region| Some(region) != first)
+    }
+
+    /// Where the UI looks, for the title line: its regions, or with several accounts how
+    /// many of each (`2 accounts × 2 regions`), which a list of every pair would not fit.
+    pub fn where_label(&self) -> String {
+        if !self.multi_account() {
+            return self.regions.join(",");
+        }
+        let regions: BTreeSet<&str> = self
+            .regions
+            .iter()
+            .map(|location| location.rsplit('/').next().unwrap_or(location))
+            .collect();
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        format!(
+            "{} × {}",
+            plural(self.settings.accounts.len(), "account"),
+            plural(regions.len(), "region")
+        )
+    }
+
+    /// Several accounts are shown (`--profile a,b`, `[[accounts]]`): the ACCOUNT column.
+    pub fn multi_account(&self) -> bool {
+        !self.settings.accounts.is_empty()
     }
 
     /// Rows of the body table on the current screen (the same layout the views draw).

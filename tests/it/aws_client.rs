@@ -356,14 +356,8 @@ async fn expired_access_is_told_apart_from_other_denials() {
     use gangway::emulator::fleet::{Role, User};
     let mut fleet = Fleet::demo();
     fleet.users.push(User {
-        name: "contractor".into(),
-        access_key_id: "AKIAGANGWAYCONTRACT".into(),
-        role: Role::Engineer,
-        scope: Default::default(),
         expires: Some(std::time::SystemTime::UNIX_EPOCH),
-        credentials_expire: None,
-        policies: Vec::new(),
-        tags: Default::default(),
+        ..User::new("contractor", "AKIAGANGWAYCONTRACT", Role::Engineer)
     });
     let emulator = start_fleet(fleet).await;
     let contractor = aws_client(&emulator.endpoint, "AKIAGANGWAYCONTRACT");

@@ -181,14 +181,8 @@ fn with_second_engineer() -> gangway::emulator::EmulatorConfig {
     use gangway::emulator::fleet::{Role, User};
     let mut config = config(6);
     config.fleet.users.push(User {
-        name: "ops".into(),
-        access_key_id: "AKIAGANGWAYOPS".into(),
-        role: Role::Engineer,
         scope: [("Env".to_string(), "dev".to_string())].into(),
-        expires: None,
-        credentials_expire: None,
-        policies: Vec::new(),
-        tags: Default::default(),
+        ..User::new("ops", "AKIAGANGWAYOPS", Role::Engineer)
     });
     config
 }

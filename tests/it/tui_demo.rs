@@ -30,6 +30,18 @@ impl Screen {
 
     /// `env` comes after (and overrides) the dummy AWS environment.
     fn spawn_with(home: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let dummy = [
+            ("AWS_CONFIG_FILE", "/dev/null"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+            ("AWS_ACCESS_KEY_ID", "AKIAUNUSEDDUMMY"),
+            ("AWS_SECRET_ACCESS_KEY", "dummy"),
+        ];
+        let env: Vec<(&str, &str)> = dummy.iter().chain(env).copied().collect();
+        Self::spawn_in(home, args, &env)
+    }
+
+    /// With only `env` for AWS (no dummy keys: profiles must not lose to them).
+    pub(crate) fn spawn_in(home: &PathBuf, args: &[&str], env: &[(&str, &str)]) -> Self {
         let (pty, pts) = pty_process::open().unwrap();
         pty.resize(pty_process::Size::new(ROWS, COLS)).unwrap();
         let dir = |sub: &str| home.join(sub).to_str().unwrap().to_owned();
@@ -41,10 +53,6 @@ impl Screen {
             .env("XDG_CONFIG_HOME", dir("config"))
             .env("XDG_STATE_HOME", dir("state"))
             .env("XDG_DATA_HOME", dir("data"))
-            .env("AWS_CONFIG_FILE", "/dev/null")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-            .env("AWS_ACCESS_KEY_ID", "AKIAUNUSEDDUMMY")
-            .env("AWS_SECRET_ACCESS_KEY", "dummy")
             .env("TERM", "xterm-256color")
             .envs(env.iter().copied())
             .kill_on_drop(true);

@@ -93,6 +93,7 @@ async fn session(start: PluginStart) -> Result<u8, PluginError> {
         regions: region.into_iter().collect(),
         endpoint_url: None,
         ssm_endpoint_url: ssm_endpoint,
+        accounts: Vec::new(),
     };
     let client = AwsClient::from_options(&options)
         .await?

@@ -7,13 +7,14 @@ use super::query::{Query, printable};
 use super::security_groups::store::{DEFAULT_GROUP_ID, DEFAULT_GROUP_NAME, DEFAULT_VPC};
 use super::xml::XmlWriter;
 use super::{Ec2Error, iso8601};
-use crate::emulator::fleet::{ACCOUNT_ID, Fleet, FleetInstance, InstanceState};
+use crate::emulator::fleet::{Fleet, FleetInstance, InstanceState, Place};
 use crate::emulator::{ids, pagination};
 
 const ROOT: &str = "DescribeInstancesResponse";
 
 pub fn describe_instances(
     fleet: &Fleet,
+    place: Place<'_>,
     query: &Query,
     request_id: &str,
 ) -> Result<String, Ec2Error> {
@@ -31,7 +32,7 @@ pub fn describe_instances(
         .into_iter()
         .map(InstanceFilter::parse)
         .collect::<Result<Vec<_>, _>>()?;
-    let selected = select_by_ids(fleet, &ids)?;
+    let selected = select_by_ids(fleet, place, &ids)?;
     let matching: Vec<&FleetInstance> = selected
         .into_iter()
         .filter(|instance| filters.iter().all(|filter| filter.matches(instance)))
@@ -52,9 +53,13 @@ pub fn describe_instances(
 
 /// With no ids, every EC2 instance. Otherwise the named ones, each id checked: a malformed
 /// id and an unknown id are different errors, and all unknown ids are named at once.
-fn select_by_ids<'f>(fleet: &'f Fleet, ids: &[String]) -> Result<Vec<&'f FleetInstance>, Ec2Error> {
+fn select_by_ids<'f>(
+    fleet: &'f Fleet,
+    place: Place<'f>,
+    ids: &[String],
+) -> Result<Vec<&'f FleetInstance>, Ec2Error> {
     if ids.is_empty() {
-        return Ok(fleet.ec2_instances().collect());
+        return Ok(fleet.ec2_instances(place).collect());
     }
     if let Some(bad) = ids.iter().find(|id| !ids::is_ec2_instance_id(id)) {
         return Err(Ec2Error::new(
@@ -64,13 +69,13 @@ fn select_by_ids<'f>(fleet: &'f Fleet, ids: &[String]) -> Result<Vec<&'f FleetIn
     }
     let missing: Vec<&str> = ids
         .iter()
-        .filter(|id| fleet.instance(id).is_none())
+        .filter(|id| fleet.instance_in(id, place).is_none())
         .map(String::as_str)
         .collect();
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     match missing.as_slice() {
         [] => Ok(fleet
-            .ec2_instances()
+            .ec2_instances(place)
             .filter(|instance| wanted.contains(instance.id.as_str()))
             .collect()),
         [one] => Err(Ec2Error::new(
@@ -90,7 +95,7 @@ fn write_reservation(xml: &mut XmlWriter, instances: &[&FleetInstance]) {
     };
     xml.open("item");
     xml.leaf("reservationId", &first.reservation_id);
-    xml.leaf("ownerId", ACCOUNT_ID);
+    xml.leaf("ownerId", &first.account);
     xml.open("groupSet");
     xml.close("groupSet");
     xml.open("instancesSet");

@@ -49,7 +49,7 @@ impl Ec2Error {
 
 pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<ResponseBody> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let caller = identity::caller(state.fleet(), &request.parts.headers, state.clock.now());
+    let caller = identity::authenticate(state, &request.parts.headers);
     let query = request.body.as_ref().map(|body| Query::parse(body));
     let action = query
         .as_ref()
@@ -84,7 +84,7 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
             dispatch(state, user, &region, query, &request_id)
         }
     };
-    let user = caller.map_or("-", |user| user.name.as_str());
+    let user = caller.as_ref().map_or("-", |user| user.name.as_str());
     let mut response = match result {
         Ok(body) => {
             tracing::info!("ec2 {action} user={user} ok");
@@ -142,7 +142,7 @@ fn dispatch(
     }
     match query.get("Action") {
         Some("DescribeInstances") => {
-            instances::describe_instances(state.fleet(), query, request_id)
+            instances::describe_instances(state.fleet(), caller.place(region), query, request_id)
         }
         Some("DescribeImages") => images::describe_images(state.fleet(), query, request_id),
         Some(other) => Err(Ec2Error::new(

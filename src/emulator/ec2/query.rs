@@ -323,7 +323,7 @@ mod props {
             let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
             let query = Query::parse(body.as_bytes());
             for result in [
-                instances::describe_instances(&fleet, &query, "r"),
+                instances::describe_instances(&fleet, crate::emulator::fleet::Place { account: crate::emulator::fleet::ACCOUNT_ID, region: "us-east-1" }, &query, "r"),
                 images::describe_images(&fleet, &query, "r"),
             ] {
                 if let Err(err) = result {

@@ -88,6 +88,7 @@ impl Fleet {
             documents: super::documents::aws_documents(),
             faults: FaultSpec::default(),
             kms_keys: Vec::new(),
+            roles: Vec::new(),
         }
         .with_default_users()
     }
@@ -146,5 +147,7 @@ fn demo_instance((index, spec): (usize, &Spec)) -> FleetInstance {
         .to_owned(),
         ports: BTreeMap::new(),
         hosts: BTreeMap::new(),
+        account: super::ACCOUNT_ID.to_owned(),
+        region: None,
     }
 }

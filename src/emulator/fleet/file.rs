@@ -12,12 +12,13 @@ use toml::Spanned;
 
 use super::documents::{SessionDocument, aws_documents, check_custom_document};
 use super::file_schema::{
-    DocumentFile, FleetFile, InstanceFile, KmsKeyFile, PingFile, PreferencesFile, RoleFile,
-    ShellFile, StateFile, UserFile,
+    DocumentFile, FleetFile, InstanceFile, KmsKeyFile, PingFile, PreferencesFile, RoleDefFile,
+    RoleFile, ShellFile, StateFile, UserFile,
 };
 use super::generated::{AMAZON_LINUX, standard_images};
 use super::{
-    Fleet, FleetInstance, Image, InstanceState, KmsKey, PingStatus, Preferences, Role, User,
+    ACCOUNT_ID, Fleet, FleetInstance, FleetRole, Image, InstanceState, KmsKey, PingStatus,
+    Preferences, Principal, Role, User,
 };
 use crate::emulator::faults::FaultSpec;
 
@@ -131,14 +132,23 @@ fn build(file: FleetFile, locator: &Locator<'_>) -> Result<Fleet, FleetError> {
         }
         let ports = port_map(instance.ports.take(), "ports", locator, parse_port_key)?;
         let hosts = port_map(instance.hosts.take(), "hosts", locator, parse_host_key)?;
+        let account = account(instance.account.take(), locator)?;
+        let region = match instance.region.take() {
+            None => None,
+            Some(region) => Some(check_region(region, locator)?),
+        };
         let mut instance = instance_from_file(index, instance);
         instance.ports = ports;
         instance.hosts = hosts;
+        instance.account = account;
+        instance.region = region;
         instances.push(instance);
     }
     let kms_keys = kms_keys(file.kms_keys, locator)?;
     let documents = documents(file.documents, locator)?;
+    let roles = roles(file.roles, locator)?;
     Ok(Fleet {
+        roles,
         users,
         preferences,
         images,
@@ -296,6 +306,7 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
             None => Vec::new(),
             Some(texts) => user_policies(texts, &user, locator)?,
         };
+        let account = account(user.account.clone(), locator)?;
         let role = match user.role.map(Spanned::into_inner) {
             None if policies.is_empty() => {
                 return Err(locator.error(
@@ -310,6 +321,8 @@ fn users(files: Vec<UserFile>, locator: &Locator<'_>) -> Result<Vec<User>, Fleet
         users.push(User {
             name: user.name.into_inner(),
             access_key_id: user.access_key_id.into_inner(),
+            account,
+            principal: Principal::IamUser,
             role,
             scope: user.scope.map(Spanned::into_inner).unwrap_or_default(),
             expires,
@@ -328,6 +341,34 @@ fn user_policies(
     user: &UserFile,
     locator: &Locator<'_>,
 ) -> Result<Vec<crate::iam::Policy>, FleetError> {
+    if let Some(expires) = user
+        .expires
+        .as_ref()
+        .filter(|_| user.role.is_none() && user.scope.is_none())
+    {
+        return Err(locator.error(
+            Some(expires.span()),
+            Some("expires"),
+            "`policies` replace role, scope and expires: give one or the other",
+        ));
+    }
+    parse_policies(
+        texts,
+        user.role.as_ref(),
+        user.scope.as_ref(),
+        &user.name,
+        locator,
+    )
+}
+
+/// `policies` of a user or a role, refused beside `role` or `scope`, each parsed.
+fn parse_policies(
+    texts: &[Spanned<String>],
+    role: Option<&Spanned<RoleFile>>,
+    scope: Option<&Spanned<BTreeMap<String, String>>>,
+    name: &Spanned<String>,
+    locator: &Locator<'_>,
+) -> Result<Vec<crate::iam::Policy>, FleetError> {
     let both = |span: Range<usize>, field: &str| {
         locator.error(
             Some(span),
@@ -335,18 +376,15 @@ fn user_policies(
             "`policies` replace role, scope and expires: give one or the other",
         )
     };
-    if let Some(role) = &user.role {
+    if let Some(role) = role {
         return Err(both(role.span(), "role"));
     }
-    if let Some(scope) = &user.scope {
+    if let Some(scope) = scope {
         return Err(both(scope.span(), "scope"));
-    }
-    if let Some(expires) = &user.expires {
-        return Err(both(expires.span(), "expires"));
     }
     if texts.is_empty() {
         return Err(locator.error(
-            Some(user.name.span()),
+            Some(name.span()),
             Some("policies"),
             "an empty list: a user with no policy may do nothing",
         ));
@@ -364,6 +402,107 @@ fn user_policies(
             })
         })
         .collect()
+}
+
+/// `[[roles]]`: unique (account, name), principals that look like IAM ARNs, and the role's
+/// permissions as a user's (`role`/`scope`, or `policies`).
+fn roles(files: Vec<RoleDefFile>, locator: &Locator<'_>) -> Result<Vec<FleetRole>, FleetError> {
+    let mut roles: Vec<FleetRole> = Vec::new();
+    for file in files {
+        if let Err(why) = check_user_name(file.name.get_ref()) {
+            let why = why.replace("user name", "role name");
+            return Err(locator.error(Some(file.name.span()), Some("name"), &why));
+        }
+        let account = account(file.account.clone(), locator)?;
+        if roles
+            .iter()
+            .any(|known| known.account == account && known.name == *file.name.get_ref())
+        {
+            let message = "duplicate role in this account";
+            return Err(locator.error(Some(file.name.span()), Some("name"), message));
+        }
+        let principal_ok = |arn: &String| {
+            arn.strip_prefix("arn:aws:iam::").is_some_and(|rest| {
+                rest.split_once(':').is_some_and(|(account, what)| {
+                    is_account_id(account)
+                        && (what == "root"
+                            || what.strip_prefix("user/").is_some_and(|n| !n.is_empty()))
+                })
+            })
+        };
+        if let Some(bad) = file.trust.get_ref().iter().find(|arn| !principal_ok(arn)) {
+            let message = format!(
+                "`{}` is not a principal ARN (arn:aws:iam::ACCOUNT:root or arn:aws:iam::ACCOUNT:user/NAME)",
+                bad.escape_debug()
+            );
+            return Err(locator.error(Some(file.trust.span()), Some("trust"), &message));
+        }
+        let policies = match &file.policies {
+            None => Vec::new(),
+            Some(texts) => parse_policies(
+                texts,
+                file.role.as_ref(),
+                file.scope.as_ref(),
+                &file.name,
+                locator,
+            )?,
+        };
+        let role = match file.role.map(Spanned::into_inner) {
+            None if policies.is_empty() => {
+                let message = "missing: give a role (engineer or admin) or IAM `policies`";
+                return Err(locator.error(Some(file.name.span()), Some("role"), message));
+            }
+            Some(RoleFile::Admin) => Role::Admin,
+            None | Some(RoleFile::Engineer) => Role::Engineer,
+        };
+        let name = file.name.into_inner();
+        let mut identity = User::new(&name, "", role);
+        identity.account = account.clone();
+        identity.principal = Principal::AssumedRole { role: name.clone() };
+        identity.scope = file.scope.map(Spanned::into_inner).unwrap_or_default();
+        identity.policies = policies;
+        roles.push(FleetRole {
+            name,
+            account,
+            trusted: file.trust.into_inner(),
+            identity,
+        });
+    }
+    Ok(roles)
+}
+
+/// An account id is 12 digits.
+pub(crate) fn is_account_id(text: &str) -> bool {
+    text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An `account` field: 12 digits, the default account when absent.
+fn account(field: Option<Spanned<String>>, locator: &Locator<'_>) -> Result<String, FleetError> {
+    match field {
+        None => Ok(ACCOUNT_ID.to_owned()),
+        Some(account) if is_account_id(account.get_ref()) => Ok(account.into_inner()),
+        Some(account) => Err(locator.error(
+            Some(account.span()),
+            Some("account"),
+            "an account id is 12 digits, e.g. \"210987654321\"",
+        )),
+    }
+}
+
+/// A `region` field: a region name as the SigV4 scope carries it (`eu-west-1`).
+fn check_region(region: Spanned<String>, locator: &Locator<'_>) -> Result<String, FleetError> {
+    let name = region.get_ref();
+    let valid = (1..=32).contains(&name.len())
+        && name.contains('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if valid {
+        Ok(region.into_inner())
+    } else {
+        let message = "a region is lower-case letters, digits and `-`, e.g. \"eu-west-1\"";
+        Err(locator.error(Some(region.span()), Some("region"), message))
+    }
 }
 
 /// IAM's rule for user names (CreateUser's `UserName`: pattern `[\w+=,.@-]+`, 1 to 64
@@ -451,6 +590,8 @@ fn instance_from_file(index: usize, file: InstanceFile) -> FleetInstance {
         last_ping_age: Duration::from_secs(if online { 30 } else { 86_400 }),
         ports: BTreeMap::new(),
         hosts: BTreeMap::new(),
+        account: ACCOUNT_ID.to_owned(),
+        region: None,
         shell: match file.shell {
             ShellFile::Sh => "/bin/sh",
             ShellFile::Bash => "bash",

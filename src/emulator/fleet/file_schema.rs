@@ -27,6 +27,24 @@ pub(super) struct FleetFile {
     /// KMS keys for encrypted sessions (`preferences.kms_key_id` names one).
     #[serde(default)]
     pub(super) kms_keys: Vec<KmsKeyFile>,
+    /// IAM roles STS AssumeRole can give credentials for (issue 13).
+    #[serde(default)]
+    pub(super) roles: Vec<RoleDefFile>,
+}
+
+/// `[[roles]]`: a role in an account, who may assume it, and what it may do (the same
+/// `role`/`scope`/`policies` as a user).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RoleDefFile {
+    pub(super) name: Spanned<String>,
+    pub(super) account: Option<Spanned<String>>,
+    /// The trust policy's principals (`Principal.AWS`): user ARNs or `arn:aws:iam::ACCOUNT:root`.
+    pub(super) trust: Spanned<Vec<String>>,
+    pub(super) role: Option<Spanned<RoleFile>>,
+    #[serde(default)]
+    pub(super) scope: Option<Spanned<BTreeMap<String, String>>>,
+    pub(super) policies: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +105,8 @@ pub(super) struct PreferencesFile {
 pub(super) struct UserFile {
     pub(super) name: Spanned<String>,
     pub(super) access_key_id: Spanned<String>,
+    /// The 12-digit account the user is in; the default account when absent.
+    pub(super) account: Option<Spanned<String>>,
     /// Optional only with `policies`, which replace it.
     pub(super) role: Option<Spanned<RoleFile>>,
     #[serde(default)]
@@ -128,6 +148,10 @@ pub(super) struct InstanceFile {
     pub(super) id: Spanned<InstanceIdField>,
     /// Shorthand for the `Name` tag.
     pub(super) name: Option<String>,
+    /// The 12-digit account that owns it; the default account when absent.
+    pub(super) account: Option<Spanned<String>>,
+    /// The region it is in; absent: seen from every region.
+    pub(super) region: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) tags: BTreeMap<String, String>,
     #[serde(default = "default_state")]

@@ -65,6 +65,7 @@ impl Fleet {
             documents: super::documents::aws_documents(),
             faults: FaultSpec::default(),
             kms_keys: Vec::new(),
+            roles: Vec::new(),
         }
         .with_default_users()
     }
@@ -121,6 +122,8 @@ fn generated_instance(index: usize) -> FleetInstance {
         shell: "/bin/sh".to_owned(),
         ports: BTreeMap::new(),
         hosts: BTreeMap::new(),
+        account: super::ACCOUNT_ID.to_owned(),
+        region: None,
     }
 }
 

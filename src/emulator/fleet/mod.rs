@@ -4,6 +4,7 @@
 //! fleet (`demo.rs`). Immutable once the emulator runs.
 
 mod demo;
+mod demo_accounts;
 pub mod documents;
 mod file;
 mod file_schema;
@@ -15,9 +16,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 pub use demo::HOSTILE_TAG_VALUE;
+pub use demo_accounts::{DEMO_OTHER_ACCOUNT, DEMO_REGIONS, DEMO_ROLE};
 pub use file::FleetError;
 
-/// The account id in every ARN the emulator prints.
+/// The default account: every user, role and instance belongs to it unless the fleet file
+/// says otherwise (`account = "…"`), and the ARNs of what is not per account (KMS keys,
+/// documents, the trail) name it.
 pub const ACCOUNT_ID: &str = "123456789012";
 /// The secret access key of the default identities (not checked: signatures are not verified).
 pub const DEFAULT_SECRET_ACCESS_KEY: &str = "gangway";
@@ -34,8 +38,46 @@ pub struct Fleet {
     pub faults: crate::emulator::faults::FaultSpec,
     /// KMS keys (`[[kms_keys]]`), the emulator's KMS starts with these.
     pub kms_keys: Vec<KmsKey>,
+    /// IAM roles (`[[roles]]`) that STS `AssumeRole` can give temporary credentials for.
+    pub roles: Vec<FleetRole>,
 }
 
+/// Where a request lands: the caller's account and the region of its SigV4 scope. Each
+/// (account, region) pair sees its own fleet (issue 13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    pub account: &'a str,
+    pub region: &'a str,
+}
+
+/// An IAM role of the fleet file: who may assume it (its trust policy's principals) and what
+/// its sessions may do (the same `role`/`scope`/`policies` as a user's, in `identity`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FleetRole {
+    pub name: String,
+    pub account: String,
+    /// The `Principal.AWS` values of the trust policy's one Allow statement for
+    /// `sts:AssumeRole`: user ARNs, or `arn:aws:iam::ACCOUNT:root` for a whole account
+    /// (whose principals then also need an identity policy allowing `sts:AssumeRole`).
+    pub trusted: Vec<String>,
+    /// The role's permissions, as a user of the role's name would have them.
+    pub identity: User,
+}
+
+impl FleetRole {
+    pub fn arn(&self) -> String {
+        format!("arn:aws:iam::{}:role/{}", self.account, self.name)
+    }
+}
+
+/// What kind of principal a caller is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// An IAM user with long-term keys (the fleet file's `[[users]]`).
+    IamUser,
+    /// An STS session of a role (`AssumeRole`); the user's `name` is the session name.
+    AssumedRole { role: String },
+}
 /// A symmetric KMS key of the fleet file. Its secret is drawn when the emulator starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KmsKey {
@@ -60,6 +102,9 @@ pub enum Role {
 pub struct User {
     pub name: String,
     pub access_key_id: String,
+    /// The account the user (or the assumed role) belongs to: which fleet it sees.
+    pub account: String,
+    pub principal: Principal,
     pub role: Role,
     /// Tags an instance must carry for this user to start a session on it (values may use
     /// `*` and `?`): a `StringLike` condition on `ssm:resourceTag/KEY` in the generated
@@ -78,9 +123,54 @@ pub struct User {
     pub tags: BTreeMap<String, String>,
 }
 
+/// The authorizer's key for a role's policies (users are keyed by their name, which
+/// cannot contain `/`).
+pub fn role_policy_key(account: &str, role: &str) -> String {
+    format!("role/{account}/{role}")
+}
+
 impl User {
+    /// A user of `name` with `access_key_id` in the default account, no scope, no policies:
+    /// the start of a user built in code (tests, the demo).
+    pub fn new(name: &str, access_key_id: &str, role: Role) -> Self {
+        Self {
+            name: name.to_owned(),
+            access_key_id: access_key_id.to_owned(),
+            account: ACCOUNT_ID.to_owned(),
+            principal: Principal::IamUser,
+            role,
+            scope: BTreeMap::new(),
+            expires: None,
+            credentials_expire: None,
+            policies: Vec::new(),
+            tags: BTreeMap::new(),
+        }
+    }
+
     pub fn arn(&self) -> String {
-        format!("arn:aws:iam::{ACCOUNT_ID}:user/{}", self.name)
+        match &self.principal {
+            Principal::IamUser => format!("arn:aws:iam::{}:user/{}", self.account, self.name),
+            Principal::AssumedRole { role } => format!(
+                "arn:aws:sts::{}:assumed-role/{role}/{}",
+                self.account, self.name
+            ),
+        }
+    }
+
+    /// Whose policies the caller has: a user's own, or its role's.
+    pub fn policy_key(&self) -> String {
+        match &self.principal {
+            Principal::IamUser => self.name.clone(),
+            Principal::AssumedRole { role } => role_policy_key(&self.account, role),
+        }
+    }
+
+    /// Where this caller's request in `region` lands.
+    pub fn place<'a>(&'a self, region: &'a str) -> Place<'a> {
+        Place {
+            account: &self.account,
+            region,
+        }
     }
 
     pub fn credentials_expired(&self, now: SystemTime) -> bool {
@@ -91,6 +181,8 @@ impl User {
         Self {
             name: "admin".to_owned(),
             access_key_id: "AKIAGANGWAYADMIN".to_owned(),
+            account: ACCOUNT_ID.to_owned(),
+            principal: Principal::IamUser,
             role: Role::Admin,
             scope: BTreeMap::new(),
             expires: None,
@@ -106,6 +198,8 @@ impl User {
         Self {
             name: "expired".to_owned(),
             access_key_id: "ASIAGANGWAYEXPIRED".to_owned(),
+            account: ACCOUNT_ID.to_owned(),
+            principal: Principal::IamUser,
             role: Role::Engineer,
             scope: BTreeMap::new(),
             expires: None,
@@ -119,6 +213,8 @@ impl User {
         Self {
             name: "dev".to_owned(),
             access_key_id: "AKIAGANGWAYDEV".to_owned(),
+            account: ACCOUNT_ID.to_owned(),
+            principal: Principal::IamUser,
             role: Role::Engineer,
             scope: BTreeMap::from([("Env".to_owned(), "dev".to_owned())]),
             expires: None,
@@ -266,6 +362,11 @@ pub struct FleetInstance {
     /// The remote hosts the instance reaches (fleet file `hosts`), for
     /// AWS-StartPortForwardingSessionToRemoteHost: `"name:port"` → a loopback address.
     pub hosts: BTreeMap<String, SocketAddr>,
+    /// The account that owns the instance (`ACCOUNT_ID` unless the fleet file says).
+    pub account: String,
+    /// The region the instance is in; `None`: it is seen from every region (the fleet files
+    /// written before accounts and regions, and the generated fleets).
+    pub region: Option<String>,
 }
 
 impl FleetInstance {
@@ -286,6 +387,11 @@ impl FleetInstance {
     /// The `hosts` key of a remote host and port, as the fleet file writes it.
     pub fn host_key(host: &str, port: u16) -> String {
         format!("{}:{port}", host.to_ascii_lowercase())
+    }
+
+    /// Whether a request from `place` sees this instance.
+    pub fn is_in(&self, place: Place<'_>) -> bool {
+        self.account == place.account && self.region.as_deref().is_none_or(|r| r == place.region)
     }
 
     pub fn computer_name(&self) -> String {
@@ -315,8 +421,22 @@ impl Fleet {
             .find(|user| user.access_key_id == access_key_id)
     }
 
+    /// An instance by id, wherever it is (ids are unique across the whole fleet): for the
+    /// agent, which serves a session already authorised.
     pub fn instance(&self, id: &str) -> Option<&FleetInstance> {
         self.instances.iter().find(|instance| instance.id == id)
+    }
+
+    /// An instance by id as a request from `place` sees it: another account's or region's
+    /// instance does not exist there, as in AWS.
+    pub fn instance_in<'a>(&'a self, id: &str, place: Place<'_>) -> Option<&'a FleetInstance> {
+        self.instance(id).filter(|instance| instance.is_in(place))
+    }
+
+    pub fn role(&self, account: &str, name: &str) -> Option<&FleetRole> {
+        self.roles
+            .iter()
+            .find(|role| role.account == account && role.name == name)
     }
 
     /// A command session document by name (not SSM-SessionManagerRunShell, whose content
@@ -330,17 +450,23 @@ impl Fleet {
     }
 
     /// EC2 knows only `i-` instances; `mi-` nodes exist for SSM alone.
-    pub fn ec2_instances(&self) -> impl Iterator<Item = &FleetInstance> {
+    pub fn ec2_instances<'a, 'p>(
+        &'a self,
+        place: Place<'p>,
+    ) -> impl Iterator<Item = &'a FleetInstance> + use<'a, 'p> {
         self.instances
             .iter()
-            .filter(|instance| !instance.is_hybrid())
+            .filter(move |instance| !instance.is_hybrid() && instance.is_in(place))
     }
 
     /// Instances with a registered SSM agent.
-    pub fn managed_instances(&self) -> impl Iterator<Item = &FleetInstance> {
+    pub fn managed_instances<'a, 'p>(
+        &'a self,
+        place: Place<'p>,
+    ) -> impl Iterator<Item = &'a FleetInstance> + use<'a, 'p> {
         self.instances
             .iter()
-            .filter(|instance| instance.ping_status.is_some())
+            .filter(move |instance| instance.ping_status.is_some() && instance.is_in(place))
     }
 }
 

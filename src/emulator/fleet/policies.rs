@@ -7,7 +7,7 @@ use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
-use super::{ACCOUNT_ID, Role, User};
+use super::{Role, User};
 use crate::iam::Policy;
 
 /// A policy attached to a user, with what IAM's messages name it by.
@@ -97,6 +97,7 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
             }),
         )];
     }
+    let account = &user.account;
     // The tag scope as IAM conditions on the instance's tags (StringLike keeps `*`/`?`).
     let scope: serde_json::Map<String, Value> = user
         .scope
@@ -115,8 +116,8 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
         // Run Command reaches exactly the instances a shell may (issue 14).
         "Action": ["ssm:StartSession", "ssm:SendCommand"],
         "Resource": [
-            format!("arn:aws:ec2:*:{ACCOUNT_ID}:instance/*"),
-            format!("arn:aws:ssm:*:{ACCOUNT_ID}:managed-instance/*"),
+            format!("arn:aws:ec2:*:{account}:instance/*"),
+            format!("arn:aws:ssm:*:{account}:managed-instance/*"),
         ],
     });
     if !scope.is_empty() {
@@ -131,7 +132,7 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
                 "Sid": "StartSessionDocuments",
                 "Effect": "Allow",
                 "Action": ["ssm:StartSession", "ssm:SendCommand"],
-                "Resource": ["arn:aws:ssm:*::document/*", format!("arn:aws:ssm:*:{ACCOUNT_ID}:document/*")],
+                "Resource": ["arn:aws:ssm:*::document/*", format!("arn:aws:ssm:*:{account}:document/*")],
             },
             // CancelCommand has no resource-level permissions on AWS.
             {"Sid": "CancelCommands", "Effect": "Allow", "Action": "ssm:CancelCommand", "Resource": "*"},
@@ -139,14 +140,14 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
                 "Sid": "OwnSessions",
                 "Effect": "Allow",
                 "Action": ["ssm:ResumeSession", "ssm:TerminateSession"],
-                "Resource": format!("arn:aws:ssm:*:{ACCOUNT_ID}:session/${{aws:username}}-*"),
+                "Resource": format!("arn:aws:ssm:*:{account}:session/${{aws:username}}-*"),
             },
         ]
     });
     let mut documents = vec![(
         format!("gangway-engineer-{}", user.name),
         format!(
-            "arn:aws:iam::{ACCOUNT_ID}:policy/gangway-engineer-{}",
+            "arn:aws:iam::{account}:policy/gangway-engineer-{}",
             user.name
         ),
         engineer,
@@ -154,7 +155,7 @@ pub fn generated_documents(user: &User) -> Vec<(String, String, Value)> {
     if let Some(expires) = user.expires {
         documents.push((
             EXPIRED_POLICY_NAME.to_owned(),
-            format!("arn:aws:iam::{ACCOUNT_ID}:policy/{EXPIRED_POLICY_NAME}"),
+            format!("arn:aws:iam::{account}:policy/{EXPIRED_POLICY_NAME}"),
             json!({
                 "Version": "2012-10-17",
                 "Statement": [{

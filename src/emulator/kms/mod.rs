@@ -45,21 +45,20 @@ pub fn handle(
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    let caller = identity::caller(state.fleet(), &request.parts.headers, state.clock.now())
-        .map_err(|err| match err {
-            CallerError::MissingCredentials => KmsError::new(
-                "MissingAuthenticationTokenException",
-                "Missing Authentication Token",
-            ),
-            CallerError::UnknownAccessKey => KmsError::new(
-                "UnrecognizedClientException",
-                "The security token included in the request is invalid.",
-            ),
-            CallerError::ExpiredToken => {
-                KmsError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
-            }
-        });
-    let result = caller.clone().and_then(|caller| {
+    let caller = identity::authenticate(state, &request.parts.headers).map_err(|err| match err {
+        CallerError::MissingCredentials => KmsError::new(
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        ),
+        CallerError::UnknownAccessKey => KmsError::new(
+            "UnrecognizedClientException",
+            "The security token included in the request is invalid.",
+        ),
+        CallerError::ExpiredToken => {
+            KmsError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
+        }
+    });
+    let result = caller.as_ref().map_err(Clone::clone).and_then(|caller| {
         let body = request
             .body
             .as_ref()

@@ -91,8 +91,11 @@ pub fn describe_sessions(
         .collect::<Result<Vec<_>, _>>()?;
     // Newest first, as the console shows them: a client that reads one page of History
     // gets the most recent sessions.
+    // Each account and region sees the sessions on its own instances (issue 13).
+    let fleet = call.state.fleet();
     let matching: Vec<SessionRecord> = records
         .into_iter()
+        .filter(|record| fleet.instance_in(&record.target, call.place()).is_some())
         .rev()
         .filter(|record| criteria.iter().all(|criterion| criterion.matches(record)))
         .collect();

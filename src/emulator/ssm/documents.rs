@@ -136,7 +136,11 @@ pub(super) fn no_such_document(name: &str) -> SsmError {
 pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Value, SsmError> {
     call.authorize(&Ask::new(
         "ssm:GetDocument",
-        arn::document(&call.region, &printable(&request.name)),
+        arn::document(
+            &call.caller.account,
+            &call.region,
+            &printable(&request.name),
+        ),
     ))?;
     let content = match request.name.as_str() {
         RUN_SHELL => preferences_document(call.state),
@@ -164,7 +168,7 @@ pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Resul
     let name = request.name;
     call.authorize(&Ask::new(
         "ssm:CreateDocument",
-        arn::document(&call.region, &printable(&name)),
+        arn::document(&call.caller.account, &call.region, &printable(&name)),
     ))?;
     // AWS keeps names starting aws, amazon or amzn (any case) for its own documents; the
     // emulator keeps SSM- as well, where its preferences document lives.

@@ -90,7 +90,9 @@ fn reject_unknown_ids(call: &Call<'_>, criteria: &[Criterion]) -> Result<(), Ssm
     let fleet = call.state.fleet();
     for criterion in criteria {
         if let Criterion::InstanceIds(ids) = criterion
-            && let Some(unknown) = ids.iter().find(|id| fleet.instance(id).is_none())
+            && let Some(unknown) = ids
+                .iter()
+                .find(|id| fleet.instance_in(id, call.place()).is_none())
         {
             return Err(SsmError::new(
                 "InvalidInstanceId",
@@ -149,7 +151,7 @@ pub fn describe_instance_information(
     let matching: Vec<&FleetInstance> = call
         .state
         .fleet()
-        .managed_instances()
+        .managed_instances(call.place())
         .filter(|instance| criteria.iter().all(|criterion| criterion.matches(instance)))
         .collect();
     let (page, next_token) = pagination::page(&matching, start, max);
@@ -212,9 +214,13 @@ pub fn list_tags_for_resource(
     let node = call
         .state
         .fleet()
-        .instance(&request.resource_id)
+        .instance_in(&request.resource_id, call.place())
         .filter(|instance| instance.is_hybrid());
-    let arn = crate::emulator::authorize::arn::instance(&call.region, &request.resource_id);
+    let arn = crate::emulator::authorize::arn::instance(
+        &call.caller.account,
+        &call.region,
+        &request.resource_id,
+    );
     let mut ask = crate::emulator::authorize::Ask::new("ssm:ListTagsForResource", arn);
     if let Some(node) = node {
         ask = ask.tagged(&node.tags);
@@ -241,7 +247,7 @@ pub fn get_connection_status(
     let connected = call
         .state
         .fleet()
-        .instance(&request.target)
+        .instance_in(&request.target, call.place())
         .is_some_and(FleetInstance::is_connectable);
     Ok(json!({
         "Target": request.target,

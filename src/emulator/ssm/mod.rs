@@ -39,6 +39,11 @@ pub struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// The caller's account and the request's region: the fleet this call sees.
+    pub fn place(&self) -> crate::emulator::fleet::Place<'_> {
+        self.caller.place(&self.region)
+    }
+
     /// IAM authorisation of `ask` for the caller; a denial is AccessDeniedException.
     pub fn authorize(&self, ask: &Ask<'_>) -> Result<Allowed<'_>, SsmError> {
         authorize::check(self.state, self.caller, &self.region, ask)
@@ -65,7 +70,7 @@ pub fn handle(
         .take(100)
         .collect();
     let caller = authenticate(state, request);
-    let result = caller.clone().and_then(|caller| {
+    let result = caller.as_ref().map_err(Clone::clone).and_then(|caller| {
         let body = request
             .body
             .as_ref()
@@ -80,7 +85,7 @@ pub fn handle(
     });
     log(
         &operation,
-        caller.ok().map(|user| user.name.as_str()),
+        caller.as_ref().ok().map(|user| user.name.as_str()),
         &result,
     );
     match result {
@@ -92,13 +97,11 @@ pub fn handle(
 fn authenticate<'s>(
     state: &'s EmulatorState,
     request: &ApiRequest<'_>,
-) -> Result<&'s User, SsmError> {
-    identity::caller(state.fleet(), &request.parts.headers, state.clock.now()).map_err(|err| {
-        match err {
-            CallerError::MissingCredentials => SsmError::missing_authentication(),
-            CallerError::UnknownAccessKey => SsmError::unrecognized_client(),
-            CallerError::ExpiredToken => SsmError::expired_token(),
-        }
+) -> Result<std::borrow::Cow<'s, User>, SsmError> {
+    identity::authenticate(state, &request.parts.headers).map_err(|err| match err {
+        CallerError::MissingCredentials => SsmError::missing_authentication(),
+        CallerError::UnknownAccessKey => SsmError::unrecognized_client(),
+        CallerError::ExpiredToken => SsmError::expired_token(),
     })
 }
 

@@ -83,8 +83,11 @@ fn authorize_start(
     document: &str,
     named_document: bool,
 ) -> Result<(), SsmError> {
-    let mut ask = Ask::new("ssm:StartSession", arn::instance(&call.region, target));
-    if let Some(instance) = call.state.fleet().instance(target) {
+    let mut ask = Ask::new(
+        "ssm:StartSession",
+        arn::instance(&call.caller.account, &call.region, target),
+    );
+    if let Some(instance) = call.state.fleet().instance_in(target, call.place()) {
         ask = ask.tagged(&instance.tags);
     }
     let allowed = call.authorize(&ask)?;
@@ -100,7 +103,10 @@ fn authorize_start(
             .filter(|c| !c.is_control())
             .take(128)
             .collect();
-        let mut ask = Ask::new("ssm:StartSession", arn::document(&call.region, &shown));
+        let mut ask = Ask::new(
+            "ssm:StartSession",
+            arn::document(&call.caller.account, &call.region, &shown),
+        );
         if access_check {
             ask.extra
                 .push(("ssm:SessionDocumentAccessCheck", "true".to_owned()));
@@ -113,7 +119,7 @@ fn authorize_start(
 /// AWS answers TargetNotConnected for an instance it cannot reach, and for one it does not
 /// know once IAM let the call through.
 fn check_reachable(call: &Call<'_>, target: &str) -> Result<(), SsmError> {
-    match call.state.fleet().instance(target) {
+    match call.state.fleet().instance_in(target, call.place()) {
         Some(instance) if instance.is_connectable() => Ok(()),
         _ => Err(not_connected(target)),
     }
@@ -131,7 +137,10 @@ fn owned_session(
         .filter(|c| !c.is_control())
         .take(100)
         .collect();
-    call.authorize(&Ask::new(action, arn::session(&call.region, &shown)))?;
+    call.authorize(&Ask::new(
+        action,
+        arn::session(&call.caller.account, &call.region, &shown),
+    ))?;
     call.state
         .sessions
         .get(session_id)

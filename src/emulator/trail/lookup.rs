@@ -84,7 +84,7 @@ pub fn handle(
     target: &str,
     request: &ApiRequest<'_>,
 ) -> Response<ResponseBody> {
-    let answer = identity::caller(state.fleet(), &request.parts.headers, state.clock.now())
+    let answer = identity::authenticate(state, &request.parts.headers)
         .map_err(|err| match err {
             CallerError::MissingCredentials => LookupError::new(
                 "MissingAuthenticationTokenException",

@@ -332,7 +332,8 @@ pub(super) fn session_target(model: &mut Model, refusal: &str) -> Option<ShellTa
     Some(ShellTarget {
         instance_id: instance.id.clone(),
         name: instance.name.clone(),
-        region: instance.region.clone(),
+        // The row's own account and region: the client that listed it opens the shell.
+        region: instance.location(),
     })
 }
 

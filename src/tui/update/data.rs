@@ -44,6 +44,9 @@ pub fn on_fleet(
     region: &str,
     result: Result<Vec<Instance>, LoadError>,
 ) -> Vec<Effect> {
+    if model.multi_account() {
+        return on_account_fleet(model, region, result);
+    }
     match result {
         Ok(instances) => {
             model.fleet.set_region(region, instances);
@@ -57,6 +60,53 @@ pub fn on_fleet(
         }
     }
     Vec::new()
+}
+
+/// One account × region's fleet, of several accounts (issue 13): its rows join the others'
+/// as it answers; a failure is kept per location and the banner names every location that
+/// failed, while the rows of the others stay. A later success clears only its own.
+fn on_account_fleet(
+    model: &mut Model,
+    location: &str,
+    result: Result<Vec<Instance>, LoadError>,
+) -> Vec<Effect> {
+    match result {
+        Ok(instances) => {
+            model.fleet.set_region(location, instances);
+            model.rebuild_session_rows();
+            model.fleet.failures.remove(location);
+            model.fleet.load = loaded(model, &format!("fleet ({location})"));
+        }
+        Err(error) => {
+            model.fleet.failures.insert(location.to_owned(), error);
+            if model.fleet.instances.is_empty() {
+                model.fleet.load = Load::Failed(model.now);
+            }
+        }
+    }
+    model.banner = failures_banner(&model.fleet.failures).or(model.banner.take());
+    Vec::new()
+}
+
+/// "ops/eu-west-1: AccessDenied: …" for the first failed location, and how many more.
+pub fn failures_banner(failures: &std::collections::BTreeMap<String, LoadError>) -> Option<Banner> {
+    let (location, first) = failures.iter().next()?;
+    let more = match failures.len() {
+        1 => String::new(),
+        n => {
+            let others: Vec<&str> = failures
+                .keys()
+                .skip(1)
+                .take(3)
+                .map(String::as_str)
+                .collect();
+            format!(" (and {} more: {})", n - 1, others.join(", "))
+        }
+    };
+    Some(Banner {
+        message: format!("fleet of {location}: {}{more}", first.message),
+        hint: first.hint.clone(),
+    })
 }
 
 pub fn on_connectivity(

@@ -14,12 +14,17 @@ use crate::tui::model::{Load, Model, Screen};
 use crate::tui::msg::Msg;
 
 pub use command::parse_history_query;
+pub use data::failures_banner;
 
 /// The effects to run once at start: the fleet, the sessions and the preferences.
 pub fn init(model: &mut Model) -> Vec<Effect> {
     model.fleet.load = Load::Loading;
     model.sessions.load = Load::Loading;
     model.preferences_load = Load::Loading;
+    if model.regions.is_empty() && !model.fleet.failures.is_empty() {
+        // Every account failed before it could load (issue 13): nothing is coming.
+        model.fleet.load = Load::Failed(model.now);
+    }
     vec![
         Effect::LoadFleet,
         Effect::LoadSessions,

@@ -91,16 +91,17 @@ fn plan(prompt: &RunPrompt, command: &str) -> Result<Confirm, String> {
                 .unwrap_or_default()
         ));
     }
-    let mut regions: Vec<&str> = selection
+    // By location: a command runs with one account's credentials in one region.
+    let mut regions: Vec<String> = selection
         .runnable
         .iter()
-        .map(|i| i.region.as_str())
+        .map(crate::aws::Instance::location)
         .collect();
     regions.sort_unstable();
     regions.dedup();
     let [region] = regions.as_slice() else {
         return Err(format!(
-            "the instances are in {} regions: a command runs in one region (filter by region)",
+            "the instances are in {} accounts or regions: a command runs in one region of one account (filter by region or account)",
             regions.len()
         ));
     };

@@ -133,14 +133,17 @@ pub fn title(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     }
     // The right-hand facts in display order, each with the rank it keeps when the line is too
     // short (higher stays longer): read-only always, then freshness, the user, the regions.
-    let mut right: Vec<(u8, String)> = vec![(1, fit(&model.regions.join(","), 40))];
+    // With several accounts the ACCOUNT and REGION columns say where each row is: the
+    // summary is the first to go.
+    let where_rank = if model.multi_account() { 0 } else { 1 };
+    let mut right: Vec<(u8, String)> = vec![(where_rank, fit(&model.where_label(), 40))];
     // The demo's emulator (or --endpoint-url): what a second terminal needs; `:info` has more.
     if let Some(endpoint) = &model.settings.endpoint {
         let short = endpoint
             .strip_prefix("http://")
             .or_else(|| endpoint.strip_prefix("https://"))
             .unwrap_or(endpoint);
-        right.insert(0, (0, fit(short, 40)));
+        right.insert(0, (1 - where_rank, fit(short, 40)));
     }
     if let Some(me) = &model.settings.identity {
         right.push((2, format!("user {}", fit(me, 20))));

@@ -64,6 +64,15 @@ fn columns(model: &Model) -> Vec<Column> {
     if model.multi_region() {
         columns.push(Column::new(mark(SortKey::Region, "REGION"), 14, 3));
     }
+    if model.multi_account() {
+        // Right after the name: whose machine it is matters as much as what it is called.
+        let title = if model.multi_region() {
+            "ACCOUNT".to_owned()
+        } else {
+            mark(SortKey::Region, "ACCOUNT")
+        };
+        columns.insert(1, Column::new(title, 12, 2).shrinks_to(7));
+    }
     columns
 }
 
@@ -114,6 +123,13 @@ fn cells(model: &Model, scope: &AccessScope, instance: &Instance) -> Vec<Value> 
     }));
     if model.multi_region() {
         cells.push(Value::plain(instance.region.clone()));
+    }
+    if model.multi_account() {
+        let account = instance
+            .account
+            .as_deref()
+            .or(instance.account_id.as_deref());
+        cells.insert(1, Value::plain(account.unwrap_or("-")));
     }
     cells
 }

@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+pub mod accounts;
 pub mod agent_client;
 pub mod aws_clients;
 pub mod awscli;

@@ -204,7 +204,10 @@ fn may_send_to(
     id: &str,
     instance: Option<&FleetInstance>,
 ) -> Result<(), SsmError> {
-    let mut ask = Ask::new("ssm:SendCommand", arn::instance(&call.region, id));
+    let mut ask = Ask::new(
+        "ssm:SendCommand",
+        arn::instance(&call.caller.account, &call.region, id),
+    );
     if let Some(instance) = instance {
         ask = ask.tagged(&instance.tags);
     }
@@ -241,11 +244,15 @@ fn named_instances<'f>(
     // IAM first (as StartSession does): a user learns nothing about instances they may not
     // use. IAM names the first resource it refused.
     for id in wanted {
-        may_send_to(call, id, fleet.instance(id))?;
+        may_send_to(call, id, fleet.instance_in(id, call.place()))?;
     }
     let invalid: Vec<&str> = wanted
         .iter()
-        .filter(|id| fleet.instance(id).is_none_or(|i| i.ping_status.is_none()))
+        .filter(|id| {
+            fleet
+                .instance_in(id, call.place())
+                .is_none_or(|i| i.ping_status.is_none())
+        })
         .map(String::as_str)
         .collect();
     if !invalid.is_empty() {
@@ -257,7 +264,10 @@ fn named_instances<'f>(
             ),
         ));
     }
-    Ok(wanted.iter().filter_map(|id| fleet.instance(id)).collect())
+    Ok(wanted
+        .iter()
+        .filter_map(|id| fleet.instance_in(id, call.place()))
+        .collect())
 }
 
 /// Managed instances matching every target (`tag:KEY` values or `tag-key` keys); the
@@ -305,7 +315,7 @@ fn tagged_instances<'f>(
     Ok(call
         .state
         .fleet()
-        .managed_instances()
+        .managed_instances(call.place())
         .filter(|instance| matches(instance))
         .collect())
 }
@@ -326,7 +336,7 @@ pub fn send_command(call: &Call<'_>, request: SendCommandRequest) -> Result<Valu
     // The document is a resource of SendCommand too (AWS's own documents have no account).
     call.authorize(&Ask::new(
         "ssm:SendCommand",
-        arn::document(&call.region, &request.document_name),
+        arn::document(&call.caller.account, &call.region, &request.document_name),
     ))?;
     let id_target = request.targets.iter().find(|t| t.key == "InstanceIds");
     let instances = match (request.instance_ids.is_empty(), request.targets.is_empty()) {

@@ -1,6 +1,10 @@
-//! STS GetCallerIdentity over the Query protocol (API version 2011-06-15): who the caller is,
-//! so a client can show the identity it works as and recognise its own sessions. Nothing else
-//! of STS is emulated; other actions get `InvalidAction` as AWS answers an unknown one.
+//! STS over the Query protocol (API version 2011-06-15): GetCallerIdentity (who the caller
+//! is, so a client can show the identity it works as and recognise its own sessions) and
+//! AssumeRole (`assume_role.rs`: temporary credentials in another account, issue 13).
+//! Other actions get `InvalidAction` as AWS answers an unknown one.
+
+mod assume_role;
+pub mod assumed;
 
 use http_body_util::Full;
 use hyper::body::Bytes;
@@ -9,21 +13,28 @@ use hyper::{Response, StatusCode};
 
 use super::api::ApiRequest;
 use super::ec2::XmlWriter;
-use super::fleet::ACCOUNT_ID;
+use super::fleet::{Principal, User};
 use super::identity::{self, CallerError, EXPIRED_TOKEN_MESSAGE};
 use super::router::ResponseBody;
 use super::state::EmulatorState;
 
-const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub(crate) const NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 
 pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<ResponseBody> {
     let request_id = uuid::Uuid::new_v4().to_string();
-    let action = request.body.as_ref().ok().and_then(|body| {
-        form_urlencoded::parse(body)
-            .find(|(key, _)| key == "Action")
-            .map(|(_, value)| value.into_owned())
-    });
-    let answer = match identity::caller(state.fleet(), &request.parts.headers, state.clock.now()) {
+    let params: Vec<(String, String)> = request
+        .body
+        .as_ref()
+        .map(|body| form_urlencoded::parse(body).into_owned().collect())
+        .unwrap_or_default();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    };
+    let action = param("Action").map(str::to_owned);
+    let answer = match identity::authenticate(state, &request.parts.headers) {
         Err(CallerError::MissingCredentials) => Err((
             StatusCode::FORBIDDEN,
             "MissingAuthenticationToken",
@@ -40,11 +51,11 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
             EXPIRED_TOKEN_MESSAGE.to_owned(),
         )),
         Ok(user) => match action.as_deref() {
-            Some("GetCallerIdentity") => Ok(caller_identity(
-                &user.arn(),
-                &user.access_key_id,
-                &request_id,
-            )),
+            Some("GetCallerIdentity") => Ok(caller_identity(&user, &request_id)),
+            Some("AssumeRole") => {
+                let region = identity::signing_region(&request.parts.headers);
+                assume_role::assume_role(state, &user, &region, &params, &request_id)
+            }
             other => Err((
                 StatusCode::BAD_REQUEST,
                 "InvalidAction",
@@ -66,21 +77,44 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
     }
 }
 
-fn caller_identity(arn: &str, access_key_id: &str, request_id: &str) -> String {
+/// An error answer: HTTP status, AWS's code, its message.
+pub(crate) type StsError = (StatusCode, &'static str, String);
+
+fn caller_identity(user: &User, request_id: &str) -> String {
     let mut xml = XmlWriter::with_namespace("GetCallerIdentityResponse", NAMESPACE);
     xml.open("GetCallerIdentityResult");
-    xml.leaf("Arn", arn);
-    // AWS's UserId for an IAM user is its unique id (AIDA…); the emulator derives a stable one.
-    xml.leaf(
-        "UserId",
-        &format!("AIDA{}", access_key_id.trim_start_matches("AKIA")),
-    );
-    xml.leaf("Account", ACCOUNT_ID);
+    xml.leaf("Arn", &user.arn());
+    xml.leaf("UserId", &user_id(user));
+    xml.leaf("Account", &user.account);
     xml.close("GetCallerIdentityResult");
     xml.open("ResponseMetadata");
     xml.leaf("RequestId", request_id);
     xml.close("ResponseMetadata");
     xml.finish("GetCallerIdentityResponse")
+}
+
+/// AWS's UserId: an IAM user's unique id (AIDA…), or for a role session the role's id
+/// (AROA…) and the session name; the emulator derives stable ones.
+pub(crate) fn user_id(user: &User) -> String {
+    match &user.principal {
+        Principal::IamUser => format!(
+            "AIDA{}",
+            user.access_key_id
+                .trim_start_matches("AKIA")
+                .trim_start_matches("ASIA")
+        ),
+        Principal::AssumedRole { role } => {
+            format!("{}:{}", role_id(&user.account, role), user.name)
+        }
+    }
+}
+
+/// A stable AROA… id for a role: AWS gives each role a unique id of 21 characters.
+pub(crate) fn role_id(account: &str, role: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{account}/{role}").as_bytes());
+    let hex: String = digest.iter().take(9).map(|b| format!("{b:02X}")).collect();
+    format!("AROA{}", &hex[..17])
 }
 
 fn error(code: &str, message: &str, request_id: &str) -> String {
@@ -94,7 +128,7 @@ fn error(code: &str, message: &str, request_id: &str) -> String {
     xml.finish("ErrorResponse")
 }
 
-fn respond(status: StatusCode, xml: String) -> Response<ResponseBody> {
+pub(crate) fn respond(status: StatusCode, xml: String) -> Response<ResponseBody> {
     let mut response = Response::new(Full::new(Bytes::from(xml)));
     *response.status_mut() = status;
     response

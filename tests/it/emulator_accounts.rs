@@ -1,0 +1,240 @@
+//! Fleets per account and region, and STS AssumeRole (issue 13), through the real AWS SDK
+//! over HTTP: each (account, region) sees its own instances, and a role in another account
+//! gives credentials that see that account's fleet, or AWS's AccessDenied.
+
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_sts::error::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+
+use crate::support::accounts::{ACCOUNT_A, ACCOUNT_B, ALICE, BOB, LOCKED_ROLE, OPS_ROLE, fleet};
+use crate::support::aws_clients::DEV;
+use crate::support::emulator::start_fleet;
+
+fn credentials(key: &str, secret: &str, token: Option<String>) -> Credentials {
+    Credentials::new(key, secret, token, None, "accounts-test")
+}
+
+fn ec2(endpoint: &str, region: &str, credentials: Credentials) -> aws_sdk_ec2::Client {
+    aws_sdk_ec2::Client::from_conf(
+        aws_sdk_ec2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(credentials)
+            .endpoint_url(endpoint)
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
+}
+
+fn ssm(endpoint: &str, region: &str, credentials: Credentials) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(region.to_owned()))
+            .credentials_provider(credentials)
+            .endpoint_url(endpoint)
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
+}
+
+fn sts(endpoint: &str, credentials: Credentials) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .endpoint_url(endpoint)
+            .retry_config(RetryConfig::disabled())
+            .build(),
+    )
+}
+
+/// The Name tags EC2 lists, sorted.
+async fn ec2_names(client: &aws_sdk_ec2::Client) -> Vec<String> {
+    let output = client.describe_instances().send().await.unwrap();
+    let mut names: Vec<String> = output
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter_map(|i| {
+            i.tags()
+                .iter()
+                .find(|t| t.key() == Some("Name"))
+                .and_then(|t| t.value().map(str::to_owned))
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+async fn ssm_ids(client: &aws_sdk_ssm::Client) -> Vec<String> {
+    let output = client.describe_instance_information().send().await.unwrap();
+    let mut ids: Vec<String> = output
+        .instance_information_list()
+        .iter()
+        .filter_map(|i| i.instance_id().map(str::to_owned))
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn two_accounts_and_two_regions_see_distinct_fleets() {
+    let emulator = start_fleet(fleet()).await;
+    let at = |key: &str, region: &str| {
+        ec2(
+            &emulator.endpoint,
+            region,
+            credentials(key, "gangway", None),
+        )
+    };
+    assert_eq!(
+        ec2_names(&at(ALICE, "us-east-1")).await,
+        ["a-east-web", "a-everywhere"]
+    );
+    assert_eq!(
+        ec2_names(&at(ALICE, "eu-west-1")).await,
+        ["a-everywhere", "a-west-web"]
+    );
+    assert_eq!(ec2_names(&at(BOB, "us-east-1")).await, ["b-east-db"]);
+    assert_eq!(ec2_names(&at(BOB, "eu-west-1")).await, ["b-west-cache"]);
+    // The built-in users are in account A too.
+    assert_eq!(
+        ec2_names(&at(DEV, "us-east-1")).await,
+        ["a-east-web", "a-everywhere"]
+    );
+    // SSM agrees with EC2, and another account's instance does not exist here.
+    let bob_east = ssm(
+        &emulator.endpoint,
+        "us-east-1",
+        credentials(BOB, "gangway", None),
+    );
+    assert_eq!(ssm_ids(&bob_east).await, ["i-0b00000000000b001"]);
+    let missing = at(BOB, "us-east-1")
+        .describe_instances()
+        .instance_ids("i-0a00000000000a001")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), Some("InvalidInstanceID.NotFound"));
+    let started = bob_east
+        .start_session()
+        .target("i-0b00000000000b002")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(started.code(), Some("TargetNotConnected"), "{started:?}");
+    // Owner ids and caller identities name each account.
+    let owner = at(BOB, "us-east-1")
+        .describe_instances()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(owner.reservations()[0].owner_id(), Some(ACCOUNT_B));
+    let me = sts(&emulator.endpoint, credentials(BOB, "gangway", None))
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.account(), Some(ACCOUNT_B));
+    assert_eq!(me.arn(), Some("arn:aws:iam::210987654321:user/bob"));
+}
+
+#[tokio::test]
+async fn an_assumed_role_sees_its_own_accounts_fleet() {
+    let emulator = start_fleet(fleet()).await;
+    let alice = sts(&emulator.endpoint, credentials(ALICE, "gangway", None));
+    let assumed = alice
+        .assume_role()
+        .role_arn(OPS_ROLE)
+        .role_session_name("gangway-test")
+        .send()
+        .await
+        .unwrap();
+    let user = assumed.assumed_role_user().unwrap();
+    assert_eq!(
+        user.arn(),
+        "arn:aws:sts::210987654321:assumed-role/ops/gangway-test"
+    );
+    let creds = assumed.credentials().unwrap();
+    assert!(creds.access_key_id().starts_with("ASIA"));
+    let temporary = credentials(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_owned()),
+    );
+    let me = sts(&emulator.endpoint, temporary.clone())
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.account(), Some(ACCOUNT_B));
+    assert_eq!(me.arn(), Some(user.arn()));
+    assert_eq!(
+        ec2_names(&ec2(&emulator.endpoint, "eu-west-1", temporary.clone())).await,
+        ["b-west-cache"]
+    );
+    // The role's permissions are an engineer's: it may look, not create documents.
+    let denied = ssm(&emulator.endpoint, "us-east-1", temporary)
+        .create_document()
+        .name("x-doc")
+        .content("{}")
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(denied.code(), Some("AccessDeniedException"));
+    assert!(
+        denied.message().unwrap_or_default().starts_with(
+            "User: arn:aws:sts::210987654321:assumed-role/ops/gangway-test is not authorized"
+        ),
+        "{denied:?}"
+    );
+    assert_eq!(ACCOUNT_A, "123456789012");
+}
+
+#[tokio::test]
+async fn a_role_that_cannot_be_assumed_is_aws_access_denied() {
+    let emulator = start_fleet(fleet()).await;
+    let assume = |key: &'static str, role: &'static str| {
+        let client = sts(&emulator.endpoint, credentials(key, "gangway", None));
+        async move {
+            client
+                .assume_role()
+                .role_arn(role)
+                .role_session_name("gangway-test")
+                .send()
+                .await
+                .unwrap_err()
+        }
+    };
+    // The trust policy does not name account A.
+    let locked = assume(ALICE, LOCKED_ROLE).await;
+    assert_eq!(locked.code(), Some("AccessDenied"), "{locked:?}");
+    assert_eq!(
+        locked.message(),
+        Some(
+            "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: \
+             sts:AssumeRole on resource: arn:aws:iam::210987654321:role/locked"
+        )
+    );
+    // Trusted account, but dev's own policies do not allow sts:AssumeRole (cross-account
+    // needs both).
+    let dev = assume(DEV, OPS_ROLE).await;
+    assert_eq!(dev.code(), Some("AccessDenied"), "{dev:?}");
+    assert!(dev.message().unwrap_or_default().contains("user/dev"));
+    // A role nobody defined: the same answer, as AWS gives.
+    let unknown = assume(ALICE, "arn:aws:iam::210987654321:role/nobody").await;
+    assert_eq!(unknown.code(), Some("AccessDenied"));
+    // Malformed input is a ValidationError.
+    let client = sts(&emulator.endpoint, credentials(ALICE, "gangway", None));
+    let short = client
+        .assume_role()
+        .role_arn(OPS_ROLE)
+        .role_session_name("gangway-test")
+        .duration_seconds(60)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(short.code(), Some("ValidationError"));
+}
