@@ -62,4 +62,5 @@ mod transport;
 mod tui_demo;
 mod tui_effects;
 mod tui_run;
+mod tui_tabs;
 mod tui_tunnels;

@@ -172,13 +172,13 @@ fn on_prefixed(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     match key.code {
         KeyCode::Char('f') | KeyCode::Esc => {
             model.tabs.showing = false;
-            model.set_status(
-                Level::Info,
-                format!(
-                    "{} shell(s) keep running; `t` goes back to them",
-                    model.tabs.live_panes()
-                ),
-            );
+            let live = model.tabs.live_panes();
+            if live > 0 {
+                model.set_status(
+                    Level::Info,
+                    format!("{live} shell(s) keep running; t goes back to them"),
+                );
+            }
             Vec::new()
         }
         KeyCode::Char('n') if count > 0 => select(model, (model.tabs.current + 1) % count),
