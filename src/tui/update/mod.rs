@@ -116,6 +116,8 @@ fn on_tick(model: &mut Model, now: std::time::SystemTime) -> Vec<Effect> {
 }
 
 #[cfg(test)]
+pub(crate) mod panes_tests;
+#[cfg(test)]
 mod run_tests;
 #[cfg(test)]
 mod tests;

@@ -72,4 +72,6 @@ pub fn help_scroll_limit(model: &Model) -> usize {
 }
 
 #[cfg(test)]
+mod panes_tests;
+#[cfg(test)]
 mod tests;
