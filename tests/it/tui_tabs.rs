@@ -151,4 +151,78 @@ async fn two_tabs_vi_split_broadcast_idle_warning_end_and_quit() {
         modes(&before),
         "terminal modes not restored"
     );
+    // Each of the three sessions (two tabs, one split) was recorded, broadcast output too.
+    let recordings: Vec<String> = std::fs::read_dir(home.join("state/gangway/recordings"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(recordings.len(), 3, "{recordings:?}");
+    assert_eq!(recordings.iter().filter(|r| r.contains("bc-42")).count(), 2);
+}
+
+/// A recordings directory that cannot be created (its parent is a file): the shell still
+/// opens and the bar says recording is off and why. Then a flood of random bytes (malformed
+/// escape sequences among them) into the pane: the prefix key still reaches the UI, which
+/// goes to the fleet and back, ctrl-c stops the flood, and closing the live pane asks first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recording_off_says_why_and_a_flood_of_garbage_leaves_the_prefix_key_working() {
+    let home = fresh_home("tabs-flood");
+    let fleet = home.join("fleet.toml");
+    std::fs::write(&fleet, FLEET.replace("minutes = 1", "minutes = 20")).unwrap();
+    let blocker = home.join("not-a-directory");
+    std::fs::write(&blocker, "a file").unwrap();
+    let config = home.join("config").join("gangway");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "[recording]\ndir = \"{}\"\n",
+            blocker.join("recordings").display()
+        ),
+    )
+    .unwrap();
+    let mut screen = Screen::spawn(&home, &["demo", "--fleet", fleet.to_str().unwrap()]);
+    let before = screen.termios();
+    screen.wait_for("tab-two").await;
+    open_from_fleet(&mut screen, "tab-one", "tab-two").await;
+    screen.wait_for("rec off (").await;
+    screen.keys("echo ok-$((1+1))\r").await;
+    screen.wait_for("ok-2").await;
+
+    screen
+        .keys("head -c 400000000 /dev/urandom; echo; echo flood-over\r")
+        .await;
+    // Whatever the flood did to the pane's screen, the status line stays gangway's.
+    screen
+        .wait_until("the flood to start", |s| !s.contains("ok-2"))
+        .await;
+    let asked = std::time::Instant::now();
+    screen.keys(&format!("{PREFIX}f")).await;
+    screen
+        .wait_until("the fleet during the flood", |s| {
+            s.contains("keep running") && s.contains("1:fleet")
+        })
+        .await;
+    eprintln!(
+        "the fleet came back {:?} after the prefix key",
+        asked.elapsed()
+    );
+    screen.keys("t").await;
+    screen.wait_for("[1 tab-one]").await;
+    screen.keys("\u{3}").await;
+    screen.keys(&format!("{PREFIX}x")).await;
+    screen.wait_for("Close a live shell").await;
+    screen.keys("y").await;
+    screen
+        .wait_until("the fleet again", |s| {
+            s.contains("1:fleet") && !s.contains("[1 tab-one]")
+        })
+        .await;
+    screen.keys("q").await;
+    assert_eq!(screen.exit_status().await, 0, "screen:\n{}", screen.text());
+    assert_eq!(
+        modes(&screen.termios()),
+        modes(&before),
+        "terminal modes not restored"
+    );
 }
