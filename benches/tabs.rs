@@ -6,7 +6,9 @@
 //!   end marker on the outer terminal;
 //! - keystroke echo p50/p99: a key typed, until its echo reaches the outer terminal (through
 //!   the UI's next frame when embedded);
-//! - redraws while nothing changes: bytes the UI writes to the terminal in 3 s of quiet.
+//! - redraws while nothing changes: bytes the UI writes to the terminal in 3 s of quiet;
+//! - the pane's terminal state (`PaneScreen::feed`, vt100) on a 10 MiB flood of colour,
+//!   wide characters and cursor moves, vs. copying the same bytes.
 //!
 //! Run: `cargo bench --bench tabs` (release). Prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -177,6 +179,55 @@ async fn measure(home: &Path, embedded: bool) -> Figures {
     }
 }
 
+/// 10 MiB like `ls --color`, top and vim redraws: plain lines, 256-colour and truecolour
+/// SGR, Korean and CJK wide characters, cursor moves.
+fn flood() -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 0u64;
+    while out.len() < 10 << 20 {
+        out.extend_from_slice(
+            format!("line {i} plain text of a log file with some words in it\r\n").as_bytes(),
+        );
+        out.extend_from_slice(
+            format!(
+                "\x1b[38;5;{}mcolour\x1b[0m \x1b[38;2;10;{};30mtrue\x1b[0m 결제-api 漢字\r\n",
+                i % 256,
+                i % 256
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(
+            format!(
+                "\x1b[{};{}H\x1b[Kstatus {i}\x1b[1;1H",
+                i % 24 + 1,
+                i % 40 + 1
+            )
+            .as_bytes(),
+        );
+        i += 1;
+    }
+    out
+}
+
+/// MiB/s of the pane's parser on the flood, and of a copy of it (the ceiling).
+fn parse_flood() -> (f64, f64) {
+    let data = flood();
+    let mib = data.len() as f64 / 1_048_576.0;
+    let screen = gangway::tui::panes::PaneScreen::new(120, 39);
+    let started = Instant::now();
+    for chunk in data.chunks(64 << 10) {
+        screen.feed(chunk);
+    }
+    let parse = mib / started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut copy = Vec::with_capacity(data.len());
+    for chunk in data.chunks(64 << 10) {
+        copy.extend_from_slice(std::hint::black_box(chunk));
+    }
+    std::hint::black_box(&copy);
+    (parse, mib / started.elapsed().as_secs_f64())
+}
+
 fn fresh(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gangway-bench-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -190,6 +241,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let (parse, copy) = parse_flood();
     runtime.block_on(async {
         let embedded = measure(&fresh("embedded"), true).await;
         let hand_over = measure(&fresh("hand-over"), false).await;
@@ -209,6 +261,9 @@ fn main() {
         println!(
             "| bytes written to the terminal in 3 s of quiet | {} | {} |",
             embedded.quiet_bytes, hand_over.quiet_bytes
+        );
+        println!(
+            "| pane terminal state (vt100), 10 MiB flood | {parse:.1} MiB/s | ceiling: copying it, {copy:.0} MiB/s |"
         );
     });
 }
