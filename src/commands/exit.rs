@@ -106,7 +106,7 @@ pub fn for_outcome(outcome: &ShellOutcome) -> u8 {
         return from_remote(code);
     }
     match &outcome.end {
-        ShellEnd::Exited => OK,
+        ShellEnd::Exited | ShellEnd::Closed => OK,
         ShellEnd::Terminated { .. } => TERMINATED,
         ShellEnd::TimedOut | ShellEnd::ConnectionLost { .. } => CONNECTION_LOST,
         ShellEnd::Signal(signal) => SIGNAL_BASE.saturating_add(u8::try_from(*signal).unwrap_or(0)),

@@ -5,6 +5,7 @@
 //! activity kept on disk as it runs ([`SessionRecords`], `records`). Knows nothing of exit
 //! statuses or command-line arguments.
 
+mod embedded;
 mod error;
 mod interactive;
 mod modes;
@@ -15,6 +16,7 @@ mod records;
 mod stdin;
 pub mod terminal;
 
+pub use embedded::{PaneControl, PaneEvent, PaneIo, run_embedded};
 pub use error::ShellError;
 pub use interactive::{run, run_started};
 pub use modes::ScreenModes;

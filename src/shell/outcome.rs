@@ -18,6 +18,9 @@ pub enum ShellEnd {
     /// A local signal (SIGTERM, SIGHUP, SIGINT, SIGQUIT) ended gangway; the session was
     /// asked to end.
     Signal(i32),
+    /// The user closed the session in the UI (a tab or pane closed, the UI quit); the
+    /// session was asked to end.
+    Closed,
     /// Whoever read gangway's output closed it (`| head -c 10`); the session was asked to
     /// end.
     OutputClosed,
@@ -53,6 +56,7 @@ impl ShellOutcome {
                 format!("Connection to session {sid} lost: {error}")
             }
             ShellEnd::Signal(signal) => format!("Session {sid} left on signal {signal}."),
+            ShellEnd::Closed => format!("Session {sid} closed in gangway."),
             ShellEnd::OutputClosed => {
                 format!("Session {sid} ended: the reader of its output went away.")
             }

@@ -334,25 +334,8 @@ impl PumpState {
                     self.notice("connection resumed").await?;
                 }
             }
-            ChannelEvent::Closed { reason } => {
-                return Ok(Some(match reason {
-                    Some(reason) => ShellEnd::Terminated { reason },
-                    None => ShellEnd::Exited,
-                }));
-            }
-            ChannelEvent::Lost(TransportError::SessionTimedOut) => {
-                return Ok(Some(ShellEnd::TimedOut));
-            }
-            ChannelEvent::Lost(TransportError::KmsRefused(refused)) => {
-                return Ok(Some(ShellEnd::KmsRefused {
-                    line: refused.line,
-                    refusal: refused.refusal,
-                }));
-            }
-            ChannelEvent::Lost(error) => {
-                return Ok(Some(ShellEnd::ConnectionLost {
-                    error: error.to_string(),
-                }));
+            final_event @ (ChannelEvent::Closed { .. } | ChannelEvent::Lost(_)) => {
+                return Ok(end_of(final_event));
             }
         }
         Ok(None)
@@ -425,26 +408,51 @@ impl PumpState {
         self.abandon(ShellEnd::Signal(signal_number), channel).await
     }
 
-    /// Ends the session with the TerminateSession API and gives its channel_closed a moment
-    /// to arrive, so the remote shell does not linger. The TerminateSession flag would not
-    /// do: shell-type sessions ack and ignore it (§6.1, quirk 26; agent:
-    /// shell/shell_unix.go, func InputStreamMessageHandler).
+    /// Ends the session on the service ([`abandon_session`]) and says how it ended.
     async fn abandon(&mut self, end: ShellEnd, channel: &mut SessionChannel) -> ShellEnd {
-        let terminate = (self.terminate)();
-        let wait_for_close = async {
-            if let Err(error) = terminate.await {
-                tracing::warn!(%error, "TerminateSession failed");
-                return;
-            }
-            while let Some(event) = channel.next_event().await {
-                if event.is_final() {
-                    return;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(TERMINATE_GRACE, wait_for_close).await;
+        abandon_session(&self.terminate, channel).await;
         end
     }
+}
+
+/// How the session ended, when `event` is the channel's final one (`Closed` or `Lost`).
+/// Shared with the UI's embedded pump (`super::embedded`), so both read an end alike.
+pub(super) fn end_of(event: ChannelEvent) -> Option<ShellEnd> {
+    match event {
+        ChannelEvent::Closed { reason } => Some(match reason {
+            Some(reason) => ShellEnd::Terminated { reason },
+            None => ShellEnd::Exited,
+        }),
+        ChannelEvent::Lost(TransportError::SessionTimedOut) => Some(ShellEnd::TimedOut),
+        ChannelEvent::Lost(TransportError::KmsRefused(refused)) => Some(ShellEnd::KmsRefused {
+            line: refused.line,
+            refusal: refused.refusal,
+        }),
+        ChannelEvent::Lost(error) => Some(ShellEnd::ConnectionLost {
+            error: error.to_string(),
+        }),
+        _ => None,
+    }
+}
+
+/// Ends the session with the TerminateSession API and gives its channel_closed a moment
+/// to arrive, so the remote shell does not linger. The TerminateSession flag would not
+/// do: shell-type sessions ack and ignore it (§6.1, quirk 26; agent:
+/// shell/shell_unix.go, func InputStreamMessageHandler).
+pub(super) async fn abandon_session(terminate: &Terminator, channel: &mut SessionChannel) {
+    let terminate = terminate();
+    let wait_for_close = async {
+        if let Err(error) = terminate.await {
+            tracing::warn!(%error, "TerminateSession failed");
+            return;
+        }
+        while let Some(event) = channel.next_event().await {
+            if event.is_final() {
+                return;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(TERMINATE_GRACE, wait_for_close).await;
 }
 
 async fn next_tick(tick: &mut Option<tokio::time::Interval>) {

@@ -161,6 +161,11 @@ impl LiveRecords {
         }
     }
 
+    /// Whether the output is being recorded now.
+    pub(super) fn recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
     /// The once-a-second rewrite of the activity file, if the activity changed.
     pub(super) fn tick(&mut self) {
         let Some(file) = &mut self.activity else {

@@ -278,10 +278,31 @@ fn shell(section: &Section, settings: &mut Settings, problems: &mut Vec<Problem>
                     example = Some((raw.span().start, text));
                 }
             }
+            "embedded" => {
+                if let Some(on) = value::<bool>("shell", key, raw, problems) {
+                    settings.embedded_shells = on;
+                }
+            }
+            "prefix" => {
+                let Some(text) = value::<String>("shell", key, raw, problems) else {
+                    continue;
+                };
+                match crate::tui::chord::Chord::parse(&text) {
+                    Some(chord) => settings.prefix = chord,
+                    None => problems.push(Problem::new(
+                        raw.span().start,
+                        "shell.prefix",
+                        format!(
+                            "`{}` is not a key like ctrl-] or ctrl-a",
+                            crate::text::fit(&text, 20)
+                        ),
+                    )),
+                }
+            }
             _ => problems.push(unknown(
                 "shell",
                 key,
-                "reason, reason_pattern, reason_example",
+                "reason, reason_pattern, reason_example, embedded, prefix",
             )),
         }
     }
@@ -639,5 +660,22 @@ mod tests {
                 .unwrap()
                 .contains("/nonexistent/gangway.toml")
         );
+    }
+
+    #[test]
+    fn shells_are_embedded_unless_the_config_says_otherwise_with_a_prefix_of_choice() {
+        let default = parsed("");
+        assert!(default.settings.embedded_shells);
+        assert_eq!(default.settings.prefix.to_string(), "ctrl-]");
+        let chosen = parsed("[shell]\nembedded = false\nprefix = \"ctrl-a\"\n");
+        assert!(!chosen.settings.embedded_shells);
+        assert_eq!(chosen.settings.prefix.to_string(), "ctrl-a");
+        let bad = parsed("[shell]\nprefix = \"hyper-x\"\n");
+        assert!(
+            bad.warning
+                .unwrap()
+                .contains(":2: shell.prefix: `hyper-x` is not a key"),
+        );
+        assert_eq!(bad.settings.prefix.to_string(), "ctrl-]");
     }
 }

@@ -4,6 +4,7 @@
 use crate::aws::HistoryFilter;
 use crate::aws::types::{Instance, SendCommandRequest};
 use crate::tui::model::{SessionRef, ShellTarget};
+use crate::tui::panes::PaneScreen;
 use crate::tui::tunnel_list::TunnelRequest;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -52,4 +53,25 @@ pub enum Effect {
         request: TunnelRequest,
     },
     StopTunnel(u64),
+    /// A shell inside the UI (issue 13): its session runs on the executor's task and feeds
+    /// `screen`; answers come as `Msg::Pane { id, .. }`.
+    OpenPane {
+        id: u64,
+        target: ShellTarget,
+        reason: Option<String>,
+        /// Columns, rows.
+        size: (u16, u16),
+        screen: PaneScreen,
+    },
+    /// Bytes for pane `id`'s session, already encoded as a terminal sends them.
+    PaneInput {
+        id: u64,
+        bytes: Vec<u8>,
+    },
+    PaneResize {
+        id: u64,
+        size: (u16, u16),
+    },
+    /// End pane `id`'s session (TerminateSession) and forget it.
+    ClosePane(u64),
 }

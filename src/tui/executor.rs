@@ -14,11 +14,16 @@ use tokio::task::JoinHandle;
 use crate::aws::retry::{Patience, with_patience};
 use crate::aws::{AccessScope, AwsClient, AwsError, HistoryFilter, Instance, diagnose};
 use crate::local::activity;
+use crate::shell::{PaneControl, SessionRecords};
 use crate::tui::effect::Effect;
 use crate::tui::model::{ErrorKind, LoadError, SessionRef, ShellTarget};
-use crate::tui::msg::{HistoryPage, Msg};
+use crate::tui::msg::{HistoryPage, Msg, PaneMsg};
+use crate::tui::pane_task::{self, PaneStart, PaneTask};
 use crate::tui::tunnel_list::TunnelRequest;
 use crate::tunnel::{Destination, ForwardSpec, Tunnel, TunnelEvent};
+
+/// How long quitting waits for an embedded shell's session to end.
+const CLOSE_PANES_WITHIN: Duration = Duration::from_secs(3);
 
 /// How often a running tunnel reports its byte totals (the view's bytes/s).
 const TRAFFIC_EVERY: Duration = Duration::from_secs(1);
@@ -58,6 +63,10 @@ pub struct Executor {
     tunnels: Arc<Mutex<HashMap<u64, TunnelTask>>>,
     /// Fleet listings in flight at once (`FLEET_CONCURRENCY`).
     fleet_loads: Arc<tokio::sync::Semaphore>,
+    /// The shells inside the UI, by pane id, while their sessions run.
+    panes: Arc<Mutex<HashMap<u64, PaneTask>>>,
+    /// Where embedded shells are recorded and keep their activity files.
+    records: Arc<SessionRecords>,
 }
 
 /// How many account × region fleet listings run at once; the others wait their turn and
@@ -93,6 +102,8 @@ impl Executor {
             activity_dir: None,
             tunnels: Arc::default(),
             fleet_loads: Arc::new(tokio::sync::Semaphore::new(FLEET_CONCURRENCY)),
+            panes: Arc::default(),
+            records: Arc::new(SessionRecords::default()),
         }
     }
 
@@ -100,6 +111,12 @@ impl Executor {
     /// column for sessions run by other gangway processes on this machine).
     pub fn with_activity_dir(mut self, dir: Option<PathBuf>) -> Self {
         self.activity_dir = dir.map(Arc::new);
+        self
+    }
+
+    /// Where embedded shells' recordings and activity files go (`[recording]`).
+    pub fn with_records(mut self, records: SessionRecords) -> Self {
+        self.records = Arc::new(records);
         self
     }
 
@@ -241,6 +258,32 @@ impl Executor {
                 }
             }
             Effect::OpenShell { .. } => tracing::error!("OpenShell reached the task executor"),
+            Effect::OpenPane {
+                id,
+                target,
+                reason,
+                size,
+                screen,
+            } => self.open_pane(PaneStart {
+                id,
+                target,
+                reason,
+                size,
+                screen,
+            }),
+            Effect::PaneInput { id, bytes } => self.pane_input(id, bytes),
+            Effect::PaneResize { id, size } => {
+                if let Some(pane) = self.panes_lock().get(&id) {
+                    let _ = pane.control.try_send(PaneControl::Resize(size.0, size.1));
+                }
+            }
+            Effect::ClosePane(id) => {
+                if let Some(pane) = self.panes_lock().remove(&id) {
+                    // The task ends the session (TerminateSession) and reports the end,
+                    // which finds no pane and is dropped.
+                    let _ = pane.control.try_send(PaneControl::Close);
+                }
+            }
         }
     }
 
@@ -385,6 +428,60 @@ impl Executor {
 
     /// Stops every tunnel and waits for them to end their sessions (each is bounded by the
     /// tunnel layer's own stop deadline). The runtime calls this when the UI quits.
+    fn panes_lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, PaneTask>> {
+        self.panes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn open_pane(&self, start: PaneStart) {
+        let id = start.id;
+        let Some(client) = self.client(&start.target.region).cloned() else {
+            let reason = format!("no client for region {}", start.target.region);
+            let _ = self.messages.send(Msg::Pane {
+                id,
+                event: PaneMsg::Ended(Err(reason)),
+            });
+            return;
+        };
+        let task = pane_task::spawn(
+            client,
+            start,
+            (*self.records).clone(),
+            self.messages.clone(),
+        );
+        self.panes_lock().insert(id, task);
+    }
+
+    /// Keystrokes in order; a session that takes none for [`pane_task::INPUT_QUEUE`]
+    /// messages gets no more, and the pane says so, rather than an unbounded queue.
+    fn pane_input(&self, id: u64, bytes: Vec<u8>) {
+        let refused = match self.panes_lock().get(&id) {
+            Some(pane) => pane.input.try_send(bytes).is_err(),
+            None => false,
+        };
+        if refused {
+            let _ = self.messages.send(Msg::Pane {
+                id,
+                event: PaneMsg::Notice(
+                    "input dropped: the session is not taking input (resuming?)".into(),
+                ),
+            });
+        }
+    }
+
+    /// Ends every embedded shell's session (the UI quits), each within the shell layer's
+    /// terminate grace.
+    pub async fn close_panes(&self) {
+        let panes: Vec<PaneTask> = self.panes_lock().drain().map(|(_, p)| p).collect();
+        for pane in &panes {
+            let _ = pane.control.try_send(PaneControl::Close);
+        }
+        for pane in panes {
+            let _ = tokio::time::timeout(CLOSE_PANES_WITHIN, pane.task).await;
+        }
+    }
+
     pub async fn stop_tunnels(&self) {
         let tunnels: Vec<TunnelTask> = self.tunnels_lock().drain().map(|(_, t)| t).collect();
         for tunnel in &tunnels {

@@ -75,6 +75,8 @@ fn read_loop(
             Ok(true) => match event::read() {
                 Ok(Event::Key(key)) => Some(Msg::Key(key)),
                 Ok(Event::Resize(cols, rows)) => Some(Msg::Resize(cols, rows)),
+                Ok(Event::Paste(text)) => Some(Msg::Paste(text)),
+                Ok(Event::Mouse(mouse)) => Some(Msg::Mouse(mouse)),
                 Ok(_) => None,
                 Err(e) => {
                     tracing::warn!("reading the terminal: {e}");

@@ -68,6 +68,7 @@ pub enum Action {
     RunCommand,
     OpenCommand,
     ShowTunnels,
+    ShowShells,
     Forward,
     StopTunnel,
 }
@@ -267,6 +268,13 @@ pub const ACTIONS: &[ActionSpec] = &[
         "the whole session: owner's ARN, times, why it ended",
         S::History,
         &["enter", "d"],
+    ),
+    spec(
+        A::ShowShells,
+        "shells",
+        "back to the shell tabs (they keep running)",
+        S::Global,
+        &["t"],
     ),
     dangerous(spec(
         A::Forward,

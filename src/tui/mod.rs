@@ -16,6 +16,8 @@ pub mod key_reader;
 pub mod keymap;
 pub mod model;
 pub mod msg;
+pub mod pane_task;
+pub mod panes;
 pub mod reason_example;
 pub mod runtime;
 pub mod session_list;

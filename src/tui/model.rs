@@ -98,6 +98,10 @@ pub enum Confirmed {
     Run(Box<PendingRun>),
     /// Stop this tunnel (of `Model::tunnels`).
     StopTunnel(u64),
+    /// Close this shell pane, ending its live session.
+    ClosePane(u64),
+    /// Send input to every marked pane of the tab.
+    Broadcast,
 }
 
 impl Confirmed {
@@ -107,6 +111,8 @@ impl Confirmed {
             Self::Terminate(_) => ("terminate", "keep them"),
             Self::Run(_) => ("run it", "do nothing"),
             Self::StopTunnel(_) => ("stop it", "keep it"),
+            Self::ClosePane(_) => ("close it", "keep it"),
+            Self::Broadcast => ("broadcast", "don't"),
         }
     }
 }
@@ -363,6 +369,11 @@ pub struct Settings {
     pub records: SessionRecords,
     /// The config's `[[accounts]]`: loaded when no `--profile` is given (issue 13).
     pub accounts: Vec<crate::aws::AccountSpec>,
+    /// `[shell] embedded`: shells open in tabs inside the UI (true) or take the whole
+    /// terminal until they end (false, the hand-over).
+    pub embedded_shells: bool,
+    /// `[shell] prefix`: the key before the UI's own keys inside a shell tab.
+    pub prefix: crate::tui::chord::Chord,
 }
 
 impl Default for Settings {
@@ -383,6 +394,14 @@ impl Default for Settings {
             connect_as: None,
             records: SessionRecords::default(),
             accounts: Vec::new(),
+            embedded_shells: true,
+            prefix: crate::tui::chord::Chord::parse(crate::tui::panes::DEFAULT_PREFIX).unwrap_or(
+                crate::tui::chord::Chord {
+                    code: ratatui::crossterm::event::KeyCode::Char(']'),
+                    ctrl: true,
+                    alt: false,
+                },
+            ),
         }
     }
 }
@@ -491,6 +510,13 @@ pub struct OutputPane {
     pub result: Option<Result<InvocationOutput, String>>,
 }
 
+/// AWS's default when the preferences leave the idle timeout empty.
+pub const DEFAULT_IDLE_TIMEOUT_MINUTES: u32 = 20;
+
+/// The last stretch before a session's idle timeout or maximum duration in which the UI
+/// warns (red countdowns, the shell's status line and its notice).
+pub const WARNING_WINDOW: Duration = Duration::from_secs(120);
+
 /// A shell this UI opened: the only sessions whose activity it can know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OpenedSession {
@@ -532,6 +558,8 @@ pub struct Model {
     pub banner: Option<Banner>,
     pub config_warning: Option<String>,
     pub quit: bool,
+    /// Shells inside the UI: tabs, panes, the prefix key's state (issue 13).
+    pub tabs: crate::tui::panes::Tabs,
 }
 
 impl Model {
@@ -578,6 +606,7 @@ impl Model {
             banner: None,
             config_warning: None,
             quit: false,
+            tabs: Default::default(),
         }
     }
 
@@ -708,6 +737,24 @@ impl Model {
         let opened = self.opened.get(session_id).map(|o| o.last_activity);
         let local = self.local_activity.get(session_id).copied();
         opened.max(local)
+    }
+
+    /// The idle timeout and the maximum duration of sessions in `region`, from its
+    /// preferences (AWS's 20-minute idle default when they leave it empty); `None` while the
+    /// preferences are not loaded, or for a maximum the account does not set.
+    pub fn session_limits(&self, region: &str) -> (Option<Duration>, Option<Duration>) {
+        let prefs = self.preferences.get(region);
+        let minutes = |m: u32| Duration::from_secs(u64::from(m) * 60);
+        let idle = prefs.map(|p| {
+            minutes(
+                p.idle_session_timeout_minutes
+                    .unwrap_or(DEFAULT_IDLE_TIMEOUT_MINUTES),
+            )
+        });
+        let max = prefs
+            .and_then(|p| p.max_session_duration_minutes)
+            .map(minutes);
+        (idle, max)
     }
 
     pub fn instance_name(&self, target: &str) -> Option<&str> {

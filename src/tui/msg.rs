@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use ratatui::crossterm::event::KeyEvent;
+use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
 use crate::aws::types::{
     CommandInfo, Instance, InstanceId, InvocationInfo, InvocationOutput, SessionEvent, SessionInfo,
@@ -17,6 +17,14 @@ use crate::tunnel::TunnelEvent;
 #[derive(Debug, Clone)]
 pub enum Msg {
     Key(KeyEvent),
+    /// Text pasted into the terminal (bracketed paste of the terminal gangway runs in).
+    Paste(String),
+    Mouse(MouseEvent),
+    /// What shell pane `id`'s session did.
+    Pane {
+        id: u64,
+        event: PaneMsg,
+    },
     Resize(u16, u16),
     Tick(SystemTime),
     FleetLoaded {
@@ -96,6 +104,28 @@ pub enum Msg {
     },
 }
 
+/// An embedded shell's news, as plain data (`shell::PaneEvent` less the output bytes, which
+/// went to the pane's screen).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PaneMsg {
+    Started {
+        session_id: String,
+        at: SystemTime,
+    },
+    Recording {
+        off_because: Option<String>,
+    },
+    /// Output arrived (and is on the pane's screen) at `at`.
+    Output {
+        at: SystemTime,
+    },
+    Notice(String),
+    Reconnecting,
+    Reconnected,
+    /// The session is over (`Err`: it never started, and why).
+    Ended(Result<ShellReport, String>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HistoryPage {
     pub sessions: Vec<SessionInfo>,
@@ -109,4 +139,6 @@ pub struct ShellReport {
     /// One line: "exited with status 0", "terminated by idle timeout", …
     pub summary: String,
     pub ended_at: SystemTime,
+    /// The remote shell's exit status, when the protocol carried one.
+    pub exit_code: Option<i32>,
 }

@@ -14,6 +14,7 @@ use crate::tui::executor::Executor;
 use crate::tui::key_reader::Input;
 use crate::tui::model::{Model, ShellTarget};
 use crate::tui::msg::Msg;
+use crate::tui::panes::keys::MouseMode;
 use crate::tui::terminal::Tui;
 use crate::tui::{shell, update, views};
 
@@ -30,7 +31,8 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
         model.settings.tag_filters.clone(),
         model.access_scope(),
     )
-    .with_activity_dir(model.settings.records.activity_dir.clone());
+    .with_activity_dir(model.settings.records.activity_dir.clone())
+    .with_records(model.settings.records.clone());
     let mut tui = Tui::enter()?;
     let input = Input::spawn(sender);
     let size = tui.terminal.size()?;
@@ -53,6 +55,7 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
     let mut last_frame = Instant::now() - FRAME_INTERVAL;
     while !model.quit {
         if dirty && last_frame.elapsed() >= FRAME_INTERVAL {
+            crate::tui::terminal::capture_mouse(wants_mouse(&model));
             tui.terminal.draw(|frame| views::draw(frame, &model))?;
             last_frame = Instant::now();
             dirty = false;
@@ -93,8 +96,18 @@ pub async fn run(mut model: Model, clients: Vec<crate::aws::AwsClient>) -> anyho
     // The terminal first, so the user is not left looking at a frozen screen while the
     // tunnels end their sessions (bounded by the tunnel layer's stop deadline).
     drop(tui);
+    executor.close_panes().await;
     executor.stop_tunnels().await;
     Ok(())
+}
+
+/// Whether the shell on screen runs a program that asked for mouse reports.
+fn wants_mouse(model: &Model) -> bool {
+    model.tabs.showing
+        && model
+            .tabs
+            .focused()
+            .is_some_and(|p| p.is_live() && p.screen.input_modes().mouse != MouseMode::Off)
 }
 
 /// Everything already queued, so a burst becomes one frame.

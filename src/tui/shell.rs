@@ -28,7 +28,8 @@ pub async fn run(
     }
 }
 
-fn report(outcome: &ShellOutcome) -> ShellReport {
+/// The end of a session in one line for the status bar and the tab.
+pub fn report(outcome: &ShellOutcome) -> ShellReport {
     let summary = match (&outcome.end, outcome.remote_exit_code) {
         (ShellEnd::Exited, Some(code)) => {
             format!("session {} exited with status {code}", outcome.session_id)
@@ -40,5 +41,6 @@ fn report(outcome: &ShellOutcome) -> ShellReport {
         session_id: Some(outcome.session_id.clone()),
         summary,
         ended_at: SystemTime::now(),
+        exit_code: outcome.remote_exit_code,
     }
 }

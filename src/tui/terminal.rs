@@ -9,10 +9,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::crossterm::{cursor, event, execute, terminal};
 
 /// True while raw mode and the alternate screen are on; `restore` only acts when set.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// True while mouse reports are asked of the terminal (an embedded shell's program wants
+/// them); `restore` turns them off.
+static MOUSE: AtomicBool = AtomicBool::new(false);
 static PANIC_HOOK: Once = Once::new();
 
 pub type Backend = CrosstermBackend<Stdout>;
@@ -54,7 +57,31 @@ impl Drop for Tui {
 fn take_over() -> io::Result<()> {
     terminal::enable_raw_mode()?;
     ACTIVE.store(true, Ordering::SeqCst);
-    execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)
+    // Bracketed paste: a paste arrives as one event for an embedded shell, which passes it
+    // on bracketed only when its remote program asked (panes::keys).
+    execute!(
+        io::stdout(),
+        terminal::EnterAlternateScreen,
+        cursor::Hide,
+        event::EnableBracketedPaste
+    )
+}
+
+/// Asks the terminal for mouse reports, or stops: on only while the embedded shell on
+/// screen has a program that asked for them, so the user's terminal keeps its own
+/// selection otherwise.
+pub fn capture_mouse(on: bool) {
+    if MOUSE.swap(on, Ordering::SeqCst) == on || !ACTIVE.load(Ordering::SeqCst) {
+        return;
+    }
+    let result = if on {
+        execute!(io::stdout(), event::EnableMouseCapture)
+    } else {
+        execute!(io::stdout(), event::DisableMouseCapture)
+    };
+    if let Err(e) = result {
+        tracing::warn!("could not switch mouse reports: {e}");
+    }
 }
 
 /// Leaves raw mode and the alternate screen. Each step runs even if an earlier one failed.
@@ -62,6 +89,14 @@ fn take_over() -> io::Result<()> {
 pub fn restore() -> bool {
     if !ACTIVE.swap(false, Ordering::SeqCst) {
         return false;
+    }
+    if MOUSE.swap(false, Ordering::SeqCst)
+        && let Err(e) = execute!(io::stdout(), event::DisableMouseCapture)
+    {
+        tracing::warn!("could not stop mouse reports: {e}");
+    }
+    if let Err(e) = execute!(io::stdout(), event::DisableBracketedPaste) {
+        tracing::warn!("could not leave bracketed paste: {e}");
     }
     if let Err(e) = execute!(io::stdout(), terminal::LeaveAlternateScreen) {
         tracing::warn!("could not leave the alternate screen: {e}");

@@ -68,4 +68,5 @@ mod tui_accounts;
 mod tui_demo;
 mod tui_effects;
 mod tui_run;
+mod tui_tabs;
 mod tui_tunnels;

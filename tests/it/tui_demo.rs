@@ -145,6 +145,10 @@ fn ended_session_id(screen: &str) -> String {
 
 async fn demo_fleet_shell_sessions_history_and_quit() {
     let home = fresh_home("demo");
+    // The full-screen hand-over (shells in tabs: tui_tabs.rs).
+    let config = home.join("config").join("gangway");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("config.toml"), "[shell]\nembedded = false\n").unwrap();
     let mut screen = Screen::spawn(&home, &["demo"]);
     let before = screen.termios();
 

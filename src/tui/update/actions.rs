@@ -99,6 +99,7 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::RunCommand => run::ask_command(model),
         Action::OpenCommand => run::open(model),
         Action::ShowTunnels => show(model, Screen::Tunnels),
+        Action::ShowShells => super::panes::show(model),
         Action::Forward => tunnels::open_form(model),
         Action::StopTunnel => tunnels::ask_stop(model),
         _ => Vec::new(),
@@ -342,10 +343,7 @@ fn open_shell(model: &mut Model) -> Vec<Effect> {
         return Vec::new();
     };
     if model.settings.reason_mode == ReasonMode::Off {
-        return vec![Effect::OpenShell {
-            target,
-            reason: None,
-        }];
+        return super::panes::open(model, target, None);
     }
     model.mode = Mode::Reason(ReasonPrompt {
         target,
@@ -370,10 +368,7 @@ pub fn on_reason_key(model: &mut Model, mut prompt: ReasonPrompt, key: &KeyEvent
         Edit::Submit(text) => match check_reason(model, text.trim()) {
             Ok(reason) => {
                 model.mode = Mode::Normal;
-                vec![Effect::OpenShell {
-                    target: prompt.target,
-                    reason,
-                }]
+                super::panes::open(model, prompt.target, reason)
             }
             Err(problem) => {
                 prompt.error = Some(problem);
@@ -487,6 +482,23 @@ pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Ve
             return Vec::new();
         }
         (_, Confirmed::StopTunnel(_)) => return Vec::new(),
+        (KeyCode::Char('y' | 'Y'), Confirmed::ClosePane(id)) => {
+            model.mode = Mode::Normal;
+            return super::panes::close(model, id);
+        }
+        (KeyCode::Char('y' | 'Y'), Confirmed::Broadcast) => {
+            model.mode = Mode::Normal;
+            super::panes::broadcast_on(model);
+            return Vec::new();
+        }
+        (
+            KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc,
+            Confirmed::ClosePane(_) | Confirmed::Broadcast,
+        ) => {
+            model.mode = Mode::Normal;
+            return Vec::new();
+        }
+        (_, Confirmed::ClosePane(_) | Confirmed::Broadcast) => return Vec::new(),
         (_, Confirmed::Terminate(sessions)) => sessions,
     };
     match key.code {

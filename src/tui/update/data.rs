@@ -384,7 +384,7 @@ pub fn on_shell_ended(
 
 /// Session ids are `<caller name>-<17 hex>` (protocol.md §1.1): the first shell opened here
 /// tells who the user is, so their sessions from other terminals are marked as their own too.
-fn learn_identity(model: &mut Model, session_id: &str) {
+pub fn learn_identity(model: &mut Model, session_id: &str) {
     if model.settings.identity.is_some() {
         return;
     }

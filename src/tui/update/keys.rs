@@ -11,6 +11,9 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     if key.kind == KeyEventKind::Release {
         return Vec::new();
     }
+    if model.tabs.showing && model.mode == Mode::Normal {
+        return super::panes::on_key(model, key);
+    }
     match model.mode.clone() {
         Mode::Normal => match model.keymap.resolve(model.screen.scope(), key) {
             Some(action) => actions::on_action(model, action),

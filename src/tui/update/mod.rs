@@ -6,11 +6,12 @@ mod command;
 mod data;
 mod keys;
 mod navigate;
+mod panes;
 mod run;
 mod tunnels;
 
 use crate::tui::effect::Effect;
-use crate::tui::model::{Load, Model, Screen};
+use crate::tui::model::{Load, Mode, Model, Screen};
 use crate::tui::msg::Msg;
 
 pub use command::parse_history_query;
@@ -35,9 +36,18 @@ pub fn init(model: &mut Model) -> Vec<Effect> {
 pub fn update(model: &mut Model, msg: Msg) -> Vec<Effect> {
     let effects = match msg {
         Msg::Key(key) => keys::on_key(model, &key),
+        Msg::Paste(text) if model.tabs.showing && model.mode == Mode::Normal => {
+            panes::on_paste(model, &text)
+        }
+        Msg::Paste(_) => Vec::new(),
+        Msg::Mouse(event) if model.tabs.showing && model.mode == Mode::Normal => {
+            panes::on_mouse(model, &event)
+        }
+        Msg::Mouse(_) => Vec::new(),
+        Msg::Pane { id, event } => panes::on_pane(model, id, event),
         Msg::Resize(cols, rows) => {
             model.size = (cols, rows);
-            Vec::new()
+            panes::resize_all(model)
         }
         Msg::Tick(now) => on_tick(model, now),
         Msg::FleetLoaded { region, result } => data::on_fleet(model, &region, result),
@@ -114,6 +124,8 @@ fn on_tick(model: &mut Model, now: std::time::SystemTime) -> Vec<Effect> {
     effects
 }
 
+#[cfg(test)]
+pub(crate) mod panes_tests;
 #[cfg(test)]
 mod run_tests;
 #[cfg(test)]

@@ -97,6 +97,8 @@ fn selected_name(model: &Model) -> String {
 #[test]
 fn filtering_then_enter_opens_a_shell_on_the_match() {
     let mut m = model();
+    // The hand-over (`[shell] embedded = false`); tabs: panes_tests.rs.
+    m.settings.embedded_shells = false;
     update(&mut m, ch('/'));
     assert_eq!(m.mode, Mode::Filter);
     typed(&mut m, "api-1");
@@ -161,6 +163,7 @@ fn required_reason_must_be_given_and_match_the_pattern() {
         reason_mode: ReasonMode::Required,
         reason_pattern: Some(regex_lite::Regex::new("^[A-Z]+-[0-9]+").unwrap()),
         reason_example: Some("ABC-123".into()),
+        embedded_shells: false,
         ..Settings::default()
     };
     let mut m = model_with(settings, false);
@@ -537,6 +540,7 @@ fn a_shell_end_reports_in_the_status_line_and_marks_the_session_as_own() {
         region: "us-east-1".into(),
     };
     let report = ShellReport {
+        exit_code: None,
         session_id: Some("dev-0a1b2c3d4e5f60002".into()),
         summary: "exited with status 0".into(),
         ended_at: fixtures::now(),

@@ -9,6 +9,7 @@ mod fleet;
 mod help;
 mod history;
 pub mod layout;
+mod panes;
 mod popup;
 mod prefs;
 mod sessions;
@@ -22,6 +23,13 @@ use crate::tui::model::{Mode, Model, Screen};
 pub fn draw(frame: &mut Frame<'_>, model: &Model) {
     let area = frame.area();
     if area.width == 0 || area.height == 0 {
+        return;
+    }
+    if model.tabs.showing && model.tabs.current_tab().is_some() {
+        panes::draw(frame, model);
+        if let Mode::Confirm(confirm) = &model.mode {
+            popup::confirm(frame, area, confirm);
+        }
         return;
     }
     let chrome = layout::Chrome::of(model);
@@ -63,5 +71,7 @@ pub fn help_scroll_limit(model: &Model) -> usize {
     help::scroll_limit(model)
 }
 
+#[cfg(test)]
+mod panes_tests;
 #[cfg(test)]
 mod tests;

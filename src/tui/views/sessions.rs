@@ -14,13 +14,9 @@ use ratatui::widgets::Paragraph;
 use crate::aws::types::SessionInfo;
 use crate::tui::clock::format_time;
 use crate::tui::duration::human_duration;
-use crate::tui::model::{Load, Model};
+use crate::tui::model::{Load, Model, WARNING_WINDOW};
 use crate::tui::session_list::{SessionSort, SessionView};
 use crate::tui::views::table::{self, Column, RowData, Value};
-
-/// AWS's default when the preferences leave the idle timeout empty.
-const DEFAULT_IDLE_TIMEOUT_MINUTES: u32 = 20;
-const WARNING_WINDOW: Duration = Duration::from_secs(120);
 
 /// `title` with ▲ or ▼ when the list is sorted by `key`.
 pub fn sort_mark(view: &SessionView, key: SessionSort, title: &str) -> String {
@@ -70,16 +66,7 @@ fn countdown(now: SystemTime, from: Option<SystemTime>, limit: Option<Duration>)
 }
 
 fn cells(model: &Model, session: &SessionInfo) -> Vec<Value> {
-    let prefs = model.preferences.get(&session.region);
-    let idle_limit = prefs
-        .map(|p| {
-            p.idle_session_timeout_minutes
-                .unwrap_or(DEFAULT_IDLE_TIMEOUT_MINUTES)
-        })
-        .map(|m| Duration::from_secs(u64::from(m) * 60));
-    let max_limit = prefs
-        .and_then(|p| p.max_session_duration_minutes)
-        .map(|m| Duration::from_secs(u64::from(m) * 60));
+    let (idle_limit, max_limit) = model.session_limits(&session.region);
     let own = model.is_own(session);
     let marked = model.sessions.marked.contains(&session.session_id);
     let flag = format!(

@@ -355,7 +355,7 @@ fn with_tunnels() -> Model {
     m
 }
 
-fn render(model: &mut Model, width: u16, height: u16) -> Buffer {
+pub(super) fn render(model: &mut Model, width: u16, height: u16) -> Buffer {
     update(model, Msg::Resize(width, height));
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|frame| super::draw(frame, model)).unwrap();
@@ -363,7 +363,7 @@ fn render(model: &mut Model, width: u16, height: u16) -> Buffer {
 }
 
 /// The buffer as text, one line per row; a wide character's hidden second cell is skipped.
-fn text_of(buffer: &Buffer) -> String {
+pub(super) fn text_of(buffer: &Buffer) -> String {
     let mut out = String::new();
     for y in 0..buffer.area.height {
         let mut line = String::new();

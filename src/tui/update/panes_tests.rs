@@ -1,0 +1,324 @@
+//! Shell tabs without a terminal: keys in, tabs, panes and effects out (issue 13).
+#![allow(clippy::unwrap_used)]
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::*;
+use crate::aws::types::InstanceId;
+use crate::tui::fixtures;
+use crate::tui::keymap::Keymap;
+use crate::tui::model::{Confirmed, Mode, Settings, ShellTarget};
+use crate::tui::msg::{PaneMsg, ShellReport};
+use crate::tui::panes::Connection;
+
+pub(crate) fn target(name: &str) -> ShellTarget {
+    ShellTarget {
+        instance_id: InstanceId::from_aws("i-a1b2c3d4e5f600001"),
+        name: Some(name.into()),
+        region: "us-east-1".into(),
+    }
+}
+
+pub(crate) fn model() -> Model {
+    let mut m = Model::new(
+        fixtures::now(),
+        vec!["us-east-1".into()],
+        Keymap::defaults(false),
+        Settings::default(),
+    );
+    m.size = (120, 40);
+    init(&mut m);
+    update(
+        &mut m,
+        Msg::PreferencesLoaded {
+            region: "us-east-1".into(),
+            result: Ok(fixtures::preferences()),
+        },
+    );
+    m
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn prefix() -> Msg {
+    // What crossterm reads for 0x1d.
+    Msg::Key(KeyEvent::new(KeyCode::Char('5'), KeyModifiers::CONTROL))
+}
+
+fn opened_ids(effects: &[Effect]) -> Vec<u64> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::OpenPane { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A model with one tab whose pane's session started `age` ago and was last active `idle` ago.
+pub(crate) fn with_open_tab(name: &str, age: u64, idle: u64) -> (Model, u64) {
+    let mut m = model();
+    let effects = panes::open(&mut m, target(name), None);
+    let id = opened_ids(&effects)[0];
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Started {
+                session_id: "dev-0a1b2c3d4e5f60002".into(),
+                at: fixtures::ago(age),
+            },
+        },
+    );
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Recording { off_because: None },
+        },
+    );
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Output {
+                at: fixtures::ago(idle),
+            },
+        },
+    );
+    (m, id)
+}
+
+#[test]
+fn opening_a_shell_makes_a_tab_and_the_session_fills_the_screen_but_the_status_line() {
+    let mut m = model();
+    let effects = panes::open(&mut m, target("web-1"), Some("OPS-1".into()));
+    let [Effect::OpenPane { size, reason, .. }] = effects.as_slice() else {
+        panic!("{effects:?}")
+    };
+    assert_eq!(*size, (120, 39));
+    assert_eq!(reason.as_deref(), Some("OPS-1"));
+    assert!(m.tabs.showing);
+    assert_eq!(m.tabs.focused().unwrap().connection, Connection::Opening);
+}
+
+#[test]
+fn the_hand_over_stays_a_choice() {
+    let mut m = model();
+    m.settings.embedded_shells = false;
+    let effects = panes::open(&mut m, target("web-1"), None);
+    assert!(matches!(effects[..], [Effect::OpenShell { .. }]));
+    assert!(m.tabs.tabs.is_empty());
+}
+
+#[test]
+fn keys_go_to_the_session_encoded_as_the_remote_program_asked() {
+    let (mut m, id) = with_open_tab("web-1", 60, 5);
+    let effects = update(&mut m, key(KeyCode::Char('q')));
+    assert_eq!(
+        effects,
+        [Effect::PaneInput {
+            id,
+            bytes: b"q".to_vec()
+        }]
+    );
+    // Typing is activity: the idle clock and the sessions view's record restart now.
+    let pane = m.tabs.focused().unwrap();
+    assert_eq!(pane.last_activity, Some(m.now));
+    assert_eq!(m.opened["dev-0a1b2c3d4e5f60002"].last_activity, m.now);
+    pane.screen.feed(b"\x1b[?1h");
+    let effects = update(&mut m, key(KeyCode::Up));
+    assert_eq!(
+        effects,
+        [Effect::PaneInput {
+            id,
+            bytes: b"\x1bOA".to_vec()
+        }]
+    );
+    let effects = update(&mut m, Msg::Paste("a\nb".into()));
+    assert_eq!(
+        effects,
+        [Effect::PaneInput {
+            id,
+            bytes: b"a\rb".to_vec()
+        }]
+    );
+}
+
+#[test]
+fn the_prefix_key_leads_to_the_ui_and_twice_sends_itself() {
+    let (mut m, id) = with_open_tab("web-1", 60, 5);
+    assert!(update(&mut m, prefix()).is_empty());
+    assert!(m.tabs.prefix_armed);
+    let effects = update(&mut m, prefix());
+    assert_eq!(
+        effects,
+        [Effect::PaneInput {
+            id,
+            bytes: vec![0x1d]
+        }]
+    );
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('f')));
+    assert!(!m.tabs.showing, "back to the fleet");
+    assert!(m.status.as_ref().unwrap().text.contains("keep running"));
+    // `t` shows the tabs again.
+    update(&mut m, key(KeyCode::Char('t')));
+    assert!(m.tabs.showing);
+}
+
+#[test]
+fn tabs_switch_by_number_and_in_turn() {
+    let (mut m, _) = with_open_tab("web-1", 60, 5);
+    panes::open(&mut m, target("web-2"), None);
+    panes::open(&mut m, target("web-3"), None);
+    assert_eq!(m.tabs.current, 2);
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('1')));
+    assert_eq!(m.tabs.current, 0);
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('p')));
+    assert_eq!(m.tabs.current, 2);
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('n')));
+    assert_eq!(m.tabs.current, 0);
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('9')));
+    assert_eq!(m.tabs.current, 0, "no tab 9");
+}
+
+#[test]
+fn splitting_resizes_the_panes_up_to_four() {
+    let (mut m, first) = with_open_tab("web-1", 60, 5);
+    update(&mut m, prefix());
+    let effects = update(&mut m, key(KeyCode::Char('s')));
+    assert!(effects.contains(&Effect::PaneResize {
+        id: first,
+        size: (60, 39)
+    }));
+    assert_eq!(opened_ids(&effects).len(), 1);
+    for _ in 0..2 {
+        update(&mut m, prefix());
+        update(&mut m, key(KeyCode::Char('s')));
+    }
+    assert_eq!(m.tabs.current_tab().unwrap().panes.len(), 4);
+    update(&mut m, prefix());
+    assert!(update(&mut m, key(KeyCode::Char('s'))).is_empty());
+    assert!(m.status.as_ref().unwrap().text.contains("at most 4"));
+    // A narrower window resizes every pane's session.
+    let effects = update(&mut m, Msg::Resize(80, 24));
+    assert_eq!(effects.len(), 4);
+}
+
+#[test]
+fn broadcast_asks_first_and_reaches_the_marked_panes_only() {
+    let (mut m, first) = with_open_tab("web-1", 60, 5);
+    update(&mut m, prefix());
+    let effects = update(&mut m, key(KeyCode::Char('s')));
+    let second = opened_ids(&effects)[0];
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('b')));
+    assert!(matches!(
+        &m.mode,
+        Mode::Confirm(c) if c.action == Confirmed::Broadcast
+    ));
+    update(&mut m, key(KeyCode::Char('y')));
+    assert!(m.tabs.broadcast);
+    let effects = update(&mut m, key(KeyCode::Char('x')));
+    let ids: Vec<u64> = effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::PaneInput { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids, [first, second]);
+    // Unmark the focused (second) pane: only the first gets input.
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('m')));
+    let effects = update(&mut m, key(KeyCode::Char('x')));
+    assert_eq!(
+        effects,
+        [Effect::PaneInput {
+            id: first,
+            bytes: b"x".to_vec()
+        }]
+    );
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('b')));
+    assert!(!m.tabs.broadcast, "the second b turns it off at once");
+}
+
+#[test]
+fn closing_a_live_shell_asks_and_an_ended_one_shows_its_end_until_closed() {
+    let (mut m, id) = with_open_tab("web-1", 60, 5);
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('x')));
+    assert!(matches!(&m.mode, Mode::Confirm(c) if c.action == Confirmed::ClosePane(id)));
+    update(&mut m, key(KeyCode::Char('n')));
+    assert_eq!(m.tabs.tabs.len(), 1, "kept");
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Ended(Ok(ShellReport {
+                session_id: Some("dev-0a1b2c3d4e5f60002".into()),
+                summary: "Session dev-0a1b2c3d4e5f60002 ended: idle timeout".into(),
+                ended_at: fixtures::now(),
+                exit_code: None,
+            })),
+        },
+    );
+    let pane = m.tabs.focused().unwrap();
+    assert!(pane.end.as_ref().unwrap().summary.contains("idle timeout"));
+    assert!(
+        m.status
+            .as_ref()
+            .unwrap()
+            .text
+            .contains("shell on web-1 ended")
+    );
+    // Keys no longer go anywhere; enter closes the tab and the fleet is back.
+    assert!(update(&mut m, key(KeyCode::Char('a'))).is_empty());
+    let effects = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(effects, [Effect::ClosePane(id)]);
+    assert!(m.tabs.tabs.is_empty() && !m.tabs.showing);
+}
+
+#[test]
+fn a_shell_that_cannot_start_says_why_in_its_tab() {
+    let mut m = model();
+    let id = opened_ids(&panes::open(&mut m, target("web-1"), None))[0];
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Ended(Err("AccessDeniedException: no".into())),
+        },
+    );
+    let end = m.tabs.focused().unwrap().end.clone().unwrap();
+    assert!(end.summary.starts_with("could not start"), "{end:?}");
+}
+
+#[test]
+fn resuming_and_resumed_show_in_the_pane() {
+    let (mut m, id) = with_open_tab("web-1", 60, 5);
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Reconnecting,
+        },
+    );
+    assert_eq!(m.tabs.focused().unwrap().connection, Connection::Resuming);
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Reconnected,
+        },
+    );
+    assert_eq!(m.tabs.focused().unwrap().connection, Connection::Resumed);
+}
