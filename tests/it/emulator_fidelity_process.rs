@@ -1,7 +1,8 @@
 //! The emulator's agent runs processes and ends sessions as the real agent does (issue 11,
 //! protocol.md §0 items 9–13): shells never send an exit code, NonInteractiveCommands execs
 //! its split command and sends stderr apart plus an exit code only with separateOutputStream,
-//! and shell-type sessions ack and ignore the TerminateSession flag.
+//! and shell-type sessions ack and ignore the TerminateSession flag; and shell output goes
+//! through the agent's UTF-8 scan, which is not binary-safe (protocol.md §5.3).
 
 use std::time::{Duration, Instant};
 
@@ -167,4 +168,38 @@ async fn aws_non_interactive_command_takes_separate_output_stream_as_a_parameter
     assert_eq!(client.stdout, b"out\n");
     assert_eq!(client.stderr, b"err\n");
     assert_eq!(client.exit_code, Some(4));
+}
+
+/// The real agent scans a shell's output as UTF-8 before sending it (agent:
+/// agent/session/shell/shell.go, func processStdoutData): an undecodable byte passes
+/// unchanged, but a valid U+FFFD (EF BF BD) is taken for one and only its first byte is sent.
+#[tokio::test]
+async fn shell_output_goes_through_the_agent_s_utf8_scan() {
+    let emulator = start(config(6)).await;
+    let target = instance_in(&emulator, "dev");
+    let dev = ssm(&emulator, DEV);
+    let started = start_session(&dev, &target.id, None, None).await;
+    let mut client = Client::open(dev, started).await;
+    // Typed as ASCII escapes (the echo of the line holds no such bytes); printf writes them.
+    client.send(b"printf 'A\\377B|\\357\\277\\275|END-%d\\n' 7\r");
+    client.until_stdout_contains("END-7").await;
+    let output = &client.stdout;
+    let has = |needle: &[u8]| output.windows(needle.len()).any(|w| w == needle);
+    assert!(has(b"A\xFFB|\xEF|END-7"), "{output:?}");
+    assert!(!has(b"\xEF\xBF\xBD"), "{output:?}");
+}
+
+/// What the scan holds back at the end of the output (a RuneError within the last 3 bytes
+/// of a read, waiting for more) is never sent: the command's last byte, 0xFF, is lost.
+#[tokio::test]
+async fn an_undecodable_last_byte_of_command_output_is_lost_as_on_the_agent() {
+    let emulator = start(config(6)).await;
+    let mut client = open_command(
+        &emulator,
+        "AWS-StartNonInteractiveCommand",
+        "printf 'done\\377'",
+    )
+    .await;
+    assert_eq!(client.until_closed(PATIENCE).await, "");
+    assert_eq!(client.stdout, b"done");
 }

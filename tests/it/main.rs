@@ -43,6 +43,7 @@ mod emulator_run;
 mod exec_cli;
 mod fidelity_client;
 mod forward_errors;
+mod forward_faults;
 mod forward_ssh;
 mod forward_tunnel;
 mod kms_sessions;

@@ -154,6 +154,17 @@ pub async fn run_session(
     };
     tracing::info!(%session_id, reason = %ending.history_reason(), "session ended");
     tracing::debug!(%session_id, stats = ?task.channel.session.stats(), "data channel counters");
+    if let Some(faults) = &task.client.faults {
+        // What was injected, so a fault test can tell that its faults really fired.
+        let injected = faults.stats();
+        tracing::info!(
+            %session_id,
+            frame_cuts = injected.dropped,
+            duplicated = injected.duplicated,
+            reordered = injected.reordered,
+            "fault injection totals"
+        );
+    }
     task.finish(ending).await;
     state.agents.remove(&session_id);
 }

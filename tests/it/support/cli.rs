@@ -85,10 +85,16 @@ pub fn pipe_payload(size: usize) -> Vec<u8> {
 }
 
 /// `gangway connect` in pipe mode as the admin: `size` bytes up through `head -c` in a raw pty
-/// on `instance` and back down. Asserts exit 0 and a byte-exact, SHA-256-equal echo after
-/// `READY`; returns gangway's stderr for the caller's own checks.
+/// on `instance` and back down. Asserts exit 0 and a byte-exact, SHA-256-equal echo between
+/// `READY` and `END`; returns gangway's stderr for the caller's own checks.
+///
+/// The bytes are [`pipe_payload`] as the agent's output scan passes them (protocol.md §5.3;
+/// agent: shell.go, func processStdoutData): every valid U+FFFD (EF BF BD), which the agent
+/// would cut to its first byte, has its last byte changed; and `END` follows the data, so
+/// that undecodable bytes the agent holds back at the end of a read go out with it instead
+/// of being lost when the output ends. The input direction is byte for byte.
 pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> String {
-    let command = format!("command=stty raw -echo; printf READY; head -c {size}");
+    let command = format!("command=stty raw -echo; printf READY; head -c {size}; printf END");
     let mut child = Command::new(GANGWAY)
         .args(["connect", instance])
         .args([
@@ -104,7 +110,12 @@ pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> Str
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let data = pipe_payload(size);
+    let mut data = pipe_payload(size);
+    for at in 0..data.len().saturating_sub(2) {
+        if data[at..at + 3] == *b"\xEF\xBF\xBD" {
+            data[at + 2] = 0xBC;
+        }
+    }
     let expected = Sha256::digest(&data);
     let mut stdin = child.stdin.take().unwrap();
     let writer = tokio::spawn(async move {
@@ -133,6 +144,7 @@ pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> Str
         .unwrap();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     let body = out.strip_prefix(b"READY").expect("READY first");
+    let body = body.strip_suffix(b"END").expect("END last");
     assert_eq!(body.len(), size, "stderr: {stderr}");
     assert_eq!(Sha256::digest(body), expected);
     stderr
