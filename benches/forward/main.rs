@@ -67,6 +67,9 @@ struct Round {
     down: Pair,
     /// `sessions` → 16 connections down over that many sessions; ceiling N × one-connection.
     parallel: Vec<(u16, Pair)>,
+    /// `sessions` → what N bare clients got from N sessions at once (MiB/s, all together),
+    /// and the CPU the tunnel and the emulator used during gangway's N-session row.
+    parallel_detail: Vec<(u16, f64, Cpu)>,
     setup: Pair,
     cp_up: Option<Pair>,
     cp_down: Option<Pair>,
@@ -88,7 +91,8 @@ async fn run() {
         format!("[[instances]]\nid = \"{INSTANCE}\"\nports = {{ \"{PORT}\" = \"{server}\" }}\n"),
     )
     .unwrap();
-    let (_emulator, endpoint) = spawn_emulator(fleet.to_str().unwrap()).await;
+    let (emulator, endpoint) = spawn_emulator(fleet.to_str().unwrap()).await;
+    let emulator_pid = emulator.id().unwrap();
     let source = home.join("source.bin");
     let remote = home.join("remote.bin");
     let sha256 = with_cp.then(|| copy::make_file(&source, COPY_BYTES));
@@ -122,9 +126,9 @@ async fn run() {
             ),
         };
         one.settle().await;
-        round
-            .parallel
-            .push((1, parallel(&one, 1, round.down.gangway).await));
+        let (pair, cpu) = parallel(&one, emulator_pid, 1, round.down.gangway).await;
+        round.parallel.push((1, pair));
+        round.parallel_detail.push((1, round.down.ceiling, cpu));
         round.setup = Pair {
             gangway: ms(server::setup_latency(one.local, SETUP_RUNS).await),
             ceiling: ms(server::setup_latency(server, SETUP_RUNS).await),
@@ -136,8 +140,11 @@ async fn run() {
             server::parallel_download(tunnel.local, PARALLEL, 64 << 10).await;
             tunnel.wait_sessions(sessions.into()).await;
             tunnel.settle().await;
-            let pair = parallel(&tunnel, sessions, round.down.gangway).await;
+            let (pair, cpu) = parallel(&tunnel, emulator_pid, sessions, round.down.gangway).await;
             round.parallel.push((sessions, pair));
+            drop(tunnel);
+            let bare = bare_sessions(&endpoint, sessions).await;
+            round.parallel_detail.push((sessions, bare, cpu));
         }
 
         if let Some(sha256) = &sha256 {
@@ -164,14 +171,69 @@ async fn run() {
 
 /// 16 connections down over the tunnel's `sessions`, each session carrying
 /// [`PER_SESSION_DOWN`]; the ceiling is N × the one-connection figure of this round.
-async fn parallel(tunnel: &Forward, sessions: u16, one: f64) -> Pair {
+async fn parallel(tunnel: &Forward, emulator: u32, sessions: u16, one: f64) -> (Pair, Cpu) {
     let total = PER_SESSION_DOWN * u64::from(sessions);
+    let before = (cpu_seconds(tunnel.pid), cpu_seconds(emulator));
     let took = server::parallel_download(tunnel.local, PARALLEL, total / PARALLEL as u64).await;
+    let cpu = Cpu {
+        client: cpu_seconds(tunnel.pid) - before.0,
+        emulator: cpu_seconds(emulator) - before.1,
+        wall: took.as_secs_f64(),
+    };
     tunnel.settle().await;
-    Pair {
+    let pair = Pair {
         gangway: mib_per_s(total, took),
         ceiling: f64::from(sessions) * one,
+    };
+    (pair, cpu)
+}
+
+/// N sessions read at once by N bare protocol clients, each [`PER_SESSION_DOWN`]: what the
+/// emulator (and this machine) deliver for N sessions with no tunnel in the way. MiB/s, all
+/// together, until the last one is done.
+async fn bare_sessions(endpoint: &str, sessions: u16) -> f64 {
+    let readers: Vec<_> = (0..sessions)
+        .map(|_| {
+            let endpoint = endpoint.to_owned();
+            tokio::spawn(async move {
+                ceilings::agent_pace_down(&endpoint, INSTANCE, Down::Port(PORT), PER_SESSION_DOWN)
+                    .await
+            })
+        })
+        .collect();
+    // Each reader times itself from its stream's start (StartSession and the handshake are
+    // outside, as gangway's sessions are open before its row is timed); the set takes as long
+    // as the slowest.
+    let mut slowest = Duration::ZERO;
+    for reader in readers {
+        slowest = slowest.max(reader.await.unwrap());
     }
+    mib_per_s(PER_SESSION_DOWN * u64::from(sessions), slowest)
+}
+
+/// CPU seconds (user + system) a process used during a row, and the row's wall time.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    client: f64,
+    emulator: f64,
+    wall: f64,
+}
+
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state; 100 ticks a second.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 // ---- output ------------------------------------------------------------------------------
@@ -196,6 +258,12 @@ fn print_round(number: usize, started: &str, round: &Round) {
             &format!("16 connections over {sessions} session(s)"),
             pair,
             "MiB/s",
+        );
+    }
+    for (sessions, bare, cpu) in &round.parallel_detail {
+        println!(
+            "  {sessions} session(s): {bare:.2} MiB/s for {sessions} bare clients at once; during gangway's row ({:.2} s) the tunnel used {:.2} s of CPU, the emulator {:.2} s",
+            cpu.wall, cpu.client, cpu.emulator
         );
     }
     line("connection setup", &round.setup, "ms");
@@ -329,6 +397,48 @@ fn print_medians(rounds: &[Round]) {
         );
     }
     println!();
+    println!(
+        "| sessions | gangway, 16 connections | N bare clients at once (same round) | gangway / bare | tunnel CPU (% of one core) | emulator CPU (% of one core) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for index in 0..rounds[0].parallel_detail.len() {
+        let sessions = rounds[0].parallel_detail[index].0;
+        let gangway = median(
+            rounds
+                .iter()
+                .map(|round| round.parallel[index].1.gangway)
+                .collect(),
+        );
+        let bare = median(
+            rounds
+                .iter()
+                .map(|round| round.parallel_detail[index].1)
+                .collect(),
+        );
+        let share = |get: &dyn Fn(&Cpu) -> f64| {
+            median(
+                rounds
+                    .iter()
+                    .map(|round| {
+                        let cpu = &round.parallel_detail[index].2;
+                        100.0 * get(cpu) / cpu.wall
+                    })
+                    .collect(),
+            )
+        };
+        let ratio = median(
+            rounds
+                .iter()
+                .map(|round| round.parallel[index].1.gangway / round.parallel_detail[index].1)
+                .collect(),
+        );
+        println!(
+            "| {sessions} | {gangway:.3} MiB/s | {bare:.3} MiB/s | {ratio:.3} | {:.0} % | {:.0} % |",
+            share(&|cpu| cpu.client),
+            share(&|cpu| cpu.emulator)
+        );
+    }
+    println!();
     let loads: Vec<&str> = rounds.iter().map(|round| round.load.as_str()).collect();
     println!(
         "Load average at the start of each round: {}",
@@ -370,6 +480,7 @@ async fn spawn_emulator(fleet: &str) -> (Child, String) {
 /// `gangway forward INSTANCE 9000 --json --sessions N`, with its events counted.
 struct Forward {
     _child: Child,
+    pid: u32,
     local: SocketAddr,
     /// Connections opened and not yet closed, by the `--json` events.
     open: Arc<AtomicUsize>,
@@ -428,6 +539,7 @@ impl Forward {
             }
         });
         Self {
+            pid: child.id().unwrap(),
             _child: child,
             local,
             open,
