@@ -5,8 +5,9 @@
 //! | figure | ceiling |
 //! |---|---|
 //! | one forwarded connection up | the same bytes over a bare loopback websocket with the protocol's frames and acks (`ceilings.rs`) |
-//! | one connection down | the agent's pace for one port session, read by a bare protocol client |
-//! | 16 connections over 1, `--sessions 4`, `--sessions 8` | N × the one-connection figure (and N × the agent's pace) |
+//! | one connection down | the agent's pace for one port session, read by a bare protocol client at the same time |
+//! | 16 connections over 1 session | the agent's pace for one session (bare client), at the same time |
+//! | 16 connections over `--sessions 4`, `--sessions 8` | N × one connection through a one-session tunnel, at the same time; and N bare clients, at the same time |
 //! | connection setup + 1-byte round trip through the mux | the same on a direct loopback connection |
 //! | `gangway cp` up, 64 MiB | the bare websocket |
 //! | `gangway cp` down, `--sessions 8`, 64 MiB | 8 × the agent's pace for one shell session (pty), and 6 × the reference client's 0.66 MiB/s |
@@ -114,38 +115,56 @@ async fn run() {
             ),
         };
         one.settle().await;
+        // Every download figure is taken at the same moment as its ceiling: on a shared
+        // machine the agent's pace follows the load from one second to the next, so a
+        // ceiling measured before or after says little about the figure beside it.
+        let (took, ceiling) = tokio::join!(
+            server::download(one.local, PER_SESSION_DOWN),
+            ceilings::agent_pace_down(&endpoint, INSTANCE, Down::Port(PORT), PER_SESSION_DOWN),
+        );
         round.down = Pair {
-            gangway: mib_per_s(
-                PER_SESSION_DOWN,
-                server::download(one.local, PER_SESSION_DOWN).await,
-            ),
-            ceiling: mib_per_s(
-                PER_SESSION_DOWN,
-                ceilings::agent_pace_down(&endpoint, INSTANCE, Down::Port(PORT), PER_SESSION_DOWN)
-                    .await,
-            ),
+            gangway: mib_per_s(PER_SESSION_DOWN, took),
+            ceiling: mib_per_s(PER_SESSION_DOWN, ceiling),
         };
         one.settle().await;
-        let (pair, cpu) = parallel(&one, emulator_pid, 1, round.down.gangway).await;
-        round.parallel.push((1, pair));
-        round.parallel_detail.push((1, round.down.ceiling, cpu));
+        let ((took, cpu), bare) =
+            tokio::join!(parallel(&one, emulator_pid, 1), bare_sessions(&endpoint, 1));
+        one.settle().await;
+        round.parallel.push((
+            1,
+            Pair {
+                gangway: mib_per_s(PER_SESSION_DOWN, took),
+                ceiling: bare,
+            },
+        ));
+        round.parallel_detail.push((1, bare, cpu));
         round.setup = Pair {
             gangway: ms(server::setup_latency(one.local, SETUP_RUNS).await),
             ceiling: ms(server::setup_latency(server, SETUP_RUNS).await),
         };
-        drop(one);
         for sessions in [4u16, 8] {
             let tunnel = Forward::start(&endpoint, &home, sessions).await;
             // Open every session (lazily, as connections come) before timing.
             server::parallel_download(tunnel.local, PARALLEL, 64 << 10).await;
             tunnel.wait_sessions(sessions.into()).await;
             tunnel.settle().await;
-            let (pair, cpu) = parallel(&tunnel, emulator_pid, sessions, round.down.gangway).await;
+            // N sessions, one session through the one-session tunnel, and N bare clients, all
+            // at once: "N × one" is N × what one session carried in the same seconds.
+            let ((took, cpu), one_took, bare) = tokio::join!(
+                parallel(&tunnel, emulator_pid, sessions),
+                server::download(one.local, PER_SESSION_DOWN),
+                bare_sessions(&endpoint, sessions),
+            );
+            tunnel.settle().await;
+            one.settle().await;
+            let pair = Pair {
+                gangway: mib_per_s(PER_SESSION_DOWN * u64::from(sessions), took),
+                ceiling: f64::from(sessions) * mib_per_s(PER_SESSION_DOWN, one_took),
+            };
             round.parallel.push((sessions, pair));
-            drop(tunnel);
-            let bare = bare_sessions(&endpoint, sessions).await;
             round.parallel_detail.push((sessions, bare, cpu));
         }
+        drop(one);
 
         if let Some(sha256) = &sha256 {
             let took = copy::up(&endpoint, &home, &source, &remote).await;
@@ -170,8 +189,8 @@ async fn run() {
 }
 
 /// 16 connections down over the tunnel's `sessions`, each session carrying
-/// [`PER_SESSION_DOWN`]; the ceiling is N × the one-connection figure of this round.
-async fn parallel(tunnel: &Forward, emulator: u32, sessions: u16, one: f64) -> (Pair, Cpu) {
+/// [`PER_SESSION_DOWN`]: the time until the last is done, and the CPU used meanwhile.
+async fn parallel(tunnel: &Forward, emulator: u32, sessions: u16) -> (Duration, Cpu) {
     let total = PER_SESSION_DOWN * u64::from(sessions);
     let before = (cpu_seconds(tunnel.pid), cpu_seconds(emulator));
     let took = server::parallel_download(tunnel.local, PARALLEL, total / PARALLEL as u64).await;
@@ -180,12 +199,7 @@ async fn parallel(tunnel: &Forward, emulator: u32, sessions: u16, one: f64) -> (
         emulator: cpu_seconds(emulator) - before.1,
         wall: took.as_secs_f64(),
     };
-    tunnel.settle().await;
-    let pair = Pair {
-        gangway: mib_per_s(total, took),
-        ceiling: f64::from(sessions) * one,
-    };
-    (pair, cpu)
+    (took, cpu)
 }
 
 /// N sessions read at once by N bare protocol clients, each [`PER_SESSION_DOWN`]: what the
@@ -262,7 +276,7 @@ fn print_round(number: usize, started: &str, round: &Round) {
     }
     for (sessions, bare, cpu) in &round.parallel_detail {
         println!(
-            "  {sessions} session(s): {bare:.2} MiB/s for {sessions} bare clients at once; during gangway's row ({:.2} s) the tunnel used {:.2} s of CPU, the emulator {:.2} s",
+            "  {sessions} session(s): {bare:.2} MiB/s for {sessions} bare clients in the same seconds; during gangway's row ({:.2} s) its tunnel used {:.2} s of CPU, the emulator (every session then) {:.2} s",
             cpu.wall, cpu.client, cpu.emulator
         );
     }
@@ -332,7 +346,7 @@ fn print_medians(rounds: &[Round]) {
     let (pair, per) = pick(&down).unwrap();
     let r = ratio(&down);
     println!(
-        "| forward, one connection down, {} MiB | {:.3} MiB/s | {:.3} MiB/s: the agent's pace, one port session, bare protocol client | {r:.3}; {per} | ≥ 0.95: {} |",
+        "| forward, one connection down, {} MiB | {:.3} MiB/s | {:.3} MiB/s: the agent's pace, one port session, bare protocol client, same seconds | {r:.3}; {per} | ≥ 0.95: {} |",
         PER_SESSION_DOWN >> 20,
         pair.gangway,
         pair.ceiling,
@@ -344,12 +358,17 @@ fn print_medians(rounds: &[Round]) {
         let (pair, per) = pick(&get).unwrap();
         let r = ratio(&get);
         let target = if sessions == 1 {
-            "(one session is one pace)".to_owned()
+            format!("≥ 0.95: {}", verdict(r >= 0.95))
         } else {
             format!("≥ 0.90: {}", verdict(r >= 0.9))
         };
+        let ceiling = if sessions == 1 {
+            "the agent's pace, one session, bare client, same seconds".to_owned()
+        } else {
+            format!("{sessions} × one connection through a one-session tunnel, same seconds")
+        };
         println!(
-            "| forward, {PARALLEL} connections down over {}, {} MiB | {:.3} MiB/s | {:.3} MiB/s: {sessions} × one connection down | {r:.3}; {per} | {target} |",
+            "| forward, {PARALLEL} connections down over {}, {} MiB | {:.3} MiB/s | {:.3} MiB/s: {ceiling} | {r:.3}; {per} | {target} |",
             if sessions == 1 {
                 "1 session".to_owned()
             } else {
@@ -398,7 +417,7 @@ fn print_medians(rounds: &[Round]) {
     }
     println!();
     println!(
-        "| sessions | gangway, 16 connections | N bare clients at once (same round) | gangway / bare | tunnel CPU (% of one core) | emulator CPU (% of one core) |"
+        "| sessions | gangway, 16 connections | N bare clients, same seconds | gangway / bare | CPU of the N-session tunnel (% of one core) | CPU of the emulator, all 2N+1 sessions then (% of one core) |"
     );
     println!("|---|---|---|---|---|---|");
     for index in 0..rounds[0].parallel_detail.len() {
