@@ -97,7 +97,6 @@ async fn run() {
     let (emulator, endpoint) = spawn_emulator(fleet.to_str().unwrap()).await;
     let emulator_pid = emulator.id().unwrap();
     let source = home.join("source.bin");
-    let remote = home.join("remote.bin");
     let sha256 = with_cp.then(|| copy::make_file(&source, COPY_BYTES));
 
     let mut all = Vec::new();
@@ -178,6 +177,9 @@ async fn run() {
         if let Some(sha256) = &sha256 {
             // The ceiling just before and just after the copy, averaged.
             let before = ceilings::bare_websocket_up(COPY_BYTES as u64).await;
+            // A new remote name every round: cp leaves a file that is already there with the
+            // same SHA-256 alone, which would time a checksum, not a copy.
+            let remote = home.join(format!("remote-{number}.bin"));
             let took = copy::up(&endpoint, &home, &source, &remote).await;
             let after = ceilings::bare_websocket_up(COPY_BYTES as u64).await;
             round.cp_up = Some(Pair {
