@@ -6,6 +6,7 @@
 //! - `directory.rs`: which sessions have a running task (sockets of a resume go there).
 //! - `task.rs` + `steps.rs`: the per-session task around a `proto::Session` in the agent role;
 //!   `task.rs` declares all of its state, `timers.rs` its deadlines.
+//! - `session_thread.rs`: each session's tasks run on a thread and runtime of their own.
 //! - `link.rs`: one attached websocket with its writer task.
 //! - `process.rs`, `reaper.rs`, `utf8_chunks.rs`: the shell or command, and its cleanup;
 //!   `pacer.rs` times the agent's 1 ms pause between reads.
@@ -24,6 +25,7 @@ mod pacer;
 pub mod port;
 pub mod process;
 pub mod reaper;
+mod session_thread;
 mod setup;
 mod steps;
 mod task;

@@ -170,7 +170,8 @@ async fn serve_socket(
     let accepted = state
         .agents
         .deliver_or_spawn(&session_id, socket, |sockets, first| {
-            tokio::spawn(task::run_session(
+            // On a thread of its own, as if on its own instance (`session_thread.rs`).
+            super::session_thread::spawn(task::run_session(
                 Arc::clone(&state),
                 record,
                 sockets,

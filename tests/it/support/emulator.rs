@@ -23,7 +23,12 @@ pub async fn start_fleet(fleet: Fleet) -> RunningEmulator {
 
 /// The `gangway` binary with no AWS configuration files and no profile from the environment.
 pub fn gangway() -> Command {
-    let mut command = Command::new(GANGWAY);
+    gangway_at(GANGWAY)
+}
+
+/// The same for another build of the `gangway` binary.
+pub fn gangway_at(program: &str) -> Command {
+    let mut command = Command::new(program);
     command
         .env("AWS_CONFIG_FILE", "/dev/null")
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
@@ -60,7 +65,13 @@ pub fn spawn(args: &[&str]) -> SpawnedEmulator {
 
 /// The same, with the request log (stderr) going where the caller wants it.
 pub fn spawn_with_stderr(args: &[&str], stderr: impl Into<Stdio>) -> SpawnedEmulator {
-    let mut child = gangway()
+    spawn_program(GANGWAY, args, stderr)
+}
+
+/// The same from another `gangway` build (a measurement may run a release-built emulator
+/// against the debug-built test).
+pub fn spawn_program(program: &str, args: &[&str], stderr: impl Into<Stdio>) -> SpawnedEmulator {
+    let mut child = gangway_at(program)
         .arg("emulator")
         .args(args)
         .stdin(Stdio::null())
