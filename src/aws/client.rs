@@ -134,10 +134,10 @@ impl AwsClient {
                 let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(shared)
                     .region(Region::new(region.clone()))
                     .build();
-                let events = aws_sdk_eventbridge::config::Builder::from(&shared)
+                let events = aws_sdk_eventbridge::config::Builder::from(shared)
                     .region(Region::new(region.clone()))
                     .build();
-                let sns = aws_sdk_sns::config::Builder::from(&shared)
+                let sns = aws_sdk_sns::config::Builder::from(shared)
                     .region(Region::new(region.clone()))
                     .build();
                 let endpoint_url = opts

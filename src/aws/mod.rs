@@ -2,8 +2,8 @@
 //! [`types`] at the boundary, plus the pure helpers built on them: target resolution,
 //! the connectivity diagnosis and escaping of AWS text for the terminal.
 
-pub mod alerts;
 pub mod accounts;
+pub mod alerts;
 pub mod audit;
 pub mod client;
 pub mod commands;

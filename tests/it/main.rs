@@ -7,8 +7,8 @@
 
 mod support;
 
-mod alerts_cli;
 mod alerts_apply;
+mod alerts_cli;
 mod audit_cli;
 mod aws_ca_bundle;
 mod aws_client;

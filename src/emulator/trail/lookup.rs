@@ -108,7 +108,7 @@ pub fn handle(
                     // No resource-level permissions on AWS: the resource is `*`.
                     let region = identity::signing_region(&request.parts.headers);
                     let ask = Ask::new("cloudtrail:LookupEvents", "*");
-                    authorize::check(state, caller, &region, &ask).map_err(|denial| {
+                    authorize::check(state, &caller, &region, &ask).map_err(|denial| {
                         LookupError::new("AccessDeniedException", denial.message)
                     })?;
                     lookup_events(state, body)
