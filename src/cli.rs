@@ -977,7 +977,9 @@ mod tests {
                 "{remote}: {error}"
             );
         }
-        let error = parse_port_pair("/tmp/db.sock:5432").err().unwrap_or_default();
+        let error = parse_port_pair("/tmp/db.sock:5432")
+            .err()
+            .unwrap_or_default();
         assert!(error.contains("local unix socket"), "{error}");
     }
 
