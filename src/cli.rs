@@ -580,8 +580,21 @@ pub struct PortPair {
     pub remote: u16,
 }
 
-/// `8080:80` or `80` (local port chosen by the OS).
+/// Why a unix socket path is refused as REMOTE: AWS has no document for it.
+const NO_REMOTE_UNIX_SOCKET: &str = "AWS Session Manager cannot forward to a unix socket on the instance: the agent's port plugin dials TCP only (amazon-ssm-agent, agent/session/plugins/port: DialCall with \"tcp\"), and AWS-StartPortForwardingSessionToSocket puts its unix socket on your machine, not on the instance. Have the instance listen on a loopback TCP port for the socket (e.g. socat TCP-LISTEN:8080,bind=127.0.0.1,fork UNIX-CONNECT:PATH) and forward that port";
+/// Why a unix socket path is refused as LOCAL.
+const NO_LOCAL_UNIX_SOCKET: &str = "a local unix socket (AWS-StartPortForwardingSessionToSocket) is not supported; give a local TCP port";
+
+/// `8080:80` or `80` (local port chosen by the OS). A path on either side is refused with
+/// the reason (user guide, "Unix sockets on the instance").
 pub fn parse_port_pair(text: &str) -> Result<PortPair, String> {
+    let (local_text, remote_text) = text.rsplit_once(':').unwrap_or(("", text));
+    if remote_text.contains('/') {
+        return Err(NO_REMOTE_UNIX_SOCKET.to_owned());
+    }
+    if local_text.contains('/') {
+        return Err(NO_LOCAL_UNIX_SOCKET.to_owned());
+    }
     let port = |part: &str, what: &str, zero_ok: bool| -> Result<u16, String> {
         match part.trim().parse::<u16>() {
             Ok(0) if !zero_ok => Err(format!("the {what} port must be 1 to 65535")),
@@ -1112,6 +1125,22 @@ mod tests {
         for bad in ["", "http", "80:0", "0", "70000", "1:2:3", "-1"] {
             assert!(parse_port_pair(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn unix_socket_paths_are_refused_with_the_reason() {
+        for remote in ["8080:/var/run/docker.sock", "/run/app.sock", "0:./app.sock"] {
+            let error = parse_port_pair(remote).err().unwrap_or_default();
+            assert!(
+                error.contains("cannot forward to a unix socket on the instance")
+                    && error.contains("dials TCP only"),
+                "{remote}: {error}"
+            );
+        }
+        let error = parse_port_pair("/tmp/db.sock:5432")
+            .err()
+            .unwrap_or_default();
+        assert!(error.contains("local unix socket"), "{error}");
     }
 
     #[test]

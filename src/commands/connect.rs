@@ -158,6 +158,33 @@ pub(super) fn check_reachable(instance: &Instance) -> Result<(), ConnectError> {
     )))
 }
 
+/// Refuses a port document the instance's SSM agent is too old for, before any session
+/// starts: an agent older than the remote-host support would silently connect somewhere
+/// else. An unknown or unparsable version is let through.
+pub(super) fn check_agent_runs(
+    instance: &Instance,
+    destination: &crate::tunnel::Destination,
+) -> Result<(), ConnectError> {
+    let (minimum, older) = destination.minimum_agent();
+    let Some(version) = instance.agent_version.as_deref() else {
+        return Ok(());
+    };
+    if !crate::aws::diagnosis::version_older_than(version, minimum) {
+        return Ok(());
+    }
+    let name = instance
+        .name
+        .as_deref()
+        .map(|n| format!(" ({})", crate::text::escape_for_terminal(n)))
+        .unwrap_or_default();
+    Err(ConnectError::Unavailable(format!(
+        "{}{name}: its SSM agent {} is too old for {} (needs {minimum} or later; {older}). Update it with AWS-UpdateSSMAgent.",
+        instance.id,
+        crate::text::escape_for_terminal(version),
+        destination.document(),
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

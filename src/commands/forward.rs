@@ -6,7 +6,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use super::connect::{ConnectError, check_reachable, find_target};
+use super::connect::{ConnectError, check_agent_runs, check_reachable, find_target};
 use super::exit;
 use crate::aws::AwsClient;
 use crate::cli::ForwardArgs;
@@ -75,14 +75,13 @@ async fn forward(args: &ForwardArgs, scope: &[(String, String)]) -> Result<(), F
         .map_err(ConnectError::from)?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
+    let specs = specs(args);
+    for spec in &specs {
+        check_agent_runs(&instance, &spec.destination)?;
+    }
     let target = instance.id.to_string();
-    let mut tunnel = Tunnel::start(
-        client,
-        target.clone(),
-        specs(args),
-        usize::from(args.sessions),
-    )
-    .await?;
+    let mut tunnel =
+        Tunnel::start(client, target.clone(), specs, usize::from(args.sessions)).await?;
     let mut printer = Printer {
         json: args.json,
         target,
@@ -153,6 +152,15 @@ impl Printer {
         }
     }
 
+    /// `[HOST:]PORT` of a listener, as `--json` and messages name it.
+    fn remote(&self, listener: usize) -> String {
+        self.listeners
+            .iter()
+            .find(|(index, _, _)| *index == listener)
+            .map(|(_, _, remote)| remote.clone())
+            .unwrap_or_default()
+    }
+
     fn local(&self, listener: usize) -> String {
         self.listeners
             .iter()
@@ -171,7 +179,11 @@ impl Printer {
             {
                 self.listeners.push((*listener, *local, remote.clone()));
             }
-            println!("{}", json_line(event, &self.target));
+            let mut line = json_line(event, &self.target);
+            if let TunnelEvent::RemoteRefused { listener, .. } = event {
+                line["remote"] = self.remote(*listener).into();
+            }
+            println!("{line}");
             return;
         }
         match event {
@@ -199,9 +211,11 @@ impl Printer {
                 reestablished,
                 if *reestablished == 1 { "" } else { "s" }
             ),
+            // The agent says only that the dial failed (ConnectToPortError, §6.3), not why.
             TunnelEvent::RemoteRefused { listener, .. } => eprintln!(
-                "gangway: {}: the instance could not connect to the remote port (is anything listening there?); the tunnel stays up",
-                self.local(*listener)
+                "gangway: {}: the instance could not connect to {} (nothing listens there, or it cannot resolve or reach that host; the agent's log on the instance says which); the tunnel stays up",
+                self.local(*listener),
+                escape_for_terminal(&self.remote(*listener))
             ),
             TunnelEvent::Reconnecting { listener, .. } => eprintln!(
                 "gangway: {}: connection to AWS lost; resuming (open connections are kept)",

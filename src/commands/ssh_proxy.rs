@@ -4,7 +4,7 @@
 
 use std::process::ExitCode;
 
-use super::connect::{ConnectError, check_reachable, find_target};
+use super::connect::{ConnectError, check_agent_runs, check_reachable, find_target};
 use super::exit;
 use crate::aws::AwsClient;
 use crate::cli::SshProxyArgs;
@@ -52,7 +52,9 @@ async fn proxy(args: &SshProxyArgs, scope: &[(String, String)]) -> Result<u8, Pr
         .map_err(ConnectError::from)?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
-    let request = Destination::Ssh(args.port).request(instance.id.as_str(), None);
+    let destination = Destination::Ssh(args.port);
+    check_agent_runs(&instance, &destination)?;
+    let request = destination.request(instance.id.as_str(), None);
     let session = open_stream_session(&client, &request).await?;
     carry(&client, session).await.map_err(ProxyError::Signals)
 }

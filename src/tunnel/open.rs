@@ -33,6 +33,21 @@ impl Destination {
         }
     }
 
+    /// The oldest SSM agent that runs this document as asked, and what an older one does,
+    /// from the agent's release notes: 2.3.672.0 "Add Port plugin for SSH/SCP", 3.1.1188.0
+    /// "Added support for port forwarding to remote host" (amazon-ssm-agent RELEASENOTES.md;
+    /// before it, plugins/port/port.go's PortParameters had no `host`, so the agent dialed
+    /// `localhost:portNumber` whatever the host).
+    pub fn minimum_agent(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Port(_) | Self::Ssh(_) => ("2.3.672.0", "it has no port plugin"),
+            Self::RemoteHost { .. } => (
+                "3.1.1188.0",
+                "an older one ignores the host and connects to the instance's own port",
+            ),
+        }
+    }
+
     /// `[HOST:]PORT`, for messages.
     pub fn describe(&self) -> String {
         match self {

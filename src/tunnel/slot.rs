@@ -22,6 +22,11 @@ const REOPEN_DELAYS: [u64; 8] = [1, 2, 4, 8, 15, 30, 30, 30];
 /// After the TerminateSession flag, how long the agent may take to close the channel
 /// before the API is asked instead.
 const FLAG_GRACE: Duration = Duration::from_secs(1);
+/// A session that ends sooner than this after it opened counts as a failed open: the next
+/// one waits as after one ([`REOPEN_DELAYS`]), and the slot gives up when they run out.
+/// Without it, a destination the agent cannot reach in basic mode (the agent dials it as
+/// the session starts and fails the session, §6.3) started a new session every ~80 ms.
+const SHORT_LIVED: Duration = Duration::from_secs(10);
 
 pub(crate) struct Slot {
     pub(crate) listener: usize,
@@ -42,6 +47,8 @@ impl Slot {
     pub(crate) async fn run(mut self, first: Option<OpenSession>) {
         let mut next = first;
         let mut opened_before = 0u32;
+        // Sessions in a row that ended soon after opening.
+        let mut short_lived = 0usize;
         loop {
             let session = match next.take() {
                 Some(session) => session,
@@ -57,6 +64,7 @@ impl Slot {
                 reestablished: opened_before,
             });
             opened_before = opened_before.saturating_add(1);
+            let opened_at = tokio::time::Instant::now();
             let OpenSession {
                 mut channel,
                 session_id,
@@ -98,18 +106,41 @@ impl Slot {
                     return;
                 }
                 PumpEnd::Ended(reason) => {
-                    let reopening = !*self.stop.borrow();
+                    let stopping = *self.stop.borrow();
+                    short_lived = if opened_at.elapsed() < SHORT_LIVED {
+                        short_lived + 1
+                    } else {
+                        0
+                    };
+                    let delay = match short_lived {
+                        0 => Some(0),
+                        n => REOPEN_DELAYS.get(n - 1).copied(),
+                    };
+                    let reopening = !stopping && delay.is_some();
                     self.emit(TunnelEvent::SessionEnded {
                         listener: self.listener,
                         session_id: session_id.clone(),
-                        reason,
+                        reason: reason.clone(),
                         reopening,
                     });
                     drop(channel);
                     // The service may still count it as connected (a lost resume).
                     terminate(&self.client, &session_id).await;
                     if !reopening {
+                        if !stopping {
+                            self.emit(TunnelEvent::OpenFailed {
+                                listener: self.listener,
+                                error: format!("every new session ended at once: {reason}"),
+                                retrying: false,
+                            });
+                        }
                         return;
+                    }
+                    if let Some(seconds) = delay.filter(|seconds| *seconds > 0) {
+                        tokio::select! {
+                            () = tokio::time::sleep(Duration::from_secs(seconds)) => {}
+                            () = stopped(&mut self.stop) => return,
+                        }
                     }
                 }
             }

@@ -437,3 +437,30 @@ async fn an_agent_older_than_mux_runs_basic_for_every_client() {
     client.send(b"not an smux frame");
     client.until_stdout_contains("not an smux frame").await;
 }
+
+/// An agent from before the remote-host support (3.1.1188.0) reads no `host`: it connects
+/// to the instance's own port of that number (plugins/port/port.go before it), which is why
+/// gangway refuses `--host` for such an agent (forward_errors).
+#[tokio::test]
+async fn an_agent_older_than_remote_host_support_ignores_the_host() {
+    let own = talking_server(b"the instance itself\n").await;
+    let remote = talking_server(b"the remote host\n").await;
+    let (emulator, target) =
+        port_emulator_with(&[(5432, own)], &[("db.internal:5432", remote)], |config| {
+            config.fleet.instances[0].agent_version = "3.0.196.0".to_owned();
+        })
+        .await;
+    let parameters = [("host", "db.internal"), ("portNumber", "5432")];
+    let mut client = open_port(
+        &emulator,
+        &target,
+        REMOTE,
+        &parameters,
+        BASIC_CLIENT_VERSION,
+    )
+    .await;
+    until_open(&mut client).await;
+    client.send(b"hi");
+    client.until_stdout_contains("the instance itself").await;
+    assert!(!client.stdout_text().contains("the remote host"));
+}

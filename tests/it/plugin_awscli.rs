@@ -262,9 +262,7 @@ async fn aws_cli_port_session_resumes_after_cuts_and_comes_back_after_the_servic
 async fn aws_cli_reaches_a_remote_host_and_an_old_agent_in_basic_mode() {
     let aws = aws_cli();
     let echo = EchoServer::start().await;
-    // 3.0.196.0 has no mux (§6.4): the emulator's agent runs basic mode, so bytes flow only
-    // if the plugin chose basic too; one connection after another.
-    let fleet = fleet_file_with_agent(&[], &[("db.internal:5432", echo.addr)], Some("3.0.196.0"));
+    let fleet = fleet_file(&[], &[("db.internal:5432", echo.addr)]);
     let emulator = spawn(&["--fleet", fleet.to_str().unwrap(), "--agent-pace", "off"]);
     let parameters =
         r#"{"host": ["db.internal"], "portNumber": ["5432"], "localPortNumber": ["0"]}"#;
@@ -272,6 +270,23 @@ async fn aws_cli_reaches_a_remote_host_and_an_old_agent_in_basic_mode() {
         &aws,
         &emulator.endpoint,
         "AWS-StartPortForwardingSessionToRemoteHost",
+        parameters,
+    )
+    .await;
+    echo_round_trip(session.local, 256 << 10, 1).await;
+    let (rest, stderr, status) = session.interrupt().await;
+    assert_eq!(status, Some(0), "{rest}{stderr}");
+
+    // 3.0.196.0 has no mux (§6.4): the emulator's agent runs basic mode, so bytes flow only
+    // if the plugin chose basic too; one connection after another. The instance's own port:
+    // that agent predates remote hosts (3.1.1188.0) and would ignore a host.
+    let fleet = fleet_file_with_agent(&[(5432, echo.addr)], &[], Some("3.0.196.0"));
+    let emulator = spawn(&["--fleet", fleet.to_str().unwrap(), "--agent-pace", "off"]);
+    let parameters = r#"{"portNumber": ["5432"], "localPortNumber": ["0"]}"#;
+    let session = PortSession::start_document(
+        &aws,
+        &emulator.endpoint,
+        "AWS-StartPortForwardingSession",
         parameters,
     )
     .await;

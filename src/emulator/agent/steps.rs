@@ -18,6 +18,8 @@ use crate::proto::{
 
 /// The AgentVersion advertised in handshakes when the fleet gives none usable (§4.3).
 pub const AGENT_VERSION: &str = "3.3.0.0";
+/// The first agent that reads a port document's `host` (see `spawn_process`).
+const AGENT_REMOTE_HOST_FROM: &str = "3.1.1188.0";
 /// A last resort only: in-order input is refused above `INPUT_HIGH_WATER_BYTES` (task.rs),
 /// but ahead-of-order messages are delivered without asking once their turn comes (§5.2),
 /// so a client with a huge window of huge payloads could still push past it.
@@ -68,7 +70,20 @@ impl SessionTask {
                 &self.setup.agent_version,
             );
             tracing::debug!(session_id = %self.record.id, ?mode, "port session starts");
-            self.process.port = Some(PortWorker::start(spec, mode, self.setup.launch.pace));
+            let mut spec = spec.clone();
+            // Agents before the remote-host support read no `host` (plugins/port/port.go:
+            // PortParameters had none before it) and dial localhost:portNumber whatever the
+            // document says (RELEASENOTES 3.1.1188.0: "Added support for port forwarding to
+            // remote host").
+            if crate::proto::version::agent_compare(
+                &self.setup.agent_version,
+                AGENT_REMOTE_HOST_FROM,
+            ) == std::cmp::Ordering::Less
+                && let Some(properties) = spec.properties.as_object_mut()
+            {
+                properties.remove("host");
+            }
+            self.process.port = Some(PortWorker::start(&spec, mode, self.setup.launch.pace));
             return Ok(());
         }
         let process = Process::spawn(&self.setup.launch)
