@@ -96,6 +96,19 @@ fn session_data(seed: u64, len: usize) -> Vec<u8> {
         data.extend_from_slice(&rng.next_u64().to_le_bytes());
     }
     data.truncate(len);
+    // As the agent's output scan passes them (protocol.md §5.3; agent: shell.go, func
+    // processStdoutData): a valid U+FFFD (EF BF BD) would come back as its first byte
+    // alone, and undecodable bytes held at the end of the last read are never sent; so no
+    // EF BF BD, and the data ends in ASCII.
+    for at in 0..data.len().saturating_sub(2) {
+        if data[at..at + 3] == *b"\xEF\xBF\xBD" {
+            data[at + 2] = 0xBC;
+        }
+    }
+    let tail = data.len().saturating_sub(3);
+    for byte in &mut data[tail..] {
+        *byte = b'.';
+    }
     data
 }
 
