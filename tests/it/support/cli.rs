@@ -184,6 +184,19 @@ impl TestHome {
         found
     }
 
+    /// `gangway connect TARGET` as the admin user, in a 24x80 pseudo-terminal, with this
+    /// HOME.
+    pub fn connect(&self, endpoint: &str, target: &str) -> super::pty::PtyConnect {
+        super::pty::PtyConnect::spawn_command(
+            endpoint,
+            super::aws_clients::ADMIN,
+            "connect",
+            &[target],
+            &self.env(),
+            (24, 80),
+        )
+    }
+
     /// Writes the default config file.
     pub fn write_config(&self, text: &str) {
         let dir = self.root.join("config/gangway");
