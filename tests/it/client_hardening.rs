@@ -17,7 +17,7 @@ use tokio::process::{Child, Command};
 
 use crate::support::PATIENCE;
 use crate::support::aws_clients::{ADMIN, ssm_at};
-use crate::support::cli::{aws_env, online_instance};
+use crate::support::cli::{aws_env, exited, online_instance, spawn_piped};
 use crate::support::emulator::{GANGWAY, spawn};
 use crate::support::pty::{PtyConnect, modes};
 
@@ -98,23 +98,19 @@ async fn unread_stdout_holds_the_agent_back_instead_of_buffering() {
     let emulator = spawn(&["--instances", "3", "--agent-pace", "off"]);
     let instance = online_instance(&emulator.endpoint).await;
     let command = format!("command=stty raw -echo; printf READY; head -c {UNREAD_BYTES} /dev/zero");
-    let mut child = Command::new(GANGWAY)
-        .args(["connect", instance["id"].as_str().unwrap()])
-        .args([
-            "--document",
-            "AWS-StartInteractiveCommand",
-            "--parameter",
-            &command,
-        ])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        // Held open and silent: an EOT from a closed stdin would be echoed before `stty`.
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(GANGWAY)
+            .args(["connect", instance["id"].as_str().unwrap()])
+            .args([
+                "--document",
+                "AWS-StartInteractiveCommand",
+                "--parameter",
+                &command,
+            ])
+            .envs(aws_env(&emulator.endpoint, ADMIN)),
+    );
     let pid = child.id().unwrap();
+    // Held open and silent: an EOT from a closed stdin would be echoed before `stty`.
     let _stdin = child.stdin.take().unwrap();
     let mut stdout = child.stdout.take().unwrap();
 
@@ -140,18 +136,8 @@ async fn unread_stdout_holds_the_agent_back_instead_of_buffering() {
         .await
         .expect("output never ended")
         .unwrap();
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("gangway did not exit")
-        .unwrap();
+    let (status, stderr) = exited(&mut child, PATIENCE, "gangway did not exit").await;
     let peak_kib = peak_kib.max(sampler.await.unwrap());
-    let mut stderr = String::new();
-    let _ = child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await;
     eprintln!(
         "unread stdout: peak VmRSS/VmHWM {peak_kib} KiB ({paused_peak_kib} KiB while paused), \
          bound {PEAK_RSS_BOUND_KIB} KiB"
@@ -262,21 +248,17 @@ async fn a_closed_output_pipe_exits_141_and_ends_the_session() {
     let emulator = spawn(&["--instances", "3"]);
     let instance = online_instance(&emulator.endpoint).await;
     let ssm = ssm_at(&emulator.endpoint, ADMIN);
-    let mut child = Command::new(GANGWAY)
-        .args(["connect", instance["id"].as_str().unwrap()])
-        .args([
-            "--document",
-            "AWS-StartInteractiveCommand",
-            "--parameter",
-            "command=yes",
-        ])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(GANGWAY)
+            .args(["connect", instance["id"].as_str().unwrap()])
+            .args([
+                "--document",
+                "AWS-StartInteractiveCommand",
+                "--parameter",
+                "command=yes",
+            ])
+            .envs(aws_env(&emulator.endpoint, ADMIN)),
+    );
     let _stdin = child.stdin.take().unwrap();
     // `| head -c 10`: ten bytes, then the reader is gone.
     let mut stdout = child.stdout.take().unwrap();
@@ -287,17 +269,12 @@ async fn a_closed_output_pipe_exits_141_and_ends_the_session() {
         .unwrap();
     let session_id = only_active_session(&ssm).await;
     drop(stdout);
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("gangway kept running with its output closed")
-        .unwrap();
-    let mut stderr = String::new();
-    let _ = child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await;
+    let (status, stderr) = exited(
+        &mut child,
+        PATIENCE,
+        "gangway kept running with its output closed",
+    )
+    .await;
     assert_eq!(
         status.code(),
         Some(i32::from(exit::BROKEN_PIPE)),

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::support::aws_clients::{ADMIN, DEV};
-use crate::support::cli::{aws_env, fleet, online_instance, pipe_round_trip};
+use crate::support::cli::{aws_env, exited, fleet, online_instance, pipe_round_trip, spawn_piped};
 use crate::support::emulator::{GANGWAY, spawn};
 use crate::support::{PATIENCE, unreachable_endpoint};
 
@@ -45,15 +45,11 @@ async fn pipe_mode_survives_drops_duplicates_reordering_and_cuts() {
 async fn a_script_on_stdin_runs_in_the_remote_shell() {
     let emulator = spawn(&["--instances", "3"]);
     let instance = online_instance(&emulator.endpoint).await;
-    let mut child = Command::new(GANGWAY)
-        .args(["connect", instance["name"].as_str().unwrap()])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(GANGWAY)
+            .args(["connect", instance["name"].as_str().unwrap()])
+            .envs(aws_env(&emulator.endpoint, ADMIN)),
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin
         .write_all(b"echo piped-$((3*3))\nexit\n")
@@ -190,21 +186,17 @@ async fn a_windows_target_gets_cr_line_endings_and_exit_at_the_end() {
         "command=stty raw -echo; printf READY; head -c {} | od -An -v -tx1",
         expected.len()
     );
-    let mut child = Command::new(GANGWAY)
-        .args([
-            "connect",
-            "win-1",
-            "--document",
-            "AWS-StartInteractiveCommand",
-        ])
-        .args(["--parameter", &command])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(GANGWAY)
+            .args([
+                "connect",
+                "win-1",
+                "--document",
+                "AWS-StartInteractiveCommand",
+            ])
+            .args(["--parameter", &command])
+            .envs(aws_env(&emulator.endpoint, ADMIN)),
+    );
     // Input only once the pty is raw, so that its own ICRNL cannot change what we check.
     let mut stdout = child.stdout.take().unwrap();
     let mut seen = Vec::new();
@@ -231,17 +223,7 @@ async fn a_windows_target_gets_cr_line_endings_and_exit_at_the_end() {
         // Killed, so that its stderr ends and the failure below can show it.
         child.start_kill().unwrap();
     }
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("gangway did not exit")
-        .unwrap();
-    let mut stderr = String::new();
-    let _ = child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await;
+    let (status, stderr) = exited(&mut child, PATIENCE, "gangway did not exit").await;
     seen.extend_from_slice(&rest);
     let text = String::from_utf8_lossy(&seen);
     assert!(read.is_ok(), "hung; stdout: {text:?} stderr: {stderr}");

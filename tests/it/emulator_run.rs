@@ -42,6 +42,17 @@ fn tag(key: &str, value: &str) -> Target {
         .build()
 }
 
+/// SendCommand of AWS-RunShellScript running `lines`; the caller adds the targets.
+fn run_script(
+    client: &aws_sdk_ssm::Client,
+    lines: &[&str],
+) -> aws_sdk_ssm::operation::send_command::builders::SendCommandFluentBuilder {
+    client
+        .send_command()
+        .document_name("AWS-RunShellScript")
+        .parameters("commands", commands(lines))
+}
+
 fn commands(lines: &[&str]) -> Vec<String> {
     lines.iter().map(|l| (*l).to_owned()).collect()
 }
@@ -174,11 +185,8 @@ async fn fifty_tagged_instances_each_report_status_and_output() {
 async fn max_errors_stops_new_invocations() {
     let emulator = start_fleet(run_fleet()).await;
     let client = ssm(&emulator, ADMIN);
-    let sent = client
-        .send_command()
-        .document_name("AWS-RunShellScript")
+    let sent = run_script(&client, &["echo failing", "exit 3"])
         .targets(tag("Env", "dev"))
-        .parameters("commands", commands(&["echo failing", "exit 3"]))
         .max_concurrency("1")
         .max_errors("1")
         .send()
@@ -252,11 +260,8 @@ async fn a_slow_script_ends_as_timed_out() {
 async fn a_cancelled_command_ends_as_cancelled() {
     let emulator = start_fleet(run_fleet()).await;
     let client = ssm(&emulator, ADMIN);
-    let sent = client
-        .send_command()
-        .document_name("AWS-RunShellScript")
+    let sent = run_script(&client, &["sleep 300"])
         .targets(tag("Group", "mixed"))
-        .parameters("commands", commands(&["sleep 300"]))
         .max_concurrency("1")
         .send()
         .await
@@ -288,11 +293,8 @@ async fn offline_instances_are_reported_not_hidden() {
     let fleet = run_fleet();
     let emulator = start_fleet(fleet.clone()).await;
     let client = ssm(&emulator, ADMIN);
-    let sent = client
-        .send_command()
-        .document_name("AWS-RunShellScript")
+    let sent = run_script(&client, &["uname -n"])
         .targets(tag("Group", "mixed"))
-        .parameters("commands", commands(&["uname -n"]))
         .timeout_seconds(30)
         .send()
         .await
@@ -316,11 +318,8 @@ async fn offline_instances_are_reported_not_hidden() {
     assert_eq!(done.status().unwrap().as_str(), "TimedOut");
     // InstanceIds naming an instance SSM does not manage are refused outright, named.
     let unmanaged = "i-0fffffffffffffff0";
-    let refused = client
-        .send_command()
-        .document_name("AWS-RunShellScript")
+    let refused = run_script(&client, &["true"])
         .instance_ids(unmanaged)
-        .parameters("commands", commands(&["true"]))
         .send()
         .await;
     let err = refused.unwrap_err().into_service_error();
@@ -388,12 +387,9 @@ async fn a_user_outside_the_scope_is_refused_and_told_which_instances() {
     let client = ssm(&emulator, DEV);
     let dev = fleet.instances[0].id.clone(); // Env=dev
     let prod = fleet.instances[2].id.clone(); // Env=prod
-    let refused = client
-        .send_command()
-        .document_name("AWS-RunShellScript")
+    let refused = run_script(&client, &["true"])
         .instance_ids(&dev)
         .instance_ids(&prod)
-        .parameters("commands", commands(&["true"]))
         .send()
         .await;
     let err = refused.unwrap_err().into_service_error();
@@ -404,11 +400,8 @@ async fn a_user_outside_the_scope_is_refused_and_told_which_instances() {
         "{message}"
     );
     // By tag, the instances outside the scope are listed as AccessDenied.
-    let sent = client
-        .send_command()
-        .document_name("AWS-RunShellScript")
+    let sent = run_script(&client, &["true"])
         .targets(tag("Group", "mixed"))
-        .parameters("commands", commands(&["true"]))
         .timeout_seconds(30)
         .send()
         .await
@@ -438,13 +431,7 @@ async fn bad_requests_get_aws_errors() {
     let emulator = start_fleet(fleet.clone()).await;
     let client = ssm(&emulator, ADMIN);
     let instance = fleet.instances[0].id.clone();
-    let send = || {
-        client
-            .send_command()
-            .document_name("AWS-RunShellScript")
-            .instance_ids(&instance)
-            .parameters("commands", commands(&["true"]))
-    };
+    let send = || run_script(&client, &["true"]).instance_ids(&instance);
     let code = error_code(send().document_name("No-Such-Document").send().await);
     assert_eq!(code, "InvalidDocument");
     assert_eq!(

@@ -10,20 +10,16 @@ use tokio::io::AsyncWriteExt;
 
 use crate::support::PATIENCE;
 use crate::support::aws_clients::ADMIN;
-use crate::support::cli::{aws_env, online_instance, temp_home};
+use crate::support::cli::{aws_env, online_instance, spawn_piped, temp_home};
 use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn};
 
 /// `gangway ARGS` as `key`, stdin fed `input` then closed, both outputs captured (pipes).
 pub async fn gangway(endpoint: &str, key: &str, args: &[&str], input: &[u8]) -> Output {
-    let mut child = tokio::process::Command::new(GANGWAY)
-        .args(args)
-        .envs(aws_env(endpoint, key))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        tokio::process::Command::new(GANGWAY)
+            .args(args)
+            .envs(aws_env(endpoint, key)),
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input).await.unwrap();
     drop(stdin);
@@ -107,15 +103,11 @@ async fn it_works_in_scripts_and_pipes() {
     let script = format!(
         "{GANGWAY} exec {id} -- head -c 3000000 /dev/zero | wc -c; echo \"status=$?\"; cat"
     );
-    let mut child = tokio::process::Command::new("sh")
-        .args(["-c", &script])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        tokio::process::Command::new("sh")
+            .args(["-c", &script])
+            .envs(aws_env(&emulator.endpoint, ADMIN)),
+    );
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"the script's own input\n").await.unwrap();
     drop(stdin);

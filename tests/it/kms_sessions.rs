@@ -4,7 +4,6 @@
 //! (a pty, or pipes); the corrupted-ciphertext case uses a client built from `gangway::proto`.
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -16,7 +15,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::PATIENCE;
 use crate::support::aws_clients::{DEV, ssm_at};
-use crate::support::cli::{aws_env, pipe_round_trip, temp_home};
+use crate::support::cli::{aws_env, pipe_round_trip, spawn_piped, temp_home};
 use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn, start_fleet};
 use crate::support::pty::PtyConnect;
 
@@ -77,16 +76,12 @@ async fn connect_piped(
     args: &[&str],
     stdin: &[u8],
 ) -> (Option<i32>, Vec<u8>, String) {
-    let mut child = Command::new(GANGWAY)
-        .arg("connect")
-        .args(args)
-        .envs(aws_env(endpoint, access_key))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(GANGWAY)
+            .arg("connect")
+            .args(args)
+            .envs(aws_env(endpoint, access_key)),
+    );
     let mut input = child.stdin.take().unwrap();
     input.write_all(stdin).await.unwrap();
     drop(input);

@@ -14,7 +14,7 @@ use tokio::process::Command;
 use crate::support::PATIENCE;
 use crate::support::aws_clients::ADMIN;
 use crate::support::awscli::{aws_cli, aws_env_with_plugin};
-use crate::support::cli::pipe_payload;
+use crate::support::cli::{exited, pipe_payload, spawn_piped};
 use crate::support::emulator::spawn;
 use crate::support::forward::{
     EchoServer, INSTANCE, echo_round_trip, fleet_file, fleet_file_with_agent,
@@ -349,16 +349,12 @@ async fn aws_cli_carries_ssh_through_gangway_both_ways() {
             "portNumber=2222",
         ],
     );
-    let mut child = Command::new(&aws)
-        .args(&args)
-        .env_clear()
-        .envs(aws_env_with_plugin(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(&aws)
+            .args(&args)
+            .env_clear()
+            .envs(aws_env_with_plugin(&emulator.endpoint, ADMIN)),
+    );
     // Every byte value, and the ones a terminal path would rewrite (LF, CR LF, EOT, ^C).
     let mut data: Vec<u8> = (0..=255u8).collect();
     data.extend_from_slice(b"\n\r\n\x04\x03\x1c\n");
@@ -379,17 +375,12 @@ async fn aws_cli_carries_ssh_through_gangway_both_ways() {
     assert_eq!(Sha256::digest(&back), expected, "the SSH stream differs");
     // The SSH client is done: stdin ends, the plugin exits 0, and so does the CLI.
     drop(writer.await.unwrap());
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("the CLI did not end after stdin ended")
-        .unwrap();
-    let mut stderr = String::new();
-    let _ = child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await;
+    let (status, stderr) = exited(
+        &mut child,
+        PATIENCE,
+        "the CLI did not end after stdin ended",
+    )
+    .await;
     let mut after = Vec::new();
     let _ = stdout.read_to_end(&mut after).await;
     assert!(after.is_empty(), "nothing but the stream on stdout");

@@ -13,7 +13,7 @@ use gangway::local::asciicast::{CastReader, EventKind};
 use crate::support::PATIENCE;
 use crate::support::aws_clients::ADMIN;
 use crate::support::cli::{TestHome, online_instance};
-use crate::support::emulator::{gangway, spawn};
+use crate::support::emulator::{SpawnedEmulator, gangway, spawn};
 use crate::support::pty::{PtyConnect, modes};
 
 /// Computed remotely, so the typed command's echo never matches it.
@@ -22,6 +22,14 @@ const OUTPUT: &str = "recorded-42";
 
 fn mode_of(path: &std::path::Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+/// A spawned emulator of three instances and the id of an online one.
+async fn emulator_and_target() -> (SpawnedEmulator, String) {
+    let emulator = spawn(&["--instances", "3"]);
+    let instance = online_instance(&emulator.endpoint).await;
+    let id = instance["id"].as_str().unwrap().to_owned();
+    (emulator, id)
 }
 
 /// The one activity file in `home`, once it is there.
@@ -44,18 +52,10 @@ async fn activity_entry(home: &TestHome) -> ActivityEntry {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_is_recorded_listed_and_replayed_and_its_activity_file_lives_with_it() {
-    let emulator = spawn(&["--instances", "3"]);
-    let instance = online_instance(&emulator.endpoint).await;
-    let id = instance["id"].as_str().unwrap();
+    let (emulator, id) = emulator_and_target().await;
+    let id = id.as_str();
     let home = TestHome::new();
-    let mut session = PtyConnect::spawn_command(
-        &emulator.endpoint,
-        ADMIN,
-        "connect",
-        &[id],
-        &home.env(),
-        (24, 80),
-    );
+    let mut session = home.connect(&emulator.endpoint, id);
     session.write(COMMAND).await;
     session.expect(OUTPUT).await;
 
@@ -166,19 +166,11 @@ async fn a_session_is_recorded_listed_and_replayed_and_its_activity_file_lives_w
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_config_opt_out_records_nothing() {
-    let emulator = spawn(&["--instances", "3"]);
-    let instance = online_instance(&emulator.endpoint).await;
-    let id = instance["id"].as_str().unwrap();
+    let (emulator, id) = emulator_and_target().await;
+    let id = id.as_str();
     let home = TestHome::new();
     home.write_config("[recording]\nenabled = false\n");
-    let mut session = PtyConnect::spawn_command(
-        &emulator.endpoint,
-        ADMIN,
-        "connect",
-        &[id],
-        &home.env(),
-        (24, 80),
-    );
+    let mut session = home.connect(&emulator.endpoint, id);
     session.write(COMMAND).await;
     session.expect(OUTPUT).await;
     // The activity file is kept all the same.
@@ -195,9 +187,8 @@ async fn the_config_opt_out_records_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unwritable_recording_directory_costs_the_recording_not_the_shell() {
-    let emulator = spawn(&["--instances", "3"]);
-    let instance = online_instance(&emulator.endpoint).await;
-    let id = instance["id"].as_str().unwrap();
+    let (emulator, id) = emulator_and_target().await;
+    let id = id.as_str();
     let home = TestHome::new();
     // A file where a directory should be: refused even to root, unlike permission bits.
     let blocker = home.root.join("blocker");
@@ -206,14 +197,7 @@ async fn an_unwritable_recording_directory_costs_the_recording_not_the_shell() {
         "[recording]\ndir = \"{}\"\n",
         blocker.join("recordings").display()
     ));
-    let mut session = PtyConnect::spawn_command(
-        &emulator.endpoint,
-        ADMIN,
-        "connect",
-        &[id],
-        &home.env(),
-        (24, 80),
-    );
+    let mut session = home.connect(&emulator.endpoint, id);
     session.expect("[gangway: recording off:").await;
     session.write(COMMAND).await;
     session.expect(OUTPUT).await;
@@ -228,18 +212,10 @@ async fn an_unwritable_recording_directory_costs_the_recording_not_the_shell() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_activity_file_of_a_killed_gangway_is_cleaned_by_the_next_reader() {
-    let emulator = spawn(&["--instances", "3"]);
-    let instance = online_instance(&emulator.endpoint).await;
-    let id = instance["id"].as_str().unwrap();
+    let (emulator, id) = emulator_and_target().await;
+    let id = id.as_str();
     let home = TestHome::new();
-    let mut session = PtyConnect::spawn_command(
-        &emulator.endpoint,
-        ADMIN,
-        "connect",
-        &[id],
-        &home.env(),
-        (24, 80),
-    );
+    let mut session = home.connect(&emulator.endpoint, id);
     session.write(COMMAND).await;
     session.expect(OUTPUT).await;
     let entry = activity_entry(&home).await;
@@ -287,18 +263,10 @@ fn before_the_trailer(output: &[u8]) -> &[u8] {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replay_gives_the_terminal_what_the_live_session_gave_it() {
-    let emulator = spawn(&["--instances", "3"]);
-    let instance = online_instance(&emulator.endpoint).await;
-    let id = instance["id"].as_str().unwrap();
+    let (emulator, id) = emulator_and_target().await;
+    let id = id.as_str();
     let home = TestHome::new();
-    let mut session = PtyConnect::spawn_command(
-        &emulator.endpoint,
-        ADMIN,
-        "connect",
-        &[id],
-        &home.env(),
-        (24, 80),
-    );
+    let mut session = home.connect(&emulator.endpoint, id);
     // The prompt first: keys typed before gangway's raw mode would be echoed by the local
     // terminal, which is no output of the session's.
     session.expect("$ ").await;

@@ -95,21 +95,17 @@ pub fn pipe_payload(size: usize) -> Vec<u8> {
 /// of being lost when the output ends. The input direction is byte for byte.
 pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> String {
     let command = format!("command=stty raw -echo; printf READY; head -c {size}; printf END");
-    let mut child = Command::new(GANGWAY)
-        .args(["connect", instance])
-        .args([
-            "--document",
-            "AWS-StartInteractiveCommand",
-            "--parameter",
-            &command,
-        ])
-        .envs(aws_env(endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(GANGWAY)
+            .args(["connect", instance])
+            .args([
+                "--document",
+                "AWS-StartInteractiveCommand",
+                "--parameter",
+                &command,
+            ])
+            .envs(aws_env(endpoint, ADMIN)),
+    );
     let mut data = pipe_payload(size);
     for at in 0..data.len().saturating_sub(2) {
         if data[at..at + 3] == *b"\xEF\xBF\xBD" {
@@ -148,6 +144,35 @@ pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> Str
     assert_eq!(body.len(), size, "stderr: {stderr}");
     assert_eq!(Sha256::digest(body), expected);
     stderr
+}
+
+/// Spawns `command` with stdin, stdout and stderr piped, killed if the test drops it.
+pub fn spawn_piped(command: &mut Command) -> tokio::process::Child {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child` to exit, within `patience` (else fails saying `hung`), and reads all it
+/// wrote on stderr, for the caller's assertions.
+pub async fn exited(
+    child: &mut tokio::process::Child,
+    patience: std::time::Duration,
+    hung: &str,
+) -> (std::process::ExitStatus, String) {
+    let status = tokio::time::timeout(patience, child.wait())
+        .await
+        .expect(hung)
+        .unwrap();
+    let mut stderr = String::new();
+    if let Some(mut pipe) = child.stderr.take() {
+        let _ = pipe.read_to_string(&mut stderr).await;
+    }
+    (status, stderr)
 }
 
 /// A HOME of the test's own with its XDG directories, for the files gangway keeps on the
@@ -194,6 +219,19 @@ impl TestHome {
             .collect();
         found.sort();
         found
+    }
+
+    /// `gangway connect TARGET` as the admin user, in a 24x80 pseudo-terminal, with this
+    /// HOME.
+    pub fn connect(&self, endpoint: &str, target: &str) -> super::pty::PtyConnect {
+        super::pty::PtyConnect::spawn_command(
+            endpoint,
+            super::aws_clients::ADMIN,
+            "connect",
+            &[target],
+            &self.env(),
+            (24, 80),
+        )
     }
 
     /// Writes the default config file.
