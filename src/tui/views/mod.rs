@@ -65,3 +65,6 @@ pub fn help_scroll_limit(model: &Model) -> usize {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod accounts_tests;
