@@ -196,6 +196,7 @@ pub(super) fn accounts(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::path::Path;
 
