@@ -257,8 +257,24 @@ fn mentions_credentials(chain: &[String]) -> bool {
 fn innermost(chain: &[String]) -> String {
     chain
         .last()
-        .cloned()
+        .map(|line| service_error_words(line).unwrap_or_else(|| line.clone()))
         .unwrap_or_else(|| "unknown error".into())
+}
+
+/// A service error deep in a credentials provider (STS refusing AssumeRole) displays as the
+/// SDK's debug form, `Error { code: "AccessDenied", message: "User: … sts:AssumeRole …", … }`:
+/// said as `AccessDenied: User: …` instead.
+fn service_error_words(line: &str) -> Option<String> {
+    let rest = line.strip_prefix("Error { code: \"")?;
+    let (code, rest) = rest.split_once('"')?;
+    let message = rest
+        .split_once("message: \"")
+        .and_then(|(_, after)| after.split_once('"'))
+        .map(|(message, _)| message);
+    Some(match message {
+        Some(message) => format!("{code}: {message}"),
+        None => code.to_owned(),
+    })
 }
 
 fn outermost(chain: &[String]) -> String {
@@ -351,6 +367,19 @@ mod tests {
         assert!(
             err.to_string().contains("did not answer within 25 s"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn a_service_error_inside_a_credentials_provider_reads_as_code_and_message() {
+        let line = r#"Error { code: "AccessDenied", message: "User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/locked", aws_request_id: "x" }"#;
+        assert_eq!(
+            innermost(&[line.to_owned()]),
+            "AccessDenied: User: arn:aws:iam::123456789012:user/alice is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::210987654321:role/locked"
+        );
+        assert_eq!(
+            innermost(&["Connection refused".to_owned()]),
+            "Connection refused"
         );
     }
 }

@@ -194,3 +194,47 @@ pub(super) fn accounts(
     }
     accounts
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::Path;
+
+    use crate::tui::config::parse;
+
+    #[test]
+    fn accounts_are_read_beside_the_sections_and_mistakes_name_their_line() {
+        let text = "[fleet]\ncolumns = [\"Env\"]\n\n\
+                    [[accounts]]\nname = \"prod\"\nprofile = \"prod-sso\"\nregions = [\"us-east-1\", \"eu-west-1\"]\n\n\
+                    [[accounts]]\nrole_arn = \"arn:aws:iam::210987654321:role/ops\"\nsource_profile = \"prod-sso\"\n\n\
+                    [[accounts]]\nname = \"broken\"\nregion = \"us-east-1\"\n";
+        let loaded = parse(text, Path::new("c.toml"), false);
+        let accounts = &loaded.settings.accounts;
+        assert_eq!(accounts.len(), 2, "{accounts:?}");
+        assert_eq!(accounts[0].label(), "prod");
+        assert_eq!(accounts[0].regions, ["us-east-1", "eu-west-1"]);
+        assert_eq!(accounts[1].label(), "ops");
+        assert_eq!(accounts[1].source_profile.as_deref(), Some("prod-sso"));
+        assert_eq!(loaded.settings.tag_columns, ["Env"]);
+        let warning = loaded.warning.unwrap();
+        assert!(
+            warning.contains("c.toml:13: accounts[2].region: unknown field"),
+            "{warning}"
+        );
+        assert!(
+            warning.contains("accounts[2].profile: give a profile or a role_arn"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn a_profile_and_a_role_together_or_a_bad_arn_are_refused() {
+        let text = "[[accounts]]\nprofile = \"a\"\nrole_arn = \"arn:aws:iam::1:role/x\"\n\n\
+                    [[accounts]]\nrole_arn = \"ops\"\n\n[[accounts]]\nprofile = \"a\"\n";
+        let loaded = parse(text, Path::new("c.toml"), false);
+        assert_eq!(loaded.settings.accounts.len(), 1);
+        let warning = loaded.warning.unwrap();
+        assert!(warning.contains("not both"), "{warning}");
+        assert!(warning.contains("not a role ARN"), "{warning}");
+    }
+}

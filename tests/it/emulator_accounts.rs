@@ -223,6 +223,19 @@ async fn a_role_that_cannot_be_assumed_is_aws_access_denied() {
     let dev = assume(DEV, OPS_ROLE).await;
     assert_eq!(dev.code(), Some("AccessDenied"), "{dev:?}");
     assert!(dev.message().unwrap_or_default().contains("user/dev"));
+    // Within its own account, a trust policy that names dev is enough without dev's own
+    // policies allowing sts:AssumeRole (IAM's rule for same-account principals).
+    let same = sts(&emulator.endpoint, credentials(DEV, "gangway", None))
+        .assume_role()
+        .role_arn("arn:aws:iam::123456789012:role/self-service")
+        .role_session_name("dev-self")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        same.assumed_role_user().unwrap().arn(),
+        "arn:aws:sts::123456789012:assumed-role/self-service/dev-self"
+    );
     // A role nobody defined: the same answer, as AWS gives.
     let unknown = assume(ALICE, "arn:aws:iam::210987654321:role/nobody").await;
     assert_eq!(unknown.code(), Some("AccessDenied"));

@@ -75,3 +75,6 @@ pub fn help_scroll_limit(model: &Model) -> usize {
 mod panes_tests;
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod accounts_tests;

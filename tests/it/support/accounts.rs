@@ -37,6 +37,11 @@ trust = ["arn:aws:iam::123456789012:root"]
 role = "engineer"
 
 [[roles]]
+name = "self-service"
+trust = ["arn:aws:iam::123456789012:user/dev"]
+role = "engineer"
+
+[[roles]]
 name = "locked"
 account = "210987654321"
 trust = ["arn:aws:iam::999999999999:root"]
