@@ -81,7 +81,7 @@ async fn applied_rules_deliver_a_session_and_a_security_group_change_to_the_topi
     let out = text(&applied.stdout);
     assert!(applied.status.success(), "{out}{}", text(&applied.stderr));
     assert!(
-        out.contains("applied: 1 topic, 5 rule(s) to create, 0 to update"),
+        out.contains("applied: topic created, 5 rule(s) created, 0 updated"),
         "{out}"
     );
     let rules = events

@@ -174,7 +174,13 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
             .await
             .map_err(|e| failed(&format!("PutRule/PutTargets {}", rule.name), &e))?;
     }
-    Ok((format!("applied: {plan}\n"), exit::OK))
+    Ok((
+        format!(
+            "applied: {}{new} rule(s) created, {changed} updated\n",
+            if topic_exists { "" } else { "topic created, " }
+        ),
+        exit::OK,
+    ))
 }
 
 fn to_aws(rule: &Rule) -> AlertRule {
