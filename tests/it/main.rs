@@ -8,6 +8,7 @@
 mod support;
 
 mod alerts_apply;
+mod alerts_cli;
 mod audit_cli;
 mod aws_ca_bundle;
 mod aws_client;

@@ -6,6 +6,13 @@
 //! array consistency event-ruler keeps). Only leaves are values: a field holding an object
 //! has no value of its own, so `exists: true` does not match it and `exists: false` does
 //! (the operators page: existence matching works on leaf nodes only).
+//!
+//! Absence under an event array of objects follows event-ruler (`NameState.
+//! getNameTransitions` with its `ArrayMembership`): a field counts as present when an element
+//! consistent with the fields matched *before* it, in name order, has it. So an
+//! `exists: false` leaf that sorts before every other field of its object must hold in every
+//! element, and one after them only in the element they matched in. (`$or` members and
+//! fields of outer objects are not part of that order here: an approximation.)
 
 use std::net::IpAddr;
 
@@ -20,7 +27,36 @@ pub(super) fn object(pattern: &Object, event: Option<&Value>) -> bool {
     if candidates.is_empty() {
         return fields(pattern, None);
     }
-    candidates.into_iter().any(|map| fields(pattern, Some(map)))
+    leading_absence_violation(pattern, &candidates).is_none()
+        && candidates.into_iter().any(|map| fields(pattern, Some(map)))
+}
+
+/// The `exists: false` leaves that come before every other field of `pattern` (fields are
+/// in name order) must hold in all the elements of an array: the first one present in an
+/// element, with its value there.
+fn leading_absence_violation<'a>(
+    pattern: &'a Object,
+    candidates: &[&Map<String, Value>],
+) -> Option<(&'a str, Value)> {
+    if candidates.len() < 2 {
+        return None;
+    }
+    for (name, field) in &pattern.fields {
+        let Field::Leaf(matchers) = field else {
+            return None;
+        };
+        if !matchers.iter().all(|m| matches!(m, Matcher::Exists(false))) {
+            return None;
+        }
+        for map in candidates {
+            let mut values = Vec::new();
+            leaves_in(map.get(name), &mut values);
+            if let Some(value) = values.first() {
+                return Some((name, (*value).clone()));
+            }
+        }
+    }
+    None
 }
 
 /// The objects at a place: the object itself, or the objects of an array (nested arrays
@@ -168,13 +204,23 @@ fn in_network(cidr: &Cidr, ip: IpAddr) -> bool {
     }
 }
 
-/// The first field (in the pattern's order) that keeps `event` from matching, with the
+/// The first field (fields in the order of their names) that keeps `event` from matching, with the
 /// event's value there: `None` when it matches.
 pub(super) fn mismatch(pattern: &Object, event: Option<&Value>, path: &str) -> Option<Mismatch> {
     let mut candidates = Vec::new();
     objects_in(event, &mut candidates);
     if candidates.is_empty() {
         return fields_mismatch(pattern, None, path);
+    }
+    if let Some((name, value)) = leading_absence_violation(pattern, &candidates) {
+        return Some(Mismatch {
+            path: if path.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{path}.{name}")
+            },
+            found: Some(value),
+        });
     }
     if candidates.iter().any(|map| fields(pattern, Some(map))) {
         return None;

@@ -94,8 +94,8 @@ impl Pattern {
         matching::object(&self.root, Some(event))
     }
 
-    /// Why `event` does not match: the first field of the pattern that fails, with the
-    /// event's value there; `None` when it matches.
+    /// Why `event` does not match: the first field of the pattern (by name) that fails, with
+    /// the event's value there; `None` when it matches.
     pub fn mismatch(&self, event: &Value) -> Option<Mismatch> {
         matching::mismatch(&self.root, Some(event), "")
     }

@@ -343,6 +343,24 @@ fn exists_works_on_leaves() {
         (exists, null, true),
         (exists, absent_parent, false),
     ]);
+    // Under an array of objects: an absence tested before any other field (by name) must
+    // hold in every element; one tested after them, in the element they matched in.
+    let items = json!({"a": [{"b": 1, "z": 1}, {"c": "2"}]});
+    check(&[
+        (r#"{"a":{"b":[{"exists":false}]}}"#, items.clone(), false),
+        (
+            r#"{"a":{"b":[{"exists":false}],"c":["2"]}}"#,
+            items.clone(),
+            false,
+        ),
+        (
+            r#"{"a":{"c":["2"],"z":[{"exists":false}]}}"#,
+            items.clone(),
+            true,
+        ),
+        (r#"{"a":{"d":[{"exists":false}]}}"#, items.clone(), true),
+        (r#"{"a":{"b":[{"exists":true}],"c":["2"]}}"#, items, false),
+    ]);
 }
 
 #[test]
@@ -647,4 +665,64 @@ fn a_mismatch_names_the_first_failing_field() {
     assert_eq!(or.map(|m| m.path).as_deref(), Some("detail.$or"));
     let matching = json!({"source": "aws.ec2", "detail": {"state": "running", "b": "2"}});
     assert!(p.matches(&matching) && p.mismatch(&matching).is_none());
+}
+
+/// Any JSON value: scalars, and arrays and objects of them a few levels deep, with the
+/// operator names among the keys so that the parser's branches are reached.
+fn any_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|n| json!(n)),
+        (-1e6f64..1e6).prop_map(|n| json!(n)),
+        "[a-z*\\\\/.0-9]{0,6}".prop_map(Value::String),
+        prop_oneof![
+            Just(">"),
+            Just("<="),
+            Just("="),
+            Just("10.0.0.0/8"),
+            Just("a**b")
+        ]
+        .prop_map(|s| json!(s)),
+    ];
+    leaf.prop_recursive(4, 48, 5, |inner| {
+        let key = prop_oneof![
+            "[a-z]{1,3}",
+            Just("prefix".to_owned()),
+            Just("suffix".to_owned()),
+            Just("anything-but".to_owned()),
+            Just("numeric".to_owned()),
+            Just("exists".to_owned()),
+            Just("wildcard".to_owned()),
+            Just("cidr".to_owned()),
+            Just("equals-ignore-case".to_owned()),
+            Just("$or".to_owned()),
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(key, inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest::proptest! {
+    /// Parsing and matching never panic, whatever the pattern and the event; a pattern that
+    /// parses from a value parses from its text alike.
+    #[test]
+    fn any_pattern_on_any_event_decides_without_panicking(pattern in any_json(), event in any_json()) {
+        let from_value = Pattern::from_value(&pattern);
+        let from_text = Pattern::parse(&pattern.to_string());
+        proptest::prop_assert_eq!(from_value.is_ok(), from_text.is_ok());
+        if let Ok(parsed) = from_value {
+            let matched = parsed.matches(&event);
+            proptest::prop_assert_eq!(matched, parsed.mismatch(&event).is_none());
+        }
+    }
+
+    #[test]
+    fn any_text_is_refused_or_parsed_without_panicking(text in "\\PC{0,64}") {
+        let _ = Pattern::parse(&text);
+    }
 }

@@ -65,3 +65,37 @@ impl Wildcard {
         rest.len() >= last.len() && rest.ends_with(last.as_str())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::Wildcard;
+
+    /// `*` as any run, by its definition.
+    fn reference(pattern: &[char], value: &[char]) -> bool {
+        match (pattern.first(), value.first()) {
+            (None, None) => true,
+            (Some('*'), _) => {
+                reference(&pattern[1..], value)
+                    || (!value.is_empty() && reference(pattern, &value[1..]))
+            }
+            (Some(p), Some(v)) if p == v => reference(&pattern[1..], &value[1..]),
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn agrees_with_the_definition(pattern in "[ab*]{0,8}", value in "[ab]{0,10}") {
+            match Wildcard::parse(&pattern) {
+                Ok(wildcard) => {
+                    let p: Vec<char> = pattern.chars().collect();
+                    let v: Vec<char> = value.chars().collect();
+                    prop_assert_eq!(wildcard.matches(&value), reference(&p, &v));
+                }
+                Err(reason) => prop_assert!(pattern.contains("**"), "{reason}"),
+            }
+        }
+    }
+}
