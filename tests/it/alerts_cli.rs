@@ -604,6 +604,29 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
             "a CloudTrail log file with 2 records: give one of its records",
         ),
         (
+            vec![
+                NAMES[0].into(),
+                write_temp("lookup.json", r#"{"Events":[{},{},{}]}"#)
+                    .to_str()
+                    .unwrap()
+                    .into(),
+            ],
+            "aws cloudtrail lookup-events output with 3 events: give one of them",
+        ),
+        (
+            vec![
+                NAMES[0].into(),
+                write_temp(
+                    "lookup-one.json",
+                    r#"{"EventId":"x","CloudTrailEvent":"{\"eventVersion\":"}"#,
+                )
+                .to_str()
+                .unwrap()
+                .into(),
+            ],
+            "CloudTrailEvent: not JSON: EOF while parsing a value (line 1, column 16)",
+        ),
+        (
             vec![NAMES[0].into(), "/nonexistent/event.json".into()],
             "cannot read /nonexistent/event.json",
         ),
@@ -718,6 +741,12 @@ async fn the_emulators_records_match_the_generated_rules() {
         }
     };
     let start = record("StartSession").await;
+    // As `aws cloudtrail lookup-events` prints one event: the record as a JSON string.
+    let out = test_rule(
+        "gangway-ssm-start-session",
+        &json!({"EventId": "x", "EventName": "StartSession", "CloudTrailEvent": start.to_string()}),
+    );
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
     let out = test_rule("gangway-ssm-start-session", &start);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let message = stdout(&out);

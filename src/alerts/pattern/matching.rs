@@ -112,7 +112,15 @@ fn leaf(matchers: &[Matcher], event: Option<&Value>) -> bool {
 
 fn one(matcher: &Matcher, value: &Value) -> bool {
     match matcher {
-        Matcher::String(text) => value.as_str() == Some(text.as_str()),
+        // A string that is an IP address matches the same address however it is written
+        // (event-ruler's `CIDR.ipToRangeIfPossible` turns such a pattern into a range).
+        Matcher::String(text) => value.as_str().is_some_and(|v| {
+            v == text
+                || matches!(
+                    (v.parse::<IpAddr>(), text.parse::<IpAddr>()),
+                    (Ok(a), Ok(b)) if a == b
+                )
+        }),
         Matcher::Number(number) => value.as_f64() == Some(*number) && value.is_number(),
         Matcher::Null => value.is_null(),
         Matcher::Bool(wanted) => value.as_bool() == Some(*wanted),

@@ -428,6 +428,13 @@ fn cidr() {
         (v4, event("10.0.1.17"), false),
         (v4, event("not an address"), false),
         (v6, event("2001:db8::1"), true),
+        (v6, event("2001:DB8:0::1"), true),
+        // A plain IPv6 address matches however the event writes it.
+        (
+            r#"{"detail":{"sourceIPAddress":["2001:db8::1"]}}"#,
+            event("2001:0db8:0000::0001"),
+            true,
+        ),
         (v6, event("2001:db9::1"), false),
         (v6, event("10.0.0.17"), false),
     ]);

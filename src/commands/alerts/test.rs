@@ -1,7 +1,8 @@
 //! `gangway alerts test RULE EVENT.json`: does EventBridge deliver this CloudTrail event to
 //! this rule, and with which message. RULE is a generated rule's name or a file (a rule as
 //! put-rule takes it, with or without `Targets`, or a bare event pattern); EVENT.json a
-//! CloudTrail record or EventBridge's envelope of one. Exit 0 matched, `NO_MATCH` not, and
+//! CloudTrail record, EventBridge's envelope of one, or one event of `aws cloudtrail
+//! lookup-events` (its `CloudTrailEvent`). Exit 0 matched, `NO_MATCH` not, and
 //! `USAGE` for input that is not what it should be, each error saying what and where.
 
 use std::io::Read;
@@ -189,5 +190,16 @@ fn load_event(path: &Path) -> Result<Value, String> {
             records.len()
         ));
     }
+    if let Some(Value::Array(events)) = value.get("Events") {
+        return Err(format!(
+            "{shown}: aws cloudtrail lookup-events output with {} events: give one of them",
+            events.len()
+        ));
+    }
+    // One event of lookup-events' answer: the record is the JSON in `CloudTrailEvent`.
+    let value = match value.get("CloudTrailEvent") {
+        Some(Value::String(record)) => parse_json(record, &format!("{shown}: CloudTrailEvent"))?,
+        _ => value,
+    };
     parse_event(&value).map_err(|e: EventError| format!("{shown}: {e}"))
 }
