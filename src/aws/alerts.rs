@@ -134,27 +134,42 @@ impl AwsClient {
         Ok(())
     }
 
-    /// Whether the topic exists (GetTopicAttributes; SNS's NotFound is `false`).
-    pub async fn topic_exists(&self, arn: &str) -> Result<bool, AwsError> {
+    /// The topic's attributes (GetTopicAttributes), or `None` when it does not exist (SNS's
+    /// NotFound).
+    pub async fn topic_attributes(
+        &self,
+        arn: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, AwsError> {
         match self.sns.get_topic_attributes().topic_arn(arn).send().await {
-            Ok(_) => Ok(true),
+            Ok(answer) => Ok(Some(
+                answer
+                    .attributes()
+                    .map(|map| map.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                    .unwrap_or_default(),
+            )),
             Err(err)
                 if err
                     .as_service_error()
                     .is_some_and(|e| e.is_not_found_exception()) =>
             {
-                Ok(false)
+                Ok(None)
             }
             Err(err) => Err(self.errors.map(err)),
         }
     }
 
-    /// Creates the topic, or finds it (CreateTopic is idempotent); its ARN.
-    pub async fn create_topic(&self, name: &str) -> Result<String, AwsError> {
+    /// Creates the topic with these attributes (`Policy`, …), or finds it (CreateTopic is
+    /// idempotent); its ARN.
+    pub async fn create_topic(
+        &self,
+        name: &str,
+        attributes: &BTreeMap<String, String>,
+    ) -> Result<String, AwsError> {
         let created = self
             .sns
             .create_topic()
             .name(name)
+            .set_attributes(Some(attributes.clone().into_iter().collect()))
             .send()
             .await
             .map_err(|e| self.errors.map(e))?;

@@ -81,7 +81,7 @@ async fn applied_rules_deliver_a_session_and_a_security_group_change_to_the_topi
     let out = text(&applied.stdout);
     assert!(applied.status.success(), "{out}{}", text(&applied.stderr));
     assert!(
-        out.contains("applied: 1 topic, 5 rule(s) to create, 0 to update"),
+        out.contains("applied: topic created, 5 rule(s) created, 0 updated"),
         "{out}"
     );
     let rules = events
@@ -91,6 +91,21 @@ async fn applied_rules_deliver_a_session_and_a_security_group_change_to_the_topi
         .await
         .unwrap();
     assert_eq!(rules.rules().len(), 5);
+    // The topic it created lets EventBridge publish, as SNS requires on AWS.
+    let attributes = sns_at(&endpoint, ADMIN)
+        .get_topic_attributes()
+        .topic_arn(TOPIC)
+        .send()
+        .await
+        .unwrap();
+    let policy = attributes
+        .attributes()
+        .unwrap()
+        .get("Policy")
+        .unwrap()
+        .clone();
+    assert!(policy.contains("events.amazonaws.com"), "{policy}");
+    assert!(!out.contains("warning"), "{out}");
 
     // Applying again changes nothing.
     let again = apply(&endpoint, ADMIN, &["--yes"]);
@@ -184,9 +199,22 @@ async fn a_differing_rule_is_shown_and_left_alone_without_yes() {
         .await
         .unwrap();
 
+    // A topic made without a policy for EventBridge: said, not changed.
+    sns_at(&emulator.endpoint, ADMIN)
+        .create_topic()
+        .name("gangway-security-alerts")
+        .send()
+        .await
+        .unwrap();
+
     let dry = apply(&emulator.endpoint, ADMIN, &[]);
     let out = text(&dry.stdout);
     assert!(dry.status.success(), "{out}{}", text(&dry.stderr));
+    assert!(out.contains(&format!("topic {TOPIC}: exists")), "{out}");
+    assert!(
+        out.contains("warning: the topic's policy does not let events.amazonaws.com publish"),
+        "{out}"
+    );
     assert!(
         out.contains(
             "rule gangway-ssm-start-session: changed (Description, EventPattern, State, Targets[gangway-alert-topic])"
@@ -195,7 +223,10 @@ async fn a_differing_rule_is_shown_and_left_alone_without_yes() {
     );
     assert!(out.contains(&format!("    - {theirs}")), "{out}");
     assert!(out.contains("    - DISABLED\n    + ENABLED"), "{out}");
-    assert!(out.contains("4 rule(s) to create, 1 to update"), "{out}");
+    assert!(
+        out.contains("dry run: 4 rule(s) to create, 1 to update"),
+        "{out}"
+    );
     let kept = events
         .describe_rule()
         .name("gangway-ssm-start-session")

@@ -100,10 +100,11 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
             .map_err(|e| failed(&format!("DescribeRule {}", rule.name), &e))?;
         changes.push(compare(rule, existing.as_ref()));
     }
-    let topic_exists = client
-        .topic_exists(&topic_arn)
+    let topic_attributes = client
+        .topic_attributes(&topic_arn)
         .await
         .map_err(|e| failed("GetTopicAttributes", &e))?;
+    let topic_exists = topic_attributes.is_some();
     if !topic_exists && name_to_create.is_none() {
         return Err((
             format!(
@@ -121,6 +122,19 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
         escape_for_terminal(&topic_arn),
         if topic_exists { "exists" } else { "new" }
     );
+    // SNS refuses EventBridge's deliveries unless the topic's policy lets the service publish;
+    // a topic gangway creates gets that statement, an existing one is only checked.
+    if let Some(attributes) = &topic_attributes
+        && !attributes
+            .get("Policy")
+            .is_some_and(|policy| policy.contains(EVENTS_PRINCIPAL))
+    {
+        let _ = writeln!(
+            out,
+            "warning: the topic's policy does not let {EVENTS_PRINCIPAL} publish (sns:Publish): \
+             EventBridge's deliveries to it will fail until a statement allows it"
+        );
+    }
     for (rule, change) in desired.iter().zip(&changes) {
         describe(&mut out, &rule.name, change);
     }
@@ -152,8 +166,9 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
     // The differences are on the screen before anything changes, whatever happens next.
     let _ = std::io::stdout().lock().write_all(out.as_bytes());
     if let Some(name) = name_to_create.as_deref().filter(|_| !topic_exists) {
+        let attributes = [("Policy".to_owned(), topic_policy(&topic_arn))].into();
         let created = client
-            .create_topic(name)
+            .create_topic(name, &attributes)
             .await
             .map_err(|e| failed("CreateTopic", &e))?;
         if created != topic_arn {
@@ -174,7 +189,46 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
             .await
             .map_err(|e| failed(&format!("PutRule/PutTargets {}", rule.name), &e))?;
     }
-    Ok((format!("applied: {plan}\n"), exit::OK))
+    Ok((
+        format!(
+            "applied: {}{new} rule(s) created, {changed} updated\n",
+            if topic_exists { "" } else { "topic created, " }
+        ),
+        exit::OK,
+    ))
+}
+
+/// The service EventBridge publishes to SNS as.
+const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
+
+/// The policy of a topic gangway creates: the account manages and uses it (what SNS's default
+/// policy allows), and EventBridge may publish to it.
+fn topic_policy(arn: &str) -> String {
+    let account = arn.split(':').nth(4).unwrap_or_default();
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountManagesTheTopic",
+                "Effect": "Allow",
+                "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+                "Action": [
+                    "sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission",
+                    "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe",
+                    "sns:ListSubscriptionsByTopic", "sns:Publish"
+                ],
+                "Resource": arn,
+            },
+            {
+                "Sid": "AllowEventBridgeToPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": EVENTS_PRINCIPAL},
+                "Action": "sns:Publish",
+                "Resource": arn,
+            }
+        ]
+    })
+    .to_string()
 }
 
 fn to_aws(rule: &Rule) -> AlertRule {

@@ -223,3 +223,105 @@ pub fn read_endpoint(state: &EmulatorState, query: Option<&str>) -> Response<Res
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::alerts::Pattern;
+    use crate::emulator::events::rules::{RuleDefinition, RuleState};
+    use crate::emulator::{EmulatorConfig, Fleet};
+
+    fn record(name: &str, read_only: bool) -> String {
+        json!({
+            "eventVersion": "1.09",
+            "eventTime": "2026-12-07T16:00:00Z",
+            "eventSource": "ssm.amazonaws.com",
+            "eventName": name,
+            "awsRegion": "us-east-1",
+            "eventID": "e-1",
+            "readOnly": read_only,
+            "recipientAccountId": "123456789012",
+            "requestParameters": {"target": "i-0abc"},
+        })
+        .to_string()
+    }
+
+    fn target(id: &str, arn: &str) -> StoredTarget {
+        StoredTarget {
+            id: id.to_owned(),
+            arn: arn.to_owned(),
+            input: None,
+            input_path: None,
+            input_transformer: None,
+            role_arn: None,
+        }
+    }
+
+    #[test]
+    fn each_target_gets_its_input_and_failures_are_kept_with_their_reason() {
+        let state = EmulatorState::new(EmulatorConfig::new(Fleet::demo()), "http://x".into());
+        let topic = state
+            .topics
+            .create("us-east-1", "t", BTreeMap::new())
+            .unwrap()
+            .arn;
+        let pattern = r#"{"source":["aws.ssm"]}"#;
+        state
+            .rules
+            .put(
+                "us-east-1",
+                RuleDefinition {
+                    name: "r".to_owned(),
+                    arn: "arn:aws:events:us-east-1:123456789012:rule/r".to_owned(),
+                    event_pattern: Some(pattern.to_owned()),
+                    pattern: Some(Pattern::parse(pattern).unwrap()),
+                    schedule_expression: None,
+                    state: RuleState::Enabled,
+                    description: None,
+                    role_arn: None,
+                },
+            )
+            .unwrap();
+        let constant = StoredTarget {
+            input: Some("{\"fixed\":1}".to_owned()),
+            ..target("constant", &topic)
+        };
+        let path = StoredTarget {
+            input_path: Some("$.detail.requestParameters.target".to_owned()),
+            ..target("path", &topic)
+        };
+        let whole = target("whole", &topic);
+        let queue = target("queue", "arn:aws:sqs:us-east-1:123456789012:q");
+        state
+            .rules
+            .put_targets("us-east-1", "r", vec![constant, path, whole, queue])
+            .unwrap();
+
+        // A read-only call reaches no ENABLED rule.
+        assert_eq!(deliver(&state, &record("DescribeSessions", true)), 0);
+        assert_eq!(deliver(&state, &record("StartSession", false)), 4);
+        let kept = state.topics.deliveries(None);
+        let by_target = |id: &str| {
+            kept.iter()
+                .find(|d| d.target_id.as_deref() == Some(id))
+                .unwrap()
+        };
+        assert_eq!(by_target("constant").message, "{\"fixed\":1}");
+        assert_eq!(by_target("path").message, "i-0abc");
+        let whole: Value = serde_json::from_str(&by_target("whole").message).unwrap();
+        assert_eq!(whole["detail-type"], "AWS API Call via CloudTrail");
+        assert_eq!(whole["source"], "aws.ssm");
+        assert_eq!(whole["detail"]["eventName"], "StartSession");
+        assert!(by_target("whole").failure.is_none());
+        assert_eq!(
+            by_target("queue").failure.as_deref(),
+            Some("only SNS topic targets are delivered by the emulator")
+        );
+        // Not JSON, or not a CloudTrail record: nothing.
+        assert_eq!(deliver(&state, "not json"), 0);
+        assert_eq!(deliver(&state, "{}"), 0);
+    }
+}
