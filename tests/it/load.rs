@@ -4,7 +4,10 @@
 //! a few honest shells must stay under 50 ms throughout, and the emulator's peak resident
 //! memory (VmHWM) must stay under a bound. Ignored in the normal run (it takes 75-85 s
 //! of both cores); run it with `cargo test --test it -- --ignored load:: --nocapture`.
-//! The figures it prints are recorded in docs/PERFORMANCE.md.
+//! `GANGWAY_LOAD_EMULATOR=PATH` runs another build as the emulator (a release one), and
+//! `GANGWAY_LOAD_HOSTILE=N` sets the number of hostile connections (0: the honest load
+//! alone). The figures it prints (with the emulator's and this process's CPU time, and the
+//! echo of the same shells before the load, the ceiling) are recorded in docs/PERFORMANCE.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -40,9 +43,12 @@ const OPENING_AT_ONCE: usize = 24;
 /// The shells whose keystroke echo is timed while the load runs.
 const ECHO_SHELLS: usize = 4;
 const ECHO_BUDGET: Duration = Duration::from_millis(50);
-/// Set from measurements (docs/PERFORMANCE.md): 66 MiB peak with the honest load alone,
-/// 224-262 MiB with the hostile clients too (F3's held far-ahead input and 1 MiB messages).
-const PEAK_RSS_BOUND_KIB: u64 = 384 * 1024;
+/// Set from measurements (docs/PERFORMANCE.md): 66-94 MiB peak with the honest load alone,
+/// 224-267 MiB with the hostile clients too (F3's held far-ahead input and 1 MiB messages)
+/// when every session shared one runtime, 304-386 MiB since each session has a thread of
+/// its own (glibc gives threads arenas of their own, which keep what F3's sessions freed
+/// apart from one another).
+const PEAK_RSS_BOUND_KIB: u64 = 512 * 1024;
 
 /// The echo samples each echo shell takes before the load starts: the ceiling beside the
 /// figure under load, measured in the same run on the same machine.
@@ -535,8 +541,9 @@ async fn two_hundred_sessions_stream_exact_and_echo_fast_under_hostile_clients()
         assert!(counts.f4_oversized_refused.load(Ordering::SeqCst) > 0);
     }
     // Last, so that a slow machine's failure here does not hide the checks above. On the
-    // shared 2-core machine of docs/PERFORMANCE.md this fails (p99 0.4 s with no hostile
-    // client at all): the figure is recorded there.
+    // shared 2-core machine of docs/PERFORMANCE.md this fails (p99 0.7-2 s with no hostile
+    // client at all, at load averages of 15-40 from other builds, where even the idle echo's
+    // p99 is 25-65 ms): the figures are recorded there.
     assert!(samples.len() >= 100, "only {} echo samples", samples.len());
     let p99 = percentile(&samples, 0.99);
     assert!(p99 < ECHO_BUDGET, "p99 echo {p99:?} over {ECHO_BUDGET:?}");
