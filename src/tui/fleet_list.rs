@@ -68,9 +68,12 @@ pub enum FleetRow {
 
 #[derive(Debug, Clone)]
 pub struct FleetState {
-    by_region: BTreeMap<String, Vec<Instance>>,
+    /// The locations (region, or `ACCOUNT/REGION`) that have answered, in order of arrival.
+    origins: Vec<String>,
     pub instances: Vec<Instance>,
+    /// Beside `instances`, row for row: the searchable text and the index in `origins`.
     haystacks: Vec<String>,
+    origin: Vec<usize>,
     names: HashMap<String, usize>,
     pub rows: Vec<FleetRow>,
     pub shown: usize,
@@ -95,9 +98,10 @@ pub struct FleetState {
 impl FleetState {
     pub fn new(tag_columns: Vec<String>) -> Self {
         Self {
-            by_region: BTreeMap::new(),
+            origins: Vec::new(),
             instances: Vec::new(),
             haystacks: Vec::new(),
+            origin: Vec::new(),
             names: HashMap::new(),
             rows: Vec::new(),
             shown: 0,
@@ -119,15 +123,24 @@ impl FleetState {
     /// Replaces one region's instances, keeping the selection on the same instance.
     pub fn set_region(&mut self, region: &str, instances: Vec<Instance>) {
         let selected = self.selected().map(|i| i.id.clone());
-        self.by_region.insert(region.to_owned(), instances);
-        self.instances = self.by_region.values().flatten().cloned().collect();
-        self.haystacks = self.instances.iter().map(haystack).collect();
-        self.names = self
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(at, i)| (i.id.as_str().to_owned(), at))
-            .collect();
+        let origin = match self.origins.iter().position(|o| o == region) {
+            Some(at) => at,
+            None => {
+                self.origins.push(region.to_owned());
+                self.origins.len() - 1
+            }
+        };
+        // One copy of each instance, moved, never cloned (issue 13: 100,000 across accounts
+        // must stay under 300 MB): the location's old rows leave, its new ones join, and
+        // only the new ones are lower-cased.
+        let keep: Vec<bool> = self.origin.iter().map(|o| *o != origin).collect();
+        retain_by(&mut self.instances, &keep);
+        retain_by(&mut self.haystacks, &keep);
+        retain_by(&mut self.origin, &keep);
+        self.haystacks.extend(instances.iter().map(haystack));
+        self.origin
+            .extend(std::iter::repeat_n(origin, instances.len()));
+        self.instances.extend(instances);
         self.sort_instances();
         self.rebuild_rows();
         match selected {
@@ -265,8 +278,9 @@ impl FleetState {
             let by_key = compare(a, b, key).then_with(|| a.id.cmp(&b.id));
             by_group.then(if descending { by_key.reverse() } else { by_key })
         });
-        self.instances = order.iter().map(|at| self.instances[*at].clone()).collect();
-        self.haystacks = order.iter().map(|at| self.haystacks[*at].clone()).collect();
+        apply_order(&mut self.instances, &order);
+        apply_order(&mut self.haystacks, &order);
+        apply_order(&mut self.origin, &order);
         self.names = self
             .instances
             .iter()
@@ -322,6 +336,36 @@ impl FleetState {
             start += count;
         }
         rows
+    }
+}
+
+/// Keeps the items whose `keep` is true (`keep` is row for row with `items`).
+fn retain_by<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut at = 0;
+    // `retain` visits every element once, in order.
+    items.retain(|_| {
+        at += 1;
+        keep[at - 1]
+    });
+}
+
+/// Reorders `items` in place so that the item at `i` is the one that was at `order[i]`
+/// (`order` a permutation of its indices): by following each cycle with swaps, so sorting
+/// 100,000 instances neither clones nor allocates them.
+fn apply_order<T>(items: &mut [T], order: &[usize]) {
+    let mut placed = vec![false; order.len()];
+    for start in 0..order.len() {
+        let mut at = start;
+        // Along the cycle, the item first at `start` moves on while each position gets its own.
+        while !placed[at] {
+            placed[at] = true;
+            let from = order[at];
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
     }
 }
 
@@ -506,6 +550,45 @@ mod tests {
             fleet.selected().is_some(),
             "a header is never the selection"
         );
+    }
+
+    #[test]
+    fn apply_order_moves_each_item_to_its_place() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e'];
+        apply_order(&mut items, &[2, 0, 1, 4, 3]);
+        assert_eq!(items, ['c', 'a', 'b', 'e', 'd']);
+        let mut same = vec![1, 2, 3];
+        apply_order(&mut same, &[0, 1, 2]);
+        assert_eq!(same, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_location_that_answers_again_replaces_only_its_own_rows() {
+        let mut fleet = FleetState::new(vec![]);
+        let mut west = fixtures::demo_instances();
+        for (at, instance) in west.iter_mut().enumerate() {
+            instance.id = InstanceId::parse(&format!("i-0ffff0000000000{at:02}")).unwrap();
+            instance.name = Some(format!("west-{at:02}"));
+            instance.region = "eu-west-1".into();
+        }
+        fleet.set_region("us-east-1", fixtures::demo_instances());
+        fleet.set_region("eu-west-1", west.clone());
+        let demo = fixtures::demo_instances().len();
+        assert_eq!(fleet.instances.len(), demo + west.len());
+        // us-east-1 answers again with one instance fewer: the west rows stay, once each.
+        let mut east = fixtures::demo_instances();
+        let gone = east.pop().unwrap();
+        fleet.set_region("us-east-1", east);
+        assert_eq!(fleet.instances.len(), demo - 1 + west.len());
+        assert!(fleet.get(&gone.id).is_none());
+        assert_eq!(fleet.name_of(west[3].id.as_str()), Some("west-03"));
+        // Still sorted by name, and the searchable text went along with each row.
+        let shown = names(&fleet);
+        let mut sorted = shown.clone();
+        sorted.sort();
+        assert_eq!(shown, sorted);
+        fleet.set_filter("west-03".into());
+        assert_eq!(names(&fleet), ["west-03"]);
     }
 
     #[test]
