@@ -71,8 +71,10 @@ pub struct FleetState {
     /// The locations (region, or `ACCOUNT/REGION`) that have answered, in order of arrival.
     origins: Vec<String>,
     pub instances: Vec<Instance>,
-    /// Beside `instances`, row for row: the searchable text and the index in `origins`.
+    /// Beside `instances`, row for row: the searchable text, the ASCII bytes it holds
+    /// (`ascii_set`) and the index in `origins`.
     haystacks: Vec<String>,
+    ascii_sets: Vec<u128>,
     origin: Vec<usize>,
     names: HashMap<String, usize>,
     pub rows: Vec<FleetRow>,
@@ -101,6 +103,7 @@ impl FleetState {
             origins: Vec::new(),
             instances: Vec::new(),
             haystacks: Vec::new(),
+            ascii_sets: Vec::new(),
             origin: Vec::new(),
             names: HashMap::new(),
             rows: Vec::new(),
@@ -136,8 +139,15 @@ impl FleetState {
         let keep: Vec<bool> = self.origin.iter().map(|o| *o != origin).collect();
         retain_by(&mut self.instances, &keep);
         retain_by(&mut self.haystacks, &keep);
+        retain_by(&mut self.ascii_sets, &keep);
         retain_by(&mut self.origin, &keep);
+        let first_new = self.haystacks.len();
         self.haystacks.extend(instances.iter().map(haystack));
+        self.ascii_sets.extend(
+            self.haystacks[first_new..]
+                .iter()
+                .map(|text| ascii_set(text)),
+        );
         self.origin
             .extend(std::iter::repeat_n(origin, instances.len()));
         self.instances.extend(instances);
@@ -280,6 +290,7 @@ impl FleetState {
         });
         apply_order(&mut self.instances, &order);
         apply_order(&mut self.haystacks, &order);
+        apply_order(&mut self.ascii_sets, &order);
         apply_order(&mut self.origin, &order);
         self.names = self
             .instances
@@ -296,7 +307,15 @@ impl FleetState {
             .split_whitespace()
             .map(|term| term.chars().collect())
             .collect();
+        let needed = terms
+            .iter()
+            .flatten()
+            .filter(|c| c.is_ascii())
+            .fold(0u128, |set, c| set | 1u128 << (*c as u32));
         let matching: Vec<usize> = (0..self.instances.len())
+            // A row whose text lacks an ASCII character of the filter cannot match (fuzzy
+            // or as an address): passed over without a scan.
+            .filter(|at| needed & !self.ascii_sets[*at] == 0)
             .filter(|at| {
                 terms
                     .iter()
@@ -395,6 +414,13 @@ fn version_key(version: &Option<String>) -> Vec<u64> {
 
 fn ip_key(ip: &Option<String>) -> Option<std::net::Ipv4Addr> {
     ip.as_deref().and_then(|text| text.parse().ok())
+}
+
+/// The ASCII bytes of `text`, one bit each.
+fn ascii_set(text: &str) -> u128 {
+    text.bytes()
+        .filter(u8::is_ascii)
+        .fold(0, |set, byte| set | 1u128 << byte)
 }
 
 /// Separates the fields of a haystack; a match never spans two fields.
@@ -580,6 +606,52 @@ mod tests {
         assert!(!fuzzy_match(&hay, &needle("2i")));
         assert!(!fuzzy_match(&hay, &needle("é2i")));
         assert!(!fuzzy_match(&hay, &needle("zz")));
+    }
+
+    #[test]
+    fn filtering_with_the_ascii_sets_finds_what_a_scan_of_every_row_finds() {
+        let mut fleet = state();
+        for filter in [
+            "",
+            "w",
+            "wb2",
+            "web",
+            "prod",
+            "env=prod",
+            "10.0.1",
+            "10.0.1.12",
+            "i-0",
+            "zzz",
+            "web prod",
+            "x9",
+            "é",
+            "-",
+            "1 2 3",
+        ] {
+            fleet.set_filter(filter.into());
+            let terms: Vec<Vec<char>> = filter
+                .split_whitespace()
+                .map(|term| term.chars().collect())
+                .collect();
+            let expected: Vec<usize> = (0..fleet.instances.len())
+                .filter(|at| {
+                    terms
+                        .iter()
+                        .all(|term| term_matches(&fleet.haystacks[*at], term))
+                })
+                .collect();
+            let shown: Vec<usize> = fleet
+                .rows
+                .iter()
+                .filter_map(|row| match row {
+                    FleetRow::Instance(at) => Some(*at),
+                    FleetRow::Group { .. } => None,
+                })
+                .collect();
+            assert_eq!(shown, expected, "filter {filter:?}");
+        }
+        assert_eq!(ascii_set("ab"), 1u128 << b'a' | 1u128 << b'b');
+        assert_eq!(ascii_set("é"), 0);
     }
 
     #[test]
