@@ -1,6 +1,7 @@
 //! The fleet table's data: instances from every region, a fuzzy filter, a sort column and the
-//! group-by-image toggle. Filtering runs on every keystroke over up to tens of thousands of
-//! rows, so each instance's searchable text is lower-cased once when the data arrives.
+//! group-by-image toggle. Filtering runs on every keystroke over up to 100,000 instances (issue
+//! 13's fleets across accounts), so each instance's searchable text is lower-cased, and the set
+//! of its ASCII bytes taken, once when the data arrives.
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
@@ -68,9 +69,14 @@ pub enum FleetRow {
 
 #[derive(Debug, Clone)]
 pub struct FleetState {
-    by_region: BTreeMap<String, Vec<Instance>>,
+    /// The locations (region, or `ACCOUNT/REGION`) that have answered, in order of arrival.
+    origins: Vec<String>,
     pub instances: Vec<Instance>,
+    /// Beside `instances`, row for row: the searchable text, the ASCII bytes it holds
+    /// (`ascii_set`) and the index in `origins`.
     haystacks: Vec<String>,
+    ascii_sets: Vec<u128>,
+    origin: Vec<usize>,
     names: HashMap<String, usize>,
     pub rows: Vec<FleetRow>,
     pub shown: usize,
@@ -95,9 +101,11 @@ pub struct FleetState {
 impl FleetState {
     pub fn new(tag_columns: Vec<String>) -> Self {
         Self {
-            by_region: BTreeMap::new(),
+            origins: Vec::new(),
             instances: Vec::new(),
             haystacks: Vec::new(),
+            ascii_sets: Vec::new(),
+            origin: Vec::new(),
             names: HashMap::new(),
             rows: Vec::new(),
             shown: 0,
@@ -119,15 +127,31 @@ impl FleetState {
     /// Replaces one region's instances, keeping the selection on the same instance.
     pub fn set_region(&mut self, region: &str, instances: Vec<Instance>) {
         let selected = self.selected().map(|i| i.id.clone());
-        self.by_region.insert(region.to_owned(), instances);
-        self.instances = self.by_region.values().flatten().cloned().collect();
-        self.haystacks = self.instances.iter().map(haystack).collect();
-        self.names = self
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(at, i)| (i.id.as_str().to_owned(), at))
-            .collect();
+        let origin = match self.origins.iter().position(|o| o == region) {
+            Some(at) => at,
+            None => {
+                self.origins.push(region.to_owned());
+                self.origins.len() - 1
+            }
+        };
+        // One copy of each instance, moved, never cloned (issue 13: 100,000 across accounts
+        // must stay under 300 MB): the location's old rows leave, its new ones join, and
+        // only the new ones are lower-cased.
+        let keep: Vec<bool> = self.origin.iter().map(|o| *o != origin).collect();
+        retain_by(&mut self.instances, &keep);
+        retain_by(&mut self.haystacks, &keep);
+        retain_by(&mut self.ascii_sets, &keep);
+        retain_by(&mut self.origin, &keep);
+        let first_new = self.haystacks.len();
+        self.haystacks.extend(instances.iter().map(haystack));
+        self.ascii_sets.extend(
+            self.haystacks[first_new..]
+                .iter()
+                .map(|text| ascii_set(text)),
+        );
+        self.origin
+            .extend(std::iter::repeat_n(origin, instances.len()));
+        self.instances.extend(instances);
         self.sort_instances();
         self.rebuild_rows();
         match selected {
@@ -265,8 +289,10 @@ impl FleetState {
             let by_key = compare(a, b, key).then_with(|| a.id.cmp(&b.id));
             by_group.then(if descending { by_key.reverse() } else { by_key })
         });
-        self.instances = order.iter().map(|at| self.instances[*at].clone()).collect();
-        self.haystacks = order.iter().map(|at| self.haystacks[*at].clone()).collect();
+        apply_order(&mut self.instances, &order);
+        apply_order(&mut self.haystacks, &order);
+        apply_order(&mut self.ascii_sets, &order);
+        apply_order(&mut self.origin, &order);
         self.names = self
             .instances
             .iter()
@@ -282,7 +308,15 @@ impl FleetState {
             .split_whitespace()
             .map(|term| term.chars().collect())
             .collect();
+        let needed = terms
+            .iter()
+            .flatten()
+            .filter(|c| c.is_ascii())
+            .fold(0u128, |set, c| set | 1u128 << (*c as u32));
         let matching: Vec<usize> = (0..self.instances.len())
+            // A row whose text lacks an ASCII character of the filter cannot match (fuzzy
+            // or as an address): passed over without a scan.
+            .filter(|at| needed & !self.ascii_sets[*at] == 0)
             .filter(|at| {
                 terms
                     .iter()
@@ -325,6 +359,36 @@ impl FleetState {
     }
 }
 
+/// Keeps the items whose `keep` is true (`keep` is row for row with `items`).
+fn retain_by<T>(items: &mut Vec<T>, keep: &[bool]) {
+    let mut at = 0;
+    // `retain` visits every element once, in order.
+    items.retain(|_| {
+        at += 1;
+        keep[at - 1]
+    });
+}
+
+/// Reorders `items` in place so that the item at `i` is the one that was at `order[i]`
+/// (`order` a permutation of its indices): by following each cycle with swaps, so sorting
+/// 100,000 instances neither clones nor allocates them.
+fn apply_order<T>(items: &mut [T], order: &[usize]) {
+    let mut placed = vec![false; order.len()];
+    for start in 0..order.len() {
+        let mut at = start;
+        // Along the cycle, the item first at `start` moves on while each position gets its own.
+        while !placed[at] {
+            placed[at] = true;
+            let from = order[at];
+            if from == start {
+                break;
+            }
+            items.swap(at, from);
+            at = from;
+        }
+    }
+}
+
 fn compare(a: &Instance, b: &Instance, key: SortKey) -> Ordering {
     match key {
         SortKey::Name => a.name.cmp(&b.name),
@@ -351,6 +415,13 @@ fn version_key(version: &Option<String>) -> Vec<u64> {
 
 fn ip_key(ip: &Option<String>) -> Option<std::net::Ipv4Addr> {
     ip.as_deref().and_then(|text| text.parse().ok())
+}
+
+/// The ASCII bytes of `text`, one bit each.
+fn ascii_set(text: &str) -> u128 {
+    text.bytes()
+        .filter(u8::is_ascii)
+        .fold(0, |set, byte| set | 1u128 << byte)
 }
 
 /// Separates the fields of a haystack; a match never spans two fields.
@@ -401,6 +472,23 @@ fn term_matches(haystack: &str, term: &[char]) -> bool {
 pub fn fuzzy_match(haystack: &str, needle: &[char]) -> bool {
     if needle.is_empty() {
         return true;
+    }
+    if needle.iter().all(char::is_ascii) {
+        // Byte by byte, without decoding: a byte of a multi-byte character is never ASCII,
+        // so it equals neither an ASCII needle character nor the separator. Every keystroke
+        // runs this over each instance (100,000 across accounts, issue 13).
+        let mut matched = 0;
+        for &byte in haystack.as_bytes() {
+            if byte == FIELD_SEPARATOR as u8 {
+                matched = 0;
+            } else if byte == needle[matched] as u8 {
+                matched += 1;
+                if matched == needle.len() {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
     let mut matched = 0;
     for ch in haystack.chars() {
@@ -506,6 +594,104 @@ mod tests {
             fleet.selected().is_some(),
             "a header is never the selection"
         );
+    }
+
+    #[test]
+    fn fuzzy_match_agrees_for_ascii_and_other_needles() {
+        let hay = format!("café-wéb-2{FIELD_SEPARATOR}i-0abc{FIELD_SEPARATOR}env=prod");
+        let needle = |s: &str| s.chars().collect::<Vec<_>>();
+        assert!(fuzzy_match(&hay, &needle("cfwb2")));
+        assert!(fuzzy_match(&hay, &needle("éwé")));
+        assert!(fuzzy_match(&hay, &needle("env=prod")));
+        // Never across two fields, ASCII or not.
+        assert!(!fuzzy_match(&hay, &needle("2i")));
+        assert!(!fuzzy_match(&hay, &needle("é2i")));
+        assert!(!fuzzy_match(&hay, &needle("zz")));
+    }
+
+    #[test]
+    fn filtering_with_the_ascii_sets_finds_what_a_scan_of_every_row_finds() {
+        let mut fleet = state();
+        for filter in [
+            "",
+            "w",
+            "wb2",
+            "web",
+            "prod",
+            "env=prod",
+            "10.0.1",
+            "10.0.1.12",
+            "i-0",
+            "zzz",
+            "web prod",
+            "x9",
+            "é",
+            "-",
+            "1 2 3",
+        ] {
+            fleet.set_filter(filter.into());
+            let terms: Vec<Vec<char>> = filter
+                .split_whitespace()
+                .map(|term| term.chars().collect())
+                .collect();
+            let expected: Vec<usize> = (0..fleet.instances.len())
+                .filter(|at| {
+                    terms
+                        .iter()
+                        .all(|term| term_matches(&fleet.haystacks[*at], term))
+                })
+                .collect();
+            let shown: Vec<usize> = fleet
+                .rows
+                .iter()
+                .filter_map(|row| match row {
+                    FleetRow::Instance(at) => Some(*at),
+                    FleetRow::Group { .. } => None,
+                })
+                .collect();
+            assert_eq!(shown, expected, "filter {filter:?}");
+        }
+        assert_eq!(ascii_set("ab"), 1u128 << b'a' | 1u128 << b'b');
+        assert_eq!(ascii_set("é"), 0);
+    }
+
+    #[test]
+    fn apply_order_moves_each_item_to_its_place() {
+        let mut items = vec!['a', 'b', 'c', 'd', 'e'];
+        apply_order(&mut items, &[2, 0, 1, 4, 3]);
+        assert_eq!(items, ['c', 'a', 'b', 'e', 'd']);
+        let mut same = vec![1, 2, 3];
+        apply_order(&mut same, &[0, 1, 2]);
+        assert_eq!(same, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_location_that_answers_again_replaces_only_its_own_rows() {
+        let mut fleet = FleetState::new(vec![]);
+        let mut west = fixtures::demo_instances();
+        for (at, instance) in west.iter_mut().enumerate() {
+            instance.id = InstanceId::parse(&format!("i-0ffff0000000000{at:02}")).unwrap();
+            instance.name = Some(format!("west-{at:02}"));
+            instance.region = "eu-west-1".into();
+        }
+        fleet.set_region("us-east-1", fixtures::demo_instances());
+        fleet.set_region("eu-west-1", west.clone());
+        let demo = fixtures::demo_instances().len();
+        assert_eq!(fleet.instances.len(), demo + west.len());
+        // us-east-1 answers again with one instance fewer: the west rows stay, once each.
+        let mut east = fixtures::demo_instances();
+        let gone = east.pop().unwrap();
+        fleet.set_region("us-east-1", east);
+        assert_eq!(fleet.instances.len(), demo - 1 + west.len());
+        assert!(fleet.get(&gone.id).is_none());
+        assert_eq!(fleet.name_of(west[3].id.as_str()), Some("west-03"));
+        // Still sorted by name, and the searchable text went along with each row.
+        let shown = names(&fleet);
+        let mut sorted = shown.clone();
+        sorted.sort();
+        assert_eq!(shown, sorted);
+        fleet.set_filter("west-03".into());
+        assert_eq!(names(&fleet), ["west-03"]);
     }
 
     #[test]
