@@ -461,49 +461,32 @@ fn ask_terminate(model: &mut Model) -> Vec<Effect> {
 }
 
 pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Vec<Effect> {
-    let sessions = match (key.code, confirm.action) {
-        (KeyCode::Char('y' | 'Y'), Confirmed::Run(pending)) => {
-            model.mode = Mode::Normal;
-            return run::send(model, pending);
-        }
-        (KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc, Confirmed::Run(_)) => {
-            model.mode = Mode::Normal;
-            model.set_status(Level::Info, "nothing was run");
-            return Vec::new();
-        }
-        (_, Confirmed::Run(_)) => return Vec::new(),
-        (KeyCode::Char('y' | 'Y'), Confirmed::StopTunnel(id)) => {
-            model.mode = Mode::Normal;
-            return tunnels::stop(model, id);
-        }
-        (KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc, Confirmed::StopTunnel(_)) => {
-            model.mode = Mode::Normal;
-            model.set_status(Level::Info, "the tunnel keeps running");
-            return Vec::new();
-        }
-        (_, Confirmed::StopTunnel(_)) => return Vec::new(),
-        (KeyCode::Char('y' | 'Y'), Confirmed::ClosePane(id)) => {
-            model.mode = Mode::Normal;
-            return super::panes::close(model, id);
-        }
-        (KeyCode::Char('y' | 'Y'), Confirmed::Broadcast) => {
-            model.mode = Mode::Normal;
-            super::panes::broadcast_on(model);
-            return Vec::new();
-        }
-        (
-            KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc,
-            Confirmed::ClosePane(_) | Confirmed::Broadcast,
-        ) => {
-            model.mode = Mode::Normal;
-            return Vec::new();
-        }
-        (_, Confirmed::ClosePane(_) | Confirmed::Broadcast) => return Vec::new(),
-        (_, Confirmed::Terminate(sessions)) => sessions,
+    // One answer for every confirmation: `y` does it, `n`/`q`/Esc leaves it, any other key
+    // keeps the popup open.
+    let yes = match key.code {
+        KeyCode::Char('y' | 'Y') => true,
+        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => false,
+        _ => return Vec::new(),
     };
-    match key.code {
-        KeyCode::Char('y' | 'Y') => {
-            model.mode = Mode::Normal;
+    model.mode = Mode::Normal;
+    if !yes {
+        match confirm.action {
+            Confirmed::Terminate(_) => model.set_status(Level::Info, "nothing terminated"),
+            Confirmed::Run(_) => model.set_status(Level::Info, "nothing was run"),
+            Confirmed::StopTunnel(_) => model.set_status(Level::Info, "the tunnel keeps running"),
+            Confirmed::ClosePane(_) | Confirmed::Broadcast => {}
+        }
+        return Vec::new();
+    }
+    match confirm.action {
+        Confirmed::Run(pending) => run::send(model, pending),
+        Confirmed::StopTunnel(id) => tunnels::stop(model, id),
+        Confirmed::ClosePane(id) => super::panes::close(model, id),
+        Confirmed::Broadcast => {
+            super::panes::broadcast_on(model);
+            Vec::new()
+        }
+        Confirmed::Terminate(sessions) => {
             model.sessions.marked.clear();
             let count = sessions.len();
             model.set_status(Level::Info, format!("terminating {count} session(s)…"));
@@ -512,11 +495,5 @@ pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Ve
             ));
             sessions.into_iter().map(Effect::Terminate).collect()
         }
-        KeyCode::Char('n' | 'N' | 'q') | KeyCode::Esc => {
-            model.mode = Mode::Normal;
-            model.set_status(Level::Info, "nothing terminated");
-            Vec::new()
-        }
-        _ => Vec::new(),
     }
 }
