@@ -8,6 +8,7 @@
 mod support;
 
 mod audit_cli;
+mod aws_blank_endpoint;
 mod aws_ca_bundle;
 mod aws_client;
 mod aws_profiles;
