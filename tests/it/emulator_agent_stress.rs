@@ -169,6 +169,7 @@ async fn cut_every_fault_forces_resumes_and_nothing_is_lost() {
         // loaded machine, slow to resume, hit this 6 times in 96 runs). Its History entry
         // says how it ended; the output check below says nothing was lost.
         None => {
+            eprintln!("the session ended while the client was cut off");
             let ended = emulator.state().sessions.history();
             let record = ended
                 .iter()
