@@ -162,7 +162,25 @@ async fn cut_every_fault_forces_resumes_and_nothing_is_lost() {
     // Lasts at least 20 × 0.25 s = 5 s, so several 700 ms cuts must happen.
     let command = "for i in $(seq 1 20); do echo line-$i; sleep 0.25; done";
     let mut client = open_command(&emulator, "AWS-StartInteractiveCommand", command).await;
-    assert_eq!(client.until_closed(PATIENCE).await, "");
+    match client.until_ended(PATIENCE).await {
+        Some(output) => assert_eq!(output, ""),
+        // A cut can land just as the shell exits with everything acked: the session then
+        // ends with no socket to carry channel_closed, and the resume finds it gone (a
+        // loaded machine, slow to resume, hit this 6 times in 96 runs). Its History entry
+        // says how it ended; the output check below says nothing was lost.
+        None => {
+            eprintln!("the session ended while the client was cut off");
+            let ended = emulator.state().sessions.history();
+            let record = ended
+                .iter()
+                .find(|record| record.id == client.started.session_id)
+                .expect("the session in History");
+            assert_eq!(
+                record.end_reason.as_deref(),
+                Some("The shell exited with code 0.")
+            );
+        }
+    }
     let expected: String = (1..=20).map(|i| format!("line-{i}\r\n")).collect();
     assert_eq!(client.stdout_text(), expected);
     assert!(client.resumes >= 1, "the socket was never cut");

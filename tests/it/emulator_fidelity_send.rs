@@ -117,13 +117,20 @@ async fn output_is_sent_unwindowed_in_frames_of_at_most_1024_bytes_at_the_agents
 /// not all at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_cut_lost_frames_come_back_head_first_one_per_tick_and_nothing_is_lost() {
-    const LOST: usize = 10;
-    let (seconds, in_flight) = recover_after_cut(LOST).await;
-    assert_eq!(in_flight, LOST);
-    // Ten lost frames take at least nine further ticks after the first resend.
+    const KIB_LOST: usize = 10;
+    let (seconds, in_flight) = recover_after_cut(KIB_LOST).await;
+    // Each read takes at most 1024 bytes, but may take less when the PTY has less ready at
+    // that moment (a loaded machine split one KiB into two frames once: 11 frames), as the
+    // real agent's reads do: so at least ten frames, maybe more.
     assert!(
-        seconds >= 0.9,
-        "{LOST} lost frames recovered in {seconds:.3} s"
+        in_flight >= KIB_LOST,
+        "{in_flight} frames carried {KIB_LOST} KiB"
+    );
+    // N lost frames take at least N - 1 further ticks after the first resend.
+    let floor = (in_flight - 1) as f64 * 0.1;
+    assert!(
+        seconds >= floor,
+        "{in_flight} lost frames recovered in {seconds:.3} s (at least {floor:.1} s)"
     );
 }
 
@@ -139,12 +146,12 @@ async fn measure_recovery_after_a_cut_with_1000_messages_in_flight() {
     );
 }
 
-/// Starts `in_flight` KiB of output, reads it on a socket that never acks (as if every frame
+/// Starts `kib` KiB of output, reads it on a socket that never acks (as if every frame
 /// were lost with the socket), cuts, resumes with a client from `gangway::proto` that has
 /// received nothing, and returns how long after the resume everything had arrived, with
 /// how many messages were in flight at the cut.
-async fn recover_after_cut(in_flight: usize) -> (f64, usize) {
-    let bytes = in_flight * KIB;
+async fn recover_after_cut(kib: usize) -> (f64, usize) {
+    let bytes = kib * KIB;
     let emulator = start(config(3)).await;
     let target = instance_in(&emulator, "dev");
     let dev = ssm(&emulator, DEV);

@@ -56,13 +56,48 @@ async fn ctrl_c_byte_interrupts_a_sleep_on_the_pty() {
     .unwrap();
     read_until(&mut shell, "$ ").await;
     shell.write_input(b"sleep 1000\r".to_vec());
+    // The line discipline echoes the line before the shell has even read it, so the echo
+    // says nothing about `sleep`: a 0x03 that came before `sleep` was the terminal's
+    // foreground job went to the shell (and flushed the unread line) instead.
     read_until(&mut shell, "sleep 1000\r\n").await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let shell_pid = shell.pid();
+    let give_up = std::time::Instant::now() + Duration::from_secs(30);
+    while !sleep_in_foreground(shell_pid) {
+        assert!(
+            std::time::Instant::now() < give_up,
+            "`sleep` never became the foreground job of the shell's terminal"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     shell.write_input(vec![0x03]);
     read_until(&mut shell, "$ ").await;
     // 130 = 128 + SIGINT: the line discipline turned the byte into a signal.
     shell.write_input(b"echo after-$?\r".to_vec());
     read_until(&mut shell, "after-130").await;
+}
+
+/// Whether a process named `sleep` (so past its exec, with the default SIGINT action) runs
+/// in the terminal session led by `session` as the terminal's foreground process group:
+/// where a 0x03 typed on the PTY sends its SIGINT. Fields of /proc/PID/stat after the
+/// command name: state, ppid, pgrp, session, tty_nr, tpgid (proc(5)).
+fn sleep_in_foreground(session: u32) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|entry| {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            return false;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            return false;
+        };
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        let number = |at: usize| fields.get(at).and_then(|f| f.parse::<i64>().ok());
+        &stat[open + 1..close] == "sleep"
+            && number(3) == Some(i64::from(session))
+            && number(2).is_some()
+            && number(2) == number(5)
+    })
 }
 
 #[tokio::test]

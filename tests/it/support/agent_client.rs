@@ -116,6 +116,10 @@ pub struct Client {
     pub exit_code: Option<i32>,
     pub closed: Option<ChannelClosed>,
     pub resumes: usize,
+    /// ResumeSession answered with an empty token: the session ended while no socket was
+    /// attached (a cut just as the shell exited with everything acked), so no channel_closed
+    /// can reach this client (§7.2: clients read it as "timed out").
+    pub ended_while_away: bool,
     /// When set, `stdout` is not kept, only hashed and counted (for big transfers).
     pub sink: Option<ByteSink>,
     pub received_bytes: u64,
@@ -158,6 +162,7 @@ impl Client {
             exit_code: None,
             closed: None,
             resumes: 0,
+            ended_while_away: false,
             sink: None,
             received_bytes: 0,
             auto_resume: true,
@@ -170,6 +175,7 @@ impl Client {
     /// One round of the protocol (write, then wait up to 100 ms for frames), then the
     /// events; for callers that drive a protocol of their own on top (a port session's mux).
     pub async fn step(&mut self) {
+        self.assert_not_ended_away();
         self.turn(Instant::now() + PATIENCE).await;
         self.drain_events();
     }
@@ -220,6 +226,7 @@ impl Client {
             if done(self) {
                 return;
             }
+            self.assert_not_ended_away();
             assert!(
                 self.closed.is_none(),
                 "channel closed early: {:?}; stdout so far: {:?}",
@@ -237,13 +244,29 @@ impl Client {
 
     /// Runs until channel_closed arrives; returns its Output.
     pub async fn until_closed(&mut self, limit: Duration) -> String {
+        let output = self.until_ended(limit).await;
+        self.assert_not_ended_away();
+        output.unwrap_or_default()
+    }
+
+    /// Runs until the session ends: the Output of its channel_closed, or `None` when it
+    /// ended while this client was cut off (`ended_while_away`).
+    pub async fn until_ended(&mut self, limit: Duration) -> Option<String> {
         let give_up = Instant::now() + limit;
-        while self.closed.is_none() {
+        while self.closed.is_none() && !self.ended_while_away {
             assert!(Instant::now() < give_up, "no channel_closed in time");
             self.turn(give_up).await;
             self.drain_events();
         }
-        self.closed.as_ref().unwrap().output.clone()
+        self.closed.as_ref().map(|closed| closed.output.clone())
+    }
+
+    fn assert_not_ended_away(&self) {
+        assert!(
+            !self.ended_while_away,
+            "resume refused: the session is gone (received {})",
+            self.received_bytes
+        );
     }
 
     pub async fn until_stdout_contains(&mut self, needle: &str) {
@@ -260,11 +283,10 @@ impl Client {
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 return;
             }
-            assert!(
-                self.resume().await,
-                "resume refused: the session is gone (received {})",
-                self.received_bytes
-            );
+            if self.ended_while_away || !self.resume().await {
+                self.ended_while_away = true;
+                return;
+            }
         }
         let socket = self.socket.as_mut().unwrap();
         let mut wrote = false;
@@ -356,6 +378,7 @@ impl Client {
                 }
             }
             self.drain_events();
+            self.assert_not_ended_away();
             assert!(
                 self.closed.is_none(),
                 "closed while sending: {:?}",
