@@ -92,7 +92,7 @@ pub fn aws_client(endpoint: &str, access_key_id: &str) -> AwsClient {
     AwsClient::with_static_credentials(REGION, endpoint, access_key_id, "gangway")
 }
 
-/// The AWS error code of a failed SDK call.
+/// The AWS error code of a failed SDK call (any service's: `SdkError` is one type).
 pub fn error_code<E, R>(
     result: Result<impl std::fmt::Debug, aws_sdk_ssm::error::SdkError<E, R>>,
 ) -> String
@@ -100,11 +100,25 @@ where
     E: aws_sdk_ssm::error::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
+    error_of(result).0
+}
+
+/// The AWS error code and message of a failed SDK call.
+pub fn error_of<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_ssm::error::SdkError<E, R>>,
+) -> (String, String)
+where
+    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
     let err = result.expect_err("the call should fail");
-    match err.as_service_error() {
-        Some(service) => service.code().unwrap_or("<no code>").to_owned(),
-        None => panic!("not a service error: {err:?}"),
-    }
+    let service = err
+        .as_service_error()
+        .unwrap_or_else(|| panic!("not a service error: {err:?}"));
+    (
+        service.code().unwrap_or("<no code>").to_owned(),
+        service.message().unwrap_or_default().to_owned(),
+    )
 }
 
 /// The demo fleet plus two more engineers: one in the dev scope, one whose access expired.

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -23,6 +23,28 @@ pub fn temp_home() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// `gangway ARGS` (no AWS files, no profile) run to its end.
+pub fn run_gangway(args: &[&str]) -> Output {
+    super::emulator::gangway().args(args).output().unwrap()
+}
+
+/// A child's stdout as text, invalid UTF-8 replaced.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A child's stderr as text, invalid UTF-8 replaced.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `text` in a file called `name`, in a fresh directory of its own (tests run in parallel).
+pub fn temp_file(name: &str, text: &str) -> PathBuf {
+    let path = temp_home().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 /// The AWS environment of every child: explicit keys, no config files.
