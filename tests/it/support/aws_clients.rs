@@ -3,6 +3,8 @@
 //! every service's built the one way `client_in` builds it; `aws_client` is the product's own
 //! `AwsClient`.
 
+use std::time::Duration;
+
 use aws_config::SdkConfig;
 use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_smithy_types::retry::RetryConfig;
@@ -171,6 +173,52 @@ pub async fn session_on(ssm: &aws_sdk_ssm::Client, target: &str) -> String {
         .session_id()
         .unwrap()
         .to_owned()
+}
+
+/// The sessions DescribeSessions lists in `state`: (id, status) each.
+pub async fn sessions_in(
+    ssm: &aws_sdk_ssm::Client,
+    state: aws_sdk_ssm::types::SessionState,
+) -> Vec<(String, String)> {
+    let out = ssm.describe_sessions().state(state).send().await.unwrap();
+    out.sessions()
+        .iter()
+        .map(|s| {
+            let status = s
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            (s.session_id().unwrap_or_default().to_owned(), status)
+        })
+        .collect()
+}
+
+/// The one active session's id.
+pub async fn only_active_session(ssm: &aws_sdk_ssm::Client) -> String {
+    let active = sessions_in(ssm, aws_sdk_ssm::types::SessionState::Active).await;
+    assert_eq!(active.len(), 1, "{active:?}");
+    active[0].0.clone()
+}
+
+/// Waits until `session_id` shows as Terminated in History; panics after `within`.
+pub async fn until_terminated(ssm: &aws_sdk_ssm::Client, within: Duration, session_id: &str) {
+    use aws_sdk_ssm::types::SessionState;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let history = sessions_in(ssm, SessionState::History).await;
+        if history
+            .iter()
+            .any(|(sid, status)| sid == session_id && status == "Terminated")
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "session {session_id} not Terminated in History: {history:?}; active: {:?}",
+            sessions_in(ssm, SessionState::Active).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The emulator's delivery log (`GET /gangway/v1/deliveries`), read over plain HTTP/1.1 as a

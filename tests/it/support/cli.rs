@@ -6,6 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::process::{Output, Stdio};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
@@ -23,6 +25,16 @@ pub fn temp_home() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A child's process id as nix takes it.
+pub fn pid_of(child: &tokio::process::Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap())
+}
+
+/// Sends `signal` to a child, as the user's terminal or `kill` would.
+pub fn send_signal(child: &tokio::process::Child, signal: Signal) {
+    kill(pid_of(child), signal).unwrap();
 }
 
 /// `gangway ARGS` (no AWS files, no profile) run to its end.
