@@ -12,25 +12,26 @@
 //! Run: `cargo bench --bench connect` (release). Prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/emulator.rs"]
+mod emulator;
+#[path = "common/runtime.rs"]
+mod runtime;
+
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::process::{Child, Command};
 
-const GANGWAY: &str = env!("CARGO_BIN_EXE_gangway");
+use emulator::GANGWAY;
+
 const STARTUP_RUNS: usize = 15;
 const ECHO_SAMPLES: usize = 400;
 const TRANSFER_BYTES: usize = 64 << 20;
 const PATIENCE: Duration = Duration::from_secs(120);
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    runtime::block_on(run());
 }
 
 async fn run() {
@@ -132,38 +133,20 @@ name = "bench-kms"
 
 // ---- processes ---------------------------------------------------------------------------
 
+/// `--agent-pace off`: these rows measure gangway's own ceiling, not what AWS does (the real
+/// agent's pace caps a download near 1 MiB/s, docs/emulator.md).
 async fn spawn_emulator(fleet: &[&str]) -> (Child, String) {
-    // `--agent-pace off`: these rows measure gangway's own ceiling, not what AWS does (the
-    // real agent's pace caps a download near 1 MiB/s, docs/emulator.md).
-    let mut child = Command::new(GANGWAY)
-        .args(["emulator", "--listen", "127.0.0.1:0", "--agent-pace", "off"])
-        .args(fleet)
-        .env("GANGWAY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next_line().await.unwrap().expect("endpoint line");
-    let endpoint = first.strip_prefix("endpoint=").unwrap().to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, endpoint)
+    emulator::spawn(&[&["--agent-pace", "off"], fleet].concat()).await
 }
 
+/// The emulator's administrator, with a home and a terminal of the bench's own.
 fn aws_env(endpoint: &str) -> Vec<(&'static str, String)> {
     let home = std::env::temp_dir().join(format!("gangway-bench-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
-    vec![
-        ("AWS_CONFIG_FILE", "/dev/null".into()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
-        ("AWS_ACCESS_KEY_ID", "AKIAGANGWAYADMIN".into()),
-        ("AWS_SECRET_ACCESS_KEY", "gangway".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT_URL", endpoint.into()),
-        ("HOME", home.display().to_string()),
-        ("TERM", "xterm-256color".into()),
-    ]
+    let mut env = emulator::aws_env(endpoint).to_vec();
+    env.push(("HOME", home.display().to_string()));
+    env.push(("TERM", "xterm-256color".into()));
+    env
 }
 
 async fn online_instance(endpoint: &str) -> String {

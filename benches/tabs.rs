@@ -13,6 +13,9 @@
 //! Run: `cargo bench --bench tabs` (release). Prints a Markdown table.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/runtime.rs"]
+mod runtime;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -236,13 +239,8 @@ fn fresh(name: &str) -> PathBuf {
 }
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     let (parse, copy) = parse_flood();
-    runtime.block_on(async {
+    runtime::block_on(async {
         let embedded = measure(&fresh("embedded"), true).await;
         let hand_over = measure(&fresh("hand-over"), false).await;
         println!("| measure | embedded (tab) | full-screen hand-over (same run) |");

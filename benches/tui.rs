@@ -9,11 +9,18 @@
 //!   and a frame of the 12-instance demo fleet, measured in the same run.
 //!
 //! Run: `cargo bench --bench tui` (release profile).
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+// Its client is the product's, in-process: the emulator module's `aws_env` is for children.
+#[allow(dead_code)]
+#[path = "common/emulator.rs"]
+mod emulator;
+#[path = "common/figures.rs"]
+mod figures;
+#[path = "common/ui.rs"]
+mod ui;
+
+use std::time::Instant;
 
 use gangway::aws::AwsClient;
 use gangway::tui::fixtures;
@@ -21,33 +28,12 @@ use gangway::tui::keymap::Keymap;
 use gangway::tui::model::{Model, Settings};
 use gangway::tui::msg::Msg;
 use gangway::tui::update::update;
-use gangway::tui::views;
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::layout::Rect;
-use ratatui::{TerminalOptions, Viewport};
+
+use figures::{ms, percentile, rss_mb};
+use ui::{COLS, ROWS, frame, new_terminal};
 
 const FLEET: usize = 10_000;
-const COLS: u16 = 120;
-const ROWS: u16 = 40;
-
-type MemoryTerminal = Terminal<CrosstermBackend<std::io::Sink>>;
-
-fn new_terminal() -> MemoryTerminal {
-    let viewport = Viewport::Fixed(Rect::new(0, 0, COLS, ROWS));
-    Terminal::with_options(
-        CrosstermBackend::new(std::io::sink()),
-        TerminalOptions { viewport },
-    )
-    .unwrap()
-}
-
-fn frame(terminal: &mut MemoryTerminal, model: &Model) -> Duration {
-    let start = Instant::now();
-    terminal.draw(|f| views::draw(f, model)).unwrap();
-    start.elapsed()
-}
 
 fn new_model() -> Model {
     let mut model = Model::new(
@@ -60,57 +46,17 @@ fn new_model() -> Model {
     model
 }
 
-fn spawn_emulator() -> (std::process::Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gangway"))
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--instances",
-            &FLEET.to_string(),
-        ])
-        .env("GANGWAY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let endpoint = line.trim().strip_prefix("endpoint=").unwrap().to_owned();
-    (child, endpoint)
-}
-
-fn rss_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kb / 1024.0
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let at = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[at.min(sorted.len() - 1)]
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
-}
-
 fn main() {
-    let (mut emulator, endpoint) = spawn_emulator();
     let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (emulator, endpoint) =
+        runtime.block_on(emulator::spawn(&["--instances", &FLEET.to_string()]));
     let client =
         AwsClient::with_static_credentials("us-east-1", &endpoint, "AKIAGANGWAYADMIN", "gangway");
     let fetch = Instant::now();
     let instances = runtime.block_on(client.list_instances(&[])).unwrap();
     let fetch = fetch.elapsed();
-    emulator.kill().ok();
+    // Killed: nothing of it runs while the UI is measured.
+    drop(emulator);
     assert_eq!(instances.len(), FLEET);
 
     let mut model = new_model();

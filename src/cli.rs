@@ -244,25 +244,9 @@ fn acting<A: Acting>(
 #[derive(Debug, Clone)]
 pub enum Invocation {
     /// `gangway` with no subcommand: the UI against AWS.
-    Ui {
-        aws: AwsArgs,
-        ui: UiArgs,
-    },
-    Demo(DemoArgs),
-    Emulator(EmulatorArgs),
-    Connect(ConnectArgs),
-    List(ListArgs),
-    Exec(ExecArgs),
-    Setup(SetupArgs),
-    Audit(AuditArgs),
-    Forward(ForwardArgs),
-    SshProxy(SshProxyArgs),
-    InstallPlugin(InstallPluginArgs),
-    Run(Box<RunArgs>),
-    Policy(PolicyArgs),
-    Alerts(AlertsArgs),
-    Replay(ReplayArgs),
-    Cp(CpArgs),
+    Ui { aws: AwsArgs, ui: UiArgs },
+    /// A subcommand, with the options given before it merged into its own.
+    Command(Command),
 }
 
 impl Cli {
@@ -275,9 +259,11 @@ impl Cli {
                 "{what} does not apply to `gangway {command}` ({why})"
             ))
         };
-        Ok(match command {
-            None => Invocation::Ui { aws, ui },
-            Some(Command::Demo(mut args)) => {
+        let Some(mut command) = command else {
+            return Ok(Invocation::Ui { aws, ui });
+        };
+        match &mut command {
+            Command::Demo(args) => {
                 if !aws.is_empty() {
                     return refuse(
                         "--profile, --region, --endpoint-url and --tag",
@@ -285,10 +271,9 @@ impl Cli {
                         "it signs in to its own emulator",
                     );
                 }
-                args.ui = args.ui.over(ui);
-                Invocation::Demo(args)
+                args.ui = std::mem::take(&mut args.ui).over(ui);
             }
-            Some(Command::Emulator(args)) => {
+            Command::Emulator(_) => {
                 if !aws.is_empty() || ui != UiArgs::default() {
                     return refuse(
                         "an AWS or UI option",
@@ -296,21 +281,11 @@ impl Cli {
                         "it serves AWS instead of calling it",
                     );
                 }
-                Invocation::Emulator(args)
             }
-            Some(Command::Connect(mut args)) => {
-                acting(&mut args, aws, &ui, "opening shells", "connect")?;
-                Invocation::Connect(args)
-            }
-            Some(Command::Exec(mut args)) => {
-                acting(&mut args, aws, &ui, "running commands", "exec")?;
-                Invocation::Exec(args)
-            }
-            Some(Command::Cp(mut args)) => {
-                acting(&mut args, aws, &ui, "copying files", "cp")?;
-                Invocation::Cp(args)
-            }
-            Some(Command::Setup(mut args)) => {
+            Command::Connect(args) => acting(args, aws, &ui, "opening shells", "connect")?,
+            Command::Exec(args) => acting(args, aws, &ui, "running commands", "exec")?,
+            Command::Cp(args) => acting(args, aws, &ui, "copying files", "cp")?,
+            Command::Setup(args) => {
                 refuse_in_readonly(
                     ui.readonly || args.readonly,
                     "changing the account",
@@ -323,18 +298,11 @@ impl Cli {
                         "it creates a document in the account, for no instance in particular",
                     );
                 }
-                args.aws = args.aws.over(aws);
-                Invocation::Setup(args)
+                args.aws = std::mem::take(&mut args.aws).over(aws);
             }
-            Some(Command::Forward(mut args)) => {
-                acting(&mut args, aws, &ui, "opening tunnels", "forward")?;
-                Invocation::Forward(args)
-            }
-            Some(Command::SshProxy(mut args)) => {
-                acting(&mut args, aws, &ui, "opening SSH sessions", "ssh-proxy")?;
-                Invocation::SshProxy(args)
-            }
-            Some(Command::InstallPlugin(args)) => {
+            Command::Forward(args) => acting(args, aws, &ui, "opening tunnels", "forward")?,
+            Command::SshProxy(args) => acting(args, aws, &ui, "opening SSH sessions", "ssh-proxy")?,
+            Command::InstallPlugin(_) => {
                 if !aws.is_empty() || ui != UiArgs::default() {
                     return refuse(
                         "AWS and UI options",
@@ -342,9 +310,8 @@ impl Cli {
                         "it only creates a link",
                     );
                 }
-                Invocation::InstallPlugin(args)
             }
-            Some(Command::Run(mut args)) => {
+            Command::Run(args) => {
                 let history_tags = match &args.history {
                     Some(RunHistory::List(list)) => !list.aws.tags.is_empty(),
                     Some(RunHistory::Show(show)) => !show.aws.tags.is_empty(),
@@ -361,11 +328,10 @@ impl Cli {
                     // Reading the history is never dangerous.
                     Some(RunHistory::List(list)) => list.aws = list.aws.clone().over(aws),
                     Some(RunHistory::Show(show)) => show.aws = show.aws.clone().over(aws),
-                    None => acting(&mut *args, aws, &ui, "running commands", "run")?,
+                    None => acting(&mut **args, aws, &ui, "running commands", "run")?,
                 }
-                Invocation::Run(args)
             }
-            Some(Command::Policy(args)) => {
+            Command::Policy(_) => {
                 if !aws.is_empty() || ui != UiArgs::default() {
                     return refuse(
                         "an AWS or UI option",
@@ -373,9 +339,8 @@ impl Cli {
                         "it works on policy files and calls no AWS",
                     );
                 }
-                Invocation::Policy(args)
             }
-            Some(Command::Alerts(mut args)) => {
+            Command::Alerts(args) => {
                 if ui != UiArgs::default() {
                     return refuse("a UI option", "alerts", "it prints rules and tests events");
                 }
@@ -407,9 +372,8 @@ impl Cli {
                         }
                     }
                 }
-                Invocation::Alerts(args)
             }
-            Some(Command::Replay(mut args)) => {
+            Command::Replay(args) => {
                 if !aws.is_empty() {
                     return refuse(
                         "--profile, --region, --endpoint-url and --tag",
@@ -418,16 +382,14 @@ impl Cli {
                     );
                 }
                 // Replaying is never dangerous: --readonly changes nothing here.
-                args.config = args.config.or(ui.config);
-                Invocation::Replay(args)
+                args.config = args.config.take().or(ui.config);
             }
-            Some(Command::List(mut args)) => {
-                args.aws = args.aws.over(aws);
+            Command::List(args) => {
+                args.aws = std::mem::take(&mut args.aws).over(aws);
                 // Listing is never dangerous: --readonly changes nothing here.
-                args.config = args.config.or(ui.config);
-                Invocation::List(args)
+                args.config = args.config.take().or(ui.config);
             }
-            Some(Command::Audit(mut args)) => {
+            Command::Audit(args) => {
                 if !aws.tags.is_empty() || !args.aws.tags.is_empty() {
                     return refuse(
                         "--tag",
@@ -436,10 +398,10 @@ impl Cli {
                     );
                 }
                 // Reading the trail changes nothing: --readonly changes nothing here.
-                args.aws = args.aws.over(aws);
-                Invocation::Audit(args)
+                args.aws = std::mem::take(&mut args.aws).over(aws);
             }
-        })
+        }
+        Ok(Invocation::Command(command))
     }
 }
 
@@ -1163,7 +1125,7 @@ mod tests {
         ])
         .expect("parses")
         .resolve();
-        let Ok(Invocation::Forward(args)) = resolved else {
+        let Ok(Invocation::Command(Command::Forward(args))) = resolved else {
             panic!("{resolved:?}");
         };
         assert_eq!(args.ports.len(), 2);
@@ -1199,7 +1161,7 @@ mod tests {
 
     fn list(args: &[&str]) -> ListArgs {
         match resolve(args) {
-            Ok(Invocation::List(list)) => list,
+            Ok(Invocation::Command(Command::List(list))) => list,
             other => panic!("{other:?}"),
         }
     }
@@ -1225,7 +1187,9 @@ mod tests {
             "the value after the subcommand wins"
         );
         assert_eq!(args.config, Some(PathBuf::from("c.toml")));
-        let Ok(Invocation::Demo(demo)) = resolve(&["gangway", "--readonly", "demo"]) else {
+        let Ok(Invocation::Command(Command::Demo(demo))) =
+            resolve(&["gangway", "--readonly", "demo"])
+        else {
             panic!("demo");
         };
         assert!(demo.ui.readonly);
@@ -1259,7 +1223,7 @@ mod tests {
         let error = resolve(&["gangway", "run", "list", "--tag", "Env=dev"])
             .expect_err("--tag means nothing to the history");
         assert!(error.contains("--tag"), "{error}");
-        let Ok(Invocation::Run(run)) = resolve(&[
+        let Ok(Invocation::Command(Command::Run(run))) = resolve(&[
             "gangway", "--tag", "Env=dev", "run", "-c", "id", "-c", "uptime",
         ]) else {
             panic!("a run by tag");
@@ -1279,13 +1243,13 @@ mod tests {
         }
         assert!(matches!(
             resolve(&["gangway", "connect", "web-1"]),
-            Ok(Invocation::Connect(_))
+            Ok(Invocation::Command(Command::Connect(_)))
         ));
     }
 
     #[test]
     fn exec_takes_its_command_after_the_separator_verbatim() {
-        let Ok(Invocation::Exec(args)) = resolve(&[
+        let Ok(Invocation::Command(Command::Exec(args))) = resolve(&[
             "gangway",
             "--profile",
             "p",
@@ -1318,7 +1282,7 @@ mod tests {
         assert!(resolve(&["gangway", "setup", "--tag", "Env=dev"]).is_err());
         assert!(matches!(
             resolve(&["gangway", "setup", "--document", "mine"]),
-            Ok(Invocation::Setup(SetupArgs { document, .. })) if document == "mine"
+            Ok(Invocation::Command(Command::Setup(SetupArgs { document, .. }))) if document == "mine"
         ));
     }
 

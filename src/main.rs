@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use gangway::cli::{Cli, Invocation};
+use gangway::cli::{Cli, Command, Invocation};
 use gangway::commands;
 
 fn main() -> ExitCode {
@@ -20,22 +20,25 @@ fn main() -> ExitCode {
             return ExitCode::from(commands::exit::USAGE);
         }
     };
-    match invocation {
-        Invocation::Ui { aws, ui } => commands::ui::run(&aws, &ui),
-        Invocation::Demo(args) => commands::demo::run(args),
-        Invocation::Emulator(args) => commands::emulator::run(args),
-        Invocation::Connect(args) => commands::connect::run(args),
-        Invocation::List(args) => commands::list::run(&args),
-        Invocation::Exec(args) => commands::exec::run(args),
-        Invocation::Cp(args) => commands::cp::run(args),
-        Invocation::Setup(args) => commands::setup::run(&args),
-        Invocation::Audit(args) => commands::audit::run(&args),
-        Invocation::Forward(args) => commands::forward::run(args),
-        Invocation::SshProxy(args) => commands::ssh_proxy::run(args),
-        Invocation::InstallPlugin(args) => commands::plugin::install(&args),
-        Invocation::Run(args) => commands::run::run(*args),
-        Invocation::Policy(args) => commands::policy::run(&args),
-        Invocation::Alerts(args) => commands::alerts::run(&args),
-        Invocation::Replay(args) => commands::replay::run(&args),
+    let command = match invocation {
+        Invocation::Ui { aws, ui } => return commands::ui::run(&aws, &ui),
+        Invocation::Command(command) => command,
+    };
+    match command {
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Emulator(args) => commands::emulator::run(args),
+        Command::Connect(args) => commands::connect::run(args),
+        Command::List(args) => commands::list::run(&args),
+        Command::Exec(args) => commands::exec::run(args),
+        Command::Cp(args) => commands::cp::run(args),
+        Command::Setup(args) => commands::setup::run(&args),
+        Command::Audit(args) => commands::audit::run(&args),
+        Command::Forward(args) => commands::forward::run(args),
+        Command::SshProxy(args) => commands::ssh_proxy::run(args),
+        Command::InstallPlugin(args) => commands::plugin::install(&args),
+        Command::Run(args) => commands::run::run(*args),
+        Command::Policy(args) => commands::policy::run(&args),
+        Command::Alerts(args) => commands::alerts::run(&args),
+        Command::Replay(args) => commands::replay::run(&args),
     }
 }

@@ -19,6 +19,10 @@
 
 mod ceilings;
 mod copy;
+#[path = "../common/emulator.rs"]
+mod emulator;
+#[path = "../common/runtime.rs"]
+mod runtime;
 mod server;
 
 use std::net::SocketAddr;
@@ -32,8 +36,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
 use ceilings::Down;
+use emulator::GANGWAY;
 
-const GANGWAY: &str = env!("CARGO_BIN_EXE_gangway");
 const INSTANCE: &str = "i-0b0b0b0b0b0b0b0b1";
 const PORT: u16 = 9000;
 const UPLOAD_BYTES: u64 = 32 << 20;
@@ -48,12 +52,7 @@ const COPY_BYTES: usize = 64 << 20;
 const REFERENCE_MIB_S: f64 = 0.66;
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(run());
+    runtime::block_on(run());
 }
 
 /// One row's measurements in one round: gangway's figure and its ceiling (both MiB/s, or ms
@@ -94,7 +93,8 @@ async fn run() {
         format!("[[instances]]\nid = \"{INSTANCE}\"\nports = {{ \"{PORT}\" = \"{server}\" }}\n"),
     )
     .unwrap();
-    let (emulator, endpoint) = spawn_emulator(fleet.to_str().unwrap()).await;
+    // The agent's real pace (the default): the download rows claim what AWS allows.
+    let (emulator, endpoint) = emulator::spawn(&["--fleet", fleet.to_str().unwrap()]).await;
     let emulator_pid = emulator.id().unwrap();
     let source = home.join("source.bin");
     let sha256 = with_cp.then(|| copy::make_file(&source, COPY_BYTES));
@@ -482,33 +482,11 @@ fn print_medians(rounds: &[Round]) {
 
 // ---- processes ---------------------------------------------------------------------------
 
-fn client_env(endpoint: &str) -> [(&'static str, String); 7] {
-    [
-        ("AWS_CONFIG_FILE", "/dev/null".into()),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null".into()),
-        ("AWS_ACCESS_KEY_ID", "AKIAGANGWAYADMIN".into()),
-        ("AWS_SECRET_ACCESS_KEY", "gangway".into()),
-        ("AWS_REGION", "us-east-1".into()),
-        ("AWS_ENDPOINT_URL", endpoint.into()),
-        ("GANGWAY_LOG", "warn".into()),
-    ]
-}
-
-async fn spawn_emulator(fleet: &str) -> (Child, String) {
-    // The agent's real pace (the default): the download rows claim what AWS allows.
-    let mut child = Command::new(GANGWAY)
-        .args(["emulator", "--listen", "127.0.0.1:0", "--fleet", fleet])
-        .env("GANGWAY_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next_line().await.unwrap().expect("endpoint line");
-    let endpoint = first.strip_prefix("endpoint=").unwrap().to_owned();
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, endpoint)
+/// The emulator's administrator, with the client's log quiet.
+fn client_env(endpoint: &str) -> impl Iterator<Item = (&'static str, String)> {
+    emulator::aws_env(endpoint)
+        .into_iter()
+        .chain([("GANGWAY_LOG", "warn".into())])
 }
 
 /// `gangway forward INSTANCE 9000 --json --sessions N`, with its events counted.

@@ -146,16 +146,21 @@ pub(super) fn check_reachable(instance: &Instance) -> Result<(), ConnectError> {
     if diagnosis.can_connect() {
         return Ok(());
     }
+    Err(ConnectError::Unavailable(format!(
+        "{}: {}",
+        named(instance),
+        diagnosis.line()
+    )))
+}
+
+/// `ID (NAME)`, the name escaped for the terminal; the id alone when the instance has none.
+fn named(instance: &Instance) -> String {
     let name = instance
         .name
         .as_deref()
         .map(|n| format!(" ({})", crate::text::escape_for_terminal(n)))
         .unwrap_or_default();
-    Err(ConnectError::Unavailable(format!(
-        "{}{name}: {}",
-        instance.id,
-        diagnosis.line()
-    )))
+    format!("{}{name}", instance.id)
 }
 
 /// Refuses a port document the instance's SSM agent is too old for, before any session
@@ -172,14 +177,9 @@ pub(super) fn check_agent_runs(
     if !crate::aws::diagnosis::version_older_than(version, minimum) {
         return Ok(());
     }
-    let name = instance
-        .name
-        .as_deref()
-        .map(|n| format!(" ({})", crate::text::escape_for_terminal(n)))
-        .unwrap_or_default();
     Err(ConnectError::Unavailable(format!(
-        "{}{name}: its SSM agent {} is too old for {} (needs {minimum} or later; {older}). Update it with AWS-UpdateSSMAgent.",
-        instance.id,
+        "{}: its SSM agent {} is too old for {} (needs {minimum} or later; {older}). Update it with AWS-UpdateSSMAgent.",
+        named(instance),
         crate::text::escape_for_terminal(version),
         destination.document(),
     )))

@@ -137,15 +137,8 @@ pub fn from_remote(code: i32) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shell::test_outcome as outcome;
     use crate::transport::TransportError;
-
-    fn outcome(end: ShellEnd, code: Option<i32>) -> ShellOutcome {
-        ShellOutcome {
-            session_id: "dev-0123456789abcdef0".into(),
-            end,
-            remote_exit_code: code,
-        }
-    }
 
     #[test]
     fn remote_codes_wrap_like_unix() {

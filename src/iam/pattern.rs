@@ -150,3 +150,32 @@ mod tests {
         assert!(Pattern::glob("*").matches_arn("anything"));
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::Pattern;
+    use proptest::prelude::*;
+
+    /// The obvious recursive definition, exponential but fine for short inputs.
+    fn reference(pattern: &[char], value: &[char]) -> bool {
+        match (pattern.first(), value.first()) {
+            (None, None) => true,
+            (Some('*'), _) => {
+                reference(&pattern[1..], value)
+                    || (!value.is_empty() && reference(pattern, &value[1..]))
+            }
+            (Some('?'), Some(_)) => reference(&pattern[1..], &value[1..]),
+            (Some(p), Some(v)) if p == v => reference(&pattern[1..], &value[1..]),
+            _ => false,
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn globs_agree_with_the_recursive_definition(pattern in "[ab*?]{0,8}", value in "[ab]{0,10}") {
+            let p: Vec<char> = pattern.chars().collect();
+            let v: Vec<char> = value.chars().collect();
+            prop_assert_eq!(Pattern::glob(&pattern).matches(&value, false), reference(&p, &v));
+        }
+    }
+}

@@ -21,6 +21,8 @@ pub use error::ShellError;
 pub use interactive::{run, run_started};
 pub use modes::ScreenModes;
 pub use open::{Terminator, open_channel, open_channel_with, open_started, terminator_for};
+#[cfg(test)]
+pub(crate) use outcome::test_outcome;
 pub use outcome::{ShellEnd, ShellOutcome};
 pub use pump::PumpMode;
 pub use records::SessionRecords;

@@ -67,17 +67,20 @@ impl ShellOutcome {
     }
 }
 
+/// An outcome of session `dev-0123456789abcdef0`, for the tests of what is made of one.
+#[cfg(test)]
+pub(crate) fn test_outcome(end: ShellEnd, code: Option<i32>) -> ShellOutcome {
+    ShellOutcome {
+        session_id: "dev-0123456789abcdef0".into(),
+        end,
+        remote_exit_code: code,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::test_outcome as outcome;
     use super::*;
-
-    fn outcome(end: ShellEnd, code: Option<i32>) -> ShellOutcome {
-        ShellOutcome {
-            session_id: "dev-0123456789abcdef0".into(),
-            end,
-            remote_exit_code: code,
-        }
-    }
 
     #[test]
     fn reasons_from_aws_are_escaped() {

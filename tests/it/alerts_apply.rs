@@ -13,7 +13,7 @@ use gangway::emulator::Fleet;
 
 use crate::support::PATIENCE;
 use crate::support::aws_clients::{
-    ADMIN, DEV, deliveries_at, eventbridge_at, id_of, session_on, sns_at, ssm_at,
+    ADMIN, DEV, client_at, deliveries_at, eventbridge_at, id_of, session_on, sns_at, ssm_at,
 };
 use crate::support::cli::aws_env;
 use crate::support::emulator::{GANGWAY, spawn_with_stderr, start_fleet};
@@ -131,17 +131,7 @@ async fn applied_rules_deliver_a_session_and_a_security_group_change_to_the_topi
     }
 
     // A security-group change through the EC2 API.
-    let ec2 = {
-        use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
-        aws_sdk_ec2::Client::from_conf(
-            aws_sdk_ec2::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new(ADMIN, "gangway", None, None, "t"))
-                .endpoint_url(&endpoint)
-                .build(),
-        )
-    };
+    let ec2: aws_sdk_ec2::Client = client_at(&endpoint, ADMIN);
     let group = ec2
         .create_security_group()
         .group_name("bastion-replacement")

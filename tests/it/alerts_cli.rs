@@ -5,19 +5,18 @@
 //! AWS's and on the emulator's own records, and each kind of bad input with its error.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use aws_sdk_cloudtrail::types::LookupAttributeKey::EventName;
 use gangway::alerts::Pattern;
 use gangway::emulator::Fleet;
 use gangway::emulator::fleet::ACCOUNT_ID;
 use serde_json::{Value, json};
 
 use crate::support::aws_clients::{ADMIN, cloudtrail_at, id_of, session_on, ssm};
-use crate::support::cli::aws_env;
+use crate::support::cli::{aws_env, run_gangway, stderr, stdout, temp_file};
 use crate::support::emulator::{gangway, start_fleet};
+use crate::support::trail::records;
 
 const NAMES: [&str; 5] = [
     "gangway-ssm-start-session",
@@ -28,38 +27,8 @@ const NAMES: [&str; 5] = [
 ];
 const TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:gangway-security-alerts";
 
-fn run(args: &[&str]) -> Output {
-    gangway().args(args).output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// A file of its own (a directory per call: the tests run in parallel).
-fn write_temp(name: &str, text: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "gangway-alerts-{}-{}-{}",
-        std::process::id(),
-        crate::support::unix_ms(),
-        COUNTER.fetch_add(1, Ordering::SeqCst)
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    path
-}
-
 fn json_rules() -> Vec<Value> {
-    let out = run(&[
+    let out = run_gangway(&[
         "alerts",
         "new",
         "--account",
@@ -132,7 +101,7 @@ async fn alerts_new_takes_the_account_from_the_callers_identity() {
         format!("arn:aws:sns:us-east-1:{ACCOUNT_ID}:gangway-security-alerts")
     );
     // A topic ARN is taken as is, and needs no AWS at all.
-    let out = run(&[
+    let out = run_gangway(&[
         "alerts",
         "new",
         "--topic",
@@ -145,7 +114,7 @@ async fn alerts_new_takes_the_account_from_the_callers_identity() {
         "arn:aws:sns:ap-south-1:444455556666:secops"
     );
     // Without credentials nor --account, it says what to give.
-    let out = run(&[
+    let out = run_gangway(&[
         "alerts",
         "new",
         "--region",
@@ -163,7 +132,7 @@ async fn alerts_new_takes_the_account_from_the_callers_identity() {
 
 #[test]
 fn alerts_new_cloudformation_creates_the_topic_and_the_rules() {
-    let out = run(&["alerts", "new", "--output", "cloudformation"]);
+    let out = run_gangway(&["alerts", "new", "--output", "cloudformation"]);
     assert!(out.status.success(), "{out:?}");
     let template: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(template["AWSTemplateFormatVersion"], "2010-09-09");
@@ -198,7 +167,7 @@ fn alerts_new_cloudformation_creates_the_topic_and_the_rules() {
         );
     }
     // An existing topic is referred to, not created.
-    let out = run(&[
+    let out = run_gangway(&[
         "alerts",
         "new",
         "--output",
@@ -256,7 +225,7 @@ fn hcl_strings(text: &str) -> (Vec<String>, bool) {
 
 #[test]
 fn alerts_new_terraform_is_well_formed_and_says_the_same() {
-    let out = run(&["alerts", "new", "--output", "terraform"]);
+    let out = run_gangway(&["alerts", "new", "--output", "terraform"]);
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
     let (strings, balanced) = hcl_strings(&text);
@@ -444,8 +413,8 @@ fn update_web_acl_event() -> Value {
 }
 
 fn test_rule(rule: &str, event: &Value) -> Output {
-    let file = write_temp("event.json", &serde_json::to_string_pretty(event).unwrap());
-    run(&["alerts", "test", rule, file.to_str().unwrap()])
+    let file = temp_file("event.json", &serde_json::to_string_pretty(event).unwrap());
+    run_gangway(&["alerts", "test", rule, file.to_str().unwrap()])
 }
 
 #[test]
@@ -499,9 +468,9 @@ fn alerts_test_matches_cloudtrail_events_and_prints_the_message() {
 fn alerts_test_takes_a_rule_file_a_pattern_file_and_stdin() {
     // A rule as put-rule takes it, with the put-targets input beside it.
     let rules = json_rules();
-    let rule_file = write_temp("rule.json", &rules[0].to_string());
-    let event = write_temp("event.json", &start_session_record().to_string());
-    let out = run(&[
+    let rule_file = temp_file("rule.json", &rules[0].to_string());
+    let event = temp_file("event.json", &start_session_record().to_string());
+    let out = run_gangway(&[
         "alerts",
         "test",
         rule_file.to_str().unwrap(),
@@ -510,7 +479,7 @@ fn alerts_test_takes_a_rule_file_a_pattern_file_and_stdin() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(stdout(&out).contains("session maria-07e6f8a9b0c1d2e3f on i-0a1b2c3d4e5f60718"));
     // A bare pattern from the guide's operators (prefix, anything-but, cidr, $or).
-    let pattern = write_temp(
+    let pattern = temp_file(
         "pattern.json",
         r#"{"source":[{"prefix":"aws."}],"detail":{"eventName":[{"anything-but":{"prefix":"Describe"}}],"$or":[{"sourceIPAddress":[{"cidr":"198.51.100.0/24"}]},{"userIdentity":{"type":["Root"]}}]}}"#,
     );
@@ -537,7 +506,7 @@ fn alerts_test_takes_a_rule_file_a_pattern_file_and_stdin() {
 
 #[test]
 fn alerts_test_refuses_bad_input_saying_what_and_where() {
-    let good_event = write_temp("good.json", &start_session_record().to_string());
+    let good_event = temp_file("good.json", &start_session_record().to_string());
     let good_event = good_event.to_str().unwrap();
     let mut no_name = start_session_record();
     no_name.as_object_mut().unwrap().remove("eventName");
@@ -550,7 +519,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp(
+                temp_file(
                     "broken.json",
                     "{\n  \"eventVersion\": \"1.08\",\n  \"eventName\" \"StartSession\"\n}",
                 )
@@ -563,7 +532,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp("noname.json", &no_name.to_string())
+                temp_file("noname.json", &no_name.to_string())
                     .to_str()
                     .unwrap()
                     .into(),
@@ -573,7 +542,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp("envelope.json", &envelope_without_source.to_string())
+                temp_file("envelope.json", &envelope_without_source.to_string())
                     .to_str()
                     .unwrap()
                     .into(),
@@ -583,7 +552,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp(
+                temp_file(
                     "other.json",
                     r#"{"detail-type":"EC2 Instance State-change Notification","detail":{}}"#,
                 )
@@ -596,7 +565,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp("log.json", r#"{"Records":[{},{}]}"#)
+                temp_file("log.json", r#"{"Records":[{},{}]}"#)
                     .to_str()
                     .unwrap()
                     .into(),
@@ -606,7 +575,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp("lookup.json", r#"{"Events":[{},{},{}]}"#)
+                temp_file("lookup.json", r#"{"Events":[{},{},{}]}"#)
                     .to_str()
                     .unwrap()
                     .into(),
@@ -616,7 +585,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp(
+                temp_file(
                     "lookup-one.json",
                     r#"{"EventId":"x","CloudTrailEvent":"{\"eventVersion\":"}"#,
                 )
@@ -636,7 +605,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         ),
         (
             vec![
-                write_temp("bad-pattern.json", r#"{"detail":{"eventName":[]}}"#)
+                temp_file("bad-pattern.json", r#"{"detail":{"eventName":[]}}"#)
                     .to_str()
                     .unwrap()
                     .into(),
@@ -646,7 +615,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         ),
         (
             vec![
-                write_temp(
+                temp_file(
                     "bad-rule.json",
                     r#"{"Name":"r","EventPattern":"{\"source\":[{\"wildcard\":\"aws.**\"}]}"}"#,
                 )
@@ -659,7 +628,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         ),
         (
             vec![
-                write_temp("all.json", &serde_json::to_string(&json_rules()).unwrap())
+                temp_file("all.json", &serde_json::to_string(&json_rules()).unwrap())
                     .to_str()
                     .unwrap()
                     .into(),
@@ -670,7 +639,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         (
             vec![
                 NAMES[0].into(),
-                write_temp(
+                temp_file(
                     "huge.json",
                     &format!("{{\"x\":\"{}\"}}", "a".repeat(300_000)),
                 )
@@ -694,7 +663,7 @@ fn alerts_test_refuses_bad_input_saying_what_and_where() {
         );
     }
     // `alerts test` calls no AWS: AWS options are refused.
-    let out = run(&[
+    let out = run_gangway(&[
         "alerts",
         "test",
         "--region",
@@ -721,24 +690,10 @@ async fn the_emulators_records_match_the_generated_rules() {
         .await
         .unwrap();
     let trail = cloudtrail_at(&emulator.endpoint, ADMIN);
+    // The newest record of each: this session's.
     let record = |name: &'static str| {
         let trail = trail.clone();
-        async move {
-            let out = trail
-                .lookup_events()
-                .lookup_attributes(
-                    LookupAttribute::builder()
-                        .attribute_key(LookupAttributeKey::EventName)
-                        .attribute_value(name)
-                        .build()
-                        .unwrap(),
-                )
-                .send()
-                .await
-                .unwrap();
-            let text = out.events()[0].cloud_trail_event().unwrap().to_owned();
-            serde_json::from_str::<Value>(&text).unwrap()
-        }
+        async move { records(&trail, EventName, name).await.swap_remove(0) }
     };
     let start = record("StartSession").await;
     // As `aws cloudtrail lookup-events` prints one event: the record as a JSON string.
@@ -774,7 +729,7 @@ async fn the_emulators_records_match_the_generated_rules() {
 /// CloudTrail event through the CLI: exit 0 where the guide's pattern matches, 21 where not.
 #[test]
 fn alerts_test_applies_the_documented_operators() {
-    let event = write_temp("start.json", &start_session_record().to_string());
+    let event = temp_file("start.json", &start_session_record().to_string());
     let event = event.to_str().unwrap();
     let rows: &[(&str, i32)] = &[
         (r#"{"time":[{"prefix":"2026-12-07"}]}"#, 0),
@@ -827,12 +782,12 @@ fn alerts_test_applies_the_documented_operators() {
         ),
     ];
     for (pattern, status) in rows {
-        let file = write_temp("pattern.json", pattern);
-        let out = run(&["alerts", "test", file.to_str().unwrap(), event]);
+        let file = temp_file("pattern.json", pattern);
+        let out = run_gangway(&["alerts", "test", file.to_str().unwrap(), event]);
         assert_eq!(out.status.code(), Some(*status), "{pattern}: {out:?}");
     }
     // A numeric range on a record's number (a port of the ingress rule).
-    let ingress = write_temp("ingress.json", &authorize_ingress_record().to_string());
+    let ingress = temp_file("ingress.json", &authorize_ingress_record().to_string());
     for (pattern, status) in [
         (
             r#"{"detail":{"requestParameters":{"ipPermissions":{"items":{"fromPort":[{"numeric":[">=",0,"<",1024]}]}}}}}"#,
@@ -843,8 +798,8 @@ fn alerts_test_applies_the_documented_operators() {
             21,
         ),
     ] {
-        let file = write_temp("numeric.json", pattern);
-        let out = run(&[
+        let file = temp_file("numeric.json", pattern);
+        let out = run_gangway(&[
             "alerts",
             "test",
             file.to_str().unwrap(),

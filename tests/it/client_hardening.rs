@@ -13,11 +13,13 @@ use nix::sys::termios::LocalFlags;
 use nix::unistd::Pid;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 use crate::support::PATIENCE;
-use crate::support::aws_clients::{ADMIN, ssm_at};
-use crate::support::cli::{aws_env, exited, online_instance, spawn_piped};
+use crate::support::aws_clients::{
+    ADMIN, only_active_session, sessions_in, ssm_at, until_terminated,
+};
+use crate::support::cli::{aws_env, exited, online_instance, pid_of, send_signal, spawn_piped};
 use crate::support::emulator::{GANGWAY, spawn};
 use crate::support::pty::{PtyConnect, modes};
 
@@ -27,51 +29,6 @@ const ENDED_WITHIN: Duration = Duration::from_secs(20);
 
 const SUM_COMMAND: &[u8] = b"echo marker-$((40+2))\r";
 const SUM_OUTPUT: &str = "marker-42";
-
-fn pid_of(child: &Child) -> Pid {
-    Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap())
-}
-
-async fn sessions(ssm: &aws_sdk_ssm::Client, state: SessionState) -> Vec<(String, String)> {
-    let out = ssm.describe_sessions().state(state).send().await.unwrap();
-    out.sessions()
-        .iter()
-        .map(|s| {
-            let status = s
-                .status()
-                .map(|s| s.as_str().to_owned())
-                .unwrap_or_default();
-            (s.session_id().unwrap_or_default().to_owned(), status)
-        })
-        .collect()
-}
-
-/// The one active session's id.
-async fn only_active_session(ssm: &aws_sdk_ssm::Client) -> String {
-    let active = sessions(ssm, SessionState::Active).await;
-    assert_eq!(active.len(), 1, "{active:?}");
-    active[0].0.clone()
-}
-
-/// Waits until `session_id` shows as Terminated in History.
-async fn until_terminated(ssm: &aws_sdk_ssm::Client, session_id: &str) {
-    let deadline = tokio::time::Instant::now() + ENDED_WITHIN;
-    loop {
-        let history = sessions(ssm, SessionState::History).await;
-        if history
-            .iter()
-            .any(|(sid, status)| sid == session_id && status == "Terminated")
-        {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "session {session_id} not Terminated in History: {history:?}; active: {:?}",
-            sessions(ssm, SessionState::Active).await
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 /// Resident memory of `pid` in KiB: (VmRSS, VmHWM), or None once it has exited.
 fn resident_kib(pid: u32) -> Option<(u64, u64)> {
@@ -164,14 +121,14 @@ async fn sigint_and_sigquit_restore_the_terminal_and_end_the_session() {
         session.write(SUM_COMMAND).await;
         session.expect(SUM_OUTPUT).await;
         let session_id = only_active_session(&ssm).await;
-        kill(pid_of(&session.child), signal).unwrap();
+        send_signal(&session.child, signal);
         assert_eq!(session.finish().await, status, "{}", session.text());
         assert_eq!(
             modes(&session.termios()),
             modes(&before),
             "{signal} left raw mode on"
         );
-        until_terminated(&ssm, &session_id).await;
+        until_terminated(&ssm, ENDED_WITHIN, &session_id).await;
     }
 }
 
@@ -280,7 +237,7 @@ async fn a_closed_output_pipe_exits_141_and_ends_the_session() {
         Some(i32::from(exit::BROKEN_PIPE)),
         "stderr: {stderr}"
     );
-    until_terminated(&ssm, &session_id).await;
+    until_terminated(&ssm, ENDED_WITHIN, &session_id).await;
 }
 
 /// A TCP forwarder to `upstream` that answers every data-channel websocket upgrade 503:
@@ -340,9 +297,9 @@ async fn a_session_whose_websocket_never_opens_is_terminated() {
         "{stderr}"
     );
     // Nothing left Connecting: the one session gangway started is Terminated, at once.
-    let active = sessions(&ssm, SessionState::Active).await;
+    let active = sessions_in(&ssm, SessionState::Active).await;
     assert!(active.is_empty(), "left behind: {active:?}");
-    let history = sessions(&ssm, SessionState::History).await;
+    let history = sessions_in(&ssm, SessionState::History).await;
     assert_eq!(history.len(), 1, "{history:?}");
     assert_eq!(history[0].1, "Terminated", "{history:?}");
 }

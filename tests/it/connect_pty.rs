@@ -169,8 +169,9 @@ async fn the_remote_exit_code_is_returned() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_and_sighup_restore_the_terminal() {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
+    use nix::sys::signal::Signal;
+
+    use crate::support::cli::send_signal;
 
     let emulator = spawn(&["--instances", "3"]);
     let instance = online_instance(&emulator.endpoint).await;
@@ -180,8 +181,7 @@ async fn sigterm_and_sighup_restore_the_terminal() {
         let before = session.termios();
         session.write(SUM_COMMAND).await;
         session.expect(SUM_OUTPUT).await;
-        let pid = Pid::from_raw(i32::try_from(session.child.id().unwrap()).unwrap());
-        kill(pid, signal).unwrap();
+        send_signal(&session.child, signal);
         assert_eq!(session.finish().await, status, "{}", session.text());
         assert_eq!(
             modes(&session.termios()),

@@ -2,53 +2,12 @@
 //! over HTTP: each (account, region) sees its own instances, and a role in another account
 //! gives credentials that see that account's fleet, or AWS's AccessDenied.
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_ec2::config::Credentials;
 use aws_sdk_sts::error::ProvideErrorMetadata;
-use aws_smithy_types::retry::RetryConfig;
 
 use crate::support::accounts::{ACCOUNT_A, ACCOUNT_B, ALICE, BOB, LOCKED_ROLE, OPS_ROLE, fleet};
-use crate::support::aws_clients::DEV;
+use crate::support::aws_clients::{DEV, client_at, client_in, user_key};
 use crate::support::emulator::start_fleet;
-
-fn credentials(key: &str, secret: &str, token: Option<String>) -> Credentials {
-    Credentials::new(key, secret, token, None, "accounts-test")
-}
-
-fn ec2(endpoint: &str, region: &str, credentials: Credentials) -> aws_sdk_ec2::Client {
-    aws_sdk_ec2::Client::from_conf(
-        aws_sdk_ec2::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .credentials_provider(credentials)
-            .endpoint_url(endpoint)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
-}
-
-fn ssm(endpoint: &str, region: &str, credentials: Credentials) -> aws_sdk_ssm::Client {
-    aws_sdk_ssm::Client::from_conf(
-        aws_sdk_ssm::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_owned()))
-            .credentials_provider(credentials)
-            .endpoint_url(endpoint)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
-}
-
-fn sts(endpoint: &str, credentials: Credentials) -> aws_sdk_sts::Client {
-    aws_sdk_sts::Client::from_conf(
-        aws_sdk_sts::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .credentials_provider(credentials)
-            .endpoint_url(endpoint)
-            .retry_config(RetryConfig::disabled())
-            .build(),
-    )
-}
 
 /// The Name tags EC2 lists, sorted.
 async fn ec2_names(client: &aws_sdk_ec2::Client) -> Vec<String> {
@@ -82,12 +41,8 @@ async fn ssm_ids(client: &aws_sdk_ssm::Client) -> Vec<String> {
 #[tokio::test]
 async fn two_accounts_and_two_regions_see_distinct_fleets() {
     let emulator = start_fleet(fleet()).await;
-    let at = |key: &str, region: &str| {
-        ec2(
-            &emulator.endpoint,
-            region,
-            credentials(key, "gangway", None),
-        )
+    let at = |key: &str, region: &str| -> aws_sdk_ec2::Client {
+        client_in(&emulator.endpoint, region, user_key(key))
     };
     assert_eq!(
         ec2_names(&at(ALICE, "us-east-1")).await,
@@ -105,11 +60,7 @@ async fn two_accounts_and_two_regions_see_distinct_fleets() {
         ["a-east-web", "a-everywhere"]
     );
     // SSM agrees with EC2, and another account's instance does not exist here.
-    let bob_east = ssm(
-        &emulator.endpoint,
-        "us-east-1",
-        credentials(BOB, "gangway", None),
-    );
+    let bob_east: aws_sdk_ssm::Client = client_at(&emulator.endpoint, BOB);
     assert_eq!(ssm_ids(&bob_east).await, ["i-0b00000000000b001"]);
     let missing = at(BOB, "us-east-1")
         .describe_instances()
@@ -132,7 +83,7 @@ async fn two_accounts_and_two_regions_see_distinct_fleets() {
         .await
         .unwrap();
     assert_eq!(owner.reservations()[0].owner_id(), Some(ACCOUNT_B));
-    let me = sts(&emulator.endpoint, credentials(BOB, "gangway", None))
+    let me = client_at::<aws_sdk_sts::Client>(&emulator.endpoint, BOB)
         .get_caller_identity()
         .send()
         .await
@@ -144,7 +95,7 @@ async fn two_accounts_and_two_regions_see_distinct_fleets() {
 #[tokio::test]
 async fn an_assumed_role_sees_its_own_accounts_fleet() {
     let emulator = start_fleet(fleet()).await;
-    let alice = sts(&emulator.endpoint, credentials(ALICE, "gangway", None));
+    let alice = client_at::<aws_sdk_sts::Client>(&emulator.endpoint, ALICE);
     let assumed = alice
         .assume_role()
         .role_arn(OPS_ROLE)
@@ -159,12 +110,14 @@ async fn an_assumed_role_sees_its_own_accounts_fleet() {
     );
     let creds = assumed.credentials().unwrap();
     assert!(creds.access_key_id().starts_with("ASIA"));
-    let temporary = credentials(
+    let temporary = Credentials::new(
         creds.access_key_id(),
         creds.secret_access_key(),
         Some(creds.session_token().to_owned()),
+        None,
+        "assumed-role",
     );
-    let me = sts(&emulator.endpoint, temporary.clone())
+    let me = client_in::<aws_sdk_sts::Client>(&emulator.endpoint, "us-east-1", temporary.clone())
         .get_caller_identity()
         .send()
         .await
@@ -172,11 +125,16 @@ async fn an_assumed_role_sees_its_own_accounts_fleet() {
     assert_eq!(me.account(), Some(ACCOUNT_B));
     assert_eq!(me.arn(), Some(user.arn()));
     assert_eq!(
-        ec2_names(&ec2(&emulator.endpoint, "eu-west-1", temporary.clone())).await,
+        ec2_names(&client_in(
+            &emulator.endpoint,
+            "eu-west-1",
+            temporary.clone()
+        ))
+        .await,
         ["b-west-cache"]
     );
     // The role's permissions are an engineer's: it may look, not create documents.
-    let denied = ssm(&emulator.endpoint, "us-east-1", temporary)
+    let denied = client_in::<aws_sdk_ssm::Client>(&emulator.endpoint, "us-east-1", temporary)
         .create_document()
         .name("x-doc")
         .content("{}")
@@ -197,7 +155,7 @@ async fn an_assumed_role_sees_its_own_accounts_fleet() {
 async fn a_role_that_cannot_be_assumed_is_aws_access_denied() {
     let emulator = start_fleet(fleet()).await;
     let assume = |key: &'static str, role: &'static str| {
-        let client = sts(&emulator.endpoint, credentials(key, "gangway", None));
+        let client = client_at::<aws_sdk_sts::Client>(&emulator.endpoint, key);
         async move {
             client
                 .assume_role()
@@ -225,7 +183,7 @@ async fn a_role_that_cannot_be_assumed_is_aws_access_denied() {
     assert!(dev.message().unwrap_or_default().contains("user/dev"));
     // Within its own account, a trust policy that names dev is enough without dev's own
     // policies allowing sts:AssumeRole (IAM's rule for same-account principals).
-    let same = sts(&emulator.endpoint, credentials(DEV, "gangway", None))
+    let same = client_at::<aws_sdk_sts::Client>(&emulator.endpoint, DEV)
         .assume_role()
         .role_arn("arn:aws:iam::123456789012:role/self-service")
         .role_session_name("dev-self")
@@ -240,7 +198,7 @@ async fn a_role_that_cannot_be_assumed_is_aws_access_denied() {
     let unknown = assume(ALICE, "arn:aws:iam::210987654321:role/nobody").await;
     assert_eq!(unknown.code(), Some("AccessDenied"));
     // Malformed input is a ValidationError.
-    let client = sts(&emulator.endpoint, credentials(ALICE, "gangway", None));
+    let client = client_at::<aws_sdk_sts::Client>(&emulator.endpoint, ALICE);
     let short = client
         .assume_role()
         .role_arn(OPS_ROLE)

@@ -3,34 +3,18 @@
 //! EC2's errors and CloudTrail's nested record, EventBridge and SNS round trips and errors,
 //! LookupEvents authorised by IAM, and a rule that delivers its message when a session starts.
 
+use aws_sdk_cloudtrail::types::LookupAttributeKey::EventName;
 use aws_sdk_ec2::types::{IpPermission, IpRange};
 use aws_sdk_eventbridge::types::{InputTransformer, RuleState, Target};
-use serde_json::Value;
 
 use crate::support::aws_clients::{
-    ADMIN, DEV, cloudtrail_at, deliveries_at, ec2, eventbridge_at, id_of, session_on, sns_at, ssm,
+    ADMIN, DEV, cloudtrail_at, deliveries_at, ec2, error_of, eventbridge_at, id_of, session_on,
+    sns_at, ssm,
 };
 use crate::support::emulator::start_fleet;
+use crate::support::trail::records;
 use crate::support::{PATIENCE, eventually};
 use gangway::emulator::Fleet;
-
-/// The AWS error code of any failed SDK call.
-fn code_of<
-    T: std::fmt::Debug,
-    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::fmt::Debug,
-    R: std::fmt::Debug,
->(
-    result: Result<T, aws_sdk_ec2::error::SdkError<E, R>>,
-) -> (String, String) {
-    let err = result.expect_err("the call should fail");
-    let service = err
-        .as_service_error()
-        .unwrap_or_else(|| panic!("not a service error: {err:?}"));
-    (
-        service.code().unwrap_or("<no code>").to_owned(),
-        service.message().unwrap_or_default().to_owned(),
-    )
-}
 
 fn ssh_from(cidr: &str) -> IpPermission {
     IpPermission::builder()
@@ -39,28 +23,6 @@ fn ssh_from(cidr: &str) -> IpPermission {
         .to_port(22)
         .ip_ranges(IpRange::builder().cidr_ip(cidr).description("ssh").build())
         .build()
-}
-
-/// The CloudTrail records of the events named `name`, newest first.
-async fn records_named(endpoint: &str, name: &str) -> Vec<Value> {
-    use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
-    let trail = cloudtrail_at(endpoint, ADMIN);
-    let page = trail
-        .lookup_events()
-        .lookup_attributes(
-            LookupAttribute::builder()
-                .attribute_key(LookupAttributeKey::EventName)
-                .attribute_value(name)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    page.events()
-        .iter()
-        .map(|event| serde_json::from_str(event.cloud_trail_event().unwrap()).unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,7 +57,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
         .unwrap();
     let group_id = created.group_id().unwrap().to_owned();
     assert!(group_id.starts_with("sg-"));
-    let (code, message) = code_of(
+    let (code, message) = error_of(
         admin
             .create_security_group()
             .group_name("web")
@@ -118,7 +80,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
     assert_eq!(rule.cidr_ipv4(), Some("0.0.0.0/0"));
     assert_eq!(rule.from_port(), Some(22));
     assert_eq!(rule.is_egress(), Some(false));
-    let (code, message) = code_of(
+    let (code, message) = error_of(
         admin
             .authorize_security_group_ingress()
             .group_id(&group_id)
@@ -148,7 +110,8 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
 
     // The record nests the permissions as CloudTrail's EC2 records do; the refused duplicate
     // is recorded too, with its error, and newer.
-    let records = records_named(&emulator.endpoint, "AuthorizeSecurityGroupIngress").await;
+    let trail = cloudtrail_at(&emulator.endpoint, ADMIN);
+    let records = records(&trail, EventName, "AuthorizeSecurityGroupIngress").await;
     assert_eq!(records.len(), 2);
     assert_eq!(records[0]["errorCode"], "InvalidPermission.Duplicate");
     assert_eq!(
@@ -172,7 +135,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
         format!("arn:aws:ec2:us-east-1:123456789012:security-group/{group_id}").as_str()
     );
 
-    let (code, _) = code_of(
+    let (code, _) = error_of(
         admin
             .revoke_security_group_ingress()
             .group_id(&group_id)
@@ -188,7 +151,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
         .send()
         .await
         .unwrap();
-    let (code, _) = code_of(
+    let (code, _) = error_of(
         admin
             .describe_security_groups()
             .group_ids("sg-0123456789abcdef0")
@@ -196,7 +159,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
             .await,
     );
     assert_eq!(code, "InvalidGroup.NotFound");
-    let (code, _) = code_of(
+    let (code, _) = error_of(
         admin
             .describe_security_groups()
             .group_ids("sg-x")
@@ -204,7 +167,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
             .await,
     );
     assert_eq!(code, "InvalidGroupId.Malformed");
-    let (code, _) = code_of(
+    let (code, _) = error_of(
         admin
             .delete_security_group()
             .group_id(&in_use[0])
@@ -215,7 +178,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
 
     // IAM decides on the group's ARN: an engineer has no ec2:AuthorizeSecurityGroupIngress.
     let dev = ec2(&emulator, DEV);
-    let (code, message) = code_of(
+    let (code, message) = error_of(
         dev.authorize_security_group_ingress()
             .group_id(&group_id)
             .ip_permissions(ssh_from("10.0.0.0/8"))
@@ -238,7 +201,7 @@ async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
         .send()
         .await
         .unwrap();
-    let (code, _) = code_of(
+    let (code, _) = error_of(
         admin
             .delete_security_group()
             .group_id(&group_id)
@@ -272,14 +235,14 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
         .await
         .unwrap();
     assert_eq!(attributes.attributes().unwrap().get("TopicArn"), Some(&arn));
-    let (code, _) = code_of(
+    let (code, _) = error_of(
         sns.get_topic_attributes()
             .topic_arn("arn:aws:sns:us-east-1:123456789012:nope")
             .send()
             .await,
     );
     assert_eq!(code, "NotFound");
-    let (code, _) = code_of(sns.create_topic().name("bad name!").send().await);
+    let (code, _) = error_of(sns.create_topic().name("bad name!").send().await);
     assert_eq!(code, "InvalidParameter");
     sns.subscribe()
         .topic_arn(&arn)
@@ -307,7 +270,7 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
         .unwrap();
     assert!(published.message_id().is_some());
 
-    let (code, message) = code_of(
+    let (code, message) = error_of(
         events
             .put_rule()
             .name("bad")
@@ -320,7 +283,7 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
         message.starts_with("Event pattern is not valid. Reason: "),
         "{message}"
     );
-    let (code, _) = code_of(events.put_rule().name("nothing").send().await);
+    let (code, _) = error_of(events.put_rule().name("nothing").send().await);
     assert_eq!(code, "ValidationException");
     for name in ["alert-a", "alert-b", "alert-c", "other"] {
         let put = events
@@ -360,7 +323,7 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
     assert_eq!(described.event_pattern(), Some(r#"{"source":["aws.ssm"]}"#));
     assert_eq!(described.state(), Some(&RuleState::Enabled));
     assert_eq!(described.event_bus_name(), Some("default"));
-    let (code, message) = code_of(events.describe_rule().name("missing").send().await);
+    let (code, message) = error_of(events.describe_rule().name("missing").send().await);
     assert_eq!(code, "ResourceNotFoundException");
     assert_eq!(message, "Rule missing does not exist on EventBus default.");
 
@@ -398,7 +361,7 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
             .input_template(),
         "\"<name> happened\""
     );
-    let (code, message) = code_of(events.delete_rule().name("alert-a").send().await);
+    let (code, message) = error_of(events.delete_rule().name("alert-a").send().await);
     assert_eq!(code, "ValidationException");
     assert_eq!(message, "Rule can't be deleted since it has targets.");
     events
@@ -412,9 +375,9 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
     events.disable_rule().name("alert-b").send().await.unwrap();
     let described = events.describe_rule().name("alert-b").send().await.unwrap();
     assert_eq!(described.state(), Some(&RuleState::Disabled));
-    let (code, _) = code_of(events.enable_rule().name("alert-a").send().await);
+    let (code, _) = error_of(events.enable_rule().name("alert-a").send().await);
     assert_eq!(code, "ResourceNotFoundException");
-    let (code, _) = code_of(
+    let (code, _) = error_of(
         events
             .put_rule()
             .name("x")
@@ -426,7 +389,7 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
     assert_eq!(code, "ResourceNotFoundException");
 
     // IAM: an engineer has no events:PutRule, sns:CreateTopic.
-    let (code, message) = code_of(
+    let (code, message) = error_of(
         eventbridge_at(&emulator.endpoint, DEV)
             .put_rule()
             .name("mine")
@@ -441,7 +404,7 @@ async fn eventbridge_and_sns_round_trip_with_their_errors() {
         ),
         "{message}"
     );
-    let (code, message) = code_of(
+    let (code, message) = error_of(
         sns_at(&emulator.endpoint, DEV)
             .create_topic()
             .name("t")
@@ -477,7 +440,7 @@ policies = ['{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ss
         .lookup_events()
         .send()
         .await;
-    let (code, message) = code_of(denied);
+    let (code, message) = error_of(denied);
     assert_eq!(code, "AccessDeniedException");
     assert!(
         message.contains("is not authorized to perform: cloudtrail:LookupEvents"),

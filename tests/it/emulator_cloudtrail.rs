@@ -2,38 +2,14 @@
 //! in CloudTrail's record format, secrets left out as CloudTrail leaves them out, and
 //! LookupEvents' attributes, time range, paging and errors.
 
-use aws_sdk_cloudtrail::types::{LookupAttribute, LookupAttributeKey};
+use aws_sdk_cloudtrail::types::LookupAttributeKey;
 use aws_smithy_types::DateTime;
 use serde_json::Value;
 
 use crate::support::aws_clients::{ADMIN, DEV, cloudtrail_at, ec2, error_code, id_of, ssm};
 use crate::support::emulator::start_fleet;
+use crate::support::trail::{attribute, records};
 use gangway::emulator::Fleet;
-
-fn attribute(key: LookupAttributeKey, value: &str) -> LookupAttribute {
-    LookupAttribute::builder()
-        .attribute_key(key)
-        .attribute_value(value)
-        .build()
-        .unwrap()
-}
-
-async fn records(
-    trail: &aws_sdk_cloudtrail::Client,
-    key: LookupAttributeKey,
-    value: &str,
-) -> Vec<Value> {
-    let out = trail
-        .lookup_events()
-        .lookup_attributes(attribute(key, value))
-        .send()
-        .await
-        .unwrap();
-    out.events()
-        .iter()
-        .map(|e| serde_json::from_str(e.cloud_trail_event().unwrap()).unwrap())
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn start_and_terminate_are_recorded_in_cloudtrails_format_without_the_token() {

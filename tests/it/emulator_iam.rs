@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_ssm::error::ProvideErrorMetadata;
 use gangway::emulator::Fleet;
 
-use crate::support::aws_clients::{ADMIN, aws_client, ec2, error_code, id_of, session_on, ssm};
+use crate::support::aws_clients::{
+    ADMIN, aws_client, ec2, error_code, error_of, id_of, session_on, ssm,
+};
 use crate::support::emulator::start_fleet;
 
 const ALICE: &str = "AKIAALICE";
@@ -105,10 +107,9 @@ where
     E: aws_sdk_ssm::error::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
-    let err = result.expect_err("the call should fail");
-    let service = err.as_service_error().expect("a service error");
-    assert_eq!(service.code(), Some("AccessDeniedException"), "{err:?}");
-    service.message().unwrap_or_default().to_owned()
+    let (code, message) = error_of(result);
+    assert_eq!(code, "AccessDeniedException", "{message}");
+    message
 }
 
 #[tokio::test]

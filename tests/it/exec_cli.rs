@@ -207,8 +207,9 @@ async fn a_document_without_separate_output_is_refused_by_name() {
 /// gangway exits 130 as an interrupted local command would.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_ends_the_remote_command() {
-    use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
+    use nix::sys::signal::Signal;
+
+    use crate::support::cli::send_signal;
     use tokio::io::AsyncReadExt;
 
     let (emulator, id) = set_up().await;
@@ -232,8 +233,7 @@ async fn ctrl_c_ends_the_remote_command() {
     let mut started = [0u8; 8];
     stdout.read_exact(&mut started).await.unwrap();
     assert_eq!(&started, b"started\n");
-    let pid = Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap());
-    kill(pid, Signal::SIGINT).unwrap();
+    send_signal(&child, Signal::SIGINT);
     let out = tokio::time::timeout(PATIENCE, child.wait_with_output())
         .await
         .expect("gangway ignored Ctrl-C")

@@ -14,7 +14,7 @@ use tokio::process::Command;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::PATIENCE;
-use crate::support::aws_clients::{DEV, ssm_at};
+use crate::support::aws_clients::{DEV, client_at, ssm_at};
 use crate::support::cli::{aws_env, pipe_round_trip, spawn_piped, temp_home};
 use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn, start_fleet};
 use crate::support::pty::PtyConnect;
@@ -225,16 +225,7 @@ struct ProtoClient {
 impl ProtoClient {
     async fn open(endpoint: &str) -> Self {
         let ssm = ssm_at(endpoint, DEV);
-        let kms = aws_sdk_kms::Client::from_conf(
-            aws_sdk_kms::Config::builder()
-                .behavior_version(aws_sdk_kms::config::BehaviorVersion::latest())
-                .credentials_provider(aws_sdk_kms::config::Credentials::new(
-                    DEV, "gangway", None, None, "test",
-                ))
-                .region(aws_sdk_kms::config::Region::new("us-east-1"))
-                .endpoint_url(endpoint)
-                .build(),
-        );
+        let kms = client_at(endpoint, DEV);
         let started = ssm.start_session().target(INSTANCE).send().await.unwrap();
         let session_id = started.session_id().unwrap().to_string();
         let (mut socket, _) = tokio_tungstenite::connect_async(started.stream_url().unwrap())

@@ -3,7 +3,7 @@
 
 use std::process::Output;
 
-use crate::support::cli::temp_home;
+use crate::support::cli::{stdout, temp_home};
 use crate::support::emulator::{GANGWAY, gangway};
 
 fn install(args: &[&str], home: &std::path::Path) -> Output {
@@ -14,10 +14,6 @@ fn install(args: &[&str], home: &std::path::Path) -> Output {
         .env("PATH", "/usr/bin:/bin")
         .output()
         .unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]

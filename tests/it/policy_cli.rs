@@ -2,40 +2,16 @@
 //! what `policy explain` says of it, claim by claim; `simulate` answers with the deciding
 //! statement; the classic holes are named; bad input is refused with where and why.
 
-use std::io::Write;
-use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use gangway::emulator::Fleet;
 
 use crate::support::aws_clients::{ADMIN, ec2, error_code, id_of, session_on, ssm};
-use crate::support::emulator::{gangway, start_fleet};
+use crate::support::cli::{run_gangway, stdout, temp_file};
+use crate::support::emulator::start_fleet;
 
 /// 2030-01-01T00:00:00Z
 const END: u64 = 1_893_456_000;
-
-fn run(args: &[&str]) -> Output {
-    gangway().args(args).output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "gangway-policy-{}-{}",
-        std::process::id(),
-        crate::support::unix_ms()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    std::fs::File::create(&path)
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    path
-}
 
 /// The demo fleet plus `pat`, whose only policy is `policy`.
 fn fleet_with(policy: &str) -> Fleet {
@@ -53,7 +29,7 @@ fn fleet_with(policy: &str) -> Fleet {
 
 #[tokio::test]
 async fn a_generated_policy_does_what_explain_says() {
-    let generated = run(&[
+    let generated = run_gangway(&[
         "policy",
         "new",
         "--tag",
@@ -67,9 +43,9 @@ async fn a_generated_policy_does_what_explain_says() {
     ]);
     assert!(generated.status.success(), "{generated:?}");
     let policy = stdout(&generated);
-    let file = write_temp("policy.json", &policy);
+    let file = temp_file("policy.json", &policy);
 
-    let explained = run(&["policy", "explain", file.to_str().unwrap()]);
+    let explained = run_gangway(&["policy", "explain", file.to_str().unwrap()]);
     assert!(explained.status.success(), "{explained:?}");
     let explained = stdout(&explained);
     // The claims, as explain words them.
@@ -162,7 +138,7 @@ async fn a_generated_policy_does_what_explain_says() {
         .unwrap();
 
     // simulate answers the same, naming the deciding statement.
-    let simulated = run(&[
+    let simulated = run_gangway(&[
         "policy",
         "simulate",
         file.to_str().unwrap(),
@@ -180,7 +156,7 @@ async fn a_generated_policy_does_what_explain_says() {
         stdout(&simulated),
         "allow: statement StartSessionOnTaggedInstances allows it\n"
     );
-    let simulated = run(&[
+    let simulated = run_gangway(&[
         "policy",
         "simulate",
         file.to_str().unwrap(),
@@ -203,8 +179,8 @@ async fn a_generated_policy_does_what_explain_says() {
 #[tokio::test]
 async fn explain_names_the_classic_holes_and_the_emulator_shows_them() {
     let lax = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Everything","Effect":"Allow","Action":"ssm:*","Resource":"*"},{"Sid":"NoProd","Effect":"Deny","Action":"ssm:StartSession","Resource":"*","Condition":{"StringEquals":{"ssm:resourceTag/Env":"prod"}}}]}"#;
-    let file = write_temp("lax.json", lax);
-    let explained = stdout(&run(&["policy", "explain", file.to_str().unwrap()]));
+    let file = temp_file("lax.json", lax);
+    let explained = stdout(&run_gangway(&["policy", "explain", file.to_str().unwrap()]));
     for warning in [
         "Until: no end time: sessions may start for ever.\n",
         "statement Everything allows StartSession with every document, AWS-StartPortForwardingSessionToRemoteHost included",
@@ -262,14 +238,16 @@ fn cloudformation_and_terraform_carry_the_same_document() {
         "--user",
         "alice",
     ];
-    let json: serde_json::Value = serde_json::from_str(&stdout(&run(&args))).unwrap();
-    let template = run(&[&args[..], &["--output", "cloudformation"]].concat());
+    let json: serde_json::Value = serde_json::from_str(&stdout(&run_gangway(&args))).unwrap();
+    let template = run_gangway(&[&args[..], &["--output", "cloudformation"]].concat());
     let template: serde_json::Value = serde_json::from_str(&stdout(&template)).unwrap();
     let policy = &template["Resources"]["GangwaySessionAccess"];
     assert_eq!(policy["Type"], "AWS::IAM::ManagedPolicy");
     assert_eq!(policy["Properties"]["PolicyDocument"], json);
     assert_eq!(policy["Properties"]["Users"][0], "alice");
-    let terraform = stdout(&run(&[&args[..], &["--output", "terraform"]].concat()));
+    let terraform = stdout(&run_gangway(
+        &[&args[..], &["--output", "terraform"]].concat(),
+    ));
     // Terraform would interpolate ${aws:username}: it is written $${aws:username}.
     assert!(
         terraform.contains("session/$${aws:username}-*"),
@@ -285,19 +263,19 @@ fn cloudformation_and_terraform_carry_the_same_document() {
     let unescaped: serde_json::Value = serde_json::from_str(&heredoc.replace("$${", "${")).unwrap();
     assert_eq!(unescaped, json);
     // The time was a date: its midnight UTC.
-    assert!(stdout(&run(&args)).contains("\"2030-01-01T00:00:00Z\""));
+    assert!(stdout(&run_gangway(&args)).contains("\"2030-01-01T00:00:00Z\""));
 }
 
 #[test]
 fn bad_input_is_refused_with_where_and_why() {
-    let bad_time = run(&["policy", "new", "--tag", "Env=dev", "--until", "next week"]);
+    let bad_time = run_gangway(&["policy", "new", "--tag", "Env=dev", "--until", "next week"]);
     assert_eq!(bad_time.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&bad_time.stderr),
         "gangway policy: --until: `next week` is not an ISO 8601 time (like 2026-12-31T18:00:00Z)\n"
     );
-    let not_json = write_temp("broken.json", "{\"Version\": \"2012-10-17\",");
-    let refused = run(&["policy", "explain", not_json.to_str().unwrap()]);
+    let not_json = temp_file("broken.json", "{\"Version\": \"2012-10-17\",");
+    let refused = run_gangway(&["policy", "explain", not_json.to_str().unwrap()]);
     assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
@@ -305,11 +283,11 @@ fn bad_input_is_refused_with_where_and_why() {
             .contains("broken.json: not valid JSON: line 1, column 25: EOF while parsing a value"),
         "{stderr}"
     );
-    let unknown = write_temp(
+    let unknown = temp_file(
         "unknown.json",
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ssm:StartSession","Resource":"*","Condition":{"DateLessThann":{"aws:CurrentTime":"2030-01-01T00:00:00Z"}}}]}"#,
     );
-    let refused = run(&[
+    let refused = run_gangway(&[
         "policy",
         "simulate",
         unknown.to_str().unwrap(),

@@ -274,15 +274,15 @@ async fn gangway_merges_several_regions_with_a_region_column() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signals_restore_the_terminal_and_stop_cleanly() {
     use nix::sys::signal::{Signal, kill};
-    use nix::unistd::Pid;
+
+    use crate::support::cli::{pid_of, send_signal};
 
     for signal in [Signal::SIGINT, Signal::SIGQUIT] {
         let home = fresh_home(&format!("signal-{signal}"));
         let mut screen = Screen::spawn(&home, &["demo"]);
         let before = screen.termios();
         screen.wait_for("worker-1").await;
-        let pid = Pid::from_raw(i32::try_from(screen.child.id().unwrap()).unwrap());
-        kill(pid, signal).unwrap();
+        send_signal(&screen.child, signal);
         assert_eq!(screen.exit_status().await, 0, "{signal}");
         assert_eq!(modes(&screen.termios()), modes(&before), "{signal}");
     }
@@ -291,7 +291,7 @@ async fn signals_restore_the_terminal_and_stop_cleanly() {
     let mut screen = Screen::spawn(&home, &["demo"]);
     let before = screen.termios();
     screen.wait_for("worker-1").await;
-    let pid = Pid::from_raw(i32::try_from(screen.child.id().unwrap()).unwrap());
+    let pid = pid_of(&screen.child);
     kill(pid, Signal::SIGTSTP).unwrap();
     let state = || {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();

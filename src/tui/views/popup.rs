@@ -219,7 +219,7 @@ pub fn info(frame: &mut Frame<'_>, area: Rect, model: &Model) {
             ));
         }
     }
-    closing(frame, area, width, " gangway ", lines);
+    closing(frame, area, width, (" gangway ", Color::Cyan), lines);
 }
 
 /// Width of the labels in a popup of facts.
@@ -238,12 +238,13 @@ fn push_fact(lines: &mut Vec<Line<'static>>, inner: usize, name: &str, value: &s
     }
 }
 
-/// Draws `lines` in a popup titled `title`, cut to the screen, with the closing hint last.
+/// Draws `lines` in a popup titled `title` in its border colour, cut to the screen, with the
+/// closing hint last.
 fn closing(
     frame: &mut Frame<'_>,
     area: Rect,
     width: u16,
-    title: &str,
+    (title, border): (&str, Color),
     mut lines: Vec<Line<'static>>,
 ) {
     let dim = Style::new().fg(Color::DarkGray);
@@ -260,7 +261,7 @@ fn closing(
     let popup = centered(area, width, height);
     clear(frame, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(frame_block(title.to_owned(), Color::Cyan)),
+        Paragraph::new(lines).block(frame_block(title.to_owned(), border)),
         popup,
     );
 }
@@ -305,7 +306,7 @@ pub fn session(frame: &mut Frame<'_>, area: Rect, session: &SessionInfo, model: 
     fact("reason", session.reason.as_deref().unwrap_or("-"));
     fact("document", session.document_name.as_deref().unwrap_or("-"));
     fact("region", &session.region);
-    closing(frame, area, width, " Session ", lines);
+    closing(frame, area, width, (" Session ", Color::Cyan), lines);
 }
 
 /// The whole last message: the status line's text with its advice and AWS's (or the shell's)
@@ -351,21 +352,12 @@ pub fn message(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     while lines.first().is_some_and(|l| l.width() <= 1) {
         lines.remove(0);
     }
-    let room = usize::from(area.height.saturating_sub(4)).max(1);
-    if lines.len() > room {
-        lines.truncate(room.saturating_sub(1));
-        lines.push(Line::styled(
-            " … (the terminal is too short for the rest)",
-            dim,
-        ));
-    }
-    lines.push(Line::styled(" esc or any key closes", dim));
-    let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
-    let popup = centered(area, width, height);
-    clear(frame, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(frame_block(" Whole message ".to_owned(), Color::Yellow)),
-        popup,
+    closing(
+        frame,
+        area,
+        width,
+        (" Whole message ", Color::Yellow),
+        lines,
     );
 }
 

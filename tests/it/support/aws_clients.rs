@@ -1,8 +1,12 @@
 //! AWS clients pointed at an emulator (in-process or spawned): explicit credentials, region
-//! and endpoint, never the developer's ~/.aws. The SDK clients are the real aws-sdk-ec2 and
-//! aws-sdk-ssm (and aws-sdk-cloudtrail); `aws_client` is the product's own `AwsClient`.
+//! and endpoint, never the developer's ~/.aws. The SDK clients are the real aws-sdk-* crates,
+//! every service's built the one way `client_in` builds it; `aws_client` is the product's own
+//! `AwsClient`.
 
-use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region};
+use std::time::Duration;
+
+use aws_config::SdkConfig;
+use aws_sdk_ec2::config::{BehaviorVersion, Credentials, Region, SharedCredentialsProvider};
 use aws_smithy_types::retry::RetryConfig;
 use gangway::aws::AwsClient;
 use gangway::emulator::{Fleet, RunningEmulator};
@@ -12,37 +16,77 @@ pub const ADMIN: &str = "AKIAGANGWAYADMIN";
 pub const DEV: &str = "AKIAGANGWAYDEV";
 pub const REGION: &str = "us-east-1";
 
-fn credentials(access_key_id: &str) -> Credentials {
-    Credentials::new(access_key_id, "gangway", None, None, "gangway-tests")
+/// A service's SDK client, made from the shared configuration (each crate's `Client::new`).
+pub trait SdkClient {
+    fn from_shared(config: &SdkConfig) -> Self;
 }
 
-/// Retries off: a test must see the first answer, and a 5xx must fail loudly.
-pub fn ec2(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ec2::Client {
-    let config = aws_sdk_ec2::Config::builder()
+macro_rules! sdk_clients {
+    ($($sdk:ident),*) => {$(
+        impl SdkClient for $sdk::Client {
+            fn from_shared(config: &SdkConfig) -> Self {
+                $sdk::Client::new(config)
+            }
+        }
+    )*};
+}
+sdk_clients!(
+    aws_sdk_ec2,
+    aws_sdk_ssm,
+    aws_sdk_sts,
+    aws_sdk_kms,
+    aws_sdk_cloudtrail,
+    aws_sdk_eventbridge,
+    aws_sdk_sns
+);
+
+/// Any service's client for an emulator at `endpoint`, in `region`, signing with
+/// `credentials`. Retries off: a test must see the first answer, and a 5xx must fail loudly.
+pub fn client_in<C: SdkClient>(endpoint: &str, region: &str, credentials: Credentials) -> C {
+    let config = SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(credentials(access_key_id))
-        .endpoint_url(&emulator.endpoint)
-        .retry_config(RetryConfig::disabled())
-        .build();
-    aws_sdk_ec2::Client::from_conf(config)
-}
-
-/// Retries off, as for EC2: every test sees each answer the emulator gives, at once.
-pub fn ssm(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ssm::Client {
-    ssm_at(&emulator.endpoint, access_key_id)
-}
-
-/// An SSM client for an emulator at `endpoint` (also a spawned one).
-pub fn ssm_at(endpoint: &str, access_key_id: &str) -> aws_sdk_ssm::Client {
-    let config = aws_sdk_ssm::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(credentials(access_key_id))
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
         .endpoint_url(endpoint)
         .retry_config(RetryConfig::disabled())
         .build();
-    aws_sdk_ssm::Client::from_conf(config)
+    C::from_shared(&config)
+}
+
+/// The credentials of the fleet user whose key is `access_key_id` (every fleet user's secret
+/// is "gangway").
+pub fn user_key(access_key_id: &str) -> Credentials {
+    Credentials::new(access_key_id, "gangway", None, None, "gangway-tests")
+}
+
+/// Any service's client for an emulator at `endpoint` (also a spawned one), in `REGION`, as
+/// the fleet user whose key is `access_key_id`.
+pub fn client_at<C: SdkClient>(endpoint: &str, access_key_id: &str) -> C {
+    client_in(endpoint, REGION, user_key(access_key_id))
+}
+
+pub fn ec2(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ec2::Client {
+    client_at(&emulator.endpoint, access_key_id)
+}
+
+pub fn ssm(emulator: &RunningEmulator, access_key_id: &str) -> aws_sdk_ssm::Client {
+    client_at(&emulator.endpoint, access_key_id)
+}
+
+pub fn ssm_at(endpoint: &str, access_key_id: &str) -> aws_sdk_ssm::Client {
+    client_at(endpoint, access_key_id)
+}
+
+pub fn cloudtrail_at(endpoint: &str, access_key_id: &str) -> aws_sdk_cloudtrail::Client {
+    client_at(endpoint, access_key_id)
+}
+
+pub fn eventbridge_at(endpoint: &str, access_key_id: &str) -> aws_sdk_eventbridge::Client {
+    client_at(endpoint, access_key_id)
+}
+
+pub fn sns_at(endpoint: &str, access_key_id: &str) -> aws_sdk_sns::Client {
+    client_at(endpoint, access_key_id)
 }
 
 /// The product's client for `endpoint`, with static credentials.
@@ -50,7 +94,7 @@ pub fn aws_client(endpoint: &str, access_key_id: &str) -> AwsClient {
     AwsClient::with_static_credentials(REGION, endpoint, access_key_id, "gangway")
 }
 
-/// The AWS error code of a failed SDK call.
+/// The AWS error code of a failed SDK call (any service's: `SdkError` is one type).
 pub fn error_code<E, R>(
     result: Result<impl std::fmt::Debug, aws_sdk_ssm::error::SdkError<E, R>>,
 ) -> String
@@ -58,11 +102,25 @@ where
     E: aws_sdk_ssm::error::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 {
+    error_of(result).0
+}
+
+/// The AWS error code and message of a failed SDK call.
+pub fn error_of<E, R>(
+    result: Result<impl std::fmt::Debug, aws_sdk_ssm::error::SdkError<E, R>>,
+) -> (String, String)
+where
+    E: aws_sdk_ssm::error::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
     let err = result.expect_err("the call should fail");
-    match err.as_service_error() {
-        Some(service) => service.code().unwrap_or("<no code>").to_owned(),
-        None => panic!("not a service error: {err:?}"),
-    }
+    let service = err
+        .as_service_error()
+        .unwrap_or_else(|| panic!("not a service error: {err:?}"));
+    (
+        service.code().unwrap_or("<no code>").to_owned(),
+        service.message().unwrap_or_default().to_owned(),
+    )
 }
 
 /// The demo fleet plus two more engineers: one in the dev scope, one whose access expired.
@@ -117,40 +175,50 @@ pub async fn session_on(ssm: &aws_sdk_ssm::Client, target: &str) -> String {
         .to_owned()
 }
 
-/// A CloudTrail client (LookupEvents) for an emulator at `endpoint`, retries off.
-pub fn cloudtrail_at(endpoint: &str, access_key_id: &str) -> aws_sdk_cloudtrail::Client {
-    let config = aws_sdk_cloudtrail::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(credentials(access_key_id))
-        .endpoint_url(endpoint)
-        .retry_config(RetryConfig::disabled())
-        .build();
-    aws_sdk_cloudtrail::Client::from_conf(config)
+/// The sessions DescribeSessions lists in `state`: (id, status) each.
+pub async fn sessions_in(
+    ssm: &aws_sdk_ssm::Client,
+    state: aws_sdk_ssm::types::SessionState,
+) -> Vec<(String, String)> {
+    let out = ssm.describe_sessions().state(state).send().await.unwrap();
+    out.sessions()
+        .iter()
+        .map(|s| {
+            let status = s
+                .status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            (s.session_id().unwrap_or_default().to_owned(), status)
+        })
+        .collect()
 }
 
-/// An EventBridge client for an emulator at `endpoint`, retries off.
-pub fn eventbridge_at(endpoint: &str, access_key_id: &str) -> aws_sdk_eventbridge::Client {
-    let config = aws_sdk_eventbridge::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(credentials(access_key_id))
-        .endpoint_url(endpoint)
-        .retry_config(RetryConfig::disabled())
-        .build();
-    aws_sdk_eventbridge::Client::from_conf(config)
+/// The one active session's id.
+pub async fn only_active_session(ssm: &aws_sdk_ssm::Client) -> String {
+    let active = sessions_in(ssm, aws_sdk_ssm::types::SessionState::Active).await;
+    assert_eq!(active.len(), 1, "{active:?}");
+    active[0].0.clone()
 }
 
-/// An SNS client for an emulator at `endpoint`, retries off.
-pub fn sns_at(endpoint: &str, access_key_id: &str) -> aws_sdk_sns::Client {
-    let config = aws_sdk_sns::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new(REGION))
-        .credentials_provider(credentials(access_key_id))
-        .endpoint_url(endpoint)
-        .retry_config(RetryConfig::disabled())
-        .build();
-    aws_sdk_sns::Client::from_conf(config)
+/// Waits until `session_id` shows as Terminated in History; panics after `within`.
+pub async fn until_terminated(ssm: &aws_sdk_ssm::Client, within: Duration, session_id: &str) {
+    use aws_sdk_ssm::types::SessionState;
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let history = sessions_in(ssm, SessionState::History).await;
+        if history
+            .iter()
+            .any(|(sid, status)| sid == session_id && status == "Terminated")
+        {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "session {session_id} not Terminated in History: {history:?}; active: {:?}",
+            sessions_in(ssm, SessionState::Active).await
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// The emulator's delivery log (`GET /gangway/v1/deliveries`), read over plain HTTP/1.1 as a

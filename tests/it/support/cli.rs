@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
@@ -23,6 +25,38 @@ pub fn temp_home() -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A child's process id as nix takes it.
+pub fn pid_of(child: &tokio::process::Child) -> Pid {
+    Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap())
+}
+
+/// Sends `signal` to a child, as the user's terminal or `kill` would.
+pub fn send_signal(child: &tokio::process::Child, signal: Signal) {
+    kill(pid_of(child), signal).unwrap();
+}
+
+/// `gangway ARGS` (no AWS files, no profile) run to its end.
+pub fn run_gangway(args: &[&str]) -> Output {
+    super::emulator::gangway().args(args).output().unwrap()
+}
+
+/// A child's stdout as text, invalid UTF-8 replaced.
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A child's stderr as text, invalid UTF-8 replaced.
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `text` in a file called `name`, in a fresh directory of its own (tests run in parallel).
+pub fn temp_file(name: &str, text: &str) -> PathBuf {
+    let path = temp_home().join(name);
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 /// The AWS environment of every child: explicit keys, no config files.

@@ -21,6 +21,7 @@ pub mod hostile;
 pub mod pair;
 pub mod port_client;
 pub mod pty;
+pub mod trail;
 
 /// A generous bound for "eventually": a deadline against hangs on a loaded 2-core machine,
 /// never a speed assertion.
