@@ -20,8 +20,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::rules::{StoredRule, StoredTarget};
-use crate::alerts::rules::InputTransformer;
-use crate::alerts::transform::{Delivery as TransformDelivery, apply_with};
+use crate::alerts::transform::{Delivery as TransformDelivery, apply_with, select};
 use crate::emulator::router::ResponseBody;
 use crate::emulator::sns::Delivery;
 use crate::emulator::state::EmulatorState;
@@ -170,12 +169,11 @@ fn input(
         return Ok(input.clone());
     }
     if let Some(path) = &target.input_path {
-        // The value at the path, as the transformer places a value in text.
-        let probe = InputTransformer {
-            input_paths_map: [("v".to_owned(), path.clone())].into(),
-            input_template: "<v>".to_owned(),
-        };
-        return apply_with(&probe, event, &delivery).map_err(|err| err.to_string());
+        // The value at the path as JSON (a string with its quotes); nothing there would be
+        // an empty message, which SNS refuses.
+        return select(path, event)
+            .map_err(|err| err.to_string())?
+            .ok_or_else(|| format!("InputPath {path} selects nothing in the event"));
     }
     if let Some(transformer) = &target.input_transformer {
         return apply_with(transformer, event, &delivery).map_err(|err| err.to_string());
@@ -293,16 +291,20 @@ mod tests {
             input_path: Some("$.detail.requestParameters.target".to_owned()),
             ..target("path", &topic)
         };
+        let object = StoredTarget {
+            input_path: Some("$.detail.requestParameters".to_owned()),
+            ..target("object", &topic)
+        };
         let whole = target("whole", &topic);
         let queue = target("queue", "arn:aws:sqs:us-east-1:123456789012:q");
         state
             .rules
-            .put_targets("us-east-1", "r", vec![constant, path, whole, queue])
+            .put_targets("us-east-1", "r", vec![constant, path, object, whole, queue])
             .unwrap();
 
         // A read-only call reaches no ENABLED rule.
         assert_eq!(deliver(&state, &record("DescribeSessions", true)), 0);
-        assert_eq!(deliver(&state, &record("StartSession", false)), 4);
+        assert_eq!(deliver(&state, &record("StartSession", false)), 5);
         let kept = state.topics.deliveries(None);
         let by_target = |id: &str| {
             kept.iter()
@@ -310,7 +312,9 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(by_target("constant").message, "{\"fixed\":1}");
-        assert_eq!(by_target("path").message, "i-0abc");
+        // InputPath hands the target JSON: a string keeps its quotes, an object is itself.
+        assert_eq!(by_target("path").message, "\"i-0abc\"");
+        assert_eq!(by_target("object").message, r#"{"target":"i-0abc"}"#);
         let whole: Value = serde_json::from_str(&by_target("whole").message).unwrap();
         assert_eq!(whole["detail-type"], "AWS API Call via CloudTrail");
         assert_eq!(whole["source"], "aws.ssm");

@@ -492,11 +492,7 @@ fn put_targets(caller: &Caller<'_>, request: PutTargetsRequest) -> Result<Value,
             })?;
         }
         if let Some(path) = &target.input_path {
-            let probe = InputTransformer {
-                input_paths_map: [("v".to_owned(), path.clone())].into(),
-                input_template: "<v>".to_owned(),
-            };
-            crate::alerts::apply(&probe, &json!({})).map_err(|_| {
+            crate::alerts::transform::select(path, &json!({})).map_err(|_| {
                 EventsError::validation(format!(
                     "Target {} InputPath is not a valid JSON path.",
                     target.id
