@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use super::rules::{StoredRule, StoredTarget};
 use crate::alerts::transform::{Delivery as TransformDelivery, apply_with, select};
+use crate::emulator::fleet::Place;
 use crate::emulator::router::ResponseBody;
 use crate::emulator::sns::Delivery;
 use crate::emulator::state::EmulatorState;
@@ -100,14 +101,23 @@ pub fn deliver(state: &EmulatorState, record: &str) -> usize {
     let Ok(event) = crate::alerts::envelope(&record) else {
         return 0;
     };
+    // The bus of the account and region the call was made in: another account's rules never
+    // see it.
     let region = event["region"].as_str().unwrap_or_default().to_owned();
+    let account = event["account"].as_str().unwrap_or_default().to_owned();
+    let Some(bus) = state.rules.existing(Place {
+        account: &account,
+        region: &region,
+    }) else {
+        return 0;
+    };
     let read_only = record["readOnly"].as_bool().unwrap_or(false);
     let event_name = record["eventName"].as_str().map(str::to_owned);
     let event_id = record["eventID"].as_str().map(str::to_owned);
     let now = state.clock.now();
     let ingestion = format_time(now);
     let mut count = 0;
-    for rule in state.rules.matching(&region, read_only, &event) {
+    for rule in bus.matching(read_only, &event) {
         for target in &rule.targets {
             let (message, failure) = match input(&rule, target, &event, &ingestion) {
                 Ok(message) if target.arn.starts_with("arn:aws:sns:") => (message, None),
@@ -232,6 +242,11 @@ mod tests {
     use crate::emulator::events::rules::{RuleDefinition, RuleState};
     use crate::emulator::{EmulatorConfig, Fleet};
 
+    const EAST: Place<'static> = Place {
+        account: "123456789012",
+        region: "us-east-1",
+    };
+
     fn record(name: &str, read_only: bool) -> String {
         json!({
             "eventVersion": "1.09",
@@ -261,28 +276,20 @@ mod tests {
     #[test]
     fn each_target_gets_its_input_and_failures_are_kept_with_their_reason() {
         let state = EmulatorState::new(EmulatorConfig::new(Fleet::demo()), "http://x".into());
-        let topic = state
-            .topics
-            .create("us-east-1", "t", BTreeMap::new())
-            .unwrap()
-            .arn;
+        let topic = state.topics.create(EAST, "t", BTreeMap::new()).unwrap().arn;
         let pattern = r#"{"source":["aws.ssm"]}"#;
-        state
-            .rules
-            .put(
-                "us-east-1",
-                RuleDefinition {
-                    name: "r".to_owned(),
-                    arn: "arn:aws:events:us-east-1:123456789012:rule/r".to_owned(),
-                    event_pattern: Some(pattern.to_owned()),
-                    pattern: Some(Pattern::parse(pattern).unwrap()),
-                    schedule_expression: None,
-                    state: RuleState::Enabled,
-                    description: None,
-                    role_arn: None,
-                },
-            )
-            .unwrap();
+        let bus = state.rules.at(EAST).unwrap();
+        bus.put(RuleDefinition {
+            name: "r".to_owned(),
+            arn: "arn:aws:events:us-east-1:123456789012:rule/r".to_owned(),
+            event_pattern: Some(pattern.to_owned()),
+            pattern: Some(Pattern::parse(pattern).unwrap()),
+            schedule_expression: None,
+            state: RuleState::Enabled,
+            description: None,
+            role_arn: None,
+        })
+        .unwrap();
         let constant = StoredTarget {
             input: Some("{\"fixed\":1}".to_owned()),
             ..target("constant", &topic)
@@ -297,9 +304,7 @@ mod tests {
         };
         let whole = target("whole", &topic);
         let queue = target("queue", "arn:aws:sqs:us-east-1:123456789012:q");
-        state
-            .rules
-            .put_targets("us-east-1", "r", vec![constant, path, object, whole, queue])
+        bus.put_targets("r", vec![constant, path, object, whole, queue])
             .unwrap();
 
         // A read-only call reaches no ENABLED rule.
