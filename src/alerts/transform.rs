@@ -65,7 +65,8 @@ pub enum TransformError {
     TemplateTooLong(usize),
     /// A variable whose name is predefined by EventBridge.
     ReservedName(String),
-    /// A path outside the subset EventBridge evaluates.
+    /// A path outside the subset EventBridge evaluates; `variable` says which
+    /// (`InputPathsMap.NAME`, or `InputPath`).
     BadPath {
         variable: String,
         path: String,
@@ -92,12 +93,24 @@ impl fmt::Display for TransformError {
                 variable,
                 path,
                 reason,
-            } => write!(f, "InputPathsMap.{variable}: `{path}` {reason}"),
+            } => write!(f, "{variable}: `{path}` {reason}"),
         }
     }
 }
 
 impl std::error::Error for TransformError {}
+
+/// What a target with `InputPath` receives: the value at `path` as JSON text, minified (a
+/// string keeps its quotes, an object or array is itself), since EventBridge hands a target
+/// JSON; `None` when the path is not in the event.
+pub fn select(path: &str, event: &Value) -> Result<Option<String>, TransformError> {
+    let steps = parse_path(path).map_err(|reason| TransformError::BadPath {
+        variable: "InputPath".to_owned(),
+        path: path.to_owned(),
+        reason,
+    })?;
+    Ok(resolve(event, &steps).map(Value::to_string))
+}
 
 /// The input a target receives for `event`.
 pub fn apply(transformer: &InputTransformer, event: &Value) -> Result<String, TransformError> {
@@ -209,7 +222,7 @@ fn variables(
             return Err(TransformError::ReservedName(name.clone()));
         }
         let steps = parse_path(path).map_err(|reason| TransformError::BadPath {
-            variable: name.clone(),
+            variable: format!("InputPathsMap.{name}"),
             path: path.clone(),
             reason,
         })?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::{Delivery, InputTransformer, TransformError, apply, apply_with};
+use super::{Delivery, InputTransformer, TransformError, apply, apply_with, select};
 
 fn event() -> Value {
     json!({
@@ -31,6 +31,8 @@ fn transformer(template: &str) -> InputTransformer {
         ("second", "$.detail.tags[1]"),
         ("missing", "$.detail.nothing.here"),
         ("kind", "$.detail-type"),
+        ("detail", "$.detail"),
+        ("resources", "$.resources"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -147,4 +149,45 @@ fn bad_transformers_are_refused() {
         t.input_paths_map.insert("v".to_owned(), bad.to_owned());
         assert!(apply(&t, &event()).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn objects_and_arrays_are_substituted_as_json() {
+    // (serde_json's maps keep keys sorted: an object comes out in key order, where
+    // EventBridge keeps the event's order; docs/emulator.md says so.)
+    // A JSON template takes an object or array value as JSON where the placeholder stands
+    // as a value (the guide's "originalEvent": <aws.events.event> example, with a path).
+    check(
+        r#"{"d": <detail>, "r": <resources>, "s": <state>}"#,
+        r#"{"d":{"count":3,"instance-id":"i-0abc","state":"RUNNING","tags":["a","b"]},"r":["arn:aws:ec2:us-east-1:111122223333:instance/i-0abc"],"s":"RUNNING"}"#,
+    );
+    // Inside a string, or in a text template, the value is its JSON text, unescaped
+    // ("EventBridge doesn't escape values extracted by Input Path").
+    check(
+        r#""tags <second> of <detail>""#,
+        r#""tags b of {"count":3,"instance-id":"i-0abc","state":"RUNNING","tags":["a","b"]}""#,
+    );
+}
+
+#[test]
+fn input_path_hands_the_target_json() {
+    let event = event();
+    // The whole event, a part of it, a string with its quotes, a number, an array.
+    assert_eq!(select("$", &event), Ok(Some(event.to_string())));
+    assert_eq!(
+        select("$.detail", &event).unwrap_or_default().as_deref(),
+        Some(r#"{"count":3,"instance-id":"i-0abc","state":"RUNNING","tags":["a","b"]}"#)
+    );
+    assert_eq!(
+        select("$.detail.state", &event),
+        Ok(Some(r#""RUNNING""#.to_owned()))
+    );
+    assert_eq!(select("$.detail.count", &event), Ok(Some("3".to_owned())));
+    assert_eq!(
+        select("$.detail.tags", &event),
+        Ok(Some(r#"["a","b"]"#.to_owned()))
+    );
+    assert_eq!(select("$.detail.nothing", &event), Ok(None));
+    let refused = select("detail", &event).map_or_else(|e| e.to_string(), |_| String::new());
+    assert!(refused.starts_with("InputPath: `detail`"), "{refused}");
 }

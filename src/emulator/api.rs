@@ -172,7 +172,8 @@ fn record_call(
         at: state.clock.now(),
         elements: head.extensions.get::<TrailElements>(),
     };
-    if let Some(event) = record::build(state.fleet(), &call) {
+    let caller = identity::key_owner(state, &request.parts.headers);
+    if let Some(event) = caller.and_then(|caller| record::build_for(&caller, &call)) {
         // The rules see the event after the trail has it, off this request's path.
         let record = event.cloudtrail_event.clone();
         state.trail.push(event);

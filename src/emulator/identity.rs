@@ -118,6 +118,16 @@ pub fn authenticate<'s>(
     }
 }
 
+/// Whoever a request's key belongs to, expired or not: the trail records a refused call by
+/// expired credentials too, in the caller's account.
+pub fn key_owner<'s>(state: &'s EmulatorState, headers: &HeaderMap) -> Option<Cow<'s, User>> {
+    let key = access_key_id(headers)?;
+    match state.fleet().user_by_access_key(key) {
+        Some(user) => Some(Cow::Borrowed(user)),
+        None => state.sts_sessions.get(key).map(Cow::Owned),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ use super::events::rules::RuleStore;
 use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
 use super::kms::KeyStore;
+use super::places::PerPlace;
 use super::sessions::{Limits, SessionRegistry};
 use super::sns::Topics;
 use super::ssm::commands::CommandStore;
@@ -44,10 +45,11 @@ pub struct EmulatorState {
     pub authorizer: Authorizer,
     /// The time authorisation sees (`aws:CurrentTime`, credential expiry); tests move it.
     pub clock: Clock,
-    /// EC2 security groups of the default VPC (created, changed and deleted through EC2).
-    pub security_groups: SecurityGroups,
-    /// EventBridge rules and their targets, by region.
-    pub rules: RuleStore,
+    /// EC2 security groups of each (account, region)'s default VPC (created, changed and
+    /// deleted through EC2).
+    pub security_groups: PerPlace<SecurityGroups>,
+    /// EventBridge rules and their targets: each (account, region)'s default bus.
+    pub rules: PerPlace<RuleStore>,
     /// SNS topics and the log of what was published to them.
     pub topics: Topics,
     /// The queue from the trail to the rules (`events::delivery`).
@@ -69,8 +71,8 @@ impl EmulatorState {
             trail: Trail::default(),
             authorizer: Authorizer::new(&config.fleet),
             clock: Clock::default(),
-            security_groups: SecurityGroups::default(),
-            rules: RuleStore::default(),
+            security_groups: PerPlace::default(),
+            rules: PerPlace::default(),
             topics: Topics::default(),
             bus: Bus::default(),
             config,

@@ -27,6 +27,7 @@ mod emulator_accounts;
 mod emulator_agent;
 mod emulator_agent_stress;
 mod emulator_alerts;
+mod emulator_alerts_accounts;
 mod emulator_api;
 mod emulator_api_cli;
 mod emulator_api_concurrency;

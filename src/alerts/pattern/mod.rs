@@ -9,8 +9,10 @@
 //! and TestEventPattern.
 //!
 //! `parse.rs` turns JSON into the tree below, `matching.rs` decides an event,
-//! `wildcard.rs` holds `*` patterns.
+//! `wildcard.rs` holds `*` patterns, `complexity.rs` refuses wildcard patterns EventBridge
+//! finds too complex.
 
+pub mod complexity;
 mod matching;
 mod parse;
 mod wildcard;
@@ -86,7 +88,9 @@ impl Pattern {
 
     /// Validates a pattern already parsed as JSON.
     pub fn from_value(value: &Value) -> Result<Pattern, PatternError> {
-        parse::pattern(value).map(|root| Pattern { root })
+        let root = parse::pattern(value)?;
+        complexity::check(&root)?;
+        Ok(Pattern { root })
     }
 
     /// Whether EventBridge would deliver `event` to a rule with this pattern.

@@ -48,6 +48,20 @@ impl Wildcard {
         Ok(Wildcard { pieces })
     }
 
+    /// The pattern as event-ruler's byte machine holds it: the value's UTF-8 bytes between
+    /// the quotes of its JSON string (`None` for a star), escapes resolved.
+    pub fn tokens(&self) -> Vec<Option<u8>> {
+        let mut tokens = vec![Some(b'"')];
+        for (at, piece) in self.pieces.iter().enumerate() {
+            if at > 0 {
+                tokens.push(None);
+            }
+            tokens.extend(piece.bytes().map(Some));
+        }
+        tokens.push(Some(b'"'));
+        tokens
+    }
+
     pub fn matches(&self, value: &str) -> bool {
         let [first, middle @ .., last] = self.pieces.as_slice() else {
             // One piece: no star at all.

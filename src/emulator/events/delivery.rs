@@ -20,8 +20,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::rules::{StoredRule, StoredTarget};
-use crate::alerts::rules::InputTransformer;
-use crate::alerts::transform::{Delivery as TransformDelivery, apply_with};
+use crate::alerts::transform::{Delivery as TransformDelivery, apply_with, select};
+use crate::emulator::fleet::Place;
 use crate::emulator::router::ResponseBody;
 use crate::emulator::sns::Delivery;
 use crate::emulator::state::EmulatorState;
@@ -101,14 +101,23 @@ pub fn deliver(state: &EmulatorState, record: &str) -> usize {
     let Ok(event) = crate::alerts::envelope(&record) else {
         return 0;
     };
+    // The bus of the account and region the call was made in: another account's rules never
+    // see it.
     let region = event["region"].as_str().unwrap_or_default().to_owned();
+    let account = event["account"].as_str().unwrap_or_default().to_owned();
+    let Some(bus) = state.rules.existing(Place {
+        account: &account,
+        region: &region,
+    }) else {
+        return 0;
+    };
     let read_only = record["readOnly"].as_bool().unwrap_or(false);
     let event_name = record["eventName"].as_str().map(str::to_owned);
     let event_id = record["eventID"].as_str().map(str::to_owned);
     let now = state.clock.now();
     let ingestion = format_time(now);
     let mut count = 0;
-    for rule in state.rules.matching(&region, read_only, &event) {
+    for rule in bus.matching(read_only, &event) {
         for target in &rule.targets {
             let (message, failure) = match input(&rule, target, &event, &ingestion) {
                 Ok(message) if target.arn.starts_with("arn:aws:sns:") => (message, None),
@@ -170,12 +179,11 @@ fn input(
         return Ok(input.clone());
     }
     if let Some(path) = &target.input_path {
-        // The value at the path, as the transformer places a value in text.
-        let probe = InputTransformer {
-            input_paths_map: [("v".to_owned(), path.clone())].into(),
-            input_template: "<v>".to_owned(),
-        };
-        return apply_with(&probe, event, &delivery).map_err(|err| err.to_string());
+        // The value at the path as JSON (a string with its quotes); nothing there would be
+        // an empty message, which SNS refuses.
+        return select(path, event)
+            .map_err(|err| err.to_string())?
+            .ok_or_else(|| format!("InputPath {path} selects nothing in the event"));
     }
     if let Some(transformer) = &target.input_transformer {
         return apply_with(transformer, event, &delivery).map_err(|err| err.to_string());
@@ -234,6 +242,11 @@ mod tests {
     use crate::emulator::events::rules::{RuleDefinition, RuleState};
     use crate::emulator::{EmulatorConfig, Fleet};
 
+    const EAST: Place<'static> = Place {
+        account: "123456789012",
+        region: "us-east-1",
+    };
+
     fn record(name: &str, read_only: bool) -> String {
         json!({
             "eventVersion": "1.09",
@@ -263,28 +276,20 @@ mod tests {
     #[test]
     fn each_target_gets_its_input_and_failures_are_kept_with_their_reason() {
         let state = EmulatorState::new(EmulatorConfig::new(Fleet::demo()), "http://x".into());
-        let topic = state
-            .topics
-            .create("us-east-1", "t", BTreeMap::new())
-            .unwrap()
-            .arn;
+        let topic = state.topics.create(EAST, "t", BTreeMap::new()).unwrap().arn;
         let pattern = r#"{"source":["aws.ssm"]}"#;
-        state
-            .rules
-            .put(
-                "us-east-1",
-                RuleDefinition {
-                    name: "r".to_owned(),
-                    arn: "arn:aws:events:us-east-1:123456789012:rule/r".to_owned(),
-                    event_pattern: Some(pattern.to_owned()),
-                    pattern: Some(Pattern::parse(pattern).unwrap()),
-                    schedule_expression: None,
-                    state: RuleState::Enabled,
-                    description: None,
-                    role_arn: None,
-                },
-            )
-            .unwrap();
+        let bus = state.rules.at(EAST).unwrap();
+        bus.put(RuleDefinition {
+            name: "r".to_owned(),
+            arn: "arn:aws:events:us-east-1:123456789012:rule/r".to_owned(),
+            event_pattern: Some(pattern.to_owned()),
+            pattern: Some(Pattern::parse(pattern).unwrap()),
+            schedule_expression: None,
+            state: RuleState::Enabled,
+            description: None,
+            role_arn: None,
+        })
+        .unwrap();
         let constant = StoredTarget {
             input: Some("{\"fixed\":1}".to_owned()),
             ..target("constant", &topic)
@@ -293,16 +298,18 @@ mod tests {
             input_path: Some("$.detail.requestParameters.target".to_owned()),
             ..target("path", &topic)
         };
+        let object = StoredTarget {
+            input_path: Some("$.detail.requestParameters".to_owned()),
+            ..target("object", &topic)
+        };
         let whole = target("whole", &topic);
         let queue = target("queue", "arn:aws:sqs:us-east-1:123456789012:q");
-        state
-            .rules
-            .put_targets("us-east-1", "r", vec![constant, path, whole, queue])
+        bus.put_targets("r", vec![constant, path, object, whole, queue])
             .unwrap();
 
         // A read-only call reaches no ENABLED rule.
         assert_eq!(deliver(&state, &record("DescribeSessions", true)), 0);
-        assert_eq!(deliver(&state, &record("StartSession", false)), 4);
+        assert_eq!(deliver(&state, &record("StartSession", false)), 5);
         let kept = state.topics.deliveries(None);
         let by_target = |id: &str| {
             kept.iter()
@@ -310,7 +317,9 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(by_target("constant").message, "{\"fixed\":1}");
-        assert_eq!(by_target("path").message, "i-0abc");
+        // InputPath hands the target JSON: a string keeps its quotes, an object is itself.
+        assert_eq!(by_target("path").message, "\"i-0abc\"");
+        assert_eq!(by_target("object").message, r#"{"target":"i-0abc"}"#);
         let whole: Value = serde_json::from_str(&by_target("whole").message).unwrap();
         assert_eq!(whole["detail-type"], "AWS API Call via CloudTrail");
         assert_eq!(whole["source"], "aws.ssm");

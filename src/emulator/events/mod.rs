@@ -9,9 +9,8 @@
 pub mod delivery;
 pub mod rules;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
+use std::sync::Arc;
+
 use hyper::{Response, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -22,12 +21,13 @@ use crate::alerts::rules::InputTransformer;
 
 use super::api::ApiRequest;
 use super::authorize::{self, Ask};
-use super::fleet::{ACCOUNT_ID, User};
-use super::identity::{self, CallerError};
+use super::fleet::{Place, User};
+use super::identity;
 use super::pagination;
 use super::router::ResponseBody;
 use super::state::EmulatorState;
-use rules::{RuleDefinition, RuleState, StoreError, StoredRule, StoredTarget};
+use super::{json11, places};
+use rules::{RuleDefinition, RuleState, RuleStore, StoreError, StoredRule, StoredTarget};
 
 /// The X-Amz-Target prefix of every EventBridge operation.
 pub const TARGET_PREFIX: &str = "AWSEvents.";
@@ -66,62 +66,38 @@ pub fn handle(
     target: &str,
     request: &ApiRequest<'_>,
 ) -> Response<ResponseBody> {
-    let operation: String = target
-        .strip_prefix(TARGET_PREFIX)
-        .unwrap_or(target)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(64)
-        .collect();
-    let caller = identity::caller(state.fleet(), &request.parts.headers, state.clock.now());
+    let operation = json11::operation(target, TARGET_PREFIX);
+    let caller = json11::authenticate(state, request);
     let region = identity::signing_region(&request.parts.headers);
     let result = match &caller {
-        Err(CallerError::MissingCredentials) => Err(EventsError::new(
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        )),
-        Err(CallerError::UnknownAccessKey) => Err(EventsError::new(
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        )),
-        Err(CallerError::ExpiredToken) => Err(EventsError::new(
-            "ExpiredTokenException",
-            identity::EXPIRED_TOKEN_MESSAGE,
-        )),
+        Err(refusal) => Err(EventsError::new(refusal.code, refusal.message)),
         Ok(user) => match &request.body {
             Err(err) => Err(EventsError::new("SerializationException", err.clone())),
             Ok(body) => dispatch(state, user, &region, &operation, body),
         },
     };
-    let user = caller.map_or("-", |user| user.name.as_str());
-    let (status, body) = match result {
+    let user = caller.as_ref().map_or("-", |user| user.name.as_str());
+    match result {
         Ok(body) => {
             tracing::info!("events {operation} user={user} ok");
-            (StatusCode::OK, body)
+            json11::respond(StatusCode::OK, &body)
         }
         Err(err) => {
             tracing::info!("events {operation} user={user} error={}", err.code);
-            (
+            json11::respond(
                 StatusCode::BAD_REQUEST,
-                json!({"__type": err.code, "message": err.message}),
+                &json11::error_body(err.code, &err.message),
             )
         }
-    };
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert("x-amzn-requestid", id);
     }
-    response
 }
 
-pub fn rule_arn(region: &str, name: &str) -> String {
-    format!("arn:aws:events:{region}:{ACCOUNT_ID}:rule/{name}")
+/// A rule's ARN in the account and region of its bus.
+pub fn rule_arn(place: Place<'_>, name: &str) -> String {
+    format!(
+        "arn:aws:events:{}:{}:rule/{name}",
+        place.region, place.account
+    )
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, EventsError> {
@@ -142,6 +118,31 @@ struct Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// The caller's account and the request's region: the bus this call reaches.
+    fn place(&self) -> Place<'_> {
+        self.user.place(self.region)
+    }
+
+    fn arn(&self, name: &str) -> String {
+        rule_arn(self.place(), name)
+    }
+
+    /// The rules of the caller's bus.
+    fn bus(&self) -> Result<Arc<RuleStore>, EventsError> {
+        self.state
+            .rules
+            .at(self.place())
+            .map_err(|places::TooManyPlaces| {
+                EventsError::new(
+                    "LimitExceededException",
+                    format!(
+                        "The emulator keeps event buses for at most {} (account, region) pairs.",
+                        places::MAX_PLACES
+                    ),
+                )
+            })
+    }
+
     fn authorize(&self, operation: &str, resource: &str) -> Result<(), EventsError> {
         let action = format!("events:{operation}");
         authorize::check(
@@ -203,11 +204,18 @@ fn check_name(what: &str, name: &str) -> Result<(), EventsError> {
     }
 }
 
-/// Only the default bus exists: its name or its ARN.
-fn check_bus(region: &str, bus: Option<&str>) -> Result<(), EventsError> {
+/// Only the default bus exists: its name or its ARN (in the caller's account).
+fn check_bus(caller: &Caller<'_>, bus: Option<&str>) -> Result<(), EventsError> {
+    let place = caller.place();
     match bus {
         None | Some(DEFAULT_BUS) => Ok(()),
-        Some(arn) if arn == format!("arn:aws:events:{region}:{ACCOUNT_ID}:event-bus/default") => {
+        Some(arn)
+            if arn
+                == format!(
+                    "arn:aws:events:{}:{}:event-bus/default",
+                    place.region, place.account
+                ) =>
+        {
             Ok(())
         }
         Some(other) => Err(EventsError::new(
@@ -238,8 +246,8 @@ struct PutRuleRequest {
 
 fn put_rule(caller: &Caller<'_>, request: PutRuleRequest) -> Result<Value, EventsError> {
     check_name("name", &request.name)?;
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
-    let arn = rule_arn(caller.region, &request.name);
+    check_bus(caller, request.event_bus_name.as_deref())?;
+    let arn = caller.arn(&request.name);
     caller.authorize("PutRule", &arn)?;
     if request.event_pattern.is_none() && request.schedule_expression.is_none() {
         return Err(EventsError::validation(
@@ -272,11 +280,8 @@ fn put_rule(caller: &Caller<'_>, request: PutRuleRequest) -> Result<Value, Event
         })?,
     };
     caller
-        .state
-        .rules
-        .put(
-            caller.region,
-            RuleDefinition {
+        .bus()?
+        .put(RuleDefinition {
                 name: request.name,
                 arn: arn.clone(),
                 event_pattern: request.event_pattern,
@@ -285,8 +290,7 @@ fn put_rule(caller: &Caller<'_>, request: PutRuleRequest) -> Result<Value, Event
                 state,
                 description: request.description,
                 role_arn: request.role_arn,
-            },
-        )
+            })
         .map_err(|_| {
             EventsError::new(
                 "LimitExceededException",
@@ -308,19 +312,18 @@ struct NamedRule {
 
 fn existing(caller: &Caller<'_>, name: &str) -> Result<StoredRule, EventsError> {
     caller
-        .state
-        .rules
-        .get(caller.region, name)
+        .bus()?
+        .get(name)
         .ok_or_else(|| EventsError::no_rule(name))
 }
 
-fn describe(rule: &StoredRule) -> Value {
+fn describe(account: &str, rule: &StoredRule) -> Value {
     let mut described = json!({
         "Name": rule.name,
         "Arn": rule.arn,
         "State": rule.state.as_str(),
         "EventBusName": DEFAULT_BUS,
-        "CreatedBy": ACCOUNT_ID,
+        "CreatedBy": account,
     });
     for (key, value) in [
         ("EventPattern", &rule.event_pattern),
@@ -337,9 +340,12 @@ fn describe(rule: &StoredRule) -> Value {
 
 fn describe_rule(caller: &Caller<'_>, request: NamedRule) -> Result<Value, EventsError> {
     check_name("name", &request.name)?;
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
-    caller.authorize("DescribeRule", &rule_arn(caller.region, &request.name))?;
-    Ok(describe(&existing(caller, &request.name)?))
+    check_bus(caller, request.event_bus_name.as_deref())?;
+    caller.authorize("DescribeRule", &caller.arn(&request.name))?;
+    Ok(describe(
+        caller.place().account,
+        &existing(caller, &request.name)?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -370,16 +376,16 @@ fn start_of(token: Option<&str>) -> Result<usize, EventsError> {
 }
 
 fn list_rules(caller: &Caller<'_>, request: ListRulesRequest) -> Result<Value, EventsError> {
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
+    check_bus(caller, request.event_bus_name.as_deref())?;
     caller.authorize("ListRules", "*")?;
     let limit = limit(request.limit)?;
     let start = start_of(request.next_token.as_deref())?;
     let all = caller
-        .state
-        .rules
-        .list(caller.region, request.name_prefix.as_deref().unwrap_or(""));
+        .bus()?
+        .list(request.name_prefix.as_deref().unwrap_or(""));
     let (page, next) = pagination::page(&all, start, limit);
-    let listed: Vec<Value> = page.iter().map(describe).collect();
+    let account = caller.place().account;
+    let listed: Vec<Value> = page.iter().map(|rule| describe(account, rule)).collect();
     let mut answer = json!({ "Rules": listed });
     if let Some(token) = next {
         answer["NextToken"] = json!(token);
@@ -399,12 +405,11 @@ struct DeleteRuleRequest {
 
 fn delete_rule(caller: &Caller<'_>, request: DeleteRuleRequest) -> Result<Value, EventsError> {
     check_name("name", &request.name)?;
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
-    caller.authorize("DeleteRule", &rule_arn(caller.region, &request.name))?;
+    check_bus(caller, request.event_bus_name.as_deref())?;
+    caller.authorize("DeleteRule", &caller.arn(&request.name))?;
     caller
-        .state
-        .rules
-        .delete(caller.region, &request.name)
+        .bus()?
+        .delete(&request.name)
         .map_err(|_| EventsError::validation("Rule can't be deleted since it has targets."))?;
     Ok(json!({}))
 }
@@ -416,12 +421,11 @@ fn set_state(
     state: RuleState,
 ) -> Result<Value, EventsError> {
     check_name("name", &request.name)?;
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
-    caller.authorize(operation, &rule_arn(caller.region, &request.name))?;
+    check_bus(caller, request.event_bus_name.as_deref())?;
+    caller.authorize(operation, &caller.arn(&request.name))?;
     caller
-        .state
-        .rules
-        .set_state(caller.region, &request.name, state)
+        .bus()?
+        .set_state(&request.name, state)
         .map_err(|_| EventsError::no_rule(&request.name))?;
     Ok(json!({}))
 }
@@ -447,8 +451,8 @@ struct PutTargetsRequest {
 
 fn put_targets(caller: &Caller<'_>, request: PutTargetsRequest) -> Result<Value, EventsError> {
     check_name("rule", &request.rule)?;
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
-    caller.authorize("PutTargets", &rule_arn(caller.region, &request.rule))?;
+    check_bus(caller, request.event_bus_name.as_deref())?;
+    caller.authorize("PutTargets", &caller.arn(&request.rule))?;
     if request.targets.is_empty() || request.targets.len() > 10 {
         return Err(EventsError::validation(
             "1 validation error detected: Value at 'targets' failed to satisfy constraint: Member must have length between 1 and 10",
@@ -492,11 +496,7 @@ fn put_targets(caller: &Caller<'_>, request: PutTargetsRequest) -> Result<Value,
             })?;
         }
         if let Some(path) = &target.input_path {
-            let probe = InputTransformer {
-                input_paths_map: [("v".to_owned(), path.clone())].into(),
-                input_template: "<v>".to_owned(),
-            };
-            crate::alerts::apply(&probe, &json!({})).map_err(|_| {
+            crate::alerts::transform::select(path, &json!({})).map_err(|_| {
                 EventsError::validation(format!(
                     "Target {} InputPath is not a valid JSON path.",
                     target.id
@@ -513,9 +513,8 @@ fn put_targets(caller: &Caller<'_>, request: PutTargetsRequest) -> Result<Value,
         });
     }
     caller
-        .state
-        .rules
-        .put_targets(caller.region, &request.rule, targets)
+        .bus()?
+        .put_targets(&request.rule, targets)
         .map_err(|err| match err {
             StoreError::NoSuchRule => EventsError::no_rule(&request.rule),
             _ => EventsError::new(
@@ -540,8 +539,8 @@ struct ListTargetsRequest {
 
 fn list_targets(caller: &Caller<'_>, request: ListTargetsRequest) -> Result<Value, EventsError> {
     check_name("rule", &request.rule)?;
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
-    caller.authorize("ListTargetsByRule", &rule_arn(caller.region, &request.rule))?;
+    check_bus(caller, request.event_bus_name.as_deref())?;
+    caller.authorize("ListTargetsByRule", &caller.arn(&request.rule))?;
     let limit = limit(request.limit)?;
     let start = start_of(request.next_token.as_deref())?;
     let rule = existing(caller, &request.rule)?;
@@ -585,17 +584,16 @@ fn remove_targets(
     request: RemoveTargetsRequest,
 ) -> Result<Value, EventsError> {
     check_name("rule", &request.rule)?;
-    check_bus(caller.region, request.event_bus_name.as_deref())?;
-    caller.authorize("RemoveTargets", &rule_arn(caller.region, &request.rule))?;
+    check_bus(caller, request.event_bus_name.as_deref())?;
+    caller.authorize("RemoveTargets", &caller.arn(&request.rule))?;
     if request.ids.is_empty() || request.ids.len() > 100 {
         return Err(EventsError::validation(
             "1 validation error detected: Value at 'ids' failed to satisfy constraint: Member must have length between 1 and 100",
         ));
     }
     caller
-        .state
-        .rules
-        .remove_targets(caller.region, &request.rule, &request.ids)
+        .bus()?
+        .remove_targets(&request.rule, &request.ids)
         .map_err(|_| EventsError::no_rule(&request.rule))?;
     Ok(json!({"FailedEntryCount": 0, "FailedEntries": []}))
 }

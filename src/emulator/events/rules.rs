@@ -69,8 +69,10 @@ pub struct StoredTarget {
     pub role_arn: Option<String>,
 }
 
+/// What PutRule sets: every field of the rule but its targets (omitted ones are cleared,
+/// as PutRule does: "the old values … are replaced with null values").
 #[derive(Debug, Clone, PartialEq)]
-pub struct StoredRule {
+pub struct RuleDefinition {
     pub name: String,
     pub arn: String,
     /// The pattern as given (DescribeRule returns it unchanged) and parsed.
@@ -81,21 +83,21 @@ pub struct StoredRule {
     pub state: RuleState,
     pub description: Option<String>,
     pub role_arn: Option<String>,
+}
+
+/// A rule as the bus holds it: what PutRule set, and what PutTargets added. Reads as its
+/// definition (`rule.name`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredRule {
+    pub definition: RuleDefinition,
     pub targets: Vec<StoredTarget>,
 }
 
-/// What PutRule sets: every field of the rule but its targets (omitted ones are cleared,
-/// as PutRule does: "the old values … are replaced with null values").
-#[derive(Debug, Clone)]
-pub struct RuleDefinition {
-    pub name: String,
-    pub arn: String,
-    pub event_pattern: Option<String>,
-    pub pattern: Option<Pattern>,
-    pub schedule_expression: Option<String>,
-    pub state: RuleState,
-    pub description: Option<String>,
-    pub role_arn: Option<String>,
+impl std::ops::Deref for StoredRule {
+    type Target = RuleDefinition;
+    fn deref(&self) -> &RuleDefinition {
+        &self.definition
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,66 +108,53 @@ pub enum StoreError {
     HasTargets,
 }
 
-/// Every region's rules, by region and then name (ListRules is in name order).
+/// The rules of one (account, region)'s default event bus, by name (ListRules is in name
+/// order); `EmulatorState::rules` holds one per place.
 #[derive(Default)]
 pub struct RuleStore {
-    rules: Mutex<BTreeMap<String, BTreeMap<String, StoredRule>>>,
+    rules: Mutex<BTreeMap<String, StoredRule>>,
 }
 
 impl RuleStore {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, StoredRule>>> {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, StoredRule>> {
         self.rules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Creates or replaces a rule; its targets stay.
-    pub fn put(&self, region: &str, definition: RuleDefinition) -> Result<(), StoreError> {
-        let mut all = self.lock();
-        let rules = all.entry(region.to_owned()).or_default();
+    pub fn put(&self, definition: RuleDefinition) -> Result<(), StoreError> {
+        let mut rules = self.lock();
         let targets = match rules.get(&definition.name) {
             Some(existing) => existing.targets.clone(),
             None if rules.len() >= MAX_RULES_PER_BUS => return Err(StoreError::TooManyRules),
             None => Vec::new(),
         };
-        let rule = StoredRule {
-            name: definition.name.clone(),
-            arn: definition.arn,
-            event_pattern: definition.event_pattern,
-            pattern: definition.pattern,
-            schedule_expression: definition.schedule_expression,
-            state: definition.state,
-            description: definition.description,
-            role_arn: definition.role_arn,
-            targets,
-        };
-        rules.insert(definition.name, rule);
+        rules.insert(
+            definition.name.clone(),
+            StoredRule {
+                definition,
+                targets,
+            },
+        );
         Ok(())
     }
 
-    pub fn get(&self, region: &str, name: &str) -> Option<StoredRule> {
-        self.lock().get(region)?.get(name).cloned()
+    pub fn get(&self, name: &str) -> Option<StoredRule> {
+        self.lock().get(name).cloned()
     }
 
     /// The rules whose names start with `prefix`, in name order.
-    pub fn list(&self, region: &str, prefix: &str) -> Vec<StoredRule> {
+    pub fn list(&self, prefix: &str) -> Vec<StoredRule> {
         self.lock()
-            .get(region)
-            .map(|rules| {
-                rules
-                    .values()
-                    .filter(|rule| rule.name.starts_with(prefix))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+            .values()
+            .filter(|rule| rule.name.starts_with(prefix))
+            .cloned()
+            .collect()
     }
 
     /// Deletes a rule without targets (a rule that does not exist is no error, as in
     /// EventBridge); `force` is for managed rules only and does not skip the target check.
-    pub fn delete(&self, region: &str, name: &str) -> Result<(), StoreError> {
-        let mut all = self.lock();
-        let Some(rules) = all.get_mut(region) else {
-            return Ok(());
-        };
+    pub fn delete(&self, name: &str) -> Result<(), StoreError> {
+        let mut rules = self.lock();
         match rules.get(name) {
             Some(rule) if !rule.targets.is_empty() => Err(StoreError::HasTargets),
             Some(_) => {
@@ -176,28 +165,17 @@ impl RuleStore {
         }
     }
 
-    pub fn set_state(&self, region: &str, name: &str, state: RuleState) -> Result<(), StoreError> {
-        let mut all = self.lock();
-        let rule = all
-            .get_mut(region)
-            .and_then(|rules| rules.get_mut(name))
-            .ok_or(StoreError::NoSuchRule)?;
-        rule.state = state;
+    pub fn set_state(&self, name: &str, state: RuleState) -> Result<(), StoreError> {
+        let mut rules = self.lock();
+        let rule = rules.get_mut(name).ok_or(StoreError::NoSuchRule)?;
+        rule.definition.state = state;
         Ok(())
     }
 
     /// Adds or replaces targets by `Id`; all or none within the rule's quota.
-    pub fn put_targets(
-        &self,
-        region: &str,
-        name: &str,
-        targets: Vec<StoredTarget>,
-    ) -> Result<(), StoreError> {
-        let mut all = self.lock();
-        let rule = all
-            .get_mut(region)
-            .and_then(|rules| rules.get_mut(name))
-            .ok_or(StoreError::NoSuchRule)?;
+    pub fn put_targets(&self, name: &str, targets: Vec<StoredTarget>) -> Result<(), StoreError> {
+        let mut rules = self.lock();
+        let rule = rules.get_mut(name).ok_or(StoreError::NoSuchRule)?;
         let mut merged = rule.targets.clone();
         for target in targets {
             match merged.iter_mut().find(|t| t.id == target.id) {
@@ -213,40 +191,22 @@ impl RuleStore {
     }
 
     /// Removes the targets with these ids; ids the rule does not have are ignored.
-    pub fn remove_targets(
-        &self,
-        region: &str,
-        name: &str,
-        ids: &[String],
-    ) -> Result<(), StoreError> {
-        let mut all = self.lock();
-        let rule = all
-            .get_mut(region)
-            .and_then(|rules| rules.get_mut(name))
-            .ok_or(StoreError::NoSuchRule)?;
+    pub fn remove_targets(&self, name: &str, ids: &[String]) -> Result<(), StoreError> {
+        let mut rules = self.lock();
+        let rule = rules.get_mut(name).ok_or(StoreError::NoSuchRule)?;
         rule.targets.retain(|t| !ids.contains(&t.id));
         Ok(())
     }
 
-    /// The rules of `region` that see an event (read-only or not) and whose pattern matches
-    /// it, with their targets: what one delivery works on, copied out of the lock.
-    pub fn matching(
-        &self,
-        region: &str,
-        read_only: bool,
-        event: &serde_json::Value,
-    ) -> Vec<StoredRule> {
+    /// The rules that see an event (read-only or not) and whose pattern matches it, with
+    /// their targets: what one delivery works on, copied out of the lock.
+    pub fn matching(&self, read_only: bool, event: &serde_json::Value) -> Vec<StoredRule> {
         self.lock()
-            .get(region)
-            .map(|rules| {
-                rules
-                    .values()
-                    .filter(|rule| rule.state.sees(read_only))
-                    .filter(|rule| rule.pattern.as_ref().is_some_and(|p| p.matches(event)))
-                    .cloned()
-                    .collect()
-            })
-            .unwrap_or_default()
+            .values()
+            .filter(|rule| rule.state.sees(read_only))
+            .filter(|rule| rule.pattern.as_ref().is_some_and(|p| p.matches(event)))
+            .cloned()
+            .collect()
     }
 }
 
@@ -284,59 +244,50 @@ mod tests {
     fn a_rule_with_targets_is_not_deleted_and_put_keeps_targets() {
         let store = RuleStore::default();
         store
-            .put("us-east-1", definition("r", r#"{"source":["aws.ssm"]}"#))
+            .put(definition("r", r#"{"source":["aws.ssm"]}"#))
             .unwrap();
+        store.put_targets("r", vec![target("a")]).unwrap();
         store
-            .put_targets("us-east-1", "r", vec![target("a")])
+            .put(definition("r", r#"{"source":["aws.ec2"]}"#))
             .unwrap();
-        store
-            .put("us-east-1", definition("r", r#"{"source":["aws.ec2"]}"#))
-            .unwrap();
-        assert_eq!(store.get("us-east-1", "r").unwrap().targets.len(), 1);
-        assert_eq!(store.delete("us-east-1", "r"), Err(StoreError::HasTargets));
-        store
-            .remove_targets("us-east-1", "r", &["a".to_owned()])
-            .unwrap();
-        store.delete("us-east-1", "r").unwrap();
-        assert!(store.get("us-east-1", "r").is_none());
-        store.delete("us-east-1", "r").unwrap();
+        assert_eq!(store.get("r").unwrap().targets.len(), 1);
+        assert_eq!(store.delete("r"), Err(StoreError::HasTargets));
+        store.remove_targets("r", &["a".to_owned()]).unwrap();
+        store.delete("r").unwrap();
+        assert!(store.get("r").is_none());
+        store.delete("r").unwrap();
     }
 
     #[test]
     fn targets_are_limited_to_five_per_rule() {
         let store = RuleStore::default();
         store
-            .put("us-east-1", definition("r", r#"{"source":["aws.ssm"]}"#))
+            .put(definition("r", r#"{"source":["aws.ssm"]}"#))
             .unwrap();
         let five: Vec<_> = (0..5).map(|i| target(&i.to_string())).collect();
-        store.put_targets("us-east-1", "r", five).unwrap();
+        store.put_targets("r", five).unwrap();
         // Replacing by id is not adding.
-        store
-            .put_targets("us-east-1", "r", vec![target("0")])
-            .unwrap();
+        store.put_targets("r", vec![target("0")]).unwrap();
         assert_eq!(
-            store.put_targets("us-east-1", "r", vec![target("x")]),
+            store.put_targets("r", vec![target("x")]),
             Err(StoreError::TooManyTargets)
         );
     }
 
     #[test]
-    fn matching_respects_state_region_and_read_only() {
+    fn matching_respects_state_and_read_only() {
         let store = RuleStore::default();
         store
-            .put("us-east-1", definition("r", r#"{"source":["aws.ssm"]}"#))
+            .put(definition("r", r#"{"source":["aws.ssm"]}"#))
             .unwrap();
         let event = json!({"source": "aws.ssm"});
-        assert_eq!(store.matching("us-east-1", false, &event).len(), 1);
-        assert!(store.matching("us-east-1", true, &event).is_empty());
-        assert!(store.matching("eu-west-1", false, &event).is_empty());
+        assert_eq!(store.matching(false, &event).len(), 1);
+        assert!(store.matching(true, &event).is_empty());
         store
-            .set_state("us-east-1", "r", RuleState::EnabledWithAllManagementEvents)
+            .set_state("r", RuleState::EnabledWithAllManagementEvents)
             .unwrap();
-        assert_eq!(store.matching("us-east-1", true, &event).len(), 1);
-        store
-            .set_state("us-east-1", "r", RuleState::Disabled)
-            .unwrap();
-        assert!(store.matching("us-east-1", false, &event).is_empty());
+        assert_eq!(store.matching(true, &event).len(), 1);
+        store.set_state("r", RuleState::Disabled).unwrap();
+        assert!(store.matching(false, &event).is_empty());
     }
 }

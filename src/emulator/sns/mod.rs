@@ -17,13 +17,13 @@ use serde_json::{Map, Value, json};
 use super::api::ApiRequest;
 use super::authorize::{self, Ask};
 use super::ec2::XmlWriter;
-use super::fleet::{ACCOUNT_ID, User};
+use super::fleet::User;
 use super::identity::{self, CallerError, EXPIRED_TOKEN_MESSAGE};
 use super::pagination;
 use super::router::ResponseBody;
 use super::state::EmulatorState;
 use super::trail::record::TrailElements;
-pub use topics::{Delivery, Topic, TopicError, Topics, topic_arn};
+pub use topics::{Delivery, Topic, TopicError, Topics, account_of, topic_arn};
 
 const NAMESPACE: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
 /// ListTopics and ListSubscriptionsByTopic pages: SNS's 100.
@@ -69,7 +69,7 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
         .map(|body| form_urlencoded::parse(body).into_owned().collect())
         .unwrap_or_default();
     let action = params.get("Action").cloned().unwrap_or_default();
-    let caller = identity::caller(state.fleet(), &request.parts.headers, state.clock.now());
+    let caller = identity::authenticate(state, &request.parts.headers);
     let region = identity::signing_region(&request.parts.headers);
     let answer = match &caller {
         Err(CallerError::MissingCredentials) => Err(SnsError::new(
@@ -90,7 +90,7 @@ pub fn handle(state: &EmulatorState, request: &ApiRequest<'_>) -> Response<Respo
         Ok(_) if request.body.is_err() => Err(SnsError::invalid("request body")),
         Ok(user) => dispatch(state, user, &region, &action, &params, &request_id),
     };
-    let user = caller.map_or("-", |user| user.name.as_str());
+    let user = caller.as_ref().map_or("-", |user| user.name.as_str());
     let shown: String = action
         .chars()
         .filter(|c| !c.is_control())
@@ -130,12 +130,14 @@ fn dispatch(
     request_id: &str,
 ) -> Result<(String, Value), SnsError> {
     let topics = &state.topics;
+    let place = caller.place(region);
     let check = |iam_action: &str, resource: &str| -> Result<(), SnsError> {
         authorize::check(state, caller, region, &Ask::new(iam_action, resource))
             .map(|_| ())
             .map_err(|denial| {
                 SnsError::new(StatusCode::FORBIDDEN, "AuthorizationError", denial.message)
-            })
+            })?;
+        same_account(caller, iam_action, resource)
     };
     let get = |name: &str| params.get(name).map(String::as_str);
     let topic_param = || -> Result<String, SnsError> {
@@ -154,11 +156,11 @@ fn dispatch(
             if !valid {
                 return Err(SnsError::invalid("Topic Name"));
             }
-            let arn = topic_arn(region, name);
+            let arn = topic_arn(place, name);
             check("sns:CreateTopic", &arn)?;
             let attributes = entries(params, "Attributes");
             let topic = topics
-                .create(region, name, attributes)
+                .create(place, name, attributes)
                 .map_err(|_| too_many_topics())?;
             let mut xml = start("CreateTopic");
             xml.leaf("TopicArn", &topic.arn);
@@ -169,7 +171,7 @@ fn dispatch(
         }
         "ListTopics" => {
             check("sns:ListTopics", "*")?;
-            let all = topics.list(region);
+            let all = topics.list(place);
             let start_at = page_start(get("NextToken"))?;
             let (page, next) = pagination::page(&all, start_at, PAGE);
             let mut xml = start("ListTopics");
@@ -191,7 +193,10 @@ fn dispatch(
             let topic = topics.get(&arn).ok_or_else(SnsError::not_found)?;
             let mut attributes = topic.attributes.clone();
             attributes.insert("TopicArn".to_owned(), topic.arn.clone());
-            attributes.insert("Owner".to_owned(), ACCOUNT_ID.to_owned());
+            attributes.insert(
+                "Owner".to_owned(),
+                account_of(&topic.arn).unwrap_or_default().to_owned(),
+            );
             attributes
                 .entry("DisplayName".to_owned())
                 .or_insert_with(String::new);
@@ -273,7 +278,7 @@ fn dispatch(
                 xml.leaf("TopicArn", &topic.arn);
                 xml.leaf("Protocol", &subscription.protocol);
                 xml.leaf("SubscriptionArn", &subscription.arn);
-                xml.leaf("Owner", ACCOUNT_ID);
+                xml.leaf("Owner", account_of(&topic.arn).unwrap_or_default());
                 xml.leaf("Endpoint", &subscription.endpoint);
                 xml.close("member");
             }
@@ -335,6 +340,24 @@ fn dispatch(
                     .collect::<String>()
             ),
         )),
+    }
+}
+
+/// A topic of another account is reached only through its policy, which (SNS's default)
+/// allows its own account alone.
+fn same_account(caller: &User, iam_action: &str, resource: &str) -> Result<(), SnsError> {
+    match account_of(resource) {
+        Some(account) if resource.starts_with("arn:") && account != caller.account => {
+            Err(SnsError::new(
+                StatusCode::FORBIDDEN,
+                "AuthorizationError",
+                format!(
+                    "User: {} is not authorized to perform: {iam_action} on resource: {resource} because no resource-based policy allows the {iam_action} action",
+                    caller.arn()
+                ),
+            ))
+        }
+        _ => Ok(()),
     }
 }
 

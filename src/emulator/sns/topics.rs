@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 use std::time::SystemTime;
 
-use crate::emulator::fleet::ACCOUNT_ID;
+use crate::emulator::fleet::Place;
 
 /// Topics the emulator holds at most (SNS's quota is 100,000 per account; docs/emulator.md).
 pub const MAX_TOPICS: usize = 1000;
@@ -72,8 +72,14 @@ pub struct Topics {
     inner: Mutex<Inner>,
 }
 
-pub fn topic_arn(region: &str, name: &str) -> String {
-    format!("arn:aws:sns:{region}:{ACCOUNT_ID}:{name}")
+/// A topic's ARN: the account and region it is created in.
+pub fn topic_arn(place: Place<'_>, name: &str) -> String {
+    format!("arn:aws:sns:{}:{}:{name}", place.region, place.account)
+}
+
+/// The account a topic ARN names (`arn:aws:sns:REGION:ACCOUNT:NAME`).
+pub fn account_of(arn: &str) -> Option<&str> {
+    arn.split(':').nth(4).filter(|account| !account.is_empty())
 }
 
 impl Topics {
@@ -85,11 +91,11 @@ impl Topics {
     /// idempotent).
     pub fn create(
         &self,
-        region: &str,
+        place: Place<'_>,
         name: &str,
         attributes: BTreeMap<String, String>,
     ) -> Result<Topic, TopicError> {
-        let arn = topic_arn(region, name);
+        let arn = topic_arn(place, name);
         let mut inner = self.lock();
         if let Some(topic) = inner.topics.get(&arn) {
             return Ok(topic.clone());
@@ -111,9 +117,9 @@ impl Topics {
         self.lock().topics.get(arn).cloned()
     }
 
-    /// Every topic of `region`, in ARN order.
-    pub fn list(&self, region: &str) -> Vec<Topic> {
-        let prefix = format!("arn:aws:sns:{region}:");
+    /// Every topic of an account's region, in ARN order.
+    pub fn list(&self, place: Place<'_>) -> Vec<Topic> {
+        let prefix = format!("arn:aws:sns:{}:{}:", place.region, place.account);
         self.lock()
             .topics
             .values()
@@ -190,6 +196,11 @@ impl Topics {
 mod tests {
     use super::*;
 
+    const EAST: Place<'static> = Place {
+        account: "123456789012",
+        region: "us-east-1",
+    };
+
     fn message(topic: &str, text: &str) -> Delivery {
         Delivery {
             seq: 0,
@@ -209,16 +220,27 @@ mod tests {
     #[test]
     fn create_is_idempotent_and_delete_forgiving() {
         let topics = Topics::default();
-        let a = topics
-            .create("us-east-1", "alerts", BTreeMap::new())
-            .unwrap();
-        let again = topics
-            .create("us-east-1", "alerts", BTreeMap::new())
-            .unwrap();
+        let a = topics.create(EAST, "alerts", BTreeMap::new()).unwrap();
+        let again = topics.create(EAST, "alerts", BTreeMap::new()).unwrap();
         assert_eq!(a.arn, again.arn);
         assert_eq!(a.arn, "arn:aws:sns:us-east-1:123456789012:alerts");
-        assert_eq!(topics.list("us-east-1").len(), 1);
-        assert!(topics.list("eu-west-1").is_empty());
+        assert_eq!(topics.list(EAST).len(), 1);
+        assert!(
+            topics
+                .list(Place {
+                    region: "eu-west-1",
+                    ..EAST
+                })
+                .is_empty()
+        );
+        assert!(
+            topics
+                .list(Place {
+                    account: "210987654321",
+                    ..EAST
+                })
+                .is_empty()
+        );
         topics.delete(&a.arn);
         topics.delete(&a.arn);
         assert!(topics.get(&a.arn).is_none());
@@ -227,10 +249,7 @@ mod tests {
     #[test]
     fn deliveries_to_missing_topics_fail_and_the_log_is_bounded() {
         let topics = Topics::default();
-        let arn = topics
-            .create("us-east-1", "t", BTreeMap::new())
-            .unwrap()
-            .arn;
+        let arn = topics.create(EAST, "t", BTreeMap::new()).unwrap().arn;
         let delivered = topics.deliver(message(&arn, "hi"));
         assert!(delivered.failure.is_none());
         assert!(!delivered.message_id.is_empty());

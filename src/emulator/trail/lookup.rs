@@ -111,7 +111,7 @@ pub fn handle(
                     authorize::check(state, &caller, &region, &ask).map_err(|denial| {
                         LookupError::new("AccessDeniedException", denial.message)
                     })?;
-                    lookup_events(state, body)
+                    lookup_events(state, &caller.account, body)
                 }
                 other => Err(LookupError::new(
                     "UnknownOperationException",
@@ -151,7 +151,8 @@ pub fn handle(
     response
 }
 
-fn lookup_events(state: &EmulatorState, body: &[u8]) -> Result<Value, LookupError> {
+/// The events of `account` (the caller's: CloudTrail shows an account its own trail).
+fn lookup_events(state: &EmulatorState, account: &str, body: &[u8]) -> Result<Value, LookupError> {
     let body = if body.is_empty() {
         b"{}".as_slice()
     } else {
@@ -201,7 +202,8 @@ fn lookup_events(state: &EmulatorState, body: &[u8]) -> Result<Value, LookupErro
     // from an answer finds that event again.
     let mut events = state.trail.newest_first(before, max + 1, |event| {
         let at = whole_seconds(event.event_time);
-        start.is_none_or(|start| at >= start)
+        event.account == account
+            && start.is_none_or(|start| at >= start)
             && end.is_none_or(|end| at <= end)
             && filter
                 .as_ref()

@@ -22,6 +22,9 @@ pub const MAX_BYTES: usize = 16 << 20;
 pub struct TrailEvent {
     /// Position in the trail, increasing; pagination continues below it.
     pub seq: u64,
+    /// The account the call was made in (`recipientAccountId`): LookupEvents shows an
+    /// account its own events only.
+    pub account: String,
     pub event_id: String,
     pub event_name: String,
     pub event_source: String,
@@ -117,6 +120,7 @@ mod tests {
     fn event(name: &str, bytes: usize) -> TrailEvent {
         TrailEvent {
             seq: 0,
+            account: "123456789012".to_owned(),
             event_id: name.to_owned(),
             event_name: name.to_owned(),
             event_source: "ssm.amazonaws.com".to_owned(),

@@ -22,8 +22,8 @@ use hyper::{HeaderMap, StatusCode};
 use serde_json::{Map, Value, json};
 
 use super::TrailEvent;
-use crate::emulator::fleet::{ACCOUNT_ID, Fleet};
-use crate::emulator::identity;
+use crate::emulator::fleet::{Fleet, Principal, User};
+use crate::emulator::{identity, sts};
 
 /// What CloudTrail writes in place of a session token.
 pub const HIDDEN: &str = "Value hidden due to security reasons.";
@@ -100,7 +100,14 @@ pub struct ServedCall<'a> {
 /// operation name.
 pub fn build(fleet: &Fleet, call: &ServedCall<'_>) -> Option<TrailEvent> {
     let key = identity::access_key_id(call.headers)?;
-    let user = fleet.user_by_access_key(key)?;
+    build_for(fleet.user_by_access_key(key)?, call)
+}
+
+/// The trail event of a call by `user` (a fleet user or a role session), in the user's
+/// account: `userIdentity.accountId`, `recipientAccountId` and the resources' ARNs name it,
+/// so another account's rules and LookupEvents never see it.
+pub fn build_for(user: &User, call: &ServedCall<'_>) -> Option<TrailEvent> {
+    let account = user.account.as_str();
     let operation = call.operation;
     let well_formed = !operation.is_empty()
         && operation.len() <= 64
@@ -140,14 +147,7 @@ pub fn build(fleet: &Fleet, call: &ServedCall<'_>) -> Option<TrailEvent> {
     let resources = resources(&request_parameters, &response_elements);
     let mut record = json!({
         "eventVersion": EVENT_VERSION,
-        "userIdentity": {
-            "type": "IAMUser",
-            "principalId": principal_id(&user.access_key_id),
-            "arn": user.arn(),
-            "accountId": ACCOUNT_ID,
-            "accessKeyId": user.access_key_id,
-            "userName": user.name,
-        },
+        "userIdentity": user_identity(user),
         "eventTime": format_time(call.at),
         "eventSource": call.service.event_source(),
         "eventName": operation,
@@ -170,16 +170,17 @@ pub fn build(fleet: &Fleet, call: &ServedCall<'_>) -> Option<TrailEvent> {
     if !resources.is_empty() {
         let listed = resources
             .iter()
-            .map(|(kind, name)| json!({"accountId": ACCOUNT_ID, "type": kind, "ARN": arn_of(kind, name, region)}))
+            .map(|(kind, name)| json!({"accountId": account, "type": kind, "ARN": arn_of(kind, name, account, region)}))
             .collect();
         fields.insert("resources".to_owned(), Value::Array(listed));
     }
     fields.insert("eventType".to_owned(), json!("AwsApiCall"));
     fields.insert("managementEvent".to_owned(), json!(true));
-    fields.insert("recipientAccountId".to_owned(), json!(ACCOUNT_ID));
+    fields.insert("recipientAccountId".to_owned(), json!(account));
     fields.insert("eventCategory".to_owned(), json!("Management"));
     Some(TrailEvent {
         seq: 0,
+        account: account.to_owned(),
         event_id,
         event_name: operation.to_owned(),
         event_source: call.service.event_source().to_owned(),
@@ -205,10 +206,36 @@ fn is_read_only(service: Service, operation: &str) -> bool {
             ))
 }
 
-/// An IAM user's unique id starts with AIDA; the emulator derives a stable one from the key,
-/// as its GetCallerIdentity does.
-fn principal_id(access_key_id: &str) -> String {
-    format!("AIDA{}", access_key_id.trim_start_matches("AKIA"))
+/// CloudTrail's `userIdentity`: an IAM user, or a role session with its `sessionContext`
+/// (the role that issued it), as CloudTrail records `AssumedRole` callers; the unique ids
+/// are the ones STS GetCallerIdentity gives.
+fn user_identity(user: &User) -> Value {
+    match &user.principal {
+        Principal::IamUser => json!({
+            "type": "IAMUser",
+            "principalId": sts::user_id(user),
+            "arn": user.arn(),
+            "accountId": user.account,
+            "accessKeyId": user.access_key_id,
+            "userName": user.name,
+        }),
+        Principal::AssumedRole { role } => json!({
+            "type": "AssumedRole",
+            "principalId": sts::user_id(user),
+            "arn": user.arn(),
+            "accountId": user.account,
+            "accessKeyId": user.access_key_id,
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": sts::role_id(&user.account, role),
+                    "arn": format!("arn:aws:iam::{}:role/{role}", user.account),
+                    "accountId": user.account,
+                    "userName": role,
+                },
+            },
+        }),
+    }
 }
 
 /// `…/us-west-2/ssm/aws4_request` → `us-west-2`.
@@ -430,19 +457,19 @@ fn resources(request: &Value, response: &Value) -> Vec<(String, String)> {
     found
 }
 
-fn arn_of(kind: &str, name: &str, region: &str) -> String {
+fn arn_of(kind: &str, name: &str, account: &str, region: &str) -> String {
     match kind {
-        "AWS::EC2::Instance" => format!("arn:aws:ec2:{region}:{ACCOUNT_ID}:instance/{name}"),
+        "AWS::EC2::Instance" => format!("arn:aws:ec2:{region}:{account}:instance/{name}"),
         "AWS::SSM::ManagedInstance" => {
-            format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:managed-instance/{name}")
+            format!("arn:aws:ssm:{region}:{account}:managed-instance/{name}")
         }
-        "AWS::SSM::Session" => format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:session/{name}"),
-        "AWS::SSM::Document" => format!("arn:aws:ssm:{region}:{ACCOUNT_ID}:document/{name}"),
+        "AWS::SSM::Session" => format!("arn:aws:ssm:{region}:{account}:session/{name}"),
+        "AWS::SSM::Document" => format!("arn:aws:ssm:{region}:{account}:document/{name}"),
         "AWS::EC2::SecurityGroup" => {
-            format!("arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{name}")
+            format!("arn:aws:ec2:{region}:{account}:security-group/{name}")
         }
         _ if name.starts_with("arn:") => name.to_owned(),
-        _ => format!("arn:aws:kms:{region}:{ACCOUNT_ID}:key/{name}"),
+        _ => format!("arn:aws:kms:{region}:{account}:key/{name}"),
     }
 }
 

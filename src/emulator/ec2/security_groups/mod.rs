@@ -16,8 +16,9 @@ use super::Ec2Error;
 use super::query::{Query, printable};
 use super::xml::XmlWriter;
 use crate::emulator::authorize::{self, Ask};
-use crate::emulator::fleet::{ACCOUNT_ID, User};
+use crate::emulator::fleet::User;
 use crate::emulator::pagination;
+use crate::emulator::places::TooManyPlaces;
 use crate::emulator::state::EmulatorState;
 use crate::emulator::trail::record::TrailElements;
 use crate::emulator::wildcard::matches_wildcard;
@@ -70,7 +71,18 @@ fn answer(
     query: &Query,
     request_id: &str,
 ) -> Result<(String, Value), Ec2Error> {
-    let groups = &state.security_groups;
+    let place = caller.place(region);
+    let groups = state
+        .security_groups
+        .at_or(place, || SecurityGroups::new(place.account))
+        .map_err(|TooManyPlaces| {
+            Ec2Error::new(
+                "RequestLimitExceeded",
+                "The emulator keeps security groups for at most 1000 (account, region) pairs.",
+            )
+        })?;
+    let groups = groups.as_ref();
+    let account = place.account;
     let check = |ask: Ask<'_>| -> Result<(), Ec2Error> {
         authorize::check(state, caller, region, &ask).map_err(|denial| Ec2Error {
             status: StatusCode::FORBIDDEN,
@@ -107,14 +119,14 @@ fn answer(
             let tags = tag_specifications(query)?;
             check(Ask::new(
                 &iam_action,
-                format!("arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/*"),
+                format!("arn:aws:ec2:{region}:{account}:security-group/*"),
             ))?;
             let group = groups.create(name, description, query.get("VpcId"), tags)?;
             let mut xml = XmlWriter::new("CreateSecurityGroupResponse");
             xml.leaf("requestId", request_id);
             xml.leaf("return", "true");
             xml.leaf("groupId", &group.id);
-            xml.leaf("securityGroupArn", &arn(region, &group.id));
+            xml.leaf("securityGroupArn", &arn(account, region, &group.id));
             write_tags(&mut xml, &group.tags);
             let elements = json!({"requestId": request_id, "_return": true, "groupId": group.id});
             Ok((xml.finish("CreateSecurityGroupResponse"), elements))
@@ -122,7 +134,7 @@ fn answer(
         "DeleteSecurityGroup" => {
             let target = group_ref(query)?;
             let group = groups.find(&target)?;
-            check(Ask::new(&iam_action, arn(region, &group.id)).tagged(&group.tags))?;
+            check(Ask::new(&iam_action, arn(account, region, &group.id)).tagged(&group.tags))?;
             // Every EC2 instance of the fleet is in the default group, which cannot go anyway.
             let deleted = groups.delete(&GroupRef::Id(group.id), |_| false)?;
             let mut xml = XmlWriter::new("DeleteSecurityGroupResponse");
@@ -144,14 +156,16 @@ fn answer(
             let target = group_ref(query)?;
             let group = groups.find(&target)?;
             let rules = permissions(groups, query)?;
-            check(Ask::new(&iam_action, arn(region, &group.id)).tagged(&group.tags))?;
+            check(Ask::new(&iam_action, arn(account, region, &group.id)).tagged(&group.tags))?;
             let by_id = GroupRef::Id(group.id.clone());
             if action.starts_with("Authorize") {
                 let (group, added) = groups.authorize(&by_id, direction, rules)?;
-                Ok(authorized(action, request_id, &group, direction, &added))
+                Ok(authorized(
+                    action, request_id, account, &group, direction, &added,
+                ))
             } else {
                 let (_, revoked) = groups.revoke(&by_id, direction, rules)?;
-                Ok(revoked_answer(action, request_id, &revoked))
+                Ok(revoked_answer(action, request_id, account, &revoked))
             }
         }
         other => Err(Ec2Error::new(
@@ -164,8 +178,8 @@ fn answer(
     }
 }
 
-fn arn(region: &str, id: &str) -> String {
-    format!("arn:aws:ec2:{region}:{ACCOUNT_ID}:security-group/{id}")
+fn arn(account: &str, region: &str, id: &str) -> String {
+    format!("arn:aws:ec2:{region}:{account}:security-group/{id}")
 }
 
 fn required<'q>(query: &'q Query, name: &str) -> Result<&'q str, Ec2Error> {
@@ -441,6 +455,7 @@ fn ipv6_cidr(text: &str) -> Result<String, Ec2Error> {
 fn authorized(
     action: &str,
     request_id: &str,
+    account: &str,
     group: &SecurityGroup,
     direction: Direction,
     added: &[Rule],
@@ -455,7 +470,7 @@ fn authorized(
         xml.open("item");
         xml.leaf("securityGroupRuleId", &rule.id);
         xml.leaf("groupId", &group.id);
-        xml.leaf("groupOwnerId", ACCOUNT_ID);
+        xml.leaf("groupOwnerId", account);
         xml.leaf(
             "isEgress",
             if direction == Direction::Egress {
@@ -469,7 +484,7 @@ fn authorized(
         xml.leaf("fromPort", &from.to_string());
         xml.leaf("toPort", &to.to_string());
         let mut item = json!({
-            "groupOwnerId": ACCOUNT_ID,
+            "groupOwnerId": account,
             "groupId": group.id,
             "securityGroupRuleId": rule.id,
             "isEgress": direction == Direction::Egress,
@@ -489,9 +504,9 @@ fn authorized(
             Peer::Group(id) => {
                 xml.open("referencedGroupInfo");
                 xml.leaf("groupId", id);
-                xml.leaf("userId", ACCOUNT_ID);
+                xml.leaf("userId", account);
                 xml.close("referencedGroupInfo");
-                item["referencedGroupInfo"] = json!({"groupId": id, "userId": ACCOUNT_ID});
+                item["referencedGroupInfo"] = json!({"groupId": id, "userId": account});
             }
         }
         if let Some(description) = &rule.description {
@@ -510,7 +525,12 @@ fn authorized(
     (xml.finish(&root), elements)
 }
 
-fn revoked_answer(action: &str, request_id: &str, revoked: &Revoked) -> (String, Value) {
+fn revoked_answer(
+    action: &str,
+    request_id: &str,
+    account: &str,
+    revoked: &Revoked,
+) -> (String, Value) {
     let root = format!("{action}Response");
     let mut xml = XmlWriter::new(&root);
     xml.leaf("requestId", request_id);
@@ -518,7 +538,7 @@ fn revoked_answer(action: &str, request_id: &str, revoked: &Revoked) -> (String,
     let mut elements = json!({"requestId": request_id, "_return": true});
     if !revoked.unknown.is_empty() {
         xml.open("unknownIpPermissionSet");
-        write_permissions(&mut xml, &revoked.unknown);
+        write_permissions(&mut xml, account, &revoked.unknown);
         xml.close("unknownIpPermissionSet");
         elements["unknownIpPermissionSet"] = json!({"items": permissions_json(&revoked.unknown)});
     }
@@ -578,7 +598,7 @@ fn describe(groups: &SecurityGroups, query: &Query, request_id: &str) -> Result<
                 "group-name" => any(&f.values, &g.name),
                 "vpc-id" => any(&f.values, &g.vpc_id),
                 "description" => any(&f.values, &g.description),
-                "owner-id" => any(&f.values, ACCOUNT_ID),
+                "owner-id" => any(&f.values, groups.owner()),
                 "tag-key" => g.tags.keys().any(|k| any(&f.values, k)),
                 name => name
                     .strip_prefix("tag:")
@@ -593,16 +613,16 @@ fn describe(groups: &SecurityGroups, query: &Query, request_id: &str) -> Result<
     xml.open("securityGroupInfo");
     for group in page {
         xml.open("item");
-        xml.leaf("ownerId", ACCOUNT_ID);
+        xml.leaf("ownerId", groups.owner());
         xml.leaf("groupId", &group.id);
         xml.leaf("groupName", &group.name);
         xml.leaf("groupDescription", &group.description);
         xml.leaf("vpcId", &group.vpc_id);
         xml.open("ipPermissions");
-        write_permissions(&mut xml, &group.ingress);
+        write_permissions(&mut xml, groups.owner(), &group.ingress);
         xml.close("ipPermissions");
         xml.open("ipPermissionsEgress");
-        write_permissions(&mut xml, &group.egress);
+        write_permissions(&mut xml, groups.owner(), &group.egress);
         xml.close("ipPermissionsEgress");
         write_tags(&mut xml, &group.tags);
         xml.close("item");
@@ -645,7 +665,7 @@ fn grouped(rules: &[Rule]) -> Vec<Vec<&Rule>> {
     out
 }
 
-fn write_permissions(xml: &mut XmlWriter, rules: &[Rule]) {
+fn write_permissions(xml: &mut XmlWriter, account: &str, rules: &[Rule]) {
     for permission in grouped(rules) {
         let Some(first) = permission.first() else {
             continue;
@@ -660,7 +680,7 @@ fn write_permissions(xml: &mut XmlWriter, rules: &[Rule]) {
         for rule in &permission {
             if let Peer::Group(id) = &rule.peer {
                 xml.open("item");
-                xml.leaf("userId", ACCOUNT_ID);
+                xml.leaf("userId", account);
                 xml.leaf("groupId", id);
                 if let Some(d) = &rule.description {
                     xml.leaf("description", d);

@@ -105,13 +105,24 @@ pub struct Revoked {
     pub unknown: Vec<Rule>,
 }
 
-/// Every security group, behind one lock; calls hold it only for their own change.
+/// Every security group of one account's region, behind one lock; calls hold it only for
+/// their own change.
 pub struct SecurityGroups {
+    /// The account that owns them (`ownerId`, `groupOwnerId`, the ARNs).
+    owner: String,
     groups: Mutex<Vec<SecurityGroup>>,
 }
 
 impl Default for SecurityGroups {
     fn default() -> Self {
+        Self::new(crate::emulator::fleet::ACCOUNT_ID)
+    }
+}
+
+impl SecurityGroups {
+    /// The groups of a new (account, region): the default VPC's `default` group. Its id is
+    /// the same in every place (fleet instances name it); real EC2 ids are unique.
+    pub fn new(owner: &str) -> Self {
         let everyone_out = Rule {
             id: "sgr-0d0e0fa0000000001".to_owned(),
             protocol: "-1".to_owned(),
@@ -136,8 +147,13 @@ impl Default for SecurityGroups {
             egress: vec![everyone_out],
         };
         Self {
+            owner: owner.to_owned(),
             groups: Mutex::new(vec![default]),
         }
+    }
+
+    pub fn owner(&self) -> &str {
+        &self.owner
     }
 }
 
