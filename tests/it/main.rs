@@ -70,4 +70,5 @@ mod tui_demo;
 mod tui_effects;
 mod tui_run;
 mod tui_tabs;
+mod tui_tabs_input;
 mod tui_tunnels;
