@@ -16,6 +16,7 @@ mod aws_profiles;
 mod aws_silent_endpoint;
 mod cli_startup;
 mod client_hardening;
+mod connect_accounts;
 mod connect_pipe;
 mod connect_pty;
 mod connect_terminate;
