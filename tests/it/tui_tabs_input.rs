@@ -83,6 +83,13 @@ async fn mouse_reports_reach_the_remote_only_when_asked_in_the_panes_coordinates
     // Column 4, row 2 of the pane: reported as 5;3.
     screen.keys(&sgr_click(x + 4, y + 2)).await;
     screen.wait_for("got2:^[[<0;5;3M").await;
+    // The program stops asking: so does gangway of its own terminal.
+    screen.keys("printf '\\033[?1000l\\033[?1006l'\r").await;
+    screen
+        .wait_until_screen("gangway's terminal without mouse reports", |s| {
+            s.mouse_protocol_mode() == vt100::MouseProtocolMode::None
+        })
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
