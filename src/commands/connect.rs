@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use super::exit;
 use crate::aws::types::parse_key_value;
 use crate::aws::{
-    AccessScope, AwsClient, AwsError, Instance, InstanceId, ResolveError, StartSessionRequest,
-    diagnose, resolve_target,
+    AccessScope, AwsClient, AwsError, AwsOptions, Instance, InstanceId, ResolveError,
+    StartSessionRequest, account_clients, diagnose, resolve_target,
 };
 use crate::cli::ConnectArgs;
 use crate::shell::terminal::stdio_is_tty;
@@ -74,7 +74,7 @@ async fn connect(
     records: &SessionRecords,
     tty: bool,
 ) -> Result<ShellOutcome, ConnectError> {
-    let clients = AwsClient::from_options(&args.aws.options()).await?;
+    let clients = target_clients(&args.aws.options()).await?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
     let request = start_request(args, &instance.id);
@@ -105,8 +105,51 @@ fn start_request(args: &ConnectArgs, target: &InstanceId) -> StartSessionRequest
     }
 }
 
+/// The clients `connect`, `exec`, `cp`, `forward` and `ssh-proxy` look for their target
+/// with. Across several accounts (`--profile a,b`) an account that cannot build its clients
+/// (a profile that does not exist, no region) is named in one line on stderr and the target
+/// is looked for in the others; only when no account has clients is it the error.
+pub(super) async fn target_clients(opts: &AwsOptions) -> Result<Vec<AwsClient>, AwsError> {
+    if opts.accounts.is_empty() {
+        return AwsClient::from_options(opts).await;
+    }
+    let mut clients = Vec::new();
+    let mut failed = Vec::new();
+    for account in account_clients(opts).await {
+        match account.clients {
+            Ok(found) => clients.extend(found),
+            Err(error) => failed.push((account.label, error)),
+        }
+    }
+    let mut failed = failed.into_iter();
+    if clients.is_empty()
+        && let Some((_, first)) = failed.next()
+    {
+        for (label, error) in failed {
+            not_searched(&label, &error);
+        }
+        return Err(first);
+    }
+    for (label, error) in failed {
+        not_searched(&label, &error);
+    }
+    Ok(clients)
+}
+
+/// One line on stderr for an account or region the target was not looked for in.
+fn not_searched(place: &str, error: &AwsError) {
+    tracing::warn!(place, error = %error.to_line(), "not searched for the target");
+    eprintln!(
+        "gangway: {}: {} (not searched for the target)",
+        crate::text::escape_for_terminal(place),
+        error.to_line()
+    );
+}
+
 /// Narrows the listing with EC2 filters where the target allows it (an id, a Name or a
-/// tag), then resolves over every region asked for.
+/// tag), then resolves over every region asked for. With several accounts or regions, one
+/// whose listing fails (a role that cannot be assumed, expired credentials) is named on
+/// stderr and the target resolved among the others; when all fail, the first error is it.
 pub(super) async fn find_target(
     clients: &[AwsClient],
     target: &str,
@@ -121,19 +164,41 @@ pub(super) async fn find_target(
         filters.push(("Name".to_owned(), target.to_owned()));
     }
     let mut instances = Vec::new();
+    let mut answered = Vec::new();
+    let mut failed = Vec::new();
     for client in clients {
-        match (&id, scope.is_empty()) {
+        let found = match (&id, scope.is_empty()) {
             // An id: ask about that one instance only, not the whole inventory.
-            (Some(id), true) => {
-                instances.extend(client.instances_by_id(std::slice::from_ref(id)).await?);
+            (Some(id), true) => client.instances_by_id(std::slice::from_ref(id)).await,
+            _ => client.list_instances(&filters).await,
+        };
+        match found {
+            Ok(found) => {
+                // Each instance with the client that found it (its account's credentials).
+                answered.extend(found.iter().map(|_| client));
+                instances.extend(found);
             }
-            _ => instances.extend(client.list_instances(&filters).await?),
+            Err(error) if clients.len() > 1 => failed.push((client.location(), error)),
+            Err(error) => return Err(error.into()),
         }
     }
+    let everything_failed = failed.len() == clients.len();
+    let mut failed = failed.into_iter();
+    if everything_failed && let Some((_, first)) = failed.next() {
+        for (place, error) in failed {
+            not_searched(&place, &error);
+        }
+        return Err(first.into());
+    }
+    for (place, error) in failed {
+        not_searched(&place, &error);
+    }
     let instance = resolve_target(&instances, target)?.clone();
-    let client = clients
+    let client = instances
         .iter()
-        .find(|c| c.region() == instance.region)
+        .position(|i| i.id == instance.id && i.region == instance.region)
+        .and_then(|at| answered.get(at).copied())
+        .or_else(|| clients.iter().find(|c| c.region() == instance.region))
         .or_else(|| clients.first())
         .cloned()
         .ok_or_else(|| ConnectError::Unavailable("no AWS region to connect through".into()))?;

@@ -8,9 +8,9 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::connect::{ConnectError, check_reachable, find_target};
+use super::connect::{ConnectError, check_reachable, find_target, target_clients};
 use super::exit;
-use crate::aws::{AwsClient, AwsError};
+use crate::aws::AwsError;
 use crate::cli::CpArgs;
 use crate::copy::{self, CopyError, Progress, Remote, SessionFailure, Summary};
 use crate::shell::Platform;
@@ -145,7 +145,7 @@ async fn cp(args: &CpArgs, scope: &[(String, String)]) -> Result<Ended, CpError>
             ));
         }
     };
-    let clients = AwsClient::from_options(&args.aws.options()).await?;
+    let clients = target_clients(&args.aws.options()).await?;
     let (client, instance) = find_target(&clients, &target, scope).await?;
     check_reachable(&instance)?;
     if Platform::from_listing(instance.platform.as_deref()) == Platform::Windows {

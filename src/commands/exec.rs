@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use super::connect::{ConnectError, check_reachable, find_target};
+use super::connect::{ConnectError, check_reachable, find_target, target_clients};
 use super::exit;
 use crate::aws::documents::{COMMAND_PARAMETER, DocumentProblem, check_exec_document};
 use crate::aws::{AwsClient, AwsError, StartSessionRequest};
@@ -93,7 +93,7 @@ async fn exec(
     scope: &[(String, String)],
     records: &SessionRecords,
 ) -> Result<ShellOutcome, ExecError> {
-    let clients = AwsClient::from_options(&args.aws.options()).await?;
+    let clients = target_clients(&args.aws.options()).await?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;
     check_reachable(&instance)?;
     let separate_parameter = document_use(&client, &args.document).await?;

@@ -6,9 +6,10 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use super::connect::{ConnectError, check_agent_runs, check_reachable, find_target};
+use super::connect::{
+    ConnectError, check_agent_runs, check_reachable, find_target, target_clients,
+};
 use super::exit;
-use crate::aws::AwsClient;
 use crate::cli::ForwardArgs;
 use crate::text::escape_for_terminal;
 use crate::tunnel::{Destination, ForwardSpec, Tunnel, TunnelError, TunnelEvent};
@@ -70,7 +71,7 @@ fn specs(args: &ForwardArgs) -> Vec<ForwardSpec> {
 }
 
 async fn forward(args: &ForwardArgs, scope: &[(String, String)]) -> Result<(), ForwardError> {
-    let clients = AwsClient::from_options(&args.aws.options())
+    let clients = target_clients(&args.aws.options())
         .await
         .map_err(ConnectError::from)?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;

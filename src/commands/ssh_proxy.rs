@@ -4,7 +4,9 @@
 
 use std::process::ExitCode;
 
-use super::connect::{ConnectError, check_agent_runs, check_reachable, find_target};
+use super::connect::{
+    ConnectError, check_agent_runs, check_reachable, find_target, target_clients,
+};
 use super::exit;
 use crate::aws::AwsClient;
 use crate::cli::SshProxyArgs;
@@ -47,7 +49,7 @@ pub fn run(args: SshProxyArgs) -> ExitCode {
 }
 
 async fn proxy(args: &SshProxyArgs, scope: &[(String, String)]) -> Result<u8, ProxyError> {
-    let clients = AwsClient::from_options(&args.aws.options())
+    let clients = target_clients(&args.aws.options())
         .await
         .map_err(ConnectError::from)?;
     let (client, instance) = find_target(&clients, &args.target, scope).await?;

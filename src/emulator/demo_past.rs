@@ -79,20 +79,27 @@ pub fn seed_history(state: &EmulatorState, now: SystemTime) -> Vec<SessionRecord
             continue;
         };
         let started_at = now - past.started_ago;
-        recorded.push(state.sessions.record_past(
-            NewSession {
-                owner: user.name.clone(),
-                owner_arn: user.arn(),
-                target: target.id.clone(),
-                document_name: RUN_SHELL.to_owned(),
-                parameters: Default::default(),
-                reason: past.reason.map(str::to_owned),
-            },
-            started_at,
-            started_at + past.lasted,
-            past.ending.status(),
-            past.ending.history_reason(),
-        ));
+        recorded.push(
+            state.sessions.record_past(
+                NewSession {
+                    owner: user.name.clone(),
+                    owner_arn: user.arn(),
+                    account: user.account.clone(),
+                    region: target
+                        .region
+                        .clone()
+                        .unwrap_or_else(|| "us-east-1".to_owned()),
+                    target: target.id.clone(),
+                    document_name: RUN_SHELL.to_owned(),
+                    parameters: Default::default(),
+                    reason: past.reason.map(str::to_owned),
+                },
+                started_at,
+                started_at + past.lasted,
+                past.ending.status(),
+                past.ending.history_reason(),
+            ),
+        );
     }
     recorded
 }

@@ -74,6 +74,10 @@ pub struct NewSession {
     pub owner: String,
     /// The owner as an IAM ARN, shown by DescribeSessions.
     pub owner_arn: String,
+    /// Where StartSession was called (the caller's account, the request's region): the
+    /// session's document is looked up there.
+    pub account: String,
+    pub region: String,
     pub target: String,
     pub document_name: String,
     pub parameters: BTreeMap<String, Vec<String>>,
@@ -86,6 +90,9 @@ pub struct SessionRecord {
     pub id: String,
     pub owner: String,
     pub owner_arn: String,
+    /// As in [`NewSession`].
+    pub account: String,
+    pub region: String,
     pub target: String,
     pub document_name: String,
     pub parameters: BTreeMap<String, Vec<String>>,
@@ -240,6 +247,8 @@ impl SessionRegistry {
             id: id.clone(),
             owner: new.owner,
             owner_arn: new.owner_arn,
+            account: new.account,
+            region: new.region,
             target: new.target,
             document_name: new.document_name,
             parameters: new.parameters,
@@ -291,6 +300,8 @@ impl SessionRegistry {
             id: id.clone(),
             owner: new.owner,
             owner_arn: new.owner_arn,
+            account: new.account,
+            region: new.region,
             target: new.target,
             document_name: new.document_name,
             parameters: new.parameters,

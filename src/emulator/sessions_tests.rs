@@ -6,6 +6,8 @@ fn new_session(owner: &str) -> NewSession {
     NewSession {
         owner: owner.to_owned(),
         owner_arn: format!("arn:aws:iam::123456789012:user/{owner}"),
+        account: "123456789012".to_owned(),
+        region: "us-east-1".to_owned(),
         target: "i-0123456789abcdef0".to_owned(),
         document_name: "SSM-SessionManagerRunShell".to_owned(),
         parameters: BTreeMap::new(),

@@ -12,8 +12,8 @@ use super::clock::Clock;
 use super::ec2::security_groups::SecurityGroups;
 use super::events::delivery::Bus;
 use super::events::rules::RuleStore;
-use super::fleet::Fleet;
 use super::fleet::documents::SessionDocument;
+use super::fleet::{Fleet, Place};
 use super::kms::KeyStore;
 use super::places::PerPlace;
 use super::sessions::{Limits, SessionRegistry};
@@ -21,6 +21,19 @@ use super::sns::Topics;
 use super::ssm::commands::CommandStore;
 use super::sts::assumed::AssumedSessions;
 use super::trail::Trail;
+
+/// A CreateDocument document and where it was made.
+struct CreatedDocument {
+    account: String,
+    region: String,
+    document: SessionDocument,
+}
+
+impl CreatedDocument {
+    fn is_in(&self, place: Place<'_>) -> bool {
+        self.account == place.account && self.region == place.region
+    }
+}
 
 pub struct EmulatorState {
     pub config: EmulatorConfig,
@@ -32,9 +45,10 @@ pub struct EmulatorState {
     /// One permit per data-channel websocket that has not yet passed its token check
     /// (`EmulatorConfig::max_unauthenticated_sockets`).
     pub unauthenticated: Arc<Semaphore>,
-    /// Session documents made with CreateDocument while the emulator runs; the fleet's own
-    /// stay in the (immutable) fleet.
-    created_documents: RwLock<Vec<SessionDocument>>,
+    /// Session documents made with CreateDocument while the emulator runs, each seen only in
+    /// the account and region it was made in (as in SSM); the fleet's own (AWS's and the
+    /// fleet file's) stay in the (immutable) fleet, seen everywhere.
+    created_documents: RwLock<Vec<CreatedDocument>>,
     /// KMS keys: the fleet's `[[kms_keys]]` with secrets drawn at start, plus CreateKey's.
     pub kms: KeyStore,
     /// The CloudTrail record of every API call served (`trail/`), bounded.
@@ -86,9 +100,10 @@ impl EmulatorState {
         }
     }
 
-    /// A command session document by name: the fleet's (AWS's own and the fleet file's),
-    /// then those created at run time. A clone: the store may change meanwhile.
-    pub fn session_document(&self, name: &str) -> Option<SessionDocument> {
+    /// A command session document by name as a call from `place` sees it: the fleet's
+    /// (AWS's own and the fleet file's), then those created there at run time. A clone: the
+    /// store may change meanwhile.
+    pub fn session_document(&self, name: &str, place: Place<'_>) -> Option<SessionDocument> {
         if let Some(document) = self.fleet().session_document(name) {
             return Some(document.clone());
         }
@@ -96,31 +111,47 @@ impl EmulatorState {
             .created_documents
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        created.iter().find(|d| d.name == name).cloned()
+        created
+            .iter()
+            .find(|c| c.is_in(place) && c.document.name == name)
+            .map(|c| c.document.clone())
     }
 
-    /// Every session document but the preferences: the fleet's, then those created.
-    pub fn session_documents(&self) -> Vec<SessionDocument> {
+    /// Every session document but the preferences that `place` sees: the fleet's, then those
+    /// created there.
+    pub fn session_documents(&self, place: Place<'_>) -> Vec<SessionDocument> {
         let mut documents = self.fleet().documents.clone();
         let created = self
             .created_documents
             .read()
             .unwrap_or_else(|e| e.into_inner());
-        documents.extend(created.iter().cloned());
+        documents.extend(
+            created
+                .iter()
+                .filter(|c| c.is_in(place))
+                .map(|c| c.document.clone()),
+        );
         documents
     }
 
-    /// Adds a document unless one of that name exists (fleet or created); `false` then.
-    /// Checked and added under one lock, so two racing CreateDocument calls make one.
-    pub fn add_document(&self, document: SessionDocument) -> bool {
+    /// Adds a document in `place` unless one of that name exists there (fleet or created);
+    /// `false` then. Checked and added under one lock, so two racing CreateDocument calls
+    /// make one.
+    pub fn add_document(&self, document: SessionDocument, place: Place<'_>) -> bool {
         let mut created = self
             .created_documents
             .write()
             .unwrap_or_else(|e| e.into_inner());
         let exists = self.fleet().session_document(&document.name).is_some()
-            || created.iter().any(|d| d.name == document.name);
+            || created
+                .iter()
+                .any(|c| c.is_in(place) && c.document.name == document.name);
         if !exists {
-            created.push(document);
+            created.push(CreatedDocument {
+                account: place.account.to_owned(),
+                region: place.region.to_owned(),
+                document,
+            });
         }
         !exists
     }

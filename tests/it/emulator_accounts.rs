@@ -5,7 +5,9 @@
 use aws_sdk_ec2::config::Credentials;
 use aws_sdk_sts::error::ProvideErrorMetadata;
 
-use crate::support::accounts::{ACCOUNT_A, ACCOUNT_B, ALICE, BOB, LOCKED_ROLE, OPS_ROLE, fleet};
+use crate::support::accounts::{
+    ACCOUNT_A, ACCOUNT_B, ALICE, BOB, LOCKED_ROLE, OPS_ADMIN_ROLE, OPS_ROLE, fleet,
+};
 use crate::support::aws_clients::{DEV, client_at, client_in, user_key};
 use crate::support::emulator::start_fleet;
 
@@ -208,4 +210,449 @@ async fn a_role_that_cannot_be_assumed_is_aws_access_denied() {
         .await
         .unwrap_err();
     assert_eq!(short.code(), Some("ValidationError"));
+}
+
+/// SendCommand's commands and CreateDocument's documents belong to the account and region
+/// they were made in, as in SSM: account A (alice's keys) and account B (a role assumed
+/// from alice) each see only their own, and another region of the same account sees none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_command_and_documents_are_per_account_and_region() {
+    use aws_sdk_ssm::types::{CommandInvocationStatus, DocumentKeyValuesFilter};
+    use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
+
+    let emulator = start_fleet(fleet()).await;
+    let endpoint = emulator.endpoint.clone();
+    let alice = |region: &str| ssm(&endpoint, region, credentials(ALICE, "gangway", None));
+    let assumed = sts(&endpoint, credentials(ALICE, "gangway", None))
+        .assume_role()
+        .role_arn(OPS_ADMIN_ROLE)
+        .role_session_name("gangway-test")
+        .send()
+        .await
+        .unwrap();
+    let creds = assumed.credentials().unwrap();
+    let role = credentials(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_owned()),
+        None,
+        "assumed-role",
+    );
+    let bob_role = |region: &str| ssm(&endpoint, region, role.clone());
+    let send = |client: aws_sdk_ssm::Client, instance: &'static str, text: &'static str| async move {
+        client
+            .send_command()
+            .document_name("AWS-RunShellScript")
+            .instance_ids(instance)
+            .parameters("commands", vec![format!("echo {text}")])
+            .send()
+            .await
+    };
+    let command_id = |sent: aws_sdk_ssm::operation::send_command::SendCommandOutput| {
+        sent.command().unwrap().command_id().unwrap().to_owned()
+    };
+    let a_east_web = "i-0a00000000000a001";
+    let b_east_db = "i-0b00000000000b001";
+
+    let a_command = command_id(
+        send(alice("us-east-1"), a_east_web, "from-a")
+            .await
+            .unwrap(),
+    );
+    // Account B cannot name A's instance; the error names B's account.
+    let refused = send(bob_role("us-east-1"), a_east_web, "x")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("InvalidInstanceId"), "{refused:?}");
+    assert!(
+        refused.message().unwrap_or_default().contains(ACCOUNT_B),
+        "{refused:?}"
+    );
+    let b_command = command_id(
+        send(bob_role("us-east-1"), b_east_db, "from-b")
+            .await
+            .unwrap(),
+    );
+
+    // B's invocation runs and B reads its output.
+    let deadline = tokio::time::Instant::now() + crate::support::PATIENCE;
+    let output = loop {
+        let invocation = bob_role("us-east-1")
+            .get_command_invocation()
+            .command_id(&b_command)
+            .instance_id(b_east_db)
+            .send()
+            .await
+            .unwrap();
+        if invocation.status() == Some(&CommandInvocationStatus::Success) {
+            break invocation
+                .standard_output_content()
+                .unwrap_or_default()
+                .to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B's command did not finish: {invocation:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(output, "from-b\n");
+
+    // Each account lists its own commands, and another region none.
+    let listed = |client: aws_sdk_ssm::Client| async move {
+        let out = client.list_commands().send().await.unwrap();
+        out.commands()
+            .iter()
+            .filter_map(|c| c.command_id().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(alice("us-east-1")).await, [a_command.as_str()]);
+    assert_eq!(listed(bob_role("us-east-1")).await, [b_command.as_str()]);
+    assert!(listed(alice("eu-west-1")).await.is_empty());
+    let invocations = bob_role("us-east-1")
+        .list_command_invocations()
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = invocations
+        .command_invocations()
+        .iter()
+        .filter_map(|i| i.command_id())
+        .collect();
+    assert_eq!(ids, [b_command.as_str()]);
+    // A's command does not exist for B: by id, for reading and for cancelling.
+    let by_id = bob_role("us-east-1")
+        .list_commands()
+        .command_id(&a_command)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(by_id.code(), Some("InvalidCommandId"), "{by_id:?}");
+    let read = bob_role("us-east-1")
+        .get_command_invocation()
+        .command_id(&a_command)
+        .instance_id(a_east_web)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(read.code(), Some("InvalidCommandId"), "{read:?}");
+    let cancel = bob_role("us-east-1")
+        .cancel_command()
+        .command_id(&a_command)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(cancel.code(), Some("InvalidCommandId"), "{cancel:?}");
+    let read = alice("eu-west-1")
+        .get_command_invocation()
+        .command_id(&a_command)
+        .instance_id(a_east_web)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(read.code(), Some("InvalidCommandId"), "{read:?}");
+
+    // A document B creates in us-east-1 is B's there only.
+    let content = gangway::aws::documents::exec_document_content().to_string();
+    let create = |client: aws_sdk_ssm::Client| {
+        let content = content.clone();
+        async move {
+            client
+                .create_document()
+                .name("team-doc")
+                .content(content)
+                .document_type(DocumentType::Session)
+                .document_format(DocumentFormat::Json)
+                .send()
+                .await
+        }
+    };
+    let created = create(bob_role("us-east-1")).await.unwrap();
+    assert_eq!(
+        created.document_description().unwrap().owner(),
+        Some(ACCOUNT_B)
+    );
+    let own = |client: aws_sdk_ssm::Client| async move {
+        let out = client
+            .list_documents()
+            .filters(
+                DocumentKeyValuesFilter::builder()
+                    .key("Owner")
+                    .values("Self")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.document_identifiers()
+            .iter()
+            .filter_map(|d| d.name().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        own(bob_role("us-east-1"))
+            .await
+            .contains(&"team-doc".to_owned())
+    );
+    assert!(
+        !own(alice("us-east-1"))
+            .await
+            .contains(&"team-doc".to_owned())
+    );
+    for client in [alice("us-east-1"), bob_role("eu-west-1")] {
+        let missing = client
+            .get_document()
+            .name("team-doc")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Some("InvalidDocument"), "{missing:?}");
+    }
+    // A session with it in B's us-east-1 runs B's document; A cannot start one with it.
+    let started = crate::support::agent_client::start_session(
+        &bob_role("us-east-1"),
+        b_east_db,
+        Some("team-doc"),
+        Some("echo team-doc-ran"),
+    )
+    .await;
+    let mut client =
+        crate::support::agent_client::Client::open(bob_role("us-east-1"), started).await;
+    client.until_stdout_contains("team-doc-ran").await;
+    let refused = alice("us-east-1")
+        .start_session()
+        .target(a_east_web)
+        .document_name("team-doc")
+        .parameters("command", vec!["true".into()])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("InvalidDocument"), "{refused:?}");
+    // The name is free in A's account, and taken in B's.
+    create(alice("us-east-1")).await.unwrap();
+    let again = create(bob_role("us-east-1")).await.unwrap_err();
+    assert_eq!(again.code(), Some("DocumentAlreadyExists"), "{again:?}");
+}
+
+
+/// SendCommand's commands and CreateDocument's documents belong to the account and region
+/// they were made in, as in SSM: account A (alice's keys) and account B (a role assumed
+/// from alice) each see only their own, and another region of the same account sees none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_command_and_documents_are_per_account_and_region() {
+    use aws_sdk_ssm::types::{CommandInvocationStatus, DocumentKeyValuesFilter};
+    use aws_sdk_ssm::types::{DocumentFormat, DocumentType};
+
+    let emulator = start_fleet(fleet()).await;
+    let endpoint = emulator.endpoint.clone();
+    let alice = |region: &str| client_in::<aws_sdk_ssm::Client>(&endpoint, region, user_key(ALICE));
+    let assumed = client_in::<aws_sdk_sts::Client>(&endpoint, "us-east-1", user_key(ALICE))
+        .assume_role()
+        .role_arn(OPS_ADMIN_ROLE)
+        .role_session_name("gangway-test")
+        .send()
+        .await
+        .unwrap();
+    let creds = assumed.credentials().unwrap();
+    let role = Credentials::new(
+        creds.access_key_id(),
+        creds.secret_access_key(),
+        Some(creds.session_token().to_owned()),
+        None,
+        "assumed-role",
+    );
+    let bob_role = |region: &str| client_in::<aws_sdk_ssm::Client>(&endpoint, region, role.clone());
+    let send = |client: aws_sdk_ssm::Client, instance: &'static str, text: &'static str| async move {
+        client
+            .send_command()
+            .document_name("AWS-RunShellScript")
+            .instance_ids(instance)
+            .parameters("commands", vec![format!("echo {text}")])
+            .send()
+            .await
+    };
+    let command_id = |sent: aws_sdk_ssm::operation::send_command::SendCommandOutput| {
+        sent.command().unwrap().command_id().unwrap().to_owned()
+    };
+    let a_east_web = "i-0a00000000000a001";
+    let b_east_db = "i-0b00000000000b001";
+
+    let a_command = command_id(
+        send(alice("us-east-1"), a_east_web, "from-a")
+            .await
+            .unwrap(),
+    );
+    // Account B cannot name A's instance; the error names B's account.
+    let refused = send(bob_role("us-east-1"), a_east_web, "x")
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("InvalidInstanceId"), "{refused:?}");
+    assert!(
+        refused.message().unwrap_or_default().contains(ACCOUNT_B),
+        "{refused:?}"
+    );
+    let b_command = command_id(
+        send(bob_role("us-east-1"), b_east_db, "from-b")
+            .await
+            .unwrap(),
+    );
+
+    // B's invocation runs and B reads its output.
+    let deadline = tokio::time::Instant::now() + crate::support::PATIENCE;
+    let output = loop {
+        let invocation = bob_role("us-east-1")
+            .get_command_invocation()
+            .command_id(&b_command)
+            .instance_id(b_east_db)
+            .send()
+            .await
+            .unwrap();
+        if invocation.status() == Some(&CommandInvocationStatus::Success) {
+            break invocation
+                .standard_output_content()
+                .unwrap_or_default()
+                .to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "B's command did not finish: {invocation:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(output, "from-b\n");
+
+    // Each account lists its own commands, and another region none.
+    let listed = |client: aws_sdk_ssm::Client| async move {
+        let out = client.list_commands().send().await.unwrap();
+        out.commands()
+            .iter()
+            .filter_map(|c| c.command_id().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(listed(alice("us-east-1")).await, [a_command.as_str()]);
+    assert_eq!(listed(bob_role("us-east-1")).await, [b_command.as_str()]);
+    assert!(listed(alice("eu-west-1")).await.is_empty());
+    let invocations = bob_role("us-east-1")
+        .list_command_invocations()
+        .send()
+        .await
+        .unwrap();
+    let ids: Vec<&str> = invocations
+        .command_invocations()
+        .iter()
+        .filter_map(|i| i.command_id())
+        .collect();
+    assert_eq!(ids, [b_command.as_str()]);
+    // A's command does not exist for B: by id, for reading and for cancelling.
+    let by_id = bob_role("us-east-1")
+        .list_commands()
+        .command_id(&a_command)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(by_id.code(), Some("InvalidCommandId"), "{by_id:?}");
+    let read = bob_role("us-east-1")
+        .get_command_invocation()
+        .command_id(&a_command)
+        .instance_id(a_east_web)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(read.code(), Some("InvalidCommandId"), "{read:?}");
+    let cancel = bob_role("us-east-1")
+        .cancel_command()
+        .command_id(&a_command)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(cancel.code(), Some("InvalidCommandId"), "{cancel:?}");
+    let read = alice("eu-west-1")
+        .get_command_invocation()
+        .command_id(&a_command)
+        .instance_id(a_east_web)
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(read.code(), Some("InvalidCommandId"), "{read:?}");
+
+    // A document B creates in us-east-1 is B's there only.
+    let content = gangway::aws::documents::exec_document_content().to_string();
+    let create = |client: aws_sdk_ssm::Client| {
+        let content = content.clone();
+        async move {
+            client
+                .create_document()
+                .name("team-doc")
+                .content(content)
+                .document_type(DocumentType::Session)
+                .document_format(DocumentFormat::Json)
+                .send()
+                .await
+        }
+    };
+    let created = create(bob_role("us-east-1")).await.unwrap();
+    assert_eq!(
+        created.document_description().unwrap().owner(),
+        Some(ACCOUNT_B)
+    );
+    let own = |client: aws_sdk_ssm::Client| async move {
+        let out = client
+            .list_documents()
+            .filters(
+                DocumentKeyValuesFilter::builder()
+                    .key("Owner")
+                    .values("Self")
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+        out.document_identifiers()
+            .iter()
+            .filter_map(|d| d.name().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        own(bob_role("us-east-1"))
+            .await
+            .contains(&"team-doc".to_owned())
+    );
+    assert!(
+        !own(alice("us-east-1"))
+            .await
+            .contains(&"team-doc".to_owned())
+    );
+    for client in [alice("us-east-1"), bob_role("eu-west-1")] {
+        let missing = client
+            .get_document()
+            .name("team-doc")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(missing.code(), Some("InvalidDocument"), "{missing:?}");
+    }
+    // A session with it in B's us-east-1 runs B's document; A cannot start one with it.
+    let started = crate::support::agent_client::start_session(
+        &bob_role("us-east-1"),
+        b_east_db,
+        Some("team-doc"),
+        Some("echo team-doc-ran"),
+    )
+    .await;
+    let mut client =
+        crate::support::agent_client::Client::open(bob_role("us-east-1"), started).await;
+    client.until_stdout_contains("team-doc-ran").await;
+    let refused = alice("us-east-1")
+        .start_session()
+        .target(a_east_web)
+        .document_name("team-doc")
+        .parameters("command", vec!["true".into()])
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("InvalidDocument"), "{refused:?}");
+    // The name is free in A's account, and taken in B's.
+    create(alice("us-east-1")).await.unwrap();
+    let again = create(bob_role("us-east-1")).await.unwrap_err();
+    assert_eq!(again.code(), Some("DocumentAlreadyExists"), "{again:?}");
 }

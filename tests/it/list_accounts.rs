@@ -143,3 +143,29 @@ fn a_role_that_cannot_be_assumed_is_named_and_the_other_accounts_still_list() {
         "{stderr}"
     );
 }
+
+/// `--profile main,nope` where `nope` is in no AWS file: that account cannot build its
+/// clients, which is one line naming it and why, and main's rows are still listed.
+#[test]
+fn a_profile_that_does_not_exist_is_one_line_and_the_other_account_still_lists() {
+    let sandbox = Sandbox::new("missing");
+    let emulator = sandbox.emulator();
+    let out = sandbox.gangway(
+        &emulator.endpoint,
+        &["--profile", "main,nope", "list", "--output", "json"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a failing account fails the command");
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        names_by_account(&rows),
+        [
+            triple("main", "us-east-1", "a-east-web"),
+            triple("main", "us-east-1", "a-everywhere"),
+        ]
+    );
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("gangway list: nope: "), "{stderr}");
+    assert!(lines[0].contains("`nope` does not exist"), "{stderr}");
+}

@@ -76,3 +76,33 @@ async fn two_accounts_load_side_by_side_and_a_failing_one_is_in_the_banner() {
     assert_eq!(screen.exit_status().await, 0, "{}", screen.text());
     assert_eq!(modes(&screen.termios()), modes(&before));
 }
+
+/// `gangway --profile main,nope`: `nope` is in no AWS file, so that account cannot build its
+/// clients; the banner names it and why from the first frame, and main's rows still load.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_that_cannot_build_its_clients_is_in_the_banner_beside_the_others_rows() {
+    let sandbox = Sandbox::new("tui-missing");
+    let emulator = sandbox.emulator();
+    let home = fresh_home("accounts-missing");
+    let env = sandbox.env(&emulator.endpoint);
+    let env: Vec<(&str, &str)> = env
+        .iter()
+        .filter(|(k, _)| k != "HOME" && k != "PATH")
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let mut screen = Screen::spawn_in(&home, &["--profile", "main,nope"], &env);
+    let before = screen.termios();
+    screen
+        .wait_until("main's rows and the banner naming nope", |s| {
+            s.contains("a-east-web") && s.contains("a-everywhere") && s.contains("nope")
+        })
+        .await;
+    let text = screen.text();
+    assert!(
+        text.contains("does not exist"),
+        "the banner says why:\n{text}"
+    );
+    screen.keys("q").await;
+    assert_eq!(screen.exit_status().await, 0, "{}", screen.text());
+    assert_eq!(modes(&screen.termios()), modes(&before));
+}

@@ -80,10 +80,20 @@ impl Screen {
         self.pty.flush().await.unwrap();
     }
 
-    /// Reads output until the screen satisfies `done`.
+    /// Reads output until the screen's text satisfies `done`.
     pub(crate) async fn wait_until(&mut self, what: &str, done: impl Fn(&str) -> bool) {
+        self.wait_until_screen(what, |screen| done(&screen.contents()))
+            .await;
+    }
+
+    /// Reads output until the terminal's state (text, modes gangway set) satisfies `done`.
+    pub(crate) async fn wait_until_screen(
+        &mut self,
+        what: &str,
+        done: impl Fn(&vt100::Screen) -> bool,
+    ) {
         let deadline = tokio::time::Instant::now() + PATIENCE;
-        while !done(&self.text()) {
+        while !done(self.parser.screen()) {
             let mut buf = [0u8; 16384];
             match tokio::time::timeout_at(deadline, self.pty.read(&mut buf)).await {
                 Ok(Ok(n)) if n > 0 => self.parser.process(&buf[..n]),
@@ -94,6 +104,31 @@ impl Screen {
                 Err(_) => panic!("timed out waiting for {what}; screen:\n{}", self.text()),
             }
         }
+    }
+
+    /// Where `needle` starts on the screen, (column, row) from 0, counted in cells.
+    pub(crate) fn position_of(&self, needle: &str) -> Option<(u16, u16)> {
+        let screen = self.parser.screen();
+        (0..ROWS).find_map(|row| {
+            let mut text = String::new();
+            let mut columns = Vec::new();
+            for col in 0..COLS {
+                let Some(cell) = screen.cell(row, col) else {
+                    continue;
+                };
+                if cell.is_wide_continuation() {
+                    continue;
+                }
+                let contents = cell.contents();
+                let contents = if contents.is_empty() { " " } else { contents };
+                for ch in contents.chars() {
+                    text.push(ch);
+                    columns.push(col);
+                }
+            }
+            let at = text.find(needle)?;
+            Some((columns[text[..at].chars().count()], row))
+        })
     }
 
     pub(crate) async fn wait_for(&mut self, needle: &str) {

@@ -8,9 +8,9 @@ use crate::support::pty::modes;
 use crate::tui_demo::{Screen, fresh_home};
 
 /// ctrl-], the default prefix key.
-const PREFIX: &str = "\u{1d}";
+pub(crate) const PREFIX: &str = "\u{1d}";
 
-const FLEET: &str = r#"
+pub(crate) const FLEET: &str = r#"
 [preferences]
 idle_session_timeout_minutes = 1
 
@@ -37,7 +37,7 @@ fn idle_left(screen: &str) -> Option<u64> {
     Some(minutes * 60 + seconds.parse::<u64>().ok()?)
 }
 
-async fn open_from_fleet(screen: &mut Screen, name: &str, other: &str) {
+pub(crate) async fn open_from_fleet(screen: &mut Screen, name: &str, other: &str) {
     // ctrl-u empties the filter, the name leaves one row, enter opens a shell.
     screen.keys(&format!("/\u{15}{name}\r")).await;
     screen

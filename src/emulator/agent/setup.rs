@@ -7,6 +7,7 @@ use super::documents::{self, SessionPlan};
 use super::port::PortMap;
 use super::process::{LaunchSpec, Program};
 use crate::emulator::faults::{FaultInjector, FaultSpec};
+use crate::emulator::fleet::Place;
 use crate::emulator::sessions::SessionRecord;
 use crate::emulator::state::EmulatorState;
 use crate::proto::{AGENT_RESEND_TICK, ResendPolicy, SeededIds, Session, SessionConfig, version};
@@ -38,7 +39,15 @@ impl SessionSetup {
             &record.document_name,
             &record.parameters,
             shell,
-            state.session_document(&record.document_name).as_ref(),
+            state
+                .session_document(
+                    &record.document_name,
+                    Place {
+                        account: &record.account,
+                        region: &record.region,
+                    },
+                )
+                .as_ref(),
         );
         let mut program = plan.as_ref().map_or_else(
             |_| Program::Shell { path: shell.into() },

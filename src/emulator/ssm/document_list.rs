@@ -11,9 +11,11 @@ use sha2::Digest;
 use super::documents::RUN_SHELL;
 use super::requests::{DescribeDocumentRequest, ListDocumentsRequest};
 use super::{Call, SsmError, epoch_seconds};
-use crate::emulator::fleet::ACCOUNT_ID;
 use crate::emulator::fleet::documents::SessionDocument;
 use crate::emulator::pagination;
+
+/// The owner of AWS's own documents.
+const AMAZON: &str = "Amazon";
 
 /// ListDocuments' MaxResults range (1-50, AWS's).
 const MAX_RESULTS: usize = 50;
@@ -21,20 +23,21 @@ const MAX_RESULTS: usize = 50;
 /// One document as these operations describe it.
 struct Described {
     name: String,
-    owner: &'static str,
+    /// `Amazon` for AWS's own, else the account (the caller's: it sees only its own).
+    owner: String,
     content: Value,
 }
 
 impl Described {
-    fn from_document(document: SessionDocument) -> Self {
+    fn from_document(document: SessionDocument, account: &str) -> Self {
         let owner = if document.name.starts_with("AWS-") {
-            "Amazon"
+            AMAZON
         } else {
-            ACCOUNT_ID
+            account
         };
         Self {
             name: document.name,
-            owner,
+            owner: owner.to_owned(),
             content: document.content,
         }
     }
@@ -86,17 +89,19 @@ fn created_date() -> f64 {
     epoch_seconds(SystemTime::UNIX_EPOCH + Duration::from_secs(1_735_689_600))
 }
 
-/// Every session document, sorted by name, the preferences document included.
+/// Every session document the caller's account and region see, sorted by name, the
+/// preferences document included.
 fn all_documents(call: &Call<'_>) -> Vec<Described> {
+    let account = call.caller.account.as_str();
     let mut documents: Vec<Described> = call
         .state
-        .session_documents()
+        .session_documents(call.place())
         .into_iter()
-        .map(Described::from_document)
+        .map(|document| Described::from_document(document, account))
         .collect();
     documents.push(Described {
         name: RUN_SHELL.to_owned(),
-        owner: ACCOUNT_ID,
+        owner: account.to_owned(),
         content: json!({ "schemaVersion": "1.0", "sessionType": "Standard_Stream" }),
     });
     documents.sort_by(|a, b| a.name.cmp(&b.name));
@@ -162,8 +167,8 @@ pub fn list_documents(call: &Call<'_>, request: ListDocumentsRequest) -> Result<
             "Owner" => Box::new(|d: &Described| {
                 filter.values.iter().any(|v| match v.as_str() {
                     "All" => true,
-                    "Amazon" | "Public" => d.owner == "Amazon",
-                    "Self" | "Private" => d.owner == ACCOUNT_ID,
+                    "Amazon" | "Public" => d.owner == AMAZON,
+                    "Self" | "Private" => d.owner != AMAZON,
                     other => other == d.owner,
                 })
             }),

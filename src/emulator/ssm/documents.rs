@@ -11,7 +11,7 @@ use sha2::Digest;
 use super::requests::{CreateDocumentRequest, GetDocumentRequest};
 use super::{Call, SsmError, epoch_seconds};
 use crate::emulator::authorize::{Ask, arn};
-use crate::emulator::fleet::ACCOUNT_ID;
+use crate::emulator::fleet::Place;
 use crate::emulator::fleet::documents::SessionDocument as FleetDocument;
 use crate::emulator::fleet::documents::check_custom_document;
 use crate::emulator::state::EmulatorState;
@@ -28,11 +28,15 @@ pub enum SessionDocument {
 
 impl SessionDocument {
     /// The documents a session may use: the preferences, or any session document.
-    pub fn for_start_session(name: &str, state: &EmulatorState) -> Result<Self, SsmError> {
+    pub fn for_start_session(
+        name: &str,
+        state: &EmulatorState,
+        place: Place<'_>,
+    ) -> Result<Self, SsmError> {
         if name == RUN_SHELL {
             return Ok(Self::RunShell);
         }
-        match state.session_document(name) {
+        match state.session_document(name, place) {
             Some(document) => Ok(Self::Command(document)),
             None => Err(no_such_document(name)),
         }
@@ -144,7 +148,7 @@ pub fn get_document(call: &Call<'_>, request: GetDocumentRequest) -> Result<Valu
     ))?;
     let content = match request.name.as_str() {
         RUN_SHELL => preferences_document(call.state),
-        other => match call.state.session_document(other) {
+        other => match call.state.session_document(other, call.place()) {
             Some(document) => document.content,
             None => return Err(no_such_document(other)),
         },
@@ -212,7 +216,7 @@ pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Resul
         name: name.clone(),
         content: content.clone(),
     };
-    if !call.state.add_document(document) {
+    if !call.state.add_document(document, call.place()) {
         return Err(SsmError::new(
             "DocumentAlreadyExists",
             format!(
@@ -230,7 +234,7 @@ pub fn create_document(call: &Call<'_>, request: CreateDocumentRequest) -> Resul
     Ok(json!({
         "DocumentDescription": {
             "Name": name,
-            "Owner": ACCOUNT_ID,
+            "Owner": call.caller.account,
             "Hash": hash,
             "HashType": "Sha256",
             "CreatedDate": epoch_seconds(SystemTime::now()),

@@ -24,7 +24,7 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
         .document_name
         .unwrap_or_else(|| documents::RUN_SHELL.to_owned());
     authorize_start(call, target, &document_name, named_document)?;
-    SessionDocument::for_start_session(&document_name, call.state)?
+    SessionDocument::for_start_session(&document_name, call.state, call.place())?
         .check_parameters(&request.parameters)?;
     check_reachable(call, target)?;
     let (record, token) = call
@@ -33,6 +33,8 @@ pub fn start_session(call: &Call<'_>, request: StartSessionRequest) -> Result<Va
         .create(NewSession {
             owner: caller.name.clone(),
             owner_arn: caller.arn(),
+            account: caller.account.clone(),
+            region: call.region.clone(),
             target: target.to_owned(),
             document_name,
             parameters: request.parameters,

@@ -61,13 +61,23 @@ pub fn line(model: &Model, width: u16) -> StatusLine {
     if tabs.prefix_armed {
         parts.push(Part::new(
             format!(
-                "{} then: f fleet · n/p/1-9 tab · s split · tab pane · x close · m mark · b broadcast · [/] scroll · {} send it",
+                "{} then: f fleet · n/p/1-9 tab · s split · tab pane · x close · m mark · b broadcast · [/] page back/on · {} send it",
                 model.settings.prefix, model.settings.prefix
             ),
             Tone::Current,
             0,
         ));
     } else if let Some(pane) = tabs.focused() {
+        if tabs.scrollback > 0 {
+            parts.push(Part::new(
+                format!(
+                    "scrolled back {} lines · pgup/pgdn page · typing returns",
+                    tabs.scrollback
+                ),
+                Tone::Current,
+                0,
+            ));
+        }
         let (body, near) = pane_parts(model, pane);
         parts.extend(body);
         if let Some(text) = near {

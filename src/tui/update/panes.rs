@@ -12,14 +12,15 @@ use crate::tui::msg::{PaneMsg, ShellReport};
 use crate::tui::panes::keys::{encode_key, encode_mouse, encode_paste};
 use crate::tui::panes::{Connection, MAX_PANES, Pane, PaneEnd, Recording, Tab, layout};
 
-/// How far one scroll key pages back into a pane's scrollback.
-const SCROLL_STEP: usize = 10;
+/// Lines of the last page kept on screen when paging, so the eye finds its place.
+const PAGE_OVERLAP: usize = 2;
 
 /// Opens a shell on `target`: in a new tab when shells are embedded, else the hand-over.
 pub fn open(model: &mut Model, target: ShellTarget, reason: Option<String>) -> Vec<Effect> {
     if !model.settings.embedded_shells {
         return vec![Effect::OpenShell { target, reason }];
     }
+    to_live(model);
     let size = layout::pane_sizes(model.size, 1)[0];
     let id = model.tabs.next_id();
     let pane = Pane::new(id, target.clone(), size);
@@ -30,7 +31,6 @@ pub fn open(model: &mut Model, target: ShellTarget, reason: Option<String>) -> V
     });
     model.tabs.current = model.tabs.tabs.len() - 1;
     model.tabs.showing = true;
-    model.tabs.scrollback = 0;
     vec![Effect::OpenPane {
         id,
         target,
@@ -54,6 +54,15 @@ pub fn on_key(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
         model.tabs.showing = false;
         return Vec::new();
     };
+    // Paged back: pgup/pgdn go on paging without the prefix (as in tmux's copy mode); any
+    // other key returns to the live screen and goes to the session.
+    if model.tabs.scrollback > 0 && key.modifiers.is_empty() {
+        match key.code {
+            KeyCode::PageUp => return scroll(model, true),
+            KeyCode::PageDown => return scroll(model, false),
+            _ => {}
+        }
+    }
     if !pane.is_live() {
         // An ended pane shows its end until closed: enter or q closes it.
         if matches!(key.code, KeyCode::Enter | KeyCode::Char('q')) {
@@ -126,7 +135,7 @@ pub fn on_mouse(model: &mut Model, event: &MouseEvent) -> Vec<Effect> {
 fn send(model: &mut Model, bytes: Vec<u8>) -> Vec<Effect> {
     let now = model.now;
     let broadcast = model.tabs.broadcast;
-    model.tabs.scrollback = 0;
+    to_live(model);
     let Some(tab) = model.tabs.current_tab_mut() else {
         return Vec::new();
     };
@@ -193,10 +202,10 @@ fn on_prefixed(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Char('s' | '|' | '%') => split(model),
         KeyCode::Tab | KeyCode::Char('o') => {
+            to_live(model);
             if let Some(tab) = model.tabs.current_tab_mut() {
                 tab.focused = (tab.focused + 1) % tab.panes.len().max(1);
             }
-            model.tabs.scrollback = 0;
             Vec::new()
         }
         KeyCode::Char('x') => ask_close(model),
@@ -232,14 +241,17 @@ fn on_prefixed(model: &mut Model, key: &KeyEvent) -> Vec<Effect> {
     }
 }
 
+/// A page back (or forward) in the focused pane's scrollback: its height less
+/// `PAGE_OVERLAP` lines.
 fn scroll(model: &mut Model, back: bool) -> Vec<Effect> {
     let Some(pane) = model.tabs.focused() else {
         return Vec::new();
     };
+    let page = usize::from(pane.size.1).saturating_sub(PAGE_OVERLAP).max(1);
     let lines = if back {
-        model.tabs.scrollback + SCROLL_STEP
+        model.tabs.scrollback.saturating_add(page)
     } else {
-        model.tabs.scrollback.saturating_sub(SCROLL_STEP)
+        model.tabs.scrollback.saturating_sub(page)
     };
     pane.screen.set_scrollback(lines);
     // The screen clamps to what it holds.
@@ -248,13 +260,20 @@ fn scroll(model: &mut Model, back: bool) -> Vec<Effect> {
     Vec::new()
 }
 
-fn select(model: &mut Model, at: usize) -> Vec<Effect> {
-    model.tabs.current = at;
-    model.tabs.showing = true;
-    model.tabs.scrollback = 0;
-    if let Some(pane) = model.tabs.focused() {
+/// The focused pane back on its live screen (what scrollback it was paged into is left).
+fn to_live(model: &mut Model) {
+    if model.tabs.scrollback > 0
+        && let Some(pane) = model.tabs.focused()
+    {
         pane.screen.set_scrollback(0);
     }
+    model.tabs.scrollback = 0;
+}
+
+fn select(model: &mut Model, at: usize) -> Vec<Effect> {
+    to_live(model);
+    model.tabs.current = at;
+    model.tabs.showing = true;
     Vec::new()
 }
 
@@ -288,6 +307,7 @@ fn split(model: &mut Model) -> Vec<Effect> {
     let Some(target) = tab.focused().map(|p| p.target.clone()) else {
         return Vec::new();
     };
+    to_live(model);
     let id = model.tabs.next_id();
     let size = layout::pane_sizes(model.size, count)[count - 1];
     let pane = Pane::new(id, target.clone(), size);
@@ -337,6 +357,7 @@ pub fn close_focused(model: &mut Model) -> Vec<Effect> {
 
 /// Closes pane `id`: the session is ended if live, the pane forgotten, the others resized.
 pub fn close(model: &mut Model, id: u64) -> Vec<Effect> {
+    to_live(model);
     let tabs = &mut model.tabs;
     let Some(tab_at) = tabs
         .tabs

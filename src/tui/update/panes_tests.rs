@@ -322,3 +322,99 @@ fn resuming_and_resumed_show_in_the_pane() {
     );
     assert_eq!(m.tabs.focused().unwrap().connection, Connection::Resumed);
 }
+
+#[test]
+fn paging_through_the_scrollback_and_back_to_the_live_screen() {
+    let (mut m, id) = with_open_tab("web-1", 60, 5);
+    let screen = m.tabs.focused().unwrap().screen.clone();
+    for n in 1..=200 {
+        screen.feed(format!("line-{n}\r\n").as_bytes());
+    }
+    let top = |m: &Model| {
+        m.tabs
+            .focused()
+            .unwrap()
+            .screen
+            .contents()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    // 39 rows: line-162 … line-200 and the empty prompt line; a page is 37 lines.
+    assert_eq!(top(&m), "line-163");
+    update(&mut m, prefix());
+    assert!(update(&mut m, key(KeyCode::Char('['))).is_empty());
+    assert_eq!(m.tabs.scrollback, 37);
+    assert_eq!(top(&m), "line-126");
+    // Paged back, pgup goes on without the prefix and the bar says where the view is.
+    assert!(update(&mut m, key(KeyCode::PageUp)).is_empty());
+    assert_eq!(top(&m), "line-89");
+    let line = crate::tui::panes::status::line(&m, 120);
+    assert!(
+        crate::tui::panes::status::text(&line).contains("scrolled back 74 lines"),
+        "{line:?}"
+    );
+    update(&mut m, key(KeyCode::PageDown));
+    assert_eq!(top(&m), "line-126");
+    // Typing goes to the session and returns to the live screen.
+    let effects = update(&mut m, key(KeyCode::Char('x')));
+    assert_eq!(
+        effects,
+        [Effect::PaneInput {
+            id,
+            bytes: b"x".to_vec()
+        }]
+    );
+    assert_eq!((m.tabs.scrollback, top(&m)), (0, "line-163".to_owned()));
+    // On the live screen pgup is the remote program's key.
+    let effects = update(&mut m, key(KeyCode::PageUp));
+    assert_eq!(
+        effects,
+        [Effect::PaneInput {
+            id,
+            bytes: b"\x1b[5~".to_vec()
+        }]
+    );
+    // Paging back past the oldest line stops there.
+    for _ in 0..10 {
+        update(&mut m, prefix());
+        update(&mut m, key(KeyCode::Char('[')));
+    }
+    assert_eq!(top(&m), "line-1");
+    assert_eq!(m.tabs.scrollback, 162);
+}
+
+#[test]
+fn mouse_reports_go_to_the_focused_pane_in_its_own_coordinates() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let (mut m, first) = with_open_tab("web-1", 60, 5);
+    update(&mut m, prefix());
+    let effects = update(&mut m, key(KeyCode::Char('s')));
+    let second = opened_ids(&effects)[0];
+    let click = |column, row| {
+        Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    // The second pane starts at column 61 (60 columns, then the rule).
+    assert!(update(&mut m, click(65, 2)).is_empty(), "not asked for");
+    let screen = m.tabs.focused().unwrap().screen.clone();
+    screen.feed(b"\x1b[?1000h\x1b[?1006h");
+    assert_eq!(
+        update(&mut m, click(65, 2)),
+        [Effect::PaneInput {
+            id: second,
+            bytes: b"\x1b[<0;5;3M".to_vec()
+        }]
+    );
+    // A click on the other pane, or on the rule, is not the focused program's.
+    assert!(update(&mut m, click(10, 2)).is_empty());
+    assert!(update(&mut m, click(60, 2)).is_empty());
+    // Nor the status line.
+    assert!(update(&mut m, click(65, 39)).is_empty());
+    assert_ne!(first, second);
+}

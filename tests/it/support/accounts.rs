@@ -15,6 +15,9 @@ pub const ALICE: &str = "AKIAACCOUNTALICE";
 pub const BOB: &str = "AKIAACCOUNTBOB";
 /// Trusts account A, whose callers need `sts:AssumeRole` in their own policies (alice has it).
 pub const OPS_ROLE: &str = "arn:aws:iam::210987654321:role/ops";
+/// Trusts account A like ops, with an administrator's permissions in account B (Run
+/// Command, documents).
+pub const OPS_ADMIN_ROLE: &str = "arn:aws:iam::210987654321:role/ops-admin";
 /// Trusts nobody gangway's tests sign as: assuming it is always AccessDenied.
 pub const LOCKED_ROLE: &str = "arn:aws:iam::210987654321:role/locked";
 
@@ -35,6 +38,12 @@ name = "ops"
 account = "210987654321"
 trust = ["arn:aws:iam::123456789012:root"]
 role = "engineer"
+
+[[roles]]
+name = "ops-admin"
+account = "210987654321"
+trust = ["arn:aws:iam::123456789012:root"]
+role = "admin"
 
 [[roles]]
 name = "self-service"

@@ -119,14 +119,19 @@ pub fn list_commands(call: &Call<'_>, request: ListRequest) -> Result<Value, Ssm
     let start = start_offset(request.next_token.as_deref())?;
     let filters = filters(&request)?;
     let store = &call.state.commands;
+    let place = call.place();
     if let Some(id) = &request.command_id {
         let shown = store
-            .with(id, render::command)
+            .with(id, |record| {
+                record.is_in(place).then(|| render::command(record))
+            })
+            .flatten()
             .ok_or_else(invalid_command_id)?;
         return Ok(json!({ "Commands": [shown] }));
     }
     let (page, next) = store.with_all(|commands| {
         let matching: Vec<&CommandRecord> = commands
+            .filter(|record| record.is_in(place))
             .filter(|record| {
                 request
                     .instance_id
@@ -147,8 +152,10 @@ pub fn list_command_invocations(call: &Call<'_>, request: ListRequest) -> Result
     let start = start_offset(request.next_token.as_deref())?;
     let filters = filters(&request)?;
     let store = &call.state.commands;
+    let place = call.place();
     let render_page = |records: &mut dyn Iterator<Item = &CommandRecord>| {
         let matching: Vec<(&CommandRecord, &model::Invocation)> = records
+            .filter(|record| record.is_in(place))
             .flat_map(|record| record.invocations.iter().map(move |i| (record, i)))
             .filter(|(_, invocation)| {
                 request
@@ -171,7 +178,12 @@ pub fn list_command_invocations(call: &Call<'_>, request: ListRequest) -> Result
     };
     let (page, next) = match &request.command_id {
         Some(id) => store
-            .with(id, |record| render_page(&mut std::iter::once(record)))
+            .with(id, |record| {
+                record
+                    .is_in(place)
+                    .then(|| render_page(&mut std::iter::once(record)))
+            })
+            .flatten()
             .ok_or_else(invalid_command_id)?,
         None => store.with_all(render_page),
     };
@@ -189,20 +201,25 @@ pub fn get_command_invocation(
     call: &Call<'_>,
     request: GetInvocationRequest,
 ) -> Result<Value, SsmError> {
+    let place = call.place();
+    let read = |record: &CommandRecord| {
+        let invocation = record
+            .invocation(&request.instance_id)
+            .ok_or_else(|| SsmError::new("InvocationDoesNotExist", ""))?;
+        if let Some(plugin) = request.plugin_name.as_deref()
+            && plugin != model::step_id(record.plugin)
+            && plugin != record.plugin
+        {
+            return Err(SsmError::new("InvalidPluginName", ""));
+        }
+        Ok(render::get_invocation(record, invocation))
+    };
     call.state
         .commands
         .with(&request.command_id, |record| {
-            let invocation = record
-                .invocation(&request.instance_id)
-                .ok_or_else(|| SsmError::new("InvocationDoesNotExist", ""))?;
-            if let Some(plugin) = request.plugin_name.as_deref()
-                && plugin != model::step_id(record.plugin)
-                && plugin != record.plugin
-            {
-                return Err(SsmError::new("InvalidPluginName", ""));
-            }
-            Ok(render::get_invocation(record, invocation))
+            record.is_in(place).then(|| read(record))
         })
+        .flatten()
         .ok_or_else(invalid_command_id)?
 }
 
@@ -212,6 +229,11 @@ pub fn cancel_command(call: &Call<'_>, request: CancelRequest) -> Result<Value, 
     // CancelCommand has no resource-level permissions on AWS: IAM allows it or not, whoever
     // sent the command.
     call.authorize(&Ask::new("ssm:CancelCommand", "*"))?;
+    // Another account's or region's command does not exist here.
+    let place = call.place();
+    if store.with(&request.command_id, |r| r.is_in(place)) != Some(true) {
+        return Err(invalid_command_id());
+    }
     store
         .request_cancel(&request.command_id, &request.instance_ids)
         .map_err(|err| match err {

@@ -6,6 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
+use crate::emulator::fleet::Place;
+
 /// What AWS-RunShellScript's `executionTimeout` defaults to, and what the agent falls back
 /// to when the value is outside [`MIN_EXECUTION_TIMEOUT`, `MAX_EXECUTION_TIMEOUT`]
 /// (agent: agent/plugins/pluginutil/pluginutil.go, func ValidateExecutionTimeout).
@@ -368,6 +370,10 @@ impl Invocation {
 #[derive(Debug, Clone)]
 pub struct CommandRecord {
     pub id: String,
+    /// Where SendCommand was called (the caller's account, the request's region): only
+    /// calls from there see the command, as each account and region has its own commands.
+    pub account: String,
+    pub region: String,
     pub owner: String,
     pub requested: SystemTime,
     pub document_name: String,
@@ -401,6 +407,11 @@ pub struct Summary {
 }
 
 impl CommandRecord {
+    /// Whether a call from `place` sees this command.
+    pub fn is_in(&self, place: Place<'_>) -> bool {
+        self.account == place.account && self.region == place.region
+    }
+
     pub fn expires_after(&self) -> SystemTime {
         self.requested + self.delivery_timeout
     }

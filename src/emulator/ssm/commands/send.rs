@@ -17,7 +17,7 @@ use super::model::{
 use super::runner::{self, Job, Planned};
 use super::{printable, render};
 use crate::emulator::authorize::{Ask, arn};
-use crate::emulator::fleet::{ACCOUNT_ID, FleetInstance, PingStatus};
+use crate::emulator::fleet::{FleetInstance, PingStatus};
 use crate::emulator::ssm::{Call, SsmError};
 use crate::emulator::{agent, ids};
 
@@ -259,8 +259,9 @@ fn named_instances<'f>(
         return Err(SsmError::new(
             "InvalidInstanceId",
             format!(
-                "Instances [[{}]] not in a valid state for account {ACCOUNT_ID}",
-                invalid.join(", ")
+                "Instances [[{}]] not in a valid state for account {}",
+                invalid.join(", "),
+                call.caller.account
             ),
         ));
     }
@@ -402,6 +403,8 @@ pub fn send_command(call: &Call<'_>, request: SendCommandRequest) -> Result<Valu
     let target_count = invocations.len();
     let record = CommandRecord {
         id: id.clone(),
+        account: caller.account.clone(),
+        region: call.region.clone(),
         owner: caller.name.clone(),
         requested: now,
         document_name: request.document_name.clone(),
