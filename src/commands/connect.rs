@@ -133,7 +133,7 @@ pub(super) async fn find_target(
     let instance = resolve_target(&instances, target)?.clone();
     let client = clients
         .iter()
-        .find(|c| c.region() == instance.region)
+        .find(|c| c.region() == &*instance.region)
         .or_else(|| clients.first())
         .cloned()
         .ok_or_else(|| ConnectError::Unavailable("no AWS region to connect through".into()))?;
