@@ -8,7 +8,9 @@
 //!
 //! - time to the first rows and to all rows (from the `LoadFleet` effect to the frame);
 //! - keystroke-to-frame while typing a filter, p50 / p99 / max (target < 16 ms);
-//! - resident memory of this process, peak (VmHWM) with the fleet loaded (target < 300 MB).
+//! - resident memory of this process, peak (VmHWM) with the fleet loaded (target < 300 MB);
+//!   and the heap it holds, counted by the allocator: what the rows cost per instance, and how
+//!   much of the resident memory is not live data (freed by the SDK's listings, kept by malloc).
 //!
 //! Each beside its ceiling from the same run: one pair (5,000 instances) listed alone, the
 //! same keystrokes over that one pair's 5,000 rows, and this process's memory before the
@@ -21,6 +23,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use gangway::aws::types::Instance;
 use gangway::aws::{AccessScope, AccountSpec, AwsClient, AwsOptions, account_clients};
 use gangway::tui::effect::Effect;
 use gangway::tui::executor::Executor;
@@ -35,6 +38,18 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::{TerminalOptions, Viewport};
+use stats_alloc::{INSTRUMENTED_SYSTEM, StatsAlloc};
+
+/// Every allocation of this process counted, for the live heap (no peak: VmHWM is that).
+#[global_allocator]
+static HEAP: &StatsAlloc<std::alloc::System> = &INSTRUMENTED_SYSTEM;
+
+/// Bytes allocated and not yet freed, in MB.
+fn live_heap_mb() -> f64 {
+    // A realloc is counted in these two already (its growth or its shrinking).
+    let stats = HEAP.stats();
+    (stats.bytes_allocated as f64 - stats.bytes_deallocated as f64) / 1_048_576.0
+}
 
 const ACCOUNTS: usize = 5;
 const REGIONS: [&str; 4] = ["us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"];
@@ -326,6 +341,7 @@ fn measure(endpoint: String) {
         .collect();
     assert_eq!(clients.len(), ACCOUNTS * REGIONS.len());
     let rss_before = rss_mb("VmRSS:");
+    let heap_before = live_heap_mb();
 
     // The ceiling: one account × region alone, listed and drawn the same way.
     let mut one = new_model(&options, &clients[..1]);
@@ -340,6 +356,8 @@ fn measure(endpoint: String) {
     let (first_rows, all_rows) = runtime.block_on(load(&mut model, &mut terminal, clients));
     assert_eq!(model.fleet.instances.len(), fleet);
     let rss_loaded = rss_mb("VmRSS:");
+    let hwm_loaded = rss_mb("VmHWM:");
+    let heap_loaded = live_heap_mb();
     let typed = typing(&mut model, &mut terminal);
     let unchanged = (0..20).map(|_| frame(&mut terminal, &model)).min().unwrap();
     let (rss, hwm) = (rss_mb("VmRSS:"), rss_mb("VmHWM:"));
@@ -370,7 +388,14 @@ fn measure(endpoint: String) {
         ms(unchanged)
     );
     println!(
-        "  resident memory: before the fleet {rss_before:.1} MB, fleet loaded {rss_loaded:.1} MB, after typing {rss:.1} MB, \
-         peak (VmHWM) {hwm:.1} MB   (target < 300 MB)"
+        "  resident memory: before the fleet {rss_before:.1} MB, fleet loaded {rss_loaded:.1} MB (peak so far {hwm_loaded:.1} MB), \
+         after typing {rss:.1} MB, peak (VmHWM) {hwm:.1} MB   (target < 300 MB)"
+    );
+    let per_instance = (heap_loaded - heap_before) * 1_048_576.0 / fleet as f64;
+    println!(
+        "  live heap: before the fleet {heap_before:.1} MB, fleet loaded {heap_loaded:.1} MB: {per_instance:.0} bytes per instance \
+         ({} of them the row itself, size_of::<Instance>()); resident but not live: {:.1} MB",
+        std::mem::size_of::<Instance>(),
+        rss_loaded - heap_loaded
     );
 }

@@ -224,7 +224,7 @@ fn find_causes(
         && version_older_than(version, MIN_SESSION_MANAGER_AGENT)
     {
         causes.push(Cause::AgentTooOld {
-            version: version.clone(),
+            version: version.to_string(),
         });
     }
     // "Not connected" means the agent says Online and Session Manager still cannot reach it:
@@ -336,7 +336,6 @@ pub fn version_older_than(version: &str, minimum: &str) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
     use crate::aws::types::InstanceId;
@@ -345,7 +344,7 @@ mod tests {
         Instance {
             id: InstanceId::from_aws("i-0123456789abcdef0"),
             name: Some("web-1".into()),
-            tags: BTreeMap::from([("Env".to_owned(), "dev".to_owned())]),
+            tags: [("Env", "dev")].into_iter().collect(),
             state: InstanceState::Running,
             ping_status: PingStatus::Online,
             agent_version: Some("3.3.987.0".into()),

@@ -1,7 +1,8 @@
 //! The fleet: EC2 DescribeInstances joined with SSM DescribeInstanceInformation and image
 //! names, so one row says both what the instance is and whether Session Manager can reach it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_sdk_ec2::types::Filter;
@@ -11,12 +12,10 @@ use aws_sdk_ssm::types::{
 
 use super::client::AwsClient;
 use super::error::AwsError;
-use super::types::{Instance, InstanceId, InstanceState, PingStatus};
+use super::types::{Ec2Facts, Instance, InstanceId, InstanceState, PingStatus, Tags};
 
 /// The largest page EC2 allows: fewer round trips for big fleets.
 const EC2_PAGE_SIZE: i32 = 1000;
-/// An EC2 instance with its reservation's owner (the account id).
-type Ec2Raw = (Option<String>, aws_sdk_ec2::types::Instance);
 /// The largest page DescribeInstanceInformation allows.
 const SSM_PAGE_SIZE: i32 = 50;
 /// Values one DescribeInstanceInformation `InstanceIds` filter may carry.
@@ -25,6 +24,69 @@ const SSM_IDS_PER_FILTER: usize = 50;
 const IMAGE_IDS_PER_CALL: usize = 100;
 /// ListTagsForResource calls in flight at once (one per hybrid node).
 const TAG_CALLS_AT_ONCE: usize = 8;
+
+/// One allocation per distinct text of a listing: the region, the account, the image, the
+/// platform, the instance type, the VPC, tag keys and most tag values repeat across thousands
+/// of rows, and the UI keeps 100,000 rows (issue 13). Lives for one load.
+#[derive(Default)]
+struct Interner(HashSet<Arc<str>>);
+
+impl Interner {
+    fn text(&mut self, text: &str) -> Arc<str> {
+        if let Some(known) = self.0.get(text) {
+            return known.clone();
+        }
+        let text: Arc<str> = text.into();
+        self.0.insert(text.clone());
+        text
+    }
+
+    fn some(&mut self, text: Option<&str>) -> Option<Arc<str>> {
+        text.map(|text| self.text(text))
+    }
+}
+
+/// What a row takes from SSM's DescribeInstanceInformation, kept instead of the SDK's
+/// `InstanceInformation` (dozens of fields) while the EC2 side of the listing arrives.
+struct SsmNode {
+    ping_status: PingStatus,
+    agent_version: Option<Arc<str>>,
+    platform: Option<Arc<str>>,
+    /// `PlatformName PlatformVersion`.
+    platform_name: Option<Arc<str>>,
+    ip: Option<Arc<str>>,
+    last_ping: Option<SystemTime>,
+    /// A hybrid node's name: SSM's `Name`, else the computer name.
+    name: Option<Arc<str>>,
+}
+
+impl SsmNode {
+    fn new(info: &InstanceInformation, texts: &mut Interner) -> Self {
+        let platform_name = match (info.platform_name(), info.platform_version()) {
+            (Some(name), Some(version)) if !version.is_empty() => {
+                Some(texts.text(&format!("{name} {version}")))
+            }
+            (Some(name), _) => Some(texts.text(name)),
+            _ => None,
+        };
+        Self {
+            ping_status: info
+                .ping_status()
+                .map_or(PingStatus::NotManaged, |p| PingStatus::from_aws(p.as_str())),
+            agent_version: texts.some(info.agent_version()),
+            platform: texts.some(info.platform_type().map(|p| p.as_str())),
+            platform_name,
+            ip: texts.some(info.ip_address()),
+            last_ping: info
+                .last_ping_date_time()
+                .and_then(|d| SystemTime::try_from(*d).ok()),
+            name: texts.some(info.name().or(info.computer_name())),
+        }
+    }
+}
+
+/// SSM nodes by instance id.
+type SsmNodes = HashMap<Box<str>, SsmNode>;
 
 impl AwsClient {
     /// Every instance matching all `tag_filters` (EC2 filters: same key twice means either
@@ -47,7 +109,9 @@ impl AwsClient {
         let ec2 = ec2?;
         let ids: Vec<String> = ec2
             .iter()
-            .filter_map(|(_, raw)| raw.instance_id.clone())
+            .map(|instance| instance.id.as_str())
+            .filter(|id| !id.is_empty())
+            .map(str::to_owned)
             .collect();
         let ssm = self.ssm_nodes_with_ids(&ids).await?;
         Ok(self.join_inventories(ec2, ssm, hybrid).await)
@@ -77,25 +141,22 @@ impl AwsClient {
     /// SSM nodes matching the filters), else from the SSM nodes EC2 did not claim.
     async fn join_inventories(
         &self,
-        ec2: Vec<Ec2Raw>,
-        mut ssm: HashMap<String, InstanceInformation>,
-        hybrid: Option<HashMap<String, InstanceInformation>>,
+        mut instances: Vec<Instance>,
+        mut ssm: SsmNodes,
+        hybrid: Option<SsmNodes>,
     ) -> Vec<Instance> {
-        let mut instances: Vec<Instance> = ec2
-            .iter()
-            .map(|(owner, raw)| {
-                let mut instance =
-                    self.join_ec2(raw, ssm.remove(raw.instance_id().unwrap_or_default()));
-                instance.account_id.clone_from(owner);
-                instance
-            })
-            .collect();
+        for instance in &mut instances {
+            if let Some(node) = ssm.remove(instance.id.as_str()) {
+                apply_ssm_node(instance, node);
+            }
+        }
         let hybrid = hybrid.unwrap_or(ssm);
+        let (region, account) = (self.region_text(), self.account_text());
         instances.extend(
             hybrid
-                .values()
-                .filter(|info| info.instance_id().is_some_and(|id| id.starts_with("mi-")))
-                .map(|info| self.hybrid_node(info)),
+                .into_iter()
+                .filter(|(id, _)| id.starts_with("mi-"))
+                .map(|(id, node)| hybrid_node(&id, node, &region, &account)),
         );
         // Hybrid nodes have no image, so these two touch different rows; in turn is enough.
         self.add_hybrid_tags(&mut instances).await;
@@ -103,15 +164,23 @@ impl AwsClient {
         instances.sort_by(|a, b| {
             (a.name.is_none(), &a.name, &a.id).cmp(&(b.name.is_none(), &b.name, &b.id))
         });
+        instances.shrink_to_fit();
         instances
+    }
+
+    /// This client's region and account name, one allocation each for all the rows of a
+    /// listing.
+    fn region_text(&self) -> Arc<str> {
+        self.region().into()
+    }
+
+    fn account_text(&self) -> Option<Arc<str>> {
+        self.account().map(Arc::from)
     }
 
     /// With tag filters, the SSM nodes that carry those tags (SSM knows hybrid nodes' tags,
     /// EC2 does not); `None` without filters. A failure only costs the hybrid nodes.
-    async fn hybrid_nodes_matching(
-        &self,
-        tag_filters: &[(String, String)],
-    ) -> Option<HashMap<String, InstanceInformation>> {
+    async fn hybrid_nodes_matching(&self, tag_filters: &[(String, String)]) -> Option<SsmNodes> {
         if tag_filters.is_empty() {
             return None;
         }
@@ -124,7 +193,10 @@ impl AwsClient {
         }
     }
 
-    async fn ec2_instances(&self, filters: Option<Vec<Filter>>) -> Result<Vec<Ec2Raw>, AwsError> {
+    /// EC2's instances as rows (without their SSM side yet). Each page becomes rows as it
+    /// arrives and is dropped: a listing never holds more than one page of the SDK's types,
+    /// which are many times the size of a row (issue 13: eight listings run at once).
+    async fn ec2_instances(&self, filters: Option<Vec<Filter>>) -> Result<Vec<Instance>, AwsError> {
         let mut pages = self
             .ec2
             .describe_instances()
@@ -132,28 +204,24 @@ impl AwsClient {
             .max_results(EC2_PAGE_SIZE)
             .into_paginator()
             .send();
+        let mut texts = Interner::default();
+        let (region, account) = (self.region_text(), self.account_text());
         let mut instances = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.errors.map(e))?;
-            for reservation in page.reservations.unwrap_or_default() {
-                let owner = reservation.owner_id;
-                instances.extend(
-                    reservation
-                        .instances
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|raw| (owner.clone(), raw)),
-                );
+            for reservation in page.reservations() {
+                let owner = texts.some(reservation.owner_id());
+                instances.extend(reservation.instances().iter().map(|raw| Instance {
+                    account_id: owner.clone(),
+                    ..ec2_row(raw, &mut texts, &region, &account)
+                }));
             }
         }
         Ok(instances)
     }
 
     /// The SSM nodes among `ids`, asked in chunks the InstanceIds filter accepts.
-    async fn ssm_nodes_with_ids(
-        &self,
-        ids: &[String],
-    ) -> Result<HashMap<String, InstanceInformation>, AwsError> {
+    async fn ssm_nodes_with_ids(&self, ids: &[String]) -> Result<SsmNodes, AwsError> {
         let mut nodes = HashMap::new();
         for chunk in ids.chunks(SSM_IDS_PER_FILTER) {
             let filter = InstanceInformationStringFilter::builder()
@@ -166,10 +234,11 @@ impl AwsClient {
         Ok(nodes)
     }
 
+    /// SSM's nodes, each page kept as `SsmNode`s only.
     async fn ssm_nodes(
         &self,
         filters: Option<Vec<InstanceInformationStringFilter>>,
-    ) -> Result<HashMap<String, InstanceInformation>, AwsError> {
+    ) -> Result<SsmNodes, AwsError> {
         let mut pages = self
             .ssm
             .describe_instance_information()
@@ -177,79 +246,17 @@ impl AwsClient {
             .max_results(SSM_PAGE_SIZE)
             .into_paginator()
             .send();
+        let mut texts = Interner::default();
         let mut nodes = HashMap::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| self.errors.map(e))?;
-            for info in page.instance_information_list.unwrap_or_default() {
-                if let Some(id) = info.instance_id.clone() {
-                    nodes.insert(id, info);
+            for info in page.instance_information_list() {
+                if let Some(id) = info.instance_id() {
+                    nodes.insert(id.into(), SsmNode::new(info, &mut texts));
                 }
             }
         }
         Ok(nodes)
-    }
-
-    fn join_ec2(
-        &self,
-        raw: &aws_sdk_ec2::types::Instance,
-        info: Option<InstanceInformation>,
-    ) -> Instance {
-        let tags: BTreeMap<String, String> = raw
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key.clone()?, t.value.clone().unwrap_or_default())))
-            .collect();
-        let state = raw
-            .state()
-            .and_then(|s| s.name())
-            .map_or(InstanceState::Other("unknown".into()), |n| {
-                InstanceState::from_aws(n.as_str())
-            });
-        let mut instance = Instance {
-            id: InstanceId::from_aws(raw.instance_id().unwrap_or_default()),
-            name: tags.get("Name").cloned(),
-            tags,
-            state,
-            ping_status: PingStatus::NotManaged,
-            agent_version: None,
-            platform: raw.platform_details().map(str::to_owned),
-            platform_name: None,
-            private_ip: raw.private_ip_address().map(str::to_owned),
-            image_id: raw.image_id().map(str::to_owned),
-            image_name: None,
-            region: self.region().to_owned(),
-            last_ping: None,
-            account: self.account().map(str::to_owned),
-            account_id: None,
-            ec2: ec2_facts(raw),
-        };
-        if let Some(info) = info {
-            apply_ssm_info(&mut instance, &info);
-        }
-        instance
-    }
-
-    fn hybrid_node(&self, info: &InstanceInformation) -> Instance {
-        let mut instance = Instance {
-            id: InstanceId::from_aws(info.instance_id().unwrap_or_default()),
-            name: info.name().or(info.computer_name()).map(str::to_owned),
-            tags: BTreeMap::new(),
-            state: InstanceState::Hybrid,
-            ping_status: PingStatus::NotManaged,
-            agent_version: None,
-            platform: None,
-            platform_name: None,
-            private_ip: info.ip_address().map(str::to_owned),
-            image_id: None,
-            image_name: None,
-            region: self.region().to_owned(),
-            last_ping: None,
-            account: self.account().map(str::to_owned),
-            account_id: None,
-            ec2: Default::default(),
-        };
-        apply_ssm_info(&mut instance, info);
-        instance
     }
 
     /// EC2 does not know hybrid (`mi-`) nodes, so their tags live in SSM: ListTagsForResource
@@ -276,9 +283,9 @@ impl AwsClient {
                         instance.tags = output
                             .tag_list()
                             .iter()
-                            .map(|tag| (tag.key().to_owned(), tag.value().to_owned()))
+                            .map(|tag| (tag.key(), tag.value()))
                             .collect();
-                        if let Some(name) = instance.tags.get("Name") {
+                        if let Some(name) = instance.tags.get_shared("Name") {
                             instance.name = Some(name.clone());
                         }
                     }
@@ -292,13 +299,14 @@ impl AwsClient {
     }
 
     /// Image names are a nicety: a failure leaves them empty instead of failing the list.
+    /// Every row of one image shares its name.
     async fn add_image_names(&self, instances: &mut [Instance]) {
-        let ids: BTreeSet<String> = instances
+        let ids: BTreeSet<&Arc<str>> = instances
             .iter()
-            .filter_map(|i| i.image_id.clone())
+            .filter_map(|i| i.image_id.as_ref())
             .collect();
-        let ids: Vec<String> = ids.into_iter().collect();
-        let mut names = HashMap::new();
+        let ids: Vec<String> = ids.into_iter().map(|id| id.to_string()).collect();
+        let mut names: HashMap<String, Arc<str>> = HashMap::new();
         for chunk in ids.chunks(IMAGE_IDS_PER_CALL) {
             match self
                 .ec2
@@ -307,11 +315,9 @@ impl AwsClient {
                 .send()
                 .await
             {
-                Ok(out) => names.extend(
-                    out.images()
-                        .iter()
-                        .filter_map(|image| Some((image.image_id.clone()?, image.name.clone()?))),
-                ),
+                Ok(out) => names.extend(out.images().iter().filter_map(|image| {
+                    Some((image.image_id.clone()?, Arc::from(image.name.as_deref()?)))
+                })),
                 Err(err) => {
                     tracing::warn!(region = %self.region(), "image names unavailable: {}", self.errors.map(err));
                     return;
@@ -321,31 +327,86 @@ impl AwsClient {
         for instance in instances {
             instance.image_name = instance
                 .image_id
-                .as_ref()
+                .as_deref()
                 .and_then(|id| names.get(id).cloned());
         }
     }
 }
 
-fn apply_ssm_info(instance: &mut Instance, info: &InstanceInformation) {
-    instance.ping_status = info
-        .ping_status()
-        .map_or(PingStatus::NotManaged, |p| PingStatus::from_aws(p.as_str()));
-    instance.agent_version = info.agent_version().map(str::to_owned);
-    if let Some(platform) = info.platform_type() {
-        instance.platform = Some(platform.as_str().to_owned());
+/// An EC2 instance as a row, its SSM side still empty.
+fn ec2_row(
+    raw: &aws_sdk_ec2::types::Instance,
+    texts: &mut Interner,
+    region: &Arc<str>,
+    account: &Option<Arc<str>>,
+) -> Instance {
+    let tags = Tags::from_pairs(
+        raw.tags()
+            .iter()
+            .filter_map(|t| Some((texts.text(t.key()?), texts.text(t.value().unwrap_or("")))))
+            .collect(),
+    );
+    let state = raw
+        .state()
+        .and_then(|s| s.name())
+        .map_or(InstanceState::Other("unknown".into()), |n| {
+            InstanceState::from_aws(n.as_str())
+        });
+    Instance {
+        id: InstanceId::from_aws(raw.instance_id().unwrap_or_default()),
+        name: tags.get_shared("Name").cloned(),
+        tags,
+        state,
+        ping_status: PingStatus::NotManaged,
+        agent_version: None,
+        platform: texts.some(raw.platform_details()),
+        platform_name: None,
+        private_ip: texts.some(raw.private_ip_address()),
+        image_id: texts.some(raw.image_id()),
+        image_name: None,
+        region: region.clone(),
+        last_ping: None,
+        account: account.clone(),
+        account_id: None,
+        ec2: ec2_facts(raw, texts),
     }
-    instance.platform_name = match (info.platform_name(), info.platform_version()) {
-        (Some(name), Some(version)) if !version.is_empty() => Some(format!("{name} {version}")),
-        (Some(name), _) => Some(name.to_owned()),
-        _ => None,
+}
+
+/// A hybrid (`mi-`) node, known to SSM only.
+fn hybrid_node(id: &str, node: SsmNode, region: &Arc<str>, account: &Option<Arc<str>>) -> Instance {
+    let mut instance = Instance {
+        id: InstanceId::from_aws(id),
+        name: node.name.clone(),
+        tags: Tags::default(),
+        state: InstanceState::Hybrid,
+        ping_status: PingStatus::NotManaged,
+        agent_version: None,
+        platform: None,
+        platform_name: None,
+        private_ip: None,
+        image_id: None,
+        image_name: None,
+        region: region.clone(),
+        last_ping: None,
+        account: account.clone(),
+        account_id: None,
+        ec2: Ec2Facts::default(),
     };
-    if instance.private_ip.is_none() {
-        instance.private_ip = info.ip_address().map(str::to_owned);
+    apply_ssm_node(&mut instance, node);
+    instance
+}
+
+fn apply_ssm_node(instance: &mut Instance, node: SsmNode) {
+    instance.ping_status = node.ping_status;
+    instance.agent_version = node.agent_version;
+    if node.platform.is_some() {
+        instance.platform = node.platform;
     }
-    instance.last_ping = info
-        .last_ping_date_time()
-        .and_then(|d| SystemTime::try_from(*d).ok());
+    instance.platform_name = node.platform_name;
+    if instance.private_ip.is_none() {
+        instance.private_ip = node.ip;
+    }
+    instance.last_ping = node.last_ping;
 }
 
 /// Tag pairs grouped by key: EC2 ORs the values of one filter and ANDs separate filters.
@@ -387,18 +448,18 @@ fn ssm_tag_filters(
 }
 
 /// The machine facts of DescribeInstances that the UI's detail pane shows.
-fn ec2_facts(raw: &aws_sdk_ec2::types::Instance) -> crate::aws::types::Ec2Facts {
-    let owned = |text: Option<&str>| text.filter(|t| !t.is_empty()).map(str::to_owned);
-    crate::aws::types::Ec2Facts {
-        instance_type: owned(raw.instance_type().map(|t| t.as_str())),
-        availability_zone: owned(raw.placement().and_then(|p| p.availability_zone())),
+fn ec2_facts(raw: &aws_sdk_ec2::types::Instance, texts: &mut Interner) -> Ec2Facts {
+    let mut text = |text: Option<&str>| texts.some(text.filter(|t| !t.is_empty()));
+    Ec2Facts {
+        instance_type: text(raw.instance_type().map(|t| t.as_str())),
+        availability_zone: text(raw.placement().and_then(|p| p.availability_zone())),
         launch_time: raw
             .launch_time()
             .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
-        vpc_id: owned(raw.vpc_id()),
-        subnet_id: owned(raw.subnet_id()),
-        instance_profile: owned(raw.iam_instance_profile().and_then(|p| p.arn())),
-        public_ip: owned(raw.public_ip_address()),
+        vpc_id: text(raw.vpc_id()),
+        subnet_id: text(raw.subnet_id()),
+        instance_profile: text(raw.iam_instance_profile().and_then(|p| p.arn())),
+        public_ip: text(raw.public_ip_address()),
     }
 }
 

@@ -48,7 +48,7 @@ impl Candidate {
     fn of(instance: &Instance) -> Self {
         Self {
             id: instance.id.to_string(),
-            name: instance.name.clone(),
+            name: instance.name.as_deref().map(str::to_owned),
             state: instance.state.label().to_owned(),
             ping_status: instance.ping_status.label().to_owned(),
         }
@@ -192,14 +192,12 @@ fn similar_to(target: &str, all: &[Instance]) -> Vec<Candidate> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::collections::BTreeMap;
 
     use super::*;
-    use crate::aws::types::{InstanceId, PingStatus};
+    use crate::aws::types::{InstanceId, PingStatus, Tags};
 
     fn instance(id: &str, name: &str, env: &str, state: InstanceState) -> Instance {
-        let mut tags = BTreeMap::from([("Env".to_owned(), env.to_owned())]);
-        tags.insert("Name".into(), name.into());
+        let tags: Tags = [("Env", env), ("Name", name)].into_iter().collect();
         Instance {
             id: InstanceId::from_aws(id),
             name: Some(name.into()),
@@ -307,9 +305,9 @@ mod tests {
     fn candidate_lines_are_aligned_and_long_values_cut() {
         let mut fleet = fleet();
         fleet[1].name = Some("웹-서버-이름".into());
-        fleet[0].tags.insert("Env".into(), "prod".into());
+        fleet[0].tags.insert("Env", "prod");
         let long = "n".repeat(10_000);
-        fleet[0].name = Some(long.clone());
+        fleet[0].name = Some(long.as_str().into());
         let err = resolve_target(&fleet, "tag:Env=prod")
             .unwrap_err()
             .to_string();

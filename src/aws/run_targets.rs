@@ -61,16 +61,14 @@ pub fn label(instance: &Instance) -> String {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::aws::{InstanceId, InstanceState, PingStatus};
 
     fn instance(id: &str, platform: &str, state: InstanceState, ping: PingStatus) -> Instance {
         Instance {
             id: InstanceId::from_aws(id),
-            name: Some(format!("host-{id}")),
-            tags: BTreeMap::new(),
+            name: Some(format!("host-{id}").into()),
+            tags: Default::default(),
             state,
             ping_status: ping,
             agent_version: Some("3.3.1142.0".into()),

@@ -2,8 +2,8 @@
 //! (connect, tui) sees only these plain-data values, which keeps the TUI testable
 //! with emulator-shaped fixtures and no SDK in sight.
 
-use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 /// An EC2 instance id (`i-…`) or a hybrid managed node id (`mi-…`).
@@ -11,7 +11,7 @@ use std::time::SystemTime;
     Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
 )]
 #[serde(transparent)]
-pub struct InstanceId(String);
+pub struct InstanceId(Box<str>);
 
 impl InstanceId {
     /// Accepts `i-` or `mi-` followed by 8 to 17 lower-case hex digits, as AWS issues them.
@@ -23,12 +23,12 @@ impl InstanceId {
             && rest
                 .bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        hex_ok.then(|| Self(text.to_owned()))
+        hex_ok.then(|| Self(text.into()))
     }
 
     /// For ids that come straight from an AWS response: kept as AWS spelled them.
     pub fn from_aws(text: impl Into<String>) -> Self {
-        Self(text.into())
+        Self(text.into().into_boxed_str())
     }
 
     pub fn as_str(&self) -> &str {
@@ -103,7 +103,7 @@ pub enum InstanceState {
     Stopped,
     /// A hybrid (`mi-`) node: not an EC2 instance, so it has no EC2 state.
     Hybrid,
-    Other(String),
+    Other(Box<str>),
 }
 
 impl InstanceState {
@@ -115,7 +115,7 @@ impl InstanceState {
             "terminated" => Self::Terminated,
             "stopping" => Self::Stopping,
             "stopped" => Self::Stopped,
-            other => Self::Other(other.to_owned()),
+            other => Self::Other(other.into()),
         }
     }
 
@@ -134,34 +134,37 @@ impl InstanceState {
 }
 
 /// One row of the fleet: EC2 facts joined with the SSM agent's view of the instance.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+///
+/// Compact, since the UI holds 100,000 of them (issue 13: under 300 MB across 20 account ×
+/// region pairs): text is `Arc<str>`, and a listing hands the same allocation to every row
+/// whose field says the same thing (region, account, image, platform, agent version, instance
+/// type, VPC, tag keys and values…: `aws::inventory` interns them per load); the name is the
+/// `Name` tag's own value, not a copy.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
     pub id: InstanceId,
     /// The `Name` tag, if any.
-    pub name: Option<String>,
-    pub tags: BTreeMap<String, String>,
+    pub name: Option<Arc<str>>,
+    pub tags: Tags,
     pub state: InstanceState,
     pub ping_status: PingStatus,
-    pub agent_version: Option<String>,
+    pub agent_version: Option<Arc<str>>,
     /// `Linux`, `Windows`, `MacOS` from SSM; the EC2 platform details otherwise.
-    pub platform: Option<String>,
+    pub platform: Option<Arc<str>>,
     /// e.g. `Amazon Linux 2023`, from SSM `PlatformName` + `PlatformVersion`.
-    pub platform_name: Option<String>,
-    pub private_ip: Option<String>,
-    pub image_id: Option<String>,
+    pub platform_name: Option<Arc<str>>,
+    pub private_ip: Option<Arc<str>>,
+    pub image_id: Option<Arc<str>>,
     /// Human-readable image name from DescribeImages, when known.
-    pub image_name: Option<String>,
-    pub region: String,
+    pub image_name: Option<Arc<str>>,
+    pub region: Arc<str>,
     /// The account's display name when several accounts are shown (`--profile a,b`, the
     /// config's `[[accounts]]`); `None` in the one account of the default chain.
-    #[serde(default)]
-    pub account: Option<String>,
+    pub account: Option<Arc<str>>,
     /// The 12-digit account id EC2 names as the reservation's owner (`None` for hybrid nodes).
-    #[serde(default)]
-    pub account_id: Option<String>,
+    pub account_id: Option<Arc<str>>,
     pub last_ping: Option<SystemTime>,
     /// What EC2 says about the machine (empty for hybrid nodes).
-    #[serde(default)]
     pub ec2: Ec2Facts,
 }
 
@@ -182,17 +185,88 @@ pub fn location(account: Option<&str>, region: &str) -> String {
     }
 }
 
+/// An instance's tags: one value per key, sorted by key (the order a `BTreeMap` gave, which
+/// the detail pane, the filter's text and `list --json` keep), in one boxed slice instead of
+/// a map whose first node alone is about 550 bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tags(Box<[(Arc<str>, Arc<str>)]>);
+
+impl Tags {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.get_shared(key).map(|value| &**value)
+    }
+
+    /// The value itself, for a field that shares it (the instance's name is its `Name`).
+    pub fn get_shared(&self, key: &str) -> Option<&Arc<str>> {
+        let at = self.0.binary_search_by(|(k, _)| (**k).cmp(key)).ok()?;
+        Some(&self.0[at].1)
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `(key, value)` by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// Sets `key` to `value`, replacing a value it had.
+    pub fn insert(&mut self, key: impl Into<Arc<str>>, value: impl Into<Arc<str>>) {
+        let mut pairs = std::mem::take(&mut self.0).into_vec();
+        pairs.push((key.into(), value.into()));
+        *self = Self::from_pairs(pairs);
+    }
+
+    /// From pairs in any order; of one key given twice the last value stays, as a map's
+    /// `insert` would leave it.
+    pub fn from_pairs(mut pairs: Vec<(Arc<str>, Arc<str>)>) -> Self {
+        // Stable: equal keys keep their order, so the last of them is the one given last.
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut kept: Vec<(Arc<str>, Arc<str>)> = Vec::with_capacity(pairs.len());
+        for pair in pairs {
+            match kept.last_mut() {
+                Some(last) if last.0 == pair.0 => *last = pair,
+                _ => kept.push(pair),
+            }
+        }
+        Self(kept.into_boxed_slice())
+    }
+}
+
+impl<K: Into<Arc<str>>, V: Into<Arc<str>>> FromIterator<(K, V)> for Tags {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        Self::from_pairs(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// As a JSON object, key by key (`list --json`'s `tags`).
+impl serde::Serialize for Tags {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
 /// The EC2 facts the detail pane shows; each is `None` when EC2 did not give it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Ec2Facts {
-    pub instance_type: Option<String>,
-    pub availability_zone: Option<String>,
+    pub instance_type: Option<Arc<str>>,
+    pub availability_zone: Option<Arc<str>>,
     pub launch_time: Option<SystemTime>,
-    pub vpc_id: Option<String>,
-    pub subnet_id: Option<String>,
+    pub vpc_id: Option<Arc<str>>,
+    pub subnet_id: Option<Arc<str>>,
     /// The instance profile's ARN.
-    pub instance_profile: Option<String>,
-    pub public_ip: Option<String>,
+    pub instance_profile: Option<Arc<str>>,
+    pub public_ip: Option<Arc<str>>,
 }
 
 /// State of a Session Manager session as `DescribeSessions` reports it.
@@ -495,6 +569,34 @@ mod tests {
         assert!(S3Location::parse("https://bucket/x").is_none());
         assert!(S3Location::parse("s3:///x").is_none());
         assert!(S3Location::parse("bucket/x").is_none());
+    }
+
+    #[test]
+    fn tags_are_sorted_by_key_and_the_last_value_of_a_key_stays() {
+        let mut tags: Tags = [
+            ("Name", "web-1"),
+            ("Env", "dev"),
+            ("Team", "a"),
+            ("Env", "prod"),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            tags.iter().collect::<Vec<_>>(),
+            [("Env", "prod"), ("Name", "web-1"), ("Team", "a")]
+        );
+        assert_eq!(tags.get("Env"), Some("prod"));
+        assert_eq!(tags.get("Owner"), None);
+        tags.insert("Env", "stg");
+        tags.insert("Aaa", "");
+        assert_eq!(tags.len(), 4);
+        assert_eq!(tags.iter().next(), Some(("Aaa", "")));
+        assert_eq!(tags.get("Env"), Some("stg"));
+        assert_eq!(
+            serde_json::to_string(&tags).unwrap(),
+            r#"{"Aaa":"","Env":"stg","Name":"web-1","Team":"a"}"#
+        );
+        assert!(Tags::default().is_empty());
     }
 
     #[test]

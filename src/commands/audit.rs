@@ -194,8 +194,10 @@ impl Names {
             match client.list_instances(&[]).await {
                 Ok(instances) => {
                     for instance in instances {
-                        self.by_id
-                            .insert(instance.id.as_str().to_owned(), instance.name.clone());
+                        self.by_id.insert(
+                            instance.id.as_str().to_owned(),
+                            instance.name.as_deref().map(str::to_owned),
+                        );
                     }
                 }
                 // The audit still stands without names: say so once.

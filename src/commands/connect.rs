@@ -198,7 +198,7 @@ pub(super) async fn find_target(
         .iter()
         .position(|i| i.id == instance.id && i.region == instance.region)
         .and_then(|at| answered.get(at).copied())
-        .or_else(|| clients.iter().find(|c| c.region() == instance.region))
+        .or_else(|| clients.iter().find(|c| c.region() == &*instance.region))
         .or_else(|| clients.first())
         .cloned()
         .ok_or_else(|| ConnectError::Unavailable("no AWS region to connect through".into()))?;

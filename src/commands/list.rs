@@ -1,6 +1,5 @@
 //! `gangway list`: the fleet as an aligned table or JSON, for people and scripts.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -50,8 +49,7 @@ fn list(
         .map(|i| (i, diagnose(i, None, &scope)))
         .filter(|(_, reach)| !args.reachable || reach.can_connect())
         .collect();
-    let regions: std::collections::BTreeSet<&str> =
-        instances.iter().map(|i| i.region.as_str()).collect();
+    let regions: std::collections::BTreeSet<&str> = instances.iter().map(|i| &*i.region).collect();
     let show_region = options.regions.len() > 1 || regions.len() > 1;
     let show_account = !options.accounts.is_empty();
     // Nothing fetched at all: print no empty table or `[]` a script could take for "no instances".
@@ -139,7 +137,7 @@ fn print(
 pub struct JsonRow<'a> {
     pub id: &'a str,
     pub name: Option<&'a str>,
-    pub tags: &'a BTreeMap<String, String>,
+    pub tags: &'a crate::aws::types::Tags,
     pub state: &'a str,
     pub ping_status: crate::aws::PingStatus,
     pub agent_version: Option<&'a str>,
@@ -280,7 +278,7 @@ mod tests {
         Instance {
             id: InstanceId::from_aws("i-0123456789abcdef0"),
             name: Some(name.into()),
-            tags: BTreeMap::from([("Name".to_owned(), name.to_owned())]),
+            tags: [("Name", name)].into_iter().collect(),
             state: InstanceState::Running,
             ping_status: PingStatus::Online,
             agent_version: Some("3.3.0.0".into()),

@@ -294,7 +294,7 @@ async fn send_and_follow(args: &RunArgs, scope: &[(String, String)]) -> Result<u
             live::JsonLines::emit(&json!({
                 "event": "skipped",
                 "instance_id": instance.id.as_str(),
-                "name": instance.name,
+                "name": instance.name.as_deref(),
                 "reason": reason,
             }));
         }
@@ -314,7 +314,7 @@ async fn send_and_follow(args: &RunArgs, scope: &[(String, String)]) -> Result<u
     }
     let names: BTreeMap<String, String> = listed
         .iter()
-        .filter_map(|i| i.name.clone().map(|n| (i.id.to_string(), n)))
+        .filter_map(|i| i.name.as_deref().map(|n| (i.id.to_string(), n.to_owned())))
         .collect();
     let offline: HashSet<String> = selection
         .skipped

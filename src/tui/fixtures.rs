@@ -3,11 +3,11 @@
 //! tag value carrying an ESC sequence and NUL), with fixed times so snapshots are stable;
 //! and the model the `update` tests start from, with the keys they press.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use crate::aws::types::{
-    Instance, InstanceId, InstanceState, PingStatus, SessionInfo, SessionPreferences, SessionStatus,
+    Instance, InstanceId, InstanceState, PingStatus, SessionInfo, SessionPreferences,
+    SessionStatus, Tags,
 };
 
 /// 2026-11-29 12:00:00 UTC: "now" in every fixture.
@@ -34,45 +34,36 @@ const AL2023: (&str, &str) = ("ami-a1b2c3d4e5f60001", "al2023-ami-2023.6");
 const UBUNTU: (&str, &str) = ("ami-a1b2c3d4e5f60002", "ubuntu-24.04-amd64");
 
 fn instance(at: usize, spec: &Spec<'_>) -> Instance {
-    let mut tags = BTreeMap::from([
-        ("Name".to_owned(), spec.name.to_owned()),
-        ("Env".to_owned(), spec.env.to_owned()),
-        (
-            "Team".to_owned(),
-            if at.is_multiple_of(2) {
-                "platform"
-            } else {
-                "payments"
-            }
-            .to_owned(),
-        ),
-    ]);
-    tags.extend(
-        spec.extra
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-    );
+    let team = if at.is_multiple_of(2) {
+        "platform"
+    } else {
+        "payments"
+    };
+    let tags: Tags = [("Name", spec.name), ("Env", spec.env), ("Team", team)]
+        .into_iter()
+        .chain(spec.extra.iter().copied())
+        .collect();
     let managed = spec.ping != PingStatus::NotManaged;
     Instance {
         id: InstanceId::from_aws(format!("i-{}", spec.hex)),
-        name: Some(spec.name.to_owned()),
+        name: tags.get_shared("Name").cloned(),
         tags,
         state: spec.state.clone(),
         ping_status: spec.ping,
-        agent_version: managed.then(|| spec.agent.to_owned()),
-        platform: Some("Linux".to_owned()),
+        agent_version: managed.then(|| spec.agent.into()),
+        platform: Some("Linux".into()),
         platform_name: Some(
             if spec.image == UBUNTU {
                 "Ubuntu 24.04"
             } else {
                 "Amazon Linux 2023"
             }
-            .to_owned(),
+            .into(),
         ),
-        private_ip: Some(format!("10.0.1.{}", 10 + at)),
-        image_id: Some(spec.image.0.to_owned()),
-        image_name: Some(spec.image.1.to_owned()),
-        region: "us-east-1".to_owned(),
+        private_ip: Some(format!("10.0.1.{}", 10 + at).into()),
+        image_id: Some(spec.image.0.into()),
+        image_name: Some(spec.image.1.into()),
+        region: "us-east-1".into(),
         last_ping: managed.then(|| ago(30 + at as u64 * 7)),
         account: None,
         account_id: None,
@@ -83,19 +74,19 @@ fn instance(at: usize, spec: &Spec<'_>) -> Instance {
                 } else {
                     "t3.small"
                 }
-                .to_owned(),
+                .into(),
             ),
-            availability_zone: Some(["us-east-1a", "us-east-1b"][at % 2].to_owned()),
+            availability_zone: Some(["us-east-1a", "us-east-1b"][at % 2].into()),
             launch_time: Some(ago(86_400 * (40 + at as u64))),
-            vpc_id: Some("vpc-0a1b2c3d4e5f60001".to_owned()),
-            subnet_id: Some(format!("subnet-0a1b2c3d4e5f6000{}", at % 2)),
+            vpc_id: Some("vpc-0a1b2c3d4e5f60001".into()),
+            subnet_id: Some(format!("subnet-0a1b2c3d4e5f6000{}", at % 2).into()),
             instance_profile: Some(
                 "arn:aws:iam::123456789012:instance-profile/AmazonSSMRoleForInstancesQuickSetup"
-                    .to_owned(),
+                    .into(),
             ),
             public_ip: at
                 .is_multiple_of(4)
-                .then(|| format!("54.210.0.{}", 10 + at)),
+                .then(|| format!("54.210.0.{}", 10 + at).into()),
         },
     }
 }
@@ -259,12 +250,8 @@ pub fn generated_instances(n: usize) -> Vec<Instance> {
                 extra: &[],
             };
             let mut i = instance(at % 200, &spec);
-            i.private_ip = Some(format!(
-                "10.{}.{}.{}",
-                at / 65_536 % 256,
-                at / 256 % 256,
-                at % 256
-            ));
+            i.private_ip =
+                Some(format!("10.{}.{}.{}", at / 65_536 % 256, at / 256 % 256, at % 256).into());
             i
         })
         .collect()

@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::aws::types::{Instance, InstanceId};
 use crate::aws::{AccessScope, Diagnosis, diagnose};
@@ -74,10 +75,12 @@ pub struct FleetState {
     pub instances: Vec<Instance>,
     /// Beside `instances`, row for row: the searchable text, the ASCII bytes it holds
     /// (`ascii_set`) and the index in `origins`.
-    haystacks: Vec<String>,
+    haystacks: Vec<Box<str>>,
     ascii_sets: Vec<u128>,
-    origin: Vec<usize>,
-    names: HashMap<String, usize>,
+    origin: Vec<u32>,
+    /// Indices of `instances` in the order of their ids: finding an instance by id is a
+    /// binary search, without a second copy of each id in a map.
+    by_id: Vec<u32>,
     pub rows: Vec<FleetRow>,
     pub shown: usize,
     pub filter: String,
@@ -106,7 +109,7 @@ impl FleetState {
             haystacks: Vec::new(),
             ascii_sets: Vec::new(),
             origin: Vec::new(),
-            names: HashMap::new(),
+            by_id: Vec::new(),
             rows: Vec::new(),
             shown: 0,
             filter: String::new(),
@@ -133,7 +136,7 @@ impl FleetState {
                 self.origins.push(region.to_owned());
                 self.origins.len() - 1
             }
-        };
+        } as u32;
         // One copy of each instance, moved, never cloned (issue 13: 100,000 across accounts
         // must stay under 300 MB): the location's old rows leave, its new ones join, and
         // only the new ones are lower-cased.
@@ -142,6 +145,12 @@ impl FleetState {
         retain_by(&mut self.haystacks, &keep);
         retain_by(&mut self.ascii_sets, &keep);
         retain_by(&mut self.origin, &keep);
+        // Exactly as much room as the rows need: a doubled 100,000-row vector would hold
+        // tens of megabytes of nothing.
+        self.instances.reserve_exact(instances.len());
+        self.haystacks.reserve_exact(instances.len());
+        self.ascii_sets.reserve_exact(instances.len());
+        self.origin.reserve_exact(instances.len());
         let first_new = self.haystacks.len();
         self.haystacks.extend(instances.iter().map(haystack));
         self.ascii_sets.extend(
@@ -181,14 +190,22 @@ impl FleetState {
     }
 
     pub fn get(&self, id: &InstanceId) -> Option<&Instance> {
-        self.names.get(id.as_str()).map(|at| &self.instances[*at])
+        self.position(id.as_str()).map(|at| &self.instances[at])
     }
 
     /// The Name tag of an instance id, for the sessions and history tables.
     pub fn name_of(&self, target: &str) -> Option<&str> {
-        self.names
-            .get(target)
-            .and_then(|at| self.instances[*at].name.as_deref())
+        self.position(target)
+            .and_then(|at| self.instances[at].name.as_deref())
+    }
+
+    /// Where the instance `id` is in `instances`.
+    fn position(&self, id: &str) -> Option<usize> {
+        let found = self
+            .by_id
+            .binary_search_by(|at| self.instances[*at as usize].id.as_str().cmp(id))
+            .ok()?;
+        Some(self.by_id[found] as usize)
     }
 
     pub fn selected(&self) -> Option<&Instance> {
@@ -293,12 +310,15 @@ impl FleetState {
         apply_order(&mut self.haystacks, &order);
         apply_order(&mut self.ascii_sets, &order);
         apply_order(&mut self.origin, &order);
-        self.names = self
-            .instances
-            .iter()
-            .enumerate()
-            .map(|(at, i)| (i.id.as_str().to_owned(), at))
-            .collect();
+        let mut by_id = std::mem::take(&mut self.by_id);
+        by_id.clear();
+        by_id.extend(0..self.instances.len() as u32);
+        by_id.sort_unstable_by(|a, b| {
+            self.instances[*a as usize]
+                .id
+                .cmp(&self.instances[*b as usize].id)
+        });
+        self.by_id = by_id;
     }
 
     fn rebuild_rows(&mut self) {
@@ -404,7 +424,7 @@ fn compare(a: &Instance, b: &Instance, key: SortKey) -> Ordering {
 }
 
 /// `3.2.582.0` sorts after `3.2.9.0`: compare numerically, part by part.
-fn version_key(version: &Option<String>) -> Vec<u64> {
+fn version_key(version: &Option<Arc<str>>) -> Vec<u64> {
     version
         .as_deref()
         .unwrap_or("")
@@ -413,7 +433,7 @@ fn version_key(version: &Option<String>) -> Vec<u64> {
         .collect()
 }
 
-fn ip_key(ip: &Option<String>) -> Option<std::net::Ipv4Addr> {
+fn ip_key(ip: &Option<Arc<str>>) -> Option<std::net::Ipv4Addr> {
     ip.as_deref().and_then(|text| text.parse().ok())
 }
 
@@ -428,12 +448,12 @@ fn ascii_set(text: &str) -> u128 {
 pub const FIELD_SEPARATOR: char = '\u{1f}';
 
 /// Name, id, every tag `key=value` and the IP, lower-cased, as one searchable string.
-fn haystack(instance: &Instance) -> String {
+fn haystack(instance: &Instance) -> Box<str> {
     let mut text = String::with_capacity(96);
     text.push_str(instance.name.as_deref().unwrap_or(""));
     text.push(FIELD_SEPARATOR);
     text.push_str(instance.id.as_str());
-    for (key, value) in &instance.tags {
+    for (key, value) in instance.tags.iter() {
         text.push(FIELD_SEPARATOR);
         text.push_str(key);
         text.push('=');
@@ -449,7 +469,7 @@ fn haystack(instance: &Instance) -> String {
         text.push(FIELD_SEPARATOR);
         text.push_str(account);
     }
-    text.to_lowercase()
+    text.to_lowercase().into_boxed_str()
 }
 
 /// A term of digits and dots with at least one dot is an address: it matches a field that
@@ -521,9 +541,13 @@ mod tests {
             .rows
             .iter()
             .filter_map(|r| match r {
-                FleetRow::Instance(at) => {
-                    Some(fleet.instances[*at].name.clone().unwrap_or_default())
-                }
+                FleetRow::Instance(at) => Some(
+                    fleet.instances[*at]
+                        .name
+                        .as_deref()
+                        .unwrap_or_default()
+                        .to_owned(),
+                ),
                 FleetRow::Group { .. } => None,
             })
             .collect()
@@ -671,7 +695,7 @@ mod tests {
         let mut west = fixtures::demo_instances();
         for (at, instance) in west.iter_mut().enumerate() {
             instance.id = InstanceId::parse(&format!("i-0ffff0000000000{at:02}")).unwrap();
-            instance.name = Some(format!("west-{at:02}"));
+            instance.name = Some(format!("west-{at:02}").into());
             instance.region = "eu-west-1".into();
         }
         fleet.set_region("us-east-1", fixtures::demo_instances());

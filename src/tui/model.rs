@@ -102,6 +102,8 @@ pub enum Confirmed {
     ClosePane(u64),
     /// Send input to every marked pane of the tab.
     Broadcast,
+    /// Quit, ending the live sessions of the shell tabs.
+    Quit,
 }
 
 impl Confirmed {
@@ -113,6 +115,7 @@ impl Confirmed {
             Self::StopTunnel(_) => ("stop it", "keep it"),
             Self::ClosePane(_) => ("close it", "keep it"),
             Self::Broadcast => ("broadcast", "don't"),
+            Self::Quit => ("quit", "stay"),
         }
     }
 }

@@ -2,8 +2,8 @@
 //! emulator with a fleet whose idle timeout is one minute: open two shells from the fleet,
 //! switch between them, run `vi` in one, split it into two panes, broadcast a command to
 //! both, watch the idle countdown fall and the warning come, the emulator's idle timeout end
-//! the session with its reason in the tab, back to the fleet, quit with the terminal's modes
-//! as they were. The pty and screen reader are `tui_demo`'s.
+//! the session with its reason in the tab, back to the fleet, quit (which asks first while a
+//! shell lives) with the terminal's modes as they were. The pty and screen reader are `tui_demo`'s.
 use crate::support::pty::modes;
 use crate::tui_demo::{Screen, fresh_home};
 
@@ -118,6 +118,18 @@ async fn two_tabs_vi_split_broadcast_idle_warning_end_and_quit() {
         .wait_until("broadcast off", |s| !s.contains("BROADCAST"))
         .await;
 
+    // Quitting from the fleet while the shells live asks first; n keeps them, t goes back.
+    screen.keys(&format!("{PREFIX}f")).await;
+    screen.wait_for("keep running").await;
+    screen.keys("q").await;
+    screen.wait_for("will end: quit?").await;
+    screen.keys("n").await;
+    screen
+        .wait_until("the popup gone", |s| !s.contains("will end: quit?"))
+        .await;
+    screen.keys("t").await;
+    screen.wait_for("(pane 2/2)").await;
+
     // The idle countdown falls, the warning comes (a one-minute timeout is inside the last
     // two minutes from the start), and the emulator ends the idle session.
     screen
@@ -141,10 +153,11 @@ async fn two_tabs_vi_split_broadcast_idle_warning_end_and_quit() {
         "the end reason:\n{ended}"
     );
 
-    // Back to the fleet, whose status line says how the shell ended; quit.
+    // Back to the fleet, whose status line says how the shell ended; quit. The other pane's
+    // session may not have ended yet: then quitting asks, and y answers.
     screen.keys(&format!("{PREFIX}f")).await;
     screen.wait_for("shell on tab-").await;
-    screen.keys("q").await;
+    screen.keys("qy").await;
     assert_eq!(screen.exit_status().await, 0, "screen:\n{}", screen.text());
     assert_eq!(
         modes(&screen.termios()),

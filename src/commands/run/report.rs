@@ -171,7 +171,7 @@ pub fn save(dir: &Path, all: &[&Tracked], skipped: &[(Instance, String)]) -> std
         let id = file_name(instance.id.as_str());
         let status = json!({
             "instance_id": instance.id.as_str(),
-            "name": instance.name,
+            "name": instance.name.as_deref(),
             "status": "NotRun",
             "reason": reason,
         });

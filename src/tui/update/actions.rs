@@ -34,10 +34,7 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         model.status = None;
     }
     match action {
-        Action::Quit => {
-            model.quit = true;
-            Vec::new()
-        }
+        Action::Quit => ask_quit(model),
         Action::Back => on_back(model),
         Action::Help => show(model, Screen::Help),
         Action::Command => {
@@ -104,6 +101,33 @@ pub fn on_action(model: &mut Model, action: Action) -> Vec<Effect> {
         Action::StopTunnel => tunnels::ask_stop(model),
         _ => Vec::new(),
     }
+}
+
+/// Quits, after a confirmation when shell tabs hold live sessions: quitting ends them, as
+/// closing their tab would (which asks too).
+pub fn ask_quit(model: &mut Model) -> Vec<Effect> {
+    let live = model.tabs.live_panes();
+    if live == 0 {
+        model.quit = true;
+        return Vec::new();
+    }
+    let sessions = match live {
+        1 => "1 live session".to_owned(),
+        n => format!("{n} live sessions"),
+    };
+    let mut lines = vec![format!("{sessions} will end: quit?")];
+    lines.extend(model.tabs.tabs.iter().flat_map(|tab| {
+        tab.panes.iter().filter(|p| p.is_live()).map(|pane| {
+            let session = pane.session_id.as_deref().unwrap_or("opening");
+            format!("  {session} on {}", crate::text::fit(pane.label(), 40))
+        })
+    }));
+    model.mode = Mode::Confirm(Confirm {
+        title: "Quit gangway".into(),
+        lines,
+        action: Confirmed::Quit,
+    });
+    Vec::new()
 }
 
 /// `s` (next column) or `S` (reverse) on the screen's list.
@@ -332,7 +356,7 @@ pub(super) fn session_target(model: &mut Model, refusal: &str) -> Option<ShellTa
     }
     Some(ShellTarget {
         instance_id: instance.id.clone(),
-        name: instance.name.clone(),
+        name: instance.name.as_deref().map(str::to_owned),
         // The row's own account and region: the client that listed it opens the shell.
         region: instance.location(),
     })
@@ -474,11 +498,16 @@ pub fn on_confirm_key(model: &mut Model, confirm: Confirm, key: &KeyEvent) -> Ve
             Confirmed::Terminate(_) => model.set_status(Level::Info, "nothing terminated"),
             Confirmed::Run(_) => model.set_status(Level::Info, "nothing was run"),
             Confirmed::StopTunnel(_) => model.set_status(Level::Info, "the tunnel keeps running"),
+            Confirmed::Quit => model.set_status(Level::Info, "the shells keep running"),
             Confirmed::ClosePane(_) | Confirmed::Broadcast => {}
         }
         return Vec::new();
     }
     match confirm.action {
+        Confirmed::Quit => {
+            model.quit = true;
+            Vec::new()
+        }
         Confirmed::Run(pending) => run::send(model, pending),
         Confirmed::StopTunnel(id) => tunnels::stop(model, id),
         Confirmed::ClosePane(id) => super::panes::close(model, id),

@@ -18,7 +18,9 @@ pub fn run(model: &mut Model, text: &str) -> Vec<Effect> {
     };
     let args: Vec<&str> = words.collect();
     match name {
-        "q" | "quit" | "q!" => {
+        "q" | "quit" => actions::ask_quit(model),
+        // As in vi: quit without asking, whatever is open.
+        "q!" => {
             model.quit = true;
             Vec::new()
         }

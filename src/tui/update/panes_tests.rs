@@ -288,6 +288,63 @@ fn closing_a_live_shell_asks_and_an_ended_one_shows_its_end_until_closed() {
 }
 
 #[test]
+fn quitting_with_live_shells_asks_first() {
+    let (mut m, _) = with_open_tab("web-1", 60, 5);
+    // Back to the fleet: the shell keeps running there.
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('f')));
+    assert!(!m.tabs.showing);
+    update(&mut m, key(KeyCode::Char('q')));
+    assert!(!m.quit, "asked first");
+    let Mode::Confirm(confirm) = &m.mode else {
+        panic!("no confirmation: {:?}", m.mode)
+    };
+    assert_eq!(confirm.action, Confirmed::Quit);
+    assert_eq!(confirm.lines[0], "1 live session will end: quit?");
+    assert!(confirm.lines[1].contains("dev-0a1b2c3d4e5f60002 on web-1"));
+    // n stays, and nothing is ended.
+    assert!(update(&mut m, key(KeyCode::Char('n'))).is_empty());
+    assert!(!m.quit && m.mode == Mode::Normal && m.tabs.live_panes() == 1);
+    // `:q` asks the same way, and y quits.
+    update(&mut m, key(KeyCode::Char(':')));
+    update(&mut m, key(KeyCode::Char('q')));
+    update(&mut m, key(KeyCode::Enter));
+    assert!(matches!(&m.mode, Mode::Confirm(c) if c.action == Confirmed::Quit));
+    update(&mut m, key(KeyCode::Char('y')));
+    assert!(m.quit);
+
+    // `:q!` quits without asking, as in vi.
+    let (mut m, _) = with_open_tab("web-1", 60, 5);
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('f')));
+    for c in [':', 'q', '!'] {
+        update(&mut m, key(KeyCode::Char(c)));
+    }
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.quit && m.mode == Mode::Normal);
+
+    // Once no session is live, q quits at once.
+    let (mut m, id) = with_open_tab("web-1", 60, 5);
+    update(
+        &mut m,
+        Msg::Pane {
+            id,
+            event: PaneMsg::Ended(Ok(ShellReport {
+                session_id: Some("dev-0a1b2c3d4e5f60002".into()),
+                summary: "Session dev-0a1b2c3d4e5f60002 ended".into(),
+                ended_at: fixtures::now(),
+                exit_code: Some(0),
+            })),
+        },
+    );
+    update(&mut m, prefix());
+    update(&mut m, key(KeyCode::Char('f')));
+    assert_eq!(m.tabs.live_panes(), 0);
+    update(&mut m, key(KeyCode::Char('q')));
+    assert!(m.quit);
+}
+
+#[test]
 fn a_shell_that_cannot_start_says_why_in_its_tab() {
     let mut m = model();
     let id = opened_ids(&panes::open(&mut m, target("web-1"), None))[0];

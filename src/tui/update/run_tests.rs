@@ -96,7 +96,7 @@ fn without_marks_the_command_goes_to_what_the_filter_shows() {
     let mut names: Vec<_> = prompt
         .targets
         .iter()
-        .filter_map(|i| i.name.clone())
+        .filter_map(|i| i.name.as_deref())
         .collect();
     names.sort();
     assert_eq!(names, ["worker-1", "worker-2"]);

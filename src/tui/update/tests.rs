@@ -90,7 +90,7 @@ fn selected_name(model: &Model) -> String {
     model
         .fleet
         .selected()
-        .and_then(|i| i.name.clone())
+        .and_then(|i| i.name.as_deref().map(str::to_owned))
         .unwrap_or_default()
 }
 

@@ -43,9 +43,9 @@ fn accounts_model() -> Model {
             .iter()
             .cloned()
             .map(|mut i| {
-                i.account = Some(account.to_owned());
-                i.account_id = Some(id.to_owned());
-                i.region = region.to_owned();
+                i.account = Some(account.into());
+                i.account_id = Some(id.into());
+                i.region = region.into();
                 i
             })
             .collect::<Vec<_>>()

@@ -1,6 +1,8 @@
 //! The detail pane under the fleet table: every fact and tag of the selected instance and the
 //! connectivity check in plain words.
 
+use std::sync::Arc;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -41,12 +43,12 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, model: &Model) {
     ));
     let key_width = instance
         .tags
-        .keys()
-        .map(|k| crate::text::display_width(&safe(k)))
+        .iter()
+        .map(|(k, _)| crate::text::display_width(&safe(k)))
         .max()
         .unwrap_or(0)
         .min(24);
-    for (key, value) in &instance.tags {
+    for (key, value) in instance.tags.iter() {
         let key = fit(key, key_width);
         let pad = " ".repeat(key_width.saturating_sub(crate::text::display_width(&key)));
         lines.push(Line::from(vec![
@@ -74,7 +76,7 @@ fn facts(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
         })
         .unwrap_or_default();
     let dim = Style::new().fg(Color::DarkGray);
-    let or_dash = |v: &Option<String>| safe(v.as_deref().unwrap_or("-"));
+    let or_dash = |v: &Option<Arc<str>>| safe(v.as_deref().unwrap_or("-"));
     vec![
         Line::from(vec![
             Span::styled("state ", dim),
@@ -131,7 +133,7 @@ fn machine(model: &Model, instance: &Instance) -> Vec<Line<'static>> {
             crate::tui::clock::format_time(Some(at), &model.settings.time_zone)
         )
     });
-    let text = |v: &Option<String>| v.as_deref().map(safe);
+    let text = |v: &Option<Arc<str>>| v.as_deref().map(safe);
     fact(&mut spans, "type", text(&facts.instance_type));
     fact(&mut spans, "az", text(&facts.availability_zone));
     fact(&mut spans, "launched", launched);

@@ -1,6 +1,8 @@
 //! The fleet table: Name, id, state, ping status, agent, platform, IP, image, the tag columns
 //! chosen in the config, and the region when several are shown.
 
+use std::sync::Arc;
+
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -77,12 +79,12 @@ fn columns(model: &Model) -> Vec<Column> {
 }
 
 fn cells(model: &Model, scope: &AccessScope, instance: &Instance) -> Vec<Value> {
-    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
+    let opt = |v: &Option<Arc<str>>| v.as_deref().unwrap_or("-").to_owned();
     let image = instance
         .image_name
-        .clone()
-        .or_else(|| instance.image_id.clone())
-        .unwrap_or_else(|| "-".into());
+        .as_deref()
+        .or(instance.image_id.as_deref())
+        .unwrap_or("-");
     let reach = model.fleet.reach(instance, scope);
     let reach_colour = if reach.can_connect() {
         Color::Green
@@ -108,21 +110,19 @@ fn cells(model: &Model, scope: &AccessScope, instance: &Instance) -> Vec<Value> 
             ping_style(instance.ping_status),
         ),
         Value::plain(opt(&instance.agent_version)),
-        Value::plain(opt(&instance.platform_name).to_string()),
+        Value::plain(opt(&instance.platform_name)),
         Value::plain(opt(&instance.private_ip)),
         Value::plain(image),
     ];
-    cells.extend(model.fleet.tag_columns.iter().map(|tag| {
-        Value::plain(
-            instance
-                .tags
-                .get(tag)
-                .cloned()
-                .unwrap_or_else(|| "-".to_owned()),
-        )
-    }));
+    cells.extend(
+        model
+            .fleet
+            .tag_columns
+            .iter()
+            .map(|tag| Value::plain(instance.tags.get(tag).unwrap_or("-"))),
+    );
     if model.multi_region() {
-        cells.push(Value::plain(instance.region.clone()));
+        cells.push(Value::plain(&*instance.region));
     }
     if model.multi_account() {
         let account = instance

@@ -92,6 +92,21 @@ fn two_panes_with_broadcast_on() {
 }
 
 #[test]
+fn quitting_with_a_live_shell_asks_first() {
+    for (w, h) in SIZES {
+        let (mut m, _) = with_open_tab("web-1", 75, 5);
+        m.size = (w, h);
+        prefixed(&mut m, 'f');
+        update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE)),
+        );
+        let buffer = render(&mut m, w, h);
+        insta::assert_snapshot!(format!("quit_confirm_{w}x{h}"), text_of(&buffer));
+    }
+}
+
+#[test]
 fn an_ended_pane_keeps_its_screen_and_says_why() {
     snapshot("ended", || {
         let (mut m, id) = with_open_tab("web-1", 75, 5);
