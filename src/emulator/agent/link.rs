@@ -17,6 +17,8 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::echo_hops::{SessionHops, StampWakes};
+
 /// The websocket of an upgraded `GET /v1/data-channel/{sid}` request.
 pub type AgentSocket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
@@ -41,17 +43,20 @@ pub struct Link {
     writer_queue: Option<mpsc::Sender<Vec<u8>>>,
     writer: JoinHandle<()>,
     pub outbox: VecDeque<Vec<u8>>,
+    /// The load test's echo timing (`echo_hops.rs`), `None` unless asked for.
+    hops: SessionHops,
 }
 
 impl Link {
-    pub fn new(socket: AgentSocket) -> Self {
+    pub fn new(socket: AgentSocket, hops: SessionHops) -> Self {
         let (sink, reader) = socket.split();
         let (queue, frames) = mpsc::channel(WRITER_QUEUE);
         Self {
             reader,
             writer_queue: Some(queue),
-            writer: tokio::spawn(write_frames(sink, frames)),
+            writer: tokio::spawn(write_frames(sink, frames, hops.clone())),
             outbox: VecDeque::new(),
+            hops,
         }
     }
 
@@ -59,8 +64,22 @@ impl Link {
     /// (only watched when `watch_writer`). Cancel-safe.
     pub async fn next_activity(&mut self, watch_writer: bool) -> Option<Incoming> {
         let queue = self.writer_queue.as_ref().filter(|_| watch_writer);
+        let reader = &mut self.reader;
+        let hops = self.hops.as_ref();
+        let next = async move {
+            match hops {
+                Some(hops) => {
+                    StampWakes {
+                        inner: reader.next(),
+                        hops,
+                    }
+                    .await
+                }
+                None => reader.next().await,
+            }
+        };
         tokio::select! {
-            message = self.reader.next() => Some(classify(message)),
+            message = next => Some(classify(message)),
             _ = async { if let Some(queue) = queue { queue.reserve().await.map(drop) } else { std::future::pending().await } } => None,
         }
     }
@@ -123,14 +142,20 @@ fn classify(message: Option<Result<Message, tokio_tungstenite::tungstenite::Erro
 async fn write_frames(
     mut sink: SplitSink<AgentSocket, Message>,
     mut frames: mpsc::Receiver<Vec<u8>>,
+    hops: SessionHops,
 ) {
     while let Some(frame) = frames.recv().await {
         if sink.feed(Message::Binary(frame.into())).await.is_err() {
             return;
         }
         // Flush once the queue is momentarily empty: batches writes under load.
-        if frames.is_empty() && sink.flush().await.is_err() {
-            return;
+        if frames.is_empty() {
+            if sink.flush().await.is_err() {
+                return;
+            }
+            if let Some(hops) = &hops {
+                hops.frame_sent();
+            }
         }
     }
     // The queue was closed on purpose: a graceful end.

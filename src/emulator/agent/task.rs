@@ -70,6 +70,8 @@ pub(super) struct SessionTask {
     pub(super) client: ClientSide,
     pub(super) terminate: TerminateWatch,
     pub(super) timers: TimerTable,
+    /// When the frame being handled was read (`echo_hops.rs`; 0 when not measuring).
+    pub(super) frame_read_at: u64,
 }
 
 /// The data channel in the agent role, and how far its ending has got.
@@ -203,6 +205,7 @@ impl SessionTask {
             },
             terminate: TerminateWatch { receiver, open },
             timers,
+            frame_read_at: 0,
         }
     }
 
@@ -275,7 +278,7 @@ impl SessionTask {
     /// Unacknowledged frames are left to the head-only resend, as in the real agent (§7.4).
     pub(super) fn attach(&mut self, socket: AgentSocket, now: Instant) {
         let client = &mut self.client;
-        client.link = Some(Link::new(socket));
+        client.link = Some(Link::new(socket, self.setup.launch.hops.clone()));
         let cut_every = client.faults.as_ref().and_then(|f| f.spec().cut_every);
         self.timers
             .set_or_stop(Timer::Cut, cut_every.map(|every| now + every));
@@ -313,6 +316,9 @@ impl SessionTask {
     fn on_incoming(&mut self, incoming: Incoming, now: Instant) {
         match incoming {
             Incoming::Frame(frame) => {
+                if self.setup.launch.hops.is_some() {
+                    self.frame_read_at = super::echo_hops::now_ns();
+                }
                 if self
                     .client
                     .faults
