@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::ending::Ending;
-use super::link::{AgentSocket, Incoming, Link};
+use super::link::{AgentSocket, Incoming, Link, PendingSocket};
 use super::port::{PortEnd, PortEvent, PortWorker};
 use super::process::{Output, Process, ProcessEvent};
 use super::setup::{self, SessionSetup};
@@ -130,7 +130,7 @@ pub(super) struct TerminateWatch {
 }
 
 enum Wake {
-    Socket(Option<Box<AgentSocket>>),
+    Socket(Option<PendingSocket>),
     Link(Incoming),
     WriterReady,
     Output(Option<Output>),
@@ -144,12 +144,12 @@ enum Wake {
 pub async fn run_session(
     state: Arc<EmulatorState>,
     record: SessionRecord,
-    sockets: mpsc::Receiver<AgentSocket>,
-    first: AgentSocket,
+    sockets: mpsc::Receiver<PendingSocket>,
+    first: PendingSocket,
 ) {
     let session_id = record.id.clone();
     let mut task = SessionTask::new(Arc::clone(&state), record);
-    task.attach(first, Instant::now());
+    task.attach_pending(first).await;
     let ending = match task.start(Instant::now()) {
         Ok(()) => task.run(sockets).await,
         Err(ending) => ending,
@@ -209,7 +209,7 @@ impl SessionTask {
         }
     }
 
-    async fn run(&mut self, mut sockets: mpsc::Receiver<AgentSocket>) -> Ending {
+    async fn run(&mut self, mut sockets: mpsc::Receiver<PendingSocket>) -> Ending {
         loop {
             let now = Instant::now();
             if let Some(ending) = self.step(now) {
@@ -220,7 +220,7 @@ impl SessionTask {
             let now = Instant::now();
             let ending = match wake {
                 Wake::Socket(Some(socket)) => {
-                    self.attach(*socket, now);
+                    self.attach_pending(socket).await;
                     None
                 }
                 Wake::Socket(None) | Wake::WriterReady | Wake::Timer => None,
@@ -250,7 +250,11 @@ impl SessionTask {
         }
     }
 
-    async fn wait(&mut self, sockets: &mut mpsc::Receiver<AgentSocket>, wake_at: Instant) -> Wake {
+    async fn wait(
+        &mut self,
+        sockets: &mut mpsc::Receiver<PendingSocket>,
+        wake_at: Instant,
+    ) -> Wake {
         let wants_output = self.wants_output();
         let has_outbox = self
             .client
@@ -260,7 +264,7 @@ impl SessionTask {
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake_at));
         let terminate = &mut self.terminate;
         tokio::select! {
-            socket = sockets.recv() => Wake::Socket(socket.map(Box::new)),
+            socket = sockets.recv() => Wake::Socket(socket),
             wake = link_activity(self.client.link.as_mut(), has_outbox) => wake,
             wake = process_activity(self.process.child.as_mut(), wants_output) => wake,
             wake = port_activity(self.process.port.as_mut(), wants_output) => wake,
@@ -271,6 +275,20 @@ impl SessionTask {
                 Wake::Terminate
             }
             () = sleep => Wake::Timer,
+        }
+    }
+
+    /// A socket handed over from the main runtime, registered with this thread's driver
+    /// first; one that cannot be counts as one that dropped at once (the client resumes).
+    async fn attach_pending(&mut self, socket: PendingSocket) {
+        match socket.open().await {
+            Ok(socket) => self.attach(socket, Instant::now()),
+            Err(err) => {
+                tracing::warn!(session_id = %self.record.id, "data channel lost at hand-over: {err}");
+                if self.client.link.is_none() {
+                    self.detach(Instant::now());
+                }
+            }
         }
     }
 
