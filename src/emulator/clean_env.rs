@@ -15,8 +15,9 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 /// What the emulator itself reads (PATH and LANG for sessions, TMPDIR for its per-run
-/// directory, GANGWAY_LOG for logging) and the locale and zone its logs use. Nothing else.
-pub const KEPT_VARIABLES: [&str; 8] = [
+/// directory, GANGWAY_LOG for logging, GANGWAY_ECHO_HOPS for the load test's echo timing,
+/// `agent/echo_hops.rs`: a file name) and the locale and zone its logs use. Nothing else.
+pub const KEPT_VARIABLES: [&str; 9] = [
     "PATH",
     "LANG",
     "LC_ALL",
@@ -24,6 +25,7 @@ pub const KEPT_VARIABLES: [&str; 8] = [
     "TZ",
     "TMPDIR",
     "GANGWAY_LOG",
+    "GANGWAY_ECHO_HOPS",
     "NO_COLOR",
 ];
 

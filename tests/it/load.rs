@@ -23,7 +23,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::support::PATIENCE;
 use crate::support::agent_client::{Client, dial, start_session};
 use crate::support::aws_clients::{ADMIN, DEV, ssm_at};
-use crate::support::emulator::{GANGWAY, spawn_program};
+use crate::support::emulator::{GANGWAY, spawn_program_with_env};
 use crate::support::frames::input;
 use crate::support::hostile::{
     after_first_message, form_post_head, masked_text_frame, megabyte_of_filters, open_data_channel,
@@ -53,6 +53,114 @@ const PEAK_RSS_BOUND_KIB: u64 = 512 * 1024;
 /// The echo samples each echo shell takes before the load starts: the ceiling beside the
 /// figure under load, measured in the same run on the same machine.
 const IDLE_SAMPLES: usize = 25;
+
+/// One echo under load: how long it took, and when (wall-clock ns) the key was sent and its
+/// echo received, to line up with the emulator's per-hop stamps (`GANGWAY_LOAD_ECHO_HOPS`).
+#[derive(Clone, Copy)]
+struct Echo {
+    took: Duration,
+    sent_ns: u64,
+    received_ns: u64,
+}
+
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64
+}
+
+/// With `GANGWAY_LOAD_ECHO_HOPS=1` the emulator stamps each echo's hops
+/// (`src/emulator/agent/echo_hops.rs`) into this file, and the test reports where the time
+/// went.
+fn echo_hops_file() -> Option<std::path::PathBuf> {
+    std::env::var_os("GANGWAY_LOAD_ECHO_HOPS")
+        .map(|_| std::env::temp_dir().join(format!("gangway-echo-hops-{}.txt", std::process::id())))
+}
+
+const HOP_NAMES: [&str; 6] = [
+    "client send -> socket wake",
+    "socket wake -> frame read",
+    "frame read -> PTY write",
+    "PTY write -> PTY read",
+    "PTY read -> frame flushed",
+    "frame flushed -> client receipt",
+];
+
+/// Lines the emulator's stamps up with the echoes (same session, frame read between the
+/// send and the receipt) and prints each hop's mean and share, for every echo and for the
+/// slowest 1 % (those at or over the p99).
+fn report_hops(path: &std::path::Path, shells: &[(String, Vec<Echo>)]) {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let stamps: Vec<(&str, [u64; 5])> = text
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split(' ');
+            let session = fields.next()?;
+            let mut times = [0u64; 5];
+            for time in &mut times {
+                *time = fields.next()?.parse().ok()?;
+            }
+            Some((session, times))
+        })
+        .collect();
+    let mut rows: Vec<(Duration, [f64; 6])> = Vec::new();
+    for (session, echoes) in shells {
+        for echo in echoes {
+            let Some((_, times)) = stamps
+                .iter()
+                .find(|(s, t)| s == session && t[1] >= echo.sent_ns && t[1] <= echo.received_ns)
+            else {
+                continue;
+            };
+            // A frame read without a wake (already there) counts as woken at the send.
+            let mut points = vec![echo.sent_ns];
+            points.extend(times.iter().copied());
+            points.push(echo.received_ns);
+            for i in 1..points.len() {
+                points[i] = points[i].max(points[i - 1]);
+            }
+            let mut hops = [0f64; 6];
+            for (i, hop) in hops.iter_mut().enumerate() {
+                *hop = (points[i + 1] - points[i]) as f64 / 1e6;
+            }
+            rows.push((echo.took, hops));
+        }
+    }
+    let total: usize = shells.iter().map(|(_, e)| e.len()).sum();
+    eprintln!("load: echo hops: {} of {total} echoes lined up", rows.len());
+    if rows.is_empty() {
+        return;
+    }
+    rows.sort_by_key(|(took, _)| *took);
+    let slowest = &rows[((rows.len() as f64 * 0.99) as usize).min(rows.len() - 1)..];
+    for (name, set) in [("all", &rows[..]), ("slowest 1 %", slowest)] {
+        let mut sums = [0f64; 6];
+        for (_, hops) in set {
+            for (sum, hop) in sums.iter_mut().zip(hops) {
+                *sum += hop;
+            }
+        }
+        let whole: f64 = sums.iter().sum();
+        let parts: Vec<String> = HOP_NAMES
+            .iter()
+            .zip(sums)
+            .map(|(hop, sum)| {
+                format!(
+                    "{hop} {:.1} ms ({:.0}%)",
+                    sum / set.len() as f64,
+                    100.0 * sum / whole.max(f64::MIN_POSITIVE)
+                )
+            })
+            .collect();
+        eprintln!(
+            "load: echo hops, {name} ({} echoes, mean {:.1} ms): {}",
+            set.len(),
+            whole / set.len() as f64,
+            parts.join("; ")
+        );
+    }
+}
 
 /// The `gangway` binary that serves as the emulator: `GANGWAY_LOAD_EMULATOR` names another
 /// build (e.g. `target/release/gangway`), so the debug-built test can measure a release
@@ -193,7 +301,7 @@ fn echo_shell(
     target: String,
     ready: Arc<AtomicUsize>,
     done: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<(Vec<Duration>, Vec<Duration>)> {
+) -> std::thread::JoinHandle<(Vec<Duration>, String, Vec<Echo>)> {
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -209,12 +317,13 @@ fn echo_shell(
                 Some(command),
             )
             .await;
+            let session_id = started.session_id.clone();
             let mut client = Client::open(dev, started).await;
             // Nothing may be sent before the first output (protocol.md §4.1).
             client.until_stdout_contains("READY").await;
             let mut idle = Vec::new();
             while idle.len() < IDLE_SAMPLES {
-                idle.push(echo_once(&mut client, idle.len()).await);
+                idle.push(echo_once(&mut client, idle.len()).await.took);
             }
             ready.fetch_add(1, Ordering::SeqCst);
             let mut samples = Vec::new();
@@ -222,21 +331,26 @@ fn echo_shell(
             while !done.load(Ordering::SeqCst) && samples.len() < 10_000 {
                 samples.push(echo_once(&mut client, samples.len()).await);
             }
-            (idle, samples)
+            (idle, session_id, samples)
         })
     })
 }
 
 /// Types one key, times its echo, then waits 20 ms.
-async fn echo_once(client: &mut Client, count: usize) -> Duration {
+async fn echo_once(client: &mut Client, count: usize) -> Echo {
     let key = b'a' + (count % 26) as u8;
     let expected = client.stdout.len() + 1;
     let sent = Instant::now();
+    let sent_ns = wall_ns();
     client.send(&[key]);
     client
         .pump_until(PATIENCE, |c| c.stdout.len() >= expected)
         .await;
-    let echo = sent.elapsed();
+    let echo = Echo {
+        took: sent.elapsed(),
+        sent_ns,
+        received_ns: wall_ns(),
+    };
     assert_eq!(client.stdout.last(), Some(&key), "echo differs");
     tokio::time::sleep(Duration::from_millis(20)).await;
     echo
@@ -375,9 +489,14 @@ async fn two_hundred_sessions_stream_exact_and_echo_fast_under_hostile_clients()
         "only {pty_max} PTYs on this machine"
     );
     let program = emulator_program();
-    let emulator = spawn_program(
+    let hops_file = echo_hops_file();
+    let hops_env = hops_file
+        .as_ref()
+        .map(|path| ("GANGWAY_ECHO_HOPS", path.to_str().unwrap()));
+    let emulator = spawn_program_with_env(
         &program,
         &["--instances", &INSTANCES.to_string()],
+        hops_env.as_slice(),
         std::process::Stdio::null(),
     );
     let pid = emulator.pid();
@@ -454,10 +573,12 @@ async fn two_hundred_sessions_stream_exact_and_echo_fast_under_hostile_clients()
     session_times.sort();
 
     let (mut idle, mut samples): (Vec<Duration>, Vec<Duration>) = (Vec::new(), Vec::new());
+    let mut shells = Vec::new();
     for echo in echoes {
-        let (shell_idle, shell_loaded) = echo.join().unwrap();
+        let (shell_idle, session_id, shell_loaded) = echo.join().unwrap();
         idle.extend(shell_idle);
-        samples.extend(shell_loaded);
+        samples.extend(shell_loaded.iter().map(|echo| echo.took));
+        shells.push((session_id, shell_loaded));
     }
     idle.sort();
     samples.sort();
@@ -527,6 +648,10 @@ async fn two_hundred_sessions_stream_exact_and_echo_fast_under_hostile_clients()
         peak_rss as f64 / 1024.0,
         loadavg.trim()
     );
+    if let Some(path) = &hops_file {
+        report_hops(path, &shells);
+        let _ = std::fs::remove_file(path);
+    }
     assert!(
         peak_rss < PEAK_RSS_BOUND_KIB,
         "the emulator peaked at {peak_rss} KiB resident"

@@ -6,20 +6,20 @@ use std::sync::{Mutex, MutexGuard};
 
 use tokio::sync::{Notify, mpsc};
 
-use super::link::AgentSocket;
+use super::link::PendingSocket;
 
 /// Sockets waiting for a task beyond this are refused (a client reconnecting in a loop).
 const PENDING_SOCKETS: usize = 4;
 
 #[derive(Default)]
 pub struct AgentDirectory {
-    tasks: Mutex<HashMap<String, mpsc::Sender<AgentSocket>>>,
+    tasks: Mutex<HashMap<String, mpsc::Sender<PendingSocket>>>,
     /// Woken whenever the last task ends (shutdown waits for it).
     emptied: Notify,
 }
 
 impl AgentDirectory {
-    fn lock(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<AgentSocket>>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, mpsc::Sender<PendingSocket>>> {
         self.tasks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -31,8 +31,8 @@ impl AgentDirectory {
     pub fn deliver_or_spawn(
         &self,
         session_id: &str,
-        socket: AgentSocket,
-        spawn: impl FnOnce(mpsc::Receiver<AgentSocket>, AgentSocket),
+        socket: PendingSocket,
+        spawn: impl FnOnce(mpsc::Receiver<PendingSocket>, PendingSocket),
     ) -> bool {
         let mut tasks = self.lock();
         if let Some(task) = tasks.get(session_id) {

@@ -11,11 +11,13 @@
 //! - `process.rs`, `reaper.rs`, `utf8_chunks.rs`: the shell or command, and its cleanup;
 //!   `pacer.rs` times the agent's 1 ms pause between reads.
 //! - `port/`: the port plugin of Port sessions (basic and multiplexed, §6.3).
+//! - `echo_hops.rs`: the load test's per-hop timing of an echo (off unless asked for).
 //! - `documents.rs`, `words.rs`, `ending.rs`: what a document runs (and how a command line
 //!   splits into words), why a session ended.
 
 pub mod directory;
 pub mod documents;
+pub mod echo_hops;
 pub mod ending;
 mod kms;
 pub mod link;

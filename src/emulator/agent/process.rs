@@ -67,6 +67,8 @@ pub struct LaunchSpec {
     pub host_name: String,
     /// How output is read (the real agent's pace unless a benchmark turns it off).
     pub pace: AgentPace,
+    /// The load test's echo timing (`echo_hops.rs`), `None` unless asked for.
+    pub hops: super::echo_hops::SessionHops,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -268,10 +270,16 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
         Output::Stdout,
         String::new(),
         spec.pace,
+        spec.hops.clone(),
     ));
     let (control, control_rx) = mpsc::unbounded_channel();
     let queued_input = Arc::new(AtomicUsize::new(0));
-    tokio::spawn(pty_control(writer, control_rx, Arc::clone(&queued_input)));
+    tokio::spawn(pty_control(
+        writer,
+        control_rx,
+        Arc::clone(&queued_input),
+        spec.hops.clone(),
+    ));
     Ok(finish_spawn(
         child,
         output,
@@ -325,6 +333,7 @@ fn spawn_piped(
             Output::Stdout,
             prefix,
             spec.pace,
+            None,
         ));
     }
     if let Some(stderr) = child.stderr.take() {
@@ -335,6 +344,7 @@ fn spawn_piped(
             Output::Stderr,
             prefix,
             spec.pace,
+            None,
         ));
     }
     let (control, queued_input) = spawn_piped_control(child.id());
@@ -366,7 +376,14 @@ fn spawn_merged(spec: &LaunchSpec, argv: &[String]) -> std::io::Result<Process> 
     let child = exec_command(spec, argv, file.try_clone()?.into(), file.into())?;
     let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
     let (control, queued_input) = spawn_piped_control(child.id());
-    let send_file = read_output(reader, output_tx, Output::Stdout, String::new(), spec.pace);
+    let send_file = read_output(
+        reader,
+        output_tx,
+        Output::Stdout,
+        String::new(),
+        spec.pace,
+        None,
+    );
     Ok(finish_spawn(
         child,
         output,
@@ -439,6 +456,7 @@ async fn read_output<R: AsyncRead + Unpin>(
     wrap: fn(Vec<u8>) -> Output,
     prefix: String,
     pace: AgentPace,
+    hops: super::echo_hops::SessionHops,
 ) {
     let mut chunker = Utf8Chunker::default();
     let mut buffer = vec![0u8; OUTPUT_READ_BUFFER];
@@ -453,6 +471,9 @@ async fn read_output<R: AsyncRead + Unpin>(
             Ok(0) | Err(_) => break,
             Ok(read) => read,
         };
+        if let Some(hops) = &hops {
+            hops.pty_read();
+        }
         let mut data = &buffer[..read];
         if !prefix.is_empty() {
             let starts_line = at_line_start;
@@ -488,6 +509,7 @@ async fn pty_control(
     mut writer: pty_process::OwnedWritePty,
     mut requests: mpsc::UnboundedReceiver<Control>,
     queued_input: Arc<AtomicUsize>,
+    hops: super::echo_hops::SessionHops,
 ) {
     let mut held = None;
     loop {
@@ -513,6 +535,9 @@ async fn pty_control(
                     }
                 }
                 let written = writer.write_all(&bytes).await;
+                if let Some(hops) = &hops {
+                    hops.pty_written();
+                }
                 queued_input.fetch_sub(bytes.len(), Ordering::Relaxed);
                 if written.is_err() {
                     break;

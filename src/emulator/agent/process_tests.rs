@@ -12,6 +12,7 @@ fn spec(program: Program) -> LaunchSpec {
         home,
         host_name: "web-1".into(),
         pace: AgentPace::Agent,
+        hops: None,
     }
 }
 

@@ -13,8 +13,10 @@
 //! scheduler slice, not a round of every session's work. The HTTP API and the sockets' first
 //! frames stay on the main runtime, which is then seldom busy.
 //!
-//! The session's websocket was accepted on the main runtime and stays registered with its
-//! I/O driver: its readiness wakes the session's thread from there. A session thread ends
+//! The session's websocket was accepted on the main runtime; once its token is checked it
+//! moves here (`link.rs`, PendingSocket) and is registered with this thread's own I/O
+//! driver, so an input frame or an ack wakes the session's thread directly, without a main
+//! runtime worker in between. A session thread ends
 //! with its session, or when the runtime that started it shuts down (an in-process emulator
 //! dropped at a test's end), as a task on that runtime would.
 

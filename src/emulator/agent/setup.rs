@@ -66,6 +66,7 @@ impl SessionSetup {
             home: super::homes_root().join(super::file_name_safe(&record.target)),
             host_name: super::host_name(instance.and_then(|i| i.name()), &record.target),
             pace: state.config.agent_pace,
+            hops: super::echo_hops::for_session(&record.id),
         };
         let agent_version = instance
             .map(|i| i.agent_version.clone())

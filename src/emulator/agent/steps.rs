@@ -179,6 +179,9 @@ impl SessionTask {
                 if let Some(port) = &self.process.port {
                     port.write_input(bytes);
                 } else if let Some(process) = &self.process.child {
+                    if let Some(hops) = &self.setup.launch.hops {
+                        hops.input_delivered(self.frame_read_at);
+                    }
                     process.write_input(self.setup.agent_input(bytes));
                     if process.queued_input_bytes() > MAX_INPUT_BACKLOG_BYTES {
                         return Some(Ending::Failed(format!(

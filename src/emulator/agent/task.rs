@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 use super::ending::Ending;
-use super::link::{AgentSocket, Incoming, Link};
+use super::link::{AgentSocket, Incoming, Link, PendingSocket};
 use super::port::{PortEnd, PortEvent, PortWorker};
 use super::process::{Output, Process, ProcessEvent};
 use super::setup::{self, SessionSetup};
@@ -70,6 +70,8 @@ pub(super) struct SessionTask {
     pub(super) client: ClientSide,
     pub(super) terminate: TerminateWatch,
     pub(super) timers: TimerTable,
+    /// When the frame being handled was read (`echo_hops.rs`; 0 when not measuring).
+    pub(super) frame_read_at: u64,
 }
 
 /// The data channel in the agent role, and how far its ending has got.
@@ -128,7 +130,7 @@ pub(super) struct TerminateWatch {
 }
 
 enum Wake {
-    Socket(Option<Box<AgentSocket>>),
+    Socket(Option<PendingSocket>),
     Link(Incoming),
     WriterReady,
     Output(Option<Output>),
@@ -142,12 +144,12 @@ enum Wake {
 pub async fn run_session(
     state: Arc<EmulatorState>,
     record: SessionRecord,
-    sockets: mpsc::Receiver<AgentSocket>,
-    first: AgentSocket,
+    sockets: mpsc::Receiver<PendingSocket>,
+    first: PendingSocket,
 ) {
     let session_id = record.id.clone();
     let mut task = SessionTask::new(Arc::clone(&state), record);
-    task.attach(first, Instant::now());
+    task.attach_pending(first).await;
     let ending = match task.start(Instant::now()) {
         Ok(()) => task.run(sockets).await,
         Err(ending) => ending,
@@ -203,10 +205,11 @@ impl SessionTask {
             },
             terminate: TerminateWatch { receiver, open },
             timers,
+            frame_read_at: 0,
         }
     }
 
-    async fn run(&mut self, mut sockets: mpsc::Receiver<AgentSocket>) -> Ending {
+    async fn run(&mut self, mut sockets: mpsc::Receiver<PendingSocket>) -> Ending {
         loop {
             let now = Instant::now();
             if let Some(ending) = self.step(now) {
@@ -217,7 +220,7 @@ impl SessionTask {
             let now = Instant::now();
             let ending = match wake {
                 Wake::Socket(Some(socket)) => {
-                    self.attach(*socket, now);
+                    self.attach_pending(socket).await;
                     None
                 }
                 Wake::Socket(None) | Wake::WriterReady | Wake::Timer => None,
@@ -247,7 +250,11 @@ impl SessionTask {
         }
     }
 
-    async fn wait(&mut self, sockets: &mut mpsc::Receiver<AgentSocket>, wake_at: Instant) -> Wake {
+    async fn wait(
+        &mut self,
+        sockets: &mut mpsc::Receiver<PendingSocket>,
+        wake_at: Instant,
+    ) -> Wake {
         let wants_output = self.wants_output();
         let has_outbox = self
             .client
@@ -257,7 +264,7 @@ impl SessionTask {
         let sleep = tokio::time::sleep_until(tokio::time::Instant::from_std(wake_at));
         let terminate = &mut self.terminate;
         tokio::select! {
-            socket = sockets.recv() => Wake::Socket(socket.map(Box::new)),
+            socket = sockets.recv() => Wake::Socket(socket),
             wake = link_activity(self.client.link.as_mut(), has_outbox) => wake,
             wake = process_activity(self.process.child.as_mut(), wants_output) => wake,
             wake = port_activity(self.process.port.as_mut(), wants_output) => wake,
@@ -271,11 +278,25 @@ impl SessionTask {
         }
     }
 
+    /// A socket handed over from the main runtime, registered with this thread's driver
+    /// first; one that cannot be counts as one that dropped at once (the client resumes).
+    async fn attach_pending(&mut self, socket: PendingSocket) {
+        match socket.open().await {
+            Ok(socket) => self.attach(socket, Instant::now()),
+            Err(err) => {
+                tracing::warn!(session_id = %self.record.id, "data channel lost at hand-over: {err}");
+                if self.client.link.is_none() {
+                    self.detach(Instant::now());
+                }
+            }
+        }
+    }
+
     /// A new socket for this session: replaces any old one (closing its TCP connection).
     /// Unacknowledged frames are left to the head-only resend, as in the real agent (§7.4).
     pub(super) fn attach(&mut self, socket: AgentSocket, now: Instant) {
         let client = &mut self.client;
-        client.link = Some(Link::new(socket));
+        client.link = Some(Link::new(socket, self.setup.launch.hops.clone()));
         let cut_every = client.faults.as_ref().and_then(|f| f.spec().cut_every);
         self.timers
             .set_or_stop(Timer::Cut, cut_every.map(|every| now + every));
@@ -313,6 +334,9 @@ impl SessionTask {
     fn on_incoming(&mut self, incoming: Incoming, now: Instant) {
         match incoming {
             Incoming::Frame(frame) => {
+                if self.setup.launch.hops.is_some() {
+                    self.frame_read_at = super::echo_hops::now_ns();
+                }
                 if self
                     .client
                     .faults

@@ -25,7 +25,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 
-use super::link::AgentSocket;
+use super::link::{NotTaken, PendingSocket};
 use super::open_channel::OpenDataChannel;
 use super::task;
 use crate::emulator::state::EmulatorState;
@@ -127,7 +127,7 @@ fn accept_key(request: &Request<Incoming>) -> Result<String, &'static str> {
 pub(super) const MAX_DATA_MESSAGE: usize =
     crate::proto::DEFAULT_MAX_INCOMING_PAYLOAD + crate::proto::HEADER_SIZE + 1024;
 
-fn socket_config() -> WebSocketConfig {
+pub(super) fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_DATA_MESSAGE))
         .max_frame_size(Some(MAX_DATA_MESSAGE))
@@ -147,22 +147,32 @@ async fn serve_socket(
         read_first_text(&mut io, FIRST_MESSAGE_LIMIT),
     )
     .await;
-    let socket = WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
     let text = match first {
         Ok(Ok(text)) => text,
-        Ok(Err(err)) => return refuse(socket, &session_id, &err.to_string(), permit).await,
+        Ok(Err(err)) => return refuse(io, &session_id, &err.to_string(), permit).await,
         Err(_elapsed) => {
             let why = format!("no OpenDataChannel frame within {OPEN_FRAME_TIMEOUT:?}");
-            return refuse(socket, &session_id, &why, permit).await;
+            return refuse(io, &session_id, &why, permit).await;
         }
     };
     let open = match OpenDataChannel::parse(&text) {
         Ok(open) => open,
-        Err(err) => return refuse(socket, &session_id, &err.to_string(), permit).await,
+        Err(err) => return refuse(io, &session_id, &err.to_string(), permit).await,
     };
     let record = match state.sessions.authenticate(&session_id, &open.token_value) {
         Ok(record) => record,
-        Err(err) => return refuse(socket, &session_id, &err.to_string(), permit).await,
+        Err(err) => return refuse(io, &session_id, &err.to_string(), permit).await,
+    };
+    // The session's thread serves the socket from here (`link.rs`, PendingSocket).
+    let socket = match PendingSocket::take(io) {
+        Ok(socket) => socket,
+        Err(NotTaken::NotTcp(io)) => {
+            return refuse(io, &session_id, "not a TCP connection", permit).await;
+        }
+        Err(NotTaken::Lost(err)) => {
+            tracing::warn!(%session_id, "data channel lost at hand-over: {err}");
+            return;
+        }
     };
     drop(permit);
     // Logged only: like the real agent, version decisions read the HandshakeResponse (§4.4.1).
@@ -234,12 +244,14 @@ async fn read_first_text<R: AsyncRead + Unpin>(
 }
 
 async fn refuse(
-    mut socket: AgentSocket,
+    io: TokioIo<hyper::upgrade::Upgraded>,
     session_id: &str,
     why: &str,
     _permit: OwnedSemaphorePermit,
 ) {
     tracing::warn!(%session_id, "data channel refused: {why}");
+    let mut socket =
+        WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
     let close = CloseFrame {
         code: CloseCode::Policy,
         reason: "data channel refused".into(),

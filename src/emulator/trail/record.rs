@@ -287,11 +287,35 @@ fn request_parameters(call: &ServedCall<'_>) -> Value {
     // Query: every parameter but the envelope, by its name with a lower-case first letter
     // (CloudTrail's EC2 records nest lists as `instancesSet.items`; the emulator keeps the
     // flat `instanceId.1` names, docs/emulator.md).
-    let fields: Map<String, Value> = form_urlencoded::parse(body)
-        .filter(|(key, _)| key != "Action" && key != "Version")
-        .map(|(key, value)| (lower_first(&key), Value::String(value.into_owned())))
-        .filter(|(key, _)| !is_key_material(key))
-        .collect();
+    query_parameters(body)
+}
+
+/// A Query body's parameters as a JSON object, or `Null` once they are sure to be over
+/// [`MAX_ELEMENT_BYTES`] as JSON: given up as soon as the entries so far (counted at their
+/// unescaped size, which JSON can only grow) pass it, so a 1 MiB body of 50,000 filters
+/// costs a few hundred entries, not all of them and their JSON (issue 17, F1).
+fn query_parameters(body: &[u8]) -> Value {
+    // `"key":"value",` without escapes.
+    let entry_size = |key: &str, value: &Value| key.len() + value.as_str().map_or(0, str::len) + 6;
+    let mut fields = Map::new();
+    let mut size = 2;
+    for (key, value) in form_urlencoded::parse(body) {
+        if key == "Action" || key == "Version" {
+            continue;
+        }
+        let key = lower_first(&key);
+        if is_key_material(&key) {
+            continue;
+        }
+        let value = Value::String(value.into_owned());
+        size += entry_size(&key, &value);
+        if let Some(replaced) = fields.insert(key.clone(), value) {
+            size -= entry_size(&key, &replaced);
+        }
+        if size > MAX_ELEMENT_BYTES {
+            return Value::Null;
+        }
+    }
     if fields.is_empty() {
         Value::Null
     } else {
@@ -524,6 +548,60 @@ mod tests {
                 ("AWS::EC2::Instance".to_owned(), "i-0abc".to_owned()),
                 ("AWS::SSM::Session".to_owned(), "dev-0123".to_owned())
             ]
+        );
+    }
+
+    /// The old way: every parameter collected, then measured. The bounded builder must give
+    /// the same answer without collecting what cannot fit.
+    fn collected_then_bounded(body: &[u8]) -> Value {
+        let fields: Map<String, Value> = form_urlencoded::parse(body)
+            .filter(|(key, _)| key != "Action" && key != "Version")
+            .map(|(key, value)| (lower_first(&key), Value::String(value.into_owned())))
+            .filter(|(key, _)| !is_key_material(key))
+            .collect();
+        bounded(if fields.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(fields)
+        })
+    }
+
+    #[test]
+    fn query_parameters_give_up_as_soon_as_they_cannot_fit() {
+        let filters: String = (1..=25_000)
+            .map(|n| format!("&Filter.{n}.Name=tag:Env&Filter.{n}.Value.1=dev"))
+            .collect();
+        let many = format!("Action=DescribeInstances{filters}");
+        // One key sent 50,000 times is one small entry: replaced, not counted again.
+        let repeated = "&InstanceId.1=i-0abc".repeat(50_000);
+        let near = format!("Action=X&A={}&B={}", "a".repeat(8000), "b".repeat(8000));
+        let over = format!("Action=X&A={}&B={}", "a".repeat(8192), "b".repeat(8192));
+        for body in [
+            many.as_str(),
+            repeated.as_str(),
+            near.as_str(),
+            over.as_str(),
+            "Action=X&Plaintext=c2VjcmV0&Name=a%22b",
+            "Action=X",
+        ] {
+            let wanted = collected_then_bounded(body.as_bytes());
+            assert_eq!(
+                bounded(query_parameters(body.as_bytes())),
+                wanted,
+                "{:.60}",
+                body
+            );
+        }
+        assert_eq!(query_parameters(many.as_bytes()), Value::Null);
+        assert_eq!(
+            query_parameters(repeated.as_bytes())["instanceId.1"],
+            "i-0abc"
+        );
+        assert_eq!(
+            query_parameters(near.as_bytes())["b"]
+                .as_str()
+                .map(str::len),
+            Some(8000)
         );
     }
 

@@ -71,7 +71,18 @@ pub fn spawn_with_stderr(args: &[&str], stderr: impl Into<Stdio>) -> SpawnedEmul
 /// The same from another `gangway` build (a measurement may run a release-built emulator
 /// against the debug-built test).
 pub fn spawn_program(program: &str, args: &[&str], stderr: impl Into<Stdio>) -> SpawnedEmulator {
+    spawn_program_with_env(program, args, &[], stderr)
+}
+
+/// The same with more environment variables for the child (a measurement's switches).
+pub fn spawn_program_with_env(
+    program: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stderr: impl Into<Stdio>,
+) -> SpawnedEmulator {
     let mut child = gangway_at(program)
+        .envs(env.iter().copied())
         .arg("emulator")
         .args(args)
         .stdin(Stdio::null())

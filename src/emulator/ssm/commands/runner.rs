@@ -220,6 +220,7 @@ async fn execute(job: &Job, planned: &Planned) -> std::io::Result<Ending> {
         host_name: planned.host_name.clone(),
         // The plugin writes to files as fast as the script writes: no session pace.
         pace: AgentPace::Off,
+        hops: None,
     };
     let mut process = Process::spawn(&spec)?;
     let stop = follow(job, planned, &mut process, &mut stdout, &mut stderr).await;
