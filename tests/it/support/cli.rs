@@ -173,8 +173,14 @@ pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> Str
         .await
         .unwrap();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
-    let body = out.strip_prefix(b"READY").expect("READY first");
-    let body = body.strip_suffix(b"END").expect("END last");
+    let tail = String::from_utf8_lossy(&out[out.len().saturating_sub(40)..]).into_owned();
+    let what = format!("{} bytes out, ending {tail:?}; stderr: {stderr}", out.len());
+    let body = out
+        .strip_prefix(b"READY")
+        .unwrap_or_else(|| panic!("READY first: {what}"));
+    let body = body
+        .strip_suffix(b"END")
+        .unwrap_or_else(|| panic!("END last: {what}"));
     assert_eq!(body.len(), size, "stderr: {stderr}");
     assert_eq!(Sha256::digest(body), expected);
     stderr

@@ -216,7 +216,12 @@ impl MuxClient {
                 "channel closed: {:?}",
                 self.client.closed
             );
-            assert!(Instant::now() < give_up, "gave up waiting");
+            assert!(
+                Instant::now() < give_up,
+                "gave up waiting: {} resumes, bytes received per stream {:?}",
+                self.client.resumes,
+                self.received.values().map(Vec::len).collect::<Vec<_>>()
+            );
             self.step().await;
         }
     }
