@@ -158,6 +158,24 @@ impl AwsClient {
         }
     }
 
+    /// Sets one attribute of a topic (SetTopicAttributes): `Policy`, …
+    pub async fn set_topic_attribute(
+        &self,
+        arn: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<(), AwsError> {
+        self.sns
+            .set_topic_attributes()
+            .topic_arn(arn)
+            .attribute_name(name)
+            .attribute_value(value)
+            .send()
+            .await
+            .map_err(|e| self.errors.map(e))?;
+        Ok(())
+    }
+
     /// Creates the topic with these attributes (`Policy`, …), or finds it (CreateTopic is
     /// idempotent); its ARN.
     pub async fn create_topic(

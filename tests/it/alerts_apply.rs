@@ -189,7 +189,7 @@ async fn a_differing_rule_is_shown_and_left_alone_without_yes() {
         .await
         .unwrap();
 
-    // A topic made without a policy for EventBridge: said, not changed.
+    // A topic made without a policy (SNS's default, no EventBridge): said, fixed with --yes.
     sns_at(&emulator.endpoint, ADMIN)
         .create_topic()
         .name("gangway-security-alerts")
@@ -202,7 +202,7 @@ async fn a_differing_rule_is_shown_and_left_alone_without_yes() {
     assert!(dry.status.success(), "{out}{}", text(&dry.stderr));
     assert!(out.contains(&format!("topic {TOPIC}: exists")), "{out}");
     assert!(
-        out.contains("warning: the topic's policy does not let events.amazonaws.com publish"),
+        out.contains("topic policy: changed: it does not let events.amazonaws.com publish"),
         "{out}"
     );
     assert!(
@@ -214,7 +214,7 @@ async fn a_differing_rule_is_shown_and_left_alone_without_yes() {
     assert!(out.contains(&format!("    - {theirs}")), "{out}");
     assert!(out.contains("    - DISABLED\n    + ENABLED"), "{out}");
     assert!(
-        out.contains("dry run: 4 rule(s) to create, 1 to update"),
+        out.contains("dry run: the topic's policy, 4 rule(s) to create, 1 to update"),
         "{out}"
     );
     let kept = events
@@ -226,8 +226,44 @@ async fn a_differing_rule_is_shown_and_left_alone_without_yes() {
     assert_eq!(kept.event_pattern(), Some(theirs), "untouched by a dry run");
     assert_eq!(kept.state(), Some(&RuleState::Disabled));
 
+    let sns = sns_at(&emulator.endpoint, ADMIN);
+    let policy_of = || async {
+        sns.get_topic_attributes()
+            .topic_arn(TOPIC)
+            .send()
+            .await
+            .unwrap()
+            .attributes()
+            .unwrap()
+            .get("Policy")
+            .cloned()
+            .unwrap()
+    };
+    assert!(
+        !policy_of().await.contains("events.amazonaws.com"),
+        "untouched by a dry run"
+    );
+
     let applied = apply(&emulator.endpoint, ADMIN, &["--yes"]);
     assert!(applied.status.success(), "{}", text(&applied.stderr));
+    assert!(
+        text(&applied.stdout)
+            .contains("applied: topic policy updated, 4 rule(s) created, 1 updated"),
+        "{}",
+        text(&applied.stdout)
+    );
+    let policy = policy_of().await;
+    assert!(policy.contains("AllowEventBridgeToPublish"), "{policy}");
+    assert!(
+        policy.contains("__default_statement_ID"),
+        "the rest is kept: {policy}"
+    );
+    let again = apply(&emulator.endpoint, ADMIN, &[]);
+    assert!(
+        text(&again.stdout).contains("nothing to change"),
+        "{}",
+        text(&again.stdout)
+    );
     let replaced = events
         .describe_rule()
         .name("gangway-ssm-start-session")

@@ -25,6 +25,20 @@ fn ssh_from(cidr: &str) -> IpPermission {
         .build()
 }
 
+/// A policy for topic `name` of the default account that lets EventBridge publish to it.
+fn events_may_publish(name: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": format!("arn:aws:sns:us-east-1:123456789012:{name}"),
+        }]
+    })
+    .to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn security_groups_answer_as_ec2_and_are_recorded_in_cloudtrails_shape() {
     let emulator = start_fleet(Fleet::demo()).await;
@@ -469,6 +483,7 @@ async fn a_matching_rule_publishes_its_message_when_a_session_starts() {
     let arn = sns
         .create_topic()
         .name("security")
+        .attributes("Policy", events_may_publish("security"))
         .send()
         .await
         .unwrap()
@@ -538,4 +553,133 @@ async fn a_matching_rule_publishes_its_message_when_a_session_starts() {
     assert_eq!(delivery["EventName"], "StartSession");
     assert_eq!(delivery["TopicArn"], arn.as_str());
     assert_eq!(delivery["Status"], "Delivered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_topic_whose_policy_does_not_let_eventbridge_publish_fails_the_delivery() {
+    let fleet = Fleet::demo();
+    let target = id_of(&fleet, "web-1");
+    let emulator = start_fleet(fleet).await;
+    let events = eventbridge_at(&emulator.endpoint, ADMIN);
+    let sns = sns_at(&emulator.endpoint, ADMIN);
+    // Created without a policy: SNS's default, the account's own principals only.
+    let arn = sns
+        .create_topic()
+        .name("closed")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let attributes = sns
+        .get_topic_attributes()
+        .topic_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    let policy: serde_json::Value =
+        serde_json::from_str(attributes.attributes().unwrap().get("Policy").unwrap()).unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["StringEquals"]["AWS:SourceOwner"],
+        "123456789012"
+    );
+    events
+        .put_rule()
+        .name("starts")
+        .event_pattern(r#"{"source":["aws.ssm"],"detail":{"eventName":["StartSession"]}}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("starts")
+        .targets(
+            Target::builder()
+                .id("t")
+                .arn(&arn)
+                .input("\"started\"")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let state = emulator.state().clone();
+    session_on(&ssm(&emulator, ADMIN), &target).await;
+    eventually(PATIENCE, "the refused delivery", || {
+        !state.topics.deliveries(Some(&arn)).is_empty()
+    })
+    .await;
+    let deliveries = deliveries_at(&emulator.endpoint).await;
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["Status"], "Failed");
+    assert!(
+        deliveries[0]["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("does not allow events.amazonaws.com to sns:Publish"),
+        "{deliveries:?}"
+    );
+
+    // A policy that is not one is refused, saying why; a good one is kept and read back.
+    let (code, message) = error_of(
+        sns.set_topic_attributes()
+            .topic_arn(&arn)
+            .attribute_name("Policy")
+            .attribute_value(
+                r#"{"Statement":[{"Effect":"Allow","Action":"sns:Publish","Resource":"*"}]}"#,
+            )
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameter");
+    assert!(message.contains("Principal"), "{message}");
+    let (code, _) = error_of(
+        sns.set_topic_attributes()
+            .topic_arn(&arn)
+            .attribute_name("Colour")
+            .attribute_value("blue")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "InvalidParameter");
+    sns.set_topic_attributes()
+        .topic_arn(&arn)
+        .attribute_name("Policy")
+        .attribute_value(events_may_publish("closed"))
+        .send()
+        .await
+        .unwrap();
+    let attributes = sns
+        .get_topic_attributes()
+        .topic_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attributes.attributes().unwrap().get("Policy"),
+        Some(&events_may_publish("closed"))
+    );
+    // An engineer may not change it (IAM), whatever the topic allows.
+    let (code, message) = error_of(
+        sns_at(&emulator.endpoint, DEV)
+            .set_topic_attributes()
+            .topic_arn(&arn)
+            .attribute_name("DisplayName")
+            .attribute_value("x")
+            .send()
+            .await,
+    );
+    assert_eq!(code, "AuthorizationError");
+    assert!(message.contains("sns:SetTopicAttributes"), "{message}");
+
+    session_on(&ssm(&emulator, ADMIN), &target).await;
+    eventually(PATIENCE, "the delivery the policy allows", || {
+        state.topics.deliveries(Some(&arn)).len() == 2
+    })
+    .await;
+    let deliveries = deliveries_at(&emulator.endpoint).await;
+    assert_eq!(deliveries[1]["Status"], "Delivered");
+    assert_eq!(deliveries[1]["Message"], "\"started\"");
 }

@@ -123,16 +123,17 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
         if topic_exists { "exists" } else { "new" }
     );
     // SNS refuses EventBridge's deliveries unless the topic's policy lets the service publish;
-    // a topic gangway creates gets that statement, an existing one is only checked.
-    if let Some(attributes) = &topic_attributes
-        && !attributes
-            .get("Policy")
-            .is_some_and(|policy| policy.contains(EVENTS_PRINCIPAL))
-    {
+    // a topic gangway creates gets that statement, an existing one without it gets it added.
+    let policy_fix = topic_attributes.as_ref().and_then(|attributes| {
+        let current = attributes.get("Policy").map(String::as_str);
+        (!current.is_some_and(|policy| lets_eventbridge_publish(policy, &topic_arn)))
+            .then(|| with_eventbridge(current, &topic_arn))
+    });
+    if policy_fix.is_some() {
         let _ = writeln!(
             out,
-            "warning: the topic's policy does not let {EVENTS_PRINCIPAL} publish (sns:Publish): \
-             EventBridge's deliveries to it will fail until a statement allows it"
+            "topic policy: changed: it does not let {EVENTS_PRINCIPAL} publish (sns:Publish), so \
+             EventBridge's deliveries to the topic fail; the statement {EVENTS_SID} will be added"
         );
     }
     for (rule, change) in desired.iter().zip(&changes) {
@@ -143,7 +144,7 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
         .iter()
         .filter(|c| matches!(c, Change::Changed(_)))
         .count();
-    let nothing = new == 0 && changed == 0 && topic_exists;
+    let nothing = new == 0 && changed == 0 && topic_exists && policy_fix.is_none();
     if nothing {
         let _ = writeln!(
             out,
@@ -153,8 +154,13 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
         return Ok((out, exit::OK));
     }
     let plan = format!(
-        "{}{new} rule(s) to create, {changed} to update",
-        if topic_exists { "" } else { "1 topic, " }
+        "{}{}{new} rule(s) to create, {changed} to update",
+        if topic_exists { "" } else { "1 topic, " },
+        if policy_fix.is_some() {
+            "the topic's policy, "
+        } else {
+            ""
+        }
     );
     if !args.yes {
         let _ = writeln!(
@@ -180,6 +186,12 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
                 .collect();
         }
     }
+    if let Some(policy) = &policy_fix {
+        client
+            .set_topic_attribute(&topic_arn, "Policy", policy)
+            .await
+            .map_err(|e| failed("SetTopicAttributes", &e))?;
+    }
     for (rule, change) in desired.iter().zip(&changes) {
         if *change == Change::Unchanged {
             continue;
@@ -191,8 +203,13 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
     }
     Ok((
         format!(
-            "applied: {}{new} rule(s) created, {changed} updated\n",
-            if topic_exists { "" } else { "topic created, " }
+            "applied: {}{}{new} rule(s) created, {changed} updated\n",
+            if topic_exists { "" } else { "topic created, " },
+            if policy_fix.is_some() {
+                "topic policy updated, "
+            } else {
+                ""
+            }
         ),
         exit::OK,
     ))
@@ -200,6 +217,93 @@ async fn apply(args: &AlertsApplyArgs, given: TopicGiven) -> Outcome {
 
 /// The service EventBridge publishes to SNS as.
 const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
+
+/// The Sid of the statement that lets EventBridge publish.
+const EVENTS_SID: &str = "AllowEventBridgeToPublish";
+
+/// That statement, for the topic `arn`.
+fn eventbridge_statement(arn: &str) -> Value {
+    serde_json::json!({
+        "Sid": EVENTS_SID,
+        "Effect": "Allow",
+        "Principal": {"Service": EVENTS_PRINCIPAL},
+        "Action": "sns:Publish",
+        "Resource": arn,
+    })
+}
+
+/// Whether a topic policy has an Allow statement for EventBridge's service principal (or
+/// everyone, unconditionally) with `sns:Publish` (or a wildcard covering it) on the topic (or `*`). Its
+/// conditions are not judged: a statement limited to some rules counts as allowing, since
+/// gangway cannot know which rules the author meant.
+pub fn lets_eventbridge_publish(policy: &str, arn: &str) -> bool {
+    let Ok(Value::Object(document)) = serde_json::from_str::<Value>(policy) else {
+        return false;
+    };
+    let list = |value: Option<&Value>| -> Vec<String> {
+        match value {
+            Some(Value::String(one)) => vec![one.clone()],
+            Some(Value::Array(many)) => many
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let statements = match document.get("Statement") {
+        Some(Value::Array(many)) => many.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => return false,
+    };
+    statements.iter().any(|statement| {
+        let principal = statement.get("Principal");
+        // Everyone covers the service only without conditions: SNS's default policy is for
+        // everyone whose `AWS:SourceOwner` is the account, which EventBridge is not.
+        let everyone = principal.and_then(Value::as_str) == Some("*")
+            || list(principal.and_then(|p| p.get("AWS")))
+                .iter()
+                .any(|s| s == "*");
+        let for_events = list(principal.and_then(|p| p.get("Service")))
+            .iter()
+            .any(|s| s == EVENTS_PRINCIPAL)
+            || (everyone && statement.get("Condition").is_none());
+        let publish = list(statement.get("Action")).iter().any(|action| {
+            let action = action.to_ascii_lowercase();
+            action == "sns:publish" || action == "sns:*" || action == "*"
+        });
+        let on_topic = list(statement.get("Resource")).iter().any(|resource| {
+            resource == arn
+                || resource
+                    .strip_suffix('*')
+                    .is_some_and(|prefix| arn.starts_with(prefix))
+        });
+        statement.get("Effect").and_then(Value::as_str) == Some("Allow")
+            && for_events
+            && publish
+            && on_topic
+    })
+}
+
+/// `current` (the topic's policy, if it has one gangway can read) with the EventBridge
+/// statement added; gangway's own policy when there is nothing to add to.
+fn with_eventbridge(current: Option<&str>, arn: &str) -> String {
+    let parsed = current.and_then(|text| serde_json::from_str::<Value>(text).ok());
+    let Some(Value::Object(mut document)) = parsed else {
+        return topic_policy(arn);
+    };
+    let statements = match document.remove("Statement") {
+        Some(Value::Array(many)) => many,
+        Some(one @ Value::Object(_)) => vec![one],
+        _ => Vec::new(),
+    };
+    let mut statements: Vec<Value> = statements
+        .into_iter()
+        .filter(|s| s.get("Sid").and_then(Value::as_str) != Some(EVENTS_SID))
+        .collect();
+    statements.push(eventbridge_statement(arn));
+    document.insert("Statement".to_owned(), Value::Array(statements));
+    Value::Object(document).to_string()
+}
 
 /// The policy of a topic gangway creates: the account manages and uses it (what SNS's default
 /// policy allows), and EventBridge may publish to it.
@@ -219,13 +323,7 @@ fn topic_policy(arn: &str) -> String {
                 ],
                 "Resource": arn,
             },
-            {
-                "Sid": "AllowEventBridgeToPublish",
-                "Effect": "Allow",
-                "Principal": {"Service": EVENTS_PRINCIPAL},
-                "Action": "sns:Publish",
-                "Resource": arn,
-            }
+            eventbridge_statement(arn),
         ]
     })
     .to_string()
@@ -370,6 +468,39 @@ fn describe(out: &mut String, name: &str, change: &Change) {
 mod tests {
     use super::*;
     use crate::alerts::rules::TARGET_ID;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:t";
+
+    #[test]
+    fn an_existing_policy_gets_the_eventbridge_statement_and_keeps_the_rest() {
+        // SNS's default policy (what a topic created without one has) does not allow it.
+        let default = r#"{"Version":"2008-10-17","Id":"__default_policy_ID","Statement":[{"Sid":"__default_statement_ID","Effect":"Allow","Principal":{"AWS":"*"},"Action":["SNS:Publish"],"Resource":"arn:aws:sns:us-east-1:123456789012:t","Condition":{"StringEquals":{"AWS:SourceOwner":"123456789012"}}}]}"#;
+        assert!(!lets_eventbridge_publish(default, TOPIC));
+        let everyone = default.replace(
+            r#","Condition":{"StringEquals":{"AWS:SourceOwner":"123456789012"}}"#,
+            "",
+        );
+        assert!(lets_eventbridge_publish(&everyone, TOPIC));
+        let fixed = with_eventbridge(Some(default), TOPIC);
+        assert!(lets_eventbridge_publish(&fixed, TOPIC));
+        let value: Value = serde_json::from_str(&fixed).unwrap();
+        assert_eq!(value["Id"], "__default_policy_ID");
+        assert_eq!(value["Statement"].as_array().unwrap().len(), 2);
+        // Applying twice adds it once.
+        let again: Value = serde_json::from_str(&with_eventbridge(Some(&fixed), TOPIC)).unwrap();
+        assert_eq!(again["Statement"].as_array().unwrap().len(), 2);
+        // No policy, or one that is not JSON: gangway's own.
+        assert_eq!(with_eventbridge(None, TOPIC), topic_policy(TOPIC));
+        assert!(lets_eventbridge_publish(
+            &with_eventbridge(Some("{"), TOPIC),
+            TOPIC
+        ));
+        // A statement for another topic, or a Deny, does not count.
+        let other_topic = topic_policy("arn:aws:sns:us-east-1:123456789012:u");
+        assert!(!lets_eventbridge_publish(&other_topic, TOPIC));
+        let deny = topic_policy(TOPIC).replace("\"Allow\"", "\"Deny\"");
+        assert!(!lets_eventbridge_publish(&deny, TOPIC));
+    }
 
     fn generated() -> AlertRule {
         to_aws(&rules::security_rules("arn:aws:sns:us-east-1:123456789012:t")[0])

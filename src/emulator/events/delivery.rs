@@ -24,6 +24,7 @@ use crate::alerts::transform::{Delivery as TransformDelivery, apply_with, select
 use crate::emulator::fleet::Place;
 use crate::emulator::router::ResponseBody;
 use crate::emulator::sns::Delivery;
+use crate::emulator::sns::policy::{self, EVENTS_SERVICE, TopicPolicy, Verdict, Who};
 use crate::emulator::state::EmulatorState;
 use crate::emulator::trail::record::format_time;
 
@@ -120,7 +121,10 @@ pub fn deliver(state: &EmulatorState, record: &str) -> usize {
     for rule in bus.matching(read_only, &event) {
         for target in &rule.targets {
             let (message, failure) = match input(&rule, target, &event, &ingestion) {
-                Ok(message) if target.arn.starts_with("arn:aws:sns:") => (message, None),
+                Ok(message) if target.arn.starts_with("arn:aws:sns:") => {
+                    let refused = may_publish(state, &target.arn, &rule.arn).err();
+                    (message, refused)
+                }
                 Ok(message) => (
                     message,
                     Some("only SNS topic targets are delivered by the emulator".to_owned()),
@@ -160,6 +164,30 @@ pub fn deliver(state: &EmulatorState, record: &str) -> usize {
         }
     }
     count
+}
+
+/// Whether the topic's policy lets EventBridge publish to it for this rule (SNS decides with
+/// `aws:SourceArn` the rule); a topic that does not exist is left to `Topics::deliver`.
+fn may_publish(state: &EmulatorState, topic_arn: &str, rule_arn: &str) -> Result<(), String> {
+    let Some(topic) = state.topics.get(topic_arn) else {
+        return Ok(());
+    };
+    let who = Who::Service(EVENTS_SERVICE);
+    let allowed = TopicPolicy::parse(&topic.policy()).is_ok_and(|policy| {
+        policy.decide(
+            who,
+            "sns:Publish",
+            topic_arn,
+            &policy::context(who, Some(rule_arn)),
+        ) == Verdict::Allow
+    });
+    if allowed {
+        Ok(())
+    } else {
+        Err(format!(
+            "the topic's policy does not allow {EVENTS_SERVICE} to sns:Publish (AWS counts it in the rule's FailedInvocations)"
+        ))
+    }
 }
 
 /// What the target receives: EventBridge's precedence of Input, InputPath, InputTransformer,
@@ -276,7 +304,14 @@ mod tests {
     #[test]
     fn each_target_gets_its_input_and_failures_are_kept_with_their_reason() {
         let state = EmulatorState::new(EmulatorConfig::new(Fleet::demo()), "http://x".into());
-        let topic = state.topics.create(EAST, "t", BTreeMap::new()).unwrap().arn;
+        let open = json!({"Statement": [{"Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish", "Resource": "*"}]});
+        let topic = state
+            .topics
+            .create(EAST, "t", [("Policy".to_owned(), open.to_string())].into())
+            .unwrap()
+            .arn;
         let pattern = r#"{"source":["aws.ssm"]}"#;
         let bus = state.rules.at(EAST).unwrap();
         bus.put(RuleDefinition {
@@ -330,6 +365,28 @@ mod tests {
             Some("only SNS topic targets are delivered by the emulator")
         );
         // Not JSON, or not a CloudTrail record: nothing.
+        // A topic with SNS's default policy refuses EventBridge: a failed delivery, with why.
+        let closed = state
+            .topics
+            .create(EAST, "closed", BTreeMap::new())
+            .unwrap()
+            .arn;
+        bus.remove_targets("r", &["constant".to_owned(), "path".to_owned()])
+            .unwrap();
+        bus.put_targets("r", vec![target("closed", &closed)])
+            .unwrap();
+        deliver(&state, &record("StartSession", false));
+        let refused = state.topics.deliveries(Some(&closed));
+        assert_eq!(refused.len(), 1);
+        assert!(
+            refused[0].failure.as_deref().unwrap().starts_with(
+                "the topic's policy does not allow events.amazonaws.com to sns:Publish"
+            ),
+            "{refused:?}"
+        );
+        // Another account's events never reach this account's rules.
+        let foreign = record("StartSession", false).replace("123456789012", "210987654321");
+        assert_eq!(deliver(&state, &foreign), 0);
         assert_eq!(deliver(&state, "not json"), 0);
         assert_eq!(deliver(&state, "{}"), 0);
     }

@@ -11,9 +11,6 @@ use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header::CONTENT_TYPE;
 use hyper::{Response, StatusCode};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -25,7 +22,8 @@ pub use keys::{KeyStore, StoredKey};
 use super::api::ApiRequest;
 use super::authorize::{self, Ask};
 use super::fleet::User;
-use super::identity::{self, CallerError};
+use super::identity;
+use super::json11;
 use super::router::ResponseBody;
 use super::ssm::epoch_seconds;
 use super::state::EmulatorState;
@@ -38,26 +36,9 @@ pub fn handle(
     target: &str,
     request: &ApiRequest<'_>,
 ) -> Response<ResponseBody> {
-    let operation: String = target
-        .strip_prefix(TARGET_PREFIX)
-        .unwrap_or(target)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
-    let caller = identity::authenticate(state, &request.parts.headers).map_err(|err| match err {
-        CallerError::MissingCredentials => KmsError::new(
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        ),
-        CallerError::UnknownAccessKey => KmsError::new(
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        ),
-        CallerError::ExpiredToken => {
-            KmsError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
-        }
-    });
+    let operation = json11::operation(target, TARGET_PREFIX);
+    let caller = json11::authenticate(state, request)
+        .map_err(|refusal| KmsError::new(refusal.code, refusal.message));
     let result = caller.as_ref().map_err(Clone::clone).and_then(|caller| {
         let body = request
             .body
@@ -76,8 +57,8 @@ pub fn handle(
         Err(err) => tracing::info!("kms {operation} user={user} error={}", err.code),
     }
     match result {
-        Ok(body) => respond(StatusCode::OK, &body),
-        Err(err) => respond(err.status, &err.to_json()),
+        Ok(body) => json11::respond(StatusCode::OK, &body),
+        Err(err) => json11::respond(err.status, &err.to_json()),
     }
 }
 
@@ -396,18 +377,4 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, KmsError> {
     };
     serde_json::from_value(value)
         .map_err(|err| KmsError::validation(format!("1 validation error detected: {err}")))
-}
-
-fn respond(status: StatusCode, body: &Value) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(id) = hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert("x-amzn-requestid", id);
-    }
-    response
 }

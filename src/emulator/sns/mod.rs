@@ -1,9 +1,11 @@
 //! SNS over the Query protocol (API version 2010-03-31: a form body with `Action=…`, told
 //! apart from EC2 by the SigV4 scope's service `sns`, XML answers in SNS's namespace):
-//! CreateTopic (idempotent), ListTopics, GetTopicAttributes, DeleteTopic, Subscribe,
-//! ListSubscriptionsByTopic and Publish. Nothing is sent anywhere: every message published,
+//! CreateTopic (idempotent), ListTopics, GetTopicAttributes, SetTopicAttributes, DeleteTopic,
+//! Subscribe, ListSubscriptionsByTopic and Publish, each allowed by the caller's identity
+//! policies and the topic's policy (`policy.rs`, which also decides EventBridge's deliveries). Nothing is sent anywhere: every message published,
 //! by the API or by an EventBridge target, is kept in the topics' delivery log (`topics.rs`).
 
+pub mod policy;
 pub mod topics;
 
 use std::collections::BTreeMap;
@@ -23,6 +25,7 @@ use super::pagination;
 use super::router::ResponseBody;
 use super::state::EmulatorState;
 use super::trail::record::TrailElements;
+use policy::{TopicPolicy, Verdict, Who};
 pub use topics::{Delivery, Topic, TopicError, Topics, account_of, topic_arn};
 
 const NAMESPACE: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
@@ -137,7 +140,7 @@ fn dispatch(
             .map_err(|denial| {
                 SnsError::new(StatusCode::FORBIDDEN, "AuthorizationError", denial.message)
             })?;
-        same_account(caller, iam_action, resource)
+        topic_policy_allows(topics, caller, iam_action, resource)
     };
     let get = |name: &str| params.get(name).map(String::as_str);
     let topic_param = || -> Result<String, SnsError> {
@@ -159,6 +162,9 @@ fn dispatch(
             let arn = topic_arn(place, name);
             check("sns:CreateTopic", &arn)?;
             let attributes = entries(params, "Attributes");
+            for (key, value) in &attributes {
+                check_attribute(key, value)?;
+            }
             let topic = topics
                 .create(place, name, attributes)
                 .map_err(|_| too_many_topics())?;
@@ -192,6 +198,7 @@ fn dispatch(
             check("sns:GetTopicAttributes", &arn)?;
             let topic = topics.get(&arn).ok_or_else(SnsError::not_found)?;
             let mut attributes = topic.attributes.clone();
+            attributes.insert("Policy".to_owned(), topic.policy());
             attributes.insert("TopicArn".to_owned(), topic.arn.clone());
             attributes.insert(
                 "Owner".to_owned(),
@@ -216,6 +223,24 @@ fn dispatch(
             }
             xml.close("Attributes");
             Ok((finish(xml, "GetTopicAttributes", request_id), Value::Null))
+        }
+        "SetTopicAttributes" => {
+            let arn = topic_param()?;
+            let name = get("AttributeName").unwrap_or_default();
+            let value = get("AttributeValue").unwrap_or_default();
+            check_attribute(name, value)?;
+            check("sns:SetTopicAttributes", &arn)?;
+            topics
+                .set_attribute(&arn, name, value)
+                .map_err(|_| SnsError::not_found())?;
+            Ok((
+                finish(
+                    start("SetTopicAttributes"),
+                    "SetTopicAttributes",
+                    request_id,
+                ),
+                Value::Null,
+            ))
         }
         "DeleteTopic" => {
             let arn = topic_param()?;
@@ -343,22 +368,71 @@ fn dispatch(
     }
 }
 
-/// A topic of another account is reached only through its policy, which (SNS's default)
-/// allows its own account alone.
-fn same_account(caller: &User, iam_action: &str, resource: &str) -> Result<(), SnsError> {
-    match account_of(resource) {
-        Some(account) if resource.starts_with("arn:") && account != caller.account => {
-            Err(SnsError::new(
-                StatusCode::FORBIDDEN,
-                "AuthorizationError",
-                format!(
-                    "User: {} is not authorized to perform: {iam_action} on resource: {resource} because no resource-based policy allows the {iam_action} action",
-                    caller.arn()
-                ),
-            ))
+/// The topic's policy on a call the caller's identity policies allowed: an explicit Deny
+/// refuses it, and a topic of another account needs an Allow for the caller (IAM's
+/// cross-account rule: both sides must allow). A topic that does not exist is left to the
+/// operation (NotFound), in the caller's own account.
+fn topic_policy_allows(
+    topics: &Topics,
+    caller: &User,
+    iam_action: &str,
+    resource: &str,
+) -> Result<(), SnsError> {
+    let Some(owner) = account_of(resource).filter(|_| resource.starts_with("arn:aws:sns:")) else {
+        return Ok(());
+    };
+    let cross_account = owner != caller.account;
+    let verdict = match topics.get(resource) {
+        Some(topic) => {
+            let who = Who::Identity(caller);
+            TopicPolicy::parse(&topic.policy()).map_or(Verdict::Silent, |p| {
+                p.decide(who, iam_action, resource, &policy::context(who, None))
+            })
         }
-        _ => Ok(()),
+        None => Verdict::Silent,
+    };
+    let refused = match verdict {
+        Verdict::Deny => Some("with an explicit deny in a resource-based policy"),
+        Verdict::Silent if cross_account => Some("because no resource-based policy allows it"),
+        _ => None,
+    };
+    match refused {
+        Some(why) => Err(SnsError::new(
+            StatusCode::FORBIDDEN,
+            "AuthorizationError",
+            format!(
+                "User: {} is not authorized to perform: {iam_action} on resource: {resource} {why}",
+                caller.arn()
+            ),
+        )),
+        None => Ok(()),
     }
+}
+
+/// Attributes SetTopicAttributes (and CreateTopic) take; `Policy` must be a policy SNS reads.
+const SETTABLE: [&str; 6] = [
+    "Policy",
+    "DisplayName",
+    "DeliveryPolicy",
+    "KmsMasterKeyId",
+    "SignatureVersion",
+    "TracingConfig",
+];
+
+fn check_attribute(name: &str, value: &str) -> Result<(), SnsError> {
+    if !SETTABLE.contains(&name) {
+        return Err(SnsError::invalid("AttributeName"));
+    }
+    if name == "Policy" {
+        TopicPolicy::parse(value).map_err(|why| {
+            SnsError::new(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameter",
+                format!("Invalid parameter: Policy Error: {why}"),
+            )
+        })?;
+    }
+    Ok(())
 }
 
 fn too_many_topics() -> SnsError {

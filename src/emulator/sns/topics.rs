@@ -53,6 +53,16 @@ pub struct Delivery {
     pub failure: Option<String>,
 }
 
+impl Topic {
+    /// The topic's policy: the one set, else SNS's default.
+    pub fn policy(&self) -> String {
+        match self.attributes.get("Policy") {
+            Some(policy) => policy.clone(),
+            None => super::policy::default_policy(&self.arn, account_of(&self.arn).unwrap_or("")),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TopicError {
     TooMany,
@@ -126,6 +136,14 @@ impl Topics {
             .filter(|t| t.arn.starts_with(&prefix))
             .cloned()
             .collect()
+    }
+
+    /// Sets one attribute of a topic (SetTopicAttributes; the caller checked the value).
+    pub fn set_attribute(&self, arn: &str, name: &str, value: &str) -> Result<(), TopicError> {
+        let mut inner = self.lock();
+        let topic = inner.topics.get_mut(arn).ok_or(TopicError::NotFound)?;
+        topic.attributes.insert(name.to_owned(), value.to_owned());
+        Ok(())
     }
 
     /// Deleting a topic that does not exist is no error, as in SNS.

@@ -23,27 +23,6 @@ impl SsmError {
         json!({ "__type": self.code, "message": self.message })
     }
 
-    pub fn missing_authentication() -> Self {
-        Self::new(
-            "MissingAuthenticationTokenException",
-            "Missing Authentication Token",
-        )
-    }
-
-    pub fn unrecognized_client() -> Self {
-        Self::new(
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        )
-    }
-
-    pub fn expired_token() -> Self {
-        Self::new(
-            "ExpiredTokenException",
-            crate::emulator::identity::EXPIRED_TOKEN_MESSAGE,
-        )
-    }
-
     pub fn serialization(message: &str) -> Self {
         Self::new("SerializationException", message)
     }

@@ -12,9 +12,6 @@ mod session_ops;
 
 use std::time::SystemTime;
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header::CONTENT_TYPE;
 use hyper::{Response, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -25,7 +22,7 @@ use requests::BodyError;
 use super::api::ApiRequest;
 use super::authorize::{self, Allowed, Ask};
 use super::fleet::User;
-use super::identity::{self, CallerError};
+use super::identity;
 use super::router::ResponseBody;
 use super::state::EmulatorState;
 
@@ -62,13 +59,7 @@ pub fn handle(
     request: &ApiRequest<'_>,
 ) -> Response<ResponseBody> {
     // The operation name comes from the client: logged only in printable, bounded form.
-    let operation: String = target
-        .strip_prefix("AmazonSSM.")
-        .unwrap_or(target)
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(100)
-        .collect();
+    let operation = super::json11::operation(target, "AmazonSSM.");
     let caller = authenticate(state, request);
     let result = caller.as_ref().map_err(Clone::clone).and_then(|caller| {
         let body = request
@@ -89,8 +80,8 @@ pub fn handle(
         &result,
     );
     match result {
-        Ok(body) => respond(StatusCode::OK, &body),
-        Err(err) => respond(err.status, &err.to_json()),
+        Ok(body) => super::json11::respond(StatusCode::OK, &body),
+        Err(err) => super::json11::respond(err.status, &err.to_json()),
     }
 }
 
@@ -98,11 +89,8 @@ fn authenticate<'s>(
     state: &'s EmulatorState,
     request: &ApiRequest<'_>,
 ) -> Result<std::borrow::Cow<'s, User>, SsmError> {
-    identity::authenticate(state, &request.parts.headers).map_err(|err| match err {
-        CallerError::MissingCredentials => SsmError::missing_authentication(),
-        CallerError::UnknownAccessKey => SsmError::unrecognized_client(),
-        CallerError::ExpiredToken => SsmError::expired_token(),
-    })
+    super::json11::authenticate(state, request)
+        .map_err(|refusal| SsmError::new(refusal.code, refusal.message))
 }
 
 fn dispatch(call: &Call<'_>, target: &str, body: &[u8]) -> Result<Value, SsmError> {
@@ -174,20 +162,6 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, SsmError> {
         BodyError::Serialization(message) => SsmError::serialization(&message),
         BodyError::Validation(message) => SsmError::validation(message),
     })
-}
-
-fn respond(status: StatusCode, body: &Value) -> Response<ResponseBody> {
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(id) = hyper::header::HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert("x-amzn-requestid", id);
-    }
-    response
 }
 
 /// JSON 1.1 timestamps are epoch seconds; the SDKs accept fractions (milliseconds here).

@@ -7,9 +7,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use http_body_util::Full;
-use hyper::body::Bytes;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,10 +14,10 @@ use serde_json::{Value, json};
 use super::TrailEvent;
 use crate::emulator::api::ApiRequest;
 use crate::emulator::authorize::{self, Ask};
-use crate::emulator::identity::{self, CallerError};
+use crate::emulator::identity;
 use crate::emulator::router::ResponseBody;
 use crate::emulator::state::EmulatorState;
-use crate::emulator::{pagination, ssm};
+use crate::emulator::{json11, pagination, ssm};
 
 /// The X-Amz-Target prefixes of CloudTrail operations.
 pub const TARGET_PREFIXES: [&str; 2] = [
@@ -84,20 +81,8 @@ pub fn handle(
     target: &str,
     request: &ApiRequest<'_>,
 ) -> Response<ResponseBody> {
-    let answer = identity::authenticate(state, &request.parts.headers)
-        .map_err(|err| match err {
-            CallerError::MissingCredentials => LookupError::new(
-                "MissingAuthenticationTokenException",
-                "Missing Authentication Token",
-            ),
-            CallerError::UnknownAccessKey => LookupError::new(
-                "UnrecognizedClientException",
-                "The security token included in the request is invalid.",
-            ),
-            CallerError::ExpiredToken => {
-                LookupError::new("ExpiredTokenException", identity::EXPIRED_TOKEN_MESSAGE)
-            }
-        })
+    let answer = json11::authenticate(state, request)
+        .map_err(|refusal| LookupError::new(refusal.code, refusal.message))
         .and_then(|caller| {
             let body = request
                 .body
@@ -113,16 +98,9 @@ pub fn handle(
                     })?;
                     lookup_events(state, &caller.account, body)
                 }
-                other => Err(LookupError::new(
+                _ => Err(LookupError::new(
                     "UnknownOperationException",
-                    format!(
-                        "Unknown operation {}",
-                        other
-                            .chars()
-                            .filter(|c| !c.is_control())
-                            .take(100)
-                            .collect::<String>()
-                    ),
+                    format!("Unknown operation {}", json11::operation(target, "")),
                 )),
             }
         });
@@ -130,25 +108,15 @@ pub fn handle(
         Ok(body) => (StatusCode::OK, body),
         Err(err) => (
             StatusCode::BAD_REQUEST,
-            json!({"__type": err.code, "message": err.message}),
+            json11::error_body(err.code, &err.message),
         ),
     };
     tracing::info!(
         "cloudtrail {} {}",
-        operation(target).escape_debug(),
+        json11::operation(operation(target), ""),
         if status.is_success() { "ok" } else { "error" }
     );
-    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert("x-amzn-requestid", id);
-    }
-    response
+    json11::respond(status, &body)
 }
 
 /// The events of `account` (the caller's: CloudTrail shows an account its own trail).
