@@ -9,7 +9,8 @@ use aws_sdk_ssm::config::Credentials;
 
 use std::path::Path;
 
-use super::credential_source::CredentialSource;
+use super::credential_source::{self, CredentialSource};
+use super::endpoint::{self, Service};
 use super::error::{AwsError, ErrorContext};
 use super::http;
 use super::options::AwsOptions;
@@ -59,8 +60,8 @@ pub struct AwsClient {
 impl AwsClient {
     /// One client per requested region (or the chain's default region), all sharing the
     /// credentials that aws-config resolves: profile, SSO, `credential_process`, assumed
-    /// roles, environment. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_EC2/_SSM` are honoured
-    /// by the SDK when `--endpoint-url` is not given.
+    /// roles, environment. `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` are honoured
+    /// when `--endpoint-url` is not given; one set but empty counts as unset.
     pub async fn from_options(opts: &AwsOptions) -> Result<Vec<AwsClient>, AwsError> {
         if !opts.accounts.is_empty() {
             // Every account's clients, or the first account that has none.
@@ -91,6 +92,12 @@ impl AwsClient {
         }
         if let Some(url) = &opts.endpoint_url {
             loader = loader.endpoint_url(url);
+        } else if std::env::var_os("AWS_ENDPOINT_URL").is_some_and(|v| v.is_empty())
+            && let Some(url) = credential_source::profile_endpoint_url(opts.profile.as_deref())
+        {
+            // aws-config takes the empty variable as a bad URL and stops there; the AWS CLI
+            // goes on to the profile's `endpoint_url` (see `endpoint.rs`).
+            loader = loader.endpoint_url(url);
         }
         if let Some(first) = opts.regions.first() {
             loader = loader.region(Region::new(first.clone()));
@@ -113,37 +120,57 @@ impl AwsClient {
         } else {
             opts.regions.clone()
         };
+        // Which URL each service's client must be told over aws-config's choice: the
+        // `--endpoint-url` flag for every service (it beats the variables, as in the AWS CLI),
+        // else the fix for an endpoint variable set but empty (see `endpoint.rs`).
+        let shared_url = shared.endpoint_url();
+        let endpoint_for = |service: Service| -> Option<Option<String>> {
+            match &opts.endpoint_url {
+                Some(url) => Some(Some(url.clone())),
+                None => endpoint::override_from_env(service, shared_url),
+            }
+        };
+        let (ec2_url, ssm_url, sts_url, kms_url, cloudtrail_url) = (
+            endpoint_for(Service::Ec2),
+            endpoint_for(Service::Ssm),
+            endpoint_for(Service::Sts),
+            endpoint_for(Service::Kms),
+            endpoint_for(Service::CloudTrail),
+        );
+        let (events_url, sns_url) = (
+            endpoint_for(Service::EventBridge),
+            endpoint_for(Service::Sns),
+        );
+        // The SDKs' config builders are distinct types with the same methods.
+        macro_rules! service_config {
+            ($sdk:ident, $region:expr, $url:expr) => {{
+                let mut builder =
+                    $sdk::config::Builder::from(shared).region(Region::new($region.clone()));
+                if let Some(url) = $url {
+                    builder.set_endpoint_url(url.clone());
+                }
+                builder
+            }};
+        }
         let clients = regions
             .into_iter()
             .map(|region| {
-                let ec2 = aws_sdk_ec2::config::Builder::from(shared)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let mut ssm =
-                    aws_sdk_ssm::config::Builder::from(shared).region(Region::new(region.clone()));
+                let ec2 = service_config!(aws_sdk_ec2, region, &ec2_url).build();
+                let mut ssm = service_config!(aws_sdk_ssm, region, &ssm_url);
                 if let Some(url) = &opts.ssm_endpoint_url {
                     ssm = ssm.endpoint_url(url);
                 }
                 let ssm = ssm.build();
-                let sts = aws_sdk_sts::config::Builder::from(shared)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let kms = aws_sdk_kms::config::Builder::from(shared)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let cloudtrail = aws_sdk_cloudtrail::config::Builder::from(shared)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let events = aws_sdk_eventbridge::config::Builder::from(shared)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let sns = aws_sdk_sns::config::Builder::from(shared)
-                    .region(Region::new(region.clone()))
-                    .build();
-                let endpoint_url = opts
-                    .ssm_endpoint_url
-                    .clone()
-                    .or_else(|| shared.endpoint_url().map(str::to_owned));
+                let sts = service_config!(aws_sdk_sts, region, &sts_url).build();
+                let kms = service_config!(aws_sdk_kms, region, &kms_url).build();
+                let cloudtrail =
+                    service_config!(aws_sdk_cloudtrail, region, &cloudtrail_url).build();
+                let events = service_config!(aws_sdk_eventbridge, region, &events_url).build();
+                let sns = service_config!(aws_sdk_sns, region, &sns_url).build();
+                let endpoint_url = opts.ssm_endpoint_url.clone().or_else(|| match &ssm_url {
+                    Some(url) => url.clone(),
+                    None => shared_url.map(str::to_owned),
+                });
                 Self::assemble(
                     (ec2, ssm, sts, kms, cloudtrail),
                     (events, sns),

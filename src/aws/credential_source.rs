@@ -194,7 +194,15 @@ fn defines_profile(text: &str, profile: &str, is_config: bool) -> bool {
 
 /// The key names in the profile's section: `[profile NAME]`, or `[default]` for `default`.
 fn profile_keys(text: &str, profile: &str) -> Vec<String> {
-    let mut keys = Vec::new();
+    profile_entries(text, profile)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// The `key = value` lines of one profile's section (keys in lower case, both trimmed).
+fn profile_entries(text: &str, profile: &str) -> Vec<(String, String)> {
+    let mut entries = Vec::new();
     let mut inside = false;
     for line in text.lines() {
         let line = line.trim();
@@ -207,11 +215,25 @@ fn profile_keys(text: &str, profile: &str) -> Vec<String> {
             inside = name == Some(profile) || (profile == "default" && header == "default");
             continue;
         }
-        if inside && let Some((key, _)) = line.split_once('=') {
-            keys.push(key.trim().to_ascii_lowercase());
+        if inside && let Some((key, value)) = line.split_once('=') {
+            entries.push((key.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    keys
+    entries
+}
+
+/// The profile's own `endpoint_url` in the config file (the profile as [`CredentialSource::detect`]
+/// picks it), for when aws-config cannot read it: it stops at an empty `AWS_ENDPOINT_URL`.
+pub(crate) fn profile_endpoint_url(explicit_profile: Option<&str>) -> Option<String> {
+    let profile = explicit_profile
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "default".to_owned());
+    let text = shared_file(CONFIG_FILE).and_then(|path| std::fs::read_to_string(path).ok())?;
+    profile_entries(&text, &profile)
+        .into_iter()
+        .find(|(key, value)| key == "endpoint_url" && !value.is_empty())
+        .map(|(_, value)| value)
 }
 
 #[cfg(test)]
@@ -233,6 +255,16 @@ credential_process = /usr/bin/helper
 role_arn = arn:aws:iam::123456789012:role/ops
 source_profile = default
 ";
+
+    #[test]
+    fn a_profile_entry_keeps_its_value() {
+        let text = "[default]\nregion = x\n[profile emu]\nendpoint_url = http://127.0.0.1:1\n";
+        let entries = profile_entries(text, "emu");
+        assert_eq!(
+            entries,
+            vec![("endpoint_url".to_owned(), "http://127.0.0.1:1".to_owned())]
+        );
+    }
 
     fn source(profile: &str) -> CredentialSource {
         CredentialSource::from_keys(profile.to_owned(), &profile_keys(CONFIG, profile))

@@ -10,6 +10,7 @@ pub mod commands;
 mod credential_source;
 pub mod diagnosis;
 pub mod documents;
+mod endpoint;
 pub mod error;
 pub mod http;
 pub mod inventory;

@@ -15,10 +15,15 @@
 //!   next read that never comes. Random binary data has an EF BF BD about every 16 MiB. Base64
 //!   is plain ASCII, which the scanner passes unchanged, and the pty's output processing (LF
 //!   to CR LF) only adds line ends that the decoder drops.
-//! - **Input (uploads).** Base64 lines of 76 characters contain no control character, so no
-//!   setting of the pty's line discipline changes them: no signal (ISIG), no flow control
-//!   (IXON), no CR/LF mapping, no erase or kill, and each line is far below the canonical-mode
-//!   line limit (MAX_CANON: 255 by POSIX, 1024 on macOS, 4095 on Linux). So nothing depends
+//! - **Input (uploads).** Base64 lines of [`UPLOAD_LINE_CHARS`] characters contain no control
+//!   character, so no setting of the pty's line discipline changes them: no signal (ISIG), no
+//!   flow control (IXON), no CR/LF mapping, no erase or kill, and each line with its LF fits
+//!   the canonical-mode line limit of the systems SSM runs shells on (MAX_CANON: 1024 on
+//!   macOS, 4095 on Linux; POSIX only promises 255). The lines are as long as that allows
+//!   because in canonical mode every read of `base64 -d` returns one line: with 76-character
+//!   lines the remote side made a read per 57 bytes, and a local pty bench
+//!   (`docs/PERFORMANCE.md`) carried 15-19 MiB/s of them against 24-28 MiB/s of 1000-character
+//!   lines on the same machine. So nothing depends
 //!   on `stty raw` having taken effect before the first byte, and the end of a file is the
 //!   terminal's own end-of-file character (VEOF, Ctrl-D at the start of a line), which ends
 //!   `base64 -d` and leaves the loop reading the next request. The only mode the script
@@ -102,12 +107,18 @@ pub fn receive(path: &[u8], sha256_hex: &str, mode: u32) -> Vec<u8> {
 
 pub const QUIT: &[u8] = b"q\n";
 
-/// Encodes `bytes` as the upload's input: 76-character base64 lines (57 bytes each), the
-/// line length `base64` itself writes.
+/// File bytes per upload line: 1000 base64 characters, 1001 bytes with the LF, under macOS's
+/// MAX_CANON of 1024 (see the module's comment).
+pub const UPLOAD_LINE_BYTES: usize = 750;
+/// Characters of one full upload line, its LF not counted.
+pub const UPLOAD_LINE_CHARS: usize = UPLOAD_LINE_BYTES / 3 * 4;
+
+/// Encodes `bytes` as the upload's input: base64 lines of [`UPLOAD_LINE_CHARS`] characters
+/// ([`UPLOAD_LINE_BYTES`] bytes each), the last one shorter.
 pub fn encode_lines(bytes: &[u8], out: &mut Vec<u8>) {
-    for chunk in bytes.chunks(57) {
+    for chunk in bytes.chunks(UPLOAD_LINE_BYTES) {
         let at = out.len();
-        out.resize(at + 76, 0);
+        out.resize(at + UPLOAD_LINE_CHARS, 0);
         let written = STANDARD
             .encode_slice(chunk, &mut out[at..])
             .unwrap_or_default();
@@ -250,10 +261,24 @@ mod tests {
 
     #[test]
     fn upload_lines_are_base64_that_decodes_back() {
-        let data: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let data: Vec<u8> = (0..=255u8)
+            .cycle()
+            .take(3 * UPLOAD_LINE_BYTES + 7)
+            .collect();
         let mut out = Vec::new();
         encode_lines(&data, &mut out);
-        assert!(out.split(|b| *b == b'\n').all(|line| line.len() <= 76));
+        let lines: Vec<&[u8]> = out.split(|b| *b == b'\n').collect();
+        // Three full lines, a short one, and nothing after the last LF.
+        assert_eq!(lines.len(), 5);
+        assert!(
+            lines[..3]
+                .iter()
+                .all(|line| line.len() == UPLOAD_LINE_CHARS)
+        );
+        assert!(
+            lines.iter().all(|line| line.len() < 1024),
+            "under MAX_CANON"
+        );
         assert!(
             out.iter()
                 .all(|b| b.is_ascii_alphanumeric() || b"+/=\n".contains(b)),

@@ -17,8 +17,8 @@ use super::remote::RemoteShell;
 use super::script::{self, Reply, Stat};
 use super::{CopyError, Progress, Remote, Summary, join_remote};
 
-/// Bytes read and encoded at a time: a whole number of 57-byte base64 lines.
-const READ_BYTES: usize = 57 * 16 * 1024;
+/// Bytes read and encoded at a time: a whole number of upload lines (about 1 MiB).
+const READ_BYTES: usize = script::UPLOAD_LINE_BYTES * 1400;
 /// Encoded chunks waiting for the channel.
 const QUEUED_CHUNKS: usize = 4;
 /// Sessions opened for one upload before giving up (the first one included).
@@ -297,7 +297,8 @@ fn encode_file(path: &Path, chunks: &mpsc::Sender<std::io::Result<(Vec<u8>, u64)
                 return;
             }
         };
-        let mut lines = Vec::with_capacity(filled / 57 * 77 + 78);
+        let line = script::UPLOAD_LINE_CHARS + 1;
+        let mut lines = Vec::with_capacity(filled.div_ceil(script::UPLOAD_LINE_BYTES) * line);
         script::encode_lines(&buffer[..filled], &mut lines);
         if chunks.blocking_send(Ok((lines, filled as u64))).is_err() {
             return;

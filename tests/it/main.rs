@@ -10,6 +10,7 @@ mod support;
 mod alerts_apply;
 mod alerts_cli;
 mod audit_cli;
+mod aws_blank_endpoint;
 mod aws_ca_bundle;
 mod aws_client;
 mod aws_profiles;

@@ -12,9 +12,35 @@ use std::time::Duration;
 pub struct CutProxy {
     /// `http://127.0.0.1:PORT` of the forwarder.
     pub endpoint: String,
-    cut: Arc<AtomicBool>,
-    throttle: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
+    shared: Arc<Shared>,
+}
+
+/// What the test's calls and the forwarding thread share. Each call changes it under the
+/// lock and closes what must close before it returns, and the thread decides each accepted
+/// connection under the same lock: so once `throttle()` or `cut()` has returned, no request
+/// can reach the emulator through a connection that was open before, or one accepted after.
+/// (Flags read on the thread's next turn let a pooled keep-alive connection carry one more
+/// request through, which made a throttling test flaky under load.)
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    stop: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    cut: bool,
+    throttle: bool,
+    /// Both ends of every forwarded connection, to close them on a cut or throttle.
+    open: Vec<TcpStream>,
+}
+
+impl State {
+    fn close_all(&mut self) {
+        for stream in self.open.drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
 }
 
 impl CutProxy {
@@ -22,70 +48,48 @@ impl CutProxy {
     pub fn start(target: SocketAddr) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
-        let cut = Arc::new(AtomicBool::new(false));
-        let throttle = Arc::new(AtomicBool::new(false));
-        let stop = Arc::new(AtomicBool::new(false));
-        let flags = Flags {
-            cut: Arc::clone(&cut),
-            throttle: Arc::clone(&throttle),
-            stop: Arc::clone(&stop),
-        };
-        std::thread::spawn(move || serve(Some(listener), addr, target, &flags));
+        let shared = Arc::new(Shared::default());
+        let thread_shared = Arc::clone(&shared);
+        std::thread::spawn(move || serve(Some(listener), addr, target, &thread_shared));
         Self {
             endpoint: format!("http://{addr}"),
-            cut,
-            throttle,
-            stop,
+            shared,
         }
     }
 
     /// From now on every request is answered with a ThrottlingException (and the
     /// connections open now are closed, so none slips through).
     pub fn throttle(&self) {
-        self.throttle.store(true, Ordering::SeqCst);
+        let mut state = self.shared.state.lock().unwrap();
+        state.throttle = true;
+        state.close_all();
     }
 
     pub fn stop_throttling(&self) {
-        self.throttle.store(false, Ordering::SeqCst);
+        self.shared.state.lock().unwrap().throttle = false;
     }
 
     pub fn cut(&self) {
-        self.cut.store(true, Ordering::SeqCst);
+        let mut state = self.shared.state.lock().unwrap();
+        state.cut = true;
+        state.close_all();
     }
 
     pub fn restore(&self) {
-        self.cut.store(false, Ordering::SeqCst);
+        self.shared.state.lock().unwrap().cut = false;
     }
 }
 
 impl Drop for CutProxy {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.shared.stop.store(true, Ordering::SeqCst);
     }
 }
 
-struct Flags {
-    cut: Arc<AtomicBool>,
-    throttle: Arc<AtomicBool>,
-    stop: Arc<AtomicBool>,
-}
-
-fn serve(mut listener: Option<TcpListener>, addr: SocketAddr, target: SocketAddr, flags: &Flags) {
-    let open: Arc<Mutex<Vec<TcpStream>>> = Arc::default();
-    let mut throttling = false;
-    while !flags.stop.load(Ordering::SeqCst) {
-        let throttle = flags.throttle.load(Ordering::SeqCst);
-        if throttle && !throttling {
-            for stream in open.lock().unwrap().drain(..) {
-                let _ = stream.shutdown(Shutdown::Both);
-            }
-        }
-        throttling = throttle;
-        if flags.cut.load(Ordering::SeqCst) {
+fn serve(mut listener: Option<TcpListener>, addr: SocketAddr, target: SocketAddr, shared: &Shared) {
+    while !shared.stop.load(Ordering::SeqCst) {
+        if shared.state.lock().unwrap().cut {
             listener = None;
-            for stream in open.lock().unwrap().drain(..) {
-                let _ = stream.shutdown(Shutdown::Both);
-            }
             std::thread::sleep(Duration::from_millis(10));
             continue;
         }
@@ -96,20 +100,22 @@ fn serve(mut listener: Option<TcpListener>, addr: SocketAddr, target: SocketAddr
         };
         active.set_nonblocking(true).unwrap();
         match active.accept() {
-            Ok((client, _)) if throttling => {
-                client.set_nonblocking(false).unwrap();
-                std::thread::spawn(move || answer_throttled(client));
-            }
             Ok((client, _)) => {
                 client.set_nonblocking(false).unwrap();
-                let Ok(server) = TcpStream::connect(target) else {
-                    continue;
-                };
-                let mut tracked = open.lock().unwrap();
-                tracked.push(client.try_clone().unwrap());
-                tracked.push(server.try_clone().unwrap());
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
+                let mut state = shared.state.lock().unwrap();
+                if state.cut {
+                    let _ = client.shutdown(Shutdown::Both);
+                } else if state.throttle {
+                    std::thread::spawn(move || answer_throttled(client));
+                } else {
+                    let Ok(server) = TcpStream::connect(target) else {
+                        continue;
+                    };
+                    state.open.push(client.try_clone().unwrap());
+                    state.open.push(server.try_clone().unwrap());
+                    pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                    pipe(server, client);
+                }
             }
             Err(err) if err.kind() == ErrorKind::WouldBlock => {
                 std::thread::sleep(Duration::from_millis(5));
