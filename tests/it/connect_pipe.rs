@@ -9,7 +9,7 @@ use tokio::process::Command;
 
 use crate::support::aws_clients::{ADMIN, DEV};
 use crate::support::cli::{aws_env, exited, fleet, online_instance, pipe_round_trip, spawn_piped};
-use crate::support::emulator::{GANGWAY, spawn};
+use crate::support::emulator::{GANGWAY, WINDOWS_FLEET, spawn, spawn_fleet};
 use crate::support::{PATIENCE, unreachable_endpoint};
 
 const SIZE: usize = 32 << 20;
@@ -160,17 +160,6 @@ async fn access_outside_the_tag_scope_is_denied() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
 }
 
-/// One Windows instance. The emulator still runs `/bin/sh` for it, but its agent turns LF
-/// into CR in input without CR LF, as the Windows agent does (protocol.md §0 item 14).
-const WINDOWS_FLEET: &str = r#"
-[[instances]]
-id = "i-0f0f0f0f0f0f0f0f1"
-name = "win-1"
-platform = "Windows"
-platform_name = "Microsoft Windows Server 2022 Datacenter"
-platform_version = "10.0.20348"
-"#;
-
 /// Pipe mode to a Windows target: each line ending (LF, CR LF, a CR LF split between
 /// writes) reaches the shell as one CR, the Enter key, and the end of stdin as `exit` on a
 /// line of its own, since PowerShell does not end on EOT (issue 11, item 9). A raw-mode
@@ -178,9 +167,7 @@ platform_version = "10.0.20348"
 /// the end) `head` would wait for bytes that never come.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_windows_target_gets_cr_line_endings_and_exit_at_the_end() {
-    let fleet = crate::support::cli::temp_home().join("fleet.toml");
-    std::fs::write(&fleet, WINDOWS_FLEET).unwrap();
-    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let emulator = spawn_fleet(WINDOWS_FLEET, &[]);
     let expected: &[u8] = b"a\rb\rc\r\rexit\r";
     let command = format!(
         "command=stty raw -echo; printf READY; head -c {} | od -An -v -tx1",

@@ -3,8 +3,8 @@
 //! idle timeout's channel_closed reason; terminal modes restored on every exit.
 
 use crate::support::aws_clients::ADMIN;
-use crate::support::cli::{online_instance, temp_home};
-use crate::support::emulator::spawn;
+use crate::support::cli::online_instance;
+use crate::support::emulator::{spawn, spawn_fleet};
 use crate::support::pty::{PtyConnect, modes};
 
 /// A unique marker computed remotely, so the typed command's echo never matches it.
@@ -148,9 +148,7 @@ separateOutputStream = true
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_remote_exit_code_is_returned() {
-    let fleet = temp_home().join("fleet.toml");
-    std::fs::write(&fleet, EXEC_FLEET).unwrap();
-    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let emulator = spawn_fleet(EXEC_FLEET, &[]);
     // No shell runs the command: the agent splits it and execs the words (§6.2.1).
     let args = [
         "i-0e0e0e0e0e0e0e0e1",

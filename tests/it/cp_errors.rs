@@ -79,21 +79,11 @@ async fn errors_say_what_is_wrong_and_exit_with_their_own_status() {
     check(&out, exit::USAGE, &["TARGET:PATH"]);
 }
 
-const WINDOWS_FLEET: &str = r#"
-[[instances]]
-id = "i-0f0f0f0f0f0f0f0f1"
-name = "win-1"
-platform = "Windows"
-platform_name = "Microsoft Windows Server 2022 Datacenter"
-platform_version = "10.0.20348"
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn windows_targets_are_refused_with_the_reason() {
+    use crate::support::emulator::{WINDOWS_FLEET, spawn_fleet};
     let home = crate::support::cli::temp_home();
-    let fleet = home.join("fleet.toml");
-    std::fs::write(&fleet, WINDOWS_FLEET).unwrap();
-    let emulator = crate::support::emulator::spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let emulator = spawn_fleet(WINDOWS_FLEET, &[]);
     let out = crate::exec_cli::gangway(
         &emulator.endpoint,
         crate::support::aws_clients::ADMIN,

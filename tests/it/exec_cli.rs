@@ -10,8 +10,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::support::PATIENCE;
 use crate::support::aws_clients::ADMIN;
-use crate::support::cli::{aws_env, online_instance, spawn_piped, temp_home};
-use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn};
+use crate::support::cli::{aws_env, online_instance, spawn_piped};
+use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn, spawn_fleet};
 
 /// `gangway ARGS` as `key`, stdin fed `input` then closed, both outputs captured (pipes).
 pub async fn gangway(endpoint: &str, key: &str, args: &[&str], input: &[u8]) -> Output {
@@ -180,9 +180,7 @@ commands = "{{ command }}"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_document_without_separate_output_is_refused_by_name() {
-    let fleet = temp_home().join("fleet.toml");
-    std::fs::write(&fleet, MERGED_FLEET).unwrap();
-    let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
+    let emulator = spawn_fleet(MERGED_FLEET, &[]);
     let target = ["i-0e0e0e0e0e0e0e0e2", "--document"];
     for (document, property) in [
         ("merged", "separateOutputStream"),

@@ -1,15 +1,13 @@
 //! `gangway ssh-proxy` (AWS-StartSSHSession on stdin/stdout, for ssh's ProxyCommand):
 //! arbitrary binary both ways, byte-exact (no CR, LF or EOT rewriting on this path).
 
-use std::process::Stdio;
-
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use crate::support::PATIENCE;
 use crate::support::aws_clients::ADMIN;
-use crate::support::cli::{aws_env, pipe_payload};
+use crate::support::cli::{aws_env, exited, pipe_payload, spawn_piped};
 use crate::support::emulator::{GANGWAY, spawn};
 use crate::support::forward::{EchoServer, INSTANCE_NAME, fleet_file};
 
@@ -19,15 +17,11 @@ async fn ssh_proxy_carries_arbitrary_binary_both_ways() {
     let echo = EchoServer::start().await;
     let fleet = fleet_file(&[(2222, echo.addr)], &[]);
     let emulator = spawn(&["--fleet", fleet.to_str().unwrap()]);
-    let mut child = Command::new(GANGWAY)
-        .args(["ssh-proxy", INSTANCE_NAME, "2222"])
-        .envs(aws_env(&emulator.endpoint, ADMIN))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
+    let mut child = spawn_piped(
+        Command::new(GANGWAY)
+            .args(["ssh-proxy", INSTANCE_NAME, "2222"])
+            .envs(aws_env(&emulator.endpoint, ADMIN)),
+    );
     // Every byte value, and the ones a terminal path would rewrite, alone and in runs:
     // a lone LF (the plugin's quirk turns it into CR), CR LF, EOT, Ctrl-C.
     let mut data: Vec<u8> = (0..=255u8).collect();
@@ -53,17 +47,11 @@ async fn ssh_proxy_carries_arbitrary_binary_both_ways() {
     assert_eq!(Sha256::digest(&back[1..]), expected);
     // The SSH client is done: stdin ends, and ssh-proxy exits 0 (as the plugin does).
     drop(writer.await.unwrap());
-    let status = tokio::time::timeout(PATIENCE, child.wait())
-        .await
-        .expect("ssh-proxy did not exit after stdin ended")
-        .unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await
-        .unwrap();
+    let (status, stderr) = exited(
+        &mut child,
+        PATIENCE,
+        "ssh-proxy did not exit after stdin ended",
+    )
+    .await;
     assert_eq!(status.code(), Some(0), "{stderr}");
 }

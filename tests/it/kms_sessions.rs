@@ -3,7 +3,6 @@
 //! which encrypts exactly as the real agent does. `gangway connect` runs as a real process
 //! (a pty, or pipes); the corrupted-ciphertext case uses a client built from `gangway::proto`.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -15,8 +14,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::support::PATIENCE;
 use crate::support::aws_clients::{DEV, client_at, ssm_at};
-use crate::support::cli::{aws_env, pipe_round_trip, spawn_piped, temp_home};
-use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn, start_fleet};
+use crate::support::cli::{aws_env, pipe_round_trip, spawn_piped};
+use crate::support::emulator::{GANGWAY, SpawnedEmulator, spawn_fleet, start_fleet};
 use crate::support::pty::PtyConnect;
 
 const INSTANCE: &str = "i-0123456789abcdef0";
@@ -51,22 +50,13 @@ tags = {{ Env = "dev" }}
     )
 }
 
-fn fleet_file(toml: &str) -> PathBuf {
-    let path = temp_home().join("fleet.toml");
-    std::fs::write(&path, toml).unwrap();
-    path
-}
-
 fn kms_emulator(preferences_key: &str) -> SpawnedEmulator {
     kms_emulator_with(preferences_key, &[])
 }
 
 /// `gangway emulator --fleet FILE ARGS…` with the KMS fleet.
 fn kms_emulator_with(preferences_key: &str, args: &[&str]) -> SpawnedEmulator {
-    let fleet = fleet_file(&fleet_toml(preferences_key));
-    let mut all = vec!["--fleet", fleet.to_str().unwrap()];
-    all.extend_from_slice(args);
-    spawn(&all)
+    spawn_fleet(&fleet_toml(preferences_key), args)
 }
 
 /// `gangway connect ARGS` with pipes; returns (status, stdout, stderr).

@@ -158,20 +158,9 @@ pub async fn pipe_round_trip(endpoint: &str, instance: &str, size: usize) -> Str
         stdout.read_to_end(&mut out).await.unwrap();
         out
     });
-    let status = tokio::time::timeout(PATIENCE * 5, child.wait())
-        .await
-        .expect("hung")
-        .unwrap();
+    let (status, stderr) = exited(&mut child, PATIENCE * 5, "hung").await;
     writer.await.unwrap();
     let out = reader.await.unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .await
-        .unwrap();
     assert_eq!(status.code(), Some(0), "stderr: {stderr}");
     let tail = String::from_utf8_lossy(&out[out.len().saturating_sub(40)..]).into_owned();
     let what = format!("{} bytes out, ending {tail:?}; stderr: {stderr}", out.len());

@@ -63,6 +63,23 @@ pub fn spawn(args: &[&str]) -> SpawnedEmulator {
     spawn_with_stderr(args, Stdio::null())
 }
 
+/// `gangway emulator --fleet FILE ARGS`, FILE holding `toml` (a directory of its own).
+pub fn spawn_fleet(toml: &str, args: &[&str]) -> SpawnedEmulator {
+    let fleet = super::cli::temp_file("fleet.toml", toml);
+    spawn(&[&["--fleet", fleet.to_str().unwrap()], args].concat())
+}
+
+/// One Windows instance. The emulator still runs `/bin/sh` for it, but its agent turns LF
+/// into CR in input without CR LF, as the Windows agent does (protocol.md §0 item 14).
+pub const WINDOWS_FLEET: &str = r#"
+[[instances]]
+id = "i-0f0f0f0f0f0f0f0f1"
+name = "win-1"
+platform = "Windows"
+platform_name = "Microsoft Windows Server 2022 Datacenter"
+platform_version = "10.0.20348"
+"#;
+
 /// The same, with the request log (stderr) going where the caller wants it.
 pub fn spawn_with_stderr(args: &[&str], stderr: impl Into<Stdio>) -> SpawnedEmulator {
     spawn_program(GANGWAY, args, stderr)

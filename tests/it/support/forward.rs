@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use super::PATIENCE;
 use super::aws_clients::ADMIN;
-use super::cli::{aws_env, pipe_payload, temp_home};
+use super::cli::{aws_env, pipe_payload, temp_file};
 use super::emulator::GANGWAY;
 
 /// The instance of [`fleet_file`].
@@ -81,9 +81,7 @@ pub fn fleet_file_with_agent(
             .collect();
         text.push_str(&format!("hosts = {{ {} }}\n", entries.join(", ")));
     }
-    let path = temp_home().join("fleet.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    temp_file("fleet.toml", &text)
 }
 
 /// `gangway forward --json` as a child, killed when dropped; its JSON events in order.
