@@ -6,8 +6,10 @@
 //! of both cores); run it with `cargo test --test it -- --ignored load:: --nocapture`.
 //! `GANGWAY_LOAD_EMULATOR=PATH` runs another build as the emulator (a release one), and
 //! `GANGWAY_LOAD_HOSTILE=N` sets the number of hostile connections (0: the honest load
-//! alone). The figures it prints (with the emulator's and this process's CPU time, and the
-//! echo of the same shells before the load, the ceiling) are recorded in docs/PERFORMANCE.md.
+//! alone), `GANGWAY_LOAD_ECHO_HOPS=1` times each echo hop by hop inside the emulator
+//! (`src/emulator/agent/echo_hops.rs`). The figures it prints (with the emulator's and this
+//! process's CPU time, and the echo of the same shells before the load, the ceiling) are
+//! recorded in docs/PERFORMANCE.md.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

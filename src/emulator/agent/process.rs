@@ -255,13 +255,16 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
     pty.resize(pty_process::Size::new(24, 80))
         .map_err(std::io::Error::other)?;
     let (program_path, arguments) = own_host_name::command_line(&spec.host_name, program, args);
-    let child = pty_process::Command::new(program_path)
-        .args(arguments)
-        .env_clear()
-        .envs(session_env(spec, program))
-        .current_dir(&spec.home)
-        .spawn(pts)
-        .map_err(std::io::Error::other)?;
+    let child = match spawn_session_leader(spec, program, &program_path, &arguments, &pts) {
+        Some(child) => child,
+        None => pty_process::Command::new(program_path)
+            .args(arguments)
+            .env_clear()
+            .envs(session_env(spec, program))
+            .current_dir(&spec.home)
+            .spawn(pts)
+            .map_err(std::io::Error::other)?,
+    };
     let (reader, writer) = pty.into_split();
     let (output_tx, output) = mpsc::channel(OUTPUT_QUEUE);
     tokio::spawn(read_output(
@@ -288,6 +291,50 @@ fn spawn_on_pty(spec: &LaunchSpec, program: &str, args: &[&str]) -> std::io::Res
         ExitCode::Shell,
         async {},
     ))
+}
+
+/// util-linux's `setsid`: with `--ctty` it starts a new session and makes its standard input
+/// (the PTY) the controlling terminal, then execs the program, which is what
+/// `pty_process`'s own pre-exec hook does.
+const SETSID: &str = "/usr/bin/setsid";
+
+/// Starts `program_path arguments…` on the PTY as a session leader without forking the
+/// emulator: `pty_process` runs its hook between `fork` and `exec`, so the kernel copies the
+/// page tables of the whole emulator (hundreds of MiB and threads under load) for every
+/// session, holding its memory map locked meanwhile; a command without a hook is started by
+/// `posix_spawn`, which shares the memory until the `exec`. `None` when `setsid` is not
+/// there (the caller falls back to `pty_process`).
+fn spawn_session_leader(
+    spec: &LaunchSpec,
+    program: &str,
+    program_path: &str,
+    arguments: &[String],
+    pts: &pty_process::Pts,
+) -> Option<tokio::process::Child> {
+    static HAS_SETSID: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    // A program that is not there keeps failing the spawn itself, as before.
+    let runnable = std::path::Path::new(program_path);
+    if !*HAS_SETSID.get_or_init(|| std::path::Path::new(SETSID).is_file())
+        || !runnable.is_absolute()
+        || !runnable.is_file()
+    {
+        return None;
+    }
+    use std::os::fd::AsFd;
+    let terminal = || pts.as_fd().try_clone_to_owned().ok().map(Stdio::from);
+    let (stdin, stdout, stderr) = (terminal()?, terminal()?, terminal()?);
+    tokio::process::Command::new(SETSID)
+        .arg("--ctty")
+        .arg(program_path)
+        .args(arguments)
+        .env_clear()
+        .envs(session_env(spec, program))
+        .current_dir(&spec.home)
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .ok()
 }
 
 /// The exec'd command, with `stdout`/`stderr` as given: nothing inherited, no stdin, its own

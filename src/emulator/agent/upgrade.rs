@@ -127,10 +127,18 @@ fn accept_key(request: &Request<Incoming>) -> Result<String, &'static str> {
 pub(super) const MAX_DATA_MESSAGE: usize =
     crate::proto::DEFAULT_MAX_INCOMING_PAYLOAD + crate::proto::HEADER_SIZE + 1024;
 
+/// How much the websocket library reads from the socket at a time. Its default, 128 KiB, is
+/// zeroed before every read (tungstenite 0.30, `FrameCodec::read_in`): for a session whose
+/// reads are mostly one ack of ~150 bytes, that memset was about 5 % of the emulator's CPU
+/// under the load test (perf, docs/PERFORMANCE.md "Load"). 16 KiB still takes a burst of
+/// ~14 input frames per read; larger messages span reads as before.
+const SOCKET_READ_BUFFER: usize = 16 << 10;
+
 pub(super) fn socket_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .max_message_size(Some(MAX_DATA_MESSAGE))
         .max_frame_size(Some(MAX_DATA_MESSAGE))
+        .read_buffer_size(SOCKET_READ_BUFFER)
 }
 
 /// Reads the OpenDataChannel frame, checks its token, and hands the socket to the session's

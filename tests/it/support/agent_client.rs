@@ -88,9 +88,15 @@ pub async fn open_command(emulator: &RunningEmulator, document: &str, command: &
 
 /// Dials the StreamUrl and sends OpenDataChannel (protocol.md §1.4).
 pub async fn dial(stream_url: &str, token: &str) -> Socket {
-    let (mut socket, _) = tokio_tungstenite::connect_async(stream_url)
-        .await
-        .expect("websocket dial");
+    // 16 KiB reads: tungstenite zeroes its whole read buffer (128 KiB by default) before
+    // every read, which for 200 clients reading one small frame at a time was CPU taken
+    // from the emulator the load test measures (docs/PERFORMANCE.md "Load").
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(16 << 10);
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async_with_config(stream_url, Some(config), false)
+            .await
+            .expect("websocket dial");
     let open = serde_json::json!({
         "MessageSchemaVersion": "1.0",
         "RequestId": uuid::Uuid::new_v4().to_string(),
