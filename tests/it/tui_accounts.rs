@@ -35,11 +35,17 @@ async fn two_accounts_load_side_by_side_and_a_failing_one_is_in_the_banner() {
     // main: a-east-web and a-everywhere in us-east-1, a-west-web and a-everywhere in
     // eu-west-1; ops: b-east-db and b-west-cache.
     screen
+        // Whole rows, not a count of ids: a screen read mid-draw can hold a row cut after
+        // its id (seen once in CI: `b-west-cache  ops  ✓  i-0b` and the rest not yet drawn).
         .wait_until("six rows of two accounts and the vault banner", |s| {
             rows(s) == 6
                 && s.contains("b-east-db")
                 && s.contains("a-west-web")
+                && s.lines().any(|l| {
+                    l.contains("b-west-cache") && l.contains("ops") && l.contains("eu-west-1")
+                })
                 && s.contains("vault/us-east-1")
+                && s.contains("sts:AssumeRole")
         })
         .await;
     let text = screen.text();
