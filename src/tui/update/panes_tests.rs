@@ -57,6 +57,20 @@ fn opened_ids(effects: &[Effect]) -> Vec<u64> {
         .collect()
 }
 
+/// The message a pane gets when the session `with_open_tab` started ends: `summary`, and the
+/// exit status if the session reported one.
+pub(crate) fn ended(id: u64, summary: &str, exit_code: Option<i32>) -> Msg {
+    Msg::Pane {
+        id,
+        event: PaneMsg::Ended(Ok(ShellReport {
+            session_id: Some("dev-0a1b2c3d4e5f60002".into()),
+            summary: summary.into(),
+            ended_at: fixtures::now(),
+            exit_code,
+        })),
+    }
+}
+
 /// A model with one tab whose pane's session started `age` ago and was last active `idle` ago.
 pub(crate) fn with_open_tab(name: &str, age: u64, idle: u64) -> (Model, u64) {
     let mut m = model();
@@ -261,15 +275,11 @@ fn closing_a_live_shell_asks_and_an_ended_one_shows_its_end_until_closed() {
     assert_eq!(m.tabs.tabs.len(), 1, "kept");
     update(
         &mut m,
-        Msg::Pane {
+        ended(
             id,
-            event: PaneMsg::Ended(Ok(ShellReport {
-                session_id: Some("dev-0a1b2c3d4e5f60002".into()),
-                summary: "Session dev-0a1b2c3d4e5f60002 ended: idle timeout".into(),
-                ended_at: fixtures::now(),
-                exit_code: None,
-            })),
-        },
+            "Session dev-0a1b2c3d4e5f60002 ended: idle timeout",
+            None,
+        ),
     );
     let pane = m.tabs.focused().unwrap();
     assert!(pane.end.as_ref().unwrap().summary.contains("idle timeout"));
@@ -327,15 +337,7 @@ fn quitting_with_live_shells_asks_first() {
     let (mut m, id) = with_open_tab("web-1", 60, 5);
     update(
         &mut m,
-        Msg::Pane {
-            id,
-            event: PaneMsg::Ended(Ok(ShellReport {
-                session_id: Some("dev-0a1b2c3d4e5f60002".into()),
-                summary: "Session dev-0a1b2c3d4e5f60002 ended".into(),
-                ended_at: fixtures::now(),
-                exit_code: Some(0),
-            })),
-        },
+        ended(id, "Session dev-0a1b2c3d4e5f60002 ended", Some(0)),
     );
     update(&mut m, prefix());
     update(&mut m, key(KeyCode::Char('f')));

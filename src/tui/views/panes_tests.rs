@@ -6,11 +6,10 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::tests::{render, text_of};
-use crate::tui::fixtures;
 use crate::tui::model::Model;
-use crate::tui::msg::{Msg, PaneMsg, ShellReport};
+use crate::tui::msg::{Msg, PaneMsg};
 use crate::tui::panes::status;
-use crate::tui::update::panes_tests::with_open_tab;
+use crate::tui::update::panes_tests::{ended, with_open_tab};
 use crate::tui::update::update;
 
 const SIZES: [(u16, u16); 2] = [(120, 40), (80, 24)];
@@ -113,15 +112,11 @@ fn an_ended_pane_keeps_its_screen_and_says_why() {
         prompt(&m, 0, "ssm-user@web-1$ exit 3\r\n");
         update(
             &mut m,
-            Msg::Pane {
+            ended(
                 id,
-                event: PaneMsg::Ended(Ok(ShellReport {
-                    session_id: Some("dev-0a1b2c3d4e5f60002".into()),
-                    summary: "session dev-0a1b2c3d4e5f60002 exited with status 3".into(),
-                    ended_at: fixtures::now(),
-                    exit_code: Some(3),
-                })),
-            },
+                "session dev-0a1b2c3d4e5f60002 exited with status 3",
+                Some(3),
+            ),
         );
         m
     });
